@@ -1,0 +1,280 @@
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+/** One setting: its env var, its CLI flag, its default, and the line of documentation the README shows. */
+export interface Setting {
+  key: keyof Omit<Config, 'env'>;
+  env: string;
+  flag: string;
+  kind: Kind;
+  default: string | undefined;
+  doc: string;
+}
+
+const MiB = 1024 * 1024;
+
+/** Every setting pushci reads. The README's configuration table lists the same rows. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'port', env: 'PORT', flag: 'port', kind: 'int', default: '3000', doc: 'HTTP port.' },
+  {
+    key: 'host',
+    env: 'HOST',
+    flag: 'host',
+    kind: 'string',
+    default: undefined,
+    doc: 'Address to listen on (all interfaces when unset).',
+  },
+  {
+    key: 'redisUrl',
+    env: 'REDIS_URL',
+    flag: 'redis-url',
+    kind: 'string',
+    default: undefined,
+    doc: 'Redis to use; when unset, pushci starts its own redis-server under the data directory.',
+  },
+  {
+    key: 'pipelinesDir',
+    env: 'PUSHCI_PIPELINES',
+    flag: 'pipelines',
+    kind: 'string',
+    default: './pipelines',
+    doc: 'Folder of pipeline files (`*.yml`, `*.yaml`).',
+  },
+  {
+    key: 'dataDir',
+    env: 'PUSHCI_DATA_DIR',
+    flag: 'data-dir',
+    kind: 'string',
+    default: './.pushci',
+    doc: 'Workspaces, git mirrors and the embedded Redis data.',
+  },
+  {
+    key: 'githubSecrets',
+    env: 'GITHUB_WEBHOOK_SECRET',
+    flag: 'github-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'GitHub webhook secret(s), comma-separated for rotation. `/webhooks/github` answers 401 to all when unset.',
+  },
+  {
+    key: 'gitlabTokens',
+    env: 'GITLAB_WEBHOOK_TOKEN',
+    flag: 'gitlab-webhook-token',
+    kind: 'list',
+    default: undefined,
+    doc: 'GitLab secret token(s), comma-separated for rotation. `/webhooks/gitlab` answers 401 to all when unset.',
+  },
+  {
+    key: 'apiToken',
+    env: 'PUSHCI_API_TOKEN',
+    flag: 'api-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Bearer token for `/api`. When unset, `/api` answers only loopback clients.',
+  },
+  {
+    key: 'publicUrl',
+    env: 'PUSHCI_PUBLIC_URL',
+    flag: 'public-url',
+    kind: 'string',
+    default: undefined,
+    doc: 'Base URL for links in outbound payloads (default `http://localhost:<PORT>`).',
+  },
+  {
+    key: 'notifyAllow',
+    env: 'PUSHCI_NOTIFY_ALLOW',
+    flag: 'notify-allow',
+    kind: 'list',
+    default: undefined,
+    doc: 'CIDRs or host names that outbound webhooks may reach although they are internal (e.g. `127.0.0.1/32`).',
+  },
+  {
+    key: 'notifyTimeoutMs',
+    env: 'PUSHCI_NOTIFY_TIMEOUT_MS',
+    flag: 'notify-timeout-ms',
+    kind: 'int',
+    default: '15000',
+    doc: 'Timeout of one outbound delivery attempt.',
+  },
+  {
+    key: 'notifyRetrySchedule',
+    env: 'PUSHCI_NOTIFY_RETRY_SCHEDULE',
+    flag: 'notify-retry-schedule',
+    kind: 'list',
+    default: '0,5s,5m,30m,2h,5h,10h,10h',
+    doc: 'Delays before each delivery attempt (±20% jitter); the number of entries is the number of attempts.',
+  },
+  {
+    key: 'githubUrl',
+    env: 'PUSHCI_GITHUB_URL',
+    flag: 'github-url',
+    kind: 'string',
+    default: 'https://github.com',
+    doc: 'GitHub web base URL, for default clone URLs (GitHub Enterprise: your server).',
+  },
+  {
+    key: 'gitlabUrl',
+    env: 'PUSHCI_GITLAB_URL',
+    flag: 'gitlab-url',
+    kind: 'string',
+    default: 'https://gitlab.com',
+    doc: 'GitLab web base URL, for default clone URLs (self-managed GitLab: your server).',
+  },
+  {
+    key: 'concurrency',
+    env: 'PUSHCI_CONCURRENCY',
+    flag: 'concurrency',
+    kind: 'int',
+    default: '2',
+    doc: 'Jobs one worker process runs at once.',
+  },
+  {
+    key: 'jobTimeoutMinutes',
+    env: 'PUSHCI_JOB_TIMEOUT_MINUTES',
+    flag: 'job-timeout-minutes',
+    kind: 'int',
+    default: '60',
+    doc: 'Timeout of a job that sets no `timeout-minutes`.',
+  },
+  {
+    key: 'killGraceMs',
+    env: 'PUSHCI_KILL_GRACE_MS',
+    flag: 'kill-grace-ms',
+    kind: 'int',
+    default: '5000',
+    doc: 'After SIGTERM, how long a step’s processes get before SIGKILL.',
+  },
+  {
+    key: 'logMaxBytes',
+    env: 'PUSHCI_LOG_MAX_BYTES',
+    flag: 'log-max-bytes',
+    kind: 'int',
+    default: String(10 * MiB),
+    doc: 'Cap of one job’s log; the log says where it was cut.',
+  },
+  {
+    key: 'keepWorkspaces',
+    env: 'PUSHCI_KEEP_WORKSPACES',
+    flag: 'keep-workspaces',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Keep job workspaces after the job (for debugging).',
+  },
+  {
+    key: 'maxBodyBytes',
+    env: 'PUSHCI_MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    kind: 'int',
+    default: String(25 * MiB),
+    doc: 'Largest webhook body accepted (GitHub’s own cap is 25 MiB).',
+  },
+  {
+    key: 'queuePrefix',
+    env: 'PUSHCI_QUEUE_PREFIX',
+    flag: 'queue-prefix',
+    kind: 'string',
+    default: 'pushci',
+    doc: 'Prefix of every Redis key; use `{pushci}` on Redis Cluster.',
+  },
+  {
+    key: 'logLevel',
+    env: 'PUSHCI_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'string',
+    default: 'info',
+    doc: 'pino log level (`debug`, `info`, `warn`, `error`, `silent`).',
+  },
+];
+
+/** The whole configuration, read once at the edge and passed down. */
+export interface Config {
+  port: number;
+  host: string | undefined;
+  redisUrl: string | undefined;
+  pipelinesDir: string;
+  dataDir: string;
+  githubSecrets: string[];
+  gitlabTokens: string[];
+  apiToken: string | undefined;
+  publicUrl: string;
+  notifyAllow: string[];
+  notifyTimeoutMs: number;
+  /** Delay in ms before each delivery attempt; its length is the number of attempts. */
+  notifyRetrySchedule: number[];
+  githubUrl: string;
+  gitlabUrl: string;
+  concurrency: number;
+  jobTimeoutMinutes: number;
+  killGraceMs: number;
+  logMaxBytes: number;
+  keepWorkspaces: boolean;
+  maxBodyBytes: number;
+  queuePrefix: string;
+  logLevel: string;
+  /** The server's environment, for `${{ env.NAME }}` and `${{ secrets.NAME }}` in pipeline files. */
+  env: Readonly<Record<string, string>>;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `250ms`, `5s`, `5m`, `2h` or a bare number of milliseconds. */
+export function parseDuration(text: string): number {
+  const m = DURATION.exec(text.trim());
+  if (!m) throw new ConfigError(`"${text}" is not a duration (use e.g. 500ms, 5s, 5m, 2h)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!);
+}
+
+function convert(s: Setting, raw: string): unknown {
+  const where = `${s.env} (--${s.flag})`;
+  switch (s.kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${where} must be a whole number, got "${raw}"`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`${where} must be true or false, got "${raw}"`);
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+  }
+}
+
+/**
+ * Builds the configuration from the environment and CLI flags (flags win). The only place that reads
+ * the environment; tests pass their own.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: Record<string, string | boolean | undefined> = {},
+): Readonly<Config> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const flag = flags[s.flag];
+    const raw = flag === undefined ? (env[s.env] ?? s.default) : String(flag);
+    out[s.key] = raw === undefined ? (s.kind === 'list' ? [] : undefined) : convert(s, raw);
+  }
+  const c = out as unknown as Config;
+  if (c.port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${c.port}`);
+  if (c.concurrency < 1) throw new ConfigError('PUSHCI_CONCURRENCY must be at least 1');
+  c.pipelinesDir = resolve(c.pipelinesDir);
+  c.dataDir = resolve(c.dataDir);
+  c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
+  c.notifyRetrySchedule = (out.notifyRetrySchedule as string[]).map(parseDuration);
+  if (c.notifyRetrySchedule.length === 0)
+    throw new ConfigError('PUSHCI_NOTIFY_RETRY_SCHEDULE needs at least one entry');
+  const copy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) copy[k] = v;
+  c.env = Object.freeze(copy);
+  return Object.freeze(c);
+}

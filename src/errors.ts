@@ -1,0 +1,72 @@
+/**
+ * Named errors. Each carries a stable `code` that API clients can rely on; the HTTP status for each code
+ * is decided in one place, `http/error-middleware.ts`.
+ */
+export class PushciError extends Error {
+  readonly code: string = 'internal_error';
+  /** Extra JSON fields for the error body (never secrets). */
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The request carries no signature or token where one is required. */
+export class SignatureMissingError extends PushciError {
+  override readonly code = 'signature_missing';
+}
+
+/** The signature or token does not match any configured secret. */
+export class SignatureMismatchError extends PushciError {
+  override readonly code = 'signature_mismatch';
+}
+
+/** The body is not the JSON document the forge sends (after it was verified). */
+export class MalformedPayloadError extends PushciError {
+  override readonly code = 'malformed_payload';
+}
+
+/** The body is larger than `PUSHCI_MAX_BODY_BYTES`. */
+export class PayloadTooLargeError extends PushciError {
+  override readonly code = 'payload_too_large';
+}
+
+/** The content type is not one the endpoint accepts. */
+export class UnsupportedMediaTypeError extends PushciError {
+  override readonly code = 'unsupported_media_type';
+}
+
+/** Redis could not be reached, so nothing was stored. */
+export class StoreUnavailableError extends PushciError {
+  override readonly code = 'store_unavailable';
+}
+
+/** `/api` was called without a valid bearer token. */
+export class UnauthorizedError extends PushciError {
+  override readonly code = 'unauthorized';
+}
+
+/** The caller may not use this endpoint from where it is (e.g. the API without a token from outside). */
+export class ForbiddenError extends PushciError {
+  override readonly code = 'forbidden';
+}
+
+export class NotFoundError extends PushciError {
+  override readonly code = 'not_found';
+}
+
+/** The action does not apply in the resource's current state (e.g. cancelling a finished build). */
+export class ConflictError extends PushciError {
+  override readonly code = 'conflict';
+}
+
+export class InvalidRequestError extends PushciError {
+  override readonly code = 'invalid_request';
+}
+
+/** A setting is missing or wrong; the message says which and what to do. */
+export class ConfigError extends PushciError {
+  override readonly code = 'config_error';
+}

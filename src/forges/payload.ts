@@ -1,0 +1,72 @@
+import { MalformedPayloadError } from '../errors.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes bytes that must be UTF-8, or returns null. Lossless: the string encodes back to the same bytes. */
+export function decodeUtf8(body: Buffer): string | null {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return null;
+  }
+}
+
+/** Parses a verified body that must be one JSON object. */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedPayloadError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MalformedPayloadError('body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+export const ZERO_SHA = /^0+$/;
+
+/** A commit id as forges send it (SHA-1 or SHA-256, lower-case hex). */
+export function requireSha(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !SHA.test(value)) {
+    throw new MalformedPayloadError(`${field} must be a 40- or 64-character hex commit id`);
+  }
+  return value;
+}
+
+export function requireString(value: unknown, field: string, max = 1024): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new MalformedPayloadError(`${field} must be a non-empty string`);
+  if (value.length > max) throw new MalformedPayloadError(`${field} is longer than ${max} characters`);
+  return value;
+}
+
+export function optionalString(value: unknown, max = 65_536): string | null {
+  return typeof value === 'string' ? value.slice(0, max) : null;
+}
+
+/** Walks `obj.a.b` without trusting the shape. */
+export function pick(obj: unknown, ...path: string[]): unknown {
+  let cur = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+// git check-ref-format's rules: a ref that breaks them cannot have been pushed, so the payload is forged or broken.
+// eslint-disable-next-line no-control-regex
+const REF_FORBIDDEN = /[\x00-\x20\x7f~^:?*[\\]|\.\.|@\{|\/\/|\/\.|\.lock(?:\/|$)|[/.]$/;
+
+/** Splits a pushed ref into branch or tag, refusing names git itself would refuse. */
+export function splitRef(ref: string): { branch?: string; tag?: string } | null {
+  if (ref.length > 1024 || REF_FORBIDDEN.test(ref)) {
+    throw new MalformedPayloadError('ref is not a valid git ref name');
+  }
+  if (ref.startsWith('refs/heads/') && ref.length > 11) return { branch: ref.slice(11) };
+  if (ref.startsWith('refs/tags/') && ref.length > 10) return { tag: ref.slice(10) };
+  return null;
+}

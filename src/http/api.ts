@@ -1,0 +1,80 @@
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import type { Redis } from 'ioredis';
+import { NotFoundError } from '../errors.ts';
+import { isFinal } from '../model.ts';
+import type { Keys } from '../queue/keys.ts';
+import { toView, type BuildStore } from '../queue/store.ts';
+import { decodeLine } from '../runner/job-log.ts';
+
+export interface ApiDeps {
+  store: BuildStore;
+  redis: Redis;
+  keys: Keys;
+  publicUrl: string;
+}
+
+async function loadBuild(deps: ApiDeps, id: string) {
+  const record = /^[0-9a-z]{1,64}$/.test(id) ? await deps.store.get(id) : null;
+  if (!record) throw new NotFoundError(`no build ${id}`);
+  return record;
+}
+
+/** `GET /api/builds/:id`: the build in the shape of the outbound `data.build`. */
+export function getBuild(deps: ApiDeps) {
+  return async (ctx: Context) => {
+    ctx.body = toView(await loadBuild(deps, ctx.params.id!), deps.publicUrl);
+  };
+}
+
+function formatLine(raw: string): string {
+  const l = decodeLine(raw);
+  return `${new Date(l.t).toISOString()} ${l.s === 'err' ? '!' : l.s === 'sys' ? '#' : ' '} ${l.m}\n`;
+}
+
+/**
+ * `GET /api/builds/:id/jobs/:job/log`: the job's log as text, one timestamped line each (`!` marks
+ * stderr, `#` pushci's own lines). `?follow=1` keeps the response open and streams new lines until the
+ * job has finished.
+ */
+export function getJobLog(deps: ApiDeps) {
+  return async (ctx: Context) => {
+    const record = await loadBuild(deps, ctx.params.id!);
+    const job = ctx.params.job!;
+    if (!record.jobs.has(job)) throw new NotFoundError(`build ${record.meta.id} has no job ${job}`);
+    const key = deps.keys.log(record.meta.id, job);
+    ctx.type = 'text/plain; charset=utf-8';
+    const follow = ctx.query.follow === '1' || ctx.query.follow === 'true';
+    if (!follow) {
+      ctx.body = (await deps.redis.lrange(key, 0, -1)).map(formatLine).join('');
+      return;
+    }
+    const out = new PassThrough();
+    ctx.body = out;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.set('X-Accel-Buffering', 'no');
+    let closed = false;
+    ctx.req.on('close', () => (closed = true));
+    void (async () => {
+      let offset = 0;
+      try {
+        while (!closed) {
+          const lines = await deps.redis.lrange(key, offset, offset + 999);
+          offset += lines.length;
+          if (lines.length > 0) out.write(lines.map(formatLine).join(''));
+          if (lines.length === 1000) continue;
+          const state = (await deps.store.get(record.meta.id))?.jobs.get(job)?.status;
+          if (!state || isFinal(state)) {
+            // The worker flushes its last lines before it records the result: one more read gets them.
+            const rest = await deps.redis.lrange(key, offset, -1);
+            if (rest.length > 0) out.write(rest.map(formatLine).join(''));
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        out.end();
+      }
+    })();
+  };
+}

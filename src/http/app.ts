@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import { Router } from '@koa/router';
+import type { Logger } from '../log.ts';
+import { pipelineJsonSchema } from '../pipelines/schema.ts';
+import { getBuild, getJobLog, type ApiDeps } from './api.ts';
+import { apiAuth } from './auth.ts';
+import { errorMiddleware } from './error-middleware.ts';
+import { webhookHandler, type WebhookDeps } from './webhooks.ts';
+
+export interface AppDeps extends WebhookDeps, ApiDeps {
+  apiToken: string | undefined;
+  log: Logger;
+}
+
+/** The HTTP application, without listening: tests and the CLI wire it the same way. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(async (ctx, next) => {
+    const id = randomUUID();
+    ctx.state.log = deps.log.child({ req_id: id });
+    ctx.set('X-Request-Id', id);
+    await next();
+  });
+  app.use(errorMiddleware);
+
+  const router = new Router();
+  router.post('/webhooks/:forge', webhookHandler(deps));
+  router.get('/healthz', (ctx) => {
+    ctx.body = { ok: true };
+  });
+  router.get('/readyz', async (ctx) => {
+    const redis =
+      deps.redis.status === 'ready' &&
+      (await deps.redis.ping().then(
+        () => true,
+        () => false,
+      ));
+    const set = deps.pipelines();
+    const ok = redis && set.pipelines.length > 0;
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { ok, redis, pipelines: set.pipelines.length, problems: set.diagnostics.length };
+  });
+  router.get('/schema/pipeline.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = pipelineJsonSchema();
+  });
+
+  const api = new Router({ prefix: '/api' });
+  api.use(apiAuth(deps.apiToken));
+  api.get('/builds/:id', getBuild(deps));
+  api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
+
+  app.use(router.routes()).use(router.allowedMethods());
+  app.use(api.routes()).use(api.allowedMethods());
+  return app;
+}

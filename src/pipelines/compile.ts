@@ -1,0 +1,239 @@
+import { basename, extname } from 'node:path';
+import type { Diagnostic } from './diagnostic.ts';
+import { SECRET_ENV_PREFIX, findReferences, variableFor } from './expressions.ts';
+import { GlobSyntaxError, parseGlob, type Glob } from './glob.ts';
+import type { JobDef, NotifyDef, Pipeline, StepDef } from './pipeline.ts';
+import type { PipelineFile } from './schema.ts';
+import type { Positions } from './positions.ts';
+import type { OutboundEventType } from '../model.ts';
+
+type Path = PropertyKey[];
+
+const DEFAULT_EVENTS: OutboundEventType[] = ['build.queued', 'build.started', 'build.completed'];
+
+/**
+ * Turns a schema-valid file into a Pipeline and checks what a schema cannot: globs, the `needs` graph,
+ * `${{ }}` references against the server's environment, and filter combinations GitHub also refuses.
+ * Collects every problem rather than stopping at the first.
+ */
+export function compilePipeline(
+  file: string,
+  data: PipelineFile,
+  pos: Positions,
+  env: Readonly<Record<string, string>>,
+): { pipeline: Pipeline; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const report = (at: { line: number; col: number }, message: string) =>
+    diagnostics.push({ file, ...at, message });
+
+  const list = (value: string | string[] | undefined): string[] | null =>
+    value === undefined ? null : Array.isArray(value) ? value : [value];
+
+  const globs = (value: string | string[] | undefined, path: Path, allowNegation: boolean): Glob[] | null => {
+    const items = list(value);
+    if (!items) return null;
+    const out: Glob[] = [];
+    items.forEach((text, i) => {
+      const itemPath = Array.isArray(value) ? [...path, i] : path;
+      try {
+        const g = parseGlob(text);
+        if (g.negated && !allowNegation) {
+          report(
+            pos.of(itemPath),
+            `"!" is not allowed in ${String(path.at(-1))}; use the list without -ignore and "!" patterns`,
+          );
+        }
+        out.push(g);
+      } catch (err) {
+        if (!(err instanceof GlobSyntaxError)) throw err;
+        const offset = err.offset + (text.startsWith('!') ? 1 : 0);
+        report(pos.inString(itemPath, offset), `bad pattern "${text}": ${err.message}`);
+      }
+    });
+    if (allowNegation && out.length > 0 && out.every((g) => g.negated)) {
+      report(
+        pos.of(path),
+        `${String(path.at(-1))} has only "!" patterns, so it never matches; start with a positive pattern such as "**"`,
+      );
+    }
+    return out;
+  };
+
+  const checkRefs = (text: string, path: Path) => {
+    for (const ref of findReferences(text)) {
+      if ('error' in ref) report(pos.inString(path, ref.offset), ref.error);
+      else if (env[variableFor(ref)] === undefined) {
+        const hint =
+          ref.kind === 'secrets'
+            ? `set ${SECRET_ENV_PREFIX}${ref.name} in the server's environment`
+            : `set ${ref.name} in the server's environment`;
+        report(pos.inString(path, ref.offset), `\${{ ${ref.kind}.${ref.name} }} is not defined: ${hint}`);
+      }
+    }
+  };
+
+  const envMap = (value: Record<string, string | number | boolean> | undefined, path: Path) => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(value ?? {})) {
+      out[k] = String(v);
+      checkRefs(out[k], [...path, k]);
+    }
+    return out;
+  };
+
+  const name = data.name ?? basename(file, extname(file));
+  if (data.name === undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
+    report(
+      { line: 1, col: 1 },
+      `file name "${name}" cannot be a pipeline name; add a "name:" with letters, digits, ".", "_" and "-"`,
+    );
+  }
+
+  // Trigger
+  const push = data.on === 'push' ? {} : (data.on.push ?? {});
+  const pushPath: Path = ['on', 'push'];
+  for (const [a, b] of [
+    ['branches', 'branches-ignore'],
+    ['tags', 'tags-ignore'],
+    ['paths', 'paths-ignore'],
+  ] as const) {
+    if (push[a] !== undefined && push[b] !== undefined) {
+      report(pos.ofKey(pushPath, b), `"${a}" and "${b}" cannot both be set; use "${a}" with "!" patterns`);
+    }
+  }
+  const trigger = {
+    branches: globs(push.branches, [...pushPath, 'branches'], true),
+    branchesIgnore: globs(push['branches-ignore'], [...pushPath, 'branches-ignore'], false),
+    tags: globs(push.tags, [...pushPath, 'tags'], true),
+    tagsIgnore: globs(push['tags-ignore'], [...pushPath, 'tags-ignore'], false),
+    paths: globs(push.paths, [...pushPath, 'paths'], true),
+    pathsIgnore: globs(push['paths-ignore'], [...pushPath, 'paths-ignore'], false),
+  };
+  try {
+    parseGlob(data.repository);
+  } catch (err) {
+    if (!(err instanceof GlobSyntaxError)) throw err;
+    report(
+      pos.inString(['repository'], err.offset),
+      `bad repository pattern "${data.repository}": ${err.message}`,
+    );
+  }
+  if (data['clone-url'] !== undefined) checkRefs(data['clone-url'], ['clone-url']);
+
+  // Jobs
+  const jobIds = Object.keys(data.jobs);
+  if (jobIds.length === 0) report(pos.of(['jobs']), 'jobs is empty; add at least one job with steps');
+  const jobs: JobDef[] = jobIds.map((id) => {
+    const j = data.jobs[id]!;
+    const jp: Path = ['jobs', id];
+    const needs = list(j.needs) ?? [];
+    needs.forEach((n, i) => {
+      const np = Array.isArray(j.needs) ? [...jp, 'needs', i] : [...jp, 'needs'];
+      if (n === id) report(pos.of(np), `job "${id}" needs itself`);
+      else if (!(n in data.jobs))
+        report(pos.of(np), `job "${id}" needs "${n}", which is not a job in this file`);
+    });
+    const steps: StepDef[] = j.steps.map((s, i) => {
+      const sp: Path = [...jp, 'steps', i];
+      const refs = findReferences(s.run);
+      if (refs.length > 0) {
+        report(
+          pos.inString([...sp, 'run'], refs[0]!.offset),
+          '${{ }} is not expanded in run scripts (it would splice text into shell code); pass the value through env: and use "$NAME"',
+        );
+      }
+      return {
+        name: s.name ?? s.run.split('\n')[0]!.slice(0, 80),
+        run: s.run,
+        env: envMap(s.env, [...sp, 'env']),
+        timeoutMinutes: s['timeout-minutes'] ?? null,
+        continueOnError: s['continue-on-error'] ?? false,
+        workingDirectory: s['working-directory'] ?? null,
+        shell: s.shell ?? null,
+      };
+    });
+    for (const wd of [j['working-directory'], ...j.steps.map((s) => s['working-directory'])]) {
+      if (wd !== undefined && (wd.startsWith('/') || wd.split('/').includes('..'))) {
+        report(
+          pos.of([...jp]),
+          `working-directory "${wd}" must stay inside the checkout (relative, without "..")`,
+        );
+      }
+    }
+    return {
+      name: id,
+      needs,
+      if: (j.if ?? 'success()').slice(0, -2) as JobDef['if'],
+      env: envMap(j.env, [...jp, 'env']),
+      timeoutMinutes: j['timeout-minutes'] ?? null,
+      continueOnError: j['continue-on-error'] ?? false,
+      workingDirectory: j['working-directory'] ?? null,
+      steps,
+    };
+  });
+  for (const cycle of findCycles(jobs)) {
+    report(
+      pos.of(['jobs', cycle[0]!, 'needs']),
+      `jobs form a cycle through needs: ${[...cycle, cycle[0]].join(' → ')}`,
+    );
+  }
+
+  // Notify
+  const notify: NotifyDef[] = (data.notify ?? []).map((n, i) => {
+    const np: Path = ['notify', i];
+    checkRefs(n.url, [...np, 'url']);
+    const secrets = Array.isArray(n.secret) ? n.secret : [n.secret];
+    secrets.forEach((s, k) => {
+      const sp = Array.isArray(n.secret) ? [...np, 'secret', k] : [...np, 'secret'];
+      checkRefs(s, sp);
+      if (findReferences(s).length === 0) {
+        report(
+          pos.of(sp),
+          'write the secret as ${{ env.NAME }} or ${{ secrets.NAME }}; literal secrets do not belong in pipeline files',
+        );
+      }
+    });
+    return {
+      url: n.url,
+      secrets,
+      events: (n.events as OutboundEventType[] | undefined) ?? DEFAULT_EVENTS,
+      branches: globs(n.branches, [...np, 'branches'], true),
+    };
+  });
+
+  return {
+    pipeline: {
+      name,
+      file,
+      repository: data.repository,
+      cloneUrl: data['clone-url'] ?? null,
+      forge: data.forge ?? null,
+      trigger,
+      env: envMap(data.env, ['env']),
+      jobs,
+      notify,
+    },
+    diagnostics,
+  };
+}
+
+/** Each elementary cycle reported once, starting at its first job in file order. */
+function findCycles(jobs: readonly JobDef[]): string[][] {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const cycles: string[][] = [];
+  const stack: string[] = [];
+  const visit = (name: string) => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const n of byName.get(name)?.needs ?? []) {
+      if (!byName.has(n) || n === name) continue;
+      if (state.get(n) === 'visiting') cycles.push(stack.slice(stack.indexOf(n)));
+      else if (!state.has(n)) visit(n);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const j of jobs) if (!state.has(j.name)) visit(j.name);
+  return cycles;
+}

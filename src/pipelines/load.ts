@@ -1,0 +1,231 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { compilePipeline } from './compile.ts';
+import type { Diagnostic } from './diagnostic.ts';
+import type { Pipeline } from './pipeline.ts';
+import { Positions } from './positions.ts';
+import { pipelineSchema } from './schema.ts';
+
+/** Files larger than this are refused before parsing. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this many times (stops "billion laughs"). */
+const MAX_ALIASES = 100;
+/** Deeper nesting than any real pipeline needs; refused before it can exhaust the stack. */
+const MAX_DEPTH = 64;
+
+export interface LoadResult {
+  pipelines: Pipeline[];
+  diagnostics: Diagnostic[];
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  top: ['$schema', 'name', 'repository', 'clone-url', 'forge', 'on', 'env', 'jobs', 'notify'],
+  on: ['push'],
+  push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
+  job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],
+  step: ['name', 'run', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'shell'],
+  notify: ['url', 'secret', 'events', 'branches'],
+};
+
+function contextOf(path: readonly PropertyKey[]): string | null {
+  const p = path.map(String).join('.');
+  if (p === '') return 'top';
+  if (p === 'on') return 'on';
+  if (p === 'on.push') return 'push';
+  if (/^jobs\.[^.]+$/.test(p)) return 'job';
+  if (/^jobs\.[^.]+\.steps\.\d+$/.test(p)) return 'step';
+  if (/^notify\.\d+$/.test(p)) return 'notify';
+  return null;
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+function suggest(key: string, path: readonly PropertyKey[]): string {
+  const known = KNOWN_KEYS[contextOf(path) ?? ''] ?? [];
+  const best = known.map((k) => [k, distance(key.toLowerCase(), k)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= 3
+    ? ` (did you mean "${best[0]}"?)`
+    : known.length
+      ? ` (expected one of: ${known.join(', ')})`
+      : '';
+}
+
+function label(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)),
+    '',
+  );
+}
+
+/** Turns zod issues into diagnostics; for unions, reports the nested problems of the branch that nearly fit. */
+function issuesToDiagnostics(
+  file: string,
+  issues: readonly z.core.$ZodIssue[],
+  pos: Positions,
+  base: PropertyKey[] = [],
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({
+          file,
+          ...pos.ofKey(path, key),
+          message: `unknown key "${key}"${path.length ? ` in ${label(path)}` : ''}${suggest(key, path)}`,
+        });
+      }
+    } else if (issue.code === 'invalid_union') {
+      const nested = issue.errors.find((branch) =>
+        branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
+      );
+      if (nested) out.push(...issuesToDiagnostics(file, nested, pos, path));
+      else out.push({ file, ...pos.of(path), message: `${label(path) || 'file'} ${issue.message}` });
+    } else {
+      const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+      const message = missing
+        ? `missing required key "${String(path.at(-1))}"${path.length > 1 ? ` in ${label(path.slice(0, -1))}` : ''}`
+        : `${label(path) || 'file'}: ${issue.message}`;
+      out.push({ file, ...pos.of(path), message });
+    }
+  }
+  return out;
+}
+
+function depthOf(value: unknown, depth = 0): number {
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return depth;
+  let max = depth;
+  for (const v of Object.values(value)) max = Math.max(max, depthOf(v, depth + 1));
+  return max;
+}
+
+/** Parses and checks one file's bytes. `file` is the name diagnostics carry. */
+export function loadPipelineSource(
+  file: string,
+  bytes: Buffer,
+  env: Readonly<Record<string, string>>,
+): { pipeline: Pipeline | null; diagnostics: Diagnostic[] } {
+  const fail = (line: number, col: number, message: string) => ({
+    pipeline: null,
+    diagnostics: [{ file, line, col, message }],
+  });
+  if (bytes.length > MAX_FILE_BYTES)
+    return fail(1, 1, `file is ${bytes.length} bytes; pipeline files are limited to ${MAX_FILE_BYTES}`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const bad = firstInvalidUtf8(bytes);
+    const before = bytes.subarray(0, bad).toString('utf8').split('\n');
+    return fail(before.length, before.at(-1)!.length + 1, 'file is not valid UTF-8');
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lines = new LineCounter();
+  let doc;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  } catch (err) {
+    if (err instanceof RangeError) return fail(1, 1, 'file is nested too deeply to parse');
+    throw err;
+  }
+  const pos = new Positions(doc, lines);
+  if (doc.errors.length > 0) {
+    return {
+      pipeline: null,
+      diagnostics: doc.errors.map((e) => ({ file, ...pos.at(e.pos[0]), message: e.message.split('\n')[0]! })),
+    };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    if (err instanceof RangeError) return fail(1, 1, 'file is nested too deeply to parse');
+    const at = text.search(/\*[^\s*]/);
+    const p = pos.at(Math.max(0, at));
+    return fail(
+      p.line,
+      p.col,
+      `YAML aliases expand too much (more than ${MAX_ALIASES}); write the values out`,
+    );
+  }
+  if (data === null || data === undefined)
+    return fail(1, 1, 'file is empty; a pipeline needs at least "repository", "on" and "jobs"');
+  if (depthOf(data) > MAX_DEPTH) return fail(1, 1, `file is nested more than ${MAX_DEPTH} levels deep`);
+
+  const parsed = pipelineSchema.safeParse(data);
+  if (!parsed.success)
+    return { pipeline: null, diagnostics: issuesToDiagnostics(file, parsed.error.issues, pos) };
+  const { pipeline, diagnostics } = compilePipeline(file, parsed.data, pos, env);
+  return { pipeline: diagnostics.length ? null : pipeline, diagnostics };
+}
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let lo = 0;
+  let hi = bytes.length;
+  // Binary search for the shortest invalid prefix, allowing for a multi-byte sequence cut at the end.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      dec.decode(bytes.subarray(0, mid), { stream: true });
+      dec.decode();
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  return Math.max(0, lo - 1);
+}
+
+/** Loads every `*.yml`/`*.yaml` in `dir` (sorted), reporting all problems of all files, duplicates included. */
+export async function loadPipelines(dir: string, env: Readonly<Record<string, string>>): Promise<LoadResult> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read the pipelines folder ${dir} (${(err as NodeJS.ErrnoException).code}); set PUSHCI_PIPELINES or --pipelines`,
+    );
+  }
+  const pipelines: Pipeline[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const full = join(dir, name);
+    const shown = relative(process.cwd(), full) || name;
+    if (!(await stat(full)).isFile()) continue;
+    const result = loadPipelineSource(shown, await readFile(full), env);
+    diagnostics.push(...result.diagnostics);
+    const p = result.pipeline;
+    if (!p) continue;
+    const first = seen.get(p.name);
+    if (first) {
+      diagnostics.push({
+        file: shown,
+        line: 1,
+        col: 1,
+        message: `pipeline name "${p.name}" is already used by ${first}`,
+      });
+      continue;
+    }
+    seen.set(p.name, shown);
+    pipelines.push(p);
+  }
+  return { pipelines, diagnostics };
+}

@@ -1,0 +1,52 @@
+import type { ForgeName, OutboundEventType } from '../model.ts';
+import type { Glob } from './glob.ts';
+
+/** A compiled pipeline: what matching and the runner use. Strings may still hold `${{ }}` references. */
+export interface Pipeline {
+  name: string;
+  file: string;
+  repository: string;
+  cloneUrl: string | null;
+  forge: ForgeName | null;
+  trigger: Trigger;
+  env: Record<string, string>;
+  jobs: JobDef[];
+  notify: NotifyDef[];
+}
+
+export interface Trigger {
+  branches: Glob[] | null;
+  branchesIgnore: Glob[] | null;
+  tags: Glob[] | null;
+  tagsIgnore: Glob[] | null;
+  paths: Glob[] | null;
+  pathsIgnore: Glob[] | null;
+}
+
+export interface JobDef {
+  name: string;
+  needs: string[];
+  if: 'success' | 'failure' | 'always';
+  env: Record<string, string>;
+  timeoutMinutes: number | null;
+  continueOnError: boolean;
+  workingDirectory: string | null;
+  steps: StepDef[];
+}
+
+export interface StepDef {
+  name: string;
+  run: string;
+  env: Record<string, string>;
+  timeoutMinutes: number | null;
+  continueOnError: boolean;
+  workingDirectory: string | null;
+  shell: string | null;
+}
+
+export interface NotifyDef {
+  url: string;
+  secrets: string[];
+  events: OutboundEventType[];
+  branches: Glob[] | null;
+}

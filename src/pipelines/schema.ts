@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { OUTBOUND_EVENT_TYPES } from '../model.ts';
+
+/**
+ * The pipeline file format: one zod schema that types the parsed file and is published as JSON Schema
+ * (`pushci schema`, `GET /schema/pipeline.json`) for editors.
+ */
+
+const patterns = z
+  .union([z.string(), z.array(z.string()).min(1)], {
+    error: 'must be a pattern or a non-empty list of patterns',
+  })
+  .describe('Glob pattern or list of patterns (GitHub Actions dialect; a leading ! excludes).');
+
+const envMap = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'),
+    z.union([z.string(), z.number(), z.boolean()]),
+  )
+  .describe('Environment variables; values may use ${{ env.NAME }} and ${{ secrets.NAME }}.');
+
+const timeout = z.number().positive().max(10_080).describe('Minutes before the step or job is killed.');
+
+const step = z
+  .strictObject({
+    name: z.string().max(200).optional().describe('Shown in logs and the dashboard.'),
+    run: z.string().min(1).describe('Script run by the shell, in the job’s working directory.'),
+    env: envMap.optional(),
+    'timeout-minutes': timeout.optional(),
+    'continue-on-error': z.boolean().optional().describe('A failure of this step does not fail the job.'),
+    'working-directory': z.string().min(1).optional().describe('Relative to the checkout.'),
+    shell: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Shell command line, e.g. `bash -eo pipefail` (default) or `sh -e`; the script is passed as the last argument file.',
+      ),
+  })
+  .describe('One step: a script.');
+
+export const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+
+const job = z
+  .strictObject({
+    name: z.string().max(200).optional().describe('Display name.'),
+    needs: z
+      .union([z.string(), z.array(z.string())], { error: 'must be a job id or a list of job ids' })
+      .optional()
+      .describe('Jobs that must finish first.'),
+    if: z
+      .enum(['success()', 'failure()', 'always()'])
+      .optional()
+      .describe('success(): all needs succeeded (default); failure(): one failed; always(): run regardless.'),
+    env: envMap.optional(),
+    'timeout-minutes': timeout.optional(),
+    'continue-on-error': z.boolean().optional().describe('A failure of this job does not fail the build.'),
+    'working-directory': z.string().min(1).optional().describe('Default working directory of the steps.'),
+    steps: z.array(step).min(1).describe('Run in order; the first failure stops the job.'),
+  })
+  .describe('A job: steps that run in one fresh checkout.');
+
+const push = z
+  .strictObject({
+    branches: patterns.optional(),
+    'branches-ignore': patterns.optional(),
+    tags: patterns.optional(),
+    'tags-ignore': patterns.optional(),
+    paths: patterns.optional(),
+    'paths-ignore': patterns.optional(),
+  })
+  .describe('Which pushes start this pipeline; no filter at all means every branch and tag push.');
+
+const notify = z
+  .strictObject({
+    url: z.string().min(1).describe('Receiver URL; may use ${{ env.NAME }}.'),
+    secret: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2)], {
+        error: 'must be a secret or a list of at most two secrets',
+      })
+      .describe(
+        'whsec_ signing secret, or two during a rotation; use ${{ env.NAME }} or ${{ secrets.NAME }}.',
+      ),
+    events: z
+      .array(z.enum(OUTBOUND_EVENT_TYPES as [string, ...string[]]))
+      .min(1)
+      .optional()
+      .describe('Event types to send (default: build.queued, build.started, build.completed).'),
+    branches: patterns.optional().describe('Only builds of these branches.'),
+  })
+  .describe('A receiver of signed status webhooks (Standard Webhooks).');
+
+export const pipelineSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'names are letters, digits, ".", "_" and "-"')
+      .optional()
+      .describe('Defaults to the file name.'),
+    repository: z
+      .string()
+      .min(1)
+      .describe('owner/name (GitHub full_name, GitLab path_with_namespace); may be a glob.'),
+    'clone-url': z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Where to fetch from; default derived from the forge and repository, never from the payload.',
+      ),
+    forge: z.enum(['github', 'gitlab']).optional().describe('Only pushes from this forge.'),
+    on: z
+      .union([z.literal('push'), z.strictObject({ push: push.nullable().optional() })], {
+        error: 'must be "push" or a map with a "push" key',
+      })
+      .describe('Triggers.'),
+    env: envMap.optional(),
+    jobs: z.record(
+      z.string().regex(JOB_ID, 'job ids are letters, digits, _ and -, starting with a letter or _'),
+      job,
+    ),
+    notify: z.array(notify).optional(),
+  })
+  .describe('A pushci pipeline file.');
+
+export type PipelineFile = z.infer<typeof pipelineSchema>;
+
+/** The JSON Schema published for editors (yaml-language-server). */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(pipelineSchema, { target: 'draft-2020-12', io: 'input' }),
+    $id: 'https://pushci.dev/schema/pipeline.json',
+    title: 'pushci pipeline',
+  };
+}

@@ -1,0 +1,22 @@
+/** Redis key names, all under one prefix (`{pushci}` on Redis Cluster keeps them in one slot). */
+export interface Keys {
+  prefix: string;
+  build(id: string): string;
+  sequence(pipeline: string): string;
+  index: string;
+  log(buildId: string, job: string): string;
+}
+
+export function keys(prefix: string): Keys {
+  return {
+    prefix,
+    build: (id) => `${prefix}:build:${id}`,
+    sequence: (pipeline) => `${prefix}:seq:${pipeline}`,
+    index: `${prefix}:index:builds`,
+    log: (buildId, job) => `${prefix}:log:${buildId}:${job}`,
+  };
+}
+
+/** BullMQ queue names (BullMQ puts them under the same prefix). */
+export const JOBS_QUEUE = 'jobs';
+export const DELIVERIES_QUEUE = 'deliveries';

@@ -1,0 +1,242 @@
+import type { Redis } from 'ioredis';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
+import type { Keys } from './keys.ts';
+
+/** What never changes after a build is created. */
+export interface BuildMeta {
+  id: string;
+  pipeline: string;
+  forge: ForgeName;
+  repository: string;
+  ref: string;
+  branch: string | null;
+  tag: string | null;
+  sha: string;
+  before: string;
+  message: string | null;
+  pusher: string | null;
+  delivery_id: string;
+  trigger: 'push' | 'manual' | 'rerun';
+  created_at: string;
+}
+
+export interface JobState {
+  attempt: number;
+  exit_code: number | null;
+  reason: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface BuildRecord {
+  meta: BuildMeta;
+  number: number;
+  /** The pipeline as it was when the push matched; later edits of the file do not change queued builds. */
+  def: Pipeline;
+  status: BuildStatus;
+  reason: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  jobs: Map<string, JobState & { status: JobStatus }>;
+}
+
+export interface NewBuild {
+  meta: BuildMeta;
+  def: Pipeline;
+  status: BuildStatus;
+  reason: string | null;
+  /** Initial status of each job. */
+  jobStatus: Record<string, JobStatus>;
+}
+
+const EMPTY_JOB: JobState = {
+  attempt: 0,
+  exit_code: null,
+  reason: null,
+  started_at: null,
+  finished_at: null,
+};
+
+// Compare-and-set of one field, then the whole hash: one round trip per state transition, atomic across
+// every process that shares the Redis.
+const CAS = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local ok = 0
+if cur and string.find(ARGV[2], ',' .. cur .. ',', 1, true) then
+  ok = 1
+  for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+local all = redis.call('HGETALL', KEYS[1])
+table.insert(all, 1, ok)
+return all
+`;
+
+// Numbering, record and index in one step, so a build either exists whole or not at all.
+const CREATE = `
+local n = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'number', n)
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return n
+`;
+
+type ScriptRedis = Redis & {
+  pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
+  pushciCreate(
+    build: string,
+    seq: string,
+    index: string,
+    id: string,
+    score: string,
+    ...set: string[]
+  ): Promise<number>;
+};
+
+/** Build records in Redis hashes: one hash per build, job states as fields, transitions by compare-and-set. */
+export class BuildStore {
+  private readonly redis: ScriptRedis;
+  readonly keys: Keys;
+
+  constructor(redis: Redis, keys: Keys) {
+    this.keys = keys;
+    if (!('pushciCas' in redis)) {
+      redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
+      redis.defineCommand('pushciCreate', { numberOfKeys: 3, lua: CREATE });
+    }
+    this.redis = redis as ScriptRedis;
+  }
+
+  /** Stores builds in one round trip (a MULTI of atomic scripts). Returns their numbers. */
+  async create(builds: readonly NewBuild[]): Promise<number[]> {
+    if (builds.length === 0) return [];
+    const multi = this.redis.multi();
+    for (const b of builds) {
+      const fields = [
+        'meta',
+        JSON.stringify(b.meta),
+        'def',
+        JSON.stringify(b.def),
+        'status',
+        b.status,
+        'reason',
+        b.reason ?? '',
+      ];
+      for (const j of b.def.jobs)
+        fields.push(
+          `s:${j.name}`,
+          b.jobStatus[j.name] ?? 'pending',
+          `j:${j.name}`,
+          JSON.stringify(EMPTY_JOB),
+        );
+      if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
+      (multi as unknown as ScriptRedis).pushciCreate(
+        this.keys.build(b.meta.id),
+        this.keys.sequence(b.meta.pipeline),
+        this.keys.index,
+        b.meta.id,
+        String(Date.parse(b.meta.created_at)),
+        ...fields,
+      );
+    }
+    const results = await multi.exec();
+    if (!results) throw new Error('Redis transaction was aborted');
+    return results.map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    });
+  }
+
+  async get(id: string): Promise<BuildRecord | null> {
+    return parseRecord(await this.redis.hgetall(this.keys.build(id)));
+  }
+
+  /**
+   * Sets `set` only if `field` currently holds one of `from`. Returns whether it did, and the record as
+   * it is afterwards (null if the build does not exist).
+   */
+  async cas(
+    id: string,
+    field: string,
+    from: readonly string[],
+    set: Record<string, string>,
+  ): Promise<{ ok: boolean; record: BuildRecord | null }> {
+    const flat = Object.entries(set).flat();
+    const [ok, ...rest] = await this.redis.pushciCas(
+      this.keys.build(id),
+      field,
+      `,${from.join(',')},`,
+      ...flat,
+    );
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < rest.length; i += 2) hash[String(rest[i])] = String(rest[i + 1]);
+    return { ok: Number(ok) === 1, record: parseRecord(hash) };
+  }
+}
+
+export function parseRecord(hash: Record<string, string>): BuildRecord | null {
+  if (!hash.meta || !hash.def) return null;
+  const def = JSON.parse(hash.def) as Pipeline;
+  const jobs = new Map<string, JobState & { status: JobStatus }>();
+  for (const j of def.jobs) {
+    const state = hash[`j:${j.name}`] ? (JSON.parse(hash[`j:${j.name}`]!) as JobState) : EMPTY_JOB;
+    jobs.set(j.name, { ...state, status: (hash[`s:${j.name}`] ?? 'pending') as JobStatus });
+  }
+  return {
+    meta: JSON.parse(hash.meta) as BuildMeta,
+    number: Number(hash.number ?? 0),
+    def,
+    status: hash.status as BuildStatus,
+    reason: hash.reason || null,
+    started_at: hash.started_at || null,
+    finished_at: hash.finished_at || null,
+    jobs,
+  };
+}
+
+function durationMs(start: string | null, end: string | null): number | null {
+  return start && end ? Date.parse(end) - Date.parse(start) : null;
+}
+
+/** The public shape (`GET /api/builds/:id`, outbound `data.build`). */
+export function toView(r: BuildRecord, publicUrl: string): BuildView {
+  const jobs: JobView[] = r.def.jobs.map((j) => {
+    const s = r.jobs.get(j.name)!;
+    return {
+      name: j.name,
+      status: s.status,
+      needs: j.needs,
+      attempt: s.attempt,
+      exit_code: s.exit_code,
+      reason: s.reason,
+      started_at: s.started_at,
+      finished_at: s.finished_at,
+      duration_ms: durationMs(s.started_at, s.finished_at),
+    };
+  });
+  const m = r.meta;
+  return {
+    id: m.id,
+    number: r.number,
+    pipeline: m.pipeline,
+    status: r.status,
+    reason: r.reason,
+    forge: m.forge,
+    repository: m.repository,
+    ref: m.ref,
+    branch: m.branch,
+    tag: m.tag,
+    sha: m.sha,
+    before: m.before,
+    message: m.message,
+    pusher: m.pusher,
+    delivery_id: m.delivery_id,
+    trigger: m.trigger,
+    url: `${publicUrl}/api/builds/${m.id}`,
+    created_at: m.created_at,
+    started_at: r.started_at,
+    finished_at: r.finished_at,
+    duration_ms: durationMs(r.started_at, r.finished_at),
+    jobs,
+  };
+}

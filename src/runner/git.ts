@@ -1,0 +1,47 @@
+import { execa } from 'execa';
+
+/** Environment for every git command: never prompt, never read the worker's git credentials helpers' UI. */
+export function gitEnv(base: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'true',
+    SSH_ASKPASS: 'true',
+    LC_ALL: 'C',
+  };
+  for (const k of [
+    'PATH',
+    'HOME',
+    'SSH_AUTH_SOCK',
+    'GIT_SSH_COMMAND',
+    'HTTPS_PROXY',
+    'HTTP_PROXY',
+    'NO_PROXY',
+  ]) {
+    const v = base[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
+export class GitError extends Error {}
+
+/** Runs git with arguments (never a shell line). `redact` hides a URL that may carry a token. */
+export async function git(
+  args: string[],
+  opts: { cwd?: string; env: Record<string, string>; redact?: string; signal?: AbortSignal },
+): Promise<string> {
+  const r = await execa('git', args, {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    env: opts.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+  });
+  if (r.exitCode !== 0) {
+    let msg = `git ${args[0]} failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' / ')}`;
+    if (opts.redact) msg = msg.split(opts.redact).join('<clone-url>');
+    throw new GitError(msg);
+  }
+  return String(r.stdout).trim();
+}

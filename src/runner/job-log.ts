@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+
+export type LogStream = 'out' | 'err' | 'sys';
+
+export interface LogLine {
+  /** Milliseconds since the epoch. */
+  t: number;
+  s: LogStream;
+  m: string;
+}
+
+export function encodeLine(l: LogLine): string {
+  return `${l.t}\t${l.s}\t${l.m}`;
+}
+
+export function decodeLine(raw: string): LogLine {
+  const a = raw.indexOf('\t');
+  const b = raw.indexOf('\t', a + 1);
+  return { t: Number(raw.slice(0, a)), s: raw.slice(a + 1, b) as LogStream, m: raw.slice(b + 1) };
+}
+
+const FLUSH_LINES = 500;
+const FLUSH_MS = 100;
+
+/**
+ * A job's log in a Redis list, so any server can read it while the job runs. Lines are masked, batched
+ * (one RPUSH per 500 lines or 100 ms) and capped; past the cap one line says how much was cut.
+ */
+export class JobLog {
+  private pending: string[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private readonly redis: Redis;
+  private readonly key: string;
+  private readonly maxBytes: number;
+  private readonly mask: (line: string) => string;
+
+  constructor(redis: Redis, key: string, maxBytes: number, mask: (line: string) => string) {
+    this.redis = redis;
+    this.key = key;
+    this.maxBytes = maxBytes;
+    this.mask = mask;
+  }
+
+  write(s: LogStream, text: string): void {
+    const line = encodeLine({ t: Date.now(), s, m: this.mask(text) });
+    if (this.bytes + line.length > this.maxBytes) {
+      this.dropped++;
+      return;
+    }
+    this.bytes += line.length + 1;
+    this.pending.push(line);
+    if (this.pending.length >= FLUSH_LINES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  system(text: string): void {
+    this.write('sys', text);
+  }
+
+  /** Sends what is buffered; calls are chained, so lines stay in order. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0) {
+      this.flushing = this.flushing.then(async () => {
+        await this.redis.rpush(this.key, ...batch);
+      });
+    }
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.dropped > 0) {
+      this.pending.push(
+        encodeLine({
+          t: Date.now(),
+          s: 'sys',
+          m: `pushci: log cut at ${this.maxBytes} bytes (PUSHCI_LOG_MAX_BYTES); ${this.dropped} more lines were not stored`,
+        }),
+      );
+    }
+    await this.flush();
+  }
+}

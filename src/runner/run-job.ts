@@ -1,0 +1,173 @@
+import { hostname } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { JobResult } from '../builds/lifecycle.ts';
+import { UnresolvedReferenceError, resolveTemplate } from '../pipelines/expressions.ts';
+import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
+import type { Keys } from '../queue/keys.ts';
+import type { BuildRecord } from '../queue/store.ts';
+import { changedFiles, checkout } from './checkout.ts';
+import { gitEnv } from './git.ts';
+import { JobLog } from './job-log.ts';
+import { createMasker } from './mask.ts';
+import { describeShell, runStep } from './run-step.ts';
+import { stepEnv } from './step-env.ts';
+
+/** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
+export const CHANGED_FILES_CAP = 3000;
+
+export interface RunJobDeps {
+  config: Readonly<Config>;
+  redis: Redis;
+  keys: Keys;
+}
+
+export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
+
+/** The URL a pipeline is fetched from: its `clone-url`, else derived from forge and repository (never from a payload). */
+export function cloneUrlFor(record: BuildRecord, config: Readonly<Config>, secrets: Set<string>): string {
+  if (record.def.cloneUrl) return resolveTemplate(record.def.cloneUrl, config.env, secrets);
+  const base = record.meta.forge === 'github' ? config.githubUrl : config.gitlabUrl;
+  return `${base.replace(/\/+$/, '')}/${record.meta.repository}.git`;
+}
+
+/**
+ * Runs one job attempt: a fresh workspace named from ids, a checkout of the exact commit, then the steps
+ * in order until one fails. Everything it prints goes to the job's log, masked.
+ */
+export async function runJob(
+  deps: RunJobDeps,
+  record: BuildRecord,
+  jobName: string,
+  attempt: number,
+  signal: AbortSignal | undefined,
+): Promise<RunJobOutcome> {
+  const { config } = deps;
+  const job = record.def.jobs.find((j) => j.name === jobName)!;
+  const secrets = new Set<string>();
+  let envs: Record<string, string>[];
+  let cloneUrl: string;
+  const workspace = join(config.dataDir, 'workspaces', `${record.meta.id}-${jobName}-${attempt}`);
+  try {
+    cloneUrl = cloneUrlFor(record, config, secrets);
+    envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: config.env, secrets }));
+  } catch (err) {
+    if (!(err instanceof UnresolvedReferenceError)) throw err;
+    return { status: 'error', exitCode: null, reason: `this worker cannot run the job: ${err.message}` };
+  }
+  const log = new JobLog(
+    deps.redis,
+    deps.keys.log(record.meta.id, jobName),
+    config.logMaxBytes,
+    createMasker(secrets),
+  );
+  const timeoutMs = (job.timeoutMinutes ?? config.jobTimeoutMinutes) * 60_000;
+  const jobTimeout = new AbortController();
+  const timer = setTimeout(() => jobTimeout.abort(), timeoutMs);
+  const stop = signal ? AbortSignal.any([signal, jobTimeout.signal]) : jobTimeout.signal;
+  const deadline = Date.now() + timeoutMs;
+  const scripts = `${workspace}.scripts`;
+  try {
+    log.system(`pushci: job ${jobName}, attempt ${attempt}, on ${hostname()}`);
+    if (attempt > 1)
+      log.system(
+        `pushci: this is attempt ${attempt}; the worker running attempt ${attempt - 1} stopped before finishing`,
+      );
+    log.system(`pushci: checking out ${record.meta.sha}`);
+    const git = gitEnv(config.env);
+    await checkout({
+      dataDir: config.dataDir,
+      cloneUrl,
+      sha: record.meta.sha,
+      alsoFetch:
+        hasPathFilter(record.def.trigger) && !/^0+$/.test(record.meta.before) ? [record.meta.before] : [],
+      workspace,
+      env: git,
+      signal: stop,
+    });
+    if (hasPathFilter(record.def.trigger) && record.meta.trigger === 'push') {
+      const files = await changedFiles(
+        workspace,
+        record.meta.before,
+        record.meta.sha,
+        git,
+        CHANGED_FILES_CAP,
+      );
+      if (!pathsAllow(record.def.trigger, files)) {
+        return {
+          status: 'skip-build',
+          reason: `no changed file matches the path filters (${files!.length} files changed)`,
+        };
+      }
+    }
+    await mkdir(scripts, { recursive: true });
+    for (const [i, step] of job.steps.entries()) {
+      const cwd = join(workspace, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
+      const stepTimeout = step.timeoutMinutes ? step.timeoutMinutes * 60_000 : Infinity;
+      const left = deadline - Date.now();
+      log.system(`▶ ${step.name}  (${describeShell(step.shell)})`);
+      const started = Date.now();
+      const res = await runStep({
+        script: step.run,
+        shell: step.shell,
+        scriptFile: join(scripts, `step-${i}.sh`),
+        cwd,
+        env: envs[i]!,
+        timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
+        killGraceMs: config.killGraceMs,
+        signal: stop,
+        onLine: (s, line) => log.write(s, line),
+      });
+      const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+      if (res.canceled && signal?.aborted) {
+        log.system(`pushci: step "${step.name}" canceled after ${took}`);
+        return { status: 'canceled', exitCode: res.exitCode, reason: String(signal.reason ?? 'canceled') };
+      }
+      if (res.canceled || (res.timedOut && stepTimeout >= left)) {
+        const reason = `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min (in step "${step.name}")`;
+        log.system(`pushci: ${reason}`);
+        return { status: 'failure', exitCode: res.exitCode, reason };
+      }
+      if (res.timedOut) {
+        const reason = `step "${step.name}" timed out after ${step.timeoutMinutes} min`;
+        log.system(`pushci: ${reason}`);
+        if (!step.continueOnError) return { status: 'failure', exitCode: res.exitCode, reason };
+        continue;
+      }
+      const code = res.exitCode;
+      log.system(
+        `pushci: step "${step.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
+      );
+      if (code !== 0) {
+        const reason = `step "${step.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
+        if (step.continueOnError) {
+          log.system('pushci: continue-on-error is set; going on');
+          continue;
+        }
+        return { status: 'failure', exitCode: code, reason };
+      }
+    }
+    return { status: 'success', exitCode: 0, reason: null };
+  } catch (err) {
+    const reason = (err as Error).message;
+    log.system(`pushci: error: ${reason}`);
+    if (signal?.aborted)
+      return { status: 'canceled', exitCode: null, reason: String(signal.reason ?? 'canceled') };
+    if (jobTimeout.signal.aborted)
+      return {
+        status: 'failure',
+        exitCode: null,
+        reason: `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min`,
+      };
+    return { status: 'error', exitCode: null, reason };
+  } finally {
+    clearTimeout(timer);
+    await log.close().catch(() => {});
+    if (!config.keepWorkspaces) {
+      await rm(workspace, { recursive: true, force: true }).catch(() => {});
+      await rm(scripts, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import type { BuildRecord } from '../queue/store.ts';
+import { resolveTemplate } from '../pipelines/expressions.ts';
+import type { JobDef, StepDef } from '../pipelines/pipeline.ts';
+
+/** The only variables a step inherits from the worker: enough to find programs and a home, no secrets. */
+const PASSTHROUGH = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+
+/**
+ * A step's environment, built from scratch: a few harmless worker variables, the CI_* variables (values
+ * from the payload travel only here, never into a command line or a path), then the pipeline's, the
+ * job's and the step's `env`, with `${{ }}` resolved from the server's environment. Values that came
+ * from `secrets.*` are added to `secrets` for masking.
+ */
+export function stepEnv(
+  record: BuildRecord,
+  job: JobDef,
+  step: StepDef,
+  ctx: { workspace: string; serverEnv: Readonly<Record<string, string>>; secrets: Set<string> },
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of PASSTHROUGH) {
+    const v = ctx.serverEnv[k];
+    if (v !== undefined) env[k] = v;
+  }
+  const m = record.meta;
+  Object.assign(env, {
+    CI: 'true',
+    PUSHCI: 'true',
+    CI_COMMIT_SHA: m.sha,
+    CI_COMMIT_BEFORE_SHA: m.before,
+    CI_COMMIT_REF: m.ref,
+    CI_COMMIT_MESSAGE: m.message ?? '',
+    CI_REPO: m.repository,
+    CI_FORGE: m.forge,
+    CI_PIPELINE_NAME: m.pipeline,
+    CI_BUILD_ID: m.id,
+    CI_BUILD_NUMBER: String(record.number),
+    CI_BUILD_TRIGGER: m.trigger,
+    CI_JOB_NAME: job.name,
+    CI_WORKSPACE: ctx.workspace,
+  });
+  if (m.branch !== null) env.CI_COMMIT_BRANCH = m.branch;
+  if (m.tag !== null) env.CI_COMMIT_TAG = m.tag;
+  for (const layer of [record.def.env, job.env, step.env]) {
+    for (const [k, v] of Object.entries(layer)) env[k] = resolveTemplate(v, ctx.serverEnv, ctx.secrets);
+  }
+  return env;
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { createGithubForge } from './forges/github.ts';
+import { createGitlabForge } from './forges/gitlab.ts';
+import type { Forge } from './forges/forge.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { createDeliveryWorker } from './notify/delivery-worker.ts';
+import { formatDiagnostic } from './pipelines/diagnostic.ts';
+import { loadPipelines } from './pipelines/load.ts';
+import type { PipelineSet } from './pipelines/pipeline-set.ts';
+import { createRedis, waitReady } from './queue/connection.ts';
+import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
+import { createJobWorker } from './runner/job-worker.ts';
+import { createStack, type Stack } from './stack.ts';
+
+export interface StartOptions {
+  /** Serve HTTP (receiver, API). */
+  http: boolean;
+  /** Run job and delivery workers in this process. */
+  worker: boolean;
+  log: Logger;
+}
+
+export interface Running {
+  /** Base URL of the HTTP server, when serving. */
+  url: string | null;
+  redisUrl: string;
+  pipelines(): PipelineSet;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts pushci's roles in this process: `serve` is HTTP plus workers (unless --no-worker), `worker`
+ * only workers. Problems a user can fix (pipelines, Redis, port) become a ConfigError with advice.
+ */
+export async function start(config: Readonly<Config>, opts: StartOptions): Promise<Running> {
+  const { log } = opts;
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.reverse())
+      await fn().catch((err: Error) => log.warn({ err: err.message }, 'while stopping'));
+  };
+  try {
+    let set: PipelineSet = { pipelines: [], diagnostics: [], loadedAt: new Date().toISOString() };
+    if (opts.http) {
+      const loaded = await loadPipelines(config.pipelinesDir, config.env);
+      if (loaded.diagnostics.length > 0) {
+        throw new ConfigError(
+          `pipeline files have ${loaded.diagnostics.length} problem(s):\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`,
+        );
+      }
+      set = { ...loaded, loadedAt: new Date().toISOString() };
+      log.info({ pipelines: set.pipelines.map((p) => p.name), dir: config.pipelinesDir }, 'pipelines loaded');
+    }
+
+    let redisUrl = config.redisUrl;
+    if (!redisUrl) {
+      const embedded: EmbeddedRedis = await startEmbeddedRedis(config.dataDir, log);
+      closers.push(() => embedded.stop());
+      redisUrl = embedded.url;
+    }
+
+    const connect = async (role: 'producer' | 'worker') => {
+      const r = createRedis(redisUrl, role);
+      closers.push(() => r.quit().catch(() => r.disconnect()));
+      try {
+        await waitReady(r, 5000);
+      } catch {
+        throw new ConfigError(
+          `cannot reach Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}: start it or fix REDIS_URL`,
+        );
+      }
+      r.on('error', (err) => log.warn({ err: err.message, role }, 'redis connection error'));
+      return r;
+    };
+
+    let url: string | null = null;
+    if (opts.worker) {
+      const redis: Redis = await connect('worker');
+      const stack: Stack = createStack(redis, config, log);
+      closers.push(() => stack.close());
+      const jobWorker: Worker = createJobWorker({
+        config,
+        connection: redis,
+        redis,
+        keys: stack.keys,
+        lifecycle: stack.lifecycle,
+        log,
+      });
+      const deliveryWorker: Worker = createDeliveryWorker({
+        config,
+        connection: redis,
+        log,
+        deliveryLog: stack.deliveryLog,
+      });
+      closers.push(() => Promise.all([jobWorker.close(), deliveryWorker.close()]));
+      log.info({ concurrency: config.concurrency }, 'workers started');
+    }
+
+    if (opts.http) {
+      const redis = await connect('producer');
+      const stack = createStack(redis, config, log);
+      closers.push(() => stack.close());
+      const forges = new Map<string, Forge>([
+        ['github', createGithubForge(config.githubSecrets)],
+        ['gitlab', createGitlabForge(config.gitlabTokens)],
+      ]);
+      if (config.githubSecrets.length === 0 && config.gitlabTokens.length === 0) {
+        log.warn(
+          'neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set: every webhook will be refused with 401',
+        );
+      }
+      const app = createApp({
+        ...stack,
+        forges,
+        pipelines: () => set,
+        maxBodyBytes: config.maxBodyBytes,
+        publicUrl: config.publicUrl,
+        apiToken: config.apiToken,
+        log,
+      });
+      const server: Server = createServer(
+        { headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000 },
+        app.callback(),
+      );
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(
+            err.code === 'EADDRINUSE'
+              ? new ConfigError(`port ${config.port} is in use: stop what uses it or set PORT / --port`)
+              : err,
+          ),
+        );
+        server.listen(config.port, config.host, () => resolve());
+      });
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 2000).unref();
+          }),
+      );
+      const addr = server.address() as AddressInfo;
+      url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      log.info({ url, public_url: config.publicUrl }, 'pushci is listening');
+    }
+    return { url, redisUrl, pipelines: () => set, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -29,6 +29,8 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       ctx.status = STATUS[err.code] ?? 500;
       ctx.body = { error: err.code, message: err.message, ...err.details };
       if (err.code === 'store_unavailable') ctx.set('Retry-After', '5');
+      // The rest of an oversized body is not worth reading: answer, then close the connection.
+      if (err.code === 'payload_too_large') ctx.set('Connection', 'close');
       ctx.state.log?.info({ status: ctx.status, error: err.code, reason: err.message }, 'request refused');
     } else {
       ctx.status = 500;

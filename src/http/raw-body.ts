@@ -9,19 +9,13 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
   const tooLarge = () =>
     new PayloadTooLargeError(`body is larger than ${limit} bytes (PUSHCI_MAX_BODY_BYTES)`, { limit });
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    req.resume();
-    throw tooLarge();
-  }
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > limit) {
-        req.resume();
-        throw tooLarge();
-      }
+      if (size > limit) throw tooLarge();
       chunks.push(chunk);
     }
   } catch (err) {

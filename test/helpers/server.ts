@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { start, type Running } from '../../src/server.ts';
+import type { TestRedis } from './redis.ts';
+
+export interface TestServer extends Running {
+  base: string;
+  config: Readonly<Config>;
+  /** Every log line the server wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Writes pipeline files (name → YAML) into a fresh folder. */
+export function pipelinesDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pushci-test-pipelines-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** A whole pushci (HTTP and workers) in this process, configured like a user would with env vars. */
+export async function startServer(
+  redis: TestRedis,
+  pipelines: Record<string, string>,
+  env: Record<string, string> = {},
+  opts: { http?: boolean; worker?: boolean } = {},
+): Promise<TestServer> {
+  const config = loadConfig({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    PUSHCI_QUEUE_PREFIX: redis.prefix,
+    PUSHCI_PIPELINES: pipelinesDir(pipelines),
+    PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-test-data-')),
+    PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
+    PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,50ms,100ms',
+    PUSHCI_LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const running = await start(config, {
+    http: opts.http ?? true,
+    worker: opts.worker ?? true,
+    log: createLogger('debug', sink),
+  });
+  return { ...running, base: running.url ?? '', config, logs };
+}

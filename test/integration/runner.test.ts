@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const SECRET = 'runner-secret';
+
+describe('runner', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  const marker = `pushci-tree-${randomUUID().slice(0, 8)}`;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': 'a\n' }]);
+    const head = (name: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
+    server = await startServer(
+      redis,
+      {
+        'tree.yml': `${head('tree')}jobs:
+  hang:
+    timeout-minutes: 0.02
+    steps:
+      - run: |
+          sleep 1000 &
+          bash -c 'sleep 1001 & sleep 1002' &
+          setsid sleep 1003 &
+          echo started ${marker}
+          sleep 1004
+`,
+        'graph.yml': `${head('graph')}jobs:
+  first:
+    steps:
+      - run: echo one
+  broken:
+    needs: first
+    steps:
+      - run: |
+          echo "about to fail"
+          exit 3
+      - run: echo never
+  after-broken:
+    needs: broken
+    steps:
+      - run: echo skipped
+  cleanup:
+    needs: broken
+    if: always()
+    steps:
+      - run: echo cleaning
+  tolerated:
+    continue-on-error: true
+    steps:
+      - run: exit 1
+`,
+        'secret.yml': `${head('secret')}jobs:
+  show:
+    steps:
+      - env:
+          TOKEN: \${{ secrets.DEPLOY }}
+        run: |
+          echo "token is $TOKEN"
+          printf 'line two of it\\n'
+`,
+      },
+      {
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        PUSHCI_KILL_GRACE_MS: '500',
+        PUSHCI_SECRET_DEPLOY: 'hunter2-very-secret',
+      },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const push = async (repoName: string) => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${repoName}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    return res.json.builds[0].id as string;
+  };
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const b = (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
+      },
+      60_000,
+      `build ${id}`,
+    );
+  const log = async (id: string, job: string) =>
+    (await fetch(`${server.base}/api/builds/${id}/jobs/${job}/log`)).text();
+
+  it('kills the whole process tree on timeout, background and setsid daemons included', async () => {
+    const id = await push('tree');
+    const b = await finished(id);
+    assert.equal(b.status, 'failure');
+    assert.match(b.jobs[0]?.reason ?? '', /timed out/);
+    const text = await log(id, 'hang');
+    assert.match(text, new RegExp(`started ${marker}`));
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /^sleep 100[0-4]$/.test(l.trim()));
+    assert.deepEqual(left, [], 'no step process may survive the timeout');
+  });
+
+  it('runs the job graph: failure skips dependents, always() still runs, continue-on-error tolerates', async () => {
+    const id = await push('graph');
+    const b = await finished(id);
+    const jobs = Object.fromEntries(
+      b.jobs.map((j: { name: string; status: string; exit_code: number | null }) => [
+        j.name,
+        [j.status, j.exit_code],
+      ]),
+    );
+    assert.deepEqual(jobs, {
+      first: ['success', 0],
+      broken: ['failure', 3],
+      'after-broken': ['skipped', null],
+      cleanup: ['success', 0],
+      tolerated: ['failure', 1],
+    });
+    assert.equal(b.status, 'failure');
+    const text = await log(id, 'broken');
+    assert.match(text, /about to fail/);
+    assert.doesNotMatch(text, /never/);
+  });
+
+  it('masks secret values in logs', async () => {
+    const id = await push('secret');
+    const b = await finished(id);
+    assert.equal(b.status, 'success');
+    const text = await log(id, 'show');
+    assert.match(text, /token is \*{8}/);
+    assert.doesNotMatch(text, /hunter2/);
+  });
+});

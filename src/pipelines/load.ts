@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
@@ -57,7 +57,10 @@ function distance(a: string, b: string): number {
 
 function suggest(key: string, path: readonly PropertyKey[]): string {
   const known = KNOWN_KEYS[contextOf(path) ?? ''] ?? [];
-  const best = known.map((k) => [k, distance(key.toLowerCase(), k)] as const).sort((x, y) => x[1] - y[1])[0];
+  const lower = key.toLowerCase();
+  const prefixed = known.find((k) => k.startsWith(lower) || lower.startsWith(k));
+  if (prefixed) return ` (did you mean "${prefixed}"?)`;
+  const best = known.map((k) => [k, distance(lower, k)] as const).sort((x, y) => x[1] - y[1])[0];
   return best && best[1] <= 3
     ? ` (did you mean "${best[0]}"?)`
     : known.length
@@ -148,7 +151,13 @@ export function loadPipelineSource(
   if (doc.errors.length > 0) {
     return {
       pipeline: null,
-      diagnostics: doc.errors.map((e) => ({ file, ...pos.at(e.pos[0]), message: e.message.split('\n')[0]! })),
+      diagnostics: doc.errors.map((e) => ({
+        file,
+        ...pos.at(e.pos[0]),
+        message: /call stack/i.test(e.message)
+          ? 'file is nested too deeply to parse'
+          : e.message.split('\n')[0]!,
+      })),
     };
   }
   let data: unknown;
@@ -225,6 +234,16 @@ export async function loadPipelines(dir: string, env: Readonly<Record<string, st
       continue;
     }
     seen.set(p.name, shown);
+    // A relative local clone-url means "relative to this file", not to wherever a worker runs.
+    if (
+      p.cloneUrl &&
+      !/^[a-z][a-z0-9+.-]*:/i.test(p.cloneUrl) &&
+      !/^[^/]+@[^/]+:/.test(p.cloneUrl) &&
+      !isAbsolute(p.cloneUrl) &&
+      !p.cloneUrl.includes('${{')
+    ) {
+      p.cloneUrl = resolve(dir, p.cloneUrl);
+    }
     pipelines.push(p);
   }
   return { pipelines, diagnostics };

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createGithubForge } from '../../../src/forges/github.ts';
+import { githubPush, githubSignature } from '../../helpers/payloads.ts';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+describe('github adapter', () => {
+  const forge = createGithubForge(['old', 'new']);
+  const body = Buffer.from(JSON.stringify(githubPush({ before: A, after: B, ref: 'refs/heads/feat/x' })));
+  const req = (sig: string, extra = {}) => ({
+    headers: { 'x-hub-signature-256': sig, 'x-github-event': 'push', 'x-github-delivery': 'd1', ...extra },
+    body,
+  });
+
+  it('verifies with any configured secret (rotation)', async () => {
+    await forge.verify(req(githubSignature(body, 'old')));
+    await forge.verify(req(githubSignature(body, 'new')));
+    await assert.rejects(forge.verify(req(githubSignature(body, 'other'))), { code: 'signature_mismatch' });
+    await assert.rejects(forge.verify({ headers: {}, body }), { code: 'signature_missing' });
+  });
+  it('rejects non-UTF-8 bytes even with a matching HMAC over them', async () => {
+    const bad = Buffer.concat([body, Buffer.from([0xff])]);
+    await assert.rejects(
+      forge.verify({ headers: { 'x-hub-signature-256': githubSignature(bad, 'new') }, body: bad }),
+      { code: 'signature_mismatch' },
+    );
+  });
+  it('parses a push into a PushEvent', () => {
+    const r = forge.parse(req(''));
+    assert.equal(r.kind, 'push');
+    if (r.kind !== 'push') return;
+    assert.equal(r.event.branch, 'feat/x');
+    assert.equal(r.event.tag, undefined);
+    assert.equal(r.event.before, A);
+    assert.equal(r.event.after, B);
+    assert.equal(r.event.repository, 'octo-org/web');
+    assert.equal(r.event.deliveryId, 'd1');
+  });
+  it('reads form-encoded deliveries', () => {
+    const form = Buffer.from(`payload=${encodeURIComponent(body.toString())}`);
+    const r = forge.parse({
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'push',
+        'x-github-delivery': 'd2',
+      },
+      body: form,
+    });
+    assert.equal(r.kind, 'push');
+  });
+  it('refuses refs git would refuse', () => {
+    for (const ref of [
+      'refs/heads/a..b',
+      'refs/heads/a b',
+      'refs/heads/x~1',
+      'refs/heads/a\u0000',
+      'refs/heads/x.lock',
+      'refs/heads/',
+    ]) {
+      const b = Buffer.from(JSON.stringify(githubPush({ before: A, after: B, ref })));
+      assert.throws(
+        () => forge.parse({ headers: { 'x-github-event': 'push', 'x-github-delivery': 'd' }, body: b }),
+        { code: 'malformed_payload' },
+        ref,
+      );
+    }
+  });
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createGitlabForge } from '../../../src/forges/gitlab.ts';
+import { gitlabPush } from '../../helpers/payloads.ts';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+describe('gitlab adapter', () => {
+  const forge = createGitlabForge(['t1', 't2']);
+  const body = Buffer.from(
+    JSON.stringify(gitlabPush({ before: A, after: B, ref: 'refs/tags/v1', message: 'release [skip ci]' })),
+  );
+  it('compares tokens', async () => {
+    await forge.verify({ headers: { 'x-gitlab-token': 't2' }, body });
+    await assert.rejects(forge.verify({ headers: { 'x-gitlab-token': 't3' }, body }), {
+      code: 'signature_mismatch',
+    });
+  });
+  it('parses a tag push', () => {
+    const r = forge.parse({
+      headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-event-uuid': 'u1' },
+      body,
+    });
+    assert.equal(r.kind, 'push');
+    if (r.kind !== 'push') return;
+    assert.equal(r.event.tag, 'v1');
+    assert.equal(r.event.repository, 'group/app');
+    assert.equal(r.event.headMessage, 'release [skip ci]');
+    assert.equal(r.event.deliveryId, 'u1');
+  });
+  it('ignores other events', () => {
+    const r = forge.parse({ headers: { 'x-gitlab-event': 'Issue Hook' }, body });
+    assert.equal(r.kind, 'ignored');
+  });
+});

@@ -13,6 +13,7 @@ import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
 import { loadPipelines } from './pipelines/load.ts';
 import type { PipelineSet } from './pipelines/pipeline-set.ts';
+import { watchPipelines } from './pipelines/watch.ts';
 import { createRedis, waitReady } from './queue/connection.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
 import { createJobWorker } from './runner/job-worker.ts';
@@ -56,6 +57,23 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       }
       set = { ...loaded, loadedAt: new Date().toISOString() };
       log.info({ pipelines: set.pipelines.map((p) => p.name), dir: config.pipelinesDir }, 'pipelines loaded');
+      const watcher = watchPipelines({
+        dir: config.pipelinesDir,
+        env: config.env,
+        onLoad(next) {
+          set = next;
+          log.info({ pipelines: next.pipelines.map((p) => p.name) }, 'pipelines reloaded');
+        },
+        onReject(diagnostics) {
+          set = { ...set, diagnostics };
+          for (const d of diagnostics)
+            log.error(
+              { problem: formatDiagnostic(d) },
+              'pipeline problem; the last good pipelines stay in force',
+            );
+        },
+      });
+      closers.push(async () => watcher.close());
     }
 
     let redisUrl = config.redisUrl;

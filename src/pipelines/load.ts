@@ -93,6 +93,14 @@ function issuesToDiagnostics(
           message: `unknown key "${key}"${path.length ? ` in ${label(path)}` : ''}${suggest(key, path)}`,
         });
       }
+    } else if (issue.code === 'invalid_key') {
+      const key = String(path.at(-1));
+      const why = issue.issues[0]?.message ?? issue.message;
+      out.push({
+        file,
+        ...pos.ofKey(path.slice(0, -1), key),
+        message: `invalid key "${key}" in ${label(path.slice(0, -1))}: ${why}`,
+      });
     } else if (issue.code === 'invalid_union') {
       const nested = issue.errors.find((branch) =>
         branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
@@ -110,6 +118,31 @@ function issuesToDiagnostics(
   return out;
 }
 
+/**
+ * Offset of the first flow bracket nested deeper than `max`, or null. Checked before parsing, because
+ * the YAML parser recurses per level and a few thousand brackets would exhaust its stack.
+ */
+function flowNestingBeyond(text: string, max: number): number | null {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (ch === '"' || ch === "'") {
+      for (i++; i < text.length && text[i] !== ch; i++) if (ch === '"' && text[i] === '\\') i++;
+    } else if (ch === '[' || ch === '{') {
+      if (++depth > max) return i;
+    } else if ((ch === ']' || ch === '}') && depth > 0) depth--;
+  }
+  return null;
+}
+
+/** Compiler order: by line, then column. */
+function byPosition(ds: Diagnostic[]): Diagnostic[] {
+  return ds.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
 function depthOf(value: unknown, depth = 0): number {
   if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return depth;
   let max = depth;
@@ -122,7 +155,7 @@ export function loadPipelineSource(
   file: string,
   bytes: Buffer,
   env: Readonly<Record<string, string>>,
-): { pipeline: Pipeline | null; diagnostics: Diagnostic[] } {
+): { pipeline: Pipeline | null; diagnostics: Diagnostic[]; nameAt?: { line: number; col: number } } {
   const fail = (line: number, col: number, message: string) => ({
     pipeline: null,
     diagnostics: [{ file, line, col, message }],
@@ -139,6 +172,15 @@ export function loadPipelineSource(
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
+  const tooDeep = flowNestingBeyond(text, MAX_DEPTH);
+  if (tooDeep !== null) {
+    const before = text.slice(0, tooDeep).split('\n');
+    return fail(
+      before.length,
+      before.at(-1)!.length + 1,
+      `file is nested more than ${MAX_DEPTH} levels deep`,
+    );
+  }
   const lines = new LineCounter();
   let doc;
   try {
@@ -149,14 +191,18 @@ export function loadPipelineSource(
   }
   const pos = new Positions(doc, lines);
   if (doc.errors.length > 0) {
+    // A stack overflow is reported once per level it unwound; one line says it.
+    const deep = doc.errors.find((e) => /call stack/i.test(e.message));
+    if (deep) {
+      const p = pos.at(deep.pos[0]);
+      return fail(p.line, p.col, 'file is nested too deeply to parse');
+    }
     return {
       pipeline: null,
       diagnostics: doc.errors.map((e) => ({
         file,
         ...pos.at(e.pos[0]),
-        message: /call stack/i.test(e.message)
-          ? 'file is nested too deeply to parse'
-          : e.message.split('\n')[0]!,
+        message: e.message.split('\n')[0]!,
       })),
     };
   }
@@ -178,10 +224,13 @@ export function loadPipelineSource(
   if (depthOf(data) > MAX_DEPTH) return fail(1, 1, `file is nested more than ${MAX_DEPTH} levels deep`);
 
   const parsed = pipelineSchema.safeParse(data);
-  if (!parsed.success)
-    return { pipeline: null, diagnostics: issuesToDiagnostics(file, parsed.error.issues, pos) };
-  const { pipeline, diagnostics } = compilePipeline(file, parsed.data, pos, env);
-  return { pipeline: diagnostics.length ? null : pipeline, diagnostics };
+  if (!parsed.success) {
+    return { pipeline: null, diagnostics: byPosition(issuesToDiagnostics(file, parsed.error.issues, pos)) };
+  }
+  const compiled = compilePipeline(file, parsed.data, pos, env);
+  const diagnostics = byPosition(compiled.diagnostics);
+  const nameAt = parsed.data.name === undefined ? { line: 1, col: 1 } : pos.of(['name']);
+  return { pipeline: diagnostics.length ? null : compiled.pipeline, diagnostics, nameAt };
 }
 
 function firstInvalidUtf8(bytes: Buffer): number {
@@ -227,8 +276,7 @@ export async function loadPipelines(dir: string, env: Readonly<Record<string, st
     if (first) {
       diagnostics.push({
         file: shown,
-        line: 1,
-        col: 1,
+        ...(result.nameAt ?? { line: 1, col: 1 }),
         message: `pipeline name "${p.name}" is already used by ${first}`,
       });
       continue;

@@ -147,6 +147,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'After SIGTERM, how long a step’s processes get before SIGKILL.',
   },
   {
+    key: 'shutdownGraceMs',
+    env: 'PUSHCI_SHUTDOWN_GRACE_MS',
+    flag: 'shutdown-grace-ms',
+    kind: 'int',
+    default: '30000',
+    doc: 'On SIGTERM, how long running jobs may finish before they are cancelled (reason: shutdown).',
+  },
+  {
+    key: 'lockMs',
+    env: 'PUSHCI_LOCK_MS',
+    flag: 'lock-ms',
+    kind: 'int',
+    default: '30000',
+    doc: 'How long a silent worker keeps its job; after that the job counts as stalled and runs again elsewhere (once).',
+  },
+  {
     key: 'logMaxBytes',
     env: 'PUSHCI_LOG_MAX_BYTES',
     flag: 'log-max-bytes',
@@ -208,6 +224,8 @@ export interface Config {
   concurrency: number;
   jobTimeoutMinutes: number;
   killGraceMs: number;
+  shutdownGraceMs: number;
+  lockMs: number;
   logMaxBytes: number;
   keepWorkspaces: boolean;
   maxBodyBytes: number;

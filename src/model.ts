@@ -64,6 +64,8 @@ export interface BuildView {
   pipeline: string;
   status: BuildStatus;
   reason: string | null;
+  /** The newer build that superseded this one (concurrency groups). */
+  superseded_by: string | null;
   forge: ForgeName;
   repository: string;
   ref: string;

@@ -102,11 +102,12 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       const redis: Redis = await connect('worker');
       const stack: Stack = createStack(redis, config, log);
       closers.push(() => stack.close());
-      const jobWorker: Worker = createJobWorker({
+      const jobWorker = await createJobWorker({
         config,
         connection: redis,
         redis,
         keys: stack.keys,
+        store: stack.store,
         lifecycle: stack.lifecycle,
         log,
       });
@@ -116,7 +117,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         log,
         deliveryLog: stack.deliveryLog,
       });
-      closers.push(() => Promise.all([jobWorker.close(), deliveryWorker.close()]));
+      closers.push(() => Promise.all([jobWorker.close(config.shutdownGraceMs), deliveryWorker.close()]));
       log.info({ concurrency: config.concurrency }, 'workers started');
     }
 
@@ -140,6 +141,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,
         apiToken: config.apiToken,
+        config,
         log,
       });
       const server: Server = createServer(

@@ -37,7 +37,7 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
     jobs,
     deliveries,
     emitter,
-    lifecycle: new Lifecycle(store, jobs, emitter, log),
+    lifecycle: new Lifecycle(store, jobs, emitter, log, redis),
     deliveryLog: new DeliveryLog(redis, config.queuePrefix),
     async close() {
       await Promise.allSettled([jobs.close(), deliveries.close()]);

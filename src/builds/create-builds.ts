@@ -6,12 +6,13 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { skipMarker } from '../pipelines/match.ts';
 import type { BuildRecord, BuildStore, NewBuild } from '../queue/store.ts';
 import { newBuildId } from './ids.ts';
-import { queueJobOptions } from './lifecycle.ts';
+import { queueJobOptions, type Lifecycle } from './lifecycle.ts';
 
 export interface CreateBuildsDeps {
   store: BuildStore;
   jobs: Queue;
   emitter: Emitter;
+  lifecycle: Lifecycle;
   log: Logger;
 }
 
@@ -20,6 +21,76 @@ export interface CreatedBuild {
   pipeline: string;
   number: number;
   status: 'queued' | 'skipped';
+}
+
+function newBuild(
+  def: Pipeline,
+  event: PushEvent,
+  trigger: NewBuild['meta']['trigger'],
+  marker: string | null,
+  created_at: string,
+): NewBuild {
+  // Builds in a concurrency group are admitted after they are stored: they may have to wait.
+  const group = marker
+    ? null
+    : def.concurrency
+      ? (def.concurrency.group ?? `${def.name}/${event.ref}`)
+      : null;
+  const jobStatus: Record<string, JobStatus> = {};
+  for (const j of def.jobs)
+    jobStatus[j.name] = marker ? 'skipped' : j.needs.length === 0 && group === null ? 'queued' : 'pending';
+  return {
+    meta: {
+      id: newBuildId(),
+      pipeline: def.name,
+      forge: event.forge,
+      repository: event.repository,
+      ref: event.ref,
+      branch: event.branch ?? null,
+      tag: event.tag ?? null,
+      sha: event.after,
+      before: event.before,
+      message: event.headMessage,
+      pusher: event.pusher,
+      delivery_id: event.deliveryId,
+      trigger,
+      created_at,
+    },
+    def,
+    status: marker ? 'skipped' : 'queued',
+    reason: marker ? `the head commit message contains ${marker}` : null,
+    jobStatus,
+    group,
+  };
+}
+
+function asRecord(b: NewBuild, number: number): BuildRecord {
+  const jobs = new Map(
+    b.def.jobs.map((j) => [
+      j.name,
+      {
+        status: b.jobStatus[j.name]!,
+        attempt: 0,
+        exit_code: null,
+        reason: null,
+        started_at: null,
+        finished_at: null,
+      },
+    ]),
+  );
+  return {
+    meta: b.meta,
+    number,
+    def: b.def,
+    status: b.status,
+    reason: b.reason,
+    started_at: null,
+    finished_at: b.status === 'skipped' ? b.meta.created_at : null,
+    jobs,
+    cancelReason: null,
+    supersededBy: null,
+    group: b.group,
+  };
 }
 
 /**
@@ -35,59 +106,13 @@ export async function createBuilds(
 ): Promise<CreatedBuild[]> {
   const marker = trigger === 'push' ? skipMarker(event.headMessage) : null;
   const created_at = new Date().toISOString();
-  const builds: NewBuild[] = pipelines.map((def) => {
-    const jobStatus: Record<string, JobStatus> = {};
-    for (const j of def.jobs)
-      jobStatus[j.name] = marker ? 'skipped' : j.needs.length === 0 ? 'queued' : 'pending';
-    return {
-      meta: {
-        id: newBuildId(),
-        pipeline: def.name,
-        forge: event.forge,
-        repository: event.repository,
-        ref: event.ref,
-        branch: event.branch ?? null,
-        tag: event.tag ?? null,
-        sha: event.after,
-        before: event.before,
-        message: event.headMessage,
-        pusher: event.pusher,
-        delivery_id: event.deliveryId,
-        trigger,
-        created_at,
-      },
-      def,
-      status: marker ? 'skipped' : 'queued',
-      reason: marker ? `the head commit message contains ${marker}` : null,
-      jobStatus,
-    };
-  });
+  const builds = pipelines.map((def) => newBuild(def, event, trigger, marker, created_at));
   const numbers = await deps.store.create(builds);
+  const records = builds.map((b, i) => asRecord(b, numbers[i]!));
 
-  const records: BuildRecord[] = builds.map((b, i) => ({
-    meta: b.meta,
-    number: numbers[i]!,
-    def: b.def,
-    status: b.status,
-    reason: b.reason,
-    started_at: null,
-    finished_at: b.status === 'skipped' ? created_at : null,
-    jobs: new Map(
-      b.def.jobs.map((j) => [
-        j.name,
-        {
-          status: b.jobStatus[j.name]!,
-          attempt: 0,
-          exit_code: null,
-          reason: null,
-          started_at: null,
-          finished_at: null,
-        },
-      ]),
-    ),
-  }));
+  // Builds without a group: all their root jobs in one round trip.
   const roots = builds.flatMap((b) =>
-    b.status === 'queued'
+    b.status === 'queued' && b.group === null
       ? b.def.jobs
           .filter((j) => j.needs.length === 0)
           .map((j) => ({
@@ -101,6 +126,7 @@ export async function createBuilds(
     roots.length ? deps.jobs.addBulk(roots) : null,
     ...records.map((r) => deps.emitter.emit(r.status === 'skipped' ? 'build.completed' : 'build.queued', r)),
   ]);
+  for (const r of records) if (r.group !== null && r.status === 'queued') await deps.lifecycle.admit(r);
   for (const r of records) {
     deps.log.info(
       { build_id: r.meta.id, pipeline: r.meta.pipeline, delivery_id: event.deliveryId, status: r.status },

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { isFinal, type BuildStatus, type JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
@@ -29,6 +30,22 @@ export interface JobResult {
   reason: string | null;
 }
 
+/** A cancellation request every worker process hears (Redis pub/sub), whichever holds the job. */
+export interface CancelMessage {
+  buildId: string;
+  reason: string;
+}
+
+// Group membership changes and the read that follows are one atomic step, so an arriving build and a
+// finishing one always see each other (no build can wait for a group that was already released).
+const GROUP_ADD = `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+const GROUP_REMOVE = `redis.call('ZREM', KEYS[1], ARGV[1]) return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+
+type GroupRedis = Redis & {
+  pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
+  pushciGroupRemove(key: string, id: string): Promise<string[]>;
+};
+
 /**
  * The state machine of builds and jobs. Every transition is a compare-and-set in Redis, so whichever
  * process wins a transition is the only one that acts on it: one `build.started`, one `build.completed`,
@@ -39,22 +56,85 @@ export class Lifecycle {
   private readonly jobs: Queue;
   private readonly emitter: Emitter;
   private readonly log: Logger;
+  private readonly redis: GroupRedis;
 
-  constructor(store: BuildStore, jobs: Queue, emitter: Emitter, log: Logger) {
+  constructor(store: BuildStore, jobs: Queue, emitter: Emitter, log: Logger, redis: Redis) {
     this.store = store;
     this.jobs = jobs;
     this.emitter = emitter;
     this.log = log;
+    if (!('pushciGroupAdd' in redis)) {
+      redis.defineCommand('pushciGroupAdd', { numberOfKeys: 1, lua: GROUP_ADD });
+      redis.defineCommand('pushciGroupRemove', { numberOfKeys: 1, lua: GROUP_REMOVE });
+    }
+    this.redis = redis as GroupRedis;
+  }
+
+  /**
+   * Puts a new build in its concurrency group and starts it unless it must wait. Older queued builds of
+   * the group are superseded; an older running one is cancelled with cancel-in-progress, otherwise the
+   * new build waits until it ends. Builds without a group start at once.
+   */
+  async admit(record: BuildRecord): Promise<void> {
+    if (record.group === null || record.def.concurrency === null) return this.startRoots(record);
+    const members = await this.redis.pushciGroupAdd(
+      this.store.keys.group(record.group),
+      String(Date.parse(record.meta.created_at)),
+      record.meta.id,
+    );
+    let wait: string | null = null;
+    for (const id of members) {
+      if (id >= record.meta.id) continue; // ids sort by creation: only older builds are superseded
+      const older = await this.store.get(id);
+      if (!older || isFinal(older.status)) continue;
+      const running = [...older.jobs.values()].some((j) => j.status === 'running' || isFinal(j.status));
+      if (running && !record.def.concurrency.cancelInProgress) {
+        wait = id;
+        continue;
+      }
+      await this.cancel(id, `superseded by build ${record.meta.id}`, record.meta.id);
+    }
+    if (wait) {
+      await this.store.set(record.meta.id, {
+        reason: `waiting for build ${wait} (concurrency group "${record.group}")`,
+      });
+      return;
+    }
+    await this.startRoots(record);
+  }
+
+  /** Queues the jobs that need nothing (each only once, whoever calls). */
+  async startRoots(record: BuildRecord): Promise<void> {
+    for (const def of record.def.jobs) {
+      if (def.needs.length > 0) continue;
+      const res = await this.store.cas(record.meta.id, `s:${def.name}`, ['pending'], {
+        [`s:${def.name}`]: 'queued',
+      });
+      if (res.ok)
+        await this.jobs.add(
+          def.name,
+          { buildId: record.meta.id, job: def.name },
+          queueJobOptions(record.meta.id, def.name),
+        );
+    }
   }
 
   /**
    * Marks a job running (a new attempt when a crashed worker had it). Returns null when the job must not
-   * run: it already finished or the build was cancelled.
+   * run: it already finished, or the build was cancelled (the job is then recorded as canceled).
    */
   async jobStarted(buildId: string, job: string): Promise<{ record: BuildRecord; attempt: number } | null> {
     const before = await this.store.get(buildId);
     const state = before?.jobs.get(job);
     if (!before || !state || isFinal(state.status) || isFinal(before.status)) return null;
+    if (before.cancelReason) {
+      await this.jobFinished(buildId, job, {
+        status: 'canceled',
+        exitCode: null,
+        reason: before.cancelReason,
+      });
+      return null;
+    }
     const next: JobState = {
       attempt: state.attempt + 1,
       exit_code: null,
@@ -70,10 +150,20 @@ export class Lifecycle {
       [`j:${job}`]: JSON.stringify(next),
     });
     if (!ok || !record) return null;
+    if (record.cancelReason) {
+      // Cancelled between our first look and the compare-and-set: the broadcast may have missed us.
+      await this.jobFinished(buildId, job, {
+        status: 'canceled',
+        exitCode: null,
+        reason: record.cancelReason,
+      });
+      return null;
+    }
     if (record.status === 'queued') {
       const started = await this.store.cas(buildId, 'status', ['queued'], {
         status: 'running',
         started_at: next.started_at!,
+        reason: '',
       });
       if (started.ok && started.record) await this.emitter.emit('build.started', started.record);
     }
@@ -107,6 +197,7 @@ export class Lifecycle {
       changed = false;
       for (const def of record.def.jobs) {
         if (record.jobs.get(def.name)!.status !== 'pending') continue;
+        if (def.needs.length === 0) continue; // roots are started by admit/startRoots
         const needs = def.needs.map((n) => ({
           def: record.def.jobs.find((j) => j.name === n)!,
           state: record.jobs.get(n)!,
@@ -116,12 +207,17 @@ export class Lifecycle {
         const anyFailed = needs.some(
           (n) => n.state.status !== 'skipped' && !passed(n.state.status, n.def.continueOnError),
         );
-        const run = def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed);
-        const set: Record<string, string> = { [`s:${def.name}`]: run ? 'queued' : 'skipped' };
+        const run =
+          !record.cancelReason && (def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed));
+        const set: Record<string, string> = {
+          [`s:${def.name}`]: run ? 'queued' : record.cancelReason ? 'canceled' : 'skipped',
+        };
         if (!run) {
           set[`j:${def.name}`] = JSON.stringify({
             ...record.jobs.get(def.name)!,
-            reason: def.if === 'failure' ? 'no job it needs failed' : 'a job it needs did not succeed',
+            reason:
+              record.cancelReason ??
+              (def.if === 'failure' ? 'no job it needs failed' : 'a job it needs did not succeed'),
           });
         }
         const res = await this.store.cas(record.meta.id, `s:${def.name}`, ['pending'], set);
@@ -136,7 +232,34 @@ export class Lifecycle {
       }
     }
     if ([...record.jobs.values()].every((j) => isFinal(j.status)))
-      await this.complete(record, buildStatus(record), null);
+      await this.complete(record, buildStatus(record), record.cancelReason);
+  }
+
+  /**
+   * Cancels a build: jobs not yet running end as canceled at once; running ones are told through the
+   * broadcast, wherever they run, and end as canceled when their processes are gone. Returns false when
+   * the build had already finished.
+   */
+  async cancel(buildId: string, reason: string, supersededBy?: string): Promise<boolean> {
+    const record = await this.store.get(buildId);
+    if (!record || isFinal(record.status)) return false;
+    await this.store.set(buildId, {
+      cancel_reason: reason,
+      ...(supersededBy ? { superseded_by: supersededBy } : {}),
+    });
+    for (const [name, state] of record.jobs) {
+      if (state.status !== 'pending' && state.status !== 'queued') continue;
+      await this.store.cas(buildId, `s:${name}`, ['pending', 'queued'], {
+        [`s:${name}`]: 'canceled',
+        [`j:${name}`]: JSON.stringify({ ...state, reason, finished_at: new Date().toISOString() }),
+      });
+    }
+    const message: CancelMessage = { buildId, reason };
+    await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(message));
+    const after = await this.store.get(buildId);
+    if (after) await this.advance(after);
+    this.log.info({ build_id: buildId, reason }, 'build cancel requested');
+    return true;
   }
 
   /** Ends a build whose commit its path filters exclude: every unfinished job and the build become skipped. */
@@ -156,17 +279,31 @@ export class Lifecycle {
 
   /** Ends the build once; only the process whose compare-and-set wins sends `build.completed`. */
   async complete(record: BuildRecord, status: BuildStatus, reason: string | null): Promise<boolean> {
+    const now = new Date().toISOString();
     const { ok, record: after } = await this.store.cas(record.meta.id, 'status', ['queued', 'running'], {
       status,
-      reason: reason ?? record.reason ?? '',
-      finished_at: new Date().toISOString(),
-      ...(record.started_at ? {} : { started_at: new Date().toISOString() }),
+      reason: reason ?? '',
+      finished_at: now,
+      ...(record.started_at ? {} : { started_at: now }),
     });
     if (ok && after) {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
+      await this.release(after);
     }
     return ok;
+  }
+
+  /** Leaves the concurrency group and starts the build that waited for this one. */
+  private async release(record: BuildRecord): Promise<void> {
+    if (record.group === null) return;
+    const members = await this.redis.pushciGroupRemove(this.store.keys.group(record.group), record.meta.id);
+    for (const id of members) {
+      const next = await this.store.get(id);
+      if (!next || isFinal(next.status)) continue;
+      await this.startRoots(next);
+      break;
+    }
   }
 }
 

@@ -3,12 +3,13 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
 import { pipelineJsonSchema } from '../pipelines/schema.ts';
+import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { apiAuth } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookHandler, type WebhookDeps } from './webhooks.ts';
 
-export interface AppDeps extends WebhookDeps, ApiDeps {
+export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps {
   apiToken: string | undefined;
   log: Logger;
 }
@@ -51,6 +52,9 @@ export function createApp(deps: AppDeps): Koa {
   api.use(apiAuth(deps.apiToken));
   api.get('/builds/:id', getBuild(deps));
   api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
+  api.post('/builds/:id/cancel', cancelHandler(deps));
+  api.post('/builds/:id/rerun', rerunHandler(deps));
+  api.post('/pipelines/:name/trigger', triggerHandler(deps));
 
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());

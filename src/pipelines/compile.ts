@@ -212,6 +212,17 @@ export function compilePipeline(
       env: envMap(data.env, ['env']),
       jobs,
       notify,
+      concurrency:
+        data.concurrency &&
+        (data.concurrency.group !== undefined ||
+          data.concurrency['cancel-in-progress'] !== undefined ||
+          data.concurrency.max === undefined)
+          ? {
+              group: data.concurrency.group ?? null,
+              cancelInProgress: data.concurrency['cancel-in-progress'] ?? false,
+            }
+          : null,
+      maxJobs: data.concurrency?.max ?? null,
     },
     diagnostics,
   };

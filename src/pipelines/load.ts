@@ -22,12 +22,13 @@ export interface LoadResult {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  top: ['$schema', 'name', 'repository', 'clone-url', 'forge', 'on', 'env', 'jobs', 'notify'],
+  top: ['$schema', 'name', 'repository', 'clone-url', 'forge', 'on', 'env', 'jobs', 'notify', 'concurrency'],
   on: ['push'],
   push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
   job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],
   step: ['name', 'run', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'shell'],
   notify: ['url', 'secret', 'events', 'branches'],
+  concurrency: ['group', 'cancel-in-progress', 'max'],
 };
 
 function contextOf(path: readonly PropertyKey[]): string | null {
@@ -38,6 +39,7 @@ function contextOf(path: readonly PropertyKey[]): string | null {
   if (/^jobs\.[^.]+$/.test(p)) return 'job';
   if (/^jobs\.[^.]+\.steps\.\d+$/.test(p)) return 'step';
   if (/^notify\.\d+$/.test(p)) return 'notify';
+  if (p === 'concurrency') return 'concurrency';
   return null;
 }
 

@@ -12,6 +12,16 @@ export interface Pipeline {
   env: Record<string, string>;
   jobs: JobDef[];
   notify: NotifyDef[];
+  /** Null: no group, every push builds in parallel. */
+  concurrency: Concurrency | null;
+  /** Global cap on running jobs of this pipeline, or null. */
+  maxJobs: number | null;
+}
+
+export interface Concurrency {
+  /** Group name; null means "pipeline and ref" (filled in per build). */
+  group: string | null;
+  cancelInProgress: boolean;
 }
 
 export interface Trigger {

@@ -121,6 +121,28 @@ export const pipelineSchema = z
       job,
     ),
     notify: z.array(notify).optional(),
+    concurrency: z
+      .strictObject({
+        group: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe('Builds in one group run one at a time (default: pipeline and ref).'),
+        'cancel-in-progress': z
+          .boolean()
+          .optional()
+          .describe('A newer build cancels the running one instead of waiting for it.'),
+        max: z
+          .number()
+          .int()
+          .positive()
+          .max(1000)
+          .optional()
+          .describe('At most this many jobs of this pipeline run at once, across all workers.'),
+      })
+      .optional()
+      .describe('Superseding and limits. Without it every push builds, in parallel.'),
   })
   .describe('A pushci pipeline file.');
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Redis key names, all under one prefix (`{pushci}` on Redis Cluster keeps them in one slot). */
 export interface Keys {
   prefix: string;
@@ -5,6 +7,9 @@ export interface Keys {
   sequence(pipeline: string): string;
   index: string;
   log(buildId: string, job: string): string;
+  group(name: string): string;
+  slots(pipeline: string): string;
+  cancelChannel: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -14,6 +19,9 @@ export function keys(prefix: string): Keys {
     sequence: (pipeline) => `${prefix}:seq:${pipeline}`,
     index: `${prefix}:index:builds`,
     log: (buildId, job) => `${prefix}:log:${buildId}:${job}`,
+    group: (name) => `${prefix}:group:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`,
+    slots: (pipeline) => `${prefix}:slots:${pipeline}`,
+    cancelChannel: `${prefix}:cancel`,
   };
 }
 

@@ -39,6 +39,11 @@ export interface BuildRecord {
   started_at: string | null;
   finished_at: string | null;
   jobs: Map<string, JobState & { status: JobStatus }>;
+  /** Set once someone asked to cancel the build; workers check it before and after starting a job. */
+  cancelReason: string | null;
+  supersededBy: string | null;
+  /** Concurrency group, when the pipeline has one. */
+  group: string | null;
 }
 
 export interface NewBuild {
@@ -48,6 +53,7 @@ export interface NewBuild {
   reason: string | null;
   /** Initial status of each job. */
   jobStatus: Record<string, JobStatus>;
+  group: string | null;
 }
 
 const EMPTY_JOB: JobState = {
@@ -130,6 +136,7 @@ export class BuildStore {
           JSON.stringify(EMPTY_JOB),
         );
       if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
+      if (b.group !== null) fields.push('group', b.group);
       (multi as unknown as ScriptRedis).pushciCreate(
         this.keys.build(b.meta.id),
         this.keys.sequence(b.meta.pipeline),
@@ -145,6 +152,11 @@ export class BuildStore {
       if (err) throw err;
       return Number(n);
     });
+  }
+
+  /** Sets fields unconditionally (flags such as cancel_reason). */
+  async set(id: string, fields: Record<string, string>): Promise<void> {
+    await this.redis.hset(this.keys.build(id), fields);
   }
 
   async get(id: string): Promise<BuildRecord | null> {
@@ -191,6 +203,9 @@ export function parseRecord(hash: Record<string, string>): BuildRecord | null {
     started_at: hash.started_at || null,
     finished_at: hash.finished_at || null,
     jobs,
+    cancelReason: hash.cancel_reason || null,
+    supersededBy: hash.superseded_by || null,
+    group: hash.group || null,
   };
 }
 
@@ -221,6 +236,7 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     pipeline: m.pipeline,
     status: r.status,
     reason: r.reason,
+    superseded_by: r.supersededBy,
     forge: m.forge,
     repository: m.repository,
     ref: m.ref,

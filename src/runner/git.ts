@@ -45,3 +45,14 @@ export async function git(
   }
   return String(r.stdout).trim();
 }
+
+/** The commit a ref points at in a remote repository, or null when it has no such ref. */
+export async function lsRemote(
+  url: string,
+  ref: string,
+  env: Record<string, string>,
+): Promise<string | null> {
+  const out = await git(['ls-remote', '--', url, ref], { env, redact: url });
+  const line = out.split('\n').find((l) => l.endsWith(`\t${ref}`));
+  return line ? line.split('\t')[0]! : null;
+}

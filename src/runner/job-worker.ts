@@ -1,43 +1,108 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import type { JobRef, Lifecycle } from '../builds/lifecycle.ts';
+import { queueJobId, type CancelMessage, type JobRef, type Lifecycle } from '../builds/lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
+import type { BuildStore } from '../queue/store.ts';
+import { sweepOrphans } from './kill-tree.ts';
 import { runJob } from './run-job.ts';
 
 export interface JobWorkerDeps {
   config: Readonly<Config>;
-  /** Blocking connection for BullMQ (maxRetriesPerRequest: null). */
+  /** Connection BullMQ duplicates for its blocking commands (maxRetriesPerRequest: null). */
   connection: Redis;
   /** Connection for logs and records. */
   redis: Redis;
   keys: Keys;
+  store: BuildStore;
   lifecycle: Lifecycle;
   log: Logger;
 }
 
-/**
- * The BullMQ worker that runs jobs. A job that stalls (its worker died) is handed to another worker once;
- * if it stalls again it ends as `error`, so nothing stays `running` forever.
- */
-export function createJobWorker(deps: JobWorkerDeps): Worker<JobRef> {
-  const { config, lifecycle, log } = deps;
+export interface JobWorker {
+  worker: Worker<JobRef>;
+  /** Stops taking jobs, lets running ones finish for `graceMs`, then cancels them (reason: shutdown). */
+  close(graceMs: number): Promise<void>;
+}
 
-  const process = async (job: Job<JobRef>, _token?: string, signal?: AbortSignal) => {
+// Slots of `concurrency.max`: expired holders (a dead worker's) are dropped before counting.
+const TAKE_SLOT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+return 0`;
+
+type SlotRedis = Redis & {
+  pushciTakeSlot(key: string, now: string, until: string, id: string, max: string): Promise<number>;
+};
+
+/**
+ * The BullMQ worker that runs jobs. Cancellation reaches it through a Redis channel every worker process
+ * listens to, and BullMQ's per-job AbortSignal. A job that stalls (its worker died) is handed to another
+ * worker once; if it stalls again it ends as `error`, so nothing stays `running` forever.
+ */
+export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
+  const { config, lifecycle, log } = deps;
+  const active = new Map<string, Set<string>>(); // build id → job names running here
+  if (!('pushciTakeSlot' in deps.redis))
+    deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
+  const redis = deps.redis as SlotRedis;
+
+  const orphans = await sweepOrphans();
+  if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
+
+  const process = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
-    const started = await lifecycle.jobStarted(buildId, name);
-    if (!started) return;
-    const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
-    jlog.info('job started');
-    const outcome = await runJob(deps, started.record, name, started.attempt, signal);
-    if (outcome.status === 'skip-build') {
-      jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
-      await lifecycle.skipBuild(buildId, outcome.reason);
-      return;
+    const record = await deps.store.get(buildId);
+    const def = record?.def;
+    const slotKey = def?.maxJobs ? deps.keys.slots(def.name) : null;
+    if (slotKey && def?.maxJobs) {
+      const timeout =
+        (def.jobs.find((j) => j.name === name)?.timeoutMinutes ?? config.jobTimeoutMinutes) * 60_000;
+      const now = Date.now();
+      const got = await redis.pushciTakeSlot(
+        slotKey,
+        String(now),
+        String(now + timeout + 5 * 60_000),
+        job.id!,
+        String(def.maxJobs),
+      );
+      if (!got) {
+        // Every slot of the pipeline is taken: look again in a second, without holding this worker.
+        await job.moveToDelayed(now + 1000 + Math.floor(Math.random() * 500), token);
+        throw new DelayedError();
+      }
     }
-    jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
-    await lifecycle.jobFinished(buildId, name, outcome);
+    const names = active.get(buildId) ?? new Set<string>();
+    names.add(name);
+    active.set(buildId, names);
+    try {
+      const started = await lifecycle.jobStarted(buildId, name);
+      if (!started) return;
+      const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
+      jlog.info('job started');
+      const outcome = await runJob(deps, started.record, name, started.attempt, signal);
+      if (outcome.status === 'skip-build') {
+        jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
+        await lifecycle.skipBuild(buildId, outcome.reason);
+        return;
+      }
+      if (outcome.status === 'canceled') {
+        const fresh = await deps.store.get(buildId);
+        outcome.reason =
+          fresh?.cancelReason ??
+          (shuttingDown ? 'shutdown: the worker stopped before the job finished' : outcome.reason);
+      }
+      jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
+      await lifecycle.jobFinished(buildId, name, outcome);
+    } finally {
+      names.delete(name);
+      if (names.size === 0) active.delete(buildId);
+      if (slotKey) await redis.zrem(slotKey, job.id!);
+    }
   };
 
   const worker = new Worker<JobRef>(JOBS_QUEUE, process, {
@@ -45,10 +110,11 @@ export function createJobWorker(deps: JobWorkerDeps): Worker<JobRef> {
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
     maxStalledCount: 1,
-    autorun: true,
+    lockDuration: config.lockMs,
+    stalledInterval: config.lockMs,
   });
   worker.on('failed', (job, err) => {
-    if (!job) return;
+    if (!job || err instanceof DelayedError) return;
     const { buildId, job: name } = job.data;
     log.error({ build_id: buildId, job: name, err: err.message }, 'job ended abnormally');
     const reason = /stalled/i.test(err.message)
@@ -59,5 +125,40 @@ export function createJobWorker(deps: JobWorkerDeps): Worker<JobRef> {
     });
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'job worker error'));
-  return worker;
+
+  // Cancellation broadcast: whichever process holds a job of the build aborts it.
+  const sub = deps.redis.duplicate();
+  sub.on('error', () => {});
+  await sub.subscribe(deps.keys.cancelChannel);
+  sub.on('message', (_channel: string, text: string) => {
+    let msg: CancelMessage;
+    try {
+      msg = JSON.parse(text) as CancelMessage;
+    } catch {
+      return;
+    }
+    for (const name of active.get(msg.buildId) ?? [])
+      worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
+  });
+
+  const sweeper = setInterval(() => void sweepOrphans().catch(() => 0), 30_000);
+  sweeper.unref();
+  let shuttingDown = false;
+
+  return {
+    worker,
+    async close(graceMs: number) {
+      shuttingDown = true;
+      clearInterval(sweeper);
+      const closing = worker.close();
+      const timer = setTimeout(() => {
+        if (active.size > 0)
+          log.warn({ jobs: active.size }, 'shutdown grace period over: cancelling running jobs');
+        worker.cancelAllJobs('shutdown');
+      }, graceMs);
+      await closing;
+      clearTimeout(timer);
+      await sub.quit().catch(() => sub.disconnect());
+    },
+  };
 }

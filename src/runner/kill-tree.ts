@@ -2,6 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 
 /** The variable every step process inherits; processes that left the step's process group still carry it. */
 export const STEP_MARKER = 'PUSHCI_STEP_TOKEN';
+/** The pid of the worker that started a step, so a restarted worker can end what a killed one left behind. */
+export const WORKER_MARKER = 'PUSHCI_WORKER_PID';
 
 /** Pids (other than ours) whose environment carries `STEP_MARKER=token`. Linux only; empty elsewhere. */
 export async function markedProcesses(token: string): Promise<number[]> {
@@ -65,4 +67,41 @@ export async function killTree(
   }
   if (groupLeader) signal(groupLeader, 'SIGKILL', true);
   for (const pid of await markedProcesses(token)) signal(pid, 'SIGKILL', false);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Kills step processes whose worker is gone (it was SIGKILLed, so it could not clean up), so a job that
+ * is re-run elsewhere never runs twice at once on this machine. Returns how many it killed.
+ */
+export async function sweepOrphans(): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  const re = new RegExp(`(?:^|\\0)${WORKER_MARKER}=(\\d+)\\0`);
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const m = re.exec((await readFile(`/proc/${e}/environ`)).toString('latin1'));
+      if (m && !alive(Number(m[1]))) {
+        signal(Number(e), 'SIGKILL', false);
+        killed++;
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return killed;
 }

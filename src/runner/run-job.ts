@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
-import { UnresolvedReferenceError, resolveTemplate } from '../pipelines/expressions.ts';
+import { cloneUrlFor } from '../builds/clone-url.ts';
+import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
@@ -26,13 +27,6 @@ export interface RunJobDeps {
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
 
-/** The URL a pipeline is fetched from: its `clone-url`, else derived from forge and repository (never from a payload). */
-export function cloneUrlFor(record: BuildRecord, config: Readonly<Config>, secrets: Set<string>): string {
-  if (record.def.cloneUrl) return resolveTemplate(record.def.cloneUrl, config.env, secrets);
-  const base = record.meta.forge === 'github' ? config.githubUrl : config.gitlabUrl;
-  return `${base.replace(/\/+$/, '')}/${record.meta.repository}.git`;
-}
-
 /**
  * Runs one job attempt: a fresh workspace named from ids, a checkout of the exact commit, then the steps
  * in order until one fails. Everything it prints goes to the job's log, masked.
@@ -51,7 +45,7 @@ export async function runJob(
   let cloneUrl: string;
   const workspace = join(config.dataDir, 'workspaces', `${record.meta.id}-${jobName}-${attempt}`);
   try {
-    cloneUrl = cloneUrlFor(record, config, secrets);
+    cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
     envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: config.env, secrets }));
   } catch (err) {
     if (!(err instanceof UnresolvedReferenceError)) throw err;

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { STEP_MARKER, killTree } from './kill-tree.ts';
+import { STEP_MARKER, WORKER_MARKER, killTree } from './kill-tree.ts';
 
 /** Longer lines are split into pieces of this size, never dropped. */
 const MAX_LINE = 64 * 1024;
@@ -79,7 +79,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const [cmd, args] = shellArgs(o.shell, o.scriptFile);
   const child = execa(cmd, args, {
     cwd: o.cwd,
-    env: { ...o.env, [STEP_MARKER]: token },
+    env: { ...o.env, [STEP_MARKER]: token, [WORKER_MARKER]: String(process.pid) },
     extendEnv: false,
     detached: true,
     stdin: 'ignore',

@@ -26,6 +26,8 @@ function pipeline(name: string, trigger: Partial<Trigger>, extra: Partial<Pipeli
     env: {},
     jobs: [],
     notify: [],
+    concurrency: null,
+    maxJobs: null,
     ...extra,
   };
 }

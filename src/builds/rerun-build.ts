@@ -1,0 +1,39 @@
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { PushEvent } from '../model.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
+
+/**
+ * A new build of the same commit and ref. It uses the pipeline as it is now (so a fixed pipeline file
+ * takes effect), or the original definition when the pipeline no longer exists.
+ */
+export async function rerunBuild(
+  deps: CreateBuildsDeps,
+  id: string,
+  current: readonly Pipeline[],
+): Promise<CreatedBuild> {
+  const record = await deps.store.get(id);
+  if (!record) throw new NotFoundError(`no build ${id}`);
+  if (record.status === 'queued' || record.status === 'running') {
+    throw new ConflictError(`build ${id} is still ${record.status}; cancel it first or wait for it`);
+  }
+  const m = record.meta;
+  const event: PushEvent = {
+    forge: m.forge,
+    deliveryId: `rerun:${m.id}`,
+    repository: m.repository,
+    ref: m.ref,
+    ...(m.branch !== null ? { branch: m.branch } : {}),
+    ...(m.tag !== null ? { tag: m.tag } : {}),
+    before: m.before,
+    after: m.sha,
+    deleted: false,
+    created: false,
+    forced: false,
+    headMessage: m.message,
+    pusher: m.pusher,
+  };
+  const def = current.find((p) => p.name === m.pipeline) ?? record.def;
+  const [created] = await createBuilds(deps, event, [def], 'rerun');
+  return created!;
+}

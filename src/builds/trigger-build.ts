@@ -1,0 +1,58 @@
+import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import type { ForgeName, PushEvent } from '../model.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
+
+export interface TriggerRequest {
+  branch?: string;
+  tag?: string;
+  /** The commit; when absent, the current head of the branch or tag (asked from the repository). */
+  sha?: string;
+  /** Needed when the pipeline's `repository` is a glob. */
+  repository?: string;
+}
+
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const NAME = /^[A-Za-z0-9._/-]{1,255}$/;
+
+/** A manual build of a pipeline, like `workflow_dispatch`: path filters and skip markers do not apply. */
+export async function triggerBuild(
+  deps: CreateBuildsDeps,
+  pipeline: Pipeline | undefined,
+  req: TriggerRequest,
+  resolveRef: (def: Pipeline, forge: ForgeName, repository: string, ref: string) => Promise<string | null>,
+): Promise<CreatedBuild> {
+  if (!pipeline) throw new NotFoundError('no such pipeline');
+  if ((req.branch === undefined) === (req.tag === undefined))
+    throw new InvalidRequestError('give exactly one of "branch" and "tag"');
+  const name = (req.branch ?? req.tag)!;
+  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..'))
+    throw new InvalidRequestError('"branch"/"tag" is not a valid ref name');
+  if (req.sha !== undefined && (typeof req.sha !== 'string' || !SHA.test(req.sha)))
+    throw new InvalidRequestError('"sha" must be a full commit id');
+  const repository = req.repository ?? pipeline.repository;
+  if (/[*?[{]/.test(repository))
+    throw new InvalidRequestError(
+      `pipeline ${pipeline.name} matches several repositories; give "repository"`,
+    );
+  const forge: ForgeName = pipeline.forge ?? 'github';
+  const ref = req.branch !== undefined ? `refs/heads/${name}` : `refs/tags/${name}`;
+  const sha = req.sha ?? (await resolveRef(pipeline, forge, repository, ref));
+  if (!sha) throw new InvalidRequestError(`${ref} does not exist in ${repository}`);
+  const event: PushEvent = {
+    forge,
+    deliveryId: `manual:${Date.now()}`,
+    repository,
+    ref,
+    ...(req.branch !== undefined ? { branch: name } : { tag: name }),
+    before: '0'.repeat(sha.length),
+    after: sha,
+    deleted: false,
+    created: false,
+    forced: false,
+    headMessage: null,
+    pusher: null,
+  };
+  const [created] = await createBuilds(deps, event, [pipeline], 'manual');
+  return created!;
+}

@@ -1,0 +1,66 @@
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import { cloneUrlFor } from '../builds/clone-url.ts';
+import type { CreateBuildsDeps, CreatedBuild } from '../builds/create-builds.ts';
+import { rerunBuild } from '../builds/rerun-build.ts';
+import { triggerBuild, type TriggerRequest } from '../builds/trigger-build.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { PipelineSet } from '../pipelines/pipeline-set.ts';
+import { gitEnv, lsRemote } from '../runner/git.ts';
+import { readJsonBody } from './json-body.ts';
+
+export interface ActionDeps extends CreateBuildsDeps {
+  pipelines: () => PipelineSet;
+  publicUrl: string;
+  config: Readonly<Config>;
+}
+
+function created(deps: ActionDeps, b: CreatedBuild) {
+  return {
+    builds: [
+      {
+        id: b.id,
+        pipeline: b.pipeline,
+        number: b.number,
+        status: b.status,
+        url: `${deps.publicUrl}/api/builds/${b.id}`,
+      },
+    ],
+  };
+}
+
+/** `POST /api/builds/:id/cancel` */
+export function cancelHandler(deps: ActionDeps) {
+  return async (ctx: Context) => {
+    const id = ctx.params.id!;
+    const record = await deps.store.get(id);
+    if (!record) throw new NotFoundError(`no build ${id}`);
+    const ok = await deps.lifecycle.cancel(id, 'canceled through the API');
+    if (!ok) throw new ConflictError(`build ${id} has already finished (${record.status})`);
+    ctx.status = 202;
+    ctx.body = { id, canceling: true };
+  };
+}
+
+/** `POST /api/builds/:id/rerun` */
+export function rerunHandler(deps: ActionDeps) {
+  return async (ctx: Context) => {
+    const b = await rerunBuild(deps, ctx.params.id!, deps.pipelines().pipelines);
+    ctx.status = 202;
+    ctx.body = created(deps, b);
+  };
+}
+
+/** `POST /api/pipelines/:name/trigger` with `{"branch"|"tag", "sha"?, "repository"?}` */
+export function triggerHandler(deps: ActionDeps) {
+  return async (ctx: Context) => {
+    const body = (await readJsonBody(ctx)) as TriggerRequest;
+    const pipeline = deps.pipelines().pipelines.find((p) => p.name === ctx.params.name);
+    if (!pipeline) throw new NotFoundError(`no pipeline ${ctx.params.name}`);
+    const b = await triggerBuild(deps, pipeline, body, (def, forge, repository, ref) =>
+      lsRemote(cloneUrlFor(def, forge, repository, deps.config), ref, gitEnv(deps.config.env)),
+    );
+    ctx.status = 202;
+    ctx.body = created(deps, b);
+  };
+}

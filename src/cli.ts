@@ -65,12 +65,20 @@ async function main(argv: string[]): Promise<number> {
         log,
       });
       await new Promise<void>((resolve) => {
+        // Persistent handlers, not once(): execa's exit hook re-raises a signal it sees no other listener
+        // for, which would kill us mid-drain. A second signal means "now".
+        let stopping = false;
         const stop = (signal: string) => {
-          log.info({ signal }, 'stopping');
+          if (stopping) {
+            log.warn({ signal }, 'second signal: exiting now');
+            process.exit(1);
+          }
+          stopping = true;
+          log.info({ signal }, 'stopping: no new jobs; running jobs get PUSHCI_SHUTDOWN_GRACE_MS to finish');
           resolve();
         };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
       });
       await running.close();
       log.flush();

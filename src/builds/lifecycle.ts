@@ -243,10 +243,16 @@ export class Lifecycle {
   async cancel(buildId: string, reason: string, supersededBy?: string): Promise<boolean> {
     const record = await this.store.get(buildId);
     if (!record || isFinal(record.status)) return false;
-    await this.store.set(buildId, {
-      cancel_reason: reason,
-      ...(supersededBy ? { superseded_by: supersededBy } : {}),
-    });
+    // The first cancel wins: its reason and superseder stand, later ones change nothing.
+    if (
+      !(await this.store.claim(
+        buildId,
+        'cancel_reason',
+        reason,
+        supersededBy ? { superseded_by: supersededBy } : {},
+      ))
+    )
+      return true;
     for (const [name, state] of record.jobs) {
       if (state.status !== 'pending' && state.status !== 'queued') continue;
       await this.store.cas(buildId, `s:${name}`, ['pending', 'queued'], {

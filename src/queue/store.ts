@@ -154,6 +154,18 @@ export class BuildStore {
     });
   }
 
+  /** Sets `field` only if it is not set yet (HSETNX); the winner also sets `extra`. Returns whether it won. */
+  async claim(
+    id: string,
+    field: string,
+    value: string,
+    extra: Record<string, string> = {},
+  ): Promise<boolean> {
+    const won = (await this.redis.hsetnx(this.keys.build(id), field, value)) === 1;
+    if (won && Object.keys(extra).length > 0) await this.redis.hset(this.keys.build(id), extra);
+    return won;
+  }
+
   /** Sets fields unconditionally (flags such as cancel_reason). */
   async set(id: string, fields: Record<string, string>): Promise<void> {
     await this.redis.hset(this.keys.build(id), fields);

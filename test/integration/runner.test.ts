@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
@@ -146,5 +148,7 @@ describe('runner', () => {
     const text = await log(id, 'show');
     assert.match(text, /token is \*{8}/);
     assert.doesNotMatch(text, /hunter2/);
+    // Every job's workspace (named from ids, never from refs) is gone once the job ended.
+    assert.deepEqual(readdirSync(join(server.config.dataDir, 'workspaces')), []);
   });
 });

@@ -1,0 +1,27 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+export interface PushciProcess {
+  proc: ChildProcess;
+  output: string[];
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+/** Runs `pushci <args>` as a real child process, with only the given environment (plus PATH and HOME). */
+export function spawnPushci(args: string[], env: Record<string, string>): PushciProcess {
+  const proc = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  proc.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  return { proc, output, exited };
+}

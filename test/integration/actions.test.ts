@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, post, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const TOKEN = 'api-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('cancel, rerun and manual trigger', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  const marker = `sleep-${randomUUID().slice(0, 6)}`;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }]);
+    repo.git('branch', 'feature/x');
+    repo.git('tag', 'v1.0');
+    server = await startServer(
+      redis,
+      {
+        'long.yml': `name: long\nrepository: octo-org/long\nclone-url: ${repo.dir}\non: push\njobs:\n  wait:\n    steps:\n      - run: |\n          bash -c 'exec -a ${marker} sleep 1000' &\n          sleep 1000\n  after:\n    needs: wait\n    steps:\n      - run: 'true'\n`,
+        'quick.yml': `name: quick\nrepository: octo-org/quick\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: test "$CI_COMMIT_SHA" = "$(git rev-parse HEAD)"\n`,
+      },
+      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN, PUSHCI_KILL_GRACE_MS: '300' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const view = async (id: string) =>
+    (await (await fetch(`${server.base}/api/builds/${id}`, { headers: auth })).json()) as BuildView;
+  const final = (id: string) =>
+    waitFor(
+      async () =>
+        ((v) => (['success', 'failure', 'canceled', 'error', 'skipped'].includes(v.status) ? v : null))(
+          await view(id),
+        ),
+      30_000,
+      id,
+    );
+
+  it('refuses the API without the token', async () => {
+    const r = await fetch(`${server.base}/api/builds/x`);
+    assert.equal(r.status, 401);
+    assert.equal(((await r.json()) as { error: string }).error, 'unauthorized');
+  });
+
+  it('cancels a running build, kills its processes, and skips what came after', async () => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: 'octo-org/long' }),
+      's',
+    );
+    const id = res.json.builds[0].id as string;
+    await waitFor(
+      () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(marker),
+      15_000,
+      'the step to start',
+    );
+    const c = await post(`${server.base}/api/builds/${id}/cancel`, '', auth);
+    assert.equal(c.status, 202, c.text);
+    const v = await final(id);
+    assert.equal(v.status, 'canceled');
+    assert.equal(v.reason, 'canceled through the API');
+    assert.deepEqual(
+      v.jobs.map((j) => j.status),
+      ['canceled', 'canceled'],
+    );
+    assert.ok(
+      !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(marker),
+      'the step processes are gone',
+    );
+    const again = await post(`${server.base}/api/builds/${id}/cancel`, '', auth);
+    assert.equal(again.status, 409);
+    assert.equal(again.json.error, 'conflict');
+  });
+
+  it('reruns a finished build as a new build of the same commit', async () => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: 'octo-org/quick' }),
+      's',
+    );
+    const first = await final(res.json.builds[0].id);
+    const r = await post(`${server.base}/api/builds/${first.id}/rerun`, '', auth);
+    assert.equal(r.status, 202, r.text);
+    const second = await final(r.json.builds[0].id);
+    assert.notEqual(second.id, first.id);
+    assert.equal(second.sha, first.sha);
+    assert.equal(second.trigger, 'rerun');
+    assert.equal(second.number, first.number + 1);
+    assert.equal(second.status, 'success');
+  });
+
+  it('triggers a pipeline for a branch or tag, resolving the commit from the repository', async () => {
+    for (const body of [{ branch: 'feature/x', repository: 'octo-org/quick' }, { tag: 'v1.0' }]) {
+      const r = await post(`${server.base}/api/pipelines/quick/trigger`, JSON.stringify(body), auth);
+      assert.equal(r.status, 202, r.text);
+      const v = await final(r.json.builds[0].id);
+      assert.equal(v.status, 'success');
+      assert.equal(v.sha, repo.commits[0]);
+      assert.equal(v.trigger, 'manual');
+    }
+    const missing = await post(
+      `${server.base}/api/pipelines/quick/trigger`,
+      JSON.stringify({ branch: 'nope' }),
+      auth,
+    );
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.message, /does not exist/);
+    const bad = await post(
+      `${server.base}/api/pipelines/quick/trigger`,
+      JSON.stringify({ branch: '--upload-pack=evil' }),
+      auth,
+    );
+    assert.equal(bad.status, 400);
+    const unknown = await post(`${server.base}/api/pipelines/nope/trigger`, '{"branch":"main"}', auth);
+    assert.equal(unknown.status, 404);
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
+import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+describe('worker processes that die or are stopped', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const cb = whsec();
+  const workers: PushciProcess[] = [];
+  const marker = `crash-${randomUUID().slice(0, 6)}`;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    receiver = await startReceiver();
+    const p = (name: string, run: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: |\n${run
+        .split('\n')
+        .map((l) => `          ${l}`)
+        .join('\n')}\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`;
+    server = await startServer(
+      redis,
+      {
+        'crash.yml': p('crash', `bash -c 'exec -a ${marker} sleep 4'\necho finished`),
+        'drain.yml': p('drain', 'sleep 1.5\necho finished'),
+        'stuck.yml': p('stuck', 'sleep 60'),
+      },
+      { GITHUB_WEBHOOK_SECRET: 's', CB: cb },
+      { worker: false },
+    );
+  });
+  after(async () => {
+    for (const w of workers) w.proc.kill('SIGKILL');
+    await server?.close();
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  /** A fresh worker process, the only one: earlier ones are killed first. Resolves once it takes jobs. */
+  const worker = async (env: Record<string, string> = {}) => {
+    for (const old of workers.splice(0)) {
+      old.proc.kill('SIGKILL');
+      await old.exited;
+    }
+    const w = spawnPushci(['worker'], {
+      REDIS_URL: redis.url,
+      PUSHCI_QUEUE_PREFIX: redis.prefix,
+      PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-worker-')),
+      PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
+      PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,100ms',
+      PUSHCI_LOCK_MS: '1500',
+      PUSHCI_KILL_GRACE_MS: '300',
+      CB: cb,
+      ...env,
+    });
+    workers.push(w);
+    await waitFor(() => w.output.join('').includes('workers started'), 20_000, 'the worker to start');
+    return w;
+  };
+  const push = async (name: string) =>
+    (
+      await sendGithub(
+        server.base,
+        githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
+        's',
+      )
+    ).json.builds[0].id as string;
+  const view = async (id: string) =>
+    (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+  const final = (id: string, ms = 30_000) =>
+    waitFor(
+      async () =>
+        ((v) => (['success', 'failure', 'canceled', 'error'].includes(v.status) ? v : null))(await view(id)),
+      ms,
+      id,
+    );
+  const completions = (id: string) =>
+    receiver.got.filter(
+      (r) => JSON.parse(r.body).type === 'build.completed' && JSON.parse(r.body).data.build.id === id,
+    );
+  const running = (name: string) => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(name);
+
+  it('a job whose worker is SIGKILLed runs again on another worker, as attempt 2, and completes once', async () => {
+    const w1 = await worker();
+    const id = await push('crash');
+    await waitFor(() => running(marker), 15_000, 'the step to start on worker 1');
+    w1.proc.kill('SIGKILL');
+    await w1.exited;
+    await worker();
+    const v = await final(id);
+    assert.equal(v.status, 'success', JSON.stringify(v.jobs));
+    assert.equal(v.jobs[0]!.attempt, 2);
+    const log = await (await fetch(`${server.base}/api/builds/${id}/jobs/j/log`)).text();
+    assert.match(log, /attempt 2.*stopped before finishing/);
+    assert.match(log, /finished/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(completions(id).length, 1, 'exactly one build.completed');
+    assert.ok(!running(marker), 'the orphaned step of the killed worker was ended');
+  });
+
+  it('SIGTERM lets a running job finish within the grace period', async () => {
+    const w = await worker({ PUSHCI_SHUTDOWN_GRACE_MS: '10000' });
+    const id = await push('drain');
+    await waitFor(async () => (await view(id)).status === 'running', 15_000, 'the job to start');
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exited, 0);
+    const v = await final(id);
+    assert.equal(v.status, 'success');
+  });
+
+  it('SIGTERM past the grace period cancels the job as shutdown, and the worker exits', async () => {
+    const w = await worker({ PUSHCI_SHUTDOWN_GRACE_MS: '300' });
+    const id = await push('stuck');
+    await waitFor(async () => (await view(id)).status === 'running', 15_000, 'the job to start');
+    const t = Date.now();
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exited, 0);
+    assert.ok(Date.now() - t < 10_000, 'the worker stopped promptly');
+    const v = await final(id);
+    assert.equal(v.status, 'canceled');
+    assert.match(v.jobs[0]!.reason ?? '', /shutdown/);
+    // The stopped worker queued build.completed durably; the next worker delivers it.
+    await worker();
+    await waitFor(() => completions(id).length === 1 || null, 10_000, 'build.completed');
+  });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { changedFiles, checkout, mirrorPath } from '../../../src/runner/checkout.ts';
+import { gitEnv } from '../../../src/runner/git.ts';
+import { makeRepo } from '../../helpers/git.ts';
+
+describe('checkout through a per-repository mirror', () => {
+  const env = gitEnv(process.env);
+
+  it('checks out the exact commit, and reuses the mirror for the next build', async () => {
+    const repo = makeRepo([{ 'v.txt': 'one\n' }, { 'v.txt': 'two\n', 'src/a.ts': 'x' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    const ws1 = join(data, 'workspaces', 'b1-j-1');
+    await checkout({ dataDir: data, cloneUrl: repo.dir, sha: repo.commits[0]!, workspace: ws1, env });
+    assert.equal(readFileSync(join(ws1, 'v.txt'), 'utf8'), 'one\n');
+    assert.equal(
+      execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ws1, encoding: 'utf8' }).trim(),
+      repo.commits[0],
+    );
+
+    const mirror = mirrorPath(data, repo.dir);
+    writeFileSync(join(mirror, 'pushci-test-marker'), 'kept');
+    const third = repo.commit({ 'v.txt': 'three\n' });
+    const ws2 = join(data, 'workspaces', 'b2-j-1');
+    await checkout({
+      dataDir: data,
+      cloneUrl: repo.dir,
+      sha: third,
+      alsoFetch: [repo.commits[1]!],
+      workspace: ws2,
+      env,
+    });
+    assert.equal(readFileSync(join(ws2, 'v.txt'), 'utf8'), 'three\n');
+    assert.ok(existsSync(join(mirror, 'pushci-test-marker')), 'the mirror was reused, not cloned again');
+    // The workspace borrows the mirror's objects instead of copying them.
+    assert.equal(
+      readFileSync(join(ws2, '.git/objects/info/alternates'), 'utf8').trim(),
+      join(mirror, 'objects'),
+    );
+
+    assert.deepEqual(await changedFiles(ws2, repo.commits[0]!, third, env, 100), ['src/a.ts', 'v.txt']);
+    assert.deepEqual(await changedFiles(ws2, '0'.repeat(40), third, env, 100), ['v.txt']);
+    assert.equal(await changedFiles(ws2, repo.commits[0]!, third, env, 1), null, 'over the cap is unknown');
+  });
+
+  it('says clearly when the commit does not exist', async () => {
+    const repo = makeRepo();
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    await assert.rejects(
+      checkout({ dataDir: data, cloneUrl: repo.dir, sha: 'ab'.repeat(20), workspace: join(data, 'w'), env }),
+      /commit abab.* is not in the repository|git fetch failed/,
+    );
+  });
+});

@@ -91,6 +91,54 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'CIDRs or host names that outbound webhooks may reach although they are internal (e.g. `127.0.0.1/32`).',
   },
   {
+    key: 'notifyUrls',
+    env: 'PUSHCI_NOTIFY_URLS',
+    flag: 'notify-urls',
+    kind: 'list',
+    default: undefined,
+    doc: 'Endpoints that receive build.queued/started/completed of every build, signed with PUSHCI_NOTIFY_SECRET.',
+  },
+  {
+    key: 'notifySecrets',
+    env: 'PUSHCI_NOTIFY_SECRET',
+    flag: 'notify-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'whsec_ secret(s) for PUSHCI_NOTIFY_URLS; two, comma-separated, during a rotation.',
+  },
+  {
+    key: 'githubToken',
+    env: 'GITHUB_TOKEN',
+    flag: 'github-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Token for GitHub commit statuses (`commit-status: true`) and `pushci hooks`.',
+  },
+  {
+    key: 'gitlabToken',
+    env: 'GITLAB_TOKEN',
+    flag: 'gitlab-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Token for GitLab commit statuses and `pushci hooks`.',
+  },
+  {
+    key: 'githubApiUrl',
+    env: 'PUSHCI_GITHUB_API_URL',
+    flag: 'github-api-url',
+    kind: 'string',
+    default: 'https://api.github.com',
+    doc: 'GitHub REST API base (GitHub Enterprise: `https://<host>/api/v3`).',
+  },
+  {
+    key: 'gitlabApiUrl',
+    env: 'PUSHCI_GITLAB_API_URL',
+    flag: 'gitlab-api-url',
+    kind: 'string',
+    default: 'https://gitlab.com/api/v4',
+    doc: 'GitLab REST API base (self-managed: `https://<host>/api/v4`).',
+  },
+  {
     key: 'notifyTimeoutMs',
     env: 'PUSHCI_NOTIFY_TIMEOUT_MS',
     flag: 'notify-timeout-ms',
@@ -216,6 +264,12 @@ export interface Config {
   apiToken: string | undefined;
   publicUrl: string;
   notifyAllow: string[];
+  notifyUrls: string[];
+  notifySecrets: string[];
+  githubToken: string | undefined;
+  gitlabToken: string | undefined;
+  githubApiUrl: string;
+  gitlabApiUrl: string;
   notifyTimeoutMs: number;
   /** Delay in ms before each delivery attempt; its length is the number of attempts. */
   notifyRetrySchedule: number[];
@@ -289,6 +343,15 @@ export function loadConfig(
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
   c.notifyRetrySchedule = (out.notifyRetrySchedule as string[]).map(parseDuration);
+  if (c.notifyUrls.length > 0 && c.notifySecrets.length === 0) {
+    throw new ConfigError(
+      'PUSHCI_NOTIFY_URLS is set but PUSHCI_NOTIFY_SECRET is not: set a whsec_ secret to sign with',
+    );
+  }
+  if (c.notifySecrets.length > 2)
+    throw new ConfigError('PUSHCI_NOTIFY_SECRET takes at most two secrets (during a rotation)');
+  for (const s of c.notifySecrets)
+    if (!s.startsWith('whsec_')) throw new ConfigError('PUSHCI_NOTIFY_SECRET must be whsec_ secrets');
   if (c.notifyRetrySchedule.length === 0)
     throw new ConfigError('PUSHCI_NOTIFY_RETRY_SCHEDULE needs at least one entry');
   const copy: Record<string, string> = {};

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
 import { pipelineJsonSchema } from '../pipelines/schema.ts';
+import { openApiDocument } from './openapi.ts';
 import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
+import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
 import { apiAuth } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookHandler, type WebhookDeps } from './webhooks.ts';
 
-export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps {
+const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps {
   apiToken: string | undefined;
   log: Logger;
 }
@@ -43,6 +50,10 @@ export function createApp(deps: AppDeps): Koa {
     ctx.status = ok ? 200 : 503;
     ctx.body = { ok, redis, pipelines: set.pipelines.length, problems: set.diagnostics.length };
   });
+  const openapi = openApiDocument(deps.publicUrl, VERSION);
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
   router.get('/schema/pipeline.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = pipelineJsonSchema();
@@ -55,6 +66,10 @@ export function createApp(deps: AppDeps): Koa {
   api.post('/builds/:id/cancel', cancelHandler(deps));
   api.post('/builds/:id/rerun', rerunHandler(deps));
   api.post('/pipelines/:name/trigger', triggerHandler(deps));
+  api.get('/deliveries', listDeliveries(deps));
+  api.get('/deliveries/:id', getDelivery(deps));
+  api.post('/deliveries/:id/redeliver', redeliver(deps));
+  api.post('/endpoints/:id/enable', enableEndpoint(deps));
 
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());

@@ -4,11 +4,12 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { UnresolvedReferenceError, resolveTemplate } from '../pipelines/expressions.ts';
 import { DELIVERIES_QUEUE } from '../queue/keys.ts';
-import type { DeliveryJob } from './emit.ts';
+import { MissingTokenError, statusRequest } from './commit-status.ts';
+import type { Attempt, DeliveryLog } from './delivery-log.ts';
+import type { DeliveryJob, WebhookDelivery } from './emit.ts';
 import { postJson } from './post.ts';
 import { checkSecret, signatureHeader } from './sign.ts';
 import { RefusedAddressError, createAddressGuard } from './ssrf.ts';
-import { DeliveryLog } from './delivery-log.ts';
 
 /** A receiver asked for a pause (429/503 with Retry-After). */
 class RetryAfterError extends Error {
@@ -22,10 +23,11 @@ class RetryAfterError extends Error {
 const RETRY_AFTER_MIN_MS = 1000;
 const RETRY_AFTER_MAX_MS = 6 * 3600_000;
 
-function retryAfterMs(value: string | undefined): number | null {
+/** Retry-After in seconds or as an HTTP date, kept between 1 s and 6 h. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
   if (!value) return null;
   const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
   if (!Number.isFinite(ms)) return null;
   return Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, ms));
 }
@@ -48,9 +50,36 @@ export interface DeliveryWorkerDeps {
   concurrency?: number;
 }
 
+/** Raised for a request that cannot be made at all (bad configuration): recorded, never retried. */
+class CannotSendError extends Error {}
+
+function webhookRequest(d: WebhookDelivery, config: Readonly<Config>) {
+  let url: string;
+  let secrets: string[];
+  try {
+    url = resolveTemplate(d.url, config.env);
+    secrets = d.global ? config.notifySecrets : d.secrets.map((s) => resolveTemplate(s, config.env));
+    secrets.forEach(checkSecret);
+  } catch (err) {
+    throw new CannotSendError(
+      err instanceof UnresolvedReferenceError
+        ? err.message
+        : `bad endpoint configuration: ${(err as Error).message}`,
+    );
+  }
+  const now = new Date();
+  const headers = {
+    'webhook-id': d.msgId,
+    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-signature': signatureHeader(secrets, d.msgId, now, d.body),
+  };
+  return { url, headers, body: d.body };
+}
+
 /**
- * Sends outbound webhooks. Each message is its own BullMQ job, so a slow or dead receiver only delays
- * its own messages. A fresh timestamp and signature on every attempt; the same `webhook-id`.
+ * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, so a slow or dead
+ * receiver only delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
+ * and keep their `webhook-id`. Every attempt is recorded.
  */
 export function createDeliveryWorker({
   config,
@@ -64,83 +93,74 @@ export function createDeliveryWorker({
   const process = async (job: Job<DeliveryJob>) => {
     const d = job.data;
     const attempt = job.attemptsMade + 1;
-    if (await deliveryLog.isDisabled(d.endpointId)) {
-      const reason = `endpoint ${d.endpointId} is disabled after a 410 Gone; re-enable it with POST /api/endpoints/${d.endpointId}/enable`;
-      await deliveryLog.record(
-        d,
-        { attempt, at: new Date().toISOString(), status: null, duration_ms: 0, error: reason, body: null },
-        'failed',
-      );
-      throw new UnrecoverableError(reason);
-    }
-    let url: string;
-    let secrets: string[];
-    try {
-      url = resolveTemplate(d.url, config.env);
-      secrets = d.secrets.map((s) => resolveTemplate(s, config.env));
-      secrets.forEach(checkSecret);
-    } catch (err) {
-      const reason =
-        err instanceof UnresolvedReferenceError
-          ? err.message
-          : `bad endpoint configuration: ${(err as Error).message}`;
-      await deliveryLog.record(
-        d,
-        { attempt, at: new Date().toISOString(), status: null, duration_ms: 0, error: reason, body: null },
-        'failed',
-      );
-      throw new UnrecoverableError(reason);
-    }
-    const now = new Date();
-    const headers = {
-      'webhook-id': d.msgId,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': signatureHeader(secrets, d.msgId, now, d.body),
-    };
-    const at = now.toISOString();
     const last = attempt >= (job.opts.attempts ?? 1);
-    let res;
-    try {
-      res = await postJson(url, headers, d.body, { guard, timeoutMs: config.notifyTimeoutMs });
-    } catch (err) {
-      const refused = err instanceof RefusedAddressError;
-      const message = (err as Error).message;
-      await deliveryLog.record(
+    const at = new Date().toISOString();
+    const record = (entry: Partial<Attempt>, state: 'retrying' | 'delivered' | 'failed') =>
+      deliveryLog.record(
         d,
-        { attempt, at, status: null, duration_ms: 0, error: message, body: null },
-        refused || last ? 'failed' : 'retrying',
+        { attempt, at, status: null, duration_ms: 0, error: null, body: null, ...entry },
+        state,
       );
-      log.warn(
-        { msg_id: d.msgId, build_id: d.buildId, attempt, err: message },
-        refused ? 'delivery refused' : 'delivery failed',
+    const giveUp = async (reason: string): Promise<never> => {
+      await record({ error: reason }, 'failed');
+      log.warn({ msg_id: d.msgId, build_id: d.buildId, attempt, reason }, 'delivery refused');
+      throw new UnrecoverableError(reason);
+    };
+
+    if (d.kind === 'webhook' && (await deliveryLog.isDisabled(d.endpointId))) {
+      await giveUp(
+        `endpoint ${d.endpointId} is disabled after a 410 Gone; re-enable it with POST /api/endpoints/${d.endpointId}/enable`,
       );
-      if (refused) throw new UnrecoverableError(message);
+    }
+    let request: { url: string; headers: Record<string, string>; body: string };
+    try {
+      request = d.kind === 'webhook' ? webhookRequest(d, config) : statusRequest(d, config);
+    } catch (err) {
+      if (err instanceof CannotSendError || err instanceof MissingTokenError) return giveUp(err.message);
       throw err;
     }
-    const ok = res.status >= 200 && res.status < 300;
-    const entry = {
-      attempt,
-      at,
-      status: res.status,
-      duration_ms: res.durationMs,
-      error: ok ? null : `receiver answered ${res.status}`,
-      body: res.body,
-    };
-    if (ok) {
-      await deliveryLog.record(d, entry, 'delivered');
+
+    let res;
+    try {
+      res = await postJson(request.url, request.headers, request.body, {
+        guard,
+        timeoutMs: config.notifyTimeoutMs,
+      });
+    } catch (err) {
+      if (err instanceof RefusedAddressError) return giveUp(err.message);
+      await record({ error: (err as Error).message }, last ? 'failed' : 'retrying');
+      log.warn(
+        { msg_id: d.msgId, build_id: d.buildId, attempt, err: (err as Error).message },
+        'delivery failed',
+      );
+      throw err;
+    }
+    const entry = { status: res.status, duration_ms: res.durationMs, body: res.body };
+    if (res.status >= 200 && res.status < 300) {
+      await record(entry, 'delivered');
       log.debug({ msg_id: d.msgId, build_id: d.buildId, attempt, status: res.status }, 'delivered');
       return;
     }
-    if (res.status === 410) {
-      await deliveryLog.disable(d.endpointId, `410 Gone from ${d.type} delivery ${d.msgId}`);
-      await deliveryLog.record(
-        d,
-        { ...entry, error: 'receiver answered 410 Gone; endpoint disabled' },
-        'failed',
-      );
+    if (d.kind === 'webhook' && res.status === 410) {
+      await deliveryLog.disable(d.endpointId, `410 Gone answering ${d.msgId}`);
+      await record({ ...entry, error: 'receiver answered 410 Gone; endpoint disabled' }, 'failed');
       throw new UnrecoverableError('receiver answered 410 Gone; endpoint disabled');
     }
-    await deliveryLog.record(d, entry, last ? 'failed' : 'retrying');
+    // A forge API that refuses the request (bad token, unknown repository) will refuse it again.
+    if (
+      d.kind === 'status' &&
+      res.status >= 400 &&
+      res.status < 500 &&
+      res.status !== 408 &&
+      res.status !== 429
+    ) {
+      await record(
+        { ...entry, error: `${d.forge} answered ${res.status}; check the token and the repository` },
+        'failed',
+      );
+      throw new UnrecoverableError(`${d.forge} answered ${res.status}`);
+    }
+    await record({ ...entry, error: `receiver answered ${res.status}` }, last ? 'failed' : 'retrying');
     log.warn(
       { msg_id: d.msgId, build_id: d.buildId, attempt, status: res.status },
       'delivery answered with an error',
@@ -153,7 +173,7 @@ export function createDeliveryWorker({
     throw new Error(`receiver answered ${res.status}`);
   };
 
-  return new Worker<DeliveryJob>(DELIVERIES_QUEUE, process, {
+  const worker = new Worker<DeliveryJob>(DELIVERIES_QUEUE, process, {
     connection,
     prefix: config.queuePrefix,
     concurrency,
@@ -164,4 +184,6 @@ export function createDeliveryWorker({
           : scheduledDelay(config.notifyRetrySchedule, attemptsMade),
     },
   });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'delivery worker error'));
+  return worker;
 }

@@ -1,24 +1,49 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { JobView, OutboundEventType } from '../model.ts';
+import type { Config } from '../config.ts';
+import type { BuildStatus, ForgeName, JobView, OutboundEventType } from '../model.ts';
 import { notifyWants } from '../pipelines/match.ts';
 import { toView, type BuildRecord } from '../queue/store.ts';
 
-/** One outbound message to one endpoint: a BullMQ job of the deliveries queue. */
-export interface DeliveryJob {
+interface DeliveryCommon {
   /** `webhook-id`: the same on every attempt, so receivers can de-duplicate. */
   msgId: string;
   type: OutboundEventType;
   buildId: string;
   pipeline: string;
   endpointId: string;
+  /** What the attempt log shows as the target (never with secrets resolved). */
+  target: string;
+}
+
+/** A Standard Webhooks message to a `notify` endpoint or a global one. */
+export interface WebhookDelivery extends DeliveryCommon {
+  kind: 'webhook';
   /** URL and secrets as written in the pipeline (`${{ }}` resolved by the delivering worker). */
   url: string;
   secrets: string[];
+  /** Global endpoint: signed with PUSHCI_NOTIFY_SECRET, which never goes into Redis. */
+  global: boolean;
   body: string;
 }
 
-/** Stable id of an endpoint: the pipeline plus the URL as written. */
+/** A commit status on the forge (GitHub statuses API, GitLab commit statuses API). */
+export interface StatusDelivery extends DeliveryCommon {
+  kind: 'status';
+  forge: ForgeName;
+  repository: string;
+  sha: string;
+  /** Branch or tag name (GitLab wants it). */
+  ref: string;
+  status: BuildStatus;
+  context: string;
+  description: string;
+  targetUrl: string;
+}
+
+export type DeliveryJob = WebhookDelivery | StatusDelivery;
+
+/** Stable id of an endpoint: the pipeline (or `*` for global ones) plus the URL as written. */
 export function endpointId(pipeline: string, url: string): string {
   return createHash('sha256').update(`${pipeline}\n${url}`).digest('hex').slice(0, 16);
 }
@@ -27,47 +52,122 @@ export interface Emitter {
   emit(type: OutboundEventType, record: BuildRecord, job?: string): Promise<void>;
 }
 
+const BUILD_EVENTS: ReadonlySet<OutboundEventType> = new Set([
+  'build.queued',
+  'build.started',
+  'build.completed',
+]);
+
+function describe(record: BuildRecord): string {
+  const took =
+    record.started_at && record.finished_at
+      ? ` in ${Math.round((Date.parse(record.finished_at) - Date.parse(record.started_at)) / 1000)} s`
+      : '';
+  const text: Record<BuildStatus, string> = {
+    queued: 'queued',
+    running: 'running',
+    success: `passed${took}`,
+    failure: `failed${took}${record.reason ? `: ${record.reason}` : ''}`,
+    error: `errored: ${record.reason ?? 'see the log'}`,
+    canceled: `canceled${record.reason ? `: ${record.reason}` : ''}`,
+    skipped: `skipped${record.reason ? `: ${record.reason}` : ''}`,
+  };
+  return text[record.status];
+}
+
+const DELIVERY_OPTS = {
+  backoff: { type: 'schedule' },
+  removeOnComplete: { age: 7 * 86400, count: 50_000 },
+  removeOnFail: { age: 30 * 86400, count: 50_000 },
+};
+
 /**
- * Snapshots the build into a payload per endpoint that wants the event and queues them. Job ids are the
- * message ids, so emitting the same event twice queues it once.
+ * Snapshots the build into one delivery per receiver that wants the event (pipeline endpoints, global
+ * endpoints, the commit status) and queues them. Job ids are the message ids, so emitting the same
+ * event twice queues it once.
  */
-export function createEmitter(deliveries: Queue, publicUrl: string, retryAttempts: number): Emitter {
+export function createEmitter(
+  deliveries: Queue,
+  config: Pick<Config, 'publicUrl' | 'notifyRetrySchedule' | 'notifyUrls'>,
+): Emitter {
   return {
     async emit(type, record, job) {
-      const endpoints = record.def.notify
-        .map((n, i) => ({ n, i }))
-        .filter(({ n }) => n.events.includes(type) && notifyWants(n, record.meta.branch));
-      if (endpoints.length === 0) return;
-      const build = toView(record, publicUrl);
-      const data: { build: typeof build; job?: JobView } = { build };
-      if (job) data.job = build.jobs.find((j) => j.name === job)!;
-      const body = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+      const m = record.meta;
+      const out: DeliveryJob[] = [];
       const suffix = job ? `_${job}` : '';
-      await deliveries.addBulk(
-        endpoints.map(({ n, i }) => {
-          const msgId = `msg_${record.meta.id}_${type}${suffix}_${i}`;
-          const payload: DeliveryJob = {
-            msgId,
+      let body: string | null = null;
+      const payload = () => {
+        if (body !== null) return body;
+        const build = toView(record, config.publicUrl);
+        const data: { build: typeof build; job?: JobView } = { build };
+        if (job) data.job = build.jobs.find((j) => j.name === job)!;
+        return (body = JSON.stringify({ type, timestamp: new Date().toISOString(), data }));
+      };
+      record.def.notify.forEach((n, i) => {
+        if (!n.events.includes(type) || !notifyWants(n, m.branch)) return;
+        const common = {
+          msgId: `msg_${m.id}_${type}${suffix}_${i}`,
+          type,
+          buildId: m.id,
+          pipeline: m.pipeline,
+          target: n.url,
+        };
+        out.push({
+          ...common,
+          kind: 'webhook',
+          endpointId: endpointId(m.pipeline, n.url),
+          url: n.url,
+          secrets: n.secrets,
+          global: false,
+          body: payload(),
+        });
+      });
+      if (BUILD_EVENTS.has(type)) {
+        config.notifyUrls.forEach((url, i) => {
+          const common = {
+            msgId: `msg_${m.id}_${type}_g${i}`,
             type,
-            buildId: record.meta.id,
-            pipeline: record.meta.pipeline,
-            endpointId: endpointId(record.meta.pipeline, n.url),
-            url: n.url,
-            secrets: n.secrets,
-            body,
+            buildId: m.id,
+            pipeline: m.pipeline,
+            target: url,
           };
-          return {
-            name: type,
-            data: payload,
-            opts: {
-              jobId: msgId,
-              attempts: retryAttempts,
-              backoff: { type: 'schedule' },
-              removeOnComplete: { age: 7 * 86400, count: 50_000 },
-              removeOnFail: { age: 30 * 86400, count: 50_000 },
-            },
-          };
-        }),
+          out.push({
+            ...common,
+            kind: 'webhook',
+            endpointId: endpointId('*', url),
+            url,
+            secrets: [],
+            global: true,
+            body: payload(),
+          });
+        });
+        if (record.def.commitStatus) {
+          out.push({
+            kind: 'status',
+            msgId: `st_${m.id}_${type}`,
+            type,
+            buildId: m.id,
+            pipeline: m.pipeline,
+            endpointId: endpointId(m.pipeline, `${m.forge}-status`),
+            target: `${m.forge} commit status ${record.def.commitStatus}`,
+            forge: m.forge,
+            repository: m.repository,
+            sha: m.sha,
+            ref: m.branch ?? m.tag ?? m.ref,
+            status: record.status,
+            context: record.def.commitStatus,
+            description: describe(record),
+            targetUrl: `${config.publicUrl}/api/builds/${m.id}`,
+          });
+        }
+      }
+      if (out.length === 0) return;
+      await deliveries.addBulk(
+        out.map((d) => ({
+          name: type,
+          data: d,
+          opts: { ...DELIVERY_OPTS, jobId: d.msgId, attempts: config.notifyRetrySchedule.length },
+        })),
       );
     },
   };

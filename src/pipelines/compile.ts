@@ -223,6 +223,10 @@ export function compilePipeline(
             }
           : null,
       maxJobs: data.concurrency?.max ?? null,
+      commitStatus: data['commit-status']
+        ? ((typeof data['commit-status'] === 'object' ? data['commit-status'].context : undefined) ??
+          `pushci/${name}`)
+        : null,
     },
     diagnostics,
   };

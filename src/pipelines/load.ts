@@ -22,7 +22,19 @@ export interface LoadResult {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  top: ['$schema', 'name', 'repository', 'clone-url', 'forge', 'on', 'env', 'jobs', 'notify', 'concurrency'],
+  top: [
+    '$schema',
+    'name',
+    'repository',
+    'clone-url',
+    'forge',
+    'on',
+    'env',
+    'jobs',
+    'notify',
+    'concurrency',
+    'commit-status',
+  ],
   on: ['push'],
   push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
   job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],

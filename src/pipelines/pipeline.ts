@@ -16,6 +16,8 @@ export interface Pipeline {
   concurrency: Concurrency | null;
   /** Global cap on running jobs of this pipeline, or null. */
   maxJobs: number | null;
+  /** Commit status context (e.g. `pushci/web`), or null for no commit statuses. */
+  commitStatus: string | null;
 }
 
 export interface Concurrency {

@@ -121,6 +121,14 @@ export const pipelineSchema = z
       job,
     ),
     notify: z.array(notify).optional(),
+    'commit-status': z
+      .union([z.boolean(), z.strictObject({ context: z.string().min(1).max(100).optional() })], {
+        error: 'must be true or { context: ... }',
+      })
+      .optional()
+      .describe(
+        'Report the build as a GitHub/GitLab commit status (token from GITHUB_TOKEN / GITLAB_TOKEN).',
+      ),
     concurrency: z
       .strictObject({
         group: z

@@ -28,6 +28,7 @@ function pipeline(name: string, trigger: Partial<Trigger>, extra: Partial<Pipeli
     notify: [],
     concurrency: null,
     maxJobs: null,
+    commitStatus: null,
     ...extra,
   };
 }

@@ -1,0 +1,76 @@
+import type { Queue } from 'bullmq';
+import type { Context } from 'koa';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
+import type { DeliveryLog } from '../notify/delivery-log.ts';
+
+export interface DeliveriesDeps {
+  deliveryLog: DeliveryLog;
+  deliveries: Queue;
+}
+
+const MSG_ID = /^(?:msg|st)_[0-9a-z_.-]{1,200}$/i;
+
+async function summary(deps: DeliveriesDeps, id: string, withAttempts: boolean) {
+  const h = await deps.deliveryLog.get(id);
+  if (!h) return null;
+  const out: Record<string, unknown> = {
+    id: h.id,
+    type: h.type,
+    kind: h.kind,
+    build_id: h.build_id,
+    pipeline: h.pipeline,
+    endpoint_id: h.endpoint_id,
+    target: h.target,
+    state: h.state,
+    attempts: Number(h.attempts),
+    last_attempt_at: h.last_at,
+  };
+  if (withAttempts) out.attempt_log = await deps.deliveryLog.attempts(id);
+  return out;
+}
+
+/** `GET /api/deliveries?build=<id>`: the build's deliveries, oldest first. */
+export function listDeliveries(deps: DeliveriesDeps) {
+  return async (ctx: Context) => {
+    const build = ctx.query.build;
+    if (typeof build !== 'string' || !/^[0-9a-z]{1,64}$/.test(build))
+      throw new InvalidRequestError('give ?build=<build id>');
+    const ids = await deps.deliveryLog.forBuild(build);
+    ctx.body = { deliveries: (await Promise.all(ids.map((id) => summary(deps, id, true)))).filter(Boolean) };
+  };
+}
+
+/** `GET /api/deliveries/:id`: one delivery with every attempt (status, duration, error, first 4 KiB of the answer). */
+export function getDelivery(deps: DeliveriesDeps) {
+  return async (ctx: Context) => {
+    const id = ctx.params.id!;
+    const s = MSG_ID.test(id) ? await summary(deps, id, true) : null;
+    if (!s) throw new NotFoundError(`no delivery ${id}`);
+    ctx.body = s;
+  };
+}
+
+/** `POST /api/deliveries/:id/redeliver`: send the same message again (same `webhook-id`, fresh signature). */
+export function redeliver(deps: DeliveriesDeps) {
+  return async (ctx: Context) => {
+    const id = ctx.params.id!;
+    const job = MSG_ID.test(id) ? await deps.deliveries.getJob(id) : undefined;
+    if (!job)
+      throw new NotFoundError(`no delivery ${id} is retained any more (completed ones are kept 7 days)`);
+    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed')
+      throw new ConflictError(`delivery ${id} is still ${state}`);
+    await job.retry(state);
+    ctx.status = 202;
+    ctx.body = { id, redelivering: true };
+  };
+}
+
+/** `POST /api/endpoints/:id/enable`: deliver again to an endpoint a 410 Gone disabled. */
+export function enableEndpoint(deps: DeliveriesDeps) {
+  return async (ctx: Context) => {
+    const id = ctx.params.id!;
+    if (!(await deps.deliveryLog.enable(id))) throw new NotFoundError(`endpoint ${id} is not disabled`);
+    ctx.body = { id, enabled: true };
+  };
+}

@@ -1,0 +1,284 @@
+import { OUTBOUND_EVENT_TYPES } from '../model.ts';
+import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [
+      String(c),
+      json(
+        ref('Error'),
+        {
+          400: 'Malformed',
+          401: 'Unauthorized or bad signature',
+          403: 'Forbidden',
+          404: 'Not found',
+          409: 'Conflict',
+          413: 'Too large',
+          503: 'Redis unavailable: nothing stored',
+        }[c] ?? 'Error',
+      ),
+    ]),
+  );
+const header = (name: string, description: string, required = true) => ({
+  name,
+  in: 'header',
+  required,
+  schema: { type: 'string' },
+  description,
+});
+const path = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+
+const webhookResponses = {
+  '202': json(
+    ref('WebhookAccepted'),
+    'Builds stored in Redis (or, with an empty list, an event that was ignored).',
+  ),
+  '200': json(
+    ref('WebhookAccepted'),
+    'Valid, but nothing to build (no pipeline matches, a deletion, or a ping).',
+  ),
+  ...errors(400, 401, 404, 413, 503),
+};
+
+/**
+ * The OpenAPI 3.1 document: inbound endpoints and the API under `paths`, and every outbound message under
+ * `webhooks`, with the payload schemas the server itself uses.
+ */
+export function openApiDocument(publicUrl: string, version: string): Record<string, unknown> {
+  const event = (type: string, withJob: boolean) => ({
+    type: 'object',
+    required: ['type', 'timestamp', 'data'],
+    properties: {
+      type: { const: type },
+      timestamp: { type: 'string', format: 'date-time' },
+      data: {
+        type: 'object',
+        required: withJob ? ['build', 'job'] : ['build'],
+        properties: { build: ref('Build'), ...(withJob ? { job: ref('Job') } : {}) },
+      },
+    },
+  });
+  const eventName = (t: string) =>
+    t
+      .split('.')
+      .map((p) => p[0]!.toUpperCase() + p.slice(1))
+      .join('');
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'pushci',
+      version,
+      description: 'Signed push webhooks in, builds on BullMQ, signed Standard Webhooks out.',
+    },
+    servers: [{ url: publicUrl }],
+    paths: {
+      '/webhooks/github': {
+        post: {
+          summary: 'GitHub push webhook',
+          parameters: [
+            header('X-GitHub-Event', '`push` starts builds; `ping` answers 200; others are ignored (202).'),
+            header('X-GitHub-Delivery', 'Delivery id.'),
+            header('X-Hub-Signature-256', '`sha256=` HMAC of the raw body with GITHUB_WEBHOOK_SECRET.'),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object' } },
+              'application/x-www-form-urlencoded': {
+                schema: { type: 'object', properties: { payload: { type: 'string' } } },
+              },
+            },
+          },
+          responses: webhookResponses,
+        },
+      },
+      '/webhooks/gitlab': {
+        post: {
+          summary: 'GitLab push and tag push webhook',
+          parameters: [
+            header('X-Gitlab-Event', '`Push Hook` or `Tag Push Hook`; others are ignored (202).'),
+            header('X-Gitlab-Token', 'Equal to GITLAB_WEBHOOK_TOKEN.'),
+            header('X-Gitlab-Event-UUID', 'Delivery id.', false),
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: webhookResponses,
+        },
+      },
+      '/api/builds/{id}': {
+        get: {
+          summary: 'One build',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '200': json(ref('Build'), 'The build'), ...errors(401, 403, 404) },
+        },
+      },
+      '/api/builds/{id}/jobs/{job}/log': {
+        get: {
+          summary: 'A job log as text; ?follow=1 streams until the job ends',
+          security: [{ bearer: [] }],
+          parameters: [
+            path('id'),
+            path('job'),
+            { name: 'follow', in: 'query', schema: { type: 'string', enum: ['1', 'true'] } },
+          ],
+          responses: {
+            '200': { description: 'Log lines', content: { 'text/plain': { schema: { type: 'string' } } } },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      '/api/builds/{id}/cancel': {
+        post: {
+          summary: 'Cancel a build',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '202': json({ type: 'object' }, 'Cancelling'), ...errors(401, 403, 404, 409) },
+        },
+      },
+      '/api/builds/{id}/rerun': {
+        post: {
+          summary: 'A new build of the same commit',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '202': json(ref('WebhookAccepted'), 'Created'), ...errors(401, 403, 404, 409) },
+        },
+      },
+      '/api/pipelines/{name}/trigger': {
+        post: {
+          summary: 'A manual build',
+          security: [{ bearer: [] }],
+          parameters: [path('name')],
+          requestBody: json(
+            {
+              type: 'object',
+              properties: {
+                branch: { type: 'string' },
+                tag: { type: 'string' },
+                sha: { type: 'string' },
+                repository: { type: 'string' },
+              },
+            },
+            'Exactly one of branch and tag',
+          ),
+          responses: { '202': json(ref('WebhookAccepted'), 'Created'), ...errors(400, 401, 403, 404) },
+        },
+      },
+      '/api/deliveries': {
+        get: {
+          summary: 'Outbound deliveries of a build, with their attempts',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'build', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { '200': json({ type: 'object' }, 'Deliveries'), ...errors(400, 401, 403) },
+        },
+      },
+      '/api/deliveries/{id}': {
+        get: {
+          summary: 'One delivery and its attempts',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '200': json({ type: 'object' }, 'Delivery'), ...errors(401, 403, 404) },
+        },
+      },
+      '/api/deliveries/{id}/redeliver': {
+        post: {
+          summary: 'Send a delivery again (same webhook-id)',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '202': json({ type: 'object' }, 'Queued'), ...errors(401, 403, 404, 409) },
+        },
+      },
+      '/api/endpoints/{id}/enable': {
+        post: {
+          summary: 'Re-enable an endpoint a 410 Gone disabled',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '200': json({ type: 'object' }, 'Enabled'), ...errors(401, 403, 404) },
+        },
+      },
+      '/healthz': {
+        get: { summary: 'The process is up', responses: { '200': json({ type: 'object' }, 'Up') } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Redis reachable and pipelines loaded',
+          responses: {
+            '200': json({ type: 'object' }, 'Ready'),
+            '503': json({ type: 'object' }, 'Not ready'),
+          },
+        },
+      },
+      '/schema/pipeline.json': {
+        get: {
+          summary: 'JSON Schema of pipeline files',
+          responses: { '200': json({ type: 'object' }, 'Schema') },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } },
+      },
+    },
+    webhooks: Object.fromEntries(
+      OUTBOUND_EVENT_TYPES.map((t) => [
+        t,
+        {
+          post: {
+            summary: `${t}, signed per Standard Webhooks`,
+            parameters: [
+              header('webhook-id', 'Message id, the same on every retry: de-duplicate on it.'),
+              header('webhook-timestamp', 'Unix seconds of this attempt.'),
+              header(
+                'webhook-signature',
+                'Space-separated `v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>`.',
+              ),
+            ],
+            requestBody: { required: true, content: { 'application/json': { schema: ref(eventName(t)) } } },
+            responses: {
+              '2XX': { description: 'Received; anything else is retried (410 disables the endpoint).' },
+            },
+          },
+        },
+      ]),
+    ),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'PUSHCI_API_TOKEN' } },
+      schemas: {
+        Build: jsonSchema(buildSchema),
+        Job: jsonSchema(jobSchema),
+        Error: {
+          type: 'object',
+          required: ['error', 'message'],
+          properties: { error: { type: 'string' }, message: { type: 'string' } },
+        },
+        WebhookAccepted: {
+          type: 'object',
+          required: ['builds'],
+          properties: {
+            builds: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id', 'pipeline', 'url'],
+                properties: {
+                  id: { type: 'string' },
+                  pipeline: { type: 'string' },
+                  number: { type: 'integer' },
+                  status: { type: 'string' },
+                  url: { type: 'string' },
+                },
+              },
+            },
+            reason: { type: 'string' },
+          },
+        },
+        ...Object.fromEntries(
+          OUTBOUND_EVENT_TYPES.map((t) => [eventName(t), event(t, t === 'job.completed')]),
+        ),
+      },
+    },
+  };
+}

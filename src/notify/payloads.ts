@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import type { BuildView, JobView } from '../model.ts';
+
+/** The outbound payload's parts as schemas: published in the OpenAPI document, checked against the types below. */
+const status = z.enum(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
+const time = z.iso.datetime();
+
+export const jobSchema = z
+  .object({
+    name: z.string(),
+    status: z.enum(['pending', ...status.options]),
+    needs: z.array(z.string()),
+    attempt: z.int().min(0).describe('1 for the first run; 2 when the job ran again after its worker died.'),
+    exit_code: z.int().nullable(),
+    reason: z.string().nullable(),
+    started_at: time.nullable(),
+    finished_at: time.nullable(),
+    duration_ms: z.int().nullable(),
+  })
+  .describe('One job of a build.');
+
+export const buildSchema = z
+  .object({
+    id: z.string(),
+    number: z.int().min(1).describe('Counts the builds of one pipeline.'),
+    pipeline: z.string(),
+    status,
+    reason: z.string().nullable().describe('Why it is skipped, canceled, errored or waiting.'),
+    superseded_by: z.string().nullable(),
+    forge: z.enum(['github', 'gitlab']),
+    repository: z.string(),
+    ref: z.string(),
+    branch: z.string().nullable(),
+    tag: z.string().nullable(),
+    sha: z.string(),
+    before: z.string(),
+    message: z.string().nullable(),
+    pusher: z.string().nullable(),
+    delivery_id: z.string().describe('The forge delivery that started the build.'),
+    trigger: z.enum(['push', 'manual', 'rerun']),
+    url: z.string(),
+    created_at: time,
+    started_at: time.nullable(),
+    finished_at: time.nullable(),
+    duration_ms: z.int().nullable(),
+    jobs: z.array(jobSchema),
+  })
+  .describe('A build: GET /api/builds/{id} and the data.build of every outbound message.');
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+// Compile-time proof that the published schemas and the types the code uses are the same shape.
+const sameBuild: Equal<z.infer<typeof buildSchema>, BuildView> = true;
+const sameJob: Equal<z.infer<typeof jobSchema>, JobView> = true;
+void sameBuild;
+void sameJob;
+
+/** JSON Schema (2020-12) of a zod schema, without the `$schema` line, for embedding. */
+export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}

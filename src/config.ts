@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 
-type Kind = 'string' | 'int' | 'bool' | 'list';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
 
 /** One setting: its env var, its CLI flag, its default, and the line of documentation the README shows. */
 export interface Setting {
@@ -65,6 +65,62 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'list',
     default: undefined,
     doc: 'GitLab secret token(s), comma-separated for rotation. `/webhooks/gitlab` answers 401 to all when unset.',
+  },
+  {
+    key: 'gitlabSigningTokens',
+    env: 'GITLAB_WEBHOOK_SIGNING_TOKEN',
+    flag: 'gitlab-webhook-signing-token',
+    kind: 'list',
+    default: undefined,
+    doc: 'GitLab signing token(s) (`whsec_...`): when set, GitLab deliveries must carry a valid Standard Webhooks signature (5 min tolerance).',
+  },
+  {
+    key: 'giteaSecrets',
+    env: 'GITEA_WEBHOOK_SECRET',
+    flag: 'gitea-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'Gitea webhook secret(s) for `/webhooks/gitea`.',
+  },
+  {
+    key: 'forgejoSecrets',
+    env: 'FORGEJO_WEBHOOK_SECRET',
+    flag: 'forgejo-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'Forgejo webhook secret(s) for `/webhooks/forgejo`.',
+  },
+  {
+    key: 'bitbucketSecrets',
+    env: 'BITBUCKET_WEBHOOK_SECRET',
+    flag: 'bitbucket-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'Bitbucket Cloud webhook secret(s) for `/webhooks/bitbucket`.',
+  },
+  {
+    key: 'dedupeWindowMs',
+    env: 'PUSHCI_DEDUPE_WINDOW',
+    flag: 'dedupe-window',
+    kind: 'duration',
+    default: '7d',
+    doc: 'How long a delivery id is remembered, so a redelivered or doubly received webhook creates no second build.',
+  },
+  {
+    key: 'rateLimit',
+    env: 'PUSHCI_RATE_LIMIT',
+    flag: 'rate-limit',
+    kind: 'int',
+    default: '0',
+    doc: 'Webhook requests per minute one source address may send (0: no limit); over it, 429 with Retry-After.',
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'PUSHCI_REQUEST_TIMEOUT_MS',
+    flag: 'request-timeout-ms',
+    kind: 'int',
+    default: '30000',
+    doc: 'Time a client has to send a whole request (headers: at most 10 s of it); stops slow-loris clients.',
   },
   {
     key: 'apiToken',
@@ -171,6 +227,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'GitLab web base URL, for default clone URLs (self-managed GitLab: your server).',
   },
   {
+    key: 'giteaUrl',
+    env: 'PUSHCI_GITEA_URL',
+    flag: 'gitea-url',
+    kind: 'string',
+    default: 'https://gitea.com',
+    doc: 'Gitea web base URL, for default clone URLs.',
+  },
+  {
+    key: 'forgejoUrl',
+    env: 'PUSHCI_FORGEJO_URL',
+    flag: 'forgejo-url',
+    kind: 'string',
+    default: 'https://codeberg.org',
+    doc: 'Forgejo web base URL, for default clone URLs.',
+  },
+  {
+    key: 'bitbucketUrl',
+    env: 'PUSHCI_BITBUCKET_URL',
+    flag: 'bitbucket-url',
+    kind: 'string',
+    default: 'https://bitbucket.org',
+    doc: 'Bitbucket web base URL, for default clone URLs.',
+  },
+  {
     key: 'concurrency',
     env: 'PUSHCI_CONCURRENCY',
     flag: 'concurrency',
@@ -261,6 +341,14 @@ export interface Config {
   dataDir: string;
   githubSecrets: string[];
   gitlabTokens: string[];
+  gitlabSigningTokens: string[];
+  giteaSecrets: string[];
+  forgejoSecrets: string[];
+  bitbucketSecrets: string[];
+  /** How long a delivery id is remembered, in ms. */
+  dedupeWindowMs: number;
+  rateLimit: number;
+  requestTimeoutMs: number;
   apiToken: string | undefined;
   publicUrl: string;
   notifyAllow: string[];
@@ -275,6 +363,9 @@ export interface Config {
   notifyRetrySchedule: number[];
   githubUrl: string;
   gitlabUrl: string;
+  giteaUrl: string;
+  forgejoUrl: string;
+  bitbucketUrl: string;
   concurrency: number;
   jobTimeoutMinutes: number;
   killGraceMs: number;
@@ -289,10 +380,10 @@ export interface Config {
   env: Readonly<Record<string, string>>;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `250ms`, `5s`, `5m`, `2h` or a bare number of milliseconds. */
+/** Parses `250ms`, `5s`, `5m`, `2h`, `7d` or a bare number of milliseconds. */
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text.trim());
   if (!m) throw new ConfigError(`"${text}" is not a duration (use e.g. 500ms, 5s, 5m, 2h)`);
@@ -314,6 +405,8 @@ function convert(s: Setting, raw: string): unknown {
       if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
       throw new ConfigError(`${where} must be true or false, got "${raw}"`);
     }
+    case 'duration':
+      return parseDuration(raw);
     case 'list':
       return raw
         .split(',')

@@ -53,6 +53,11 @@ export class ForbiddenError extends PushciError {
   override readonly code = 'forbidden';
 }
 
+/** A source sent more webhooks than `PUSHCI_RATE_LIMIT` allows. */
+export class RateLimitedError extends PushciError {
+  override readonly code = 'rate_limited';
+}
+
 export class NotFoundError extends PushciError {
   override readonly code = 'not_found';
 }

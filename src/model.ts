@@ -1,11 +1,12 @@
 /** Shared types that cross folder boundaries. */
 
-export type ForgeName = 'github' | 'gitlab';
+export const FORGES = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
+export type ForgeName = (typeof FORGES)[number];
 
 /** A verified push, normalised from any forge's payload. */
 export interface PushEvent {
   forge: ForgeName;
-  /** The forge's delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID); unique per delivery. */
+  /** The forge's delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID, ...); unique per delivery. */
   deliveryId: string;
   /** `owner/name` (GitHub full_name, GitLab path_with_namespace). */
   repository: string;

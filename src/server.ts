@@ -6,6 +6,9 @@ import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createGithubForge } from './forges/github.ts';
 import { createGitlabForge } from './forges/gitlab.ts';
+import { createGiteaForge } from './forges/gitea.ts';
+import { createBitbucketForge } from './forges/bitbucket.ts';
+import { Dedupe } from './queue/dedupe.ts';
 import type { Forge } from './forges/forge.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
@@ -127,16 +130,31 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       closers.push(() => stack.close());
       const forges = new Map<string, Forge>([
         ['github', createGithubForge(config.githubSecrets)],
-        ['gitlab', createGitlabForge(config.gitlabTokens)],
+        [
+          'gitlab',
+          createGitlabForge({ tokens: config.gitlabTokens, signingTokens: config.gitlabSigningTokens }),
+        ],
+        ['gitea', createGiteaForge('gitea', config.giteaSecrets)],
+        ['forgejo', createGiteaForge('forgejo', config.forgejoSecrets)],
+        ['bitbucket', createBitbucketForge(config.bitbucketSecrets)],
       ]);
-      if (config.githubSecrets.length === 0 && config.gitlabTokens.length === 0) {
+      const secrets = [
+        config.githubSecrets,
+        config.gitlabTokens,
+        config.gitlabSigningTokens,
+        config.giteaSecrets,
+        config.forgejoSecrets,
+        config.bitbucketSecrets,
+      ];
+      if (secrets.every((list) => list.length === 0)) {
         log.warn(
-          'neither GITHUB_WEBHOOK_SECRET nor GITLAB_WEBHOOK_TOKEN is set: every webhook will be refused with 401',
+          'no webhook secret is set (GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_TOKEN, ...): every webhook will be refused with 401',
         );
       }
       const app = createApp({
         ...stack,
         forges,
+        dedupe: new Dedupe(redis, config.queuePrefix, config.dedupeWindowMs),
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,
@@ -145,7 +163,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         log,
       });
       const server: Server = createServer(
-        { headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000 },
+        {
+          headersTimeout: Math.min(10_000, config.requestTimeoutMs),
+          requestTimeout: config.requestTimeoutMs,
+          keepAliveTimeout: 5_000,
+        },
         app.callback(),
       );
       await new Promise<void>((resolve, reject) => {

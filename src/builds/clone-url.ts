@@ -11,10 +11,16 @@ export function cloneUrlFor(
   def: Pick<Pipeline, 'cloneUrl'>,
   forge: ForgeName,
   repository: string,
-  config: Pick<Config, 'env' | 'githubUrl' | 'gitlabUrl'>,
+  config: Pick<Config, 'env' | 'githubUrl' | 'gitlabUrl' | 'giteaUrl' | 'forgejoUrl' | 'bitbucketUrl'>,
   secrets?: Set<string>,
 ): string {
   if (def.cloneUrl) return resolveTemplate(def.cloneUrl, config.env, secrets);
-  const base = forge === 'github' ? config.githubUrl : config.gitlabUrl;
+  const base = {
+    github: config.githubUrl,
+    gitlab: config.gitlabUrl,
+    gitea: config.giteaUrl,
+    forgejo: config.forgejoUrl,
+    bitbucket: config.bitbucketUrl,
+  }[forge];
   return `${base.replace(/\/+$/, '')}/${repository}.git`;
 }

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { JobStatus, PushEvent } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
@@ -93,6 +94,11 @@ function asRecord(b: NewBuild, number: number): BuildRecord {
   };
 }
 
+export interface PushToBuild {
+  event: PushEvent;
+  pipelines: readonly Pipeline[];
+}
+
 /**
  * Stores one build per matched pipeline and queues the jobs that need nothing. Returns only after
  * Redis has both, so the receiver's 2xx means the builds are durable. A `[skip ci]` marker stores the
@@ -104,10 +110,25 @@ export async function createBuilds(
   pipelines: readonly Pipeline[],
   trigger: 'push' | 'manual' | 'rerun' = 'push',
 ): Promise<CreatedBuild[]> {
-  const marker = trigger === 'push' ? skipMarker(event.headMessage) : null;
+  return createBuildsForPushes(deps, [{ event, pipelines }], trigger);
+}
+
+/**
+ * The same for every push of one delivery (Bitbucket sends several refs at once). `also` adds writes to
+ * the transaction that stores the builds (the delivery's de-duplication record), so both exist or neither.
+ */
+export async function createBuildsForPushes(
+  deps: CreateBuildsDeps,
+  pushes: readonly PushToBuild[],
+  trigger: 'push' | 'manual' | 'rerun' = 'push',
+  also?: (multi: ChainableCommander, builds: readonly NewBuild[]) => void,
+): Promise<CreatedBuild[]> {
   const created_at = new Date().toISOString();
-  const builds = pipelines.map((def) => newBuild(def, event, trigger, marker, created_at));
-  const numbers = await deps.store.create(builds);
+  const builds = pushes.flatMap(({ event, pipelines }) => {
+    const marker = trigger === 'push' ? skipMarker(event.headMessage) : null;
+    return pipelines.map((def) => newBuild(def, event, trigger, marker, created_at));
+  });
+  const numbers = await deps.store.create(builds, also ? (multi) => also(multi, builds) : undefined);
   const records = builds.map((b, i) => asRecord(b, numbers[i]!));
 
   // Builds without a group: all their root jobs in one round trip.
@@ -129,7 +150,7 @@ export async function createBuilds(
   for (const r of records) if (r.group !== null && r.status === 'queued') await deps.lifecycle.admit(r);
   for (const r of records) {
     deps.log.info(
-      { build_id: r.meta.id, pipeline: r.meta.pipeline, delivery_id: event.deliveryId, status: r.status },
+      { build_id: r.meta.id, pipeline: r.meta.pipeline, delivery_id: r.meta.delivery_id, status: r.status },
       'build created',
     );
   }

@@ -8,12 +8,12 @@ export interface InboundRequest {
 
 /**
  * What a verified delivery means:
- * - `push`: a push; pipelines decide what runs (possibly nothing).
+ * - `push`: one push per ref (Bitbucket sends several refs in one delivery); pipelines decide what runs.
  * - `ping`: the forge checking the hook is reachable; answer 200, do nothing.
  * - `ignored`: a valid delivery of an event pushci does not act on; answer 202 "ignored: <event>".
  */
 export type ForgeResult =
-  | { kind: 'push'; event: PushEvent }
+  | { kind: 'push'; deliveryId: string; events: PushEvent[] }
   | { kind: 'ping'; deliveryId: string }
   | { kind: 'ignored'; event: string; deliveryId: string };
 

@@ -2,6 +2,7 @@ import { Webhooks } from '@octokit/webhooks';
 import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
 import type { PushEvent } from '../model.ts';
 import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
+import { hmacMatches } from './hmac.ts';
 import {
   ZERO_SHA,
   decodeUtf8,
@@ -31,15 +32,19 @@ export function createGithubForge(secrets: readonly string[]): Forge {
       if (verifiers.length === 0) {
         throw new SignatureMismatchError('no GITHUB_WEBHOOK_SECRET is configured on this server');
       }
-      // GitHub signs UTF-8 bytes; a strict decode keeps string and bytes one-to-one, so verifying the
-      // string is verifying the raw bytes.
       const text = decodeUtf8(req.body);
-      if (!SIGNATURE.test(signature) || text === null) {
+      if (text === null || text === '') {
+        // Not UTF-8, so not JSON GitHub sent; octokit verifies strings, so check the raw bytes here to
+        // tell a forged request (401) from a signed but broken one (400).
+        if (SIGNATURE.test(signature) && hmacMatches(req.body, signature.slice(7), secrets)) {
+          throw new MalformedPayloadError(text === '' ? 'body is empty' : 'body is not valid UTF-8');
+        }
         throw new SignatureMismatchError(
           'X-Hub-Signature-256 does not match the body; check GITHUB_WEBHOOK_SECRET',
         );
       }
-      for (const v of verifiers) if (await v.verify(text, signature)) return;
+      // A strict decode keeps string and bytes one-to-one, so verifying the string verifies the raw bytes.
+      if (SIGNATURE.test(signature)) for (const v of verifiers) if (await v.verify(text, signature)) return;
       throw new SignatureMismatchError(
         'X-Hub-Signature-256 does not match the body; check GITHUB_WEBHOOK_SECRET',
       );
@@ -52,7 +57,7 @@ export function createGithubForge(secrets: readonly string[]): Forge {
       const payload = parseJsonObject(bodyText(req));
       if (event === 'ping') return { kind: 'ping', deliveryId };
       if (event !== 'push') return { kind: 'ignored', event, deliveryId };
-      return { kind: 'push', event: toPushEvent(payload, deliveryId) };
+      return { kind: 'push', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { SignatureMismatchError, SignatureMissingError } from '../errors.ts';
 import type { PushEvent } from '../model.ts';
 import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
@@ -17,34 +18,85 @@ const PUSH_EVENTS = new Set(['Push Hook', 'Tag Push Hook']);
 
 /** Hashing both sides first makes the comparison constant-time whatever the lengths. */
 function sameToken(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-/** GitLab: the shared `X-Gitlab-Token`, compared in constant time against every configured token. */
-export function createGitlabForge(tokens: readonly string[]): Forge {
+export interface GitlabSecrets {
+  /** Plain secret tokens, compared with `X-Gitlab-Token`. */
+  tokens: readonly string[];
+  /** Signing tokens (`whsec_...`): Standard Webhooks signatures, 5 minutes of timestamp tolerance. */
+  signingTokens: readonly string[];
+}
+
+/**
+ * GitLab: every configured check must pass. With signing tokens, `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` are required and verified over the raw body; with plain tokens, `X-Gitlab-Token`.
+ */
+export function createGitlabForge({ tokens, signingTokens }: GitlabSecrets): Forge {
+  const signers = signingTokens.map((t) => new Webhook(t));
   return {
     name: 'gitlab',
 
     async verify(req: InboundRequest) {
-      const token = header(req, 'x-gitlab-token');
-      if (!token)
-        throw new SignatureMissingError(
-          'X-Gitlab-Token header is missing; set a secret token in the GitLab webhook',
+      if (tokens.length === 0 && signers.length === 0) {
+        throw new SignatureMismatchError(
+          'no GITLAB_WEBHOOK_TOKEN or GITLAB_WEBHOOK_SIGNING_TOKEN is configured on this server',
         );
-      let ok = false;
-      for (const t of tokens) ok = sameToken(token, t) || ok;
-      if (!ok) throw new SignatureMismatchError('X-Gitlab-Token does not match; check GITLAB_WEBHOOK_TOKEN');
+      }
+      if (signers.length > 0) {
+        const id = header(req, 'webhook-id');
+        const timestamp = header(req, 'webhook-timestamp');
+        const signature = header(req, 'webhook-signature');
+        if (!id || !timestamp || !signature) {
+          throw new SignatureMissingError(
+            'webhook-signature headers are missing; this server requires GitLab signing tokens',
+          );
+        }
+        let ok = false;
+        for (const s of signers) {
+          try {
+            s.verify(req.body, {
+              'webhook-id': id,
+              'webhook-timestamp': timestamp,
+              'webhook-signature': signature,
+            });
+            ok = true;
+          } catch {
+            // try the next token (rotation)
+          }
+        }
+        if (!ok)
+          throw new SignatureMismatchError(
+            'webhook-signature does not match, or the timestamp is more than 5 minutes off; check GITLAB_WEBHOOK_SIGNING_TOKEN',
+          );
+      }
+      if (tokens.length > 0) {
+        const token = header(req, 'x-gitlab-token');
+        if (!token)
+          throw new SignatureMissingError(
+            'X-Gitlab-Token header is missing; set a secret token in the GitLab webhook',
+          );
+        let ok = false;
+        for (const t of tokens) ok = sameToken(token, t) || ok;
+        if (!ok)
+          throw new SignatureMismatchError('X-Gitlab-Token does not match; check GITLAB_WEBHOOK_TOKEN');
+      }
     },
 
     parse(req: InboundRequest): ForgeResult {
-      const deliveryId =
-        header(req, 'x-gitlab-event-uuid') ?? header(req, 'idempotency-key') ?? `gitlab-${randomUUID()}`;
+      // GitLab before 14 sends no delivery id: such deliveries cannot be de-duplicated, so each gets its own.
+      const deliveryId = requireString(
+        header(req, 'idempotency-key') ??
+          header(req, 'x-gitlab-event-uuid') ??
+          header(req, 'webhook-id') ??
+          `gitlab-${randomUUID()}`,
+        'delivery id',
+        200,
+      );
       const event = header(req, 'x-gitlab-event') ?? '(none)';
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
       if (!PUSH_EVENTS.has(event)) return { kind: 'ignored', event, deliveryId };
-      return { kind: 'push', event: toPushEvent(payload, requireString(deliveryId, 'delivery id', 200)) };
+      return { kind: 'push', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
   };
 }

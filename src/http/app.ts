@@ -11,6 +11,7 @@ import { enableEndpoint, getDelivery, listDeliveries, redeliver, type Deliveries
 import { apiAuth } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookHandler, type WebhookDeps } from './webhooks.ts';
+import { rateLimit } from './rate-limit.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -34,7 +35,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware);
 
   const router = new Router();
-  router.post('/webhooks/:forge', webhookHandler(deps));
+  router.post('/webhooks/:forge', rateLimit(deps.config.rateLimit), webhookHandler(deps));
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });

@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   unsupported_media_type: 415,
   store_unavailable: 503,
 };
@@ -29,6 +30,7 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       ctx.status = STATUS[err.code] ?? 500;
       ctx.body = { error: err.code, message: err.message, ...err.details };
       if (err.code === 'store_unavailable') ctx.set('Retry-After', '5');
+      if (err.code === 'rate_limited') ctx.set('Retry-After', String(err.details?.retry_after_s ?? 60));
       // The rest of an oversized body is not worth reading: answer, then close the connection.
       if (err.code === 'payload_too_large') ctx.set('Connection', 'close');
       ctx.state.log?.info({ status: ctx.status, error: err.code, reason: err.message }, 'request refused');

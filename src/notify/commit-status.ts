@@ -51,6 +51,8 @@ export function statusRequest(
       }),
     };
   }
+  if (d.forge !== 'gitlab')
+    throw new MissingTokenError(`commit statuses are supported for GitHub and GitLab, not ${d.forge}`);
   if (!config.gitlabToken)
     throw new MissingTokenError('GITLAB_TOKEN is not set; commit statuses need a token with the api scope');
   return {

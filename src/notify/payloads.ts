@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BuildView, JobView } from '../model.ts';
+import { FORGES, type BuildView, type JobView } from '../model.ts';
 
 /** The outbound payload's parts as schemas: published in the OpenAPI document, checked against the types below. */
 const status = z.enum(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
@@ -27,7 +27,7 @@ export const buildSchema = z
     status,
     reason: z.string().nullable().describe('Why it is skipped, canceled, errored or waiting.'),
     superseded_by: z.string().nullable(),
-    forge: z.enum(['github', 'gitlab']),
+    forge: z.enum(FORGES),
     repository: z.string(),
     ref: z.string(),
     branch: z.string().nullable(),

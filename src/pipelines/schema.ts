@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTBOUND_EVENT_TYPES } from '../model.ts';
+import { FORGES, OUTBOUND_EVENT_TYPES } from '../model.ts';
 
 /**
  * The pipeline file format: one zod schema that types the parsed file and is published as JSON Schema
@@ -109,7 +109,7 @@ export const pipelineSchema = z
       .describe(
         'Where to fetch from; default derived from the forge and repository, never from the payload.',
       ),
-    forge: z.enum(['github', 'gitlab']).optional().describe('Only pushes from this forge.'),
+    forge: z.enum(FORGES).optional().describe('Only pushes from this forge.'),
     on: z
       .union([z.literal('push'), z.strictObject({ push: push.nullable().optional() })], {
         error: 'must be "push" or a map with a "push" key',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
@@ -113,8 +113,8 @@ export class BuildStore {
     this.redis = redis as ScriptRedis;
   }
 
-  /** Stores builds in one round trip (a MULTI of atomic scripts). Returns their numbers. */
-  async create(builds: readonly NewBuild[]): Promise<number[]> {
+  /** Stores builds in one round trip (a MULTI of atomic scripts), plus whatever `also` adds to it. Returns their numbers. */
+  async create(builds: readonly NewBuild[], also?: (multi: ChainableCommander) => void): Promise<number[]> {
     if (builds.length === 0) return [];
     const multi = this.redis.multi();
     for (const b of builds) {
@@ -146,9 +146,10 @@ export class BuildStore {
         ...fields,
       );
     }
+    also?.(multi);
     const results = await multi.exec();
     if (!results) throw new Error('Redis transaction was aborted');
-    return results.map(([err, n]) => {
+    return results.slice(0, builds.length).map(([err, n]) => {
       if (err) throw err;
       return Number(n);
     });

@@ -20,23 +20,31 @@ describe('github adapter', () => {
     await assert.rejects(forge.verify(req(githubSignature(body, 'other'))), { code: 'signature_mismatch' });
     await assert.rejects(forge.verify({ headers: {}, body }), { code: 'signature_missing' });
   });
-  it('rejects non-UTF-8 bytes even with a matching HMAC over them', async () => {
+  it('tells signed non-UTF-8 bytes (400) from forged ones (401)', async () => {
     const bad = Buffer.concat([body, Buffer.from([0xff])]);
     await assert.rejects(
       forge.verify({ headers: { 'x-hub-signature-256': githubSignature(bad, 'new') }, body: bad }),
-      { code: 'signature_mismatch' },
+      {
+        code: 'malformed_payload',
+      },
+    );
+    await assert.rejects(
+      forge.verify({ headers: { 'x-hub-signature-256': githubSignature(body, 'new') }, body: bad }),
+      {
+        code: 'signature_mismatch',
+      },
     );
   });
   it('parses a push into a PushEvent', () => {
     const r = forge.parse(req(''));
     assert.equal(r.kind, 'push');
     if (r.kind !== 'push') return;
-    assert.equal(r.event.branch, 'feat/x');
-    assert.equal(r.event.tag, undefined);
-    assert.equal(r.event.before, A);
-    assert.equal(r.event.after, B);
-    assert.equal(r.event.repository, 'octo-org/web');
-    assert.equal(r.event.deliveryId, 'd1');
+    assert.equal(r.events[0]!.branch, 'feat/x');
+    assert.equal(r.events[0]!.tag, undefined);
+    assert.equal(r.events[0]!.before, A);
+    assert.equal(r.events[0]!.after, B);
+    assert.equal(r.events[0]!.repository, 'octo-org/web');
+    assert.equal(r.events[0]!.deliveryId, 'd1');
   });
   it('reads form-encoded deliveries', () => {
     const form = Buffer.from(`payload=${encodeURIComponent(body.toString())}`);

@@ -7,7 +7,7 @@ const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
 describe('gitlab adapter', () => {
-  const forge = createGitlabForge(['t1', 't2']);
+  const forge = createGitlabForge({ tokens: ['t1', 't2'], signingTokens: [] });
   const body = Buffer.from(
     JSON.stringify(gitlabPush({ before: A, after: B, ref: 'refs/tags/v1', message: 'release [skip ci]' })),
   );
@@ -24,10 +24,10 @@ describe('gitlab adapter', () => {
     });
     assert.equal(r.kind, 'push');
     if (r.kind !== 'push') return;
-    assert.equal(r.event.tag, 'v1');
-    assert.equal(r.event.repository, 'group/app');
-    assert.equal(r.event.headMessage, 'release [skip ci]');
-    assert.equal(r.event.deliveryId, 'u1');
+    assert.equal(r.events[0]!.tag, 'v1');
+    assert.equal(r.events[0]!.repository, 'group/app');
+    assert.equal(r.events[0]!.headMessage, 'release [skip ci]');
+    assert.equal(r.events[0]!.deliveryId, 'u1');
   });
   it('ignores other events', () => {
     const r = forge.parse({ headers: { 'x-gitlab-event': 'Issue Hook' }, body });

@@ -1,0 +1,67 @@
+import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
+import type { PushEvent } from '../model.ts';
+import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
+import { hmacMatches } from './hmac.ts';
+import {
+  ZERO_SHA,
+  decodeUtf8,
+  optionalString,
+  parseJsonObject,
+  pick,
+  requireSha,
+  requireString,
+  splitRef,
+} from './payload.ts';
+
+/**
+ * Gitea and Forgejo (Forgejo is a Gitea fork with the same payloads): `X-Gitea-Signature` /
+ * `X-Forgejo-Signature`, the hex HMAC-SHA256 of the raw body; event `push`.
+ */
+export function createGiteaForge(name: 'gitea' | 'forgejo', secrets: readonly string[]): Forge {
+  const prefix = name === 'gitea' ? 'x-gitea' : 'x-forgejo';
+  const setting = name === 'gitea' ? 'GITEA_WEBHOOK_SECRET' : 'FORGEJO_WEBHOOK_SECRET';
+  // Forgejo also sends the X-Gitea-* headers; either name is accepted for it.
+  const get = (req: InboundRequest, what: string) =>
+    header(req, `${prefix}-${what}`) ?? (name === 'forgejo' ? header(req, `x-gitea-${what}`) : undefined);
+  return {
+    name,
+
+    async verify(req: InboundRequest) {
+      const signature = get(req, 'signature');
+      if (!signature)
+        throw new SignatureMissingError(
+          `${prefix}-signature header is missing; set a secret in the ${name} webhook`,
+        );
+      if (secrets.length === 0)
+        throw new SignatureMismatchError(`no ${setting} is configured on this server`);
+      if (!hmacMatches(req.body, signature, secrets))
+        throw new SignatureMismatchError(`${prefix}-signature does not match the body; check ${setting}`);
+    },
+
+    parse(req: InboundRequest): ForgeResult {
+      const deliveryId = requireString(get(req, 'delivery'), `${prefix}-delivery header`, 200);
+      const event = get(req, 'event');
+      if (!event) throw new MalformedPayloadError(`${prefix}-event header is missing`);
+      const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
+      if (event !== 'push') return { kind: 'ignored', event, deliveryId };
+      const ref = requireString(payload.ref, 'ref');
+      const after = requireSha(payload.after, 'after');
+      const before = requireSha(payload.before, 'before');
+      const push: PushEvent = {
+        forge: name,
+        deliveryId,
+        repository: requireString(pick(payload, 'repository', 'full_name'), 'repository.full_name', 300),
+        ref,
+        ...splitRef(ref),
+        before,
+        after,
+        deleted: ZERO_SHA.test(after),
+        created: ZERO_SHA.test(before),
+        forced: false,
+        headMessage: optionalString(pick(payload, 'head_commit', 'message')),
+        pusher: optionalString(pick(payload, 'pusher', 'login'), 200),
+      };
+      return { kind: 'push', deliveryId, events: [push] };
+    },
+  };
+}

@@ -323,6 +323,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Prefix of every Redis key; use `{pushci}` on Redis Cluster.',
   },
   {
+    key: 'retentionMs',
+    env: 'PUSHCI_RETENTION',
+    flag: 'retention',
+    kind: 'duration',
+    default: '30d',
+    doc: 'Finished builds older than this are removed with their logs and delivery records.',
+  },
+  {
+    key: 'retentionBuilds',
+    env: 'PUSHCI_RETENTION_BUILDS',
+    flag: 'retention-builds',
+    kind: 'int',
+    default: '100000',
+    doc: 'At most this many builds are kept; the oldest finished ones go first.',
+  },
+  {
+    key: 'recoverIntervalMs',
+    env: 'PUSHCI_RECOVER_INTERVAL',
+    flag: 'recover-interval',
+    kind: 'duration',
+    default: '0',
+    doc: 'Run `pushci recover` for the GitHub pipelines this often (0: never); needs GITHUB_TOKEN.',
+  },
+  {
     key: 'logLevel',
     env: 'PUSHCI_LOG_LEVEL',
     flag: 'log-level',
@@ -375,6 +399,9 @@ export interface Config {
   keepWorkspaces: boolean;
   maxBodyBytes: number;
   queuePrefix: string;
+  retentionMs: number;
+  retentionBuilds: number;
+  recoverIntervalMs: number;
   logLevel: string;
   /** The server's environment, for `${{ env.NAME }}` and `${{ secrets.NAME }}` in pipeline files. */
   env: Readonly<Record<string, string>>;

@@ -21,6 +21,7 @@ import { createRedis, waitReady } from './queue/connection.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { createStack, type Stack } from './stack.ts';
+import { startMaintenance } from './maintenance/maintenance.ts';
 
 export interface StartOptions {
   /** Serve HTTP (receiver, API). */
@@ -162,6 +163,18 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         config,
         log,
       });
+      // Housekeeping runs where the pipelines are loaded; its schedulers run each job once per period.
+      const maintenanceRedis = await connect('worker');
+      const maintenanceStack = createStack(maintenanceRedis, config, log);
+      closers.push(() => maintenanceStack.close());
+      const maintenance = await startMaintenance(
+        config,
+        maintenanceRedis,
+        maintenanceStack,
+        () => set.pipelines,
+        log,
+      );
+      closers.push(() => maintenance.close());
       const server: Server = createServer(
         {
           headersTimeout: Math.min(10_000, config.requestTimeoutMs),

@@ -40,6 +40,7 @@ export async function startServer(
     PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
     PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,50ms,100ms',
     PUSHCI_LOG_LEVEL: 'debug',
+    PUSHCI_SHUTDOWN_GRACE_MS: '1000',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -1,0 +1,82 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { GithubClient } from '../forge-api/github-client.ts';
+import { recoverDeliveries } from '../forge-api/recover.ts';
+import type { Logger } from '../log.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import type { Stack } from '../stack.ts';
+import { applyRetention } from './retention.ts';
+
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+/**
+ * Periodic housekeeping as BullMQ job schedulers: each runs once per period however many pushci
+ * processes share the Redis. Retention every 10 minutes; recovery of missed GitHub deliveries every
+ * PUSHCI_RECOVER_INTERVAL when set.
+ */
+export async function startMaintenance(
+  config: Readonly<Config>,
+  connection: Redis,
+  stack: Stack,
+  pipelines: () => readonly Pipeline[],
+  log: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.queuePrefix });
+  queue.on('error', () => {});
+  await queue.upsertJobScheduler(
+    'retention',
+    { every: 10 * 60_000 },
+    { name: 'retention', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+  );
+  if (config.recoverIntervalMs > 0 && config.githubToken) {
+    await queue.upsertJobScheduler(
+      'recover',
+      { every: config.recoverIntervalMs },
+      { name: 'recover', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+    );
+  } else {
+    await queue.removeJobScheduler('recover');
+  }
+  const worker = new Worker(
+    MAINTENANCE_QUEUE,
+    async (job) => {
+      if (job.name === 'retention') {
+        const r = await applyRetention(stack.redis, stack.store, stack.keys, {
+          maxAgeMs: config.retentionMs,
+          maxBuilds: config.retentionBuilds,
+        });
+        if (r.removed > 0) log.info(r, 'retention removed old builds');
+        return r;
+      }
+      if (job.name === 'recover' && config.githubToken) {
+        const client = new GithubClient(config.githubApiUrl, config.githubToken);
+        const since = new Date(Date.now() - 2 * config.recoverIntervalMs);
+        const repos = [
+          ...new Set(
+            pipelines()
+              .filter((p) => (p.forge ?? 'github') === 'github' && !/[*?[{]/.test(p.repository))
+              .map((p) => p.repository),
+          ),
+        ];
+        for (const repo of repos) {
+          const report = await recoverDeliveries(client, repo, `${config.publicUrl}/webhooks/github`, since);
+          if (report.problem) log.warn({ repository: repo, problem: report.problem }, 'recover');
+          else if (report.redelivered.length > 0)
+            log.info(
+              { repository: repo, redelivered: report.redelivered.length },
+              'asked GitHub to redeliver failed deliveries',
+            );
+        }
+      }
+      return null;
+    },
+    { connection, prefix: config.queuePrefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'maintenance worker error'));
+  return {
+    async close() {
+      await Promise.allSettled([worker.close(), queue.close()]);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { applyRetention } from '../../src/maintenance/retention.ts';
+import { keys } from '../../src/queue/keys.ts';
+import { BuildStore } from '../../src/queue/store.ts';
+import type { BuildView } from '../../src/model.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+describe('retention', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: Redis;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    receiver = await startReceiver();
+    const p = (name: string, run: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: ${run}\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`;
+    server = await startServer(
+      redis,
+      { 'quick.yml': p('quick', 'echo hi'), 'long.yml': p('long', 'sleep 30') },
+      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_KILL_GRACE_MS: '200' },
+    );
+    client = new Redis(redis.url);
+  });
+  after(async () => {
+    client?.disconnect();
+    await server?.close();
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  const push = async (name: string) =>
+    (
+      await sendGithub(
+        server.base,
+        githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
+        's',
+      )
+    ).json.builds[0].id as string;
+  const view = async (id: string) => {
+    const r = await fetch(`${server.base}/api/builds/${id}`);
+    return r.status === 200 ? ((await r.json()) as BuildView) : null;
+  };
+
+  it('trims finished builds by count and by age, with their logs and deliveries, never running ones', async () => {
+    const k = keys(redis.prefix);
+    const store = new BuildStore(client, k);
+    const quick: string[] = [];
+    for (let i = 0; i < 5; i++) quick.push(await push('quick'));
+    const long = await push('long');
+    for (const id of quick) await waitFor(async () => (await view(id))?.status === 'success', 20_000, id);
+    await waitFor(async () => (await view(long))?.status === 'running', 20_000, 'long build');
+    await waitFor(
+      async () => (await client.zcard(`${k.prefix}:deliveries:${quick[0]}`)) >= 3,
+      10_000,
+      'delivery records',
+    );
+    assert.equal(await client.exists(k.log(quick[0]!, 'j')), 1);
+
+    const byCount = await applyRetention(client, store, k, { maxAgeMs: 365 * 86400_000, maxBuilds: 3 });
+    assert.equal(byCount.removed, 3);
+    for (const id of quick.slice(0, 3)) assert.equal(await view(id), null, `${id} removed`);
+    for (const id of quick.slice(3)) assert.ok(await view(id), `${id} kept`);
+    assert.equal(await client.exists(k.log(quick[0]!, 'j')), 0, 'its log is gone');
+    assert.equal(
+      await client.exists(`${k.prefix}:deliveries:${quick[0]}`),
+      0,
+      'its delivery records are gone',
+    );
+    assert.deepEqual(await client.keys(`${k.prefix}:delivery:msg_${quick[0]}*`), []);
+
+    const byAge = await applyRetention(client, store, k, {
+      maxAgeMs: 0,
+      maxBuilds: 1000,
+      now: Date.now() + 1000,
+    });
+    assert.equal(byAge.removed, 2);
+    assert.equal((await view(long))?.status, 'running', 'a running build is never removed');
+  });
+});

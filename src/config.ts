@@ -339,6 +339,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'At most this many builds are kept; the oldest finished ones go first.',
   },
   {
+    key: 'repairIntervalMs',
+    env: 'PUSHCI_REPAIR_INTERVAL',
+    flag: 'repair-interval',
+    kind: 'duration',
+    default: '30s',
+    doc: 'How often builds a crashed process left half done are finished (missing build.completed, lost queue entries).',
+  },
+  {
     key: 'recoverIntervalMs',
     env: 'PUSHCI_RECOVER_INTERVAL',
     flag: 'recover-interval',
@@ -402,6 +410,7 @@ export interface Config {
   retentionMs: number;
   retentionBuilds: number;
   recoverIntervalMs: number;
+  repairIntervalMs: number;
   logLevel: string;
   /** The server's environment, for `${{ env.NAME }}` and `${{ secrets.NAME }}` in pipeline files. */
   env: Readonly<Record<string, string>>;

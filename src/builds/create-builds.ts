@@ -88,6 +88,7 @@ function asRecord(b: NewBuild, number: number): BuildRecord {
     started_at: null,
     finished_at: b.status === 'skipped' ? b.meta.created_at : null,
     jobs,
+    notified: false,
     cancelReason: null,
     supersededBy: null,
     group: b.group,
@@ -147,6 +148,7 @@ export async function createBuildsForPushes(
     roots.length ? deps.jobs.addBulk(roots) : null,
     ...records.map((r) => deps.emitter.emit(r.status === 'skipped' ? 'build.completed' : 'build.queued', r)),
   ]);
+  for (const r of records) if (r.status === 'skipped') await deps.store.markNotified(r.meta.id);
   for (const r of records) if (r.group !== null && r.status === 'queued') await deps.lifecycle.admit(r);
   for (const r of records) {
     deps.log.info(

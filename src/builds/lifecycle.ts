@@ -295,9 +295,52 @@ export class Lifecycle {
     if (ok && after) {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
+      await this.store.markNotified(after.meta.id);
       await this.release(after);
     }
     return ok;
+  }
+
+  /**
+   * Finishes whatever a crashed process left half done for one build, idempotently: sends a missing
+   * build.completed, re-queues jobs whose queue entry is gone, moves jobs whose needs are settled, starts
+   * a group member nobody started, and completes a build whose jobs are all done.
+   */
+  async repair(buildId: string): Promise<string | null> {
+    const record = await this.store.get(buildId);
+    if (!record) {
+      await this.store.markNotified(buildId);
+      return null;
+    }
+    if (isFinal(record.status)) {
+      if (record.notified) return null;
+      // complete() won the compare-and-set but died before announcing: the message id makes this idempotent.
+      await this.emitter.emit('build.completed', record);
+      await this.store.markNotified(buildId);
+      await this.release(record);
+      return 'sent a missing build.completed';
+    }
+    const done: string[] = [];
+    for (const def of record.def.jobs) {
+      const state = record.jobs.get(def.name)!;
+      if (state.status !== 'queued' && state.status !== 'running') continue;
+      if (await this.jobs.getJob(queueJobId(buildId, def.name))) continue;
+      await this.jobs.add(def.name, { buildId, job: def.name }, queueJobOptions(buildId, def.name));
+      done.push(`re-queued ${def.name}`);
+    }
+    const roots = record.def.jobs.filter((j) => j.needs.length === 0);
+    if (record.group !== null && roots.every((j) => record.jobs.get(j.name)!.status === 'pending')) {
+      const members = await this.redis.zrange(this.store.keys.group(record.group), '0', '-1');
+      const olderActive = [];
+      for (const id of members)
+        if (id < buildId && !isFinal((await this.store.get(id))?.status ?? 'success')) olderActive.push(id);
+      if (olderActive.length === 0) {
+        await this.startRoots(record);
+        done.push('started a build its group was no longer waiting for');
+      }
+    }
+    await this.advance((await this.store.get(buildId)) ?? record);
+    return done.length ? done.join('; ') : null;
   }
 
   /** Leaves the concurrency group and starts the build that waited for this one. */

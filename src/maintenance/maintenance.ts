@@ -12,7 +12,8 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 
 /**
  * Periodic housekeeping as BullMQ job schedulers: each runs once per period however many pushci
- * processes share the Redis. Retention every 10 minutes; recovery of missed GitHub deliveries every
+ * processes share the Redis. Repair of builds a crashed process left half done every
+ * PUSHCI_REPAIR_INTERVAL; retention every 10 minutes; recovery of missed GitHub deliveries every
  * PUSHCI_RECOVER_INTERVAL when set.
  */
 export async function startMaintenance(
@@ -24,6 +25,11 @@ export async function startMaintenance(
 ): Promise<{ close(): Promise<void> }> {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.queuePrefix });
   queue.on('error', () => {});
+  await queue.upsertJobScheduler(
+    'repair',
+    { every: config.repairIntervalMs },
+    { name: 'repair', opts: { removeOnComplete: 10, removeOnFail: 10 } },
+  );
   await queue.upsertJobScheduler(
     'retention',
     { every: 10 * 60_000 },
@@ -41,6 +47,19 @@ export async function startMaintenance(
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
+      if (job.name === 'repair') {
+        // Builds younger than one interval may still be in the hands of the process that created them.
+        const ids = await stack.store.activeBefore(Date.now() - config.repairIntervalMs, 1000);
+        let repaired = 0;
+        for (const id of ids) {
+          const what = await stack.lifecycle.repair(id);
+          if (what) {
+            repaired++;
+            log.warn({ build_id: id, repaired: what }, 'repaired a build a crashed process left half done');
+          }
+        }
+        return { checked: ids.length, repaired };
+      }
       if (job.name === 'retention') {
         const r = await applyRetention(stack.redis, stack.store, stack.keys, {
           maxAgeMs: config.retentionMs,

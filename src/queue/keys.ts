@@ -6,6 +6,8 @@ export interface Keys {
   build(id: string): string;
   sequence(pipeline: string): string;
   index: string;
+  /** Builds whose outcome has not been fully announced yet (not final, or final without build.completed queued). */
+  active: string;
   log(buildId: string, job: string): string;
   group(name: string): string;
   slots(pipeline: string): string;
@@ -18,6 +20,7 @@ export function keys(prefix: string): Keys {
     build: (id) => `${prefix}:build:${id}`,
     sequence: (pipeline) => `${prefix}:seq:${pipeline}`,
     index: `${prefix}:index:builds`,
+    active: `${prefix}:index:active`,
     log: (buildId, job) => `${prefix}:log:${buildId}:${job}`,
     group: (name) => `${prefix}:group:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`,
     slots: (pipeline) => `${prefix}:slots:${pipeline}`,

@@ -39,6 +39,8 @@ export interface BuildRecord {
   started_at: string | null;
   finished_at: string | null;
   jobs: Map<string, JobState & { status: JobStatus }>;
+  /** Its build.completed is queued (the build left the active index). */
+  notified: boolean;
   /** Set once someone asked to cancel the build; workers check it before and after starting a job. */
   cancelReason: string | null;
   supersededBy: string | null;
@@ -84,6 +86,7 @@ local n = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'number', n)
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
 return n
 `;
 
@@ -93,6 +96,7 @@ type ScriptRedis = Redis & {
     build: string,
     seq: string,
     index: string,
+    active: string,
     id: string,
     score: string,
     ...set: string[]
@@ -108,7 +112,7 @@ export class BuildStore {
     this.keys = keys;
     if (!('pushciCas' in redis)) {
       redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
-      redis.defineCommand('pushciCreate', { numberOfKeys: 3, lua: CREATE });
+      redis.defineCommand('pushciCreate', { numberOfKeys: 4, lua: CREATE });
     }
     this.redis = redis as ScriptRedis;
   }
@@ -141,6 +145,7 @@ export class BuildStore {
         this.keys.build(b.meta.id),
         this.keys.sequence(b.meta.pipeline),
         this.keys.index,
+        this.keys.active,
         b.meta.id,
         String(Date.parse(b.meta.created_at)),
         ...fields,
@@ -153,6 +158,16 @@ export class BuildStore {
       if (err) throw err;
       return Number(n);
     });
+  }
+
+  /** Records that the build's final outcome is announced (its build.completed is queued): it leaves the active index. */
+  async markNotified(id: string): Promise<void> {
+    await this.redis.multi().hset(this.keys.build(id), 'notified', '1').zrem(this.keys.active, id).exec();
+  }
+
+  /** Ids of builds whose outcome is not fully announced, created before `before` (ms), oldest first. */
+  async activeBefore(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.active, '-inf', String(before), 'LIMIT', '0', String(limit));
   }
 
   /** Sets `field` only if it is not set yet (HSETNX); the winner also sets `extra`. Returns whether it won. */
@@ -216,6 +231,7 @@ export function parseRecord(hash: Record<string, string>): BuildRecord | null {
     started_at: hash.started_at || null,
     finished_at: hash.finished_at || null,
     jobs,
+    notified: hash.notified === '1',
     cancelReason: hash.cancel_reason || null,
     supersededBy: hash.superseded_by || null,
     group: hash.group || null,

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { queueJobId } from '../../src/builds/lifecycle.ts';
+import { createLogger } from '../../src/log.ts';
+import { createStack, type Stack } from '../../src/stack.ts';
+import type { BuildView } from '../../src/model.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+describe('repairing what a crashed process left half done', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let conn: Redis;
+  let stack: Stack;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    receiver = await startReceiver();
+    server = await startServer(
+      redis,
+      {
+        'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
+      },
+      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
+    );
+    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    stack = createStack(conn, server.config, createLogger('silent'));
+  });
+  after(async () => {
+    await stack?.close();
+    conn?.disconnect();
+    await server?.close();
+    await receiver?.close();
+    await redis?.stop();
+  });
+  const push = async () =>
+    (await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's'))
+      .json.builds[0].id as string;
+  const view = async (id: string) =>
+    (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+  const completed = (id: string) => receiver.got.filter((m) => JSON.parse(m.body).data.build.id === id);
+
+  it('sends the build.completed a process died before sending, exactly once', async () => {
+    const id = await push();
+    await waitFor(() => completed(id).length === 1, 20_000, 'build.completed');
+    // As if complete() won its compare-and-set and the process died before announcing it.
+    await stack.deliveries.remove(`msg_${id}_build.completed_0`);
+    await conn.multi().hdel(stack.keys.build(id), 'notified').zadd(stack.keys.active, 0, id).exec();
+    assert.equal(await stack.lifecycle.repair(id), 'sent a missing build.completed');
+    await waitFor(() => completed(id).length === 2, 10_000, 'the repaired build.completed');
+    assert.equal(
+      completed(id)[1]!.headers['webhook-id'],
+      completed(id)[0]!.headers['webhook-id'],
+      'same message id: receivers de-duplicate',
+    );
+    assert.equal(await stack.lifecycle.repair(id), null, 'nothing left to repair');
+    assert.equal(await conn.zscore(stack.keys.active, id), null);
+  });
+
+  it('re-queues a job whose queue entry was lost', async () => {
+    await stack.jobs.pause();
+    try {
+      const id = await push();
+      await stack.jobs.remove(queueJobId(id, 'a'));
+      assert.equal((await view(id)).jobs[0]!.status, 'queued');
+      assert.equal(await stack.lifecycle.repair(id), 're-queued a');
+      await stack.jobs.resume();
+      const v = await waitFor(
+        async () => ((b) => (b.status === 'success' ? b : null))(await view(id)),
+        20_000,
+        'the build to run',
+      );
+      assert.equal(v.jobs[0]!.attempt, 1);
+    } finally {
+      await stack.jobs.resume();
+    }
+  });
+});

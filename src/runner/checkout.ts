@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { GitError, git } from './git.ts';
 
 export interface CheckoutOptions {
@@ -12,6 +13,8 @@ export interface CheckoutOptions {
   workspace: string;
   env: Record<string, string>;
   signal?: AbortSignal;
+  /** Commits this worker already saw in a mirror (`<mirror>\n<sha>`), so it need not ask git again. */
+  known?: Set<string>;
 }
 
 /** The bare mirror of one clone URL; its name is a hash, never part of a payload. */
@@ -29,13 +32,10 @@ async function hasCommit(mirror: string, sha: string, env: Record<string, string
 }
 
 async function ensureMirror(mirror: string, env: Record<string, string>): Promise<void> {
+  // A file check, not a git call: every spawn blocks the worker's event loop for milliseconds.
+  if (existsSync(join(mirror, 'HEAD'))) return;
   await mkdir(join(mirror, '..'), { recursive: true });
-  try {
-    await git(['rev-parse', '--git-dir'], { cwd: mirror, env });
-    return;
-  } catch {
-    // Not there yet: build it aside and rename, so concurrent workers never see half a repository.
-  }
+  // Built aside and renamed, so concurrent workers never see half a repository.
   const tmp = `${mirror}.${randomBytes(4).toString('hex')}.tmp`;
   await git(['init', '-q', '--bare', tmp], { env });
   // Objects fetched by commit id are referenced only by our refs; never let gc drop them mid-build.
@@ -48,8 +48,8 @@ async function ensureMirror(mirror: string, env: Record<string, string>): Promis
 }
 
 /**
- * Fetches `sha` into the per-URL bare mirror (only what is missing), then makes a fresh workspace that
- * borrows the mirror's objects and checks the commit out detached. The second build of a repository
+ * Fetches `sha` into the per-URL bare mirror (only what is missing), then adds a detached worktree of
+ * it as the workspace: one git call, objects shared, nothing copied. The second build of a repository
  * fetches only new objects instead of cloning again.
  */
 export async function checkout(o: CheckoutOptions): Promise<void> {
@@ -59,8 +59,13 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
   await ensureMirror(mirror, env);
   const wanted = [o.sha, ...(o.alsoFetch ?? [])];
   const missing: string[] = [];
-  for (const sha of wanted) if (!(await hasCommit(mirror, sha, env))) missing.push(sha);
+  for (const sha of wanted) {
+    if (o.known?.has(`${mirror}\n${sha}`)) continue;
+    if (await hasCommit(mirror, sha, env)) o.known?.add(`${mirror}\n${sha}`);
+    else missing.push(sha);
+  }
   if (missing.length > 0) {
+    const opts = { cwd: mirror, env, redact: o.cloneUrl, ...sig };
     try {
       // Fetch by exact id: what was pushed, not whatever the branch points at now.
       await git(
@@ -72,12 +77,7 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
           o.cloneUrl,
           ...missing.map((s) => `+${s}:refs/pushci/${s}`),
         ],
-        {
-          cwd: mirror,
-          env,
-          redact: o.cloneUrl,
-          ...sig,
-        },
+        opts,
       );
     } catch (err) {
       // Servers that refuse fetching by id: fetch the branches and tags instead.
@@ -91,12 +91,7 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
             '+refs/heads/*:refs/heads/*',
             '+refs/tags/*:refs/tags/*',
           ],
-          {
-            cwd: mirror,
-            env,
-            redact: o.cloneUrl,
-            ...sig,
-          },
+          opts,
         ).catch((e: Error) => {
           throw new GitError(`${(err as Error).message}; ${e.message}`);
         });
@@ -104,14 +99,22 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     }
     if (!(await hasCommit(mirror, o.sha, env)))
       throw new GitError(`commit ${o.sha} is not in the repository`);
+    o.known?.add(`${mirror}\n${o.sha}`);
   }
-  await mkdir(o.workspace, { recursive: true });
-  await git(['init', '-q'], { cwd: o.workspace, env });
-  await writeFile(join(o.workspace, '.git', 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-  await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', o.sha], {
-    cwd: o.workspace,
+  await mkdir(join(o.workspace, '..'), { recursive: true });
+  await git(['worktree', 'add', '-q', '--detach', '--force', o.workspace, o.sha], {
+    cwd: mirror,
     env,
     ...sig,
+  });
+}
+
+/** Removes a workspace and its worktree entry in the mirror (files only, no git call). */
+export async function removeWorkspace(dataDir: string, cloneUrl: string, workspace: string): Promise<void> {
+  await rm(workspace, { recursive: true, force: true });
+  await rm(join(mirrorPath(dataDir, cloneUrl), 'worktrees', basename(workspace)), {
+    recursive: true,
+    force: true,
   });
 }
 

@@ -47,6 +47,7 @@ type SlotRedis = Redis & {
 export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   const { config, lifecycle, log } = deps;
   const active = new Map<string, Set<string>>(); // build id → job names running here
+  const runDeps = { ...deps, knownCommits: new Set<string>() };
   if (!('pushciTakeSlot' in deps.redis))
     deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
   const redis = deps.redis as SlotRedis;
@@ -84,7 +85,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       if (!started) return;
       const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
       jlog.info('job started');
-      const outcome = await runJob(deps, started.record, name, started.attempt, signal);
+      const outcome = await runJob(runDeps, started.record, name, started.attempt, signal);
       if (outcome.status === 'skip-build') {
         jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
         await lifecycle.skipBuild(buildId, outcome.reason);

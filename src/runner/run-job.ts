@@ -9,7 +9,7 @@ import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
-import { changedFiles, checkout } from './checkout.ts';
+import { changedFiles, checkout, removeWorkspace } from './checkout.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
@@ -23,6 +23,8 @@ export interface RunJobDeps {
   config: Readonly<Config>;
   redis: Redis;
   keys: Keys;
+  /** Commits this worker already saw in its mirrors. */
+  knownCommits?: Set<string>;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -72,6 +74,7 @@ export async function runJob(
     log.system(`pushci: checking out ${record.meta.sha}`);
     const git = gitEnv(config.env);
     await checkout({
+      ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
       dataDir: config.dataDir,
       cloneUrl,
       sha: record.meta.sha,
@@ -160,7 +163,7 @@ export async function runJob(
     clearTimeout(timer);
     await log.close().catch(() => {});
     if (!config.keepWorkspaces) {
-      await rm(workspace, { recursive: true, force: true }).catch(() => {});
+      await removeWorkspace(config.dataDir, cloneUrl, workspace).catch(() => {});
       await rm(scripts, { recursive: true, force: true }).catch(() => {});
     }
   }

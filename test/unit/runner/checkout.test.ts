@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { changedFiles, checkout, mirrorPath } from '../../../src/runner/checkout.ts';
+import { changedFiles, checkout, mirrorPath, removeWorkspace } from '../../../src/runner/checkout.ts';
 import { gitEnv } from '../../../src/runner/git.ts';
 import { makeRepo } from '../../helpers/git.ts';
 
@@ -36,15 +36,17 @@ describe('checkout through a per-repository mirror', () => {
     });
     assert.equal(readFileSync(join(ws2, 'v.txt'), 'utf8'), 'three\n');
     assert.ok(existsSync(join(mirror, 'pushci-test-marker')), 'the mirror was reused, not cloned again');
-    // The workspace borrows the mirror's objects instead of copying them.
-    assert.equal(
-      readFileSync(join(ws2, '.git/objects/info/alternates'), 'utf8').trim(),
-      join(mirror, 'objects'),
-    );
+    // The workspace is a worktree of the mirror: its objects are shared, not copied.
+    assert.match(readFileSync(join(ws2, '.git'), 'utf8'), new RegExp(`gitdir: ${mirror}/worktrees/b2-j-1`));
 
     assert.deepEqual(await changedFiles(ws2, repo.commits[0]!, third, env, 100), ['src/a.ts', 'v.txt']);
     assert.deepEqual(await changedFiles(ws2, '0'.repeat(40), third, env, 100), ['v.txt']);
     assert.equal(await changedFiles(ws2, repo.commits[0]!, third, env, 1), null, 'over the cap is unknown');
+    await removeWorkspace(data, repo.dir, ws2);
+    assert.ok(
+      !existsSync(ws2) && !existsSync(join(mirror, 'worktrees', 'b2-j-1')),
+      'removed with its worktree entry',
+    );
   });
 
   it('says clearly when the commit does not exist', async () => {

@@ -50,7 +50,13 @@ describe('repairing what a crashed process left half done', () => {
     const id = await push();
     await waitFor(() => completed(id).length === 1, 20_000, 'build.completed');
     // As if complete() won its compare-and-set and the process died before announcing it.
-    await stack.deliveries.remove(`msg_${id}_build.completed_0`);
+    const msg = `msg_${id}_build.completed_0`;
+    await waitFor(
+      async () => (await stack.deliveries.getJobState(msg)) === 'completed',
+      10_000,
+      'the first delivery to finish',
+    );
+    await stack.deliveries.remove(msg);
     await conn.multi().hdel(stack.keys.build(id), 'notified').zadd(stack.keys.active, 0, id).exec();
     assert.equal(await stack.lifecycle.repair(id), 'sent a missing build.completed');
     await waitFor(() => completed(id).length === 2, 10_000, 'the repaired build.completed');

@@ -17,7 +17,7 @@ import { formatDiagnostic } from './pipelines/diagnostic.ts';
 import { loadPipelines } from './pipelines/load.ts';
 import type { PipelineSet } from './pipelines/pipeline-set.ts';
 import { watchPipelines } from './pipelines/watch.ts';
-import { createRedis, waitReady } from './queue/connection.ts';
+import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { createStack, type Stack } from './stack.ts';
@@ -87,6 +87,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       redisUrl = embedded.url;
     }
 
+    checkPrefixFor(redisUrl, config.queuePrefix);
     const connect = async (role: 'producer' | 'worker') => {
       const r = createRedis(redisUrl, role);
       closers.push(() => r.quit().catch(() => r.disconnect()));

@@ -5,6 +5,12 @@ import { parseArgs } from 'node:util';
 import { SETTINGS, loadConfig, parseDuration } from './config.ts';
 import { GithubClient } from './forge-api/github-client.ts';
 import { recoverDeliveries } from './forge-api/recover.ts';
+import { checkHook, createHook } from './forge-api/hooks.ts';
+import { createAddressGuard } from './notify/ssrf.ts';
+import { sendTestEvents } from './notify/test-events.ts';
+import { doctor } from './onboarding/doctor.ts';
+import { init, type InitAnswers } from './onboarding/init.ts';
+import { createInterface } from 'node:readline/promises';
 import { ConfigError, PushciError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
@@ -19,6 +25,14 @@ Usage:
   pushci worker [flags]                workers only (run more of them on other machines)
   pushci validate [dir]                check pipeline files; prints file:line:col: message, exit 1 on problems
   pushci schema [file]                 print (or write) the pipeline JSON Schema for editors
+  pushci init [--yes] [--forge github|gitlab] [--repo owner/name] [--branches main,...] [--public-url URL]
+                                       write a pipeline file and a .env with fresh secrets; print the
+                                       values to paste into the forge's webhook settings
+  pushci hooks create|check <owner/repo> [--forge github|gitlab]
+                                       register pushci's webhook through the forge API, or check it
+  pushci notify-test <url> --secret whsec_...
+                                       send a signed example of every outbound event to a receiver
+  pushci doctor                        check Redis, git, pipelines, secrets and the public URL
   pushci recover [--since 2h] [--repo owner/name]... [--hook-id N] [--json]
                                        ask GitHub to redeliver pushci's failed deliveries (GitHub never
                                        retries by itself); repositories default to the GitHub pipelines'
@@ -28,14 +42,53 @@ ${SETTINGS.map((s) => `  --${s.flag.padEnd(26)} ${s.env}: ${s.doc}`).join('\n')}
 
 A .env file in the working directory is read first; variables already set win.`;
 
+/** Answers for init: flags, else questions on a terminal, else the error that says which flag is missing. */
+async function initAnswers(values: Record<string, unknown>, publicUrl: string): Promise<InitAnswers> {
+  const interactive = process.stdin.isTTY && !values.yes;
+  let forge = values.forge as string | undefined;
+  let repo = (values.repo as string[] | undefined)?.[0];
+  let branches = values.branches as string | undefined;
+  let url = publicUrl;
+  if (interactive) {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const ask = async (q: string, dflt: string) => (await rl.question(`${q} [${dflt}]: `)).trim() || dflt;
+    forge ??= await ask('Forge (github or gitlab)', 'github');
+    repo ??= await ask('Repository (owner/name)', 'octo-org/app');
+    branches ??= await ask('Branches to build (comma-separated globs)', 'main');
+    url = await ask('Public URL of this server (what the forge calls)', publicUrl);
+    rl.close();
+  }
+  forge ??= 'github';
+  if (forge !== 'github' && forge !== 'gitlab') throw new ConfigError('--forge is github or gitlab');
+  if (!repo || !/^[^/\s]+(\/[^/\s]+)+$/.test(repo))
+    throw new ConfigError(
+      'give the repository: pushci init --repo owner/name (or run it in a terminal to be asked)',
+    );
+  return {
+    forge,
+    repository: repo,
+    branches: (branches ?? 'main')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+    publicUrl: url.replace(/\/+$/, ''),
+    ...(values['clone-url'] ? { cloneUrl: String(values['clone-url']) } : {}),
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },
     'no-worker': { type: 'boolean' },
     json: { type: 'boolean' },
     since: { type: 'string' },
-    repo: { type: 'string', multiple: true },
     'hook-id': { type: 'string' },
+    forge: { type: 'string' },
+    yes: { type: 'boolean', short: 'y' } as { type: 'boolean' },
+    branches: { type: 'string' },
+    repo: { type: 'string', multiple: true },
+    'clone-url': { type: 'string' },
+    secret: { type: 'string', multiple: true },
   };
   for (const s of SETTINGS) options[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -98,6 +151,63 @@ async function main(argv: string[]): Promise<number> {
         }
       }
       return reports.some((r) => r.problem) ? 1 : 0;
+    }
+    case 'init': {
+      const answers = await initAnswers(values, config.publicUrl);
+      const r = await init(process.cwd(), config.pipelinesDir, answers);
+      console.log(r.wrotePipeline ? `wrote ${r.pipelineFile}` : `kept the existing ${r.pipelineFile}`);
+      if (r.wroteEnv) console.log(`wrote ${r.envFile} (secrets; pushci serve reads it)`);
+      else {
+        console.log(`kept your existing ${r.envFile}; add these lines to it:`);
+        for (const [k, v] of Object.entries(r.env)) console.log(`  ${k}=${v}`);
+      }
+      console.log('');
+      for (const line of r.instructions) console.log(line);
+      console.log('\nThen: npm start (or npx pushci serve), push a commit, and watch the build:');
+      console.log(
+        `  curl -H "Authorization: Bearer ${r.env.PUSHCI_API_TOKEN}" ${answers.publicUrl}/api/builds/<id>`,
+      );
+      return 0;
+    }
+    case 'hooks': {
+      const [action, repo] = rest;
+      const forge = (values.forge ?? 'github') as string;
+      if (
+        (action !== 'create' && action !== 'check') ||
+        !repo ||
+        (forge !== 'github' && forge !== 'gitlab')
+      ) {
+        throw new ConfigError('usage: pushci hooks create|check <owner/repo> [--forge github|gitlab]');
+      }
+      const report =
+        action === 'create' ? await createHook(config, forge, repo) : await checkHook(config, forge, repo);
+      for (const line of report.lines) console.log(line);
+      return report.ok ? 0 : 1;
+    }
+    case 'notify-test': {
+      const url = rest[0];
+      const secrets = (values.secret as string[] | undefined) ?? config.notifySecrets;
+      if (!url || secrets.length === 0)
+        throw new ConfigError('usage: pushci notify-test <url> --secret whsec_... (twice during a rotation)');
+      // The operator's own request from their own machine: internal addresses are fine here.
+      const results = await sendTestEvents(url, secrets, {
+        guard: createAddressGuard(['0.0.0.0/0', '::/0']),
+        timeoutMs: config.notifyTimeoutMs,
+        publicUrl: config.publicUrl,
+      });
+      if (values.json) console.log(JSON.stringify(results, null, 2));
+      else
+        for (const d of results)
+          console.log(
+            `${d.error ? '✘' : '✔'} ${d.type.padEnd(16)} ${d.webhook_id}  ${d.status ?? '-'} ${d.duration_ms} ms${d.error ? `  ${d.error}` : ''}`,
+          );
+      return results.every((d) => d.error === null) ? 0 : 1;
+    }
+    case 'doctor': {
+      const checks = await doctor(config);
+      for (const c of checks)
+        console.log(`${{ ok: '✔', warn: '!', fail: '✘' }[c.status]} ${c.name.padEnd(16)} ${c.detail}`);
+      return checks.some((c) => c.status === 'fail') ? 1 : 0;
     }
     case 'schema': {
       const text = `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;

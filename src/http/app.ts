@@ -12,6 +12,7 @@ import { apiAuth } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookHandler, type WebhookDeps } from './webhooks.ts';
 import { rateLimit } from './rate-limit.ts';
+import { testEndpoint } from './endpoint-test.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Koa {
   api.get('/deliveries', listDeliveries(deps));
   api.get('/deliveries/:id', getDelivery(deps));
   api.post('/deliveries/:id/redeliver', redeliver(deps));
+  api.post('/endpoints/test', testEndpoint(deps.config));
   api.post('/endpoints/:id/enable', enableEndpoint(deps));
 
   app.use(router.routes()).use(router.allowedMethods());

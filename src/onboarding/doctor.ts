@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Config } from '../config.ts';
+import { formatDiagnostic } from '../pipelines/diagnostic.ts';
+import { loadPipelines } from '../pipelines/load.ts';
+import { createRedis, waitReady } from '../queue/connection.ts';
+
+const run = promisify(execFile);
+
+export interface Check {
+  name: string;
+  /** `warn` does not fail the doctor; `fail` does. */
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+/** Checks the whole setup and says, for each part, what is fine and what to do. */
+export async function doctor(config: Readonly<Config>): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, status: Check['status'], detail: string) =>
+    checks.push({ name, status, detail });
+
+  if (config.redisUrl) {
+    const redis = createRedis(config.redisUrl, 'producer', 'pushci-doctor');
+    try {
+      await waitReady(redis, 3000);
+      add('Redis', 'ok', `reachable at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}`);
+    } catch {
+      add('Redis', 'fail', 'REDIS_URL is set but Redis does not answer: start it or fix the URL');
+    } finally {
+      redis.disconnect();
+    }
+  } else {
+    try {
+      const { stdout } = await run('redis-server', ['--version']);
+      add(
+        'Redis',
+        'ok',
+        `no REDIS_URL: pushci will start its own ${stdout.split(' ').slice(0, 3).join(' ')}`,
+      );
+    } catch {
+      add('Redis', 'fail', 'no REDIS_URL and no redis-server on PATH: install redis-server or set REDIS_URL');
+    }
+  }
+
+  try {
+    const { stdout } = await run('git', ['--version']);
+    add('git', 'ok', stdout.trim());
+  } catch {
+    add('git', 'fail', 'git is not on PATH: workers need it to check out commits');
+  }
+
+  try {
+    const { pipelines, diagnostics } = await loadPipelines(config.pipelinesDir, config.env);
+    if (diagnostics.length > 0)
+      add(
+        'pipelines',
+        'fail',
+        `${diagnostics.length} problem(s), e.g. ${formatDiagnostic(diagnostics[0]!)}; run pushci validate`,
+      );
+    else if (pipelines.length === 0)
+      add('pipelines', 'warn', `no pipeline files in ${config.pipelinesDir}: run pushci init`);
+    else add('pipelines', 'ok', `${pipelines.length} valid: ${pipelines.map((p) => p.name).join(', ')}`);
+  } catch (err) {
+    add('pipelines', 'fail', (err as Error).message);
+  }
+
+  const secrets = [
+    ['GITHUB_WEBHOOK_SECRET', config.githubSecrets],
+    ['GITLAB_WEBHOOK_TOKEN', config.gitlabTokens],
+    ['GITLAB_WEBHOOK_SIGNING_TOKEN', config.gitlabSigningTokens],
+    ['GITEA_WEBHOOK_SECRET', config.giteaSecrets],
+    ['FORGEJO_WEBHOOK_SECRET', config.forgejoSecrets],
+    ['BITBUCKET_WEBHOOK_SECRET', config.bitbucketSecrets],
+  ] as const;
+  const set = secrets.filter(([, v]) => v.length > 0).map(([k]) => k);
+  if (set.length === 0)
+    add(
+      'webhook secrets',
+      'fail',
+      'none set: every webhook would be refused; run pushci init or set GITHUB_WEBHOOK_SECRET',
+    );
+  else add('webhook secrets', 'ok', set.join(', '));
+  const weak = secrets.filter(([, v]) => v.some((s) => s.length < 16)).map(([k]) => k);
+  if (weak.length > 0)
+    add('secret strength', 'warn', `${weak.join(', ')} shorter than 16 characters: use openssl rand -hex 32`);
+
+  add(
+    'API token',
+    config.apiToken ? 'ok' : 'warn',
+    config.apiToken ? 'PUSHCI_API_TOKEN set' : 'PUSHCI_API_TOKEN unset: /api answers only loopback clients',
+  );
+
+  try {
+    const res = await fetch(`${config.publicUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
+    add(
+      'public URL',
+      res.ok ? 'ok' : 'fail',
+      res.ok
+        ? `${config.publicUrl}/healthz answers`
+        : `${config.publicUrl}/healthz answered ${res.status}: is that pushci?`,
+    );
+  } catch (err) {
+    add(
+      'public URL',
+      'warn',
+      `${config.publicUrl} is not reachable from here (${(err as Error).message}); start pushci serve, and check PUSHCI_PUBLIC_URL is the address forges use`,
+    );
+  }
+  return checks;
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface InitAnswers {
+  forge: 'github' | 'gitlab';
+  repository: string;
+  branches: string[];
+  publicUrl: string;
+  cloneUrl?: string;
+}
+
+export interface InitResult {
+  pipelineFile: string;
+  wrotePipeline: boolean;
+  envFile: string;
+  wroteEnv: boolean;
+  /** The lines of .env (written, or to add by hand when a .env already existed). */
+  env: Record<string, string>;
+  /** What to paste into the forge's webhook settings. */
+  instructions: string[];
+}
+
+const secret = () => randomBytes(32).toString('hex');
+
+/** A commented pipeline file that validates as written. */
+export function pipelineText(a: InitAnswers, name: string): string {
+  return `# yaml-language-server: $schema=${a.publicUrl}/schema/pipeline.json
+# The pipeline for ${a.repository}. The format is a subset of GitHub Actions; see the README.
+name: ${name}
+repository: ${a.repository}
+forge: ${a.forge}
+${a.cloneUrl ? `clone-url: ${a.cloneUrl}\n` : `# clone-url: defaults to the ${a.forge} URL of the repository\n`}on:
+  push:
+    branches: [${a.branches.map((b) => JSON.stringify(b)).join(', ')}]
+    # tags: ['v*']            # uncomment to build tags too
+jobs:
+  build:
+    timeout-minutes: 30
+    steps:
+      - name: show what is built
+        run: echo "building $CI_REPO at $CI_COMMIT_SHA ($CI_COMMIT_REF)"
+      # - run: npm ci
+      # - run: npm test
+# notify:                      # signed build results (Standard Webhooks) to your receiver:
+#   - url: https://hooks.example.com/ci
+#     secret: \${{ env.CALLBACK_SECRET }}
+`;
+}
+
+/**
+ * Writes a pipeline file and a .env with fresh secrets (never replacing existing files), and says what
+ * to paste into the forge's webhook settings.
+ */
+export async function init(dir: string, pipelinesDir: string, a: InitAnswers): Promise<InitResult> {
+  const name =
+    (a.repository.split('/').pop() ?? 'app')
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '') || 'app';
+  const pipelineFile = join(pipelinesDir, `${name}.yml`);
+  const wrotePipeline = !existsSync(pipelineFile);
+  if (wrotePipeline) {
+    await mkdir(pipelinesDir, { recursive: true });
+    await writeFile(pipelineFile, pipelineText(a, name));
+  }
+  const forgeSecret = secret();
+  const env: Record<string, string> = {
+    PUSHCI_PUBLIC_URL: a.publicUrl,
+    [a.forge === 'github' ? 'GITHUB_WEBHOOK_SECRET' : 'GITLAB_WEBHOOK_TOKEN']: forgeSecret,
+    CALLBACK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    PUSHCI_API_TOKEN: secret(),
+  };
+  const envFile = join(dir, '.env');
+  const wroteEnv = !existsSync(envFile);
+  if (wroteEnv) {
+    const text = `# Written by pushci init. Keep it secret; pushci serve and worker read it.\n${Object.entries(
+      env,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`;
+    await writeFile(envFile, text, { mode: 0o600 });
+  }
+  const hookUrl = `${a.publicUrl}/webhooks/${a.forge}`;
+  const instructions =
+    a.forge === 'github'
+      ? [
+          `In GitHub: ${a.repository} → Settings → Webhooks → Add webhook`,
+          `  Payload URL:   ${hookUrl}`,
+          '  Content type:  application/json',
+          `  Secret:        ${forgeSecret}`,
+          '  SSL verification: enabled',
+          '  Which events:  Just the push event',
+          '  Active:        ticked',
+          `(or let pushci do it: GITHUB_TOKEN=… npx pushci hooks create ${a.repository})`,
+        ]
+      : [
+          `In GitLab: ${a.repository} → Settings → Webhooks → Add new webhook`,
+          `  URL:           ${hookUrl}`,
+          `  Secret token:  ${forgeSecret}`,
+          '  Trigger:       Push events (all branches) and Tag push events',
+          '  SSL verification: enabled',
+          `(or let pushci do it: GITLAB_TOKEN=… npx pushci hooks create ${a.repository} --forge gitlab)`,
+        ];
+  return { pipelineFile, wrotePipeline, envFile, wroteEnv, env, instructions };
+}

@@ -8,7 +8,6 @@ import { createGithubForge } from './forges/github.ts';
 import { createGitlabForge } from './forges/gitlab.ts';
 import { createGiteaForge } from './forges/gitea.ts';
 import { createBitbucketForge } from './forges/bitbucket.ts';
-import { Dedupe } from './queue/dedupe.ts';
 import type { Forge } from './forges/forge.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
@@ -156,7 +155,8 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       const app = createApp({
         ...stack,
         forges,
-        dedupe: new Dedupe(redis, config.queuePrefix, config.dedupeWindowMs),
+        queuePrefix: config.queuePrefix,
+        dedupeWindowMs: config.dedupeWindowMs,
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,

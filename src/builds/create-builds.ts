@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import type { ChainableCommander } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { JobStatus, PushEvent } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
@@ -111,41 +110,58 @@ export async function createBuilds(
   pipelines: readonly Pipeline[],
   trigger: 'push' | 'manual' | 'rerun' = 'push',
 ): Promise<CreatedBuild[]> {
-  return createBuildsForPushes(deps, [{ event, pipelines }], trigger);
+  const r = await createBuildsForPushes(deps, [{ event, pipelines }], trigger);
+  return r.duplicate ? [] : r.builds;
 }
 
+/** The record a delivery leaves behind: what its first receipt created. */
+export interface SeenDelivery {
+  builds: Array<{ id: string; pipeline: string; status: string }>;
+  at: string;
+}
+
+export type PushesResult =
+  { duplicate: false; builds: CreatedBuild[] } | { duplicate: true; seen: SeenDelivery };
+
 /**
- * The same for every push of one delivery (Bitbucket sends several refs at once). `also` adds writes to
- * the transaction that stores the builds (the delivery's de-duplication record), so both exist or neither.
+ * The same for every push of one delivery (Bitbucket sends several refs at once). With `dedupe`, the
+ * delivery id is checked and recorded in the same atomic step that stores the builds: a delivery seen
+ * before creates nothing and returns what its first receipt created.
  */
 export async function createBuildsForPushes(
   deps: CreateBuildsDeps,
   pushes: readonly PushToBuild[],
   trigger: 'push' | 'manual' | 'rerun' = 'push',
-  also?: (multi: ChainableCommander, builds: readonly NewBuild[]) => void,
-): Promise<CreatedBuild[]> {
+  dedupe?: { key: string; ttlMs: number },
+): Promise<PushesResult> {
   const created_at = new Date().toISOString();
   const builds = pushes.flatMap(({ event, pipelines }) => {
     const marker = trigger === 'push' ? skipMarker(event.headMessage) : null;
     return pipelines.map((def) => newBuild(def, event, trigger, marker, created_at));
   });
-  const numbers = await deps.store.create(builds, also ? (multi) => also(multi, builds) : undefined);
-  const records = builds.map((b, i) => asRecord(b, numbers[i]!));
+  const seen: SeenDelivery = {
+    builds: builds.map((b) => ({ id: b.meta.id, pipeline: b.meta.pipeline, status: b.status })),
+    at: created_at,
+  };
+  const stored = await deps.store.create(
+    builds,
+    dedupe ? { key: dedupe.key, ttlMs: dedupe.ttlMs, value: JSON.stringify(seen) } : undefined,
+  );
+  if (!stored.created) return { duplicate: true, seen: JSON.parse(stored.seen) as SeenDelivery };
+  const records = builds.map((b, i) => asRecord(b, stored.numbers[i]!));
 
-  // Builds without a group: all their root jobs in one round trip.
+  // Builds without a group: their root jobs now (single adds: BullMQ's addBulk builds a MULTI per call).
   const roots = builds.flatMap((b) =>
     b.status === 'queued' && b.group === null
       ? b.def.jobs
           .filter((j) => j.needs.length === 0)
-          .map((j) => ({
-            name: j.name,
-            data: { buildId: b.meta.id, job: j.name },
-            opts: queueJobOptions(b.meta.id, j.name),
-          }))
+          .map((j) =>
+            deps.jobs.add(j.name, { buildId: b.meta.id, job: j.name }, queueJobOptions(b.meta.id, j.name)),
+          )
       : [],
   );
   await Promise.all([
-    roots.length ? deps.jobs.addBulk(roots) : null,
+    ...roots,
     ...records.map((r) => deps.emitter.emit(r.status === 'skipped' ? 'build.completed' : 'build.queued', r)),
   ]);
   for (const r of records) if (r.status === 'skipped') await deps.store.markNotified(r.meta.id);
@@ -156,10 +172,13 @@ export async function createBuildsForPushes(
       'build created',
     );
   }
-  return records.map((r) => ({
-    id: r.meta.id,
-    pipeline: r.meta.pipeline,
-    number: r.number,
-    status: r.status as 'queued' | 'skipped',
-  }));
+  return {
+    duplicate: false,
+    builds: records.map((r) => ({
+      id: r.meta.id,
+      pipeline: r.meta.pipeline,
+      number: r.number,
+      status: r.status as 'queued' | 'skipped',
+    })),
+  };
 }

@@ -29,7 +29,9 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = false;
   app.use(async (ctx, next) => {
     const id = randomUUID();
-    ctx.state.log = deps.log.child({ req_id: id });
+    // Created on first use: most requests log nothing, and a child logger per request is not free.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', { get: () => (log ??= deps.log.child({ req_id: id })) });
     ctx.set('X-Request-Id', id);
     await next();
   });

@@ -162,13 +162,14 @@ export function createEmitter(
         }
       }
       if (out.length === 0) return;
-      await deliveries.addBulk(
-        out.map((d) => ({
-          name: type,
-          data: d,
-          opts: { ...DELIVERY_OPTS, jobId: d.msgId, attempts: config.notifyRetrySchedule.length },
-        })),
-      );
+      const opts = (d: DeliveryJob) => ({
+        ...DELIVERY_OPTS,
+        jobId: d.msgId,
+        attempts: config.notifyRetrySchedule.length,
+      });
+      // One message (the common case) is a plain add: BullMQ's addBulk builds a MULTI for every call.
+      if (out.length === 1) await deliveries.add(type, out[0]!, opts(out[0]!));
+      else await deliveries.addBulk(out.map((d) => ({ name: type, data: d, opts: opts(d) })));
     },
   };
 }

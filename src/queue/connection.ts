@@ -15,8 +15,9 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
     connectTimeout: 3000,
     // Reconnect forever, backing off to one attempt every 2 s: Redis coming back must heal every process.
     retryStrategy,
+    // The receiver's many concurrent requests share one connection: batch what they send in one tick.
     ...(role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
       : { maxRetriesPerRequest: null }),
   };
 }

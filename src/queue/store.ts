@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
@@ -65,6 +65,7 @@ const EMPTY_JOB: JobState = {
   started_at: null,
   finished_at: null,
 };
+const EMPTY_JOB_JSON = JSON.stringify(EMPTY_JOB);
 
 // Compare-and-set of one field, then the whole hash: one round trip per state transition, atomic across
 // every process that shares the Redis.
@@ -80,27 +81,46 @@ table.insert(all, 1, ok)
 return all
 `;
 
-// Numbering, record and index in one step, so a build either exists whole or not at all.
+// Every build of a delivery in one atomic step: numbering, records and indexes, and, when a delivery
+// id is given, its de-duplication record. If that record already exists nothing is written and the
+// script returns it: a second receipt of the delivery (here, or at another instance at the same
+// moment) never creates a build. One round trip per webhook.
+//   KEYS: index, active, seen, then per build: its hash, its pipeline's counter
+//   ARGV: use-seen (0/1), seen value, seen ttl ms, then per build: id, score, field count, fields...
 const CREATE = `
-local n = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'number', n)
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-return n
+if ARGV[1] == '1' then
+  local seen = redis.call('GET', KEYS[3])
+  if seen then return {0, seen} end
+end
+local out = {1}
+local p = 4
+local k = 4
+while p <= #ARGV do
+  local id, score, nf = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
+  local n = redis.call('INCR', KEYS[k + 1])
+  redis.call('HSET', KEYS[k], 'number', n, unpack(ARGV, p + 3, p + 2 + nf))
+  redis.call('ZADD', KEYS[1], score, id)
+  redis.call('ZADD', KEYS[2], score, id)
+  table.insert(out, n)
+  p = p + 3 + nf
+  k = k + 2
+end
+if ARGV[1] == '1' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
+return out
 `;
+
+/** De-duplicate the creation on a delivery: the key, the record to remember, and for how long. */
+export interface SeenRecordWrite {
+  key: string;
+  value: string;
+  ttlMs: number;
+}
+
+export type CreateResult = { created: true; numbers: number[] } | { created: false; seen: string };
 
 type ScriptRedis = Redis & {
   pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
-  pushciCreate(
-    build: string,
-    seq: string,
-    index: string,
-    active: string,
-    id: string,
-    score: string,
-    ...set: string[]
-  ): Promise<number>;
+  pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
 };
 
 /** Build records in Redis hashes: one hash per build, job states as fields, transitions by compare-and-set. */
@@ -112,15 +132,20 @@ export class BuildStore {
     this.keys = keys;
     if (!('pushciCas' in redis)) {
       redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
-      redis.defineCommand('pushciCreate', { numberOfKeys: 4, lua: CREATE });
+      redis.defineCommand('pushciCreate', { lua: CREATE });
     }
     this.redis = redis as ScriptRedis;
   }
 
   /** Stores builds in one round trip (a MULTI of atomic scripts), plus whatever `also` adds to it. Returns their numbers. */
-  async create(builds: readonly NewBuild[], also?: (multi: ChainableCommander) => void): Promise<number[]> {
-    if (builds.length === 0) return [];
-    const multi = this.redis.multi();
+  /**
+   * Stores builds, and with `seen` the delivery's de-duplication record, in one atomic round trip.
+   * Returns their numbers, or the existing record when the delivery was seen before (nothing written).
+   */
+  async create(builds: readonly NewBuild[], seen?: SeenRecordWrite): Promise<CreateResult> {
+    if (builds.length === 0) return { created: true, numbers: [] };
+    const keys = [this.keys.index, this.keys.active, seen?.key ?? `${this.keys.prefix}:seen:-`];
+    const args = [seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0)];
     for (const b of builds) {
       const fields = [
         'meta',
@@ -133,31 +158,15 @@ export class BuildStore {
         b.reason ?? '',
       ];
       for (const j of b.def.jobs)
-        fields.push(
-          `s:${j.name}`,
-          b.jobStatus[j.name] ?? 'pending',
-          `j:${j.name}`,
-          JSON.stringify(EMPTY_JOB),
-        );
+        fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending', `j:${j.name}`, EMPTY_JOB_JSON);
       if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
       if (b.group !== null) fields.push('group', b.group);
-      (multi as unknown as ScriptRedis).pushciCreate(
-        this.keys.build(b.meta.id),
-        this.keys.sequence(b.meta.pipeline),
-        this.keys.index,
-        this.keys.active,
-        b.meta.id,
-        String(Date.parse(b.meta.created_at)),
-        ...fields,
-      );
+      keys.push(this.keys.build(b.meta.id), this.keys.sequence(b.meta.pipeline));
+      args.push(b.meta.id, String(Date.parse(b.meta.created_at)), String(fields.length), ...fields);
     }
-    also?.(multi);
-    const results = await multi.exec();
-    if (!results) throw new Error('Redis transaction was aborted');
-    return results.slice(0, builds.length).map(([err, n]) => {
-      if (err) throw err;
-      return Number(n);
-    });
+    const [flag, ...rest] = await this.redis.pushciCreate(keys.length, ...keys, ...args);
+    if (Number(flag) === 0) return { created: false, seen: String(rest[0]) };
+    return { created: true, numbers: rest.map(Number) };
   }
 
   /** Records that the build's final outcome is announced (its build.completed is queued): it leaves the active index. */

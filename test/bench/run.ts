@@ -1,0 +1,411 @@
+/**
+ * npm run bench: pushci's speed, each figure the median of several runs, next to a baseline measured in
+ * the same run. Prints a table and writes bench-results.json. A benchmark, not a test: it never fails on
+ * a figure. BENCH_QUICK=1 runs a smaller version (for trying it).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { makeRepo } from '../helpers/git.ts';
+import { githubPush, githubSignature, sendGithub, whsec } from '../helpers/payloads.ts';
+import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
+import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RUNS = QUICK ? 1 : 3;
+const SECONDS = QUICK ? 2 : 5;
+const ROOT = join(import.meta.dirname, '../..');
+const results: Record<string, unknown> = {};
+const table: string[][] = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const row = (...cells: Array<string | number>) => {
+  table.push(cells.map(String));
+  console.log(cells.join(' | '));
+};
+
+const SECRET = 'bench-secret';
+const CB = whsec();
+const repo = makeRepo();
+const sha = repo.commits[0]!;
+const stepsDir = mkdtempSync(join(tmpdir(), 'pushci-bench-steps-'));
+
+function pipelines(receiverUrl: string, extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
+  // The step records when it started, in ns, under the build id: push-to-first-step is measured from it.
+  writeFileSync(
+    join(dir, 'bench.yml'),
+    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: date +%s%N > "${stepsDir}/$CI_BUILD_ID"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
+  );
+  return dir;
+}
+
+async function startReceiverProcess(redis: TestRedis, pipes: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const p = spawnPushci(['serve', '--no-worker'], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    PUSHCI_QUEUE_PREFIX: redis.prefix,
+    PUSHCI_PIPELINES: pipes,
+    PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-data-')),
+    GITHUB_WEBHOOK_SECRET: SECRET,
+    CB,
+    PUSHCI_LOG_LEVEL: 'warn',
+    PUSHCI_RETENTION_BUILDS: '1000000',
+    // The bench drains queued jobs it created only to fill Redis; the repair sweep must not re-queue them.
+    PUSHCI_REPAIR_INTERVAL: '24h',
+    ...env,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    () =>
+      fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    30_000,
+    'pushci',
+  );
+  return { ...p, base };
+}
+
+function startWorkers(
+  redis: TestRedis,
+  pipes: string,
+  n: number,
+  env: Record<string, string> = {},
+): PushciProcess[] {
+  return Array.from({ length: n }, () =>
+    spawnPushci(['worker'], {
+      REDIS_URL: redis.url,
+      PUSHCI_QUEUE_PREFIX: redis.prefix,
+      PUSHCI_PIPELINES: pipes,
+      PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-w-')),
+      PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
+      PUSHCI_CONCURRENCY: '4',
+      PUSHCI_LOG_LEVEL: 'warn',
+      CB,
+      ...env,
+    }),
+  );
+}
+
+/** Empties the jobs queue (build records stay), so a measured push is not queued behind load-test pushes. */
+async function drainJobs(redis: TestRedis) {
+  const q = new Queue('jobs', {
+    connection: new Redis(redis.url, { maxRetriesPerRequest: null }),
+    prefix: redis.prefix,
+  });
+  await q.drain(true);
+  await q.close();
+}
+
+async function stop(...ps: PushciProcess[]) {
+  for (const p of ps) {
+    p.proc.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
+/** autocannon against `url` with a signed real push payload and a fresh delivery id per request. */
+async function load(url: string, connections: number, seconds = SECONDS) {
+  const body = JSON.stringify(githubPush({ before: sha, after: sha }));
+  const sig = githubSignature(body, SECRET);
+  const r = await autocannon({
+    url: `${url}/webhooks/github`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    body,
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': sig },
+    setupClient: (client) => {
+      client.setHeaders({
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-hub-signature-256': sig,
+        'x-github-delivery': randomUUID(),
+      });
+      client.on('response', () =>
+        client.setHeaders({
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-hub-signature-256': sig,
+          'x-github-delivery': randomUUID(),
+        }),
+      );
+    },
+  });
+  const ok = r['2xx'];
+  return { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+}
+
+async function intake(redis: TestRedis, label: string) {
+  const recv = await startReceiver();
+  const pipes = pipelines(recv.url);
+  const server = await startReceiverProcess(redis, pipes);
+  const basePort = await freePort();
+  const baseline = spawn(process.execPath, [join(import.meta.dirname, 'baseline-server.ts')], {
+    env: { PATH: process.env.PATH!, PORT: String(basePort), SECRET },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${basePort}/`).then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+    'baseline',
+  );
+  const out: Record<string, unknown> = {};
+  for (const c of [1, 16, 64]) {
+    const ours: Array<Awaited<ReturnType<typeof load>>> = [];
+    const base: Array<Awaited<ReturnType<typeof load>>> = [];
+    for (let i = 0; i < RUNS; i++) {
+      base.push(await load(`http://127.0.0.1:${basePort}`, c));
+      ours.push(await load(server.base, c));
+    }
+    const m = (xs: typeof ours, k: 'rps' | 'p50' | 'p99') => median(xs.map((x) => x[k]));
+    out[`c${c}`] = {
+      pushci: {
+        rps: m(ours, 'rps'),
+        p50: m(ours, 'p50'),
+        p99: m(ours, 'p99'),
+        errors: ours.map((x) => x.errors),
+      },
+      baseline: { rps: m(base, 'rps'), p50: m(base, 'p50'), p99: m(base, 'p99') },
+    };
+    row(
+      `intake ${label}, ${c} conn`,
+      `${m(ours, 'rps').toFixed(0)}/s (p50 ${m(ours, 'p50')} ms, p99 ${m(ours, 'p99')} ms)`,
+      `baseline ${m(base, 'rps').toFixed(0)}/s (p50 ${m(base, 'p50')} ms, p99 ${m(base, 'p99')} ms)`,
+      `${((100 * m(ours, 'rps')) / m(base, 'rps')).toFixed(0)}% of baseline`,
+    );
+  }
+  out.rssUnderLoad = await rssOf(server.proc.pid!);
+  baseline.kill('SIGKILL');
+  await stop(server);
+  await drainJobs(redis);
+  await recv.close();
+  return out;
+}
+
+async function pushToStart(redis: TestRedis, label: string, pushes: number) {
+  const recv = await startReceiver();
+  const pipes = pipelines(recv.url);
+  const server = await startReceiverProcess(redis, pipes);
+  const workers = startWorkers(redis, pipes, 1);
+  await sleep(2000);
+  // Warm: the first build fills the git mirror.
+  const warm = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+  await waitFor(() => readdirSync(stepsDir).includes(warm.json.builds[0].id), 30_000, 'warm-up build');
+  const lat: number[] = [];
+  for (let i = 0; i < pushes; i++) {
+    const t0 = process.hrtime.bigint();
+    const wall0 = BigInt(Date.now()) * 1_000_000n;
+    const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+    const id = r.json.builds[0].id as string;
+    const started = await waitFor(
+      () => {
+        try {
+          return BigInt(readFileSync(join(stepsDir, id), 'utf8').trim());
+        } catch {
+          return null;
+        }
+      },
+      30_000,
+      'the step',
+    );
+    void t0;
+    lat.push(Number(started - wall0) / 1e6);
+  }
+  row(
+    `push to first step, ${label}`,
+    `median ${median(lat).toFixed(1)} ms`,
+    `p99 ${pct(lat, 99).toFixed(1)} ms`,
+    `${pushes} pushes, idle worker`,
+  );
+  await stop(server, ...workers);
+  await recv.close();
+  return { median: median(lat), p99: pct(lat, 99), n: pushes };
+}
+
+async function fill(redis: TestRedis, target: number) {
+  const client = new Redis(redis.url);
+  const recv = await startReceiver();
+  const server = await startReceiverProcess(redis, pipelines(recv.url, ''));
+  while ((await client.zcard(`${redis.prefix}:index:builds`)) < target) await load(server.base, 64, 2);
+  const n = await client.zcard(`${redis.prefix}:index:builds`);
+  client.disconnect();
+  await stop(server);
+  await drainJobs(redis);
+  await recv.close();
+  return n;
+}
+
+async function throughput(redis: TestRedis, workers: number, builds: number) {
+  const recv = await startReceiver();
+  const pipes = pipelines(recv.url);
+  const server = await startReceiverProcess(redis, pipes);
+  const ws = startWorkers(redis, pipes, workers);
+  await sleep(2000);
+  const t0 = Date.now();
+  const ids = new Set<string>();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (ids.size < builds) {
+        const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+        ids.add(r.json.builds[0].id);
+      }
+    }),
+  );
+  await waitFor(() => recv.got.length >= ids.size, 30 * 60_000, 'all build.completed');
+  const s = (Date.now() - t0) / 1000;
+  row(
+    `${ids.size} trivial builds, ${workers} worker process(es)`,
+    `${s.toFixed(1)} s until every build.completed arrived`,
+    `${(ids.size / s).toFixed(1)} builds/s`,
+    '',
+  );
+  await stop(server, ...ws);
+  await recv.close();
+  return { builds: ids.size, seconds: s, perSecond: ids.size / s };
+}
+
+async function deliveries(redis: TestRedis, messages: number) {
+  const up = await startReceiver();
+  const downPort = await freePort(); // nothing listens: connection refused, retried later
+  const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
+  const file = (down: boolean) =>
+    `name: d\nrepository: octo-org/*\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${up.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${down ? `  - url: http://127.0.0.1:${downPort}/down\n    secret: \${{ env.CB }}\n    events: [build.completed]\n` : ''}`;
+  const out: Record<string, number> = {};
+  for (const down of [false, true]) {
+    writeFileSync(join(dir, 'd.yml'), file(down));
+    const before = up.got.length;
+    const server = await startReceiverProcess(redis, dir);
+    const ws = startWorkers(redis, dir, 1, { PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s' });
+    await sleep(2000);
+    const t0 = Date.now();
+    // [skip ci]: the build is recorded as skipped at once and only its build.completed goes out.
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (sent < messages) {
+          sent++;
+          await sendGithub(
+            server.base,
+            githubPush({ before: sha, after: sha, message: 'bench [skip ci]' }),
+            SECRET,
+          );
+        }
+      }),
+    );
+    await waitFor(() => up.got.length - before >= messages, 10 * 60_000, 'deliveries');
+    const rate = messages / ((Date.now() - t0) / 1000);
+    out[down ? 'withDownReceiver' : 'alone'] = rate;
+    row(
+      `outbound deliveries to a local receiver${down ? ', another receiver down' : ''}`,
+      `${rate.toFixed(0)} messages/s`,
+      `${messages} messages`,
+      '',
+    );
+    await stop(server, ...ws);
+  }
+  await up.close();
+  return out;
+}
+
+async function memory(redis: TestRedis) {
+  const client = new Redis(redis.url);
+  const recv = await startReceiver();
+  const server = await startReceiverProcess(redis, pipelines(recv.url));
+  await sleep(1000);
+  const idle = await rssOf(server.proc.pid!);
+  const used = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+  const builds = await client.zcard(`${redis.prefix}:index:builds`);
+  const m0 = await used();
+  for (let i = 0; i < 1000; i++)
+    await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+  const perBuild = ((await used()) - m0) / 1000;
+  const key = `${redis.prefix}:log:bench:j`;
+  const m1 = await used();
+  const lines = Array.from(
+    { length: 10_000 },
+    (_, i) => `${Date.now()}\tout\tline ${i} of a typical build log, about sixty bytes`,
+  );
+  for (let i = 0; i < lines.length; i += 1000) await client.rpush(key, ...lines.slice(i, i + 1000));
+  const perLine = ((await used()) - m1) / lines.length;
+  await client.del(key);
+  row('server RSS idle', `${(idle / 2 ** 20).toFixed(0)} MiB`, `with ${builds} builds recorded`, '');
+  row(
+    'Redis memory per build (queued, 1 job)',
+    `${(perBuild / 1024).toFixed(1)} KiB`,
+    'per log line (60 chars)',
+    `${perLine.toFixed(0)} bytes`,
+  );
+  client.disconnect();
+  await stop(server);
+  await drainJobs(redis);
+  await recv.close();
+  return {
+    idleRss: idle,
+    buildsRecorded: builds,
+    redisBytesPerBuild: perBuild,
+    redisBytesPerLogLine: perLine,
+  };
+}
+
+const started = Date.now();
+const redis = await startRedis({ private: true });
+try {
+  console.log(
+    `pushci benchmark on ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${QUICK ? ', quick run' : ''}`,
+  );
+  results.machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    quick: QUICK,
+  };
+  results.intake = await intake(redis, 'empty Redis');
+  results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200);
+  const sizes = QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];
+  const scaling: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const n = await fill(redis, size);
+    scaling[String(size)] = {
+      builds: n,
+      intake64: ((await intake(redis, `${n} builds stored`)) as Record<string, any>).c64.pushci,
+      pushToStart: await pushToStart(redis, `${n} builds stored`, QUICK ? 30 : 100),
+    };
+  }
+  results.scaling = scaling;
+  results.memory = await memory(redis);
+  const tp: Record<string, unknown> = {};
+  for (const w of QUICK ? [1, 2] : [1, 2, 4])
+    tp[`workers${w}`] = await throughput(redis, w, QUICK ? 300 : 2000);
+  results.throughput = tp;
+  results.deliveries = await deliveries(redis, QUICK ? 500 : 2000);
+} finally {
+  await redis.stop();
+}
+results.table = table;
+results.seconds = Math.round((Date.now() - started) / 1000);
+writeFileSync(join(ROOT, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote bench-results.json (${results.seconds} s)`);
+process.exit(0);

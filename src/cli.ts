@@ -11,6 +11,9 @@ import { sendTestEvents } from './notify/test-events.ts';
 import { doctor } from './onboarding/doctor.ts';
 import { init, type InitAnswers } from './onboarding/init.ts';
 import { createInterface } from 'node:readline/promises';
+import { ApiClient } from './api-client.ts';
+import { followBuild } from './follow.ts';
+import type { BuildView } from './model.ts';
 import { ConfigError, PushciError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
@@ -33,6 +36,11 @@ Usage:
   pushci notify-test <url> --secret whsec_...
                                        send a signed example of every outbound event to a receiver
   pushci doctor                        check Redis, git, pipelines, secrets and the public URL
+  pushci builds [--pipeline P] [--branch B] [--status S] [--limit N] [--json]
+  pushci logs <build> [--job J] [--follow]
+  pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]
+  pushci redeliver <delivery-id>
+                                       talk to a running server (PUSHCI_URL, PUSHCI_API_TOKEN)
   pushci recover [--since 2h] [--repo owner/name]... [--hook-id N] [--json]
                                        ask GitHub to redeliver pushci's failed deliveries (GitHub never
                                        retries by itself); repositories default to the GitHub pipelines'
@@ -89,6 +97,14 @@ async function main(argv: string[]): Promise<number> {
     repo: { type: 'string', multiple: true },
     'clone-url': { type: 'string' },
     secret: { type: 'string', multiple: true },
+    pipeline: { type: 'string' },
+    branch: { type: 'string' },
+    tag: { type: 'string' },
+    sha: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+    job: { type: 'string' },
+    follow: { type: 'boolean', short: 'f' } as { type: 'boolean' },
   };
   for (const s of SETTINGS) options[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -208,6 +224,69 @@ async function main(argv: string[]): Promise<number> {
       for (const c of checks)
         console.log(`${{ ok: '✔', warn: '!', fail: '✘' }[c.status]} ${c.name.padEnd(16)} ${c.detail}`);
       return checks.some((c) => c.status === 'fail') ? 1 : 0;
+    }
+    case 'builds': {
+      const api = new ApiClient(config);
+      const q = new URLSearchParams();
+      for (const k of ['pipeline', 'branch', 'status', 'limit'] as const)
+        if (values[k]) q.set(k, String(values[k]));
+      const page = await api.json<{ builds: BuildView[]; next: string | null }>(`/api/builds?${q}`);
+      if (values.json) console.log(JSON.stringify(page, null, 2));
+      else {
+        for (const b of page.builds) {
+          console.log(
+            [
+              b.status.padEnd(8),
+              `${b.pipeline}#${b.number}`.padEnd(20),
+              (b.branch ?? b.tag ?? b.ref).padEnd(20),
+              b.sha.slice(0, 7),
+              b.id,
+              (b.message ?? '').split('\n')[0]!.slice(0, 50),
+            ].join('  '),
+          );
+        }
+        if (page.next)
+          console.log(`… more: pushci builds --json and the "next" cursor with /api/builds?cursor=`);
+      }
+      return 0;
+    }
+    case 'logs': {
+      if (!rest[0]) throw new ConfigError('usage: pushci logs <build> [--job J] [--follow]');
+      return await followBuild(new ApiClient(config), rest[0], {
+        job: values.job as string | undefined,
+        follow: Boolean(values.follow),
+        json: Boolean(values.json),
+      });
+    }
+    case 'trigger': {
+      const pipeline = rest[0];
+      if (!pipeline || (!values.branch && !values.tag))
+        throw new ConfigError('usage: pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]');
+      const api = new ApiClient(config);
+      const body = {
+        ...(values.branch ? { branch: values.branch } : {}),
+        ...(values.tag ? { tag: values.tag } : {}),
+        ...(values.sha ? { sha: values.sha } : {}),
+      };
+      const r = await api.json<{
+        builds: Array<{ id: string; pipeline: string; number: number; url: string }>;
+      }>(`/api/pipelines/${encodeURIComponent(pipeline)}/trigger`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      const b = r.builds[0]!;
+      if (values.json && !values.follow) console.log(JSON.stringify(b));
+      else console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
+      return values.follow ? await followBuild(api, b.id, { follow: true, json: Boolean(values.json) }) : 0;
+    }
+    case 'redeliver': {
+      if (!rest[0]) throw new ConfigError('usage: pushci redeliver <delivery-id>');
+      const r = await new ApiClient(config).json<{ id: string }>(
+        `/api/deliveries/${encodeURIComponent(rest[0])}/redeliver`,
+        { method: 'POST' },
+      );
+      console.log(values.json ? JSON.stringify(r) : `delivering ${r.id} again`);
+      return 0;
     }
     case 'schema': {
       const text = `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;

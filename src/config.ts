@@ -355,6 +355,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Run `pushci recover` for the GitHub pipelines this often (0: never); needs GITHUB_TOKEN.',
   },
   {
+    key: 'serverUrl',
+    env: 'PUSHCI_URL',
+    flag: 'url',
+    kind: 'string',
+    default: undefined,
+    doc: 'Where `pushci builds|logs|trigger|redeliver` find the server (default `http://localhost:<PORT>`).',
+  },
+  {
     key: 'logLevel',
     env: 'PUSHCI_LOG_LEVEL',
     flag: 'log-level',
@@ -411,6 +419,7 @@ export interface Config {
   retentionBuilds: number;
   recoverIntervalMs: number;
   repairIntervalMs: number;
+  serverUrl: string;
   logLevel: string;
   /** The server's environment, for `${{ env.NAME }}` and `${{ secrets.NAME }}` in pipeline files. */
   env: Readonly<Record<string, string>>;
@@ -471,6 +480,7 @@ export function loadConfig(
   c.pipelinesDir = resolve(c.pipelinesDir);
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
+  c.serverUrl = (c.serverUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');
   c.notifyRetrySchedule = (out.notifyRetrySchedule as string[]).map(parseDuration);
   if (c.notifyUrls.length > 0 && c.notifySecrets.length === 0) {
     throw new ConfigError(

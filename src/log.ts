@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * The one logger factory: JSON lines on stdout. Fields that may hold secrets are redacted here, so a
+ * The one logger factory: JSON lines on stdout (pretty, coloured lines when stdout is a terminal). Fields that may hold secrets are redacted here, so a
  * careless `log.info({ headers })` cannot leak a token.
  */
 export function createLogger(level = 'info', destination?: NodeJS.WritableStream): Logger {
@@ -28,6 +28,12 @@ export function createLogger(level = 'info', destination?: NodeJS.WritableStream
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ sync: false }),
+    destination ??
+      (process.stdout.isTTY
+        ? pino.transport({
+            target: 'pino-pretty',
+            options: { colorize: true, translateTime: 'SYS:HH:MM:ss' },
+          })
+        : pino.destination({ sync: false })),
   );
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
@@ -152,8 +153,18 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
           'no webhook secret is set (GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_TOKEN, ...): every webhook will be refused with 401',
         );
       }
+      // One subscription per process fans the cluster's build events out to every dashboard.
+      const liveEvents = new EventEmitter();
+      liveEvents.setMaxListeners(0);
+      // Its own connection (worker role: it waits for Redis rather than failing fast; works on a Cluster too).
+      const subscriber = createRedis(redisUrl, 'worker', 'pushci-events');
+      subscriber.on('error', () => {});
+      await subscriber.subscribe(stack.keys.eventsChannel);
+      subscriber.on('message', (_channel: string, text: string) => liveEvents.emit('event', text));
+      closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
       const app = createApp({
         ...stack,
+        liveEvents,
         forges,
         queuePrefix: config.queuePrefix,
         dedupeWindowMs: config.dedupeWindowMs,

@@ -29,7 +29,7 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
   const deliveries = new Queue(DELIVERIES_QUEUE, opts);
   jobs.on('error', () => {});
   deliveries.on('error', () => {});
-  const emitter = createEmitter(deliveries, config);
+  const emitter = createEmitter(deliveries, config, { redis, channel: k.eventsChannel });
   return {
     redis,
     keys: k,

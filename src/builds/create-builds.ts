@@ -164,7 +164,11 @@ export async function createBuildsForPushes(
     ...roots,
     ...records.map((r) => deps.emitter.emit(r.status === 'skipped' ? 'build.completed' : 'build.queued', r)),
   ]);
-  for (const r of records) if (r.status === 'skipped') await deps.store.markNotified(r.meta.id);
+  for (const r of records) {
+    if (r.status !== 'skipped') continue;
+    await deps.store.markNotified(r.meta.id);
+    await deps.store.recordOutcome(r);
+  }
   for (const r of records) if (r.group !== null && r.status === 'queued') await deps.lifecycle.admit(r);
   for (const r of records) {
     deps.log.info(

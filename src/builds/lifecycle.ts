@@ -186,6 +186,10 @@ export class Lifecycle {
       [`j:${job}`]: JSON.stringify(done),
     });
     if (!ok || !record) return;
+    if (done.started_at)
+      await this.store.recordJobDuration(
+        (Date.parse(done.finished_at!) - Date.parse(done.started_at)) / 1000,
+      );
     await this.emitter.emit('job.completed', record, job);
     await this.advance(record);
   }
@@ -296,6 +300,7 @@ export class Lifecycle {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
       await this.store.markNotified(after.meta.id);
+      await this.store.recordOutcome(after);
       await this.release(after);
     }
     return ok;

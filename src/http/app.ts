@@ -8,17 +8,22 @@ import { openApiDocument } from './openapi.ts';
 import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
-import { apiAuth } from './auth.ts';
+import { apiAuth, login } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookHandler, type WebhookDeps } from './webhooks.ts';
 import { rateLimit } from './rate-limit.ts';
 import { testEndpoint } from './endpoint-test.ts';
+import { bullBoard } from './admin.ts';
+import { badge } from './badge.ts';
+import { buildEvents, listBuilds, listPipelines, type ListDeps } from './builds-list.ts';
+import { dashboardAsset, dashboardPage } from './dashboard.ts';
+import { createMetrics, type MetricsDeps } from './metrics.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps {
+export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps {
   apiToken: string | undefined;
   log: Logger;
 }
@@ -27,6 +32,12 @@ export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDep
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false;
+  // A client that goes away mid-stream (a closed dashboard, a stopped log follow) is not an error.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE')
+      return;
+    deps.log.warn({ err: err.message }, 'http error');
+  });
   app.use(async (ctx, next) => {
     const id = randomUUID();
     // Created on first use: most requests log nothing, and a child logger per request is not free.
@@ -38,7 +49,18 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware);
 
   const router = new Router();
-  router.post('/webhooks/:forge', rateLimit(deps.config.rateLimit), webhookHandler(deps));
+  const metrics = createMetrics(deps);
+  router.post(
+    '/webhooks/:forge',
+    metrics.countWebhooks,
+    rateLimit(deps.config.rateLimit),
+    webhookHandler(deps),
+  );
+  router.get('/metrics', metrics.handler);
+  router.get('/badge/:pipeline.svg', badge(deps));
+  router.get('/', dashboardPage());
+  router.get('/dashboard/:file', dashboardAsset());
+  router.post('/login', login(deps.apiToken));
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });
@@ -65,6 +87,9 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = new Router({ prefix: '/api' });
   api.use(apiAuth(deps.apiToken));
+  api.get('/builds', listBuilds(deps));
+  api.get('/pipelines', listPipelines(deps));
+  api.get('/events', buildEvents(deps));
   api.get('/builds/:id', getBuild(deps));
   api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
   api.post('/builds/:id/cancel', cancelHandler(deps));
@@ -76,6 +101,14 @@ export function createApp(deps: AppDeps): Koa {
   api.post('/endpoints/test', testEndpoint(deps.config));
   api.post('/endpoints/:id/enable', enableEndpoint(deps));
 
+  // Bull Board, behind the same auth as the API.
+  const admin = bullBoard([deps.jobs, deps.deliveries]);
+  const adminAuth = apiAuth(deps.apiToken);
+  app.use(async (ctx, next) =>
+    ctx.path === '/admin/queues' || ctx.path.startsWith('/admin/queues/')
+      ? adminAuth(ctx, () => admin(ctx, next))
+      : next(),
+  );
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
   return app;

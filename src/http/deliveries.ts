@@ -33,9 +33,12 @@ async function summary(deps: DeliveriesDeps, id: string, withAttempts: boolean) 
 export function listDeliveries(deps: DeliveriesDeps) {
   return async (ctx: Context) => {
     const build = ctx.query.build;
-    if (typeof build !== 'string' || !/^[0-9a-z]{1,64}$/.test(build))
-      throw new InvalidRequestError('give ?build=<build id>');
-    const ids = await deps.deliveryLog.forBuild(build);
+    const recent = Number(ctx.query.recent);
+    let ids: string[];
+    if (Number.isInteger(recent) && recent > 0) ids = await deps.deliveryLog.recent(Math.min(recent, 200));
+    else if (typeof build === 'string' && /^[0-9a-z]{1,64}$/.test(build))
+      ids = await deps.deliveryLog.forBuild(build);
+    else throw new InvalidRequestError('give ?build=<build id> or ?recent=<count>');
     ctx.body = { deliveries: (await Promise.all(ids.map((id) => summary(deps, id, true)))).filter(Boolean) };
   };
 }

@@ -44,6 +44,9 @@ export class DeliveryLog {
         last_at: attempt.at,
       })
       .rpush(`${key}:attempts`, JSON.stringify(attempt))
+      .hincrby(`${this.prefix}:stats:deliveries`, 'attempts', 1)
+      .hincrby(`${this.prefix}:stats:deliveries`, state, 1)
+      .zadd(`${this.prefix}:deliveries:recent`, Date.parse(attempt.at), d.msgId)
       .zadd(`${this.prefix}:deliveries:${d.buildId}`, Date.parse(attempt.at), d.msgId)
       .exec();
   }
@@ -61,6 +64,11 @@ export class DeliveryLog {
 
   async forBuild(buildId: string): Promise<string[]> {
     return this.redis.zrange(`${this.prefix}:deliveries:${buildId}`, '0', '-1');
+  }
+
+  /** The latest deliveries of any build, newest first. */
+  async recent(count: number): Promise<string[]> {
+    return this.redis.zrevrange(`${this.prefix}:deliveries:recent`, '0', String(count - 1));
   }
 
   async disable(endpointId: string, reason: string): Promise<void> {

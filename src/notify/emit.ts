@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { BuildStatus, ForgeName, JobView, OutboundEventType } from '../model.ts';
 import { notifyWants } from '../pipelines/match.ts';
@@ -89,9 +90,23 @@ const DELIVERY_OPTS = {
 export function createEmitter(
   deliveries: Queue,
   config: Pick<Config, 'publicUrl' | 'notifyRetrySchedule' | 'notifyUrls'>,
+  live?: { redis: Redis; channel: string },
 ): Emitter {
   return {
     async emit(type, record, job) {
+      // Dashboards follow builds through this channel; nothing is lost if nobody listens.
+      if (live) {
+        const b = record;
+        const summary = {
+          type,
+          id: b.meta.id,
+          pipeline: b.meta.pipeline,
+          number: b.number,
+          status: b.status,
+          ...(job ? { job, job_status: b.jobs.get(job)?.status } : {}),
+        };
+        void live.redis.publish(live.channel, JSON.stringify(summary)).catch(() => 0);
+      }
       const m = record.meta;
       const out: DeliveryJob[] = [];
       const suffix = job ? `_${job}` : '';

@@ -10,6 +10,14 @@ export interface Keys {
   active: string;
   log(buildId: string, job: string): string;
   group(name: string): string;
+  /** Builds of one pipeline, by creation time. */
+  pipelineIndex(pipeline: string): string;
+  /** Live build events for dashboards (pub/sub). */
+  eventsChannel: string;
+  /** Cluster-wide counters for /metrics. */
+  stats(what: 'builds' | 'deliveries' | 'webhooks' | 'jobs'): string;
+  /** Last status per pipeline and branch, for badges. */
+  badges: string;
   slots(pipeline: string): string;
   cancelChannel: string;
 }
@@ -24,6 +32,10 @@ export function keys(prefix: string): Keys {
     log: (buildId, job) => `${prefix}:log:${buildId}:${job}`,
     group: (name) => `${prefix}:group:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`,
     slots: (pipeline) => `${prefix}:slots:${pipeline}`,
+    pipelineIndex: (pipeline) => `${prefix}:index:pipeline:${pipeline}`,
+    eventsChannel: `${prefix}:events`,
+    stats: (what) => `${prefix}:stats:${what}`,
+    badges: `${prefix}:badges`,
     cancelChannel: `${prefix}:cancel`,
   };
 }

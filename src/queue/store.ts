@@ -67,6 +67,9 @@ const EMPTY_JOB: JobState = {
 };
 const EMPTY_JOB_JSON = JSON.stringify(EMPTY_JOB);
 
+/** Upper bounds (seconds) of the job duration histogram. */
+export const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+
 // Compare-and-set of one field, then the whole hash: one round trip per state transition, atomic across
 // every process that shares the Redis.
 const CAS = `
@@ -85,7 +88,7 @@ return all
 // id is given, its de-duplication record. If that record already exists nothing is written and the
 // script returns it: a second receipt of the delivery (here, or at another instance at the same
 // moment) never creates a build. One round trip per webhook.
-//   KEYS: index, active, seen, then per build: its hash, its pipeline's counter
+//   KEYS: index, active, seen, then per build: its hash, its pipeline's counter, its pipeline's index
 //   ARGV: use-seen (0/1), seen value, seen ttl ms, then per build: id, score, field count, fields...
 const CREATE = `
 if ARGV[1] == '1' then
@@ -101,9 +104,10 @@ while p <= #ARGV do
   redis.call('HSET', KEYS[k], 'number', n, unpack(ARGV, p + 3, p + 2 + nf))
   redis.call('ZADD', KEYS[1], score, id)
   redis.call('ZADD', KEYS[2], score, id)
+  redis.call('ZADD', KEYS[k + 2], score, id)
   table.insert(out, n)
   p = p + 3 + nf
-  k = k + 2
+  k = k + 3
 end
 if ARGV[1] == '1' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
 return out
@@ -161,12 +165,96 @@ export class BuildStore {
         fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending', `j:${j.name}`, EMPTY_JOB_JSON);
       if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
       if (b.group !== null) fields.push('group', b.group);
-      keys.push(this.keys.build(b.meta.id), this.keys.sequence(b.meta.pipeline));
+      keys.push(
+        this.keys.build(b.meta.id),
+        this.keys.sequence(b.meta.pipeline),
+        this.keys.pipelineIndex(b.meta.pipeline),
+      );
       args.push(b.meta.id, String(Date.parse(b.meta.created_at)), String(fields.length), ...fields);
     }
     const [flag, ...rest] = await this.redis.pushciCreate(keys.length, ...keys, ...args);
     if (Number(flag) === 0) return { created: false, seen: String(rest[0]) };
     return { created: true, numbers: rest.map(Number) };
+  }
+
+  /**
+   * Builds newest first, from the pipeline's index or the global one, filtered, after `cursor` (the
+   * `<score>:<id>` of the previous page's last build). Scans at most `scanLimit` entries per page, so a
+   * rare filter cannot make one request read everything; `next` then lets the caller go on.
+   */
+  async list(
+    filter: { pipeline?: string; repository?: string; branch?: string; status?: string },
+    cursor: string | null,
+    limit: number,
+    scanLimit = 5000,
+  ): Promise<{ records: BuildRecord[]; next: string | null }> {
+    const BATCH = 200;
+    const index = filter.pipeline ? this.keys.pipelineIndex(filter.pipeline) : this.keys.index;
+    let [max, after] = cursor ? (cursor.split(':') as [string, string | undefined]) : ['+inf', undefined];
+    const out: BuildRecord[] = [];
+    let scanned = 0;
+    let exhausted = false;
+    while (out.length < limit && scanned < scanLimit) {
+      const flat = await this.redis.zrevrangebyscore(
+        index,
+        max,
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        '0',
+        String(BATCH),
+      );
+      const entries: Array<[string, string]> = [];
+      for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
+      // Builds of the same millisecond share a score: resume after the cursor's id among them.
+      const fresh = entries.filter(([id, score]) => !(after !== undefined && score === max && id >= after));
+      if (fresh.length === 0) {
+        exhausted = entries.length < BATCH;
+        if (exhausted) break;
+        [max, after] = [`(${entries.at(-1)![1]}`, undefined];
+        continue;
+      }
+      const records = await Promise.all(fresh.map(([id]) => this.get(id)));
+      let taken = 0;
+      for (const [i, r] of records.entries()) {
+        taken = i + 1;
+        scanned++;
+        if (
+          r &&
+          (!filter.repository || r.meta.repository.toLowerCase() === filter.repository.toLowerCase()) &&
+          (!filter.branch || r.meta.branch === filter.branch) &&
+          (!filter.status || r.status === filter.status)
+        ) {
+          out.push(r);
+          if (out.length === limit) break;
+        }
+      }
+      [after, max] = fresh[taken - 1]!;
+      exhausted = entries.length < BATCH && taken === fresh.length;
+      if (exhausted) break;
+    }
+    return { records: out, next: exhausted ? null : `${max}:${after}` };
+  }
+
+  /** Counts a final outcome (cluster-wide, for /metrics) and remembers it for the pipeline's badges. */
+  async recordOutcome(r: BuildRecord): Promise<void> {
+    const ref = r.meta.branch ?? (r.meta.tag ? `tag:${r.meta.tag}` : r.meta.ref);
+    await this.redis
+      .multi()
+      .hincrby(this.keys.stats('builds'), r.status, 1)
+      .hset(this.keys.badges, `${r.meta.pipeline}\n${ref}`, r.status, `${r.meta.pipeline}\n*`, r.status)
+      .exec();
+  }
+
+  /** Adds a finished job's duration to the cluster-wide histogram (seconds). */
+  async recordJobDuration(seconds: number): Promise<void> {
+    const bucket = JOB_BUCKETS.find((b) => seconds <= b) ?? Infinity;
+    await this.redis
+      .multi()
+      .hincrby(this.keys.stats('jobs'), `le:${bucket}`, 1)
+      .hincrby(this.keys.stats('jobs'), 'count', 1)
+      .hincrbyfloat(this.keys.stats('jobs'), 'sum', seconds)
+      .exec();
   }
 
   /** Records that the build's final outcome is announced (its build.completed is queued): it leaves the active index. */

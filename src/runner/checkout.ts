@@ -15,6 +15,8 @@ export interface CheckoutOptions {
   signal?: AbortSignal;
   /** Commits this worker already saw in a mirror (`<mirror>\n<sha>`), so it need not ask git again. */
   known?: Set<string>;
+  /** Runs fetches into one mirror one at a time (within this worker). */
+  serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The bare mirror of one clone URL; its name is a hash, never part of a payload. */
@@ -47,6 +49,59 @@ async function ensureMirror(mirror: string, env: Record<string, string>): Promis
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Fetches commits by id into the mirror (falling back to all branches and tags for servers that refuse
+ * that), retrying briefly: another process fetching into the same mirror holds git's ref locks.
+ */
+async function fetchInto(
+  mirror: string,
+  url: string,
+  shas: string[],
+  need: string,
+  env: Record<string, string>,
+  sig: { signal?: AbortSignal },
+) {
+  const opts = { cwd: mirror, env, redact: url, ...sig };
+  let last: Error | null = null;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) await sleep(250 * attempt);
+    try {
+      await git(
+        [
+          'fetch',
+          '-q',
+          '--no-tags',
+          '--no-write-fetch-head',
+          url,
+          ...shas.map((s) => `+${s}:refs/pushci/${s}`),
+        ],
+        opts,
+      );
+    } catch (err) {
+      last = err as Error;
+      if (!(await hasCommit(mirror, need, env))) {
+        await git(
+          [
+            'fetch',
+            '-q',
+            '--no-write-fetch-head',
+            url,
+            '+refs/heads/*:refs/heads/*',
+            '+refs/tags/*:refs/tags/*',
+          ],
+          opts,
+        ).catch((e: Error) => {
+          last = new GitError(`${(err as Error).message}; ${e.message}`);
+        });
+      }
+    }
+    if (await hasCommit(mirror, need, env)) return;
+  }
+  throw last ?? new GitError(`commit ${need} is not in the repository`);
+}
+
 /**
  * Fetches `sha` into the per-URL bare mirror (only what is missing), then adds a detached worktree of
  * it as the workspace: one git call, objects shared, nothing copied. The second build of a repository
@@ -65,41 +120,14 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     else missing.push(sha);
   }
   if (missing.length > 0) {
-    const opts = { cwd: mirror, env, redact: o.cloneUrl, ...sig };
-    try {
-      // Fetch by exact id: what was pushed, not whatever the branch points at now.
-      await git(
-        [
-          'fetch',
-          '-q',
-          '--no-tags',
-          '--no-write-fetch-head',
-          o.cloneUrl,
-          ...missing.map((s) => `+${s}:refs/pushci/${s}`),
-        ],
-        opts,
-      );
-    } catch (err) {
-      // Servers that refuse fetching by id: fetch the branches and tags instead.
-      if (!(await hasCommit(mirror, o.sha, env))) {
-        await git(
-          [
-            'fetch',
-            '-q',
-            '--no-write-fetch-head',
-            o.cloneUrl,
-            '+refs/heads/*:refs/heads/*',
-            '+refs/tags/*:refs/tags/*',
-          ],
-          opts,
-        ).catch((e: Error) => {
-          throw new GitError(`${(err as Error).message}; ${e.message}`);
-        });
-      }
-    }
-    if (!(await hasCommit(mirror, o.sha, env)))
-      throw new GitError(`commit ${o.sha} is not in the repository`);
-    o.known?.add(`${mirror}\n${o.sha}`);
+    const fetch = async () => {
+      // Another job may have fetched it while we waited for the mirror.
+      const still = [];
+      for (const sha of missing) if (!(await hasCommit(mirror, sha, env))) still.push(sha);
+      if (still.length > 0) await fetchInto(mirror, o.cloneUrl, still, o.sha, env, sig);
+      o.known?.add(`${mirror}\n${o.sha}`);
+    };
+    await (o.serialize ? o.serialize(mirror, fetch) : fetch());
   }
   await mkdir(join(o.workspace, '..'), { recursive: true });
   await git(['worktree', 'add', '-q', '--detach', '--force', o.workspace, o.sha], {

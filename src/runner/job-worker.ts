@@ -47,7 +47,13 @@ type SlotRedis = Redis & {
 export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   const { config, lifecycle, log } = deps;
   const active = new Map<string, Set<string>>(); // build id → job names running here
-  const runDeps = { ...deps, knownCommits: new Set<string>() };
+  const locks = new Map<string, Promise<unknown>>();
+  const serialize = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (locks.get(key) ?? Promise.resolve()).catch(() => {}).then(fn);
+    locks.set(key, run);
+    return run;
+  };
+  const runDeps = { ...deps, knownCommits: new Set<string>(), serialize };
   if (!('pushciTakeSlot' in deps.redis))
     deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
   const redis = deps.redis as SlotRedis;

@@ -25,6 +25,8 @@ export interface RunJobDeps {
   keys: Keys;
   /** Commits this worker already saw in its mirrors. */
   knownCommits?: Set<string>;
+  /** One fetch at a time per mirror within this worker. */
+  serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -75,6 +77,7 @@ export async function runJob(
     const git = gitEnv(config.env);
     await checkout({
       ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
+      ...(deps.serialize ? { serialize: deps.serialize } : {}),
       dataDir: config.dataDir,
       cloneUrl,
       sha: record.meta.sha,

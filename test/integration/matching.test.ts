@@ -283,6 +283,7 @@ describe(`matching through the HTTP endpoint (${CASES.length} cases)`, () => {
       const builds = res.json.builds as Array<{ id: string; pipeline: string }>;
       assert.deepEqual(builds.map((b) => b.pipeline).sort(), wanted);
       const finals: Record<string, string> = {};
+      const reasons: string[] = [];
       for (const b of builds) {
         const view = await waitFor(
           async () => {
@@ -293,8 +294,10 @@ describe(`matching through the HTTP endpoint (${CASES.length} cases)`, () => {
           `${c.name}: ${b.pipeline}`,
         );
         finals[b.pipeline] = view.status;
+        if (view.status === 'error')
+          reasons.push(`${b.pipeline}: ${view.jobs.map((j) => j.reason).join('; ')}`);
       }
-      assert.deepEqual(finals, c.expect);
+      assert.deepEqual(finals, c.expect, reasons.join('\n'));
     });
   }
 });

@@ -1,0 +1,52 @@
+import type { ApiClient } from './api-client.ts';
+import { isFinal, type BuildView } from './model.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `pushci logs`: prints a build's job logs in order; with `follow`, waits for each job to start and
+ * streams its log live, showing progress on stderr, and exits 0 only if the build succeeded.
+ */
+export async function followBuild(
+  api: ApiClient,
+  id: string,
+  opts: { job?: string | undefined; follow: boolean; json: boolean },
+): Promise<number> {
+  const get = () => api.json<BuildView>(`/api/builds/${encodeURIComponent(id)}`);
+  let build = await get();
+  const jobs = opts.job ? [opts.job] : build.jobs.map((j) => j.name);
+  const tty = process.stderr.isTTY;
+  for (const job of jobs) {
+    if (!build.jobs.some((j) => j.name === job)) throw new Error(`build ${id} has no job ${job}`);
+    if (opts.follow) {
+      // Wait for the job to leave the queue, showing where the build is.
+      for (;;) {
+        const state = build.jobs.find((j) => j.name === job)!.status;
+        if (state !== 'pending' && state !== 'queued') break;
+        if (isFinal(build.status)) break;
+        process.stderr.write(
+          `${tty ? '\r' : ''}${build.pipeline}#${build.number} ${build.status}: ${job} is ${state}…${tty ? '' : '\n'}`,
+        );
+        await sleep(500);
+        build = await get();
+      }
+      if (tty) process.stderr.write('\r\x1b[K');
+    }
+    process.stderr.write(`── ${job} ──\n`);
+    const res = await api.fetch(
+      `/api/builds/${encodeURIComponent(id)}/jobs/${encodeURIComponent(job)}/log${opts.follow ? '?follow=1' : ''}`,
+    );
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+    build = await get();
+  }
+  if (opts.follow) {
+    while (!isFinal(build.status)) {
+      await sleep(300);
+      build = await get();
+    }
+  }
+  const summary = `${build.pipeline}#${build.number} ${build.status}${build.reason ? ` (${build.reason})` : ''}${build.duration_ms !== null ? ` in ${(build.duration_ms / 1000).toFixed(1)} s` : ''}`;
+  if (opts.json) console.log(JSON.stringify(build));
+  else process.stderr.write(`${summary}\n`);
+  return !opts.follow || build.status === 'success' ? 0 : 1;
+}

@@ -1,0 +1,87 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import { InvalidRequestError } from '../errors.ts';
+import { formatDiagnostic } from '../pipelines/diagnostic.ts';
+import type { PipelineSet } from '../pipelines/pipeline-set.ts';
+import { toView, type BuildStore } from '../queue/store.ts';
+
+export interface ListDeps {
+  store: BuildStore;
+  publicUrl: string;
+  pipelines: () => PipelineSet;
+  /** Live build events of the whole cluster (fed by one Redis subscription per process). */
+  liveEvents: EventEmitter;
+}
+
+const STATUSES = new Set(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
+
+/** `GET /api/builds?pipeline=&repository=&branch=&status=&limit=&cursor=`: newest first, with `next` for the following page. */
+export function listBuilds(deps: ListDeps) {
+  return async (ctx: Context) => {
+    const q = ctx.query;
+    const str = (k: string) => (typeof q[k] === 'string' && q[k] !== '' ? (q[k] as string) : undefined);
+    const limit = Math.min(200, Math.max(1, Number(str('limit') ?? 50) || 50));
+    const status = str('status');
+    if (status && !STATUSES.has(status))
+      throw new InvalidRequestError(`status is one of ${[...STATUSES].join(', ')}`);
+    const cursor = str('cursor');
+    if (cursor && !/^\(?[\d.]+:[0-9a-z]+$/.test(cursor))
+      throw new InvalidRequestError('bad cursor; use the "next" of the previous page');
+    const filter = {
+      ...(str('pipeline') ? { pipeline: str('pipeline')! } : {}),
+      ...(str('repository') ? { repository: str('repository')! } : {}),
+      ...(str('branch') ? { branch: str('branch')! } : {}),
+      ...(status ? { status } : {}),
+    };
+    const page = await deps.store.list(filter, cursor ?? null, limit);
+    ctx.body = { builds: page.records.map((r) => toView(r, deps.publicUrl)), next: page.next };
+  };
+}
+
+/** `GET /api/pipelines`: the pipelines in force, and the problems of the last load (a broken edit). */
+export function listPipelines(deps: ListDeps) {
+  return async (ctx: Context) => {
+    const set = deps.pipelines();
+    ctx.body = {
+      loaded_at: set.loadedAt,
+      pipelines: set.pipelines.map((p) => ({
+        name: p.name,
+        file: p.file,
+        repository: p.repository,
+        forge: p.forge,
+        jobs: p.jobs.map((j) => ({ name: j.name, needs: j.needs, steps: j.steps.length })),
+        notify: p.notify.length,
+        concurrency: p.concurrency,
+        commit_status: p.commitStatus,
+      })),
+      problems: set.diagnostics.map((d) => ({ ...d, text: formatDiagnostic(d) })),
+    };
+  };
+}
+
+/** `GET /api/events`: Server-Sent Events of every build change, for dashboards. */
+export function buildEvents(deps: ListDeps) {
+  return async (ctx: Context) => {
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setKeepAlive(true);
+    ctx.set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    const out = new PassThrough();
+    ctx.status = 200;
+    ctx.body = out;
+    out.write(': connected\n\n');
+    const send = (text: string) => out.write(`event: build\ndata: ${text}\n\n`);
+    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), 15_000);
+    deps.liveEvents.on('event', send);
+    ctx.req.on('close', () => {
+      clearInterval(heartbeat);
+      deps.liveEvents.off('event', send);
+      out.end();
+    });
+  };
+}

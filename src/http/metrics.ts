@@ -1,0 +1,91 @@
+import type { Queue } from 'bullmq';
+import type { Context, Next } from 'koa';
+import type { Redis } from 'ioredis';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Keys } from '../queue/keys.ts';
+import { JOB_BUCKETS } from '../queue/store.ts';
+
+export interface MetricsDeps {
+  redis: Redis;
+  keys: Keys;
+  jobs: Queue;
+  deliveries: Queue;
+}
+
+/**
+ * `/metrics` in Prometheus' text format. Process metrics and webhook counts are this process's (one
+ * series per instance); builds, job durations, queue depth and deliveries come from Redis, so every
+ * instance reports the whole cluster's.
+ */
+export function createMetrics(deps: MetricsDeps) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pushci_' });
+  const webhooks = new Counter({
+    name: 'pushci_webhooks_received_total',
+    help: 'Webhooks received, by forge and HTTP status of the answer',
+    labelNames: ['forge', 'status'],
+    registers: [registry],
+  });
+
+  /** Counts every answer of a webhook route, errors included. */
+  const countWebhooks = async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } finally {
+      webhooks.inc({ forge: String(ctx.params.forge ?? 'unknown').slice(0, 20), status: String(ctx.status) });
+    }
+  };
+
+  const handler = async (ctx: Context) => {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    let up = 1;
+    try {
+      const [builds, jobs, deliveries, active, jobCounts, deliveryCounts] = await Promise.all([
+        deps.redis.hgetall(deps.keys.stats('builds')),
+        deps.redis.hgetall(deps.keys.stats('jobs')),
+        deps.redis.hgetall(deps.keys.stats('deliveries')),
+        deps.redis.zcard(deps.keys.active),
+        deps.jobs.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+        deps.deliveries.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+      ]);
+      metric('pushci_builds_completed_total', 'counter', 'Builds that reached a final status, by status');
+      for (const [status, n] of Object.entries(builds))
+        lines.push(`pushci_builds_completed_total{status="${status}"} ${n}`);
+      metric('pushci_builds_active', 'gauge', 'Builds queued or running (or finishing)');
+      lines.push(`pushci_builds_active ${active}`);
+      metric('pushci_queue_jobs', 'gauge', 'Jobs in the BullMQ queues, by queue and state');
+      for (const [state, n] of Object.entries(jobCounts))
+        lines.push(`pushci_queue_jobs{queue="jobs",state="${state}"} ${n}`);
+      for (const [state, n] of Object.entries(deliveryCounts))
+        lines.push(`pushci_queue_jobs{queue="deliveries",state="${state}"} ${n}`);
+      metric('pushci_job_duration_seconds', 'histogram', 'Durations of finished jobs');
+      let cumulative = 0;
+      for (const le of [...JOB_BUCKETS, Infinity]) {
+        cumulative += Number(jobs[`le:${le}`] ?? 0);
+        lines.push(`pushci_job_duration_seconds_bucket{le="${le === Infinity ? '+Inf' : le}"} ${cumulative}`);
+      }
+      lines.push(
+        `pushci_job_duration_seconds_sum ${Number(jobs.sum ?? 0)}`,
+        `pushci_job_duration_seconds_count ${Number(jobs.count ?? 0)}`,
+      );
+      metric('pushci_delivery_attempts_total', 'counter', 'Outbound delivery attempts');
+      lines.push(`pushci_delivery_attempts_total ${Number(deliveries.attempts ?? 0)}`);
+      metric(
+        'pushci_deliveries_total',
+        'counter',
+        'Outbound delivery attempts by outcome (delivered, retrying, failed)',
+      );
+      for (const state of ['delivered', 'retrying', 'failed'])
+        lines.push(`pushci_deliveries_total{outcome="${state}"} ${Number(deliveries[state] ?? 0)}`);
+    } catch {
+      up = 0;
+    }
+    metric('pushci_redis_up', 'gauge', 'Whether Redis answered this scrape');
+    lines.push(`pushci_redis_up ${up}`);
+    ctx.type = registry.contentType;
+    ctx.body = `${await registry.metrics()}\n${lines.join('\n')}\n`;
+  };
+  return { countWebhooks, handler };
+}

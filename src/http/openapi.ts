@@ -109,6 +109,95 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           responses: webhookResponses,
         },
       },
+      '/api/builds': {
+        get: {
+          summary: 'Builds, newest first, filtered, with cursor pagination',
+          security: [{ bearer: [] }],
+          parameters: ['pipeline', 'repository', 'branch', 'status', 'limit', 'cursor'].map((name) => ({
+            name,
+            in: 'query',
+            schema: { type: 'string' },
+          })),
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['builds', 'next'],
+                properties: {
+                  builds: { type: 'array', items: ref('Build') },
+                  next: { type: ['string', 'null'] },
+                },
+              },
+              'A page of builds',
+            ),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/pipelines': {
+        get: {
+          summary: 'The pipelines in force and the problems of the last load',
+          security: [{ bearer: [] }],
+          responses: { '200': json({ type: 'object' }, 'Pipelines'), ...errors(401, 403) },
+        },
+      },
+      '/api/events': {
+        get: {
+          summary:
+            'Server-Sent Events: every build change (event "build", data {type, id, pipeline, number, status, job?})',
+          security: [{ bearer: [] }],
+          responses: {
+            '200': {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...errors(401, 403),
+          },
+        },
+      },
+      '/api/endpoints/test': {
+        post: {
+          summary: 'Send a signed example of every event type to a receiver',
+          security: [{ bearer: [] }],
+          requestBody: json(
+            {
+              type: 'object',
+              required: ['url', 'secret'],
+              properties: { url: { type: 'string' }, secret: { type: ['string', 'array'] } },
+            },
+            'Receiver and whsec_ secret',
+          ),
+          responses: { '200': json({ type: 'object' }, 'What each attempt got'), ...errors(400, 401, 403) },
+        },
+      },
+      '/badge/{pipeline}.svg': {
+        get: {
+          summary: "Status badge of the pipeline's last finished build",
+          parameters: [path('pipeline'), { name: 'branch', in: 'query', schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'SVG', content: { 'image/svg+xml': { schema: { type: 'string' } } } },
+            '304': { description: 'Not modified' },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': {
+              description: 'Text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/login': {
+        post: {
+          summary: 'Dashboard login: checks the API token and sets an HttpOnly cookie',
+          requestBody: json({ type: 'object', properties: { token: { type: 'string' } } }, 'The token'),
+          responses: { '200': json({ type: 'object' }, 'Logged in'), ...errors(400, 401) },
+        },
+      },
       '/api/builds/{id}': {
         get: {
           summary: 'One build',

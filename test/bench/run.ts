@@ -101,12 +101,11 @@ function startWorkers(
 
 /** Empties the jobs queue (build records stay), so a measured push is not queued behind load-test pushes. */
 async function drainJobs(redis: TestRedis) {
-  const q = new Queue('jobs', {
-    connection: new Redis(redis.url, { maxRetriesPerRequest: null }),
-    prefix: redis.prefix,
-  });
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const q = new Queue('jobs', { connection, prefix: redis.prefix });
   await q.drain(true);
   await q.close();
+  connection.disconnect();
 }
 
 async function stop(...ps: PushciProcess[]) {

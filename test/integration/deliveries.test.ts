@@ -317,8 +317,19 @@ describe('outbound deliveries', () => {
 
   it('publishes an OpenAPI 3.1 document with paths and webhooks', () => {
     assert.equal(validator.doc.openapi, '3.1.0');
-    for (const p of ['/webhooks/github', '/webhooks/gitlab', '/api/builds/{id}', '/api/deliveries'])
+    for (const p of [
+      '/webhooks/github',
+      '/webhooks/gitlab',
+      '/api/builds',
+      '/api/builds/{id}',
+      '/api/events',
+      '/api/pipelines',
+      '/api/deliveries',
+      '/metrics',
+      '/badge/{pipeline}.svg',
+    ]) {
       assert.ok(validator.doc.paths[p], p);
+    }
     assert.deepEqual(Object.keys(validator.doc.webhooks).sort(), [
       'build.completed',
       'build.queued',

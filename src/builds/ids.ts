@@ -12,5 +12,3 @@ export function newBuildId(now = Date.now()): string {
     .padStart(10, '0');
   return `${time}${rand}`;
 }
-
-export const BUILD_ID = /^[0-9a-z]{19}$/;

@@ -47,6 +47,8 @@ export class DeliveryLog {
       .hincrby(`${this.prefix}:stats:deliveries`, 'attempts', 1)
       .hincrby(`${this.prefix}:stats:deliveries`, state, 1)
       .zadd(`${this.prefix}:deliveries:recent`, Date.parse(attempt.at), d.msgId)
+      // The dashboard's "recent" list: the latest 10,000 are plenty, and keep it bounded.
+      .zremrangebyrank(`${this.prefix}:deliveries:recent`, 0, -10_001)
       .zadd(`${this.prefix}:deliveries:${d.buildId}`, Date.parse(attempt.at), d.msgId)
       .exec();
   }

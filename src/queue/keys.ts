@@ -15,7 +15,7 @@ export interface Keys {
   /** Live build events for dashboards (pub/sub). */
   eventsChannel: string;
   /** Cluster-wide counters for /metrics. */
-  stats(what: 'builds' | 'deliveries' | 'webhooks' | 'jobs'): string;
+  stats(what: 'builds' | 'deliveries' | 'jobs'): string;
   /** Last status per pipeline and branch, for badges. */
   badges: string;
   slots(pipeline: string): string;

@@ -1,3 +1,5 @@
+import { apiRequest, type ApiTarget } from './api-request.ts';
+
 /** The parts of GitHub's REST API pushci uses (hooks, deliveries), against any base URL (GitHub Enterprise, tests). */
 
 export interface GithubHook {
@@ -17,55 +19,24 @@ export interface GithubDelivery {
   event: string;
 }
 
-export class GithubApiError extends Error {
-  readonly status: number;
-  constructor(message: string, status: number) {
-    super(message);
-    this.status = status;
-  }
-}
-
 export class GithubClient {
-  private readonly base: string;
-  private readonly token: string;
+  private readonly target: ApiTarget;
 
   constructor(base: string, token: string) {
-    this.base = base.replace(/\/+$/, '');
-    this.token = token;
-  }
-
-  private async request(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ json: unknown; next: string | null }> {
-    const url = path.startsWith('http') ? path : `${this.base}${path}`;
-    const res = await fetch(url, {
-      method,
+    this.target = {
+      base: base.replace(/\/+$/, ''),
       headers: {
-        authorization: `Bearer ${this.token}`,
+        authorization: `Bearer ${token}`,
         accept: 'application/vnd.github+json',
         'x-github-api-version': '2022-11-28',
-        'user-agent': 'pushci',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      const hint =
-        res.status === 401
-          ? ' (check GITHUB_TOKEN)'
-          : res.status === 404
-            ? ' (no such repository or hook, or the token cannot see it)'
-            : '';
-      throw new GithubApiError(
-        `GitHub answered ${res.status} to ${method} ${path}${hint}: ${text.slice(0, 200)}`,
-        res.status,
-      );
-    }
-    const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1] ?? null;
-    return { json: text ? JSON.parse(text) : null, next };
+      forge: 'GitHub',
+      tokenVar: 'GITHUB_TOKEN',
+    };
+  }
+
+  private request(method: string, path: string, body?: unknown) {
+    return apiRequest(this.target, method, path, body);
   }
 
   private static repoPath(repo: string): string {

@@ -1,3 +1,5 @@
+import { apiRequest, type ApiTarget } from './api-request.ts';
+
 /** The parts of GitLab's REST API pushci uses (project hooks), against any base URL (self-managed, tests). */
 
 export interface GitlabHook {
@@ -11,35 +13,19 @@ export interface GitlabHook {
 }
 
 export class GitlabClient {
-  private readonly base: string;
-  private readonly token: string;
+  private readonly target: ApiTarget;
 
   constructor(base: string, token: string) {
-    this.base = base.replace(/\/+$/, '');
-    this.token = token;
+    this.target = {
+      base: base.replace(/\/+$/, ''),
+      headers: { 'private-token': token },
+      forge: 'GitLab',
+      tokenVar: 'GITLAB_TOKEN',
+    };
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        'private-token': this.token,
-        'user-agent': 'pushci',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      const hint =
-        res.status === 401
-          ? ' (check GITLAB_TOKEN)'
-          : res.status === 404
-            ? ' (no such project, or the token cannot see it)'
-            : '';
-      throw new Error(`GitLab answered ${res.status} to ${method} ${path}${hint}: ${text.slice(0, 200)}`);
-    }
-    return text ? JSON.parse(text) : null;
+    return (await apiRequest(this.target, method, path, body)).json;
   }
 
   private static project(path: string): string {

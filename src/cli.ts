@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SETTINGS, loadConfig, parseDuration } from './config.ts';
 import { GithubClient } from './forge-api/github-client.ts';
-import { recoverDeliveries } from './forge-api/recover.ts';
+import { githubRepositories, recoverDeliveries } from './forge-api/recover.ts';
 import { checkHook, createHook } from './forge-api/hooks.ts';
 import { createAddressGuard } from './notify/ssrf.ts';
 import { sendTestEvents } from './notify/test-events.ts';
@@ -137,13 +137,7 @@ async function main(argv: string[]): Promise<number> {
       let repos = (values.repo as string[] | undefined) ?? [];
       if (repos.length === 0) {
         const { pipelines } = await loadPipelines(config.pipelinesDir, config.env);
-        repos = [
-          ...new Set(
-            pipelines
-              .filter((p) => (p.forge ?? 'github') === 'github' && !/[*?[{]/.test(p.repository))
-              .map((p) => p.repository),
-          ),
-        ];
+        repos = githubRepositories(pipelines);
       }
       if (repos.length === 0) throw new ConfigError('no repository to recover: give --repo owner/name');
       const client = new GithubClient(config.githubApiUrl, config.githubToken);

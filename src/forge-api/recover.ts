@@ -1,4 +1,16 @@
+import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { GithubClient, GithubDelivery } from './github-client.ts';
+
+/** The repositories recovery covers by default: those of GitHub pipelines, except glob patterns. */
+export function githubRepositories(pipelines: readonly Pipeline[]): string[] {
+  return [
+    ...new Set(
+      pipelines
+        .filter((p) => (p.forge ?? 'github') === 'github' && !/[*?[{]/.test(p.repository))
+        .map((p) => p.repository),
+    ),
+  ];
+}
 
 export interface RecoverReport {
   repository: string;

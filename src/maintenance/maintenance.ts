@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { GithubClient } from '../forge-api/github-client.ts';
-import { recoverDeliveries } from '../forge-api/recover.ts';
+import { githubRepositories, recoverDeliveries } from '../forge-api/recover.ts';
 import type { Logger } from '../log.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Stack } from '../stack.ts';
@@ -71,13 +71,7 @@ export async function startMaintenance(
       if (job.name === 'recover' && config.githubToken) {
         const client = new GithubClient(config.githubApiUrl, config.githubToken);
         const since = new Date(Date.now() - 2 * config.recoverIntervalMs);
-        const repos = [
-          ...new Set(
-            pipelines()
-              .filter((p) => (p.forge ?? 'github') === 'github' && !/[*?[{]/.test(p.repository))
-              .map((p) => p.repository),
-          ),
-        ];
+        const repos = githubRepositories(pipelines());
         for (const repo of repos) {
           const report = await recoverDeliveries(client, repo, `${config.publicUrl}/webhooks/github`, since);
           if (report.problem) log.warn({ repository: repo, problem: report.problem }, 'recover');

@@ -123,8 +123,13 @@ export class Lifecycle {
    * Marks a job running (a new attempt when a crashed worker had it). Returns null when the job must not
    * run: it already finished, or the build was cancelled (the job is then recorded as canceled).
    */
-  async jobStarted(buildId: string, job: string): Promise<{ record: BuildRecord; attempt: number } | null> {
-    const before = await this.store.get(buildId);
+  async jobStarted(
+    buildId: string,
+    job: string,
+    /** The record as the caller just read it, to spare a second read. */
+    loaded?: BuildRecord | null,
+  ): Promise<{ record: BuildRecord; attempt: number } | null> {
+    const before = loaded === undefined ? await this.store.get(buildId) : loaded;
     const state = before?.jobs.get(job);
     if (!before || !state || isFinal(state.status) || isFinal(before.status)) return null;
     if (before.cancelReason) {

@@ -1,6 +1,6 @@
 /**
  * Named errors. Each carries a stable `code` that API clients can rely on; the HTTP status for each code
- * is decided in one place, `http/error-middleware.ts`.
+ * is decided in one place, `http/error-response.ts`.
  */
 export class PushciError extends Error {
   readonly code: string = 'internal_error';
@@ -56,6 +56,11 @@ export class ForbiddenError extends PushciError {
 /** A source sent more webhooks than `PUSHCI_RATE_LIMIT` allows. */
 export class RateLimitedError extends PushciError {
   override readonly code = 'rate_limited';
+}
+
+/** The route exists, but not for this method (`details.allow` lists the ones it takes). */
+export class MethodNotAllowedError extends PushciError {
+  override readonly code = 'method_not_allowed';
 }
 
 export class NotFoundError extends PushciError {

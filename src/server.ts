@@ -193,7 +193,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
           requestTimeout: config.requestTimeoutMs,
           keepAliveTimeout: 5_000,
         },
-        app.callback(),
+        app,
       );
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
@@ -10,8 +11,9 @@ import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
 import { apiAuth, login } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
-import { webhookHandler, type WebhookDeps } from './webhooks.ts';
-import { rateLimit } from './rate-limit.ts';
+import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
+import { webhookRoute } from './webhook-route.ts';
+import { createRateLimiter } from './rate-limit.ts';
 import { testEndpoint } from './endpoint-test.ts';
 import { bullBoard } from './admin.ts';
 import { badge } from './badge.ts';
@@ -28,8 +30,11 @@ export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDep
   log: Logger;
 }
 
-/** The HTTP application, without listening: tests and the CLI wire it the same way. */
-export function createApp(deps: AppDeps): Koa {
+/**
+ * The HTTP application, without listening: the webhook route on node:http (the hot path), everything
+ * else on Koa.
+ */
+export function createApp(deps: AppDeps): RequestListener {
   const app = new Koa();
   app.proxy = false;
   // A client that goes away mid-stream (a closed dashboard, a stopped log follow) is not an error.
@@ -50,12 +55,6 @@ export function createApp(deps: AppDeps): Koa {
 
   const router = new Router();
   const metrics = createMetrics(deps);
-  router.post(
-    '/webhooks/:forge',
-    metrics.countWebhooks,
-    rateLimit(deps.config.rateLimit),
-    webhookHandler(deps),
-  );
   router.get('/metrics', metrics.handler);
   router.get('/badge/:pipeline.svg', badge(deps));
   router.get('/', dashboardPage());
@@ -111,5 +110,14 @@ export function createApp(deps: AppDeps): Koa {
   );
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
-  return app;
+  return webhookRoute(
+    {
+      receive: webhookReceiver(deps),
+      forgeNames: new Set(deps.forges.keys()),
+      answered: metrics.webhookAnswered,
+      checkRate: createRateLimiter(deps.config.rateLimit).check,
+      log: deps.log,
+    },
+    app.callback(),
+  );
 }

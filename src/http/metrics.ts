@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Keys } from '../queue/keys.ts';
@@ -27,13 +27,14 @@ export function createMetrics(deps: MetricsDeps) {
     registers: [registry],
   });
 
-  /** Counts every answer of a webhook route, errors included. */
-  const countWebhooks = async (ctx: Context, next: Next) => {
-    try {
-      await next();
-    } finally {
-      webhooks.inc({ forge: String(ctx.params.forge ?? 'unknown').slice(0, 20), status: String(ctx.status) });
-    }
+  // One bound child per forge and status: labels are hashed once, not on every webhook.
+  const bound = new Map<string, { inc(): void }>();
+  /** Counts one answer of the webhook route, errors included (`forge`: a known forge name or `unknown`). */
+  const webhookAnswered = (forge: string, status: number) => {
+    const key = `${forge} ${status}`;
+    let child = bound.get(key);
+    if (!child) bound.set(key, (child = webhooks.labels({ forge, status: String(status) })));
+    child.inc();
   };
 
   const handler = async (ctx: Context) => {
@@ -87,5 +88,5 @@ export function createMetrics(deps: MetricsDeps) {
     ctx.type = registry.contentType;
     ctx.body = `${await registry.metrics()}\n${lines.join('\n')}\n`;
   };
-  return { countWebhooks, handler };
+  return { webhookAnswered, handler };
 }

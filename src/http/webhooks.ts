@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Redis } from 'ioredis';
 import { createBuildsForPushes, type CreateBuildsDeps, type PushesResult } from '../builds/create-builds.ts';
@@ -19,38 +19,40 @@ export interface WebhookDeps extends CreateBuildsDeps {
   publicUrl: string;
 }
 
+/** What a webhook is answered with when nothing went wrong (errors are thrown as `PushciError`s). */
+export interface WebhookAnswer {
+  status: 200 | 202;
+  body: Record<string, unknown>;
+}
+
 /**
- * `POST /webhooks/:forge`: verify the raw bytes, then parse, match and store. A 2xx is sent only once
- * the builds are in Redis; if Redis cannot take them the answer is 503 and the forge can redeliver.
+ * `POST /webhooks/:forge`: verify the raw bytes, then parse, match and store. A 2xx is answered only
+ * once the builds are in Redis; if Redis cannot take them the answer is 503 and the forge can redeliver.
  * A delivery id seen before creates nothing and is answered with the builds of its first receipt.
+ * `log` makes the request's logger on first use (most webhooks log nothing at the default level).
  */
-export function webhookHandler(deps: WebhookDeps) {
+export function webhookReceiver(deps: WebhookDeps) {
   const view = (b: { id: string; pipeline: string; status: string; number?: number }) => ({
     ...b,
     url: `${deps.publicUrl}/api/builds/${b.id}`,
   });
-  return async (ctx: Context) => {
-    const forge = deps.forges.get(ctx.params.forge ?? '');
+  return async (forgeName: string, req: IncomingMessage, log: () => Logger): Promise<WebhookAnswer> => {
+    const forge = deps.forges.get(forgeName);
     if (!forge)
-      throw new NotFoundError(
-        `no forge "${ctx.params.forge}"; use one of: ${[...deps.forges.keys()].join(', ')}`,
-      );
-    const body = await readRawBody(ctx.req, deps.maxBodyBytes);
-    const req = { headers: ctx.request.headers, body };
-    await forge.verify(req);
-    const result = forge.parse(req);
-    // Plain fields rather than a child logger per request: most webhooks log nothing at the default level.
+      throw new NotFoundError(`no forge "${forgeName}"; use one of: ${[...deps.forges.keys()].join(', ')}`);
+    const body = await readRawBody(req, deps.maxBodyBytes);
+    const inbound = { headers: req.headers, body };
+    await forge.verify(inbound);
+    const result = forge.parse(inbound);
     const at = { forge: forge.name, delivery_id: result.deliveryId };
-    if (result.kind === 'ping') {
-      ctx.status = 200;
-      ctx.body = { builds: [], reason: 'pong: the hook reaches pushci and its secret is right' };
-      return;
-    }
+    if (result.kind === 'ping')
+      return {
+        status: 200,
+        body: { builds: [], reason: 'pong: the hook reaches pushci and its secret is right' },
+      };
     if (result.kind === 'ignored') {
-      ctx.status = 202;
-      ctx.body = { builds: [], reason: `ignored: ${result.event}` };
-      (ctx.state.log as Logger).info({ ...at, event: result.event }, 'event ignored');
-      return;
+      log().info({ ...at, event: result.event }, 'event ignored');
+      return { status: 202, body: { builds: [], reason: `ignored: ${result.event}` } };
     }
     const live = result.events.filter((e) => !e.deleted);
     const pushes = live
@@ -58,19 +60,20 @@ export function webhookHandler(deps: WebhookDeps) {
       .filter((p) => p.pipelines.length > 0);
     if (pushes.length === 0) {
       const first = result.events[0]!;
-      ctx.status = 200;
-      ctx.body = {
-        builds: [],
-        reason:
-          live.length === 0
-            ? `${first.repository} ${first.ref} was deleted; deletions start nothing`
-            : `no pipeline matches ${forge.name} ${first.repository} ${live.map((e) => e.ref).join(', ')}`,
-      };
-      (ctx.state.log as Logger).info(
+      log().info(
         { ...at, repository: first.repository, refs: live.map((e) => e.ref) },
         'push matched no pipeline',
       );
-      return;
+      return {
+        status: 200,
+        body: {
+          builds: [],
+          reason:
+            live.length === 0
+              ? `${first.repository} ${first.ref} was deleted; deletions start nothing`
+              : `no pipeline matches ${forge.name} ${first.repository} ${live.map((e) => e.ref).join(', ')}`,
+        },
+      };
     }
     if (deps.redis.status !== 'ready')
       throw new StoreUnavailableError('Redis is not reachable; nothing was stored, redeliver later');
@@ -83,23 +86,22 @@ export function webhookHandler(deps: WebhookDeps) {
       });
     } catch (err) {
       if (err instanceof PushciError) throw err;
-      (ctx.state.log as Logger).error({ ...at, err: (err as Error).message }, 'could not store builds');
+      log().error({ ...at, err: (err as Error).message }, 'could not store builds');
       throw new StoreUnavailableError(
         `could not store the build (${(err as Error).message}); redeliver later`,
       );
     }
     if (stored.duplicate) {
-      ctx.status = 200;
-      ctx.body = {
-        builds: stored.seen.builds.map(view),
-        duplicate: true,
-        reason: `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
+      log().info(at, 'duplicate delivery');
+      return {
+        status: 200,
+        body: {
+          builds: stored.seen.builds.map(view),
+          duplicate: true,
+          reason: `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
+        },
       };
-      (ctx.state.log as Logger).info(at, 'duplicate delivery');
-      return;
     }
-    const created = stored.builds;
-    ctx.status = 202;
-    ctx.body = { builds: created.map(view) };
+    return { status: 202, body: { builds: stored.builds.map(view) } };
   };
 }

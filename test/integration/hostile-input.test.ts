@@ -190,6 +190,33 @@ describe('hostile input', () => {
     assert.equal(ls, false, 'nothing from a ref ever ran');
   });
 
+  it('answers the webhook route’s other methods, unknown forges and odd paths in JSON, each with a request id', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const r = await fetch(`${server.base}/webhooks/github`, { method });
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.get('allow'), 'POST');
+      assert.equal(((await r.json()) as { error: string }).error, 'method_not_allowed');
+      assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    }
+    const before = await builds();
+    const unknown = await fetch(`${server.base}/webhooks/sourcehut?x=1`, { method: 'POST', body: '{}' });
+    assert.equal(unknown.status, 404);
+    const body = (await unknown.json()) as { error: string; message: string };
+    assert.equal(body.error, 'not_found');
+    assert.match(body.message, /use one of: github, gitlab/);
+    const nested = await fetch(`${server.base}/webhooks/github/extra`, { method: 'POST', body: '{}' });
+    assert.equal(nested.status, 404, 'a deeper path is not the webhook route');
+    assert.equal(((await nested.json()) as { error: string }).error, 'not_found');
+    const ok = await signed(JSON.stringify(base()), { 'x-github-delivery': randomUUID() });
+    assert.equal(ok.status, 202);
+    assert.equal(await builds(), before + 1);
+    // Made-up forge names count as one label, so they cannot grow the metrics without bound.
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    assert.match(metrics, /pushci_webhooks_received_total\{forge="unknown",status="404"\} 1\n/);
+    assert.match(metrics, /pushci_webhooks_received_total\{forge="github",status="405"\} 3\n/);
+    assert.doesNotMatch(metrics, /sourcehut/);
+  });
+
   it('survives 10,000 seeded mutations of real payloads: no 5xx, no build from an unverified request', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 20261122);
     const random = rng(seed);

@@ -6,13 +6,58 @@ import type { BuildStore } from '../queue/store.ts';
 export interface RetentionResult {
   removed: number;
   kept: number;
+  /** Pipeline snapshots dropped because no stored build uses them any more. */
+  snapshotsDropped: number;
 }
 
 const BATCH = 500;
 
+// Drops pipeline snapshots no stored build uses: every build of a snapshot was created no later than the
+// snapshot's score (the newest use), so one older than the oldest stored build is used by none. The
+// check is repeated here, atomically, so a build created meanwhile keeps its snapshot.
+//   KEYS: builds index, snapshot index, then the snapshot keys; ARGV: their refs
+const DROP_SNAPSHOTS = `
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local dropped = 0
+for i, ref in ipairs(ARGV) do
+  local used = redis.call('ZSCORE', KEYS[2], ref)
+  if used and (#oldest == 0 or tonumber(used) < tonumber(oldest[2])) then
+    redis.call('DEL', KEYS[i + 2])
+    redis.call('ZREM', KEYS[2], ref)
+    dropped = dropped + 1
+  end
+end
+return dropped
+`;
+
+/** Removes the pipeline snapshots that no stored build refers to any more. Returns how many. */
+export async function dropUnusedSnapshots(redis: Redis, keys: Keys): Promise<number> {
+  const oldest = await redis.zrange(keys.index, '0', '0', 'WITHSCORES');
+  const below = oldest.length === 0 ? '+inf' : `(${oldest[1]}`;
+  let dropped = 0;
+  for (;;) {
+    const refs = await redis.zrangebyscore(keys.snapshots, '-inf', below, 'LIMIT', '0', String(BATCH));
+    if (refs.length === 0) return dropped;
+    const n = Number(
+      await redis.eval(
+        DROP_SNAPSHOTS,
+        refs.length + 2,
+        keys.index,
+        keys.snapshots,
+        ...refs.map((ref) => keys.pipelineSnapshot(ref)),
+        ...refs,
+      ),
+    );
+    dropped += n;
+    // Nothing dropped: builds older than these arrived meanwhile (a rerun); the next run looks again.
+    if (n === 0 || refs.length < BATCH) return dropped;
+  }
+}
+
 /**
  * Removes finished builds older than `maxAgeMs`, and the oldest finished ones beyond `maxBuilds`, with
- * their logs and delivery records, so Redis stays bounded over months. Running builds are never removed.
+ * their logs and delivery records and the pipeline snapshots only they used, so Redis stays bounded over
+ * months. Running builds are never removed.
  * (De-duplication keys expire on their own.)
  */
 export async function applyRetention(
@@ -48,5 +93,5 @@ export async function applyRetention(
     }
     await multi.exec();
   }
-  return { removed, kept: total - removed };
+  return { removed, kept: total - removed, snapshotsDropped: await dropUnusedSnapshots(redis, keys) };
 }

@@ -12,6 +12,10 @@ export interface Keys {
   group(name: string): string;
   /** Builds of one pipeline, by creation time. */
   pipelineIndex(pipeline: string): string;
+  /** A pipeline definition as builds snapshot it, by content hash (shared by every build of that version). */
+  pipelineSnapshot(ref: string): string;
+  /** Snapshot refs by the creation time of the newest build that uses them (retention drops unused ones). */
+  snapshots: string;
   /** Live build events for dashboards (pub/sub). */
   eventsChannel: string;
   /** Cluster-wide counters for /metrics. */
@@ -33,6 +37,8 @@ export function keys(prefix: string): Keys {
     group: (name) => `${prefix}:group:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`,
     slots: (pipeline) => `${prefix}:slots:${pipeline}`,
     pipelineIndex: (pipeline) => `${prefix}:index:pipeline:${pipeline}`,
+    pipelineSnapshot: (ref) => `${prefix}:def:${ref}`,
+    snapshots: `${prefix}:index:defs`,
     eventsChannel: `${prefix}:events`,
     stats: (what) => `${prefix}:stats:${what}`,
     badges: `${prefix}:badges`,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
+import { PipelineSnapshots } from './pipeline-snapshots.ts';
 
 /** What never changes after a build is created. */
 export interface BuildMeta {
@@ -87,27 +88,41 @@ return all
 // Every build of a delivery in one atomic step: numbering, records and indexes, and, when a delivery
 // id is given, its de-duplication record. If that record already exists nothing is written and the
 // script returns it: a second receipt of the delivery (here, or at another instance at the same
-// moment) never creates a build. One round trip per webhook.
-//   KEYS: index, active, seen, then per build: its hash, its pipeline's counter, its pipeline's index
-//   ARGV: use-seen (0/1), seen value, seen ttl ms, then per build: id, score, field count, fields...
+// moment) never creates a build. A build refers to its pipeline snapshot by ref; the snapshot's text is
+// sent only when this process has not stored it yet, and if it is gone (retention dropped it) nothing
+// is written and the script asks for it (2). One round trip per webhook.
+//   KEYS: index, active, seen, snapshot index, then per build: its hash, its pipeline's counter, its
+//         pipeline's index, its snapshot
+//   ARGV: use-seen (0/1), seen value, seen ttl ms, then per build: id, score, snapshot ref, snapshot
+//         text or '', field count, fields...
 const CREATE = `
 if ARGV[1] == '1' then
   local seen = redis.call('GET', KEYS[3])
   if seen then return {0, seen} end
 end
-local out = {1}
 local p = 4
-local k = 4
+local k = 5
 while p <= #ARGV do
-  local id, score, nf = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
+  if ARGV[p + 3] == '' and redis.call('EXISTS', KEYS[k + 3]) == 0 then return {2} end
+  p = p + 5 + tonumber(ARGV[p + 4])
+  k = k + 4
+end
+local out = {1}
+p = 4
+k = 5
+while p <= #ARGV do
+  local id, score, ref, text, nf = ARGV[p], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3], tonumber(ARGV[p + 4])
+  if text ~= '' then redis.call('SET', KEYS[k + 3], text) end
+  local used = redis.call('ZSCORE', KEYS[4], ref)
+  if not used or tonumber(used) < tonumber(score) then redis.call('ZADD', KEYS[4], score, ref) end
   local n = redis.call('INCR', KEYS[k + 1])
-  redis.call('HSET', KEYS[k], 'number', n, unpack(ARGV, p + 3, p + 2 + nf))
+  redis.call('HSET', KEYS[k], 'number', n, unpack(ARGV, p + 5, p + 4 + nf))
   redis.call('ZADD', KEYS[1], score, id)
   redis.call('ZADD', KEYS[2], score, id)
   redis.call('ZADD', KEYS[k + 2], score, id)
   table.insert(out, n)
-  p = p + 3 + nf
-  k = k + 3
+  p = p + 5 + nf
+  k = k + 4
 end
 if ARGV[1] == '1' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
 return out
@@ -131,9 +146,11 @@ type ScriptRedis = Redis & {
 export class BuildStore {
   private readonly redis: ScriptRedis;
   readonly keys: Keys;
+  private readonly snapshots: PipelineSnapshots;
 
   constructor(redis: Redis, keys: Keys) {
     this.keys = keys;
+    this.snapshots = new PipelineSnapshots(redis, keys);
     if (!('pushciCas' in redis)) {
       redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
       redis.defineCommand('pushciCreate', { lua: CREATE });
@@ -141,39 +158,62 @@ export class BuildStore {
     this.redis = redis as ScriptRedis;
   }
 
-  /** Stores builds in one round trip (a MULTI of atomic scripts), plus whatever `also` adds to it. Returns their numbers. */
   /**
    * Stores builds, and with `seen` the delivery's de-duplication record, in one atomic round trip.
    * Returns their numbers, or the existing record when the delivery was seen before (nothing written).
    */
   async create(builds: readonly NewBuild[], seen?: SeenRecordWrite): Promise<CreateResult> {
     if (builds.length === 0) return { created: true, numbers: [] };
-    const keys = [this.keys.index, this.keys.active, seen?.key ?? `${this.keys.prefix}:seen:-`];
-    const args = [seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0)];
-    for (const b of builds) {
-      const fields = [
-        'meta',
-        JSON.stringify(b.meta),
-        'def',
-        JSON.stringify(b.def),
-        'status',
-        b.status,
-        'reason',
-        b.reason ?? '',
+    const snapshots = builds.map((b) => this.snapshots.of(b.def));
+    const attempt = async (sendAll: boolean) => {
+      const keys = [
+        this.keys.index,
+        this.keys.active,
+        seen?.key ?? `${this.keys.prefix}:seen:-`,
+        this.keys.snapshots,
       ];
-      for (const j of b.def.jobs)
-        fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending', `j:${j.name}`, EMPTY_JOB_JSON);
-      if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
-      if (b.group !== null) fields.push('group', b.group);
-      keys.push(
-        this.keys.build(b.meta.id),
-        this.keys.sequence(b.meta.pipeline),
-        this.keys.pipelineIndex(b.meta.pipeline),
-      );
-      args.push(b.meta.id, String(Date.parse(b.meta.created_at)), String(fields.length), ...fields);
+      const args = [seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0)];
+      for (const [i, b] of builds.entries()) {
+        const snap = snapshots[i]!;
+        const fields = [
+          'meta',
+          JSON.stringify(b.meta),
+          'defref',
+          snap.ref,
+          'status',
+          b.status,
+          'reason',
+          b.reason ?? '',
+        ];
+        for (const j of b.def.jobs)
+          fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending', `j:${j.name}`, EMPTY_JOB_JSON);
+        if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
+        if (b.group !== null) fields.push('group', b.group);
+        keys.push(
+          this.keys.build(b.meta.id),
+          this.keys.sequence(b.meta.pipeline),
+          this.keys.pipelineIndex(b.meta.pipeline),
+          this.keys.pipelineSnapshot(snap.ref),
+        );
+        const text = sendAll || !this.snapshots.isStored(snap.ref) ? snap.json : '';
+        args.push(
+          b.meta.id,
+          String(Date.parse(b.meta.created_at)),
+          snap.ref,
+          text,
+          String(fields.length),
+          ...fields,
+        );
+      }
+      return this.redis.pushciCreate(keys.length, ...keys, ...args);
+    };
+    let [flag, ...rest] = await attempt(false);
+    if (Number(flag) === 2) {
+      for (const snap of snapshots) this.snapshots.markStored(snap.ref, false);
+      [flag, ...rest] = await attempt(true);
     }
-    const [flag, ...rest] = await this.redis.pushciCreate(keys.length, ...keys, ...args);
     if (Number(flag) === 0) return { created: false, seen: String(rest[0]) };
+    for (const snap of snapshots) this.snapshots.markStored(snap.ref, true);
     return { created: true, numbers: rest.map(Number) };
   }
 
@@ -285,7 +325,7 @@ export class BuildStore {
   }
 
   async get(id: string): Promise<BuildRecord | null> {
-    return parseRecord(await this.redis.hgetall(this.keys.build(id)));
+    return this.parse(await this.redis.hgetall(this.keys.build(id)));
   }
 
   /**
@@ -307,20 +347,29 @@ export class BuildStore {
     );
     const hash: Record<string, string> = {};
     for (let i = 0; i < rest.length; i += 2) hash[String(rest[i])] = String(rest[i + 1]);
-    return { ok: Number(ok) === 1, record: parseRecord(hash) };
+    return { ok: Number(ok) === 1, record: await this.parse(hash) };
+  }
+
+  /** A record from its hash, with its pipeline snapshot (inline in records written before snapshots had refs). */
+  private async parse(hash: Record<string, string>): Promise<BuildRecord | null> {
+    if (!hash.meta) return null;
+    const def = hash.def
+      ? (JSON.parse(hash.def) as Pipeline)
+      : hash.defref
+        ? await this.snapshots.resolve(hash.defref)
+        : null;
+    return def ? parseRecord(hash, def) : null;
   }
 }
 
-export function parseRecord(hash: Record<string, string>): BuildRecord | null {
-  if (!hash.meta || !hash.def) return null;
-  const def = JSON.parse(hash.def) as Pipeline;
+function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
   const jobs = new Map<string, JobState & { status: JobStatus }>();
   for (const j of def.jobs) {
     const state = hash[`j:${j.name}`] ? (JSON.parse(hash[`j:${j.name}`]!) as JobState) : EMPTY_JOB;
     jobs.set(j.name, { ...state, status: (hash[`s:${j.name}`] ?? 'pending') as JobStatus });
   }
   return {
-    meta: JSON.parse(hash.meta) as BuildMeta,
+    meta: JSON.parse(hash.meta!) as BuildMeta,
     number: Number(hash.number ?? 0),
     def,
     status: hash.status as BuildStatus,

@@ -66,7 +66,6 @@ const EMPTY_JOB: JobState = {
   started_at: null,
   finished_at: null,
 };
-const EMPTY_JOB_JSON = JSON.stringify(EMPTY_JOB);
 
 /** Upper bounds (seconds) of the job duration histogram. */
 export const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
@@ -175,18 +174,11 @@ export class BuildStore {
       const args = [seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0)];
       for (const [i, b] of builds.entries()) {
         const snap = snapshots[i]!;
-        const fields = [
-          'meta',
-          JSON.stringify(b.meta),
-          'defref',
-          snap.ref,
-          'status',
-          b.status,
-          'reason',
-          b.reason ?? '',
-        ];
-        for (const j of b.def.jobs)
-          fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending', `j:${j.name}`, EMPTY_JOB_JSON);
+        // Only what differs from a fresh record: a job's details (`j:<name>`) and the reason are written
+        // when they first change, and read as empty until then.
+        const fields = ['meta', JSON.stringify(b.meta), 'defref', snap.ref, 'status', b.status];
+        if (b.reason !== null) fields.push('reason', b.reason);
+        for (const j of b.def.jobs) fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending');
         if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
         if (b.group !== null) fields.push('group', b.group);
         keys.push(

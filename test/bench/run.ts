@@ -59,7 +59,6 @@ async function startReceiverProcess(redis: TestRedis, pipes: string, env: Record
     PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-data-')),
     GITHUB_WEBHOOK_SECRET: SECRET,
     CB,
-    PUSHCI_LOG_LEVEL: 'warn',
     PUSHCI_RETENTION_BUILDS: '1000000',
     // The bench drains queued jobs it created only to fill Redis; the repair sweep must not re-queue them.
     PUSHCI_REPAIR_INTERVAL: '24h',
@@ -92,7 +91,6 @@ function startWorkers(
       PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-w-')),
       PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
       PUSHCI_CONCURRENCY: '4',
-      PUSHCI_LOG_LEVEL: 'warn',
       CB,
       ...env,
     }),
@@ -152,51 +150,74 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
 }
 
-async function intake(redis: TestRedis, label: string, conns = [1, 16, 64]) {
-  const recv = await startReceiver();
-  const pipes = pipelines(recv.url);
-  const server = await startReceiverProcess(redis, pipes);
-  const basePort = await freePort();
-  const baseline = spawn(process.execPath, [join(import.meta.dirname, 'baseline-server.ts')], {
-    env: { PATH: process.env.PATH!, PORT: String(basePort), SECRET },
+/** A baseline server (test/bench/<file>) as its own process, so it gets a core of its own like pushci. */
+async function startBaseline(file: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(import.meta.dirname, file)], {
+    env: { PATH: process.env.PATH!, PORT: String(port), SECRET, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const url = `http://127.0.0.1:${port}`;
   await waitFor(
     () =>
-      fetch(`http://127.0.0.1:${basePort}/`).then(
+      fetch(`${url}/`).then(
         () => true,
         () => false,
       ),
     10_000,
-    'baseline',
+    file,
   );
+  return { proc, url };
+}
+
+type Load = Awaited<ReturnType<typeof load>>;
+const summary = (xs: Load[]) => ({
+  rps: median(xs.map((x) => x.rps)),
+  p50: median(xs.map((x) => x.p50)),
+  p99: median(xs.map((x) => x.p99)),
+});
+const show = (x: ReturnType<typeof summary>) => `${x.rps.toFixed(0)}/s (p50 ${x.p50} ms, p99 ${x.p99} ms)`;
+
+/**
+ * Intake at each connection count, next to two baselines measured in the same run, interleaved run by
+ * run: `bare` verifies the HMAC and parses the JSON (the ceiling for any Node receiver), `durable` also
+ * stores the delivery in Redis before answering (the floor for any receiver whose 2xx means "stored").
+ */
+async function intake(redis: TestRedis, label: string, conns = [1, 16, 64]) {
+  const recv = await startReceiver();
+  const pipes = pipelines(recv.url);
+  const server = await startReceiverProcess(redis, pipes);
+  const bare = await startBaseline('baseline-server.ts');
+  const durable = await startBaseline('durable-baseline-server.ts', {
+    REDIS_URL: redis.url,
+    PREFIX: `${redis.prefix}:durable-baseline`,
+  });
   const out: Record<string, unknown> = {};
   for (const c of conns) {
-    const ours: Array<Awaited<ReturnType<typeof load>>> = [];
-    const base: Array<Awaited<ReturnType<typeof load>>> = [];
+    const ours: Load[] = [];
+    const base: Load[] = [];
+    const floor: Load[] = [];
     for (let i = 0; i < RUNS; i++) {
-      base.push(await load(`http://127.0.0.1:${basePort}`, c));
+      base.push(await load(bare.url, c));
+      floor.push(await load(durable.url, c));
       ours.push(await load(server.base, c));
     }
-    const m = (xs: typeof ours, k: 'rps' | 'p50' | 'p99') => median(xs.map((x) => x[k]));
+    const [o, b, d] = [summary(ours), summary(base), summary(floor)];
     out[`c${c}`] = {
-      pushci: {
-        rps: m(ours, 'rps'),
-        p50: m(ours, 'p50'),
-        p99: m(ours, 'p99'),
-        errors: ours.map((x) => x.errors),
-      },
-      baseline: { rps: m(base, 'rps'), p50: m(base, 'p50'), p99: m(base, 'p99') },
+      pushci: { ...o, errors: ours.map((x) => x.errors) },
+      baseline: b,
+      durableBaseline: { ...d, errors: floor.map((x) => x.errors) },
     };
     row(
       `intake ${label}, ${c} conn`,
-      `${m(ours, 'rps').toFixed(0)}/s (p50 ${m(ours, 'p50')} ms, p99 ${m(ours, 'p99')} ms)`,
-      `baseline ${m(base, 'rps').toFixed(0)}/s (p50 ${m(base, 'p50')} ms, p99 ${m(base, 'p99')} ms)`,
-      `${((100 * m(ours, 'rps')) / m(base, 'rps')).toFixed(0)}% of baseline`,
+      show(o),
+      `bare baseline ${show(b)}: pushci ${((100 * o.rps) / b.rps).toFixed(0)}%`,
+      `durable baseline ${show(d)}: pushci ${((100 * o.rps) / d.rps).toFixed(0)}%`,
     );
   }
   out.rssUnderLoad = await rssOf(server.proc.pid!);
-  baseline.kill('SIGKILL');
+  bare.proc.kill('SIGKILL');
+  durable.proc.kill('SIGKILL');
   await stop(server);
   await drainJobs(redis);
   await recv.close();
@@ -393,8 +414,9 @@ try {
       const n = await fill(scaleRedis, size);
       scaling[String(size)] = {
         builds: n,
-        intake64: ((await intake(scaleRedis, `${n} builds stored`, [64])) as Record<string, any>).c64.pushci,
-        pushToStart: await pushToStart(scaleRedis, `${n} builds stored`, QUICK ? 30 : 100),
+        intake64: ((await intake(scaleRedis, `${n} queued builds stored`, [64])) as Record<string, any>).c64
+          .pushci,
+        pushToStart: await pushToStart(scaleRedis, `${n} queued builds stored`, QUICK ? 30 : 100),
       };
     }
     results.scaling = scaling;

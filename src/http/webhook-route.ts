@@ -37,7 +37,11 @@ export function webhookRoute(deps: WebhookRouteDeps, next: RequestListener): Req
     } catch {
       return next(req, res);
     }
-    void handle(deps, forge, req, res);
+    handle(deps, forge, req, res).catch((err: unknown) => {
+      // Only writing the answer can fail here (everything else is answered as an error above).
+      deps.log.error({ err }, 'could not answer a webhook');
+      res.destroy();
+    });
   };
 }
 

@@ -15,6 +15,7 @@ import { makeRepo } from '../helpers/git.ts';
 import { githubPush, githubSignature, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
 import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -114,14 +115,14 @@ async function stop(...ps: PushciProcess[]) {
 }
 
 /** autocannon against `url` with a signed real push payload and a fresh delivery id per request. */
-async function load(url: string, connections: number, seconds = SECONDS) {
+async function load(url: string, connections: number, seconds = SECONDS, amount?: number) {
   const body = JSON.stringify(githubPush({ before: sha, after: sha }));
   const sig = githubSignature(body, SECRET);
   const r = await autocannon({
     url: `${url}/webhooks/github`,
     method: 'POST',
     connections,
-    duration: seconds,
+    ...(amount ? { amount } : { duration: seconds }),
     body,
     headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': sig },
     setupClient: (client) => {
@@ -183,7 +184,13 @@ const show = (x: ReturnType<typeof summary>) => `${x.rps.toFixed(0)}/s (p50 ${x.
  * run: `bare` verifies the HMAC and parses the JSON (the ceiling for any Node receiver), `durable` also
  * stores the delivery in Redis before answering (the floor for any receiver whose 2xx means "stored").
  */
-async function intake(redis: TestRedis, label: string, conns = [1, 16, 64]) {
+async function intake(
+  redis: TestRedis,
+  label: string,
+  conns = [1, 16, 64],
+  /** Called after each pushci run with the time it started (the scaling curve undoes what it stored). */
+  afterRun?: (since: number) => Promise<void>,
+) {
   const recv = await startReceiver();
   const pipes = pipelines(recv.url);
   const server = await startReceiverProcess(redis, pipes);
@@ -200,7 +207,9 @@ async function intake(redis: TestRedis, label: string, conns = [1, 16, 64]) {
     for (let i = 0; i < RUNS; i++) {
       base.push(await load(bare.url, c));
       floor.push(await load(durable.url, c));
+      const since = Date.now();
       ours.push(await load(server.base, c));
+      await afterRun?.(since);
     }
     const [o, b, d] = [summary(ours), summary(base), summary(floor)];
     out[`c${c}`] = {
@@ -264,17 +273,36 @@ async function pushToStart(redis: TestRedis, label: string, pushes: number) {
   return { median: median(lat), p99: pct(lat, 99), n: pushes };
 }
 
+/** Stores exactly `target` queued builds (their jobs then drained: only the records and indexes stay). */
 async function fill(redis: TestRedis, target: number) {
   const client = new Redis(redis.url);
   const recv = await startReceiver();
   const server = await startReceiverProcess(redis, pipelines(recv.url, ''));
-  while ((await client.zcard(`${redis.prefix}:index:builds`)) < target) await load(server.base, 64, 2);
-  const n = await client.zcard(`${redis.prefix}:index:builds`);
+  const k = keys(redis.prefix);
+  for (let n = await client.zcard(k.index); n < target; n = await client.zcard(k.index))
+    await load(server.base, 64, 0, target - n);
+  const n = await client.zcard(k.index);
   client.disconnect();
   await stop(server);
   await drainJobs(redis);
   await recv.close();
   return n;
+}
+
+/** Removes the builds created since `since` (ms), so the next run starts at the same size again. */
+async function trimSince(redis: TestRedis, since: number) {
+  const client = new Redis(redis.url);
+  const k = keys(redis.prefix);
+  const ids = await client.zrangebyscore(k.index, String(since), '+inf');
+  for (let i = 0; i < ids.length; i += 1000) {
+    const batch = client.pipeline();
+    for (const id of ids.slice(i, i + 1000)) batch.del(k.build(id));
+    await batch.exec();
+  }
+  for (const index of [k.index, k.active, k.pipelineIndex('bench')])
+    await client.zremrangebyscore(index, String(since), '+inf');
+  client.disconnect();
+  await drainJobs(redis);
 }
 
 async function throughput(redis: TestRedis, workers: number, builds: number) {
@@ -405,25 +433,27 @@ try {
   results.intake = await intake(redis, 'empty Redis');
   await drainJobs(redis);
   results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200);
-  // The scaling curve on a Redis of its own, so its sizes are exactly the builds it stored.
-  const scaleRedis = await startRedis({ private: true });
-  try {
-    const sizes = QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];
-    const scaling: Record<string, unknown> = {};
-    for (const size of sizes) {
+  // The scaling curve: each size on a Redis of its own, filled to exactly that many queued builds, and
+  // every intake run starts there (what a run stored is removed after it).
+  const sizes = QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];
+  const scaling: Record<string, unknown> = {};
+  for (const [i, size] of sizes.entries()) {
+    const scaleRedis = await startRedis({ private: true });
+    try {
       const n = await fill(scaleRedis, size);
+      const label = `${n} queued builds stored`;
       scaling[String(size)] = {
         builds: n,
-        intake64: ((await intake(scaleRedis, `${n} queued builds stored`, [64])) as Record<string, any>).c64
-          .pushci,
-        pushToStart: await pushToStart(scaleRedis, `${n} queued builds stored`, QUICK ? 30 : 100),
+        intake64: ((await intake(scaleRedis, label, [64], (since) => trimSince(scaleRedis, since))) as any)
+          .c64.pushci,
+        pushToStart: await pushToStart(scaleRedis, label, QUICK ? 30 : 100),
       };
+      if (i === sizes.length - 1) results.memory = await memory(scaleRedis);
+    } finally {
+      await scaleRedis.stop();
     }
-    results.scaling = scaling;
-    results.memory = await memory(scaleRedis);
-  } finally {
-    await scaleRedis.stop();
   }
+  results.scaling = scaling;
   const tp: Record<string, unknown> = {};
   for (const w of QUICK ? [1, 2] : [1, 2, 4])
     tp[`workers${w}`] = await throughput(redis, w, QUICK ? 300 : 2000);

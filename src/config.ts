@@ -203,6 +203,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Timeout of one outbound delivery attempt.',
   },
   {
+    key: 'notifyEndpointConcurrency',
+    env: 'PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY',
+    flag: 'notify-endpoint-concurrency',
+    kind: 'int',
+    default: '4',
+    doc: 'Attempts at one endpoint a worker process makes at once (of its 16 delivery slots), so a receiver that hangs cannot hold up the others.',
+  },
+  {
     key: 'notifyRetrySchedule',
     env: 'PUSHCI_NOTIFY_RETRY_SCHEDULE',
     flag: 'notify-retry-schedule',
@@ -399,6 +407,7 @@ export interface Config {
   githubApiUrl: string;
   gitlabApiUrl: string;
   notifyTimeoutMs: number;
+  notifyEndpointConcurrency: number;
   /** Delay in ms before each delivery attempt; its length is the number of attempts. */
   notifyRetrySchedule: number[];
   githubUrl: string;
@@ -477,6 +486,8 @@ export function loadConfig(
   const c = out as unknown as Config;
   if (c.port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${c.port}`);
   if (c.concurrency < 1) throw new ConfigError('PUSHCI_CONCURRENCY must be at least 1');
+  if (c.notifyEndpointConcurrency < 1)
+    throw new ConfigError('PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY must be at least 1');
   c.pipelinesDir = resolve(c.pipelinesDir);
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');

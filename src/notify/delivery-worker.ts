@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -8,6 +8,7 @@ import { MissingTokenError, statusRequest } from './commit-status.ts';
 import type { Attempt, DeliveryLog } from './delivery-log.ts';
 import type { DeliveryJob, WebhookDelivery } from './emit.ts';
 import { postJson } from './post.ts';
+import { createEndpointGate } from './endpoint-gate.ts';
 import { checkSecret, signatureHeader } from './sign.ts';
 import { RefusedAddressError, createAddressGuard } from './ssrf.ts';
 
@@ -77,8 +78,9 @@ function webhookRequest(d: WebhookDelivery, config: Readonly<Config>) {
 }
 
 /**
- * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, so a slow or dead
- * receiver only delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
+ * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, and one endpoint
+ * gets at most `notifyEndpointConcurrency` of the `concurrency` slots, so a slow or dead receiver only
+ * delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
  * and keep their `webhook-id`. Every attempt is recorded.
  */
 export function createDeliveryWorker({
@@ -89,8 +91,12 @@ export function createDeliveryWorker({
   concurrency = 16,
 }: DeliveryWorkerDeps): Worker {
   const guard = createAddressGuard(config.notifyAllow);
+  const gate = createEndpointGate(
+    Math.min(config.notifyEndpointConcurrency, concurrency),
+    config.notifyTimeoutMs,
+  );
 
-  const process = async (job: Job<DeliveryJob>) => {
+  const process = async (job: Job<DeliveryJob>, token?: string) => {
     const d = job.data;
     const attempt = job.attemptsMade + 1;
     const last = attempt >= (job.opts.attempts ?? 1);
@@ -120,6 +126,12 @@ export function createDeliveryWorker({
       throw err;
     }
 
+    const place = gate.enter(d.endpointId);
+    if ('waitMs' in place) {
+      // The endpoint already has its share of slots busy: look again later, without using an attempt.
+      await job.moveToDelayed(Date.now() + place.waitMs, token);
+      throw new DelayedError();
+    }
     let res;
     try {
       res = await postJson(request.url, request.headers, request.body, {
@@ -134,6 +146,8 @@ export function createDeliveryWorker({
         'delivery failed',
       );
       throw err;
+    } finally {
+      place.leave();
     }
     const entry = { status: res.status, duration_ms: res.durationMs, body: res.body };
     if (res.status >= 200 && res.status < 300) {

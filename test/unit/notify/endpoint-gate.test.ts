@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createEndpointGate, type EndpointPlace } from '../../../src/notify/endpoint-gate.ts';
+
+const placed = (p: EndpointPlace | { waitMs: number }): EndpointPlace => {
+  assert.ok(!('waitMs' in p), 'expected a place');
+  return p;
+};
+const waits = (p: EndpointPlace | { waitMs: number }): number => {
+  assert.ok('waitMs' in p, 'expected to wait');
+  return p.waitMs;
+};
+
+describe('endpoint gate', () => {
+  it('gives one endpoint at most `limit` places, and the others theirs', () => {
+    const gate = createEndpointGate(2, 15_000, () => 0.5);
+    const a1 = placed(gate.enter('a', 1000));
+    placed(gate.enter('a', 1000));
+    assert.equal(waits(gate.enter('a', 1100)), 250, 'a fresh endpoint: the shortest wait');
+    placed(gate.enter('b', 1100));
+    a1.leave();
+    placed(gate.enter('a', 1200));
+  });
+
+  it('makes messages wait about as long as the endpoint’s attempts take, up to the timeout', () => {
+    const gate = createEndpointGate(1, 15_000, () => 0.5);
+    placed(gate.enter('slow', 0));
+    assert.equal(waits(gate.enter('slow', 4000)), 4000, 'the attempt in flight has taken 4 s');
+    assert.equal(waits(gate.enter('slow', 60_000)), 15_000, 'never longer than the timeout');
+    const gate2 = createEndpointGate(1, 15_000, () => 0);
+    placed(gate2.enter('x', 0));
+    assert.equal(waits(gate2.enter('x', 1000)), 800, '-20% jitter');
+  });
+});

@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -100,8 +102,12 @@ function startWorkers(
 
 /** Empties the jobs queue (build records stay), so a measured push is not queued behind load-test pushes. */
 async function drainJobs(redis: TestRedis) {
+  await drainQueue(redis, 'jobs');
+}
+
+async function drainQueue(redis: TestRedis, name: string) {
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const q = new Queue('jobs', { connection, prefix: redis.prefix });
+  const q = new Queue(name, { connection, prefix: redis.prefix });
   await q.drain(true);
   await q.close();
   connection.disconnect();
@@ -334,15 +340,35 @@ async function throughput(redis: TestRedis, workers: number, builds: number) {
   return { builds: ids.size, seconds: s, perSecond: ids.size / s };
 }
 
+/**
+ * Status webhooks per second to a live receiver: alone, next to a receiver that is down (connection
+ * refused), and next to one that accepts connections and never answers (each attempt waits for
+ * PUSHCI_NOTIFY_TIMEOUT_MS).
+ */
 async function deliveries(redis: TestRedis, messages: number) {
   const up = await startReceiver();
   const downPort = await freePort(); // nothing listens: connection refused, retried later
+  const hung = new Set<ServerResponse>();
+  const hanging = createServer((req, res) => {
+    hung.add(res);
+    res.on('close', () => hung.delete(res));
+    req.resume();
+  });
+  await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+  const others = {
+    alone: null,
+    down: `http://127.0.0.1:${downPort}/down`,
+    hanging: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hang`,
+  };
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
-  const file = (down: boolean) =>
-    `name: d\nrepository: octo-org/*\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${up.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${down ? `  - url: http://127.0.0.1:${downPort}/down\n    secret: \${{ env.CB }}\n    events: [build.completed]\n` : ''}`;
+  const endpoint = (url: string) =>
+    `  - url: ${url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`;
   const out: Record<string, number> = {};
-  for (const down of [false, true]) {
-    writeFileSync(join(dir, 'd.yml'), file(down));
+  for (const [mode, other] of Object.entries(others)) {
+    writeFileSync(
+      join(dir, 'd.yml'),
+      `name: d\nrepository: octo-org/*\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n${other ? endpoint(other) : ''}${endpoint(up.url)}`,
+    );
     const before = up.got.length;
     const server = await startReceiverProcess(redis, dir);
     const ws = startWorkers(redis, dir, 1, { PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s' });
@@ -364,16 +390,20 @@ async function deliveries(redis: TestRedis, messages: number) {
     );
     await waitFor(() => up.got.length - before >= messages, 10 * 60_000, 'deliveries');
     const rate = messages / ((Date.now() - t0) / 1000);
-    out[down ? 'withDownReceiver' : 'alone'] = rate;
+    out[mode] = rate;
+    const label = { alone: '', down: ', another receiver down', hanging: ', another receiver hangs' }[mode];
     row(
-      `outbound deliveries to a local receiver${down ? ', another receiver down' : ''}`,
+      `outbound deliveries to a local receiver${label}`,
       `${rate.toFixed(0)} messages/s`,
       `${messages} messages`,
       '',
     );
     await stop(server, ...ws);
+    await drainQueue(redis, 'deliveries');
   }
   await up.close();
+  hanging.closeAllConnections();
+  hanging.close();
   return out;
 }
 

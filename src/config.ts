@@ -208,7 +208,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'notify-endpoint-concurrency',
     kind: 'int',
     default: '4',
-    doc: 'Attempts at one endpoint a worker process makes at once (of its 16 delivery slots), so a receiver that hangs cannot hold up the others.',
+    doc: 'Attempts at one new or slow endpoint (over 1 s an attempt) a worker process makes at once, of its 16 delivery slots; a fast one may use all but this many. A receiver that hangs cannot hold up the others.',
   },
   {
     key: 'notifyRetrySchedule',

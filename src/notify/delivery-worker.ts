@@ -78,9 +78,9 @@ function webhookRequest(d: WebhookDelivery, config: Readonly<Config>) {
 }
 
 /**
- * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, and one endpoint
- * gets at most `notifyEndpointConcurrency` of the `concurrency` slots, so a slow or dead receiver only
- * delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
+ * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, and a new or slow
+ * endpoint gets at most `notifyEndpointConcurrency` of the `concurrency` slots (a fast one all but that
+ * many), so a slow or dead receiver only delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
  * and keep their `webhook-id`. Every attempt is recorded.
  */
 export function createDeliveryWorker({
@@ -93,6 +93,7 @@ export function createDeliveryWorker({
   const guard = createAddressGuard(config.notifyAllow);
   const gate = createEndpointGate(
     Math.min(config.notifyEndpointConcurrency, concurrency),
+    concurrency,
     config.notifyTimeoutMs,
   );
 

@@ -1,38 +1,49 @@
 /** A place taken for one attempt; `leave` when the attempt is over. */
 export interface EndpointPlace {
-  leave(): void;
+  leave(now?: number): void;
 }
 
 export interface EndpointGate {
   /**
-   * A place for one attempt at `endpoint`, or, when `limit` attempts at it are already in flight in this
-   * process, how long the message should wait before it looks again (ms).
+   * A place for one attempt at `endpoint`, or, when the endpoint already has its share of attempts in
+   * flight in this process, how long the message should wait before it looks again (ms).
    */
   enter(endpoint: string, now?: number): EndpointPlace | { waitMs: number };
 }
 
 interface EndpointState {
   inFlight: Set<number>;
-  /** Moving average of how long its attempts took (ms). */
+  /** Attempts finished, and a moving average of how long they took (ms). */
+  done: number;
   typicalMs: number;
 }
 
 const MIN_WAIT_MS = 250;
+/** An endpoint whose attempts take longer than this (or one not heard from yet) counts as slow. */
+const SLOW_MS = 1000;
 
 /**
- * Keeps one slow receiver from taking every delivery slot of a worker: at most `limit` attempts per
- * endpoint are in flight at once, and the messages beyond that wait about as long as the endpoint's
- * attempts take (a receiver that hangs until the timeout makes its own messages wait that long, not
- * everyone's), without using up an attempt.
+ * Keeps one slow receiver from taking every delivery slot of a worker. A new or slow endpoint (its
+ * attempts take over a second, or one has been in flight that long) gets at most `limit` attempts at
+ * once; one that answers quickly may use all `slots` but `limit`, so there is always room for the
+ * others. Messages beyond its share wait about as long as the endpoint's attempts take (a receiver that
+ * hangs until the timeout makes its own messages wait that long, not everyone's), without using up an
+ * attempt.
  */
-export function createEndpointGate(limit: number, maxWaitMs: number, random = Math.random): EndpointGate {
+export function createEndpointGate(
+  limit: number,
+  slots: number,
+  maxWaitMs: number,
+  random = Math.random,
+): EndpointGate {
   const endpoints = new Map<string, EndpointState>();
   return {
     enter(endpoint, now = Date.now()) {
       let state = endpoints.get(endpoint);
-      if (!state) endpoints.set(endpoint, (state = { inFlight: new Set(), typicalMs: 0 }));
-      if (state.inFlight.size >= limit) {
-        const oldest = Math.min(...state.inFlight);
+      if (!state) endpoints.set(endpoint, (state = { inFlight: new Set(), done: 0, typicalMs: 0 }));
+      const oldest = state.inFlight.size > 0 ? Math.min(...state.inFlight) : now;
+      const fast = state.done > 0 && state.typicalMs < SLOW_MS && now - oldest < SLOW_MS;
+      if (state.inFlight.size >= (fast ? Math.max(limit, slots - limit) : limit)) {
         const expected = Math.max(state.typicalMs, now - oldest);
         const waitMs = Math.min(maxWaitMs, Math.max(MIN_WAIT_MS, expected)) * (0.8 + 0.4 * random());
         return { waitMs: Math.round(waitMs) };
@@ -43,10 +54,11 @@ export function createEndpointGate(limit: number, maxWaitMs: number, random = Ma
       state.inFlight.add(started);
       const s = state;
       return {
-        leave() {
+        leave(end = Date.now()) {
           s.inFlight.delete(started);
-          const took = Date.now() - started;
-          s.typicalMs = s.typicalMs === 0 ? took : 0.7 * s.typicalMs + 0.3 * took;
+          const took = Math.max(0, end - started);
+          s.typicalMs = s.done === 0 ? took : 0.7 * s.typicalMs + 0.3 * took;
+          s.done++;
           if (s.inFlight.size === 0 && endpoints.size > 10_000) endpoints.delete(endpoint);
         },
       };

@@ -21,6 +21,8 @@ import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=intake,start,scaling,throughput,deliveries runs only those parts (default: all). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'intake,start,scaling,throughput,deliveries').split(','));
 const RUNS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 2 : 5;
 const ROOT = join(import.meta.dirname, '../..');
@@ -201,7 +203,7 @@ async function intake(
   const pipes = pipelines(recv.url);
   const server = await startReceiverProcess(redis, pipes);
   const bare = await startBaseline('baseline-server.ts');
-  const durable = await startBaseline('durable-baseline-server.ts', {
+  const durable = await startBaseline('baseline-server.ts', {
     REDIS_URL: redis.url,
     PREFIX: `${redis.prefix}:durable-baseline`,
   });
@@ -371,7 +373,12 @@ async function deliveries(redis: TestRedis, messages: number) {
     );
     const before = up.got.length;
     const server = await startReceiverProcess(redis, dir);
-    const ws = startWorkers(redis, dir, 1, { PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s' });
+    const ws = startWorkers(redis, dir, 1, {
+      PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s',
+      ...(process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY
+        ? { PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY: process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY }
+        : {}),
+    });
     await sleep(2000);
     const t0 = Date.now();
     // [skip ci]: the build is recorded as skipped at once and only its build.completed goes out.
@@ -460,12 +467,12 @@ try {
     node: process.version,
     quick: QUICK,
   };
-  results.intake = await intake(redis, 'empty Redis');
+  if (ONLY.has('intake')) results.intake = await intake(redis, 'empty Redis');
   await drainJobs(redis);
-  results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200);
+  if (ONLY.has('start')) results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200);
   // The scaling curve: each size on a Redis of its own, filled to exactly that many queued builds, and
   // every intake run starts there (what a run stored is removed after it).
-  const sizes = QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];
+  const sizes = !ONLY.has('scaling') ? [] : QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];
   const scaling: Record<string, unknown> = {};
   for (const [i, size] of sizes.entries()) {
     const scaleRedis = await startRedis({ private: true });
@@ -483,12 +490,14 @@ try {
       await scaleRedis.stop();
     }
   }
-  results.scaling = scaling;
-  const tp: Record<string, unknown> = {};
-  for (const w of QUICK ? [1, 2] : [1, 2, 4])
-    tp[`workers${w}`] = await throughput(redis, w, QUICK ? 300 : 2000);
-  results.throughput = tp;
-  results.deliveries = await deliveries(redis, QUICK ? 500 : 2000);
+  if (sizes.length > 0) results.scaling = scaling;
+  if (ONLY.has('throughput')) {
+    const tp: Record<string, unknown> = {};
+    for (const w of QUICK ? [1, 2] : [1, 2, 4])
+      tp[`workers${w}`] = await throughput(redis, w, QUICK ? 300 : 2000);
+    results.throughput = tp;
+  }
+  if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, QUICK ? 500 : 2000);
 } finally {
   await redis.stop();
 }

@@ -12,22 +12,34 @@ const waits = (p: EndpointPlace | { waitMs: number }): number => {
 };
 
 describe('endpoint gate', () => {
-  it('gives one endpoint at most `limit` places, and the others theirs', () => {
-    const gate = createEndpointGate(2, 15_000, () => 0.5);
+  it('gives a new endpoint at most `limit` places, and the others theirs', () => {
+    const gate = createEndpointGate(2, 16, 15_000, () => 0.5);
     const a1 = placed(gate.enter('a', 1000));
     placed(gate.enter('a', 1000));
-    assert.equal(waits(gate.enter('a', 1100)), 250, 'a fresh endpoint: the shortest wait');
+    assert.equal(waits(gate.enter('a', 1100)), 250, 'in flight for 100 ms: the shortest wait');
     placed(gate.enter('b', 1100));
-    a1.leave();
+    a1.leave(1200);
     placed(gate.enter('a', 1200));
   });
 
-  it('makes messages wait about as long as the endpoint’s attempts take, up to the timeout', () => {
-    const gate = createEndpointGate(1, 15_000, () => 0.5);
+  it('lets an endpoint that answers quickly use all slots but `limit`, and takes that back when it slows', () => {
+    const gate = createEndpointGate(4, 16, 15_000, () => 0.5);
+    placed(gate.enter('fast', 0)).leave(20);
+    const held = Array.from({ length: 12 }, () => placed(gate.enter('fast', 100)));
+    assert.equal(waits(gate.enter('fast', 120)), 250, 'the 13th waits: 4 slots stay for the others');
+    for (const p of held.slice(0, 8)) p.leave(130);
+    // The four still in flight have taken over a second: the endpoint now counts as slow.
+    assert.equal(waits(gate.enter('fast', 1500)), 1400);
+    for (const p of held.slice(8)) p.leave(1600);
+    placed(gate.enter('fast', 1600));
+  });
+
+  it('makes messages wait about as long as a slow endpoint’s attempts take, up to the timeout', () => {
+    const gate = createEndpointGate(1, 16, 15_000, () => 0.5);
     placed(gate.enter('slow', 0));
     assert.equal(waits(gate.enter('slow', 4000)), 4000, 'the attempt in flight has taken 4 s');
     assert.equal(waits(gate.enter('slow', 60_000)), 15_000, 'never longer than the timeout');
-    const gate2 = createEndpointGate(1, 15_000, () => 0);
+    const gate2 = createEndpointGate(1, 16, 15_000, () => 0);
     placed(gate2.enter('x', 0));
     assert.equal(waits(gate2.enter('x', 1000)), 800, '-20% jitter');
   });

@@ -23,10 +23,10 @@ export interface Stack {
 
 export function createStack(redis: Redis, config: Readonly<Config>, log: Logger): Stack {
   const k = keys(config.queuePrefix);
-  const store = new BuildStore(redis, k);
   const opts = { connection: redis, prefix: config.queuePrefix };
   const jobs = new Queue(JOBS_QUEUE, opts);
   const deliveries = new Queue(DELIVERIES_QUEUE, opts);
+  const store = new BuildStore(redis, k, jobs.keys);
   jobs.on('error', () => {});
   deliveries.on('error', () => {});
   const emitter = createEmitter(deliveries, config, { redis, channel: k.eventsChannel });

@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from '../log.ts';
 import type { JobStatus, PushEvent } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
@@ -6,11 +5,10 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { skipMarker } from '../pipelines/match.ts';
 import type { BuildRecord, BuildStore, NewBuild } from '../queue/store.ts';
 import { newBuildId } from './ids.ts';
-import { queueJobOptions, type Lifecycle } from './lifecycle.ts';
+import type { Lifecycle } from './lifecycle.ts';
 
 export interface CreateBuildsDeps {
   store: BuildStore;
-  jobs: Queue;
   emitter: Emitter;
   lifecycle: Lifecycle;
   log: Logger;
@@ -37,11 +35,16 @@ function newBuild(
       ? (def.concurrency.group ?? `${def.name}/${event.ref}`)
       : null;
   const jobStatus: Record<string, JobStatus> = {};
-  for (const j of def.jobs)
-    jobStatus[j.name] = marker ? 'skipped' : j.needs.length === 0 && group === null ? 'queued' : 'pending';
+  const queueNow: string[] = [];
+  for (const j of def.jobs) {
+    const now = !marker && j.needs.length === 0 && group === null;
+    jobStatus[j.name] = marker ? 'skipped' : now ? 'queued' : 'pending';
+    if (now) queueNow.push(j.name);
+  }
+  const id = newBuildId();
   return {
     meta: {
-      id: newBuildId(),
+      id,
       pipeline: def.name,
       forge: event.forge,
       repository: event.repository,
@@ -61,6 +64,11 @@ function newBuild(
     reason: marker ? `the head commit message contains ${marker}` : null,
     jobStatus,
     group,
+    queueNow,
+    // A skipped build is announced as completed, after it is stored.
+    announce: marker
+      ? null
+      : `${JSON.stringify({ type: 'build.queued', id, pipeline: def.name, status: 'queued' }).slice(0, -1)},"number":`,
   };
 }
 
@@ -148,22 +156,15 @@ export async function createBuildsForPushes(
     dedupe ? { key: dedupe.key, ttlMs: dedupe.ttlMs, value: JSON.stringify(seen) } : undefined,
   );
   if (!stored.created) return { duplicate: true, seen: JSON.parse(stored.seen) as SeenDelivery };
+  // Builds without a group have their root jobs queued and their build.queued published by now.
   const records = builds.map((b, i) => asRecord(b, stored.numbers[i]!));
-
-  // Builds without a group: their root jobs now (single adds: BullMQ's addBulk builds a MULTI per call).
-  const roots = builds.flatMap((b) =>
-    b.status === 'queued' && b.group === null
-      ? b.def.jobs
-          .filter((j) => j.needs.length === 0)
-          .map((j) =>
-            deps.jobs.add(j.name, { buildId: b.meta.id, job: j.name }, queueJobOptions(b.meta.id, j.name)),
-          )
-      : [],
+  await Promise.all(
+    records.map((r) =>
+      r.status === 'skipped'
+        ? deps.emitter.emit('build.completed', r)
+        : deps.emitter.emit('build.queued', r, undefined, { live: false }),
+    ),
   );
-  await Promise.all([
-    ...roots,
-    ...records.map((r) => deps.emitter.emit(r.status === 'skipped' ? 'build.completed' : 'build.queued', r)),
-  ]);
   for (const r of records) {
     if (r.status !== 'skipped') continue;
     await deps.store.markNotified(r.meta.id);

@@ -3,26 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { isFinal, type BuildStatus, type JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
+import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
 import type { BuildRecord, BuildStore, JobState } from '../queue/store.ts';
-
-/** What a BullMQ job of the jobs queue carries. */
-export interface JobRef {
-  buildId: string;
-  job: string;
-}
-
-/** BullMQ job id of one job of one build (`.` cannot appear in either part). */
-export const queueJobId = (buildId: string, job: string) => `${buildId}.${job}`;
-
-export function queueJobOptions(buildId: string, job: string) {
-  return {
-    jobId: queueJobId(buildId, job),
-    // A failed step is a result, not a reason to retry; only a crashed worker gets the job again.
-    attempts: 1,
-    removeOnComplete: true,
-    removeOnFail: { age: 7 * 86400 },
-  };
-}
 
 export interface JobResult {
   status: Extract<JobStatus, 'success' | 'failure' | 'canceled' | 'error' | 'skipped'>;

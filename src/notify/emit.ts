@@ -50,7 +50,20 @@ export function endpointId(pipeline: string, url: string): string {
 }
 
 export interface Emitter {
-  emit(type: OutboundEventType, record: BuildRecord, job?: string): Promise<void>;
+  /** `live: false` when the dashboards' event was already published (the intake does it atomically). */
+  emit(type: OutboundEventType, record: BuildRecord, job?: string, opts?: { live?: boolean }): Promise<void>;
+}
+
+/** What dashboards get for one build or job event (`/api/events`). */
+export function liveSummary(type: OutboundEventType, b: BuildRecord, job?: string): Record<string, unknown> {
+  return {
+    type,
+    id: b.meta.id,
+    pipeline: b.meta.pipeline,
+    number: b.number,
+    status: b.status,
+    ...(job ? { job, job_status: b.jobs.get(job)?.status } : {}),
+  };
 }
 
 const BUILD_EVENTS: ReadonlySet<OutboundEventType> = new Set([
@@ -93,19 +106,10 @@ export function createEmitter(
   live?: { redis: Redis; channel: string },
 ): Emitter {
   return {
-    async emit(type, record, job) {
+    async emit(type, record, job, how) {
       // Dashboards follow builds through this channel; nothing is lost if nobody listens.
-      if (live) {
-        const b = record;
-        const summary = {
-          type,
-          id: b.meta.id,
-          pipeline: b.meta.pipeline,
-          number: b.number,
-          status: b.status,
-          ...(job ? { job, job_status: b.jobs.get(job)?.status } : {}),
-        };
-        void live.redis.publish(live.channel, JSON.stringify(summary)).catch(() => 0);
+      if (live && how?.live !== false) {
+        void live.redis.publish(live.channel, JSON.stringify(liveSummary(type, record, job))).catch(() => 0);
       }
       const m = record.meta;
       const out: DeliveryJob[] = [];

@@ -17,7 +17,14 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
     retryStrategy,
     // The receiver's many concurrent requests share one connection: batch what they send in one tick.
     ...(role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
+      ? {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          enableAutoPipelining: true,
+          // The intake's create script batches itself (BuildStore.create): sent at once, Redis starts on
+          // one batch while the receiver reads the next requests.
+          autoPipeliningIgnoredCommands: ['pushciCreate'],
+        }
       : { maxRetriesPerRequest: null }),
   };
 }

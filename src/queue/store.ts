@@ -1,8 +1,11 @@
+import type { KeysMap } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
+import { CREATE_LUA } from './create-script.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
+import { addJobKeys, JOB_OPTIONS_TEMPLATE, queueJobArgs } from './queued-job.ts';
 
 /** What never changes after a build is created. */
 export interface BuildMeta {
@@ -57,6 +60,13 @@ export interface NewBuild {
   /** Initial status of each job. */
   jobStatus: Record<string, JobStatus>;
   group: string | null;
+  /** Jobs to put in the jobs queue in the same atomic step that stores the build. */
+  queueNow: readonly string[];
+  /**
+   * The live event for dashboards, published in that same step: its JSON without the closing brace,
+   * ending in `"number":` (the build's number is known only then).
+   */
+  announce: string | null;
 }
 
 const EMPTY_JOB: JobState = {
@@ -84,49 +94,6 @@ table.insert(all, 1, ok)
 return all
 `;
 
-// Every build of a delivery in one atomic step: numbering, records and indexes, and, when a delivery
-// id is given, its de-duplication record. If that record already exists nothing is written and the
-// script returns it: a second receipt of the delivery (here, or at another instance at the same
-// moment) never creates a build. A build refers to its pipeline snapshot by ref; the snapshot's text is
-// sent only when this process has not stored it yet, and if it is gone (retention dropped it) nothing
-// is written and the script asks for it (2). One round trip per webhook.
-//   KEYS: index, active, seen, snapshot index, then per build: its hash, its pipeline's counter, its
-//         pipeline's index, its snapshot
-//   ARGV: use-seen (0/1), seen value, seen ttl ms, then per build: id, score, snapshot ref, snapshot
-//         text or '', field count, fields...
-const CREATE = `
-if ARGV[1] == '1' then
-  local seen = redis.call('GET', KEYS[3])
-  if seen then return {0, seen} end
-end
-local p = 4
-local k = 5
-while p <= #ARGV do
-  if ARGV[p + 3] == '' and redis.call('EXISTS', KEYS[k + 3]) == 0 then return {2} end
-  p = p + 5 + tonumber(ARGV[p + 4])
-  k = k + 4
-end
-local out = {1}
-p = 4
-k = 5
-while p <= #ARGV do
-  local id, score, ref, text, nf = ARGV[p], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3], tonumber(ARGV[p + 4])
-  if text ~= '' then redis.call('SET', KEYS[k + 3], text) end
-  local used = redis.call('ZSCORE', KEYS[4], ref)
-  if not used or tonumber(used) < tonumber(score) then redis.call('ZADD', KEYS[4], score, ref) end
-  local n = redis.call('INCR', KEYS[k + 1])
-  redis.call('HSET', KEYS[k], 'number', n, unpack(ARGV, p + 5, p + 4 + nf))
-  redis.call('ZADD', KEYS[1], score, id)
-  redis.call('ZADD', KEYS[2], score, id)
-  redis.call('ZADD', KEYS[k + 2], score, id)
-  table.insert(out, n)
-  p = p + 5 + nf
-  k = k + 4
-end
-if ARGV[1] == '1' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end
-return out
-`;
-
 /** De-duplicate the creation on a delivery: the key, the record to remember, and for how long. */
 export interface SeenRecordWrite {
   key: string;
@@ -138,8 +105,20 @@ export type CreateResult = { created: true; numbers: number[] } | { created: fal
 
 type ScriptRedis = Redis & {
   pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
-  pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<number | string>>;
+  pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
 };
+
+interface PendingCreate {
+  builds: readonly NewBuild[];
+  seen: SeenRecordWrite | undefined;
+  /** Send every snapshot's text (the script found one missing). */
+  sendAll: boolean;
+  resolve(r: CreateResult): void;
+  reject(err: unknown): void;
+}
+
+/** Deliveries stored by one script call at most (more wait for the next). */
+const MAX_BATCH = 64;
 
 /** Build records in Redis hashes: one hash per build, job states as fields, transitions by compare-and-set. */
 export class BuildStore {
@@ -147,33 +126,96 @@ export class BuildStore {
   readonly keys: Keys;
   private readonly snapshots: PipelineSnapshots;
 
-  constructor(redis: Redis, keys: Keys) {
+  private readonly jobQueueKeys: KeysMap | null;
+  private pending: PendingCreate[] = [];
+  private flushing = false;
+
+  /** `jobQueueKeys`: the jobs queue's BullMQ keys (`queue.keys`), for builds created with `queueNow`. */
+  constructor(redis: Redis, keys: Keys, jobQueueKeys: KeysMap | null = null) {
     this.keys = keys;
+    this.jobQueueKeys = jobQueueKeys;
     this.snapshots = new PipelineSnapshots(redis, keys);
     if (!('pushciCas' in redis)) {
       redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
-      redis.defineCommand('pushciCreate', { lua: CREATE });
+      redis.defineCommand('pushciCreate', { lua: CREATE_LUA });
     }
     this.redis = redis as ScriptRedis;
   }
 
   /**
-   * Stores builds, and with `seen` the delivery's de-duplication record, in one atomic round trip.
-   * Returns their numbers, or the existing record when the delivery was seen before (nothing written).
+   * Stores builds, queues their `queueNow` jobs and publishes their `announce` events, and with `seen`
+   * records the delivery, in one atomic step. Returns their numbers, or the existing record when the
+   * delivery was seen before (nothing written).
+   *
+   * Calls made within one turn of the event loop share one script call (group commit): under load a
+   * receiver makes one round trip for many webhooks, and each still gets its own result.
    */
-  async create(builds: readonly NewBuild[], seen?: SeenRecordWrite): Promise<CreateResult> {
-    if (builds.length === 0) return { created: true, numbers: [] };
-    const snapshots = builds.map((b) => this.snapshots.of(b.def));
-    const attempt = async (sendAll: boolean) => {
-      const keys = [
-        this.keys.index,
-        this.keys.active,
-        seen?.key ?? `${this.keys.prefix}:seen:-`,
-        this.keys.snapshots,
-      ];
-      const args = [seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0)];
-      for (const [i, b] of builds.entries()) {
-        const snap = snapshots[i]!;
+  create(builds: readonly NewBuild[], seen?: SeenRecordWrite): Promise<CreateResult> {
+    if (builds.length === 0) return Promise.resolve({ created: true, numbers: [] });
+    return new Promise((resolve, reject) => {
+      this.pending.push({ builds, seen, sendAll: false, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) setImmediate(() => this.flush());
+    else this.flushing = false;
+    let keys: string[];
+    let args: string[];
+    try {
+      [keys, args] = this.createArgs(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    this.redis.pushciCreate(keys.length, ...keys, ...args).then(
+      (results) => {
+        for (const [i, p] of batch.entries()) {
+          const [flag, ...rest] = results[i]!;
+          const refs = p.builds.map((b) => this.snapshots.of(b.def).ref);
+          if (Number(flag) === 2) {
+            // A snapshot this process thought stored is gone: send this delivery again with the texts.
+            for (const ref of refs) this.snapshots.markStored(ref, false);
+            this.pending.push({ ...p, sendAll: true });
+            if (!this.flushing) {
+              this.flushing = true;
+              setImmediate(() => this.flush());
+            }
+            continue;
+          }
+          if (Number(flag) === 0) {
+            p.resolve({ created: false, seen: String(rest[0]) });
+            continue;
+          }
+          for (const ref of refs) this.snapshots.markStored(ref, true);
+          p.resolve({ created: true, numbers: rest.map(Number) });
+        }
+      },
+      (err: unknown) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  }
+
+  private createArgs(batch: readonly PendingCreate[]): [string[], string[]] {
+    const queueKeys = this.jobQueueKeys;
+    const keys = [
+      this.keys.index,
+      this.keys.active,
+      this.keys.snapshots,
+      ...(queueKeys ? addJobKeys(queueKeys) : Array<string>(9).fill(`${this.keys.prefix}:-`)),
+    ];
+    const args = [this.keys.eventsChannel, queueKeys?.[''] ?? '', String(Date.now()), JOB_OPTIONS_TEMPLATE];
+    for (const { builds, seen, sendAll } of batch) {
+      keys.push(seen?.key ?? `${this.keys.prefix}:seen:-`);
+      args.push(seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0), String(builds.length));
+      for (const b of builds) {
+        const snap = this.snapshots.of(b.def);
         // Only what differs from a fresh record: a job's details (`j:<name>`) and the reason are written
         // when they first change, and read as empty until then.
         const fields = ['meta', JSON.stringify(b.meta), 'defref', snap.ref, 'status', b.status];
@@ -187,26 +229,21 @@ export class BuildStore {
           this.keys.pipelineIndex(b.meta.pipeline),
           this.keys.pipelineSnapshot(snap.ref),
         );
-        const text = sendAll || !this.snapshots.isStored(snap.ref) ? snap.json : '';
         args.push(
           b.meta.id,
           String(Date.parse(b.meta.created_at)),
           snap.ref,
-          text,
+          sendAll || !this.snapshots.isStored(snap.ref) ? snap.json : '',
           String(fields.length),
           ...fields,
+          b.announce ?? '',
+          String(b.queueNow.length),
         );
+        if (b.queueNow.length > 0 && !queueKeys) throw new Error('this BuildStore has no jobs queue');
+        for (const job of b.queueNow) args.push(...queueJobArgs(b.meta.id, job));
       }
-      return this.redis.pushciCreate(keys.length, ...keys, ...args);
-    };
-    let [flag, ...rest] = await attempt(false);
-    if (Number(flag) === 2) {
-      for (const snap of snapshots) this.snapshots.markStored(snap.ref, false);
-      [flag, ...rest] = await attempt(true);
     }
-    if (Number(flag) === 0) return { created: false, seen: String(rest[0]) };
-    for (const snap of snapshots) this.snapshots.markStored(snap.ref, true);
-    return { created: true, numbers: rest.map(Number) };
+    return [keys, args];
   }
 
   /**

@@ -1,7 +1,8 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { queueJobId, type CancelMessage, type JobRef, type Lifecycle } from '../builds/lifecycle.ts';
+import type { CancelMessage, Lifecycle } from '../builds/lifecycle.ts';
+import { queueJobId, type JobRef } from '../queue/queued-job.ts';
 import type { Logger } from '../log.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
 import type { BuildStore } from '../queue/store.ts';

@@ -40,6 +40,8 @@ function build(def: Pipeline, at = Date.now()): NewBuild {
     reason: null,
     jobStatus: { build: 'queued' },
     group: null,
+    queueNow: [],
+    announce: null,
   };
 }
 

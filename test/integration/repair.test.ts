@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { queueJobId } from '../../src/builds/lifecycle.ts';
+import { queueJobId } from '../../src/queue/queued-job.ts';
 import { createLogger } from '../../src/log.ts';
 import { createStack, type Stack } from '../../src/stack.ts';
 import type { BuildView } from '../../src/model.ts';

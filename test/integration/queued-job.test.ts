@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadPipelineSource } from '../../src/pipelines/load.ts';
+import type { Pipeline } from '../../src/pipelines/pipeline.ts';
+import { keys, type Keys } from '../../src/queue/keys.ts';
+import { queueJobOptions, type JobRef } from '../../src/queue/queued-job.ts';
+import { BuildStore, type NewBuild } from '../../src/queue/store.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+const def: Pipeline = (() => {
+  const text = `name: web\nrepository: octo-org/web\non: push\njobs:\n  build:\n    steps:\n      - run: make\n`;
+  const { pipeline } = loadPipelineSource('web.yml', Buffer.from(text), {});
+  assert.ok(pipeline);
+  return pipeline;
+})();
+
+let n = 0;
+function build(queueNow: string[] = ['build']): NewBuild {
+  const id = `b${String(n++).padStart(6, '0')}`;
+  return {
+    meta: {
+      id,
+      pipeline: def.name,
+      forge: 'github',
+      repository: 'octo-org/web',
+      ref: 'refs/heads/main',
+      branch: 'main',
+      tag: null,
+      sha: 'a'.repeat(40),
+      before: 'b'.repeat(40),
+      message: 'a commit',
+      pusher: 'octocat',
+      delivery_id: `d-${id}`,
+      trigger: 'push',
+      created_at: new Date().toISOString(),
+    },
+    def,
+    status: 'queued',
+    reason: null,
+    jobStatus: { build: 'queued' },
+    group: null,
+    queueNow,
+    announce: `{"type":"build.queued","id":"${id}","pipeline":"web","status":"queued","number":`,
+  };
+}
+
+describe('the intake stores builds and queues their jobs in one script', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let k: Keys;
+  let jobs: Queue;
+  let store: BuildStore;
+  before(async () => {
+    // Private: the test counts the script calls Redis saw.
+    redis = await startRedis({ private: true });
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    k = keys(redis.prefix);
+    jobs = new Queue('jobs', { connection: client, prefix: redis.prefix });
+    store = new BuildStore(client, k, jobs.keys);
+  });
+  after(async () => {
+    await jobs?.close();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  it('writes exactly what Queue.add writes for the same job', async () => {
+    const ours = build();
+    const r = await store.create([ours]);
+    assert.equal(r.created, true);
+    const theirsId = `b${String(n++).padStart(6, '0')}`;
+    await jobs.add(
+      'build',
+      { buildId: theirsId, job: 'build' } satisfies JobRef,
+      queueJobOptions(theirsId, 'build'),
+    );
+
+    const [a, b] = await Promise.all([
+      client.hgetall(`${redis.prefix}:jobs:${ours.meta.id}.build`),
+      client.hgetall(`${redis.prefix}:jobs:${theirsId}.build`),
+    ]);
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+    assert.equal(a.name, b.name);
+    assert.equal(a.delay, b.delay);
+    assert.equal(a.priority, b.priority);
+    assert.deepEqual(JSON.parse(a.data!), { buildId: ours.meta.id, job: 'build' });
+    assert.deepEqual(
+      { ...JSON.parse(a.opts!), jobId: 'x' },
+      { ...JSON.parse(b.opts!), jobId: 'x' },
+      'the same options but the id',
+    );
+    assert.equal(JSON.parse(a.opts!).jobId, `${ours.meta.id}.build`);
+    assert.ok(Math.abs(Number(a.timestamp) - Number(b.timestamp)) < 60_000);
+    // Both wait in the same list, with the same events, and BullMQ counts them alike.
+    assert.deepEqual(await client.lrange(`${redis.prefix}:jobs:wait`, 0, -1), [
+      `${theirsId}.build`,
+      `${ours.meta.id}.build`,
+    ]);
+    const events = (await client.xrange(`${redis.prefix}:jobs:events`, '-', '+')).map(([, f]) => f.join(' '));
+    for (const id of [`${ours.meta.id}.build`, `${theirsId}.build`]) {
+      assert.ok(events.includes(`event added jobId ${id} name build`), events.join('\n'));
+      assert.ok(events.includes(`event waiting jobId ${id}`));
+    }
+    assert.equal((await jobs.getJobCounts('wait')).wait, 2);
+    await jobs.drain();
+  });
+
+  it('hands the job to a BullMQ worker with its data and options', async () => {
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    let resolve!: (job: Job<JobRef>) => void;
+    const got = new Promise<Job<JobRef>>((r) => (resolve = r));
+    const worker = new Worker<JobRef>('jobs', async (job) => resolve(job), {
+      connection,
+      prefix: redis.prefix,
+    });
+    try {
+      const b = build();
+      await store.create([b]);
+      const job = await got;
+      assert.equal(job.id, `${b.meta.id}.build`);
+      assert.deepEqual(job.data, { buildId: b.meta.id, job: 'build' });
+      assert.equal(job.opts.attempts, 1);
+      assert.equal(job.opts.removeOnComplete, true);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+  });
+
+  it('stores concurrent deliveries in one script call, each with its own result', async () => {
+    await store.create([build([])]); // the script is loaded
+    await client.config('RESETSTAT');
+    const seen = (id: string, value: string) => ({ key: `${k.prefix}:seen:${id}`, value, ttlMs: 60_000 });
+    const fresh = Array.from({ length: 20 }, () => build());
+    const results = await Promise.all([
+      ...fresh.map((b) => store.create([b], seen(b.meta.delivery_id, `first ${b.meta.id}`))),
+      // The same delivery as the first, received again in the same instant: it creates nothing.
+      store.create([build()], seen(fresh[0]!.meta.delivery_id, 'second')),
+    ]);
+    const stats = await client.info('commandstats');
+    assert.match(stats, /cmdstat_evalsha:calls=1,/, 'one round trip for the batch');
+    const created = results.slice(0, 20);
+    assert.ok(created.every((r) => r.created));
+    const numbers = created.map((r) => (r.created ? r.numbers[0] : -1));
+    assert.equal(new Set(numbers).size, 20, 'every build its own number');
+    assert.deepEqual(results[20], { created: false, seen: `first ${fresh[0]!.meta.id}` });
+    assert.equal((await jobs.getJobCounts('wait')).wait, 20, 'one queued job per created build');
+    await jobs.drain();
+  });
+
+  it('publishes each new build for the dashboards with its number', async () => {
+    const sub = new Redis(redis.url);
+    const messages: string[] = [];
+    await sub.subscribe(k.eventsChannel);
+    sub.on('message', (_c: string, m: string) => messages.push(m));
+    const b = build();
+    const r = await store.create([b]);
+    assert.ok(r.created);
+    for (let i = 0; i < 100 && messages.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual(JSON.parse(messages[0]!), {
+      type: 'build.queued',
+      id: b.meta.id,
+      pipeline: 'web',
+      status: 'queued',
+      number: r.numbers[0],
+    });
+    sub.disconnect();
+    await jobs.drain();
+  });
+});

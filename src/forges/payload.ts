@@ -2,13 +2,21 @@ import { MalformedPayloadError } from '../errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+// A body is decoded when it is verified and again when it is parsed: once is enough.
+const decoded = new WeakMap<Buffer, string | null>();
+
 /** Decodes bytes that must be UTF-8, or returns null. Lossless: the string encodes back to the same bytes. */
 export function decodeUtf8(body: Buffer): string | null {
-  try {
-    return utf8.decode(body);
-  } catch {
-    return null;
+  let text = decoded.get(body);
+  if (text === undefined) {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      text = null;
+    }
+    decoded.set(body, text);
   }
+  return text;
 }
 
 /** Parses a verified body that must be one JSON object. */

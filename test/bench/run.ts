@@ -233,6 +233,12 @@ async function intake(
     );
   }
   out.rssUnderLoad = await rssOf(server.proc.pid!);
+  row(
+    `server RSS after intake load, ${label}`,
+    `${((out.rssUnderLoad as number) / 2 ** 20).toFixed(0)} MiB`,
+    `after ${conns.length * RUNS} load runs of ${SECONDS} s`,
+    '',
+  );
   bare.proc.kill('SIGKILL');
   durable.proc.kill('SIGKILL');
   await stop(server);

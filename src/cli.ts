@@ -21,6 +21,9 @@ import { loadPipelines } from './pipelines/load.ts';
 import { pipelineJsonSchema } from './pipelines/schema.ts';
 import { start } from './server.ts';
 
+/** How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS before the process exits regardless. */
+const STOP_MARGIN_MS = 5000;
+
 const USAGE = `pushci: a small self-hosted CI trigger server
 
 Usage:
@@ -312,7 +315,19 @@ async function main(argv: string[]): Promise<number> {
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
       });
+      // Stopping waits for running jobs (up to the grace), then closes connections. With Redis gone those
+      // closes can wait for ever; a process told to stop must stop all the same.
+      const deadline = setTimeout(() => {
+        log.error(
+          { after_ms: config.shutdownGraceMs + STOP_MARGIN_MS },
+          'could not stop cleanly in time; exiting',
+        );
+        log.flush();
+        process.exit(1);
+      }, config.shutdownGraceMs + STOP_MARGIN_MS);
+      deadline.unref();
       await running.close();
+      clearTimeout(deadline);
       log.flush();
       return 0;
     }

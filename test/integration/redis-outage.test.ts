@@ -3,8 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { spawnPushci } from '../helpers/process.ts';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
+import { pipelinesDir, startServer, type TestServer } from '../helpers/server.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BuildView } from '../../src/model.ts';
 
 describe('Redis outage', () => {
@@ -58,5 +62,45 @@ describe('Redis outage', () => {
       'the build after the outage',
     );
     assert.equal(b.jobs[0]?.status, 'success');
+  });
+
+  it('stops on SIGTERM while Redis is down, within the grace and a few seconds', async () => {
+    const own = await startRedis({ private: true });
+    const port = await freePort();
+    const p = spawnPushci(['serve'], {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: own.url,
+      PUSHCI_QUEUE_PREFIX: own.prefix,
+      PUSHCI_PIPELINES: pipelinesDir({}),
+      PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-test-data-')),
+      PUSHCI_SHUTDOWN_GRACE_MS: '1000',
+      GITHUB_WEBHOOK_SECRET: 's',
+    });
+    try {
+      await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        30_000,
+        'pushci serve',
+      );
+      await own.kill!();
+      await new Promise((r) => setTimeout(r, 500));
+      const signalled = Date.now();
+      p.proc.kill('SIGTERM');
+      const code = await Promise.race([
+        p.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 15_000)),
+      ]);
+      assert.notEqual(code, 'still running', p.output.join(''));
+      // The grace (1 s) plus the 5 s margin, and some slack for a busy machine.
+      assert.ok(Date.now() - signalled < 10_000);
+    } finally {
+      p.proc.kill('SIGKILL');
+      await own.stop();
+    }
   });
 });

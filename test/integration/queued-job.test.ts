@@ -92,6 +92,7 @@ describe('the intake stores builds and queues their jobs in one script', () => {
       'the same options but the id',
     );
     assert.equal(JSON.parse(a.opts!).jobId, `${ours.meta.id}.build`);
+    assert.match(a.timestamp!, /^\d+$/, 'milliseconds, as BullMQ writes them');
     assert.ok(Math.abs(Number(a.timestamp) - Number(b.timestamp)) < 60_000);
     // Both wait in the same list, with the same events, and BullMQ counts them alike.
     assert.deepEqual(await client.lrange(`${redis.prefix}:jobs:wait`, 0, -1), [

@@ -54,8 +54,8 @@ export interface Emitter {
   emit(type: OutboundEventType, record: BuildRecord, job?: string, opts?: { live?: boolean }): Promise<void>;
 }
 
-/** What dashboards get for one build or job event (`/api/events`). */
-export function liveSummary(type: OutboundEventType, b: BuildRecord, job?: string): Record<string, unknown> {
+/** What dashboards get for one build or job event (`/api/events`); the intake writes build.queued's itself (NewBuild.announce). */
+function liveSummary(type: OutboundEventType, b: BuildRecord, job?: string): Record<string, unknown> {
   return {
     type,
     id: b.meta.id,

@@ -152,13 +152,16 @@ export class BuildStore {
    */
   create(builds: readonly NewBuild[], seen?: SeenRecordWrite): Promise<CreateResult> {
     if (builds.length === 0) return Promise.resolve({ created: true, numbers: [] });
-    return new Promise((resolve, reject) => {
-      this.pending.push({ builds, seen, sendAll: false, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.enqueue({ builds, seen, sendAll: false, resolve, reject }));
+  }
+
+  /** Adds a delivery to the next script call, scheduling one for the end of this event-loop turn. */
+  private enqueue(p: PendingCreate): void {
+    this.pending.push(p);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {
@@ -181,11 +184,7 @@ export class BuildStore {
           if (Number(flag) === 2) {
             // A snapshot this process thought stored is gone: send this delivery again with the texts.
             for (const ref of refs) this.snapshots.markStored(ref, false);
-            this.pending.push({ ...p, sendAll: true });
-            if (!this.flushing) {
-              this.flushing = true;
-              setImmediate(() => this.flush());
-            }
+            this.enqueue({ ...p, sendAll: true });
             continue;
           }
           if (Number(flag) === 0) {

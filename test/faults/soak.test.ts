@@ -83,7 +83,7 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
 
   it(
     'every accepted push has exactly one build with a final status, and one build.completed',
-    { timeout: 12 * 60_000 },
+    { timeout: 14 * 60_000 },
     async () => {
       const sha = repo.commits[0]!;
       const accepted = new Map<string, string[]>(); // delivery → build ids
@@ -152,20 +152,36 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
       client.on('error', () => {});
       const buildIds = [...accepted.values()].flat();
       const completedIds = () => new Set(receiver.got.map((m) => JSON.parse(m.body).data.build.id as string));
-      await waitFor(
-        async () => {
-          const statuses = await Promise.all(
-            buildIds.map((id) => client.hget(`${redis.prefix}:build:${id}`, 'status')),
-          );
-          const done = statuses.filter((s) => s !== null && FINAL.has(s)).length;
-          return done === buildIds.length && completedIds().size === buildIds.length;
-        },
-        8 * 60_000,
-        'every build to finish and be announced',
-      );
-      stop = true;
-      await chaos;
-      await redisChaos;
+      let unfinished: string[] = [];
+      try {
+        await waitFor(
+          async () => {
+            const statuses = await Promise.all(
+              buildIds.map((id) => client.hget(`${redis.prefix}:build:${id}`, 'status')),
+            );
+            const announced = completedIds();
+            unfinished = buildIds.filter(
+              (id, i) => !(statuses[i] && FINAL.has(statuses[i]!) && announced.has(id)),
+            );
+            return unfinished.length === 0;
+          },
+          12 * 60_000,
+          'every build to finish and be announced',
+        );
+      } catch (err) {
+        // Say what is stuck: the builds' records as Redis holds them.
+        const sample = await Promise.all(
+          unfinished.slice(0, 5).map((id) => client.hgetall(`${redis.prefix}:build:${id}`)),
+        );
+        throw new Error(
+          `${(err as Error).message}: ${unfinished.length} of ${buildIds.length} builds unfinished or unannounced, e.g. ${JSON.stringify(sample).slice(0, 3000)}`,
+        );
+      } finally {
+        // A failure must end the chaos too, or the test never exits.
+        stop = true;
+        await chaos;
+        await redisChaos;
+      }
 
       const statuses = await Promise.all(
         buildIds.map((id) => client.hget(`${redis.prefix}:build:${id}`, 'status')),

@@ -24,6 +24,9 @@ class RetryAfterError extends Error {
 const RETRY_AFTER_MIN_MS = 1000;
 const RETRY_AFTER_MAX_MS = 6 * 3600_000;
 
+/** How often a delivery may lose its worker before it counts as failed. */
+const MAX_STALLS = 10;
+
 /** Retry-After in seconds or as an HTTP date, kept between 1 s and 6 h. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
   if (!value) return null;
@@ -192,6 +195,10 @@ export function createDeliveryWorker({
     connection,
     prefix: config.queuePrefix,
     concurrency,
+    // A message whose worker died mid-attempt is sent again (same webhook-id) without using up an
+    // attempt; BullMQ's default (fail it at the second stall) dropped messages when workers were killed
+    // repeatedly. The bound only stops a message that kills every worker that takes it.
+    maxStalledCount: MAX_STALLS,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
         err instanceof RetryAfterError

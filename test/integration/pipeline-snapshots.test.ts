@@ -2,48 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { dropUnusedSnapshots } from '../../src/maintenance/retention.ts';
-import { loadPipelineSource } from '../../src/pipelines/load.ts';
 import type { Pipeline } from '../../src/pipelines/pipeline.ts';
 import { keys } from '../../src/queue/keys.ts';
-import { BuildStore, type NewBuild } from '../../src/queue/store.ts';
+import { BuildStore } from '../../src/queue/store.ts';
+import { newBuild, webPipeline } from '../helpers/builds.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
-function pipeline(run: string): Pipeline {
-  const text = `name: web\nrepository: octo-org/web\non: push\njobs:\n  build:\n    steps:\n      - run: ${run}\n`;
-  const { pipeline } = loadPipelineSource('web.yml', Buffer.from(text), {});
-  assert.ok(pipeline);
-  return pipeline;
-}
-
-let n = 0;
-function build(def: Pipeline, at = Date.now()): NewBuild {
-  const id = `b${String(n++).padStart(6, '0')}`;
-  return {
-    meta: {
-      id,
-      pipeline: def.name,
-      forge: 'github',
-      repository: 'octo-org/web',
-      ref: 'refs/heads/main',
-      branch: 'main',
-      tag: null,
-      sha: 'a'.repeat(40),
-      before: 'b'.repeat(40),
-      message: 'a commit',
-      pusher: 'octocat',
-      delivery_id: `d-${id}`,
-      trigger: 'push',
-      created_at: new Date(at).toISOString(),
-    },
-    def,
-    status: 'queued',
-    reason: null,
-    jobStatus: { build: 'queued' },
-    group: null,
-    queueNow: [],
-    announce: null,
-  };
-}
+const build = (def: Pipeline, at?: number) => newBuild(def, at === undefined ? {} : { at });
 
 describe('pipeline snapshots', () => {
   let redis: TestRedis;
@@ -60,11 +25,11 @@ describe('pipeline snapshots', () => {
   it('stores one snapshot per pipeline version and keeps each build on the version it was created from', async () => {
     const k = keys(`${redis.prefix}a`);
     const store = new BuildStore(client, k);
-    const v1 = pipeline('make test');
+    const v1 = webPipeline('make test');
     const [a, b] = [build(v1), build(v1)];
     await store.create([a]);
     await store.create([b]);
-    const v2 = pipeline('make check');
+    const v2 = webPipeline('make check');
     const c = build(v2);
     await store.create([c]);
 
@@ -83,7 +48,7 @@ describe('pipeline snapshots', () => {
   it('stores the snapshot again when it vanished behind the store’s back', async () => {
     const k = keys(`${redis.prefix}b`);
     const store = new BuildStore(client, k);
-    const v1 = pipeline('make');
+    const v1 = webPipeline('make');
     await store.create([build(v1)]);
     const [key] = await client.keys(`${k.prefix}:def:*`);
     assert.ok(key);
@@ -97,7 +62,7 @@ describe('pipeline snapshots', () => {
 
   it('still reads records written with the pipeline inline', async () => {
     const k = keys(`${redis.prefix}c`);
-    const b = build(pipeline('make'));
+    const b = build(webPipeline('make'));
     await client.hset(k.build(b.meta.id), {
       meta: JSON.stringify(b.meta),
       def: JSON.stringify(b.def),
@@ -114,9 +79,9 @@ describe('pipeline snapshots', () => {
     const k = keys(`${redis.prefix}d`);
     const store = new BuildStore(client, k);
     const t = Date.now() - 10_000;
-    const old = build(pipeline('old'), t);
-    const current = build(pipeline('current'), t + 1000);
-    const both = build(pipeline('both'), t + 500);
+    const old = build(webPipeline('old'), t);
+    const current = build(webPipeline('current'), t + 1000);
+    const both = build(webPipeline('both'), t + 500);
     const bothAgain = build(both.def, t + 2000);
     for (const b of [old, both, current, bothAgain]) await store.create([b]);
     assert.equal(await client.zcard(k.snapshots), 3);

@@ -2,49 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadPipelineSource } from '../../src/pipelines/load.ts';
-import type { Pipeline } from '../../src/pipelines/pipeline.ts';
 import { keys, type Keys } from '../../src/queue/keys.ts';
 import { queueJobOptions, type JobRef } from '../../src/queue/queued-job.ts';
-import { BuildStore, type NewBuild } from '../../src/queue/store.ts';
+import { BuildStore } from '../../src/queue/store.ts';
+import { newBuild, webPipeline } from '../helpers/builds.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
-const def: Pipeline = (() => {
-  const text = `name: web\nrepository: octo-org/web\non: push\njobs:\n  build:\n    steps:\n      - run: make\n`;
-  const { pipeline } = loadPipelineSource('web.yml', Buffer.from(text), {});
-  assert.ok(pipeline);
-  return pipeline;
-})();
-
-let n = 0;
-function build(queueNow: string[] = ['build']): NewBuild {
-  const id = `b${String(n++).padStart(6, '0')}`;
-  return {
-    meta: {
-      id,
-      pipeline: def.name,
-      forge: 'github',
-      repository: 'octo-org/web',
-      ref: 'refs/heads/main',
-      branch: 'main',
-      tag: null,
-      sha: 'a'.repeat(40),
-      before: 'b'.repeat(40),
-      message: 'a commit',
-      pusher: 'octocat',
-      delivery_id: `d-${id}`,
-      trigger: 'push',
-      created_at: new Date().toISOString(),
-    },
-    def,
-    status: 'queued',
-    reason: null,
-    jobStatus: { build: 'queued' },
-    group: null,
-    queueNow,
-    announce: `{"type":"build.queued","id":"${id}","pipeline":"web","status":"queued","number":`,
-  };
-}
+const def = webPipeline('make');
+const build = (queueNow = ['build']) => newBuild(def, { queueNow, announce: true });
 
 describe('the intake stores builds and queues their jobs in one script', () => {
   let redis: TestRedis;
@@ -70,7 +35,7 @@ describe('the intake stores builds and queues their jobs in one script', () => {
     const ours = build();
     const r = await store.create([ours]);
     assert.equal(r.created, true);
-    const theirsId = `b${String(n++).padStart(6, '0')}`;
+    const theirsId = newBuild(def).meta.id; // an id only: this job goes through Queue.add
     await jobs.add(
       'build',
       { buildId: theirsId, job: 'build' } satisfies JobRef,

@@ -11,6 +11,7 @@ import { createGiteaForge } from './forges/gitea.ts';
 import { createBitbucketForge } from './forges/bitbucket.ts';
 import type { Forge } from './forges/forge.ts';
 import { createApp } from './http/app.ts';
+import { ensureApiToken } from './api-token.ts';
 import type { Logger } from './log.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
@@ -162,6 +163,9 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       await subscriber.subscribe(stack.keys.eventsChannel);
       subscriber.on('message', (_channel: string, text: string) => liveEvents.emit('event', text));
       closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
+      // No anonymous API, ever: without PUSHCI_API_TOKEN, the token lives in the data dir.
+      const generated = config.apiToken ? null : ensureApiToken(config.dataDir);
+      const apiToken = config.apiToken ?? generated!.token;
       const app = createApp({
         ...stack,
         liveEvents,
@@ -171,7 +175,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,
-        apiToken: config.apiToken,
+        apiToken,
         config,
         log,
       });
@@ -216,6 +220,17 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       const addr = server.address() as AddressInfo;
       url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
       log.info({ url, public_url: config.publicUrl }, 'pushci is listening');
+      if (generated) {
+        // The one line that carries the token (as Jupyter's does): whoever reads this log could log in.
+        const base =
+          config.publicUrl === `http://localhost:${config.port}`
+            ? `http://localhost:${addr.port}`
+            : config.publicUrl;
+        log.info(
+          { token_file: generated.file, token_created: generated.created },
+          `open the dashboard: ${base}/login?token=${encodeURIComponent(apiToken)}`,
+        );
+      }
     }
     return { url, redisUrl, pipelines: () => set, close };
   } catch (err) {

@@ -10,6 +10,7 @@ import {
   fstatSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir, readOrCreatePrivateFile } from './data-dir.ts';
 import { ConfigError } from './errors.ts';
 
 /** Where `pushci serve` keeps the API token it generated, and where the CLI looks for it. */
@@ -48,33 +49,19 @@ export function readApiToken(dataDir: string): string | undefined {
  * The API token of a server started without `PUSHCI_API_TOKEN`: the one in the data dir, or a new one
  * written there (mode 0600, data dir 0700) on first start. `created` says which.
  */
-export function ensureApiToken(dataDir: string): { token: string; created: boolean; file: string } {
+export async function ensureApiToken(
+  dataDir: string,
+): Promise<{ token: string; created: boolean; file: string }> {
   const file = apiTokenFile(dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // The data dir also holds Redis' data and the git mirrors: nobody else on the machine needs it.
-  chmodSync(dataDir, 0o700);
+  await ensurePrivateDir(dataDir);
   const existing = readApiToken(dataDir);
   if (existing) return { token: existing, created: false, file };
-  const token = randomBytes(32).toString('base64url');
-  let fd: number;
-  try {
-    // O_EXCL: two servers starting at once on one data dir must not each write a different token.
-    fd = openSync(
-      file,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      const other = readApiToken(dataDir);
-      if (other) return { token: other, created: false, file };
-    }
-    throw new ConfigError(`cannot write ${file}: ${(err as Error).message}`);
-  }
-  try {
-    writeSync(fd, `${token}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  return { token, created: true, file };
+  const { text, created } = await readOrCreatePrivateFile(
+    file,
+    () => `${randomBytes(32).toString('base64url')}\n`,
+  );
+  const token = text.trim();
+  if (!token) throw new ConfigError(`${file} is empty: delete it, and pushci makes a new token`);
+  return { token, created, file };
 }

@@ -164,7 +164,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       subscriber.on('message', (_channel: string, text: string) => liveEvents.emit('event', text));
       closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
       // No anonymous API, ever: without PUSHCI_API_TOKEN, the token lives in the data dir.
-      const generated = config.apiToken ? null : ensureApiToken(config.dataDir);
+      const generated = config.apiToken ? null : await ensureApiToken(config.dataDir);
       const apiToken = config.apiToken ?? generated!.token;
       const app = createApp({
         ...stack,

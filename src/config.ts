@@ -48,7 +48,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'data-dir',
     kind: 'string',
     default: './.pushci',
-    doc: 'Workspaces, git mirrors and the embedded Redis data.',
+    doc: 'Workspaces, git mirrors and the embedded Redis (data, password); created `0700`.',
   },
   {
     key: 'githubSecrets',

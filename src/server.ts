@@ -11,6 +11,7 @@ import { createGiteaForge } from './forges/gitea.ts';
 import { createBitbucketForge } from './forges/bitbucket.ts';
 import type { Forge } from './forges/forge.ts';
 import { createApp } from './http/app.ts';
+import { ensurePrivateDir } from './data-dir.ts';
 import type { Logger } from './log.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
@@ -18,7 +19,8 @@ import { loadPipelines } from './pipelines/load.ts';
 import type { PipelineSet } from './pipelines/pipeline-set.ts';
 import { watchPipelines } from './pipelines/watch.ts';
 import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
+import { joinEmbeddedRedis, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
+import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { createStack, type Stack } from './stack.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
@@ -51,6 +53,13 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       await fn().catch((err: Error) => log.warn({ err: err.message }, 'while stopping'));
   };
   try {
+    if (opts.http && !config.redisUrl) {
+      // First, so a second serve on the same data dir says so and touches nothing.
+      const lock = await acquireServeLock(config.dataDir, () => ({ url: `http://localhost:${config.port}` }));
+      closers.push(() => lock.release());
+    }
+    // Workspaces, mirrors and the embedded Redis's password live here: this user's alone.
+    await ensurePrivateDir(config.dataDir);
     let set: PipelineSet = { pipelines: [], diagnostics: [], loadedAt: new Date().toISOString() };
     if (opts.http) {
       const loaded = await loadPipelines(config.pipelinesDir, config.env);
@@ -81,10 +90,13 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
     }
 
     let redisUrl = config.redisUrl;
-    if (!redisUrl) {
+    if (!redisUrl && opts.http) {
+      // Only the serve that holds the data dir's lock starts (and stops) the embedded Redis.
       const embedded: EmbeddedRedis = await startEmbeddedRedis(config.dataDir, log);
       closers.push(() => embedded.stop());
       redisUrl = embedded.url;
+    } else if (!redisUrl) {
+      redisUrl = await joinEmbeddedRedis(config.dataDir, log);
     }
 
     checkPrefixFor(redisUrl, config.queuePrefix);

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
+import { embeddedPaths, findEmbeddedRedis } from '../redis/embedded.ts';
 
 const run = promisify(execFile);
 
@@ -31,12 +32,15 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       redis.disconnect();
     }
   } else {
+    const running = await findEmbeddedRedis(config.dataDir);
     try {
       const { stdout } = await run('redis-server', ['--version']);
       add(
         'Redis',
         'ok',
-        `no REDIS_URL: pushci will start its own ${stdout.split(' ').slice(0, 3).join(' ')}`,
+        running
+          ? `no REDIS_URL: the embedded Redis of the pushci serve in ${config.dataDir} answers on 127.0.0.1:${running.port} (password in ${embeddedPaths(config.dataDir).password})`
+          : `no REDIS_URL: pushci serve will start its own ${stdout.split(' ').slice(0, 3).join(' ')}, with a password kept in ${embeddedPaths(config.dataDir).password}`,
       );
     } catch {
       add('Redis', 'fail', 'no REDIS_URL and no redis-server on PATH: install redis-server or set REDIS_URL');

@@ -118,6 +118,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         connection: redis,
         log,
         deliveryLog: stack.deliveryLog,
+        seal: stack.seal,
+        definitions: {
+          definition: (ref) => stack.store.definition(ref),
+          buildDefinition: async (id) => (await stack.store.get(id))?.def ?? null,
+        },
       });
       closers.push(() => Promise.all([jobWorker.close(config.shutdownGraceMs), deliveryWorker.close()]));
       log.info({ concurrency: config.concurrency }, 'workers started');

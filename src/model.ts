@@ -78,7 +78,10 @@ export interface BuildView {
   pusher: string | null;
   delivery_id: string;
   trigger: 'push' | 'manual' | 'rerun';
+  /** The API document of the build. */
   url: string;
+  /** The build's page in the dashboard, for people. */
+  html_url: string;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { NotFoundError } from '../errors.ts';
 import { isFinal } from '../model.ts';
 import type { Keys } from '../queue/keys.ts';
+import type { Config } from '../config.ts';
+import { webBase, webLinks } from '../forges/web-links.ts';
 import { toView, type BuildStore } from '../queue/store.ts';
 import { decodeLine } from '../runner/job-log.ts';
 
@@ -12,6 +14,7 @@ export interface ApiDeps {
   redis: Redis;
   keys: Keys;
   publicUrl: string;
+  config: Readonly<Config>;
 }
 
 async function loadBuild(deps: ApiDeps, id: string) {
@@ -20,12 +23,27 @@ async function loadBuild(deps: ApiDeps, id: string) {
   return record;
 }
 
-/** `GET /api/builds/:id`: the build in the shape of the outbound `data.build`. */
+/**
+ * `GET /api/builds/:id`: the build in the shape of the outbound `data.build`, with `links` to its
+ * repository, commit, branch or tag and pull request on the forge.
+ */
 export function getBuild(deps: ApiDeps) {
   return async (ctx: Context) => {
-    ctx.body = toView(await loadBuild(deps, ctx.params.id!), deps.publicUrl);
+    const view = toView(await loadBuild(deps, ctx.params.id!), deps.publicUrl);
+    const pr = (view as { pull_request?: { number?: number } | number | null }).pull_request;
+    const links = webLinks(webBase(deps.config, view.forge), view.forge, {
+      repository: view.repository,
+      sha: view.sha,
+      branch: view.branch,
+      tag: view.tag,
+      pullRequest: typeof pr === 'number' ? pr : (pr?.number ?? null),
+    });
+    ctx.body = { ...view, links };
   };
 }
+
+/** How often a followed log looks for new lines (the worker stores them every 100 ms). */
+const FOLLOW_POLL_MS = 100;
 
 function formatLine(raw: string): string {
   const l = decodeLine(raw);
@@ -44,6 +62,8 @@ export function getJobLog(deps: ApiDeps) {
     if (!record.jobs.has(job)) throw new NotFoundError(`build ${record.meta.id} has no job ${job}`);
     const key = deps.keys.log(record.meta.id, job);
     ctx.type = 'text/plain; charset=utf-8';
+    if (ctx.query.download === '1' || ctx.query.download === 'true')
+      ctx.attachment(`${record.meta.pipeline}-${record.number}-${job}.log`, { fallback: true });
     const follow = ctx.query.follow === '1' || ctx.query.follow === 'true';
     if (!follow) {
       ctx.body = (await deps.redis.lrange(key, 0, -1)).map(formatLine).join('');
@@ -70,7 +90,8 @@ export function getJobLog(deps: ApiDeps) {
             if (rest.length > 0) out.write(rest.map(formatLine).join(''));
             break;
           }
-          await new Promise((r) => setTimeout(r, 250));
+          // A new line reaches a follower at most this much after the worker stored it.
+          await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
         }
       } finally {
         out.end();

@@ -16,7 +16,7 @@ export interface ListDeps {
 
 const STATUSES = new Set(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
 
-/** `GET /api/builds?pipeline=&repository=&branch=&status=&limit=&cursor=`: newest first, with `next` for the following page. */
+/** `GET /api/builds?pipeline=&repository=&branch=&event=&status=&limit=&cursor=`: newest first, with `next` for the following page. */
 export function listBuilds(deps: ListDeps) {
   return async (ctx: Context) => {
     const q = ctx.query;
@@ -33,6 +33,7 @@ export function listBuilds(deps: ListDeps) {
       ...(str('repository') ? { repository: str('repository')! } : {}),
       ...(str('branch') ? { branch: str('branch')! } : {}),
       ...(status ? { status } : {}),
+      ...(str('event') ? { event: str('event')! } : {}),
     };
     const page = await deps.store.list(filter, cursor ?? null, limit);
     ctx.body = { builds: page.records.map((r) => toView(r, deps.publicUrl)), next: page.next };

@@ -112,11 +112,13 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
         get: {
           summary: 'Builds, newest first, filtered, with cursor pagination',
           security: [{ bearer: [] }],
-          parameters: ['pipeline', 'repository', 'branch', 'status', 'limit', 'cursor'].map((name) => ({
-            name,
-            in: 'query',
-            schema: { type: 'string' },
-          })),
+          parameters: ['pipeline', 'repository', 'branch', 'event', 'status', 'limit', 'cursor'].map(
+            (name) => ({
+              name,
+              in: 'query',
+              schema: { type: 'string' },
+            }),
+          ),
           responses: {
             '200': json(
               {

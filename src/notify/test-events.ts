@@ -28,6 +28,7 @@ export function exampleBuild(publicUrl: string, status: BuildView['status']): Bu
     delivery_id: 'example-delivery',
     trigger: 'push',
     url: `${publicUrl}/api/builds/example0000000000000`,
+    html_url: `${publicUrl}/#/builds/example0000000000000`,
     created_at: at(0),
     started_at: status === 'queued' ? null : at(1),
     finished_at: done ? at(5) : null,

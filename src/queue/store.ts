@@ -251,7 +251,7 @@ export class BuildStore {
    * rare filter cannot make one request read everything; `next` then lets the caller go on.
    */
   async list(
-    filter: { pipeline?: string; repository?: string; branch?: string; status?: string },
+    filter: { pipeline?: string; repository?: string; branch?: string; status?: string; event?: string },
     cursor: string | null,
     limit: number,
     scanLimit = 5000,
@@ -291,7 +291,8 @@ export class BuildStore {
           r &&
           (!filter.repository || r.meta.repository.toLowerCase() === filter.repository.toLowerCase()) &&
           (!filter.branch || r.meta.branch === filter.branch) &&
-          (!filter.status || r.status === filter.status)
+          (!filter.status || r.status === filter.status) &&
+          (!filter.event || eventOf(r) === filter.event)
         ) {
           out.push(r);
           if (out.length === limit) break;
@@ -422,6 +423,14 @@ function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
   };
 }
 
+/** What started a build, as the builds list filters it: `push` (of a branch), `tag`, `manual`, `rerun`. */
+export function eventOf(r: BuildRecord): string {
+  const m = r.meta as BuildMeta & { event?: string };
+  if (m.event) return m.event;
+  if (m.trigger === 'push' && m.tag) return 'tag';
+  return m.trigger;
+}
+
 function durationMs(start: string | null, end: string | null): number | null {
   return start && end ? Date.parse(end) - Date.parse(start) : null;
 }
@@ -462,6 +471,7 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     delivery_id: m.delivery_id,
     trigger: m.trigger,
     url: `${publicUrl}/api/builds/${m.id}`,
+    html_url: `${publicUrl}/#/builds/${m.id}`,
     created_at: m.created_at,
     started_at: r.started_at,
     finished_at: r.finished_at,

@@ -1,0 +1,254 @@
+// The build page: what failed, at a glance. The failed (or running) job is selected, its log follows
+// live in step sections, and the build's deliveries sit underneath.
+import { deliveryTable } from './deliveries.js';
+import { jobGraph } from './graph.js';
+import { logView } from './log-view.js';
+import { api, duration, elapsed, flash, h, post, status, when } from './ui.js';
+
+const FAILED = new Set(['failure', 'error']);
+const ACTIVE = new Set(['running', 'queued']);
+
+/** The job a page opens on: the first failed one, else the first running, else the first. */
+export function pickJob(jobs) {
+  return (
+    jobs.find((j) => FAILED.has(j.status)) ??
+    jobs.find((j) => j.status === 'running') ??
+    jobs.find((j) => j.status === 'queued') ??
+    jobs.find((j) => j.status === 'canceled') ??
+    jobs[0]
+  )?.name;
+}
+
+const hrefOf = (id, job, line) =>
+  `#/builds/${encodeURIComponent(id)}/${encodeURIComponent(job)}${line ? `/L${line}` : ''}`;
+
+function forgeLinks(b) {
+  const l = b.links ?? {};
+  const a = (href, text, testid) =>
+    href
+      ? h('a', { href, target: '_blank', rel: 'noopener', 'data-testid': testid }, text)
+      : h('span', {}, text);
+  return h(
+    'span',
+    { class: 'mono links' },
+    a(l.repository, b.repository, 'link-repository'),
+    ' ',
+    b.pull_request
+      ? a(l.pull_request, `#${b.pull_request.number ?? b.pull_request}`, 'link-pull-request')
+      : null,
+    b.pull_request ? ' ' : null,
+    b.tag ? a(l.tag, `tag ${b.tag}`, 'link-tag') : b.branch ? a(l.branch, b.branch, 'link-branch') : b.ref,
+    ' ',
+    a(l.commit, b.sha.slice(0, 7), 'link-commit'),
+  );
+}
+
+/** Renders the build page into `main`; returns the page's controller for the router. */
+export async function buildPage(main, id, wanted = {}) {
+  let b = await api(`/api/builds/${encodeURIComponent(id)}`);
+  let deliveries =
+    (await api(`/api/deliveries?build=${encodeURIComponent(id)}`).catch(() => null))?.deliveries ?? [];
+  let job = wanted.job && b.jobs.some((j) => j.name === wanted.job) ? wanted.job : pickJob(b.jobs);
+  let log = null;
+  let canceling = false;
+
+  const head = h('div', {});
+  const graph = h('div', {});
+  const jobHead = h('div', { class: 'job-head' });
+  const logSlot = h('div', {});
+  const deliverySlot = h('div', {});
+
+  const actions = () => {
+    const out = [];
+    if (ACTIVE.has(b.status))
+      out.push(
+        h(
+          'button',
+          {
+            class: 'danger',
+            'data-testid': 'cancel',
+            disabled: canceling,
+            onclick: async () => {
+              canceling = true;
+              drawHead();
+              try {
+                await post(`/api/builds/${id}/cancel`);
+              } catch (err) {
+                flash(`Cancel: ${err.message}`);
+              }
+              await refresh();
+            },
+          },
+          canceling ? 'Canceling…' : 'Cancel',
+        ),
+      );
+    else {
+      out.push(
+        h(
+          'button',
+          {
+            'data-testid': 'rerun',
+            title: 'A new build of the same commit with every job',
+            onclick: async () => {
+              try {
+                const r = await post(`/api/builds/${id}/rerun`);
+                location.hash = `#/builds/${r.builds[0].id}`;
+              } catch (err) {
+                flash(`Re-run: ${err.message}`);
+              }
+            },
+          },
+          'Re-run all jobs',
+        ),
+      );
+    }
+    return out;
+  };
+
+  function drawHead() {
+    head.replaceChildren(
+      h(
+        'div',
+        { class: 'title' },
+        h('h2', {}, status(b.status), ` ${b.pipeline} #${b.number}`),
+        h('div', { class: 'actions' }, ...actions()),
+      ),
+      h(
+        'p',
+        { class: 'meta' },
+        forgeLinks(b),
+        b.message ? h('span', { class: 'message' }, ` ${b.message.split('\n')[0]}`) : null,
+      ),
+      h(
+        'p',
+        { class: 'muted meta' },
+        `${b.trigger}${b.pusher ? ` by ${b.pusher}` : ''} · created `,
+        when(b.created_at),
+        b.duration_ms != null
+          ? ` · took ${duration(b.duration_ms)}`
+          : b.started_at && ACTIVE.has(b.status)
+            ? [' · running for ', elapsed(b.started_at, { 'data-testid': 'build-elapsed' })]
+            : '',
+        b.reason ? ` · ${b.reason}` : '',
+        b.superseded_by
+          ? [' · superseded by ', h('a', { href: `#/builds/${b.superseded_by}` }, b.superseded_by)]
+          : null,
+      ),
+      h('div', { id: 'flash' }),
+    );
+  }
+
+  function drawGraph() {
+    graph.replaceChildren(jobGraph(b.jobs, job, (name) => hrefOf(id, name)));
+  }
+
+  function drawJobHead() {
+    const j = b.jobs.find((x) => x.name === job);
+    if (!j) return jobHead.replaceChildren();
+    jobHead.replaceChildren(
+      h(
+        'h3',
+        { 'data-testid': 'job-title' },
+        status(j.status),
+        ` ${j.display_name ?? j.name} `,
+        h(
+          'span',
+          { class: 'muted' },
+          j.status === 'running' && j.started_at ? elapsed(j.started_at) : duration(j.duration_ms),
+          j.reason ? ` · ${j.reason}` : '',
+        ),
+      ),
+    );
+  }
+
+  function openLog(line) {
+    log?.stop();
+    if (!job) {
+      logSlot.replaceChildren(h('p', { class: 'muted' }, 'This build has no jobs.'));
+      return;
+    }
+    log = logView({ build: id, job, lineHref: (n) => hrefOf(id, job, n), target: line ?? null });
+    logSlot.replaceChildren(log.el);
+    const shown = log;
+    void shown.follow().then(() => {
+      // The stream ends when the job does: close what is open with the job's result.
+      const j = b.jobs.find((x) => x.name === shown.job);
+      if (j && !ACTIVE.has(j.status) && j.status !== 'pending') shown.finish(j.status, j.finished_at);
+    });
+    log.job = job;
+  }
+
+  function drawDeliveries() {
+    deliverySlot.replaceChildren(
+      h('h3', {}, 'Deliveries'),
+      deliveries.length === 0
+        ? h('p', { class: 'muted' }, 'None: no endpoint or commit status wants this build’s events.')
+        : deliveryTable(deliveries, { onRedelivered: refresh }),
+    );
+  }
+
+  let refreshing = null;
+  let again = false;
+  /** Fetches the build again; calls that arrive meanwhile fold into one more fetch. */
+  async function refresh() {
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        again = false;
+        const [nb, nd] = await Promise.all([
+          api(`/api/builds/${encodeURIComponent(id)}`),
+          api(`/api/deliveries?build=${encodeURIComponent(id)}`).catch(() => null),
+        ]);
+        b = nb;
+        if (nd) deliveries = nd.deliveries;
+        if (!ACTIVE.has(b.status)) canceling = false;
+        drawHead();
+        drawGraph();
+        drawJobHead();
+        drawDeliveries();
+        const j = b.jobs.find((x) => x.name === job);
+        if (j && log && !ACTIVE.has(j.status) && j.status !== 'pending') log.finish(j.status, j.finished_at);
+      } while (again);
+    })().finally(() => (refreshing = null));
+    return refreshing;
+  }
+
+  drawHead();
+  drawGraph();
+  drawJobHead();
+  drawDeliveries();
+  main.replaceChildren(head, graph, jobHead, logSlot, deliverySlot);
+  openLog(wanted.line);
+
+  // Jobs starting do not publish an event: while the build runs, look again now and then.
+  const poll = setInterval(() => {
+    if (ACTIVE.has(b.status)) void refresh().catch(() => {});
+  }, 3000);
+
+  return {
+    kind: 'build',
+    id,
+    /** Same build, another job or line: no reload. */
+    update(route) {
+      if (route.id !== id) return false;
+      const next = route.job && b.jobs.some((j) => j.name === route.job) ? route.job : job;
+      if (next !== job) {
+        job = next;
+        drawGraph();
+        drawJobHead();
+        openLog(route.line);
+      } else if (route.line) log?.target(route.line);
+      return true;
+    },
+    onEvent(ev) {
+      if (ev.id === id) void refresh().catch(() => {});
+    },
+    leave() {
+      clearInterval(poll);
+      log?.stop();
+    },
+  };
+}

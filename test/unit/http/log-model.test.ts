@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LogModel, parseLine } from '../../../src/http/dashboard/log-model.js';
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+const sys = (s: number, text: string) => `${at(s)} # ${text}`;
+const out = (s: number, text: string) => `${at(s)}   ${text}`;
+const err = (s: number, text: string) => `${at(s)} ! ${text}`;
+
+function model(lines: string[]) {
+  const m = new LogModel();
+  for (const l of lines) m.add(l);
+  return m;
+}
+
+describe('the log model of the build page', () => {
+  it('parses the API text lines: time, stream, text', () => {
+    assert.deepEqual(parseLine(err(3, 'boom'), 7), {
+      n: 7,
+      t: Date.parse(at(3)),
+      stream: 'err',
+      text: 'boom',
+    });
+    assert.equal(parseLine(sys(0, 'x'), 1).stream, 'sys');
+    assert.deepEqual(parseLine('not a log line', 2), {
+      n: 2,
+      t: null,
+      stream: 'out',
+      text: 'not a log line',
+    });
+  });
+
+  it('cuts the log into set-up and step sections with status and duration', () => {
+    const m = model([
+      sys(0, 'pushci: job unit, attempt 1, on vm'),
+      sys(1, 'pushci: checking out abc'),
+      sys(2, '▶ prepare  (bash --noprofile --norc -eo pipefail <script>)'),
+      out(3, 'hello'),
+      sys(4, 'pushci: step "prepare" succeeded in 2.0 s'),
+      sys(4, '▶ run tests  (sh -e <script>)'),
+      err(9, 'FAILED'),
+      sys(10, 'pushci: step "run tests" failed with exit code 3 in 6.0 s'),
+    ]);
+    assert.deepEqual(
+      m.sections.map((s) => [s.kind, s.name, s.status, s.lines, s.end! - s.start!]),
+      [
+        ['setup', 'Set up job', 'success', [1, 2], 2000],
+        ['step', 'prepare', 'success', [3, 4, 5], 2000],
+        ['step', 'run tests', 'failure', [6, 7, 8], 6000],
+      ],
+    );
+    assert.equal(m.sections[2]!.shell, 'sh -e <script>');
+  });
+
+  it('keeps the last step running until the job ends, then gives it the job’s result', () => {
+    const m = model([sys(0, '▶ deploy'), out(1, 'working')]);
+    assert.equal(m.sections.at(-1)!.status, 'running');
+    m.finish('canceled', Date.parse(at(5)));
+    assert.equal(m.sections.at(-1)!.status, 'canceled');
+    assert.equal(m.sections.at(-1)!.end, Date.parse(at(5)));
+  });
+
+  it('a job that fails before any step ends in its set-up section', () => {
+    const m = model([sys(0, 'pushci: checking out abc'), sys(1, 'pushci: error: fatal: bad object')]);
+    m.finish('error', Date.parse(at(1)));
+    assert.deepEqual(
+      m.sections.map((s) => [s.name, s.status]),
+      [['Set up job', 'error']],
+    );
+  });
+
+  it('gives a step skipped by its if: a section of its own', () => {
+    const m = model([
+      sys(0, '▶ a'),
+      sys(1, 'pushci: step "a" failed with exit code 1 in 1.0 s'),
+      sys(1, 'pushci: step "b" skipped (if: success())'),
+    ]);
+    assert.deepEqual(
+      m.sections.map((s) => [s.name, s.status]),
+      [
+        ['a', 'failure'],
+        ['b', 'skipped'],
+      ],
+    );
+  });
+
+  it('finds ::group:: sections inside a step, raw or as the runner shows them (▸ title)', () => {
+    const m = model([
+      sys(0, '▶ build'),
+      out(1, '::group::Install'),
+      out(1, 'dep 1'),
+      out(1, '::endgroup::'),
+      out(2, 'after'),
+      out(3, '▸ Compile'),
+      out(3, 'cc main.c'),
+      sys(4, '▶ next'),
+      out(5, 'in next'),
+    ]);
+    const [build, next] = m.sections;
+    assert.deepEqual(
+      build!.groups.map((g) => [g.title, g.start, g.lines]),
+      [
+        ['Install', 2, [3]],
+        ['Compile', 6, [7]],
+      ],
+    );
+    assert.equal(m.lines[3]!.hidden, true, 'the ::endgroup:: line itself is not shown');
+    assert.deepEqual(next!.groups, [], 'a group ends with its step');
+    // A pushci line that looks like a group is not one.
+    assert.equal(model([sys(0, '▶ s'), sys(1, '▸ not a group')]).sections[0]!.groups.length, 0);
+  });
+});

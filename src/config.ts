@@ -237,6 +237,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'At most this many builds are kept; the oldest finished ones go first.',
   },
   {
+    key: 'webhookLogMax',
+    env: 'PUSHCI_WEBHOOK_LOG_MAX',
+    flag: 'webhook-log-max',
+    kind: 'int',
+    default: '1000',
+    doc: 'How many received webhooks the "why" view keeps (each a short record, no payload; also gone after `PUSHCI_RETENTION`).',
+  },
+  {
     key: 'repairIntervalMs',
     env: 'PUSHCI_REPAIR_INTERVAL',
     flag: 'repair-interval',
@@ -318,6 +326,7 @@ export interface Config {
   queuePrefix: string;
   retentionMs: number;
   retentionBuilds: number;
+  webhookLogMax: number;
   recoverIntervalMs: number;
   repairIntervalMs: number;
   serverUrl: string;

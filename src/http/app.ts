@@ -21,6 +21,8 @@ import { badge } from './badge.ts';
 import { buildEvents, listBuilds, listPipelines, type ListDeps } from './builds-list.ts';
 import { dashboardAsset, dashboardPage } from './dashboard.ts';
 import { createMetrics, type MetricsDeps } from './metrics.ts';
+import { WebhookLog } from '../queue/webhook-log.ts';
+import { getWebhook, listWebhooks } from './webhook-records.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -106,6 +108,12 @@ export function createApp(deps: AppDeps): RequestListener {
   api.post('/builds/:id/cancel', cancelHandler(deps));
   api.post('/builds/:id/rerun', rerunHandler(deps));
   api.post('/pipelines/:name/trigger', triggerHandler(deps));
+  const webhookLog = new WebhookLog(deps.redis, deps.keys.prefix, {
+    max: deps.config.webhookLogMax,
+    ttlMs: deps.config.retentionMs,
+  });
+  api.get('/webhooks', listWebhooks(webhookLog));
+  api.get('/webhooks/:id', getWebhook(webhookLog));
   api.get('/deliveries', listDeliveries(deps));
   api.get('/deliveries/:id', getDelivery(deps));
   api.post('/deliveries/:id/redeliver', redeliver(deps));
@@ -127,6 +135,7 @@ export function createApp(deps: AppDeps): RequestListener {
       receive: webhookReceiver(deps),
       forgeNames: new Set(deps.forges.keys()),
       answered: metrics.webhookAnswered,
+      record: (r) => webhookLog.add(r),
       checkRate: (() => {
         const limiter = createRateLimiter(deps.config.rateLimit, 'webhooks (PUSHCI_RATE_LIMIT)');
         return (source: string) => {

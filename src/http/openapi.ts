@@ -258,6 +258,26 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           responses: { '202': json(ref('WebhookAccepted'), 'Created'), ...errors(400, 401, 403, 404) },
         },
       },
+      '/api/webhooks': {
+        get: {
+          summary:
+            'Received webhooks, newest first: forge, event, delivery id, answer, and which pipelines matched or not and why (no payload is kept)',
+          security: [{ bearer: [] }],
+          parameters: ['limit', 'before'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+          responses: {
+            '200': json({ type: 'object' }, 'A page of received webhooks'),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/webhooks/{id}': {
+        get: {
+          summary: 'One received webhook, by the X-Request-Id pushci answered it with',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '200': json({ type: 'object' }, 'Received webhook'), ...errors(401, 403, 404) },
+        },
+      },
       '/api/deliveries': {
         get: {
           summary: 'Outbound deliveries of a build, with their attempts',

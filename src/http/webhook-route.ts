@@ -3,12 +3,20 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { MethodNotAllowedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { errorResponse } from './error-response.ts';
-import type { WebhookAnswer } from './webhooks.ts';
+import type { WebhookRecord } from '../queue/webhook-log.ts';
+import type { WebhookAnswer, WebhookTrace } from './webhooks.ts';
 
 const PREFIX = '/webhooks/';
 
 export interface WebhookRouteDeps {
-  receive(forge: string, req: IncomingMessage, log: () => Logger): Promise<WebhookAnswer>;
+  receive(
+    forge: string,
+    req: IncomingMessage,
+    log: () => Logger,
+    trace: WebhookTrace,
+  ): Promise<WebhookAnswer>;
+  /** Keeps a short record of every webhook of a known forge for the "why" view (not the rate-limited). */
+  record?(r: WebhookRecord): void;
   /** Names the metrics may use as a label; any other path segment counts as `unknown`. */
   forgeNames: ReadonlySet<string>;
   /** Counts every answer, errors included. */
@@ -45,6 +53,25 @@ export function webhookRoute(deps: WebhookRouteDeps, next: RequestListener): Req
   };
 }
 
+// The forges' event and delivery headers, read as sent (before verification they are only text to show).
+const EVENT_HEADERS = ['x-github-event', 'x-gitlab-event', 'x-gitea-event', 'x-forgejo-event', 'x-event-key'];
+const DELIVERY_HEADERS = [
+  'x-github-delivery',
+  'x-gitlab-event-uuid',
+  'x-gitea-delivery',
+  'x-forgejo-delivery',
+  'x-request-uuid',
+];
+
+function firstHeader(req: IncomingMessage, names: readonly string[]): string | null {
+  for (const n of names) {
+    const v = req.headers[n];
+    const one = Array.isArray(v) ? v[0] : v;
+    if (one) return one;
+  }
+  return null;
+}
+
 async function handle(deps: WebhookRouteDeps, forge: string, req: IncomingMessage, res: ServerResponse) {
   const id = randomUUID();
   let log: Logger | undefined;
@@ -52,13 +79,14 @@ async function handle(deps: WebhookRouteDeps, forge: string, req: IncomingMessag
   let status: number;
   let body: Record<string, unknown>;
   let headers: Record<string, string> = {};
+  const trace: WebhookTrace = {};
   try {
     if (req.method !== 'POST')
       throw new MethodNotAllowedError(`${req.method} is not allowed here; forges POST webhooks`, {
         allow: 'POST',
       });
     deps.checkRate(req.socket.remoteAddress ?? 'unknown');
-    ({ status, body } = await deps.receive(forge, req, requestLog));
+    ({ status, body } = await deps.receive(forge, req, requestLog, trace));
   } catch (err) {
     const r = errorResponse(err);
     ({ status, body, headers } = r);
@@ -66,6 +94,20 @@ async function handle(deps: WebhookRouteDeps, forge: string, req: IncomingMessag
     else requestLog().error({ err }, 'unhandled error');
   }
   deps.answered(deps.forgeNames.has(forge) ? forge : 'unknown', status);
+  if (deps.record && deps.forgeNames.has(forge) && status !== 429 && status !== 405)
+    deps.record({
+      id,
+      at: new Date().toISOString(),
+      forge,
+      event: firstHeader(req, EVENT_HEADERS),
+      delivery_id: trace.delivery_id ?? firstHeader(req, DELIVERY_HEADERS),
+      status,
+      result: status >= 400 ? 'refused' : (trace.result ?? 'builds'),
+      reason: String(body.reason ?? body.message ?? (status < 300 ? 'builds queued' : (body.error ?? ''))),
+      repository: trace.repository ?? null,
+      refs: trace.refs ?? [],
+      pipelines: trace.pipelines ?? [],
+    });
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

@@ -4,9 +4,11 @@ import type { Redis } from 'ioredis';
 import { createBuildsForPushes, type CreateBuildsDeps, type PushesResult } from '../builds/create-builds.ts';
 import { NotFoundError, PushciError, StoreUnavailableError } from '../errors.ts';
 import type { Inbound } from '../forges/forge.ts';
+import { explainMatch } from '../pipelines/explain.ts';
 import { matchPipelines } from '../pipelines/match.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { seenKey } from '../queue/dedupe.ts';
+import type { WebhookRecord } from '../queue/webhook-log.ts';
 import { readRawBody } from './raw-body.ts';
 
 export interface WebhookDeps extends CreateBuildsDeps {
@@ -25,6 +27,11 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
 }
 
+/** What the receiver learnt about a webhook, for the "why" view; filled as far as the webhook got. */
+export type WebhookTrace = Partial<
+  Pick<WebhookRecord, 'result' | 'repository' | 'refs' | 'pipelines' | 'delivery_id'>
+>;
+
 /**
  * `POST /webhooks/:forge`: verify the raw bytes, then parse, match and store. A 2xx is answered only
  * once the builds are in Redis; if Redis cannot take them the answer is 503 and the forge can redeliver.
@@ -36,7 +43,12 @@ export function webhookReceiver(deps: WebhookDeps) {
     ...b,
     url: `${deps.publicUrl}/api/builds/${b.id}`,
   });
-  return async (forgeName: string, req: IncomingMessage, log: () => Logger): Promise<WebhookAnswer> => {
+  return async (
+    forgeName: string,
+    req: IncomingMessage,
+    log: () => Logger,
+    trace: WebhookTrace = {},
+  ): Promise<WebhookAnswer> => {
     const forge = deps.forges.get(forgeName);
     if (!forge)
       throw new NotFoundError(`no forge "${forgeName}"; use one of: ${[...deps.forges.keys()].join(', ')}`);
@@ -45,16 +57,24 @@ export function webhookReceiver(deps: WebhookDeps) {
     await forge.verify(inbound);
     const result = forge.parse(inbound);
     const at = { forge: forge.name, delivery_id: result.deliveryId };
-    if (result.kind === 'ping')
+    trace.delivery_id = result.deliveryId;
+    if (result.kind === 'ping') {
+      trace.result = 'ping';
       return {
         status: 200,
         body: { builds: [], reason: 'pong: the hook reaches pushci and its secret is right' },
       };
+    }
     if (result.kind === 'ignored') {
+      trace.result = 'ignored';
       log().info({ ...at, event: result.event }, 'event ignored');
       return { status: 202, body: { builds: [], reason: `ignored: ${result.event}` } };
     }
     const live = result.events.filter((e) => !e.deleted);
+    trace.repository = result.events[0]?.repository ?? null;
+    trace.refs = result.events.map((e) => e.ref);
+    trace.pipelines = result.events.flatMap((e) => explainMatch(deps.pipelines().pipelines, e));
+    trace.result = live.length === 0 ? 'deleted' : 'no_match';
     const pushes = live
       .map((event) => ({ event, pipelines: matchPipelines(deps.pipelines().pipelines, event) }))
       .filter((p) => p.pipelines.length > 0);
@@ -91,6 +111,14 @@ export function webhookReceiver(deps: WebhookDeps) {
         `could not store the build (${(err as Error).message}); redeliver later`,
       );
     }
+    const builds: Array<{ id: string; pipeline: string; number?: number }> = stored.duplicate
+      ? stored.seen.builds
+      : stored.builds;
+    for (const p of trace.pipelines) {
+      const b = builds.find((x) => x.pipeline === p.pipeline);
+      if (b && p.matched) Object.assign(p, { build_id: b.id, ...(b.number ? { number: b.number } : {}) });
+    }
+    trace.result = stored.duplicate ? 'duplicate' : 'builds';
     if (stored.duplicate) {
       log().info(at, 'duplicate delivery');
       return {

@@ -4,6 +4,7 @@ import { buildPage } from './build-page.js';
 import { deliveriesPage } from './deliveries.js';
 import { buildsPage, pipelinePage, pipelinesPage } from './lists.js';
 import { AuthNeeded, currentRoute, h } from './ui.js';
+import { webhookPage, webhooksPage } from './webhooks.js';
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
@@ -55,6 +56,8 @@ function pageFor({ parts, query }) {
     };
   if (page === 'pipelines' && id) return { nav: 'pipelines', render: (el) => pipelinePage(el, id) };
   if (page === 'pipelines') return { nav: 'pipelines', render: (el) => pipelinesPage(el) };
+  if (page === 'webhooks' && id) return { nav: 'webhooks', render: (el) => webhookPage(el, id) };
+  if (page === 'webhooks') return { nav: 'webhooks', render: (el) => webhooksPage(el, query) };
   if (page === 'deliveries') return { nav: 'deliveries', render: (el) => deliveriesPage(el) };
   return { nav: 'builds', render: (el) => buildsPage(el, query) };
 }

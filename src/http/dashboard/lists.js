@@ -50,7 +50,8 @@ const hashWith = (query) => {
 export async function buildsPage(main, query) {
   const wanted = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) ?? '']));
   const cursor = query.get('cursor');
-  const q = new URLSearchParams({ limit: '50' });
+  const limit = /^\d{1,3}$/.test(query.get('limit') ?? '') ? query.get('limit') : '50';
+  const q = new URLSearchParams({ limit });
   for (const [k, v] of Object.entries(wanted)) if (v) q.set(k, v);
   if (cursor) q.set('cursor', cursor);
   const [{ builds, next }, pipelines] = await Promise.all([

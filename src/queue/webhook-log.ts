@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import type { MatchExplanation } from '../pipelines/explain.ts';
+
+/** What became of a received webhook. */
+export type WebhookResult = 'builds' | 'no_match' | 'ignored' | 'ping' | 'duplicate' | 'deleted' | 'refused';
+
+/** One received webhook as the "why" view shows it: short, bounded, never the payload. */
+export interface WebhookRecord {
+  /** The answer's X-Request-Id. */
+  id: string;
+  at: string;
+  forge: string;
+  /** The forge's event header (X-GitHub-Event, X-Gitlab-Event, …), as sent. */
+  event: string | null;
+  delivery_id: string | null;
+  /** The HTTP status pushci answered. */
+  status: number;
+  result: WebhookResult;
+  /** One line: what happened and why. */
+  reason: string;
+  repository: string | null;
+  refs: string[];
+  /** Every pipeline and whether it took the push, with the rule that decided. */
+  pipelines: Array<MatchExplanation & { build_id?: string; number?: number }>;
+}
+
+/** Longest text kept from a header or a message; a record stays small whatever arrives. */
+const TEXT = 200;
+const PIPELINES = 100;
+const cut = (s: string | null | undefined) =>
+  s == null ? null : s.length > TEXT ? `${s.slice(0, TEXT)}…` : s;
+
+/**
+ * Received webhooks in Redis: one key per record (expiring after the retention) and an index by time
+ * trimmed to the newest `max`. Writes are batched per event-loop turn and never delay an answer.
+ */
+export class WebhookLog {
+  private pending: WebhookRecord[] = [];
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly max: number;
+  private readonly ttlMs: number;
+
+  constructor(redis: Redis, prefix: string, opts: { max: number; ttlMs: number }) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.max = opts.max;
+    this.ttlMs = opts.ttlMs;
+  }
+
+  private key = (id: string) => `${this.prefix}:webhook:${id}`;
+  private get index() {
+    return `${this.prefix}:index:webhooks`;
+  }
+
+  /** Keeps a record (soon, with the others of this turn); a Redis outage loses it, never the webhook. */
+  add(r: WebhookRecord): void {
+    if (this.max <= 0) return;
+    const record: WebhookRecord = {
+      ...r,
+      event: cut(r.event),
+      delivery_id: cut(r.delivery_id),
+      reason: cut(r.reason) ?? '',
+      repository: cut(r.repository),
+      refs: r.refs.slice(0, 20).map((x) => cut(x)!),
+      pipelines: r.pipelines.slice(0, PIPELINES).map((p) => ({ ...p, reason: cut(p.reason) ?? '' })),
+    };
+    if (this.pending.push(record) === 1) setImmediate(() => void this.flush());
+  }
+
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0 || this.redis.status !== 'ready') return;
+    const m = this.redis.multi();
+    for (const r of batch) {
+      m.set(this.key(r.id), JSON.stringify(r), 'PX', this.ttlMs);
+      m.zadd(this.index, Date.parse(r.at), r.id);
+    }
+    m.zremrangebyrank(this.index, 0, -this.max - 1);
+    m.zremrangebyscore(this.index, '-inf', Date.now() - this.ttlMs);
+    await m.exec().catch(() => null);
+  }
+
+  /** Newest first; `before` is the `at` (ms) of the previous page's last record. */
+  async list(
+    limit: number,
+    before: number | null,
+  ): Promise<{ records: WebhookRecord[]; next: string | null }> {
+    const ids = await this.redis.zrevrangebyscore(
+      this.index,
+      before === null ? '+inf' : `(${before}`,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i]!, ids[i + 1]!]);
+    const texts = pairs.length ? await this.redis.mget(pairs.map(([id]) => this.key(id))) : [];
+    const records = texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as WebhookRecord);
+    return { records, next: pairs.length === limit ? pairs.at(-1)![1] : null };
+  }
+
+  async get(id: string): Promise<WebhookRecord | null> {
+    const t = await this.redis.get(this.key(id));
+    return t ? (JSON.parse(t) as WebhookRecord) : null;
+  }
+}

@@ -21,7 +21,8 @@ export interface CreatedBuild {
   status: 'queued' | 'skipped';
 }
 
-function newBuild(
+/** A build to store: its record and the jobs that start at once. */
+export function newBuild(
   def: Pipeline,
   event: PushEvent,
   trigger: NewBuild['meta']['trigger'],
@@ -72,7 +73,8 @@ function newBuild(
   };
 }
 
-function asRecord(b: NewBuild, number: number): BuildRecord {
+/** The record a stored new build reads back as. */
+export function asRecord(b: NewBuild, number: number): BuildRecord {
   const jobs = new Map(
     b.def.jobs.map((j) => [
       j.name,

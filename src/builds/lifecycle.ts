@@ -85,8 +85,17 @@ export class Lifecycle {
     await this.startRoots(record);
   }
 
-  /** Queues the jobs that need nothing (each only once, whoever calls). */
+  /**
+   * Queues the jobs that need nothing (each only once, whoever calls). A build that starts with some
+   * jobs finished (a re-run of failed jobs) also has jobs whose needs are settled already: those move on.
+   */
   async startRoots(record: BuildRecord): Promise<void> {
+    const settled = record.def.jobs.some(
+      (d) =>
+        d.needs.length > 0 &&
+        record.jobs.get(d.name)!.status === 'pending' &&
+        d.needs.every((n) => isFinal(record.jobs.get(n)!.status)),
+    );
     for (const def of record.def.jobs) {
       if (def.needs.length > 0) continue;
       const res = await this.store.cas(record.meta.id, `s:${def.name}`, ['pending'], {
@@ -99,6 +108,7 @@ export class Lifecycle {
           queueJobOptions(record.meta.id, def.name),
         );
     }
+    if (settled) await this.advance((await this.store.get(record.meta.id)) ?? record);
   }
 
   /**

@@ -3,6 +3,8 @@ import type { Config } from '../config.ts';
 import { cloneUrlFor } from '../builds/clone-url.ts';
 import type { CreateBuildsDeps, CreatedBuild } from '../builds/create-builds.ts';
 import { rerunBuild } from '../builds/rerun-build.ts';
+import { rerunFailed } from '../builds/rerun-failed.ts';
+import type { Redis } from 'ioredis';
 import { triggerBuild, type TriggerRequest } from '../builds/trigger-build.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
@@ -46,6 +48,15 @@ export function cancelHandler(deps: ActionDeps) {
 export function rerunHandler(deps: ActionDeps) {
   return async (ctx: Context) => {
     const b = await rerunBuild(deps, ctx.params.id!, deps.pipelines().pipelines);
+    ctx.status = 202;
+    ctx.body = created(deps, b);
+  };
+}
+
+/** `POST /api/builds/:id/rerun-failed`: the failed jobs again (and those that need them), the rest kept. */
+export function rerunFailedHandler(deps: ActionDeps & { redis: Redis }) {
+  return async (ctx: Context) => {
+    const b = await rerunFailed(deps, ctx.params.id!);
     ctx.status = 202;
     ctx.body = created(deps, b);
   };

@@ -25,11 +25,13 @@ async function loadBuild(deps: ApiDeps, id: string) {
 
 /**
  * `GET /api/builds/:id`: the build in the shape of the outbound `data.build`, with `links` to its
- * repository, commit, branch or tag and pull request on the forge.
+ * repository, commit, branch or tag and pull request on the forge, and `canceling` while a cancelled
+ * build's jobs are still stopping.
  */
 export function getBuild(deps: ApiDeps) {
   return async (ctx: Context) => {
-    const view = toView(await loadBuild(deps, ctx.params.id!), deps.publicUrl);
+    const record = await loadBuild(deps, ctx.params.id!);
+    const view = toView(record, deps.publicUrl);
     const pr = (view as { pull_request?: { number?: number } | number | null }).pull_request;
     const links = webLinks(webBase(deps.config, view.forge), view.forge, {
       repository: view.repository,
@@ -38,7 +40,9 @@ export function getBuild(deps: ApiDeps) {
       tag: view.tag,
       pullRequest: typeof pr === 'number' ? pr : (pr?.number ?? null),
     });
-    ctx.body = { ...view, links };
+    // A cancel is applied at once, but running jobs end only when their processes are gone.
+    const canceling = record.cancelReason !== null && (view.status === 'queued' || view.status === 'running');
+    ctx.body = { ...view, links, canceling };
   };
 }
 

@@ -6,7 +6,13 @@ import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
 import { pipelineJsonSchema } from '../pipelines/schema.ts';
 import { openApiDocument } from './openapi.ts';
-import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './actions.ts';
+import {
+  cancelHandler,
+  rerunFailedHandler,
+  rerunHandler,
+  triggerHandler,
+  type ActionDeps,
+} from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
 import { apiAuth, login } from './auth.ts';
@@ -107,6 +113,7 @@ export function createApp(deps: AppDeps): RequestListener {
   api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
   api.post('/builds/:id/cancel', cancelHandler(deps));
   api.post('/builds/:id/rerun', rerunHandler(deps));
+  api.post('/builds/:id/rerun-failed', rerunFailedHandler(deps));
   api.post('/pipelines/:name/trigger', triggerHandler(deps));
   const webhookLog = new WebhookLog(deps.redis, deps.keys.prefix, {
     max: deps.config.webhookLogMax,

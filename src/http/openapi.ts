@@ -238,6 +238,15 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           responses: { '202': json(ref('WebhookAccepted'), 'Created'), ...errors(401, 403, 404, 409) },
         },
       },
+      '/api/builds/{id}/rerun-failed': {
+        post: {
+          summary:
+            'Re-run the failed jobs: a new build of the same commit and pipeline version where the failed, errored and canceled jobs and those that need them run again, and the others keep their results, outputs and logs (409 when nothing failed or the build is not finished)',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          responses: { '202': json(ref('WebhookAccepted'), 'Created'), ...errors(401, 403, 404, 409) },
+        },
+      },
       '/api/pipelines/{name}/trigger': {
         post: {
           summary: 'A manual build',

@@ -59,6 +59,8 @@ export interface NewBuild {
   reason: string | null;
   /** Initial status of each job. */
   jobStatus: Record<string, JobStatus>;
+  /** Initial details of jobs that start finished (the jobs a re-run of failed jobs keeps). */
+  jobState?: Record<string, JobState>;
   group: string | null;
   /** Jobs to put in the jobs queue in the same atomic step that stores the build. */
   queueNow: readonly string[];
@@ -220,6 +222,8 @@ export class BuildStore {
         const fields = ['meta', JSON.stringify(b.meta), 'defref', snap.ref, 'status', b.status];
         if (b.reason !== null) fields.push('reason', b.reason);
         for (const j of b.def.jobs) fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending');
+        for (const [name, state] of Object.entries(b.jobState ?? {}))
+          fields.push(`j:${name}`, JSON.stringify(state));
         if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
         if (b.group !== null) fields.push('group', b.group);
         keys.push(

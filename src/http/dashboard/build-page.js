@@ -67,19 +67,23 @@ export async function buildPage(main, id, wanted = {}) {
           {
             class: 'danger',
             'data-testid': 'cancel',
-            disabled: canceling,
+            disabled: canceling || b.canceling,
             onclick: async () => {
               canceling = true;
               drawHead();
               try {
                 await post(`/api/builds/${id}/cancel`);
+                // Applied: the heading says so now; "canceled" follows when the jobs' processes are gone.
+                b = { ...b, canceling: true };
+                drawHead();
               } catch (err) {
+                canceling = false;
                 flash(`Cancel: ${err.message}`);
               }
               await refresh();
             },
           },
-          canceling ? 'Canceling…' : 'Cancel',
+          canceling || b.canceling ? 'Canceling…' : 'Cancel',
         ),
       );
     else {
@@ -101,6 +105,25 @@ export async function buildPage(main, id, wanted = {}) {
           'Re-run all jobs',
         ),
       );
+      if (b.jobs.some((j) => FAILED.has(j.status) || j.status === 'canceled'))
+        out.push(
+          h(
+            'button',
+            {
+              'data-testid': 'rerun-failed',
+              title: 'Again, on the same commit: the failed and canceled jobs and the jobs that need them',
+              onclick: async () => {
+                try {
+                  const r = await post(`/api/builds/${id}/rerun-failed`);
+                  location.hash = `#/builds/${r.builds[0].id}`;
+                } catch (err) {
+                  flash(`Re-run failed jobs: ${err.message}`);
+                }
+              },
+            },
+            'Re-run failed jobs',
+          ),
+        );
     }
     return out;
   };
@@ -110,7 +133,12 @@ export async function buildPage(main, id, wanted = {}) {
       h(
         'div',
         { class: 'title' },
-        h('h2', {}, status(b.status), ` ${b.pipeline} #${b.number}`),
+        h(
+          'h2',
+          {},
+          b.canceling && ACTIVE.has(b.status) ? status('canceling') : status(b.status),
+          ` ${b.pipeline} #${b.number}`,
+        ),
         h('div', { class: 'actions' }, ...actions()),
       ),
       h(
@@ -130,6 +158,16 @@ export async function buildPage(main, id, wanted = {}) {
             ? [' · running for ', elapsed(b.started_at, { 'data-testid': 'build-elapsed' })]
             : '',
         b.reason ? ` · ${b.reason}` : '',
+        b.trigger === 'rerun' && /^rerun:[0-9a-z]+$/.test(b.delivery_id)
+          ? [
+              ' · re-run of ',
+              h(
+                'a',
+                { href: `#/builds/${b.delivery_id.slice(6)}`, 'data-testid': 'rerun-of' },
+                b.delivery_id.slice(6),
+              ),
+            ]
+          : null,
         b.superseded_by
           ? [' · superseded by ', h('a', { href: `#/builds/${b.superseded_by}` }, b.superseded_by)]
           : null,
@@ -167,7 +205,17 @@ export async function buildPage(main, id, wanted = {}) {
       logSlot.replaceChildren(h('p', { class: 'muted' }, 'This build has no jobs.'));
       return;
     }
-    log = logView({ build: id, job, lineHref: (n) => hrefOf(id, job, n), target: line ?? null });
+    log = logView({
+      build: id,
+      job,
+      lineHref: (n) => hrefOf(id, job, n),
+      target: line ?? null,
+      // Jobs starting publish no event: the first line of a job shown as waiting means it started.
+      onFirstLine: () => {
+        const j = b.jobs.find((x) => x.name === job);
+        if (j && (j.status === 'queued' || j.status === 'pending')) void refresh().catch(() => {});
+      },
+    });
     logSlot.replaceChildren(log.el);
     const shown = log;
     void shown.follow().then(() => {
@@ -226,7 +274,7 @@ export async function buildPage(main, id, wanted = {}) {
   // Jobs starting do not publish an event: while the build runs, look again now and then.
   const poll = setInterval(() => {
     if (ACTIVE.has(b.status)) void refresh().catch(() => {});
-  }, 3000);
+  }, 2000);
 
   return {
     kind: 'build',

@@ -19,7 +19,7 @@ const ICONS = {
  * The log view of one job. `lineHref(n)` makes a line's link; `target` is a line to show at once.
  * Call `follow()` to stream it; `finish(status)` when the job is known to be over.
  */
-export function logView({ build, job, lineHref, target = null }) {
+export function logView({ build, job, lineHref, target = null, onFirstLine = null }) {
   const model = new LogModel();
   const base = `/api/builds/${encodeURIComponent(build)}/jobs/${encodeURIComponent(job)}/log`;
   const lineEls = [null];
@@ -242,7 +242,9 @@ export function logView({ build, job, lineHref, target = null }) {
         const lines = rest.split('\n');
         rest = lines.pop();
         const stick = !marked && !query && body.scrollTop + body.clientHeight >= body.scrollHeight - 24;
+        const fresh = model.lines.length === 0 && lines.length > 0;
         for (const raw of lines) model.add(raw);
+        if (fresh) onFirstLine?.();
         if (stick) body.scrollTop = body.scrollHeight;
       }
     } catch (err) {

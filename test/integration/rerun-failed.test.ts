@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+// b fails in build #1 only; c needs b; a and d do not depend on it.
+const PIPELINE = (cloneUrl: string) => `name: app
+repository: octo-org/app
+clone-url: ${cloneUrl}
+on: push
+jobs:
+  a:
+    steps:
+      - run: echo "a ran in build $CI_BUILD_NUMBER"
+  b:
+    needs: a
+    steps:
+      - run: |
+          echo "b ran in build $CI_BUILD_NUMBER"
+          [ "$CI_BUILD_NUMBER" != 1 ]
+  c:
+    needs: b
+    steps:
+      - run: echo "c ran in build $CI_BUILD_NUMBER"
+  d:
+    steps:
+      - run: echo "d ran in build $CI_BUILD_NUMBER"
+`;
+
+describe('re-run failed jobs', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
+    server = await startServer(redis, { 'app.yml': PIPELINE(repo.dir) }, { GITHUB_WEBHOOK_SECRET: 's' });
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+  const get = async (path: string) => (await (await server.api(path)).json()) as any;
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const b = await get(`/api/builds/${id}`);
+        return !['queued', 'running'].includes(b.status) && b;
+      },
+      60_000,
+      `build ${id}`,
+    );
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const jobs = (b: any) => Object.fromEntries(b.jobs.map((j: any) => [j.name, j]));
+
+  let first: any;
+  it('runs the failed job and what needs it again, on the same commit; the others keep their results and logs', async () => {
+    const sent = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/app' }),
+      's',
+    );
+    first = await finished(sent.json.builds[0].id);
+    assert.equal(first.status, 'failure');
+    assert.deepEqual(
+      first.jobs.map((j: any) => [j.name, j.status]),
+      [
+        ['a', 'success'],
+        ['b', 'failure'],
+        ['c', 'skipped'],
+        ['d', 'success'],
+      ],
+    );
+    const res = await server.api(`/api/builds/${first.id}/rerun-failed`, { method: 'POST' });
+    assert.equal(res.status, 202);
+    const created = ((await res.json()) as any).builds[0];
+    assert.equal(created.number, 2);
+    const second = await finished(created.id);
+    assert.equal(second.status, 'success');
+    assert.equal(second.sha, first.sha);
+    assert.equal(second.trigger, 'rerun');
+    const [before, after] = [jobs(first), jobs(second)];
+    for (const kept of ['a', 'd']) {
+      assert.equal(after[kept].status, 'success');
+      assert.equal(after[kept].started_at, before[kept].started_at, `${kept} kept its times`);
+      assert.equal(after[kept].finished_at, before[kept].finished_at);
+      assert.equal(after[kept].attempt, before[kept].attempt);
+      assert.match(after[kept].reason, new RegExp(`^kept from #1 \\(${first.id}\\): it succeeded there`));
+      assert.match(
+        await log(second.id, kept),
+        new RegExp(`${kept} ran in build 1\\n`),
+        `${kept}'s log came along`,
+      );
+    }
+    for (const again of ['b', 'c']) {
+      assert.equal(after[again].status, 'success');
+      assert.match(await log(second.id, again), new RegExp(`${again} ran in build 2\\n`));
+      assert.ok(Date.parse(after[again].started_at) > Date.parse(first.finished_at), `${again} ran again`);
+    }
+    // The build it re-ran is untouched.
+    assert.deepEqual(await get(`/api/builds/${first.id}`), { ...first, links: first.links });
+  });
+
+  it('refuses a build with nothing failed, one still running, and one that does not exist', async () => {
+    const [ok] = (await get('/api/builds?status=success')).builds;
+    const nothing = await server.api(`/api/builds/${ok.id}/rerun-failed`, { method: 'POST' });
+    assert.equal(nothing.status, 409);
+    assert.match(
+      ((await nothing.json()) as any).message,
+      /has no failed or canceled job; re-run all of it instead/,
+    );
+    const missing = await server.api('/api/builds/nosuchbuild0000000/rerun-failed', { method: 'POST' });
+    assert.equal(missing.status, 404);
+    const sent = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/app' }),
+      's',
+    );
+    const running = await server.api(`/api/builds/${sent.json.builds[0].id}/rerun-failed`, {
+      method: 'POST',
+    });
+    assert.equal(running.status, 409);
+    await finished(sent.json.builds[0].id);
+  });
+});

@@ -5,11 +5,8 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { createGithubForge } from './forges/github.ts';
-import { createGitlabForge } from './forges/gitlab.ts';
-import { createGiteaForge } from './forges/gitea.ts';
-import { createBitbucketForge } from './forges/bitbucket.ts';
-import type { Forge } from './forges/forge.ts';
+import type { Inbound } from './forges/forge.ts';
+import { FORGE_LIST } from './forges/registry.ts';
 import { createApp } from './http/app.ts';
 import { ensurePrivateDir } from './data-dir.ts';
 import type { Logger } from './log.ts';
@@ -113,6 +110,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         connection: redis,
         log,
         deliveryLog: stack.deliveryLog,
+        seal: stack.seal,
+        definitions: {
+          definition: (ref) => stack.store.definition(ref),
+          buildDefinition: async (id) => (await stack.store.get(id))?.def ?? null,
+        },
       });
       closers.push(() => Promise.all([jobWorker.close(config.shutdownGraceMs), deliveryWorker.close()]));
       log.info({ concurrency: config.concurrency }, 'workers started');
@@ -148,27 +150,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         },
       });
       closers.push(async () => watcher.close());
-      const forges = new Map<string, Forge>([
-        ['github', createGithubForge(config.githubSecrets)],
-        [
-          'gitlab',
-          createGitlabForge({ tokens: config.gitlabTokens, signingTokens: config.gitlabSigningTokens }),
-        ],
-        ['gitea', createGiteaForge('gitea', config.giteaSecrets)],
-        ['forgejo', createGiteaForge('forgejo', config.forgejoSecrets)],
-        ['bitbucket', createBitbucketForge(config.bitbucketSecrets)],
-      ]);
-      const secrets = [
-        config.githubSecrets,
-        config.gitlabTokens,
-        config.gitlabSigningTokens,
-        config.giteaSecrets,
-        config.forgejoSecrets,
-        config.bitbucketSecrets,
-      ];
-      if (secrets.every((list) => list.length === 0)) {
+      const forges = new Map<string, Inbound>(FORGE_LIST.map((f) => [f.name, f.inbound(config)]));
+      const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config));
+      if (secrets.every((s) => s.values.length === 0)) {
         log.warn(
-          'no webhook secret is set (GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_TOKEN, ...): every webhook will be refused with 401',
+          `no webhook secret is set (${secrets.map((s) => s.env).join(', ')}): every webhook will be refused with 401`,
         );
       }
       // One subscription per process fans the cluster's build events out to every dashboard.

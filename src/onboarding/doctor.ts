@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
+import { FORGE_LIST } from '../forges/registry.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
@@ -87,14 +88,9 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
     add('pipelines', 'fail', (err as Error).message);
   }
 
-  const secrets = [
-    ['GITHUB_WEBHOOK_SECRET', config.githubSecrets],
-    ['GITLAB_WEBHOOK_TOKEN', config.gitlabTokens],
-    ['GITLAB_WEBHOOK_SIGNING_TOKEN', config.gitlabSigningTokens],
-    ['GITEA_WEBHOOK_SECRET', config.giteaSecrets],
-    ['FORGEJO_WEBHOOK_SECRET', config.forgejoSecrets],
-    ['BITBUCKET_WEBHOOK_SECRET', config.bitbucketSecrets],
-  ] as const;
+  const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config)).map(
+    ({ env, values }) => [env, values] as const,
+  );
   const set = secrets.filter(([, v]) => v.length > 0).map(([k]) => k);
   if (set.length === 0)
     add(

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'bullmq';
@@ -51,6 +52,9 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       await fn().catch((err: Error) => log.warn({ err: err.message }, 'while stopping'));
   };
   try {
+    // Workspaces, mirrors and the embedded Redis files are pushci's alone.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await chmod(config.dataDir, 0o700);
     let set: PipelineSet = { pipelines: [], diagnostics: [], loadedAt: new Date().toISOString() };
     if (opts.http) {
       const loaded = await loadPipelines(config.pipelinesDir, config.env);

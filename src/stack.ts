@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { Lifecycle } from './builds/lifecycle.ts';
 import type { Logger } from './log.ts';
 import { DeliveryLog } from './notify/delivery-log.ts';
+import { DeliverySeal } from './notify/delivery-seal.ts';
 import { createEmitter, type Emitter } from './notify/emit.ts';
 import { DELIVERIES_QUEUE, JOBS_QUEUE, keys, type Keys } from './queue/keys.ts';
 import { BuildStore } from './queue/store.ts';
@@ -18,6 +19,7 @@ export interface Stack {
   emitter: Emitter;
   lifecycle: Lifecycle;
   deliveryLog: DeliveryLog;
+  seal: DeliverySeal;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,11 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
   const store = new BuildStore(redis, k, jobs.keys);
   jobs.on('error', () => {});
   deliveries.on('error', () => {});
-  const emitter = createEmitter(deliveries, config, { redis, channel: k.eventsChannel });
+  const seal = new DeliverySeal(redis, config.queuePrefix);
+  const emitter = createEmitter(deliveries, config, seal, (def) => store.snapshotRef(def), {
+    redis,
+    channel: k.eventsChannel,
+  });
   return {
     redis,
     keys: k,
@@ -39,6 +45,7 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
     emitter,
     lifecycle: new Lifecycle(store, jobs, emitter, log, redis),
     deliveryLog: new DeliveryLog(redis, config.queuePrefix),
+    seal,
     async close() {
       await Promise.allSettled([jobs.close(), deliveries.close()]);
     },

@@ -2,14 +2,15 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { UnresolvedReferenceError, resolveTemplate } from '../pipelines/expressions.ts';
 import { DELIVERIES_QUEUE } from '../queue/keys.ts';
 import { MissingTokenError, statusRequest } from './commit-status.ts';
 import type { Attempt, DeliveryLog } from './delivery-log.ts';
-import type { DeliveryJob, WebhookDelivery } from './emit.ts';
+import type { DeliverySeal } from './delivery-seal.ts';
+import type { SealedDelivery, WebhookDelivery } from './emit.ts';
 import { postJson } from './post.ts';
 import { createEndpointGate } from './endpoint-gate.ts';
-import { checkSecret, signatureHeader } from './sign.ts';
+import { CannotSendError, resolveEndpoint, type ResolveDeps } from './resolve-endpoint.ts';
+import { signatureHeader } from './sign.ts';
 import { RefusedAddressError, createAddressGuard } from './ssrf.ts';
 
 /** A receiver asked for a pause (429/503 with Retry-After). */
@@ -51,26 +52,14 @@ export interface DeliveryWorkerDeps {
   connection: Redis;
   log: Logger;
   deliveryLog: DeliveryLog;
+  seal: DeliverySeal;
+  /** Where pipeline endpoints are looked up (the build store's snapshots). */
+  definitions: Pick<ResolveDeps, 'definition' | 'buildDefinition'>;
   concurrency?: number;
 }
 
-/** Raised for a request that cannot be made at all (bad configuration): recorded, never retried. */
-class CannotSendError extends Error {}
-
-function webhookRequest(d: WebhookDelivery, config: Readonly<Config>) {
-  let url: string;
-  let secrets: string[];
-  try {
-    url = resolveTemplate(d.url, config.env);
-    secrets = d.global ? config.notifySecrets : d.secrets.map((s) => resolveTemplate(s, config.env));
-    secrets.forEach(checkSecret);
-  } catch (err) {
-    throw new CannotSendError(
-      err instanceof UnresolvedReferenceError
-        ? err.message
-        : `bad endpoint configuration: ${(err as Error).message}`,
-    );
-  }
+async function webhookRequest(d: WebhookDelivery, deps: ResolveDeps) {
+  const { url, secrets } = await resolveEndpoint(d.endpoint, d.buildId, deps);
   const now = new Date();
   const headers = {
     'webhook-id': d.msgId,
@@ -91,8 +80,11 @@ export function createDeliveryWorker({
   connection,
   log,
   deliveryLog,
+  seal,
+  definitions,
   concurrency = 16,
 }: DeliveryWorkerDeps): Worker {
+  const resolveDeps: ResolveDeps = { config, ...definitions };
   const guard = createAddressGuard(config.notifyAllow);
   const gate = createEndpointGate(
     Math.min(config.notifyEndpointConcurrency, concurrency),
@@ -100,7 +92,16 @@ export function createDeliveryWorker({
     config.notifyTimeoutMs,
   );
 
-  const process = async (job: Job<DeliveryJob>, token?: string) => {
+  const process = async (job: Job<SealedDelivery>, token?: string) => {
+    // A job pushci did not queue (added or edited through Bull Board, or by any other queue client) is
+    // never sent, and never written into the delivery log, whose records it might otherwise overwrite.
+    if (!(await seal.verify(job.data))) {
+      log.warn(
+        { job_id: job.id, queue: DELIVERIES_QUEUE },
+        'delivery refused: the job was not queued by pushci (no valid seal); nothing was sent',
+      );
+      throw new UnrecoverableError('refused: this delivery job was not queued by pushci');
+    }
     const d = job.data;
     const attempt = job.attemptsMade + 1;
     const last = attempt >= (job.opts.attempts ?? 1);
@@ -124,7 +125,7 @@ export function createDeliveryWorker({
     }
     let request: { url: string; headers: Record<string, string>; body: string };
     try {
-      request = d.kind === 'webhook' ? webhookRequest(d, config) : statusRequest(d, config);
+      request = d.kind === 'webhook' ? await webhookRequest(d, resolveDeps) : statusRequest(d, config);
     } catch (err) {
       if (err instanceof CannotSendError || err instanceof MissingTokenError) return giveUp(err.message);
       throw err;
@@ -191,7 +192,7 @@ export function createDeliveryWorker({
     throw new Error(`receiver answered ${res.status}`);
   };
 
-  const worker = new Worker<DeliveryJob>(DELIVERIES_QUEUE, process, {
+  const worker = new Worker<SealedDelivery>(DELIVERIES_QUEUE, process, {
     connection,
     prefix: config.queuePrefix,
     concurrency,

@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { BuildStatus, ForgeName, JobView, OutboundEventType } from '../model.ts';
 import { notifyWants } from '../pipelines/match.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
 import { toView, type BuildRecord } from '../queue/store.ts';
+import type { DeliverySeal } from './delivery-seal.ts';
 
 interface DeliveryCommon {
   /** `webhook-id`: the same on every attempt, so receivers can de-duplicate. */
@@ -17,14 +19,20 @@ interface DeliveryCommon {
   target: string;
 }
 
+/**
+ * Which endpoint a message goes to, by reference: the worker looks the URL and secrets up at send time in
+ * pushci's own configuration, never in the job's data.
+ */
+export type EndpointRef =
+  /** `notify[index]` of the pipeline snapshot the build was created from. */
+  | { kind: 'pipeline'; snapshot: string; index: number }
+  /** The `PUSHCI_NOTIFY_URLS` entry whose endpoint id this is. */
+  | { kind: 'global'; id: string };
+
 /** A Standard Webhooks message to a `notify` endpoint or a global one. */
 export interface WebhookDelivery extends DeliveryCommon {
   kind: 'webhook';
-  /** URL and secrets as written in the pipeline (`${{ }}` resolved by the delivering worker). */
-  url: string;
-  secrets: string[];
-  /** Global endpoint: signed with PUSHCI_NOTIFY_SECRET, which never goes into Redis. */
-  global: boolean;
+  endpoint: EndpointRef;
   body: string;
 }
 
@@ -43,6 +51,9 @@ export interface StatusDelivery extends DeliveryCommon {
 }
 
 export type DeliveryJob = WebhookDelivery | StatusDelivery;
+
+/** A job as it sits in the queue: the delivery and the seal that shows pushci queued it. */
+export type SealedDelivery = DeliveryJob & { seal: string };
 
 /** Stable id of an endpoint: the pipeline (or `*` for global ones) plus the URL as written. */
 export function endpointId(pipeline: string, url: string): string {
@@ -103,6 +114,8 @@ const DELIVERY_OPTS = {
 export function createEmitter(
   deliveries: Queue,
   config: Pick<Config, 'publicUrl' | 'notifyRetrySchedule' | 'notifyUrls'>,
+  seal: DeliverySeal,
+  snapshotRef: (def: Pipeline) => string,
   live?: { redis: Redis; channel: string },
 ): Emitter {
   return {
@@ -122,6 +135,7 @@ export function createEmitter(
         if (job) data.job = build.jobs.find((j) => j.name === job)!;
         return (body = JSON.stringify({ type, timestamp: new Date().toISOString(), data }));
       };
+      let snapshot: string | null = null;
       record.def.notify.forEach((n, i) => {
         if (!n.events.includes(type) || !notifyWants(n, m.branch)) return;
         const common = {
@@ -135,9 +149,7 @@ export function createEmitter(
           ...common,
           kind: 'webhook',
           endpointId: endpointId(m.pipeline, n.url),
-          url: n.url,
-          secrets: n.secrets,
-          global: false,
+          endpoint: { kind: 'pipeline', snapshot: (snapshot ??= snapshotRef(record.def)), index: i },
           body: payload(),
         });
       });
@@ -150,13 +162,12 @@ export function createEmitter(
             pipeline: m.pipeline,
             target: url,
           };
+          const id = endpointId('*', url);
           out.push({
             ...common,
             kind: 'webhook',
-            endpointId: endpointId('*', url),
-            url,
-            secrets: [],
-            global: true,
+            endpointId: id,
+            endpoint: { kind: 'global', id },
             body: payload(),
           });
         });
@@ -181,14 +192,17 @@ export function createEmitter(
         }
       }
       if (out.length === 0) return;
+      const sealed: SealedDelivery[] = await Promise.all(
+        out.map(async (d) => ({ ...d, seal: await seal.seal(d) })),
+      );
       const opts = (d: DeliveryJob) => ({
         ...DELIVERY_OPTS,
         jobId: d.msgId,
         attempts: config.notifyRetrySchedule.length,
       });
       // One message (the common case) is a plain add: BullMQ's addBulk builds a MULTI for every call.
-      if (out.length === 1) await deliveries.add(type, out[0]!, opts(out[0]!));
-      else await deliveries.addBulk(out.map((d) => ({ name: type, data: d, opts: opts(d) })));
+      if (sealed.length === 1) await deliveries.add(type, sealed[0]!, opts(sealed[0]!));
+      else await deliveries.addBulk(sealed.map((d) => ({ name: type, data: d, opts: opts(d) })));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { basename, extname } from 'node:path';
 import type { Diagnostic } from './diagnostic.ts';
 import { SECRET_ENV_PREFIX, findReferences, variableFor } from './expressions.ts';
+import { settingEnvProblem } from './settings-env.ts';
 import { GlobSyntaxError, parseGlob, type Glob } from './glob.ts';
 import type { JobDef, NotifyDef, Pipeline, StepDef } from './pipeline.ts';
 import type { PipelineFile } from './schema.ts';
@@ -61,7 +62,9 @@ export function compilePipeline(
 
   const checkRefs = (text: string, path: Path) => {
     for (const ref of findReferences(text)) {
+      const setting = 'error' in ref || ref.kind !== 'env' ? null : settingEnvProblem(ref.name);
       if ('error' in ref) report(pos.inString(path, ref.offset), ref.error);
+      else if (setting) report(pos.inString(path, ref.offset), setting);
       else if (env[variableFor(ref)] === undefined) {
         const hint =
           ref.kind === 'secrets'

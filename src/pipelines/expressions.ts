@@ -4,6 +4,8 @@
  * error, not an empty string.
  */
 
+import { settingEnvProblem } from './settings-env.ts';
+
 const REF = /\$\{\{\s*([^}]*?)\s*\}\}/g;
 const SUPPORTED = /^(env|secrets)\.([A-Za-z_][A-Za-z0-9_]*)$/;
 
@@ -51,6 +53,9 @@ export function resolveTemplate(
   return text.replace(REF, (whole, inner: string) => {
     const s = SUPPORTED.exec(inner.trim());
     if (!s) throw new UnresolvedReferenceError(`unsupported expression ${whole}`);
+    // Checked again here, not only at validation: a template may come from somewhere else (a queued job).
+    const setting = s[1] === 'env' ? settingEnvProblem(s[2]!) : null;
+    if (setting) throw new UnresolvedReferenceError(setting);
     const variable = variableFor({ kind: s[1] as 'env' | 'secrets', name: s[2]! });
     const value = env[variable];
     if (value === undefined)

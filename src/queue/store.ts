@@ -356,6 +356,16 @@ export class BuildStore {
     return this.parse(await this.redis.hgetall(this.keys.build(id)));
   }
 
+  /** The ref of the snapshot a build of `def` refers to (the hash of its text). */
+  snapshotRef(def: Pipeline): string {
+    return this.snapshots.of(def).ref;
+  }
+
+  /** The pipeline definition a snapshot ref names, or null once retention removed it. */
+  definition(ref: string): Promise<Pipeline | null> {
+    return /^[0-9a-f]{32}$/.test(ref) ? this.snapshots.resolve(ref) : Promise.resolve(null);
+  }
+
   /**
    * Sets `set` only if `field` currently holds one of `from`. Returns whether it did, and the record as
    * it is afterwards (null if the build does not exist).

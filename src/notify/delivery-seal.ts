@@ -1,0 +1,52 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * Proof that pushci itself queued a delivery job. A job's data is plain JSON in the deliveries queue,
+ * which Bull Board's "add job" and "edit data" (with `PUSHCI_ADMIN_WRITE`) or anyone with a queue client
+ * can write; the worker refuses any job whose data does not carry the seal the emitter computed, so a
+ * hand-made job can neither reach a URL of its choosing nor get a message of its choosing signed with a
+ * real endpoint's secret. The key is random, kept in Redis (shared by every pushci process on it, out of
+ * reach of the queue UI), and made by whichever process needs it first.
+ */
+export class DeliverySeal {
+  private readonly redis: Redis;
+  private readonly keyName: string;
+  private key: Promise<Buffer> | null = null;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.keyName = `${prefix}:delivery-seal-key`;
+  }
+
+  private loadKey(): Promise<Buffer> {
+    this.key ??= (async () => {
+      await this.redis.set(this.keyName, randomBytes(32).toString('base64'), 'NX');
+      const text = await this.redis.get(this.keyName);
+      if (!text) throw new Error('the delivery seal key vanished from Redis while it was being read');
+      return Buffer.from(text, 'base64');
+    })().catch((err: unknown) => {
+      this.key = null;
+      throw err;
+    });
+    return this.key;
+  }
+
+  /** The seal of a job's data (every field but `seal`, in the order the emitter wrote them). */
+  async seal(data: object): Promise<string> {
+    const { seal: _, ...rest } = data as Record<string, unknown>;
+    return createHmac('sha256', await this.loadKey())
+      .update(JSON.stringify(rest))
+      .digest('base64url');
+  }
+
+  /** Whether `data.seal` is the seal of the rest of `data`. */
+  async verify(data: unknown): Promise<boolean> {
+    if (data === null || typeof data !== 'object') return false;
+    const given = (data as { seal?: unknown }).seal;
+    if (typeof given !== 'string') return false;
+    const want = Buffer.from(await this.seal(data));
+    const got = Buffer.from(given);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+}

@@ -29,6 +29,7 @@ import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { createStack, type Stack } from './stack.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
+import { startHeartbeat } from './queue/worker-heartbeat.ts';
 
 export interface StartOptions {
   /** Serve HTTP (receiver, API). */
@@ -118,6 +119,13 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         },
       });
       closers.push(() => Promise.all([jobWorker.close(config.shutdownGraceMs), deliveryWorker.close()]));
+      // The Workers page: who is alive, what it runs. Stops (and leaves) before the workers close.
+      const stopBeat = startHeartbeat(redis, stack.keys.prefix, {
+        concurrency: config.concurrency,
+        labels: (config as { runnerLabels?: readonly string[] }).runnerLabels ?? [],
+        running: () => jobWorker.running(),
+      });
+      closers.push(stopBeat);
       log.info({ concurrency: config.concurrency }, 'workers started');
     }
 

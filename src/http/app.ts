@@ -29,6 +29,7 @@ import { dashboardAsset, dashboardPage } from './dashboard.ts';
 import { createMetrics, type MetricsDeps } from './metrics.ts';
 import { WebhookLog } from '../queue/webhook-log.ts';
 import { getWebhook, listWebhooks } from './webhook-records.ts';
+import { listWorkers } from '../queue/worker-heartbeat.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -120,6 +121,9 @@ export function createApp(deps: AppDeps): RequestListener {
     ttlMs: deps.config.retentionMs,
   });
   api.get('/webhooks', listWebhooks(webhookLog));
+  api.get('/workers', async (ctx) => {
+    ctx.body = { workers: await listWorkers(deps.redis, deps.keys.prefix) };
+  });
   api.get('/webhooks/:id', getWebhook(webhookLog));
   api.get('/deliveries', listDeliveries(deps));
   api.get('/deliveries/:id', getDelivery(deps));

@@ -280,6 +280,14 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           },
         },
       },
+      '/api/workers': {
+        get: {
+          summary:
+            'The worker processes alive now (a heartbeat every 5 s): host, pid, labels, concurrency, the jobs each runs, last heartbeat',
+          security: [{ bearer: [] }],
+          responses: { '200': json({ type: 'object' }, 'Workers'), ...errors(401, 403) },
+        },
+      },
       '/api/webhooks/{id}': {
         get: {
           summary: 'One received webhook, by the X-Request-Id pushci answered it with',

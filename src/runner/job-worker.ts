@@ -28,6 +28,8 @@ export interface JobWorker {
   worker: Worker<JobRef>;
   /** Stops taking jobs, lets running ones finish for `graceMs`, then cancels them (reason: shutdown). */
   close(graceMs: number): Promise<void>;
+  /** The jobs running in this process now (for its heartbeat). */
+  running(): Array<{ build_id: string; job: string }>;
 }
 
 // Slots of `concurrency.max`: expired holders (a dead worker's) are dropped before counting.
@@ -159,6 +161,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
 
   return {
     worker,
+    running: () => [...active].flatMap(([build_id, names]) => [...names].map((job) => ({ build_id, job }))),
     async close(graceMs: number) {
       shuttingDown = true;
       clearInterval(sweeper);

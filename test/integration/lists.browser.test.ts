@@ -28,6 +28,7 @@ describe(
         {
           'web.yml': pipe('web', repo.dir, '  push:\n    branches: [main, feature]', 'echo web'),
           'api.yml': pipe('api', repo.dir, '  push:\n    branches: [main]', 'exit 1'),
+          'slow.yml': pipe('slow', repo.dir, '  push:\n    branches: [main]', 'sleep 6'),
         },
         { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'lists-token' },
       );
@@ -186,6 +187,32 @@ describe(
       assert.match(why, /forged-1/);
       assert.match(why, /401/);
       assert.match(why, /nothing of the payload was kept/);
+    });
+
+    it('shows the workers alive, what each runs and its last heartbeat', async () => {
+      const id = (await push('slow')).builds[0].id as string;
+      await waitFor(
+        async () =>
+          ((await (await server.api(`/api/builds/${id}`)).json()) as any).jobs[0].status === 'running',
+        20_000,
+        'the slow job to run',
+      );
+      await page.goto(`${server.base}/#/workers`);
+      const row = page.locator('[data-testid="workers"] tr[data-worker]');
+      await row.first().waitFor();
+      assert.equal(await row.count(), 1);
+      // The heartbeat comes every 5 s: reload until it carries the running job.
+      await waitFor(
+        async () => {
+          await page.reload();
+          await row.first().waitFor();
+          return (await row.first().locator(`a[href="#/builds/${id}/one"]`).count()) === 1;
+        },
+        12_000,
+        'the running job on the Workers page',
+      );
+      assert.match(await row.first().innerText(), /\(pid \d+\)\s+any job\s+1 of \d+/);
+      assert.match((await row.first().locator('time').first().getAttribute('title'))!, /^\d{4}-\d\d-\d\dT/);
     });
 
     it('fits a narrow screen and has a favicon', async () => {

@@ -5,6 +5,7 @@ import { deliveriesPage } from './deliveries.js';
 import { buildsPage, pipelinePage, pipelinesPage } from './lists.js';
 import { AuthNeeded, currentRoute, h } from './ui.js';
 import { webhookPage, webhooksPage } from './webhooks.js';
+import { workersPage } from './workers.js';
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
@@ -58,6 +59,7 @@ function pageFor({ parts, query }) {
   if (page === 'pipelines') return { nav: 'pipelines', render: (el) => pipelinesPage(el) };
   if (page === 'webhooks' && id) return { nav: 'webhooks', render: (el) => webhookPage(el, id) };
   if (page === 'webhooks') return { nav: 'webhooks', render: (el) => webhooksPage(el, query) };
+  if (page === 'workers') return { nav: 'workers', render: (el) => workersPage(el) };
   if (page === 'deliveries') return { nav: 'deliveries', render: (el) => deliveriesPage(el) };
   return { nav: 'builds', render: (el) => buildsPage(el, query) };
 }

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+
+/** A worker process as the Workers page shows it. */
+export interface WorkerBeat {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  last_heartbeat: string;
+  /** Jobs it runs at once (PUSHCI_CONCURRENCY). */
+  concurrency: number;
+  /** Labels `runs-on` can ask for (empty: it takes any job). */
+  labels: string[];
+  running: Array<{ build_id: string; job: string }>;
+}
+
+/** How often a worker says it is alive (and whenever its jobs change); its record expires after three missed beats. */
+export const HEARTBEAT_MS = 5_000;
+const TTL_MS = 3 * HEARTBEAT_MS;
+
+const key = (prefix: string, id: string) => `${prefix}:worker:${id}`;
+const index = (prefix: string) => `${prefix}:index:workers`;
+
+/**
+ * Keeps a small record of this worker process in Redis (expiring, so a dead worker disappears on its
+ * own) with what it runs now. Returns a function that stops it and removes the record.
+ */
+export function startHeartbeat(
+  redis: Redis,
+  prefix: string,
+  info: { concurrency: number; labels: readonly string[]; running: () => WorkerBeat['running'] },
+): () => Promise<void> {
+  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const started_at = new Date().toISOString();
+  let last = 0;
+  let shown = '';
+  const beat = async () => {
+    const now = Date.now();
+    const running = info.running().slice(0, 100);
+    // Every period, and at once when what it runs changes (checked every second, in memory).
+    const text = JSON.stringify(running);
+    if (now - last < HEARTBEAT_MS && text === shown) return;
+    [last, shown] = [now, text];
+    const record: WorkerBeat = {
+      id,
+      host: hostname(),
+      pid: process.pid,
+      started_at,
+      last_heartbeat: new Date(now).toISOString(),
+      concurrency: info.concurrency,
+      labels: [...info.labels],
+      running,
+    };
+    await redis
+      .multi()
+      .set(key(prefix, id), JSON.stringify(record), 'PX', TTL_MS)
+      .zadd(index(prefix), now, id)
+      .zremrangebyscore(index(prefix), '-inf', now - TTL_MS)
+      .exec()
+      .catch(() => null);
+  };
+  void beat();
+  const timer = setInterval(() => void beat(), 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await redis
+      .multi()
+      .del(key(prefix, id))
+      .zrem(index(prefix), id)
+      .exec()
+      .catch(() => null);
+  };
+}
+
+/** The workers that beat within the last three periods, newest beat first. */
+export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerBeat[]> {
+  const ids = await redis.zrevrangebyscore(index(prefix), '+inf', Date.now() - TTL_MS);
+  if (ids.length === 0) return [];
+  const texts = await redis.mget(ids.map((id) => key(prefix, id)));
+  return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as WorkerBeat);
+}

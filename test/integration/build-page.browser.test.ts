@@ -264,8 +264,10 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
       failed,
     );
     const id = page.url().split('/').pop()!;
-    await page.locator('h2 [data-status="failure"]').waitFor({ timeout: 30_000 });
-    assert.match(await page.locator('h2').innerText(), /ci #2/);
+    await page
+      .locator('h2', { hasText: 'ci #2' })
+      .locator('[data-status="failure"]')
+      .waitFor({ timeout: 30_000 });
     assert.equal(await page.getByTestId('rerun-of').innerText(), failed);
     const b = (await (await server.api(`/api/builds/${id}`)).json()) as any;
     const old = (await (await server.api(`/api/builds/${failed}`)).json()) as any;
@@ -282,7 +284,8 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
   it('follows a running log with under half a second of delay, with running clocks', async (t) => {
     const id = await push('tail');
     await page.goto(`${server.base}/#/builds/${id}`);
-    await page.getByTestId('log').waitFor();
+    // This build's log, not the one of the page it came from (still shown while this one loads).
+    await page.locator('[data-log-job="tick"] [data-testid="log"]').waitFor();
     // Record, in the page, how late each tick line arrives after the step printed it.
     await page.evaluate(() => {
       const w = globalThis as any;
@@ -294,7 +297,10 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
             const m = /tick (\d{13})/.exec(n.textContent ?? '');
             if (m && n.classList?.contains('line')) w.__delays.push(now - Number(m[1]));
           }
-      }).observe(w.document.querySelector('[data-testid="log"]'), { childList: true, subtree: true });
+      }).observe(w.document.querySelector('[data-log-job="tick"] [data-testid="log"]'), {
+        childList: true,
+        subtree: true,
+      });
     });
     await page.locator('[data-step="ticks"][data-status="running"]').waitFor({ timeout: 20_000 });
     const clock = page.locator('[data-step="ticks"] [data-testid="step-elapsed"]');

@@ -145,8 +145,10 @@ describe(
       await page.getByTestId('trigger-ref').fill('main');
       await page.getByTestId('trigger-run').click();
       await page.waitForFunction(() => /^#\/builds\/[0-9a-z]+$/.test((globalThis as any).location.hash));
-      await page.locator('h2 [data-status="success"]').waitFor({ timeout: 30_000 });
-      assert.match(await page.locator('h2').innerText(), /web #4/);
+      await page
+        .locator('h2', { hasText: 'web #4' })
+        .locator('[data-status="success"]')
+        .waitFor({ timeout: 30_000 });
       assert.match(await page.locator('.meta').nth(1).innerText(), /^manual/);
       // A ref that does not exist: said plainly, nothing started.
       await page.goto(`${server.base}/#/pipelines/web`);

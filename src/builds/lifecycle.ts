@@ -330,16 +330,20 @@ export class Lifecycle {
       await this.jobs.add(def.name, { buildId, job: def.name }, queueJobOptions(buildId, def.name));
       done.push(`re-queued ${def.name}`);
     }
-    const roots = record.def.jobs.filter((j) => j.needs.length === 0);
-    if (record.group !== null && roots.every((j) => record.jobs.get(j.name)!.status === 'pending')) {
-      const members = await this.redis.zrange(this.store.keys.group(record.group), '0', '-1');
+    // Not started yet (nothing queued or running, no job began; a re-run of failed jobs starts with kept
+    // jobs finished): it may be waiting for its concurrency group.
+    const notStarted =
+      record.group !== null &&
+      record.started_at === null &&
+      record.def.jobs.every((j) => !['queued', 'running'].includes(record.jobs.get(j.name)!.status));
+    if (notStarted) {
+      const members = await this.redis.zrange(this.store.keys.group(record.group!), '0', '-1');
       const olderActive = [];
       for (const id of members)
         if (id < buildId && !isFinal((await this.store.get(id))?.status ?? 'success')) olderActive.push(id);
-      if (olderActive.length === 0) {
-        await this.startRoots(record);
-        done.push('started a build its group was no longer waiting for');
-      }
+      if (olderActive.length > 0) return done.length ? done.join('; ') : null; // still waiting: nothing starts
+      await this.startRoots(record);
+      done.push('started a build its group was no longer waiting for');
     }
     await this.advance((await this.store.get(buildId)) ?? record);
     return done.length ? done.join('; ') : null;

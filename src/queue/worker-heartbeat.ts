@@ -36,8 +36,11 @@ export function startHeartbeat(
   const started_at = new Date().toISOString();
   let last = 0;
   let shown = '';
+  let stopped = false;
+  let inFlight: Promise<unknown> = Promise.resolve();
   const beat = async () => {
     const now = Date.now();
+    if (stopped) return;
     const running = info.running().slice(0, 100);
     // Every period, and at once when what it runs changes (checked every second, in memory).
     const text = JSON.stringify(running);
@@ -53,19 +56,23 @@ export function startHeartbeat(
       labels: [...info.labels],
       running,
     };
-    await redis
+    inFlight = redis
       .multi()
       .set(key(prefix, id), JSON.stringify(record), 'PX', TTL_MS)
       .zadd(index(prefix), now, id)
       .zremrangebyscore(index(prefix), '-inf', now - TTL_MS)
       .exec()
       .catch(() => null);
+    await inFlight;
   };
   void beat();
   const timer = setInterval(() => void beat(), 1000);
   timer.unref();
   return async () => {
+    stopped = true;
     clearInterval(timer);
+    // A beat already sent must not land after the record is removed.
+    await inFlight;
     await redis
       .multi()
       .del(key(prefix, id))

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/log.ts';
+import { createStack, type Stack } from '../../src/stack.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
@@ -125,5 +128,72 @@ describe('re-run failed jobs', () => {
     });
     assert.equal(running.status, 409);
     await finished(sent.json.builds[0].id);
+  });
+});
+
+describe('re-run failed jobs in a concurrency group', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let conn: Redis;
+  let stack: Stack;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
+    server = await startServer(
+      redis,
+      {
+        'grp.yml': `name: grp\nrepository: octo-org/grp\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: grp\njobs:\n  a:\n    steps:\n      - run: echo a\n  b:\n    needs: a\n    steps:\n      - run: |\n          [ "$CI_BUILD_NUMBER" != 1 ]\n          sleep 4\n`,
+      },
+      { GITHUB_WEBHOOK_SECRET: 's' },
+    );
+    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    stack = createStack(conn, server.config, createLogger('silent'));
+  });
+  after(async () => {
+    await stack?.close();
+    conn?.disconnect();
+    await server?.close();
+    await redis?.stop();
+  });
+  const get = async (path: string) => (await (await server.api(path)).json()) as any;
+  const push = async () =>
+    (
+      await sendGithub(
+        server.base,
+        githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/grp' }),
+        's',
+      )
+    ).json.builds[0].id as string;
+
+  it('waits for the group like any build, and the repair loop does not start it early', async () => {
+    const first = await push();
+    await waitFor(
+      async () => (await get(`/api/builds/${first}`)).status === 'failure',
+      30_000,
+      'build #1 to fail',
+    );
+    const second = await push();
+    await waitFor(
+      async () => (await get(`/api/builds/${second}`)).jobs[1].status === 'running',
+      30_000,
+      'build #2 to run b',
+    );
+    const res = await server.api(`/api/builds/${first}/rerun-failed`, { method: 'POST' });
+    assert.equal(res.status, 202);
+    const third = ((await res.json()) as any).builds[0].id as string;
+    const waiting = await get(`/api/builds/${third}`);
+    assert.match(waiting.reason, /^waiting for build/);
+    assert.equal(await stack.lifecycle.repair(third), null, 'repair leaves a waiting build alone');
+    assert.deepEqual(
+      (await get(`/api/builds/${third}`)).jobs.map((j: any) => j.status),
+      ['success', 'pending'],
+    );
+    await waitFor(async () => (await get(`/api/builds/${second}`)).status === 'success', 30_000, 'build #2');
+    await waitFor(
+      async () => (await get(`/api/builds/${third}`)).status === 'success',
+      30_000,
+      'build #3 after #2',
+    );
   });
 });

@@ -85,6 +85,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Bearer token for `/api`, the dashboard and Bull Board. When unset, `pushci serve` generates one into `<data dir>/api-token` (mode 0600) on first start and prints a login link; the CLI reads it from there.',
   },
   {
+    key: 'adminWrite',
+    env: 'PUSHCI_ADMIN_WRITE',
+    flag: 'admin-write',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Let Bull Board (`/admin/queues`) add, retry, promote, remove and clean jobs; read-only when false.',
+  },
+  {
     key: 'trustProxy',
     env: 'PUSHCI_TRUST_PROXY',
     flag: 'trust-proxy',
@@ -288,6 +296,7 @@ export interface Config {
   rateLimit: number;
   requestTimeoutMs: number;
   apiToken: string | undefined;
+  adminWrite: boolean;
   /** Proxies whose X-Forwarded-For is believed: addresses and CIDRs. */
   trustProxy: string[];
   publicUrl: string;

@@ -53,6 +53,16 @@ export class ForbiddenError extends PushciError {
   override readonly code = 'forbidden';
 }
 
+/** A state-changing request that may come from another site's page (no same-origin proof, no bearer). */
+export class CrossSiteRequestError extends PushciError {
+  override readonly code = 'cross_site_request';
+}
+
+/** Bull Board is read-only unless PUSHCI_ADMIN_WRITE=true. */
+export class AdminReadOnlyError extends PushciError {
+  override readonly code = 'admin_read_only';
+}
+
 /** A source sent more webhooks than `PUSHCI_RATE_LIMIT` allows. */
 export class RateLimitedError extends PushciError {
   override readonly code = 'rate_limited';

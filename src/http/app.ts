@@ -10,6 +10,7 @@ import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
 import { apiAuth, login } from './auth.ts';
+import { sameOriginWrites } from './same-origin-writes.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
 import { webhookRoute } from './webhook-route.ts';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): RequestListener {
     clientAddress: addressOf,
   });
   router.get('/login', loginRoute);
+  const sameOrigin = sameOriginWrites(deps.publicUrl);
   router.post('/login', loginRoute);
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
@@ -97,7 +99,7 @@ export function createApp(deps: AppDeps): RequestListener {
   });
 
   const api = new Router({ prefix: '/api' });
-  api.use(apiAuth(deps.apiToken));
+  api.use(apiAuth(deps.apiToken), sameOrigin);
   api.get('/builds', listBuilds(deps));
   api.get('/pipelines', listPipelines(deps));
   api.get('/events', buildEvents(deps));
@@ -113,11 +115,11 @@ export function createApp(deps: AppDeps): RequestListener {
   api.post('/endpoints/:id/enable', enableEndpoint(deps));
 
   // Bull Board, behind the same auth as the API.
-  const admin = bullBoard([deps.jobs, deps.deliveries]);
+  const admin = bullBoard([deps.jobs, deps.deliveries], { write: deps.config.adminWrite });
   const adminAuth = apiAuth(deps.apiToken);
   app.use(async (ctx, next) =>
     ctx.path === '/admin/queues' || ctx.path.startsWith('/admin/queues/')
-      ? adminAuth(ctx, () => admin(ctx, next))
+      ? adminAuth(ctx, () => sameOrigin(ctx, () => admin(ctx, next)))
       : next(),
   );
   app.use(router.routes()).use(router.allowedMethods());

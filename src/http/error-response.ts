@@ -6,6 +6,8 @@ const STATUS: Record<string, number> = {
   signature_mismatch: 401,
   unauthorized: 401,
   forbidden: 403,
+  cross_site_request: 403,
+  admin_read_only: 403,
   malformed_payload: 400,
   invalid_request: 400,
   not_found: 404,

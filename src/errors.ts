@@ -58,6 +58,11 @@ export class CrossSiteRequestError extends PushciError {
   override readonly code = 'cross_site_request';
 }
 
+/** The receiver holds as many unverified webhook bytes as PUSHCI_MAX_INTAKE_BYTES allows; retry later. */
+export class IntakeBusyError extends PushciError {
+  override readonly code = 'intake_busy';
+}
+
 /** Bull Board is read-only unless PUSHCI_ADMIN_WRITE=true. */
 export class AdminReadOnlyError extends PushciError {
   override readonly code = 'admin_read_only';

@@ -14,6 +14,7 @@ import { sameOriginWrites } from './same-origin-writes.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
 import { webhookRoute } from './webhook-route.ts';
+import { createIntakeBudget } from './intake-budget.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { clientAddress } from './client-address.ts';
 import { testEndpoint } from './endpoint-test.ts';
@@ -30,7 +31,8 @@ const VERSION: string = (
 /** Wrong tokens one client address may send to `/login` a minute. */
 const LOGIN_FAILURES_PER_MINUTE = 10;
 
-export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps {
+export interface AppDeps
+  extends Omit<WebhookDeps, 'intake'>, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps {
   /** The API token: PUSHCI_API_TOKEN, or the one generated into the data dir. */
   apiToken: string;
   log: Logger;
@@ -126,16 +128,14 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(api.routes()).use(api.allowedMethods());
   return webhookRoute(
     {
-      receive: webhookReceiver(deps),
+      receive: webhookReceiver({ ...deps, intake: createIntakeBudget(deps.config.maxIntakeBytes) }),
       forgeNames: new Set(deps.forges.keys()),
       answered: metrics.webhookAnswered,
-      checkRate: (() => {
-        const limiter = createRateLimiter(deps.config.rateLimit, 'webhooks (PUSHCI_RATE_LIMIT)');
-        return (source: string) => {
-          limiter.check(source);
-          limiter.count(source);
-        };
-      })(),
+      failures: createRateLimiter(
+        deps.config.rateLimit,
+        'failed webhook authentications (PUSHCI_RATE_LIMIT)',
+      ),
+      clientAddress: addressOf,
       log: deps.log,
     },
     app.callback(),

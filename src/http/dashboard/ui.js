@@ -61,16 +61,17 @@ export class AuthNeeded extends Error {}
 export async function api(path, opts = {}) {
   const res = await fetch(path, { credentials: 'same-origin', ...opts });
   if (res.status === 401) throw new AuthNeeded('token needed');
+  if (res.status === 403) throw new Error((await res.json()).message);
   if (!res.ok) throw new Error(((await res.json().catch(() => null)) ?? {}).message ?? `${res.status}`);
   return res.json();
 }
 
-export const post = (path, body) =>
+/** A write: always JSON (the server refuses state changes a cross-site form could have sent). */
+export const post = (path, body = {}) =>
   api(path, {
     method: 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
 
 /** The hash route: `#/builds/abc/test/L12?x=1` → { parts: ['builds','abc','test','L12'], query }. */

@@ -20,6 +20,7 @@ import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
 import { joinEmbeddedRedis, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
 import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
+import { selectBackend } from './runner/select-backend.ts';
 import { createStack, type Stack } from './stack.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
 
@@ -114,6 +115,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
 
     let url: string | null = null;
     if (opts.worker) {
+      const backend = await selectBackend(config, log);
       const redis: Redis = await connect('worker');
       const stack: Stack = createStack(redis, config, log);
       closers.push(() => stack.close());
@@ -125,6 +127,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         store: stack.store,
         lifecycle: stack.lifecycle,
         log,
+        backend,
       });
       const deliveryWorker: Worker = createDeliveryWorker({
         config,

@@ -24,6 +24,8 @@ export interface Keys {
   badges: string;
   slots(pipeline: string): string;
   cancelChannel: string;
+  /** The last good version of each pipeline file (a hash by file name), for restarts with a broken file. */
+  lastGoodPipelines: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -43,6 +45,7 @@ export function keys(prefix: string): Keys {
     stats: (what) => `${prefix}:stats:${what}`,
     badges: `${prefix}:badges`,
     cancelChannel: `${prefix}:cancel`,
+    lastGoodPipelines: `${prefix}:pipelines:last-good`,
   };
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { selectBackend } from '../../src/runner/select-backend.ts';
@@ -13,6 +14,10 @@ import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find(
+  (p) => p && existsSync(p),
+);
 
 /** A PATH with every program of this machine's PATH except bubblewrap: a machine without the sandbox. */
 function pathWithoutBwrap(): string {
@@ -120,7 +125,7 @@ describe('a server without the sandbox', () => {
       {
         'p.yml': `name: p\nrepository: octo-org/p\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo hi\n`,
       },
-      { GITHUB_WEBHOOK_SECRET: 's', PATH: process.env.PATH },
+      { GITHUB_WEBHOOK_SECRET: 's', PATH: process.env.PATH, PUSHCI_API_TOKEN: 'select-token' },
     );
   });
   after(async () => {
@@ -149,5 +154,37 @@ describe('a server without the sandbox', () => {
     assert.equal(b.jobs[0]!.runner, 'host');
     const log = await (await server.api(`/api/builds/${id}/jobs/j/log`)).text();
     assert.match(log, /runner: host \(no sandbox/);
+    builtId = id;
   });
+
+  let builtId = '';
+  it(
+    'shows the unsandboxed badge on the dashboard, in the list and on the build',
+    { skip: CHROMIUM ? false : 'no Chromium' },
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM!,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(server.base);
+        await page.getByTestId('token').fill('select-token');
+        await page.getByRole('button', { name: 'Log in' }).click();
+        const row = page.locator(`tr[data-build="${builtId}"]`);
+        await row.waitFor({ timeout: 15_000 });
+        assert.equal(await row.getByTestId('unsandboxed').innerText(), 'UNSANDBOXED');
+        await row.click();
+        await page.locator('h2').getByTestId('unsandboxed').waitFor({ timeout: 15_000 });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });

@@ -95,8 +95,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
 
     let url: string | null = null;
     if (opts.worker) {
-      const backend = await selectBackend(config, log);
-      const redis: Redis = await connect('worker');
+      // The sandbox probe (one process) overlaps with connecting to Redis: a worker starts sooner.
+      const [backend, redis]: [Awaited<ReturnType<typeof selectBackend>>, Redis] = await Promise.all([
+        selectBackend(config, log),
+        connect('worker'),
+      ]);
       const stack: Stack = createStack(redis, config, log);
       closers.push(() => stack.close());
       const jobWorker = await createJobWorker({

@@ -37,6 +37,7 @@ describe('pushci doctor', () => {
     for (const line of [
       /✔ Redis\s+reachable/,
       /✔ git\s+git version/,
+      /✔ sandbox\s+steps run in bubblewrap; job limits as (cgroup v\d|rlimits)/,
       /✔ pipelines\s+1 valid/,
       /✔ webhook secrets\s+GITHUB_WEBHOOK_SECRET/,
       /✔ API token/,
@@ -47,11 +48,16 @@ describe('pushci doctor', () => {
 
   it('says what is wrong and exits 1', async () => {
     writeFileSync(join(server.config.pipelinesDir, 'bad.yml'), 'repository: [\n');
-    const r = await doctor({ REDIS_URL: 'redis://127.0.0.1:1', GITHUB_WEBHOOK_SECRET: 'short' });
+    const r = await doctor({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      GITHUB_WEBHOOK_SECRET: 'short',
+      PUSHCI_RUNNER: 'host',
+    });
     assert.equal(r.code, 1);
     assert.match(r.out, /✘ Redis\s+REDIS_URL is set but Redis does not answer/);
     assert.match(r.out, /✘ pipelines\s+1 problem\(s\), e\.g\. .*bad\.yml:\d+:\d+:/);
     assert.match(r.out, /! secret strength\s+GITHUB_WEBHOOK_SECRET shorter than 16 characters/);
     assert.match(r.out, /! API token\s+PUSHCI_API_TOKEN unset/);
+    assert.match(r.out, /! sandbox\s+PUSHCI_RUNNER=host: steps run unsandboxed/);
   });
 });

@@ -3,7 +3,7 @@
 import { deliveryTable } from './deliveries.js';
 import { jobGraph } from './graph.js';
 import { logView } from './log-view.js';
-import { api, duration, elapsed, flash, h, post, status, when } from './ui.js';
+import { api, duration, elapsed, flash, h, post, status, unsandboxed, when } from './ui.js';
 
 const FAILED = new Set(['failure', 'error']);
 const ACTIVE = new Set(['running', 'queued']);
@@ -138,6 +138,7 @@ export async function buildPage(main, id, wanted = {}) {
           {},
           b.canceling && ACTIVE.has(b.status) ? status('canceling') : status(b.status),
           ` ${b.pipeline} #${b.number}`,
+          unsandboxed(b),
         ),
         h('div', { class: 'actions' }, ...actions()),
       ),

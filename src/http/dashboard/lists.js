@@ -1,5 +1,5 @@
 // The lists: builds (filtered, paged), pipelines, and one pipeline's page (stats, badge, manual trigger).
-import { api, duration, flash, h, post, status, when } from './ui.js';
+import { api, duration, flash, h, post, status, unsandboxed, when } from './ui.js';
 
 const STATUSES = ['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped'];
 const EVENTS = ['push', 'tag', 'pull_request', 'manual', 'rerun', 'schedule'];
@@ -13,7 +13,7 @@ function buildRows(builds) {
       'tr',
       { class: 'build', 'data-build': b.id, onclick: () => (location.hash = `#/builds/${b.id}`) },
       h('td', {}, status(b.status)),
-      h('td', {}, h('a', { href: `#/builds/${b.id}` }, `${b.pipeline} #${b.number}`)),
+      h('td', {}, h('a', { href: `#/builds/${b.id}` }, `${b.pipeline} #${b.number}`), unsandboxed(b)),
       h('td', { class: 'mono' }, refOf(b)),
       h('td', { class: 'mono' }, b.sha.slice(0, 7)),
       h('td', { class: 'wrap' }, b.message?.split('\n')[0] ?? ''),

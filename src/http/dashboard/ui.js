@@ -15,6 +15,20 @@ export const h = (tag, attrs = {}, ...children) => {
 
 export const status = (s) => h('span', { class: `status ${s}`, 'data-status': s }, s);
 
+/** A build whose steps ran without the sandbox says so wherever it is shown. */
+export const unsandboxed = (b) =>
+  b.unsandboxed
+    ? h(
+        'span',
+        {
+          class: 'unsandboxed',
+          'data-testid': 'unsandboxed',
+          title: 'Its steps ran on the host runner, without the sandbox',
+        },
+        'unsandboxed',
+      )
+    : null;
+
 /** `850 ms`, `12.3 s`, `4 min 2 s`, `1 h 3 min`. */
 export const duration = (ms) => {
   if (ms == null || Number.isNaN(ms)) return '';

@@ -8,7 +8,8 @@ import { pipelineJsonSchema } from '../pipelines/schema.ts';
 import { openApiDocument } from './openapi.ts';
 import { cancelHandler, rerunHandler, triggerHandler, type ActionDeps } from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
-import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
+import { getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
+import { endpointHandlers, type EndpointsDeps } from './endpoints.ts';
 import { apiAuth, login } from './auth.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
@@ -25,7 +26,8 @@ const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export interface AppDeps extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps {
+export interface AppDeps
+  extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps, EndpointsDeps {
   apiToken: string | undefined;
   log: Logger;
 }
@@ -98,7 +100,21 @@ export function createApp(deps: AppDeps): RequestListener {
   api.get('/deliveries/:id', getDelivery(deps));
   api.post('/deliveries/:id/redeliver', redeliver(deps));
   api.post('/endpoints/test', testEndpoint(deps.config));
-  api.post('/endpoints/:id/enable', enableEndpoint(deps));
+  const ep = endpointHandlers(deps);
+  api.get('/event-types', ep.eventTypes);
+  api.post('/endpoints', ep.create);
+  api.get('/endpoints', ep.list);
+  api.get('/endpoints/:id', ep.get);
+  api.patch('/endpoints/:id', ep.update);
+  api.delete('/endpoints/:id', ep.remove);
+  api.post('/endpoints/:id/rotate-secret', ep.rotate);
+  api.post('/endpoints/:id/pause', ep.pause);
+  api.post('/endpoints/:id/resume', ep.resume);
+  api.post('/endpoints/:id/enable', ep.enable);
+  api.post('/endpoints/:id/test', ep.test);
+  api.get('/endpoints/:id/deliveries', ep.deliveries);
+  api.get('/endpoints/:id/stats', ep.stats);
+  api.post('/endpoints/:id/redeliver', ep.redeliverFailed);
 
   // Bull Board, behind the same auth as the API.
   const admin = bullBoard([deps.jobs, deps.deliveries]);

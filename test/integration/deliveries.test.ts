@@ -334,6 +334,7 @@ describe('outbound deliveries', () => {
       'build.completed',
       'build.queued',
       'build.started',
+      'endpoint.disabled',
       'job.completed',
     ]);
   });

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SETTINGS, loadConfig, parseDuration } from './config.ts';
-import { GithubClient } from './forge-api/github-client.ts';
-import { githubRepositories, recoverDeliveries } from './forge-api/recover.ts';
-import { checkHook, createHook } from './forge-api/hooks.ts';
+import { GithubClient } from './forges/github/api-client.ts';
+import { githubRepositories, recoverDeliveries } from './forges/github/recover.ts';
+import { FORGE_LIST, forgeNamed, isForgeName } from './forges/registry.ts';
 import { createAddressGuard } from './notify/ssrf.ts';
 import { sendTestEvents } from './notify/test-events.ts';
 import { doctor } from './onboarding/doctor.ts';
@@ -24,6 +24,9 @@ import { start } from './server.ts';
 /** How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS before the process exits regardless. */
 const STOP_MARGIN_MS = 5000;
 
+const FORGE_CHOICES = FORGE_LIST.map((f) => f.name).join('|');
+const HOOK_FORGES = FORGE_LIST.filter((f) => f.hooks).map((f) => f.name);
+
 const USAGE = `pushci: a small self-hosted CI trigger server
 
 Usage:
@@ -31,10 +34,10 @@ Usage:
   pushci worker [flags]                workers only (run more of them on other machines)
   pushci validate [dir]                check pipeline files; prints file:line:col: message, exit 1 on problems
   pushci schema [file]                 print (or write) the pipeline JSON Schema for editors
-  pushci init [--yes] [--forge github|gitlab] [--repo owner/name] [--branches main,...] [--public-url URL]
+  pushci init [--yes] [--forge ${FORGE_CHOICES}] [--repo owner/name] [--branches main,...] [--public-url URL]
                                        write a pipeline file and a .env with fresh secrets; print the
                                        values to paste into the forge's webhook settings
-  pushci hooks create|check <owner/repo> [--forge github|gitlab]
+  pushci hooks create|check <owner/repo> [--forge ${HOOK_FORGES.join('|')}]
                                        register pushci's webhook through the forge API, or check it
   pushci notify-test <url> --secret whsec_...
                                        send a signed example of every outbound event to a receiver
@@ -63,14 +66,14 @@ async function initAnswers(values: Record<string, unknown>, publicUrl: string): 
   if (interactive) {
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     const ask = async (q: string, dflt: string) => (await rl.question(`${q} [${dflt}]: `)).trim() || dflt;
-    forge ??= await ask('Forge (github or gitlab)', 'github');
+    forge ??= await ask(`Forge (${FORGE_LIST.map((f) => f.name).join(', ')})`, 'github');
     repo ??= await ask('Repository (owner/name)', 'octo-org/app');
     branches ??= await ask('Branches to build (comma-separated globs)', 'main');
     url = await ask('Public URL of this server (what the forge calls)', publicUrl);
     rl.close();
   }
   forge ??= 'github';
-  if (forge !== 'github' && forge !== 'gitlab') throw new ConfigError('--forge is github or gitlab');
+  if (!isForgeName(forge)) throw new ConfigError(`--forge is one of ${FORGE_CHOICES}, not "${forge}"`);
   if (!repo || !/^[^/\s]+(\/[^/\s]+)+$/.test(repo))
     throw new ConfigError(
       'give the repository: pushci init --repo owner/name (or run it in a terminal to be asked)',
@@ -184,16 +187,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'hooks': {
       const [action, repo] = rest;
-      const forge = (values.forge ?? 'github') as string;
-      if (
-        (action !== 'create' && action !== 'check') ||
-        !repo ||
-        (forge !== 'github' && forge !== 'gitlab')
-      ) {
-        throw new ConfigError('usage: pushci hooks create|check <owner/repo> [--forge github|gitlab]');
+      const name = String(values.forge ?? 'github');
+      const hooks = isForgeName(name) ? forgeNamed(name).hooks : null;
+      if ((action !== 'create' && action !== 'check') || !repo || !hooks) {
+        throw new ConfigError(
+          `usage: pushci hooks create|check <owner/repo> [--forge ${HOOK_FORGES.join('|')}]`,
+        );
       }
-      const report =
-        action === 'create' ? await createHook(config, forge, repo) : await checkHook(config, forge, repo);
+      const report = action === 'create' ? await hooks.create(config, repo) : await hooks.check(config, repo);
       for (const line of report.lines) console.log(line);
       return report.ok ? 0 : 1;
     }

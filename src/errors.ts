@@ -80,3 +80,8 @@ export class InvalidRequestError extends PushciError {
 export class ConfigError extends PushciError {
   override readonly code = 'config_error';
 }
+
+/** A forge API call cannot be made: no token is configured, or the forge has no such API. */
+export class MissingTokenError extends PushciError {
+  override readonly code = 'missing_token';
+}

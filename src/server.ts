@@ -5,12 +5,10 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { createGithubForge } from './forges/github.ts';
-import { createGitlabForge } from './forges/gitlab.ts';
-import { createGiteaForge } from './forges/gitea.ts';
-import { createBitbucketForge } from './forges/bitbucket.ts';
-import type { Forge } from './forges/forge.ts';
+import type { Inbound } from './forges/forge.ts';
+import { FORGE_LIST } from './forges/registry.ts';
 import { createApp } from './http/app.ts';
+import { ensurePrivateDir } from './data-dir.ts';
 import type { Logger } from './log.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
@@ -18,7 +16,8 @@ import { loadPipelines } from './pipelines/load.ts';
 import type { PipelineSet } from './pipelines/pipeline-set.ts';
 import { watchPipelines } from './pipelines/watch.ts';
 import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
+import { joinEmbeddedRedis, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
+import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { createStack, type Stack } from './stack.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
@@ -54,6 +53,13 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       await fn().catch((err: Error) => log.warn({ err: err.message }, 'while stopping'));
   };
   try {
+    if (opts.http && !config.redisUrl) {
+      // First, so a second serve on the same data dir says so and touches nothing.
+      const lock = await acquireServeLock(config.dataDir, () => ({ url: `http://localhost:${config.port}` }));
+      closers.push(() => lock.release());
+    }
+    // Workspaces, mirrors and the embedded Redis's password live here: this user's alone.
+    await ensurePrivateDir(config.dataDir);
     let set: PipelineSet = { pipelines: [], diagnostics: [], loadedAt: new Date().toISOString() };
     if (opts.http) {
       const loaded = await loadPipelines(config.pipelinesDir, config.env);
@@ -84,10 +90,13 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
     }
 
     let redisUrl = config.redisUrl;
-    if (!redisUrl) {
+    if (!redisUrl && opts.http) {
+      // Only the serve that holds the data dir's lock starts (and stops) the embedded Redis.
       const embedded: EmbeddedRedis = await startEmbeddedRedis(config.dataDir, log);
       closers.push(() => embedded.stop());
       redisUrl = embedded.url;
+    } else if (!redisUrl) {
+      redisUrl = await joinEmbeddedRedis(config.dataDir, log);
     }
 
     checkPrefixFor(redisUrl, config.queuePrefix);
@@ -154,27 +163,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         .catch((err: Error) =>
           log.error({ err: err.message }, 'endpoint secrets cannot be read or written by this process'),
         );
-      const forges = new Map<string, Forge>([
-        ['github', createGithubForge(config.githubSecrets)],
-        [
-          'gitlab',
-          createGitlabForge({ tokens: config.gitlabTokens, signingTokens: config.gitlabSigningTokens }),
-        ],
-        ['gitea', createGiteaForge('gitea', config.giteaSecrets)],
-        ['forgejo', createGiteaForge('forgejo', config.forgejoSecrets)],
-        ['bitbucket', createBitbucketForge(config.bitbucketSecrets)],
-      ]);
-      const secrets = [
-        config.githubSecrets,
-        config.gitlabTokens,
-        config.gitlabSigningTokens,
-        config.giteaSecrets,
-        config.forgejoSecrets,
-        config.bitbucketSecrets,
-      ];
-      if (secrets.every((list) => list.length === 0)) {
+      const forges = new Map<string, Inbound>(FORGE_LIST.map((f) => [f.name, f.inbound(config)]));
+      const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config));
+      if (secrets.every((s) => s.values.length === 0)) {
         log.warn(
-          'no webhook secret is set (GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_TOKEN, ...): every webhook will be refused with 401',
+          `no webhook secret is set (${secrets.map((s) => s.env).join(', ')}): every webhook will be refused with 401`,
         );
       }
       // One subscription per process fans the cluster's build events out to every dashboard.

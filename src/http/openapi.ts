@@ -1,3 +1,4 @@
+import { FORGE_LIST } from '../forges/registry.ts';
 import { OUTBOUND_EVENT_TYPES } from '../model.ts';
 import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
 import { endpointPaths, endpointSchemas } from './endpoints-openapi.ts';
@@ -46,6 +47,35 @@ const webhookResponses = {
   ...errors(400, 401, 404, 413, 503),
 };
 
+/** `POST /webhooks/<name>` of every forge in the registry. */
+function webhookPaths(): Record<string, unknown> {
+  return Object.fromEntries(
+    FORGE_LIST.map((f) => [
+      `/webhooks/${f.name}`,
+      {
+        post: {
+          summary: f.webhookDoc.summary,
+          parameters: f.webhookDoc.headers.map((h) => header(h.name, h.description, h.required ?? true)),
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object' } },
+              ...(f.webhookDoc.formBody
+                ? {
+                    'application/x-www-form-urlencoded': {
+                      schema: { type: 'object', properties: { payload: { type: 'string' } } },
+                    },
+                  }
+                : {}),
+            },
+          },
+          responses: webhookResponses,
+        },
+      },
+    ]),
+  );
+}
+
 /**
  * The OpenAPI 3.1 document: inbound endpoints and the API under `paths`, and every outbound message under
  * `webhooks`, with the payload schemas the server itself uses.
@@ -78,38 +108,7 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
     },
     servers: [{ url: publicUrl }],
     paths: {
-      '/webhooks/github': {
-        post: {
-          summary: 'GitHub push webhook',
-          parameters: [
-            header('X-GitHub-Event', '`push` starts builds; `ping` answers 200; others are ignored (202).'),
-            header('X-GitHub-Delivery', 'Delivery id.'),
-            header('X-Hub-Signature-256', '`sha256=` HMAC of the raw body with GITHUB_WEBHOOK_SECRET.'),
-          ],
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': { schema: { type: 'object' } },
-              'application/x-www-form-urlencoded': {
-                schema: { type: 'object', properties: { payload: { type: 'string' } } },
-              },
-            },
-          },
-          responses: webhookResponses,
-        },
-      },
-      '/webhooks/gitlab': {
-        post: {
-          summary: 'GitLab push and tag push webhook',
-          parameters: [
-            header('X-Gitlab-Event', '`Push Hook` or `Tag Push Hook`; others are ignored (202).'),
-            header('X-Gitlab-Token', 'Equal to GITLAB_WEBHOOK_TOKEN.'),
-            header('X-Gitlab-Event-UUID', 'Delivery id.', false),
-          ],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-          responses: webhookResponses,
-        },
-      },
+      ...webhookPaths(),
       '/api/builds': {
         get: {
           summary: 'Builds, newest first, filtered, with cursor pagination',

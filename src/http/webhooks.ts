@@ -3,14 +3,14 @@ import type { Logger } from '../log.ts';
 import type { Redis } from 'ioredis';
 import { createBuildsForPushes, type CreateBuildsDeps, type PushesResult } from '../builds/create-builds.ts';
 import { NotFoundError, PushciError, StoreUnavailableError } from '../errors.ts';
-import type { Forge } from '../forges/forge.ts';
+import type { Inbound } from '../forges/forge.ts';
 import { matchPipelines } from '../pipelines/match.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { seenKey } from '../queue/dedupe.ts';
 import { readRawBody } from './raw-body.ts';
 
 export interface WebhookDeps extends CreateBuildsDeps {
-  forges: ReadonlyMap<string, Forge>;
+  forges: ReadonlyMap<string, Inbound>;
   pipelines: () => PipelineSet;
   redis: Redis;
   queuePrefix: string;

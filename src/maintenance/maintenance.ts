@@ -1,8 +1,8 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { GithubClient } from '../forge-api/github-client.ts';
-import { githubRepositories, recoverDeliveries } from '../forge-api/recover.ts';
+import { GithubClient } from '../forges/github/api-client.ts';
+import { githubRepositories, recoverDeliveries } from '../forges/github/recover.ts';
 import type { Logger } from '../log.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Stack } from '../stack.ts';

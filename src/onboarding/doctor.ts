@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
+import { FORGE_LIST } from '../forges/registry.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
+import { embeddedPaths, findEmbeddedRedis } from '../redis/embedded.ts';
 
 const run = promisify(execFile);
 
@@ -31,12 +33,15 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       redis.disconnect();
     }
   } else {
+    const running = await findEmbeddedRedis(config.dataDir);
     try {
       const { stdout } = await run('redis-server', ['--version']);
       add(
         'Redis',
         'ok',
-        `no REDIS_URL: pushci will start its own ${stdout.split(' ').slice(0, 3).join(' ')}`,
+        running
+          ? `no REDIS_URL: the embedded Redis of the pushci serve in ${config.dataDir} answers on 127.0.0.1:${running.port} (password in ${embeddedPaths(config.dataDir).password})`
+          : `no REDIS_URL: pushci serve will start its own ${stdout.split(' ').slice(0, 3).join(' ')}, with a password kept in ${embeddedPaths(config.dataDir).password}`,
       );
     } catch {
       add('Redis', 'fail', 'no REDIS_URL and no redis-server on PATH: install redis-server or set REDIS_URL');
@@ -65,14 +70,9 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
     add('pipelines', 'fail', (err as Error).message);
   }
 
-  const secrets = [
-    ['GITHUB_WEBHOOK_SECRET', config.githubSecrets],
-    ['GITLAB_WEBHOOK_TOKEN', config.gitlabTokens],
-    ['GITLAB_WEBHOOK_SIGNING_TOKEN', config.gitlabSigningTokens],
-    ['GITEA_WEBHOOK_SECRET', config.giteaSecrets],
-    ['FORGEJO_WEBHOOK_SECRET', config.forgejoSecrets],
-    ['BITBUCKET_WEBHOOK_SECRET', config.bitbucketSecrets],
-  ] as const;
+  const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config)).map(
+    ({ env, values }) => [env, values] as const,
+  );
   const set = secrets.filter(([, v]) => v.length > 0).map(([k]) => k);
   if (set.length === 0)
     add(

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forgeNamed } from '../forges/registry.ts';
+import type { ForgeName } from '../model.ts';
 
 export interface InitAnswers {
-  forge: 'github' | 'gitlab';
+  forge: ForgeName;
   repository: string;
   branches: string[];
   publicUrl: string;
@@ -65,10 +67,11 @@ export async function init(dir: string, pipelinesDir: string, a: InitAnswers): P
     await mkdir(pipelinesDir, { recursive: true });
     await writeFile(pipelineFile, pipelineText(a, name));
   }
+  const forge = forgeNamed(a.forge);
   const forgeSecret = secret();
   const env: Record<string, string> = {
     PUSHCI_PUBLIC_URL: a.publicUrl,
-    [a.forge === 'github' ? 'GITHUB_WEBHOOK_SECRET' : 'GITLAB_WEBHOOK_TOKEN']: forgeSecret,
+    [forge.setup.secretEnv]: forgeSecret,
     CALLBACK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     PUSHCI_API_TOKEN: secret(),
   };
@@ -82,26 +85,10 @@ export async function init(dir: string, pipelinesDir: string, a: InitAnswers): P
       .join('\n')}\n`;
     await writeFile(envFile, text, { mode: 0o600 });
   }
-  const hookUrl = `${a.publicUrl}/webhooks/${a.forge}`;
-  const instructions =
-    a.forge === 'github'
-      ? [
-          `In GitHub: ${a.repository} → Settings → Webhooks → Add webhook`,
-          `  Payload URL:   ${hookUrl}`,
-          '  Content type:  application/json',
-          `  Secret:        ${forgeSecret}`,
-          '  SSL verification: enabled',
-          '  Which events:  Just the push event',
-          '  Active:        ticked',
-          `(or let pushci do it: GITHUB_TOKEN=… npx pushci hooks create ${a.repository})`,
-        ]
-      : [
-          `In GitLab: ${a.repository} → Settings → Webhooks → Add new webhook`,
-          `  URL:           ${hookUrl}`,
-          `  Secret token:  ${forgeSecret}`,
-          '  Trigger:       Push events (all branches) and Tag push events',
-          '  SSL verification: enabled',
-          `(or let pushci do it: GITLAB_TOKEN=… npx pushci hooks create ${a.repository} --forge gitlab)`,
-        ];
+  const instructions = forge.setup.instructions({
+    repository: a.repository,
+    hookUrl: `${a.publicUrl}/webhooks/${a.forge}`,
+    secret: forgeSecret,
+  });
   return { pipelineFile, wrotePipeline, envFile, wroteEnv, env, instructions };
 }

@@ -1,4 +1,4 @@
-import { apiRequest, type ApiTarget } from './api-request.ts';
+import { apiRequest, type ApiTarget } from '../api-request.ts';
 
 /** The parts of GitLab's REST API pushci uses (project hooks), against any base URL (self-managed, tests). */
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createGitlabForge } from '../../../src/forges/gitlab.ts';
-import { gitlabPush } from '../../helpers/payloads.ts';
+import { createGitlabInbound } from '../../../../src/forges/gitlab/inbound.ts';
+import { gitlabPush } from '../../../helpers/payloads.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
 describe('gitlab adapter', () => {
-  const forge = createGitlabForge({ tokens: ['t1', 't2'], signingTokens: [] });
+  const forge = createGitlabInbound({ tokens: ['t1', 't2'], signingTokens: [] });
   const body = Buffer.from(
     JSON.stringify(gitlabPush({ before: A, after: B, ref: 'refs/tags/v1', message: 'release [skip ci]' })),
   );

@@ -1,8 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { SignatureMismatchError, SignatureMissingError } from '../errors.ts';
-import type { PushEvent } from '../model.ts';
-import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
+import { SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
+import type { PushEvent } from '../../model.ts';
+import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import {
   ZERO_SHA,
   decodeUtf8,
@@ -12,7 +12,7 @@ import {
   requireSha,
   requireString,
   splitRef,
-} from './payload.ts';
+} from '../payload.ts';
 
 const PUSH_EVENTS = new Set(['Push Hook', 'Tag Push Hook']);
 
@@ -32,7 +32,7 @@ export interface GitlabSecrets {
  * GitLab: every configured check must pass. With signing tokens, `webhook-id`, `webhook-timestamp` and
  * `webhook-signature` are required and verified over the raw body; with plain tokens, `X-Gitlab-Token`.
  */
-export function createGitlabForge({ tokens, signingTokens }: GitlabSecrets): Forge {
+export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): Inbound {
   const signers = signingTokens.map((t) => new Webhook(t));
   return {
     name: 'gitlab',

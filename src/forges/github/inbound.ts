@@ -1,8 +1,8 @@
 import { Webhooks } from '@octokit/webhooks';
-import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
-import type { PushEvent } from '../model.ts';
-import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
-import { hmacMatches } from './hmac.ts';
+import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
+import type { PushEvent } from '../../model.ts';
+import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
+import { hmacMatches } from '../hmac.ts';
 import {
   ZERO_SHA,
   decodeUtf8,
@@ -12,12 +12,12 @@ import {
   requireSha,
   requireString,
   splitRef,
-} from './payload.ts';
+} from '../payload.ts';
 
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
 
 /** GitHub: `X-Hub-Signature-256` HMAC over the raw body, checked with @octokit/webhooks in constant time. */
-export function createGithubForge(secrets: readonly string[]): Forge {
+export function createGithubInbound(secrets: readonly string[]): Inbound {
   const verifiers = secrets.map((secret) => new Webhooks({ secret }));
   return {
     name: 'github',

@@ -1,5 +1,5 @@
-import type { Pipeline } from '../pipelines/pipeline.ts';
-import type { GithubClient, GithubDelivery } from './github-client.ts';
+import type { Pipeline } from '../../pipelines/pipeline.ts';
+import type { GithubClient, GithubDelivery } from './api-client.ts';
 
 /** The repositories recovery covers by default: those of GitHub pipelines, except glob patterns. */
 export function githubRepositories(pipelines: readonly Pipeline[]): string[] {

@@ -1,7 +1,7 @@
-import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
-import type { PushEvent } from '../model.ts';
-import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
-import { hmacMatches } from './hmac.ts';
+import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
+import type { PushEvent } from '../../model.ts';
+import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
+import { hmacMatches } from '../hmac.ts';
 import {
   decodeUtf8,
   optionalString,
@@ -10,7 +10,7 @@ import {
   requireSha,
   requireString,
   splitRef,
-} from './payload.ts';
+} from '../payload.ts';
 
 const ZERO = '0'.repeat(40);
 /** One delivery can carry many refs; more than this is refused as hostile. */
@@ -21,7 +21,7 @@ const MAX_CHANGES = 100;
  * One delivery lists several ref changes (`push.changes[]`, each with `new` and `old`): each becomes its
  * own push, so each gets its own builds.
  */
-export function createBitbucketForge(secrets: readonly string[]): Forge {
+export function createBitbucketInbound(secrets: readonly string[]): Inbound {
   return {
     name: 'bitbucket',
 

@@ -1,7 +1,7 @@
-import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
-import type { PushEvent } from '../model.ts';
-import { header, type Forge, type ForgeResult, type InboundRequest } from './forge.ts';
-import { hmacMatches } from './hmac.ts';
+import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
+import type { PushEvent } from '../../model.ts';
+import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
+import { hmacMatches } from '../hmac.ts';
 import {
   ZERO_SHA,
   decodeUtf8,
@@ -11,13 +11,13 @@ import {
   requireSha,
   requireString,
   splitRef,
-} from './payload.ts';
+} from '../payload.ts';
 
 /**
  * Gitea and Forgejo (Forgejo is a Gitea fork with the same payloads): `X-Gitea-Signature` /
  * `X-Forgejo-Signature`, the hex HMAC-SHA256 of the raw body; event `push`.
  */
-export function createGiteaForge(name: 'gitea' | 'forgejo', secrets: readonly string[]): Forge {
+export function createGiteaInbound(name: 'gitea' | 'forgejo', secrets: readonly string[]): Inbound {
   const prefix = name === 'gitea' ? 'x-gitea' : 'x-forgejo';
   const setting = name === 'gitea' ? 'GITEA_WEBHOOK_SECRET' : 'FORGEJO_WEBHOOK_SECRET';
   // Forgejo also sends the X-Gitea-* headers; either name is accepted for it.

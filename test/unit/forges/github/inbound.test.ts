@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createGithubForge } from '../../../src/forges/github.ts';
-import { githubPush, githubSignature } from '../../helpers/payloads.ts';
+import { createGithubInbound } from '../../../../src/forges/github/inbound.ts';
+import { githubPush, githubSignature } from '../../../helpers/payloads.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
 describe('github adapter', () => {
-  const forge = createGithubForge(['old', 'new']);
+  const forge = createGithubInbound(['old', 'new']);
   const body = Buffer.from(JSON.stringify(githubPush({ before: A, after: B, ref: 'refs/heads/feat/x' })));
   const req = (sig: string, extra = {}) => ({
     headers: { 'x-hub-signature-256': sig, 'x-github-event': 'push', 'x-github-delivery': 'd1', ...extra },

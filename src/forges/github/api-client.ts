@@ -1,4 +1,4 @@
-import { apiRequest, type ApiTarget } from './api-request.ts';
+import { apiRequest, type ApiTarget } from '../api-request.ts';
 
 /** The parts of GitHub's REST API pushci uses (hooks, deliveries), against any base URL (GitHub Enterprise, tests). */
 

@@ -1,0 +1,41 @@
+import type { Forge } from '../forge.ts';
+import { cloneUrlUnder } from '../forge.ts';
+import { createBitbucketInbound } from './inbound.ts';
+import { BITBUCKET_SETTINGS } from './settings.ts';
+
+/** Bitbucket Cloud. */
+export const bitbucket: Forge = {
+  name: 'bitbucket',
+  title: 'Bitbucket',
+  settings: BITBUCKET_SETTINGS,
+  webhookSecrets: (config) => [{ env: 'BITBUCKET_WEBHOOK_SECRET', values: config.bitbucketSecrets }],
+  inbound: (config) => createBitbucketInbound(config.bitbucketSecrets),
+  cloneUrl: (config, repository) => cloneUrlUnder(config.bitbucketUrl, repository),
+  commitStatus: null,
+  hooks: null,
+  setup: {
+    secretEnv: 'BITBUCKET_WEBHOOK_SECRET',
+    instructions: ({ repository, hookUrl, secret }) => [
+      `In Bitbucket: ${repository} → Repository settings → Webhooks → Add webhook`,
+      '  Title:         pushci',
+      `  URL:           ${hookUrl}`,
+      `  Secret:        ${secret}`,
+      '  Status:        Active',
+      '  Triggers:      Repository push',
+    ],
+  },
+  webhookDoc: {
+    summary: 'Bitbucket Cloud push webhook (each ref of `push.changes[]` builds on its own)',
+    headers: [
+      {
+        name: 'X-Event-Key',
+        description: '`repo:push` starts builds; `diagnostics:ping` answers 200; others are ignored (202).',
+      },
+      { name: 'X-Request-UUID', description: 'Delivery id (`X-Hook-UUID` when it is missing).' },
+      {
+        name: 'X-Hub-Signature',
+        description: '`sha256=` HMAC of the raw body with BITBUCKET_WEBHOOK_SECRET.',
+      },
+    ],
+  },
+};

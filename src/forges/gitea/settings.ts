@@ -1,0 +1,41 @@
+import type { Setting } from '../../config.ts';
+
+/** Gitea's rows of the settings table. */
+export const GITEA_SETTINGS: readonly Setting[] = [
+  {
+    key: 'giteaSecrets',
+    env: 'GITEA_WEBHOOK_SECRET',
+    flag: 'gitea-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'Gitea webhook secret(s) for `/webhooks/gitea`.',
+  },
+  {
+    key: 'giteaUrl',
+    env: 'PUSHCI_GITEA_URL',
+    flag: 'gitea-url',
+    kind: 'string',
+    default: 'https://gitea.com',
+    doc: 'Gitea web base URL, for default clone URLs.',
+  },
+];
+
+/** Forgejo's rows (Forgejo is Gitea's variant with its own secret and base URL). */
+export const FORGEJO_SETTINGS: readonly Setting[] = [
+  {
+    key: 'forgejoSecrets',
+    env: 'FORGEJO_WEBHOOK_SECRET',
+    flag: 'forgejo-webhook-secret',
+    kind: 'list',
+    default: undefined,
+    doc: 'Forgejo webhook secret(s) for `/webhooks/forgejo`.',
+  },
+  {
+    key: 'forgejoUrl',
+    env: 'PUSHCI_FORGEJO_URL',
+    flag: 'forgejo-url',
+    kind: 'string',
+    default: 'https://codeberg.org',
+    doc: 'Forgejo web base URL, for default clone URLs.',
+  },
+];

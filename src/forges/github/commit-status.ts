@@ -1,0 +1,36 @@
+import type { Config } from '../../config.ts';
+import { MissingTokenError } from '../../errors.ts';
+import type { BuildStatus } from '../../model.ts';
+import type { ApiCall, CommitStatus } from '../forge.ts';
+
+const STATE: Record<BuildStatus, string> = {
+  queued: 'pending',
+  running: 'pending',
+  success: 'success',
+  failure: 'failure',
+  error: 'error',
+  canceled: 'error',
+  // GitHub has no "skipped" status; success keeps required checks from blocking a skipped build.
+  skipped: 'success',
+};
+
+/** `POST /repos/{owner}/{repo}/statuses/{sha}`. */
+export function githubCommitStatus(s: CommitStatus, config: Readonly<Config>): ApiCall {
+  if (!config.githubToken)
+    throw new MissingTokenError('GITHUB_TOKEN is not set; commit statuses need a token with repo:status');
+  const [owner, repo] = s.repository.split('/').map(encodeURIComponent);
+  return {
+    url: `${config.githubApiUrl.replace(/\/+$/, '')}/repos/${owner}/${repo}/statuses/${s.sha}`,
+    headers: {
+      authorization: `Bearer ${config.githubToken}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+    },
+    body: JSON.stringify({
+      state: STATE[s.status],
+      target_url: s.targetUrl,
+      description: s.description,
+      context: s.context,
+    }),
+  };
+}

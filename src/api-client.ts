@@ -1,14 +1,20 @@
+import { apiTokenFile, readApiToken } from './api-token.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 
-/** The CLI's way to a running server: PUSHCI_URL and PUSHCI_API_TOKEN. */
+/**
+ * The CLI's way to a running server: PUSHCI_URL, and PUSHCI_API_TOKEN or else the token `pushci serve`
+ * generated into the data dir (the CLI's own PUSHCI_DATA_DIR), so on the server's machine it just works.
+ */
 export class ApiClient {
   readonly base: string;
   private readonly token: string | undefined;
+  private readonly tokenFile: string;
 
-  constructor(config: Pick<Config, 'serverUrl' | 'apiToken'>) {
+  constructor(config: Pick<Config, 'serverUrl' | 'apiToken' | 'dataDir'>) {
     this.base = config.serverUrl;
-    this.token = config.apiToken;
+    this.token = config.apiToken ?? readApiToken(config.dataDir);
+    this.tokenFile = apiTokenFile(config.dataDir);
   }
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -28,7 +34,9 @@ export class ApiClient {
       );
     }
     if (res.status === 401 || res.status === 403)
-      throw new ConfigError(`${this.base} refused the request: set PUSHCI_API_TOKEN`);
+      throw new ConfigError(
+        `${this.base} refused the request: set PUSHCI_API_TOKEN${this.token ? " to the server's token" : ` (no token given, and none in ${this.tokenFile})`}`,
+      );
     return res;
   }
 

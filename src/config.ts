@@ -82,7 +82,15 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'api-token',
     kind: 'string',
     default: undefined,
-    doc: 'Bearer token for `/api`. When unset, `/api` answers only loopback clients.',
+    doc: 'Bearer token for `/api`, the dashboard and Bull Board. When unset, `pushci serve` generates one into `<data dir>/api-token` (mode 0600) on first start and prints a login link; the CLI reads it from there.',
+  },
+  {
+    key: 'trustProxy',
+    env: 'PUSHCI_TRUST_PROXY',
+    flag: 'trust-proxy',
+    kind: 'list',
+    default: undefined,
+    doc: 'Addresses or CIDRs of reverse proxies whose `X-Forwarded-For` is believed (the right-most untrusted hop is the client), for rate limits. Unset: the socket peer is the client.',
   },
   {
     key: 'publicUrl',
@@ -312,6 +320,8 @@ export interface Config {
   rateLimit: number;
   requestTimeoutMs: number;
   apiToken: string | undefined;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDRs. */
+  trustProxy: string[];
   publicUrl: string;
   notifyAllow: string[];
   notifyUrls: string[];

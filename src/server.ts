@@ -8,6 +8,7 @@ import { ConfigError } from './errors.ts';
 import type { Inbound } from './forges/forge.ts';
 import { FORGE_LIST } from './forges/registry.ts';
 import { createApp } from './http/app.ts';
+import { ensureApiToken } from './api-token.ts';
 import { ensurePrivateDir } from './data-dir.ts';
 import type { Logger } from './log.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
@@ -179,6 +180,9 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       await subscriber.subscribe(stack.keys.eventsChannel);
       subscriber.on('message', (_channel: string, text: string) => liveEvents.emit('event', text));
       closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
+      // No anonymous API, ever: without PUSHCI_API_TOKEN, the token lives in the data dir.
+      const generated = config.apiToken ? null : await ensureApiToken(config.dataDir);
+      const apiToken = config.apiToken ?? generated!.token;
       const app = createApp({
         ...stack,
         liveEvents,
@@ -188,7 +192,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,
-        apiToken: config.apiToken,
+        apiToken,
         config,
         log,
       });
@@ -233,6 +237,17 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       const addr = server.address() as AddressInfo;
       url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
       log.info({ url, public_url: config.publicUrl }, 'pushci is listening');
+      if (generated) {
+        // The one line that carries the token (as Jupyter's does): whoever reads this log could log in.
+        const base =
+          config.publicUrl === `http://localhost:${config.port}`
+            ? `http://localhost:${addr.port}`
+            : config.publicUrl;
+        log.info(
+          { token_file: generated.file, token_created: generated.created },
+          `open the dashboard: ${base}/login?token=${encodeURIComponent(apiToken)}`,
+        );
+      }
     }
     return { url, redisUrl, pipelines: () => set, close };
   } catch (err) {

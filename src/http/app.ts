@@ -15,6 +15,7 @@ import { errorMiddleware } from './error-middleware.ts';
 import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
 import { webhookRoute } from './webhook-route.ts';
 import { createRateLimiter } from './rate-limit.ts';
+import { clientAddress } from './client-address.ts';
 import { testEndpoint } from './endpoint-test.ts';
 import { bullBoard } from './admin.ts';
 import { badge } from './badge.ts';
@@ -26,9 +27,13 @@ const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+/** Wrong tokens one client address may send to `/login` a minute. */
+const LOGIN_FAILURES_PER_MINUTE = 10;
+
 export interface AppDeps
   extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps, EndpointsDeps {
-  apiToken: string | undefined;
+  /** The API token: PUSHCI_API_TOKEN, or the one generated into the data dir. */
+  apiToken: string;
   log: Logger;
 }
 
@@ -61,7 +66,14 @@ export function createApp(deps: AppDeps): RequestListener {
   router.get('/badge/:pipeline.svg', badge(deps));
   router.get('/', dashboardPage());
   router.get('/dashboard/:file', dashboardAsset());
-  router.post('/login', login(deps.apiToken));
+  const addressOf = clientAddress(deps.config.trustProxy);
+  const loginRoute = login({
+    token: deps.apiToken,
+    failures: createRateLimiter(LOGIN_FAILURES_PER_MINUTE, 'wrong login tokens'),
+    clientAddress: addressOf,
+  });
+  router.get('/login', loginRoute);
+  router.post('/login', loginRoute);
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });
@@ -131,7 +143,13 @@ export function createApp(deps: AppDeps): RequestListener {
       receive: webhookReceiver(deps),
       forgeNames: new Set(deps.forges.keys()),
       answered: metrics.webhookAnswered,
-      checkRate: createRateLimiter(deps.config.rateLimit).check,
+      checkRate: (() => {
+        const limiter = createRateLimiter(deps.config.rateLimit, 'webhooks (PUSHCI_RATE_LIMIT)');
+        return (source: string) => {
+          limiter.check(source);
+          limiter.count(source);
+        };
+      })(),
       log: deps.log,
     },
     app.callback(),

@@ -10,7 +10,7 @@ const ASSETS: Record<string, string> = {
 
 /**
  * The dashboard: one static page and two files, read once. The page holds no data; everything comes
- * from /api, so it is as protected as the API (loopback, or the token login).
+ * from /api, so it is as protected as the API (the token, or the login cookie).
  */
 export function dashboardPage() {
   const html = readFileSync(new URL('index.html', DIR), 'utf8');

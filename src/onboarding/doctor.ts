@@ -1,4 +1,6 @@
+import { apiTokenFile } from '../api-token.ts';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
 import { FORGE_LIST } from '../forges/registry.ts';
@@ -85,11 +87,16 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   if (weak.length > 0)
     add('secret strength', 'warn', `${weak.join(', ')} shorter than 16 characters: use openssl rand -hex 32`);
 
-  add(
-    'API token',
-    config.apiToken ? 'ok' : 'warn',
-    config.apiToken ? 'PUSHCI_API_TOKEN set' : 'PUSHCI_API_TOKEN unset: /api answers only loopback clients',
-  );
+  const tokenFile = apiTokenFile(config.dataDir);
+  if (config.apiToken) add('API token', 'ok', 'PUSHCI_API_TOKEN set');
+  else if (existsSync(tokenFile))
+    add('API token', 'ok', `PUSHCI_API_TOKEN unset: the token is in ${tokenFile}`);
+  else
+    add(
+      'API token',
+      'warn',
+      `PUSHCI_API_TOKEN unset: pushci serve will generate one into ${tokenFile} and print a login link`,
+    );
 
   try {
     const res = await fetch(`${config.publicUrl}/healthz`, { signal: AbortSignal.timeout(3000) });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GitError, git } from './git.ts';
 
 export interface CheckoutOptions {
@@ -103,9 +103,11 @@ async function fetchInto(
 }
 
 /**
- * Fetches `sha` into the per-URL bare mirror (only what is missing), then adds a detached worktree of
- * it as the workspace: one git call, objects shared, nothing copied. The second build of a repository
- * fetches only new objects instead of cloning again.
+ * Fetches `sha` into the per-URL bare mirror (only what is missing), then makes the workspace a
+ * repository of its own that borrows the mirror's objects (`objects/info/alternates`): nothing is
+ * copied, and the step's `.git` (index, HEAD, refs, hooks, config) is its own, so nothing it does
+ * there reaches the mirror or another job's checkout. The second build of a repository fetches only
+ * new objects instead of cloning again.
  */
 export async function checkout(o: CheckoutOptions): Promise<void> {
   const mirror = mirrorPath(o.dataDir, o.cloneUrl);
@@ -129,21 +131,24 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     };
     await (o.serialize ? o.serialize(mirror, fetch) : fetch());
   }
-  await mkdir(join(o.workspace, '..'), { recursive: true });
-  await git(['worktree', 'add', '-q', '--detach', '--force', o.workspace, o.sha], {
-    cwd: mirror,
-    env,
-    ...sig,
-  });
+  // A repository written by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at
+  // the commit; `git reset --hard` then fills the index and the files.
+  const dotGit = join(o.workspace, '.git');
+  await mkdir(join(dotGit, 'objects', 'info'), { recursive: true, mode: 0o700 });
+  await mkdir(join(dotGit, 'refs', 'heads'), { recursive: true });
+  await mkdir(join(dotGit, 'refs', 'tags'), { recursive: true });
+  await writeFile(join(dotGit, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
+  await writeFile(join(dotGit, 'HEAD'), `${o.sha}\n`);
+  await writeFile(
+    join(dotGit, 'config'),
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
+  );
+  await git(['reset', '-q', '--hard', o.sha], { cwd: o.workspace, env, ...sig });
 }
 
-/** Removes a workspace and its worktree entry in the mirror (files only, no git call). */
-export async function removeWorkspace(dataDir: string, cloneUrl: string, workspace: string): Promise<void> {
-  await rm(workspace, { recursive: true, force: true });
-  await rm(join(mirrorPath(dataDir, cloneUrl), 'worktrees', basename(workspace)), {
-    recursive: true,
-    force: true,
-  });
+/** The object store a checkout borrows (its steps need to read it; none may write it). */
+export function mirrorObjects(dataDir: string, cloneUrl: string): string {
+  return join(mirrorPath(dataDir, cloneUrl), 'objects');
 }
 
 /** Files changed between two commits in the workspace, or null when unknown (no base, or more than `cap`). */

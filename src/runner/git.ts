@@ -7,6 +7,8 @@ export function gitEnv(base: Readonly<Record<string, string | undefined>>): Reco
     GIT_ASKPASS: 'true',
     SSH_ASKPASS: 'true',
     LC_ALL: 'C',
+    // A replace ref in a mirror must never change what a checkout contains.
+    GIT_NO_REPLACE_OBJECTS: '1',
   };
   for (const k of [
     'PATH',
@@ -25,12 +27,16 @@ export function gitEnv(base: Readonly<Record<string, string | undefined>>): Reco
 
 export class GitError extends Error {}
 
-/** Runs git with arguments (never a shell line). `redact` hides a URL that may carry a token. */
+/**
+ * Runs git with arguments (never a shell line), hooks and fsmonitor off. `redact` hides a URL that may
+ * carry a token.
+ */
 export async function git(
   args: string[],
   opts: { cwd?: string; env: Record<string, string>; redact?: string; signal?: AbortSignal },
 ): Promise<string> {
-  const r = await execa('git', args, {
+  // Hooks never run for pushci's own git calls, wherever a repository's config points them.
+  const r = await execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args], {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: opts.env,
     extendEnv: false,

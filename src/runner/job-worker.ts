@@ -6,7 +6,8 @@ import { queueJobId, type JobRef } from '../queue/queued-job.ts';
 import type { Logger } from '../log.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
 import type { BuildStore } from '../queue/store.ts';
-import { sweepOrphans } from './kill-tree.ts';
+import type { Backend } from './backend.ts';
+import { hostBackend } from './backends/host/host-backend.ts';
 import { runJob } from './run-job.ts';
 
 export interface JobWorkerDeps {
@@ -19,6 +20,8 @@ export interface JobWorkerDeps {
   store: BuildStore;
   lifecycle: Lifecycle;
   log: Logger;
+  /** Where steps run (default: the host backend). */
+  backend?: Backend;
 }
 
 export interface JobWorker {
@@ -54,12 +57,13 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     locks.set(key, run);
     return run;
   };
-  const runDeps = { ...deps, knownCommits: new Set<string>(), serialize };
+  const backend = deps.backend ?? hostBackend();
+  const runDeps = { ...deps, backend, knownCommits: new Set<string>(), serialize };
   if (!('pushciTakeSlot' in deps.redis))
     deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
   const redis = deps.redis as SlotRedis;
 
-  const orphans = await sweepOrphans();
+  const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
 
   const process = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
@@ -149,7 +153,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
   });
 
-  const sweeper = setInterval(() => void sweepOrphans().catch(() => 0), 30_000);
+  const sweeper = setInterval(() => void backend.sweep().catch(() => 0), 30_000);
   sweeper.unref();
   let shuttingDown = false;
 

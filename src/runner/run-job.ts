@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, realpath, rm } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
@@ -9,7 +9,8 @@ import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
-import { changedFiles, checkout, removeWorkspace } from './checkout.ts';
+import type { Backend, JobDirs, JobLimits, NetworkMode } from './backend.ts';
+import { changedFiles, checkout, mirrorObjects } from './checkout.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
@@ -27,6 +28,8 @@ export interface RunJobDeps {
   knownCommits?: Set<string>;
   /** One fetch at a time per mirror within this worker. */
   serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  /** Where the steps run. */
+  backend: Backend;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -47,7 +50,19 @@ export async function runJob(
   const secrets = new Set<string>();
   let envs: Record<string, string>[];
   let cloneUrl: string;
-  const workspace = join(config.dataDir, 'workspaces', `${record.meta.id}-${jobName}-${attempt}`);
+  const id = `${record.meta.id}-${jobName}-${attempt}`;
+  const root = join(config.dataDir, 'workspaces', id);
+  const dirs: JobDirs = {
+    root,
+    src: join(root, 'src'),
+    scripts: join(root, 'scripts'),
+    tmp: join(root, 'tmp'),
+    home: join(root, 'home'),
+  };
+  const workspace = dirs.src;
+  const { backend } = deps;
+  const network: NetworkMode = 'default';
+  const limits: JobLimits = { processes: 0, memoryBytes: 0, diskBytes: 0, openFiles: 0 };
   try {
     cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
     envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: config.env, secrets }));
@@ -66,7 +81,7 @@ export async function runJob(
   const timer = setTimeout(() => jobTimeout.abort(), timeoutMs);
   const stop = signal ? AbortSignal.any([signal, jobTimeout.signal]) : jobTimeout.signal;
   const deadline = Date.now() + timeoutMs;
-  const scripts = `${workspace}.scripts`;
+  let runtime: Awaited<ReturnType<Backend['prepare']>> | null = null;
   try {
     log.system(`pushci: job ${jobName}, attempt ${attempt}, on ${hostname()}`);
     if (attempt > 1)
@@ -74,6 +89,8 @@ export async function runJob(
         `pushci: this is attempt ${attempt}; the worker running attempt ${attempt - 1} stopped before finishing`,
       );
     log.system(`pushci: checking out ${record.meta.sha}`);
+    for (const d of [dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home])
+      await mkdir(d, { recursive: true, mode: 0o700 });
     const git = gitEnv(config.env);
     await checkout({
       ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
@@ -102,19 +119,36 @@ export async function runJob(
         };
       }
     }
-    await mkdir(scripts, { recursive: true });
+    const prepare = {
+      id,
+      dirs,
+      readOnly: [mirrorObjects(config.dataDir, cloneUrl)],
+      network,
+      limits,
+    };
+    log.system(backend.describe(prepare));
+    runtime = await backend.prepare(prepare);
+    const realSrc = await realpath(dirs.src);
     for (const [i, step] of job.steps.entries()) {
-      const cwd = join(workspace, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
+      const cwd = join(dirs.src, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
+      // A committed symlink must not move the working directory out of the checkout.
+      const realCwd = await realpath(cwd).catch(() => null);
+      if (realCwd === null || (realCwd !== realSrc && !realCwd.startsWith(realSrc + sep))) {
+        const where = join(job.workingDirectory ?? '.', step.workingDirectory ?? '.');
+        const reason = `working directory "${where}" of step "${step.name}" ${realCwd === null ? 'does not exist in the checkout' : 'leads outside the checkout (through a symlink)'}`;
+        log.system(`pushci: ${reason}`);
+        return { status: 'failure', exitCode: null, reason };
+      }
       const stepTimeout = step.timeoutMinutes ? step.timeoutMinutes * 60_000 : Infinity;
       const left = deadline - Date.now();
       log.system(`▶ ${step.name}  (${describeShell(step.shell)})`);
       const started = Date.now();
-      const res = await runStep({
+      const res = await runStep(runtime, {
         script: step.run,
         shell: step.shell,
-        scriptFile: join(scripts, `step-${i}.sh`),
-        cwd,
-        env: envs[i]!,
+        scriptFile: join(dirs.scripts, `step-${i}.sh`),
+        cwd: realCwd,
+        env: { ...envs[i]!, ...runtime.env },
         timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
         killGraceMs: config.killGraceMs,
         signal: stop,
@@ -132,6 +166,12 @@ export async function runJob(
       }
       if (res.timedOut) {
         const reason = `step "${step.name}" timed out after ${step.timeoutMinutes} min`;
+        log.system(`pushci: ${reason}`);
+        if (!step.continueOnError) return { status: 'failure', exitCode: res.exitCode, reason };
+        continue;
+      }
+      if (res.limit) {
+        const reason = `step "${step.name}" ${res.limit}`;
         log.system(`pushci: ${reason}`);
         if (!step.continueOnError) return { status: 'failure', exitCode: res.exitCode, reason };
         continue;
@@ -164,10 +204,8 @@ export async function runJob(
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);
+    await runtime?.destroy().catch(() => {});
     await log.close().catch(() => {});
-    if (!config.keepWorkspaces) {
-      await removeWorkspace(config.dataDir, cloneUrl, workspace).catch(() => {});
-      await rm(scripts, { recursive: true, force: true }).catch(() => {});
-    }
+    if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
-import { STEP_MARKER, WORKER_MARKER, killTree } from './kill-tree.ts';
+import type { JobRuntime } from './backend.ts';
 
 /** Longer lines are split into pieces of this size, never dropped. */
 const MAX_LINE = 64 * 1024;
@@ -13,8 +11,9 @@ export interface StepOptions {
   script: string;
   /** Shell command line; the script file is appended (or replaces `{0}`). */
   shell: string | null;
-  /** Where to write the script file. */
+  /** Where to write the script file (a host path under the job's `scripts` folder). */
   scriptFile: string;
+  /** Host path of the working directory. */
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
@@ -28,6 +27,8 @@ export interface StepResult {
   signal: string | null;
   timedOut: boolean;
   canceled: boolean;
+  /** The resource limit the step ran into, as a sentence, or null. */
+  limit: string | null;
 }
 
 const DEFAULT_SHELL =
@@ -35,11 +36,10 @@ const DEFAULT_SHELL =
     ? 'bash --noprofile --norc -eo pipefail {0}'
     : 'sh -e {0}';
 
-function shellArgs(shell: string | null, file: string): [string, string[]] {
+function shellArgs(shell: string | null, file: string): string[] {
   const words = (shell ?? DEFAULT_SHELL).split(/\s+/).filter(Boolean);
   if (!words.includes('{0}')) words.push('{0}');
-  const [cmd, ...args] = words.map((w) => (w === '{0}' ? file : w));
-  return [cmd!, args];
+  return words.map((w) => (w === '{0}' ? file : w));
 }
 
 function splitLines(stream: Readable, emit: (line: string) => void): Promise<void> {
@@ -65,65 +65,44 @@ function splitLines(stream: Readable, emit: (line: string) => void): Promise<voi
       resolve();
     });
     stream.on('error', () => resolve());
+    stream.on('close', () => resolve());
   });
 }
 
 /**
- * Runs one script in its own process group with exactly the given environment. A timeout or the abort
- * signal ends the whole tree (SIGTERM, then SIGKILL after the grace period); so does the step's end,
- * so nothing it started in the background outlives it.
+ * Runs one script through the job's backend with exactly the given environment. A timeout or the abort
+ * signal ends everything the step started (SIGTERM, then SIGKILL after the grace period); so does the
+ * step's end, so nothing it started in the background outlives it.
  */
-export async function runStep(o: StepOptions): Promise<StepResult> {
+export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
   await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
-  const token = randomBytes(12).toString('hex');
-  const [cmd, args] = shellArgs(o.shell, o.scriptFile);
-  const child = execa(cmd, args, {
-    cwd: o.cwd,
-    env: { ...o.env, [STEP_MARKER]: token, [WORKER_MARKER]: String(process.pid) },
-    extendEnv: false,
-    detached: true,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-    cleanup: false,
-  });
+  const step = rt.start({ argv: shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
   let timedOut = false;
   let canceled = false;
-  let killing: Promise<void> | null = null;
-  const kill = () => (killing ??= killTree(child.pid, token, o.killGraceMs));
   const timer = setTimeout(() => {
     timedOut = true;
-    void kill();
+    void step.kill(o.killGraceMs);
   }, o.timeoutMs);
   const onAbort = () => {
     canceled = true;
-    void kill();
+    void step.kill(o.killGraceMs);
   };
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  // When the shell exits, whatever it left running in the background goes too; otherwise it would hold
-  // the output pipes open and the step would never end.
-  child.nodeChildProcess.once('exit', () => {
-    if (!killing) killing = killTree(child.pid, token, Math.min(o.killGraceMs, 1000));
-  });
   const lines = Promise.all([
-    splitLines(child.stdout!, (l) => o.onLine('out', l)),
-    splitLines(child.stderr!, (l) => o.onLine('err', l)),
+    splitLines(step.stdout, (l) => o.onLine('out', l)),
+    splitLines(step.stderr, (l) => o.onLine('err', l)),
   ]);
-  const result = await child;
+  const result = await step.exit;
+  // Whatever the script left running in the background ends with it.
+  await step.kill(Math.min(o.killGraceMs, 1000));
   await lines;
   clearTimeout(timer);
   o.signal?.removeEventListener('abort', onAbort);
-  await killing;
-  return {
-    exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
-    signal: result.signal ?? null,
-    timedOut,
-    canceled,
-  };
+  return { ...result, timedOut, canceled, limit: await step.limitHit() };
 }
 
-/** Tells whether a step runner can start at all (missing shell and the like), for clear errors. */
+/** The shell a step runs under, for the log line that starts it. */
 export function describeShell(shell: string | null): string {
   return (shell ?? DEFAULT_SHELL).replace('{0}', '<script>');
 }

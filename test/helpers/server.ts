@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { readApiToken } from '../../src/api-token.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { start, type Running } from '../../src/server.ts';
@@ -12,6 +13,10 @@ export interface TestServer extends Running {
   config: Readonly<Config>;
   /** Every log line the server wrote, parsed. */
   logs: Array<Record<string, unknown>>;
+  /** The API token: PUSHCI_API_TOKEN, or the one the server generated into its data dir. */
+  token: string;
+  /** `fetch(base + path)` with the API token as a bearer. */
+  api(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** Writes pipeline files (name → YAML) into a fresh folder. */
@@ -57,5 +62,12 @@ export async function startServer(
     log: createLogger('debug', sink),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  return { ...running, base: running.url ?? '', config, logs };
+  const base = running.url ?? '';
+  const token = config.apiToken ?? readApiToken(config.dataDir) ?? '';
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${base}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+    });
+  return { ...running, base, config, logs, token, api };
 }

@@ -409,9 +409,8 @@ describe('SSRF guard', () => {
     const id = res.json.builds[0].id as string;
     const list = await waitFor(
       async () => {
-        const d = (
-          (await (await fetch(`${s.base}/api/deliveries?build=${id}`)).json()) as { deliveries: any[] }
-        ).deliveries;
+        const d = ((await (await s.api(`/api/deliveries?build=${id}`)).json()) as { deliveries: any[] })
+          .deliveries;
         return d.length === Object.keys(t).length && d.every((x) => x.state !== 'retrying') ? d : null;
       },
       20_000,

@@ -51,7 +51,7 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
     waitFor(
       async () =>
         ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
-          (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView,
+          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       30_000,
       id,

@@ -53,12 +53,12 @@ describe('job logs', () => {
     waitFor(
       async () =>
         ((v) => (v.status !== 'queued' && v.status !== 'running' ? v : null))(
-          (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView,
+          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       60_000,
       id,
     );
-  const log = async (id: string) => (await fetch(`${server.base}/api/builds/${id}/jobs/j/log`)).text();
+  const log = async (id: string) => (await server.api(`/api/builds/${id}/jobs/j/log`)).text();
 
   it('keeps all 200,000 lines of a step, in order', async () => {
     const id = await run('many');
@@ -96,12 +96,11 @@ describe('job logs', () => {
   it('follows a running job until it ends', async () => {
     const id = await run('slow');
     await waitFor(
-      async () =>
-        ((await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView).status === 'running',
+      async () => ((await (await server.api(`/api/builds/${id}`)).json()) as BuildView).status === 'running',
       10_000,
       'start',
     );
-    const res = await fetch(`${server.base}/api/builds/${id}/jobs/j/log?follow=1`);
+    const res = await server.api(`/api/builds/${id}/jobs/j/log?follow=1`);
     const reader = res.body!.getReader();
     const arrivals: Array<[number, string]> = [];
     const decoder = new TextDecoder();

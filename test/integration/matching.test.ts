@@ -287,7 +287,7 @@ describe(`matching through the HTTP endpoint (${CASES.length} cases)`, () => {
       for (const b of builds) {
         const view = await waitFor(
           async () => {
-            const v = (await (await fetch(`${server.base}/api/builds/${b.id}`)).json()) as BuildView;
+            const v = (await (await server.api(`/api/builds/${b.id}`)).json()) as BuildView;
             return ['success', 'skipped', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
           },
           30_000,

@@ -316,7 +316,7 @@ describe('test events and the README receivers', () => {
     const api = await post(
       `${server.base}/api/endpoints/test`,
       JSON.stringify({ url: receiver.url, secret }),
-      {},
+      { authorization: `Bearer ${server.token}` },
     );
     assert.equal(api.status, 200, api.text);
     assert.equal(api.json.ok, true);
@@ -325,7 +325,7 @@ describe('test events and the README receivers', () => {
     const refused = await post(
       `${server.base}/api/endpoints/test`,
       JSON.stringify({ url: 'http://10.0.0.1/x', secret }),
-      {},
+      { authorization: `Bearer ${server.token}` },
     );
     assert.equal(refused.json.ok, false);
     assert.match(refused.json.deliveries[0].error, /internal address/);
@@ -374,12 +374,14 @@ describe('test events and the README receivers', () => {
       'build.completed at the README receiver',
     );
     const completed = `msg_${id}_build.completed_0`;
-    const redo = await post(`${server.base}/api/deliveries/${completed}/redeliver`, '', {});
+    const redo = await post(`${server.base}/api/deliveries/${completed}/redeliver`, '', {
+      authorization: `Bearer ${server.token}`,
+    });
     assert.equal(redo.status, 202, redo.text);
     await waitFor(
       async () =>
         (
-          (await (await fetch(`${server.base}/api/deliveries/${completed}`)).json()) as {
+          (await (await server.api(`/api/deliveries/${completed}`)).json()) as {
             attempt_log: unknown[];
           }
         ).attempt_log.length === 2,

@@ -55,7 +55,7 @@ describe('Redis outage', () => {
     const id = res.json.builds[0].id as string;
     const b = await waitFor(
       async () => {
-        const v = (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
         return v.status === 'success' ? v : null;
       },
       30_000,

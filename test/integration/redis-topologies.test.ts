@@ -45,7 +45,7 @@ async function buildThrough(redisUrl: string, prefix: string, repo: TestRepo) {
     return await waitFor(
       async () =>
         ((v) => (v.status === 'success' ? v : null))(
-          (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView,
+          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       30_000,
       'the build',

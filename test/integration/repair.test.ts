@@ -42,8 +42,7 @@ describe('repairing what a crashed process left half done', () => {
   const push = async () =>
     (await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's'))
       .json.builds[0].id as string;
-  const view = async (id: string) =>
-    (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
   const completed = (id: string) => receiver.got.filter((m) => JSON.parse(m.body).data.build.id === id);
 
   it('sends the build.completed a process died before sending, exactly once', async () => {

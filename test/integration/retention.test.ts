@@ -46,7 +46,7 @@ describe('retention', () => {
       )
     ).json.builds[0].id as string;
   const view = async (id: string) => {
-    const r = await fetch(`${server.base}/api/builds/${id}`);
+    const r = await server.api(`/api/builds/${id}`);
     return r.status === 200 ? ((await r.json()) as BuildView) : null;
   };
 

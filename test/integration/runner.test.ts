@@ -97,14 +97,14 @@ describe('runner', () => {
   const finished = (id: string) =>
     waitFor(
       async () => {
-        const b = (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
         return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
       },
       60_000,
       `build ${id}`,
     );
   const log = async (id: string, job: string) =>
-    (await fetch(`${server.base}/api/builds/${id}/jobs/${job}/log`)).text();
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
 
   it('kills the whole process tree on timeout, background and setsid daemons included', async () => {
     const id = await push('tree');

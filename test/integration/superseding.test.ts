@@ -56,8 +56,7 @@ notify:
     assert.equal(r.status, 202, r.text);
     return r.json.builds[0].id as string;
   };
-  const view = async (id: string) =>
-    (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
   const final = (id: string) =>
     waitFor(
       async () => ((v) => (FINAL.includes(v.status) ? v : null))(await view(id)),

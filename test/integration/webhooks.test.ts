@@ -131,7 +131,7 @@ notify:
     assert.deepEqual(types, ['build.completed', 'build.queued', 'build.started']);
     assert.equal(new Set(mine.map((m) => m.headers['webhook-id'])).size, 3);
 
-    const api = await fetch(`${server.base}/api/builds/${id}`);
+    const api = await server.api(`/api/builds/${id}`);
     assert.equal(api.status, 200);
     const view = (await api.json()) as BuildView;
     assert.deepEqual(Object.keys(view).sort(), Object.keys(done.data.build).sort());

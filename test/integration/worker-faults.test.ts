@@ -78,8 +78,7 @@ describe('worker processes that die or are stopped', () => {
         's',
       )
     ).json.builds[0].id as string;
-  const view = async (id: string) =>
-    (await (await fetch(`${server.base}/api/builds/${id}`)).json()) as BuildView;
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
   const final = (id: string, ms = 30_000) =>
     waitFor(
       async () =>
@@ -103,7 +102,7 @@ describe('worker processes that die or are stopped', () => {
     const v = await final(id);
     assert.equal(v.status, 'success', JSON.stringify(v.jobs));
     assert.equal(v.jobs[0]!.attempt, 2);
-    const log = await (await fetch(`${server.base}/api/builds/${id}/jobs/j/log`)).text();
+    const log = await (await server.api(`/api/builds/${id}/jobs/j/log`)).text();
     assert.match(log, /attempt 2.*stopped before finishing/);
     assert.match(log, /finished/);
     await new Promise((r) => setTimeout(r, 500));

@@ -37,7 +37,8 @@ function showLogin(message) {
     h(
       'p',
       { class: 'muted' },
-      message ?? 'This server has an API token (PUSHCI_API_TOKEN). Enter it to see builds.',
+      message ??
+        'Open the login link pushci serve printed at start, or enter the API token (PUSHCI_API_TOKEN, or the api-token file in the data dir).',
     ),
     h(
       'form',
@@ -58,7 +59,7 @@ function showLogin(message) {
       h('input', {
         name: 'token',
         type: 'password',
-        placeholder: 'PUSHCI_API_TOKEN',
+        placeholder: 'API token',
         'data-testid': 'token',
       }),
       h('button', { type: 'submit' }, 'Log in'),

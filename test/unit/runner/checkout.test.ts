@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { changedFiles, checkout, mirrorPath, removeWorkspace } from '../../../src/runner/checkout.ts';
+import { changedFiles, checkout, mirrorObjects, mirrorPath } from '../../../src/runner/checkout.ts';
 import { gitEnv } from '../../../src/runner/git.ts';
 import { makeRepo } from '../../helpers/git.ts';
 
@@ -36,17 +36,51 @@ describe('checkout through a per-repository mirror', () => {
     });
     assert.equal(readFileSync(join(ws2, 'v.txt'), 'utf8'), 'three\n');
     assert.ok(existsSync(join(mirror, 'pushci-test-marker')), 'the mirror was reused, not cloned again');
-    // The workspace is a worktree of the mirror: its objects are shared, not copied.
-    assert.match(readFileSync(join(ws2, '.git'), 'utf8'), new RegExp(`gitdir: ${mirror}/worktrees/b2-j-1`));
+    // The workspace is a repository of its own that borrows the mirror's objects: nothing copied, and no
+    // trace of it (worktree entry, index) inside the mirror.
+    assert.equal(
+      readFileSync(join(ws2, '.git', 'objects', 'info', 'alternates'), 'utf8'),
+      `${mirrorObjects(data, repo.dir)}\n`,
+    );
+    assert.ok(!existsSync(join(mirror, 'worktrees')), 'the mirror knows nothing of the workspace');
+    assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: ws2, encoding: 'utf8' }), '');
 
     assert.deepEqual(await changedFiles(ws2, repo.commits[0]!, third, env, 100), ['src/a.ts', 'v.txt']);
     assert.deepEqual(await changedFiles(ws2, '0'.repeat(40), third, env, 100), ['v.txt']);
     assert.equal(await changedFiles(ws2, repo.commits[0]!, third, env, 1), null, 'over the cap is unknown');
-    await removeWorkspace(data, repo.dir, ws2);
-    assert.ok(
-      !existsSync(ws2) && !existsSync(join(mirror, 'worktrees', 'b2-j-1')),
-      'removed with its worktree entry',
-    );
+  });
+
+  it('ignores replace refs and hooks planted in the mirror', async () => {
+    const repo = makeRepo([{ 'v.txt': 'clean\n' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    await checkout({
+      dataDir: data,
+      cloneUrl: repo.dir,
+      sha: repo.commits[0]!,
+      workspace: join(data, 'w1'),
+      env,
+    });
+    const mirror = mirrorPath(data, repo.dir);
+    // What a step could do on a host without the sandbox: replace the commit's content, plant a hook.
+    const evilBlob = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+      cwd: mirror,
+      input: 'poisoned\n',
+      encoding: 'utf8',
+    }).trim();
+    const cleanBlob = execFileSync('git', ['rev-parse', `${repo.commits[0]}:v.txt`], {
+      cwd: mirror,
+      encoding: 'utf8',
+    }).trim();
+    execFileSync('git', ['replace', cleanBlob, evilBlob], { cwd: mirror });
+    const flag = join(data, 'hook-ran');
+    execFileSync('git', ['config', 'core.hooksPath', join(data, 'hooks')], { cwd: mirror });
+    mkdirSync(join(data, 'hooks'));
+    for (const h of ['post-checkout', 'reference-transaction', 'post-index-change'])
+      writeFileSync(join(data, 'hooks', h), `#!/bin/sh\ntouch ${flag}\n`, { mode: 0o755 });
+    const ws = join(data, 'w2');
+    await checkout({ dataDir: data, cloneUrl: repo.dir, sha: repo.commits[0]!, workspace: ws, env });
+    assert.equal(readFileSync(join(ws, 'v.txt'), 'utf8'), 'clean\n');
+    assert.ok(!existsSync(flag), 'no hook ran');
   });
 
   it('says clearly when the commit does not exist', async () => {

@@ -1,0 +1,96 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * How a job's steps reach the network. `default`: outbound only (the sandbox reaches nothing on this
+ * machine); `none`: no network at all; `host`: the machine's own network, loopback included.
+ */
+export type NetworkMode = 'default' | 'none' | 'host';
+
+/** Per-job resource limits; 0 means "no limit". */
+export interface JobLimits {
+  /** Processes (and threads) alive at once. */
+  processes: number;
+  /** Memory in bytes. */
+  memoryBytes: number;
+  /** Bytes the job may write into its workspace, /tmp and $HOME together. */
+  diskBytes: number;
+  /** Open files per process. */
+  openFiles: number;
+}
+
+/**
+ * A job's directory on the host, made by the runner: the checkout (`src`), the step scripts
+ * (`scripts`), and the job's private `/tmp` (`tmp`) and `$HOME` (`home`).
+ */
+export interface JobDirs {
+  root: string;
+  src: string;
+  scripts: string;
+  tmp: string;
+  home: string;
+}
+
+export interface PrepareOptions {
+  /** Build, job and attempt, for names (cgroups) and log lines. */
+  id: string;
+  dirs: JobDirs;
+  /** Host directories the steps may read but not write (the mirror's object store the checkout borrows). */
+  readOnly: string[];
+  network: NetworkMode;
+  limits: JobLimits;
+}
+
+export interface StartOptions {
+  /** Program and arguments; paths in it are host paths under the job's directory. */
+  argv: string[];
+  /** Host path of the working directory, inside `dirs.src`. */
+  cwd: string;
+  /** The whole environment of the step (nothing is inherited). */
+  env: Record<string, string>;
+}
+
+export interface StepExit {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+/** One running step. Its output arrives on `stdout`/`stderr` until every process holding them is gone. */
+export interface StartedStep {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles when the step's main process has exited (never rejects). */
+  readonly exit: Promise<StepExit>;
+  /**
+   * Ends every process the step started (daemons included): SIGTERM, then SIGKILL after `graceMs`.
+   * Idempotent; resolves when they are gone.
+   */
+  kill(graceMs: number): Promise<void>;
+  /** After the step ended: the limit it ran into, as a sentence for its log, or null. */
+  limitHit(): Promise<string | null>;
+}
+
+/** A prepared job: its steps start here, one at a time. */
+export interface JobRuntime {
+  /** The checkout's path as the steps see it (`CI_WORKSPACE`). */
+  readonly workspace: string;
+  /** Variables the backend sets for every step (`HOME`, `TMPDIR`), over the step's own. */
+  readonly env: Readonly<Record<string, string>>;
+  start(o: StartOptions): StartedStep;
+  /** Ends whatever is left and releases what `prepare` took (network helpers, cgroups). Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Where steps run. `host` runs them as plain child processes of the worker; `sandbox` in Linux
+ * namespaces. A container backend (docker/podman, with a job `image:`) is one more implementation.
+ */
+export interface Backend {
+  readonly name: 'host' | 'sandbox';
+  /** False when steps run with the worker's own view of the machine: builds are marked unsandboxed. */
+  readonly isolated: boolean;
+  /** One line for the job log saying where and how the steps run. */
+  describe(o: PrepareOptions): string;
+  prepare(o: PrepareOptions): Promise<JobRuntime>;
+  /** Called once when a worker starts: ends step processes a killed worker left behind. */
+  sweep(): Promise<number>;
+}

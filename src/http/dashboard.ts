@@ -5,11 +5,12 @@ import { NotFoundError } from '../errors.ts';
 const DIR = new URL('./dashboard/', import.meta.url);
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'endpoints.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 
 /**
- * The dashboard: one static page and two files, read once. The page holds no data; everything comes
+ * The dashboard: one static page and its files, read once. The page holds no data; everything comes
  * from /api, so it is as protected as the API (the token, or the login cookie).
  */
 export function dashboardPage() {

@@ -70,7 +70,8 @@ export function endpointHandlers(deps: EndpointsDeps) {
       const input = parseCreate(await readJsonBody(ctx));
       const url = await checkEndpointUrl(input.url, guard);
       const { endpoint, secret } = await deps.endpoints.create({ ...input, url });
-      ctx.state.log?.info({ endpoint_id: endpoint.id, url }, 'endpoint registered');
+      // The host only: a URL's path or query may itself be a credential.
+      ctx.state.log?.info({ endpoint_id: endpoint.id, host: new URL(url).host }, 'endpoint registered');
       ctx.status = 201;
       ctx.set('Location', `/api/endpoints/${endpoint.id}`);
       ctx.body = { ...(await subscriptionView(deps, endpoint)), secret };

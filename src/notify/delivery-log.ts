@@ -22,6 +22,8 @@ export type DeliveryState = 'retrying' | 'delivered' | 'failed' | 'held' | 'drop
 /** Deliveries kept in each endpoint's index (the newest; older ones stay reachable through their build). */
 const PER_ENDPOINT = 10_000;
 const HOUR_MS = 3_600_000;
+/** How long the record of a message that belongs to no build (a test event, endpoint.disabled) is kept. */
+const BUILDLESS_TTL_MS = 30 * 86_400_000;
 
 /** `YYYYMMDD` of a UTC time. */
 function dayOf(ms: number): string {
@@ -87,6 +89,8 @@ export class DeliveryLog {
       .zadd(this.k.endpointDeliveries(d.endpointId), at, d.msgId)
       .zremrangebyrank(this.k.endpointDeliveries(d.endpointId), 0, -(PER_ENDPOINT + 1));
     if (d.buildId) m.zadd(`${this.prefix}:deliveries:${d.buildId}`, at, d.msgId);
+    // Retention removes a build's deliveries with the build; test and operator messages have no build.
+    else m.pexpire(key, BUILDLESS_TTL_MS).pexpire(`${key}:attempts`, BUILDLESS_TTL_MS);
     if (sent) {
       m.hincrby(`${this.prefix}:stats:deliveries`, 'attempts', 1)
         .hincrby(hourly, `${hour}:${ok ? 'ok' : 'fail'}`, 1)

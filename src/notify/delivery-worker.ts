@@ -232,7 +232,19 @@ export function createDeliveryWorker({
     }
     if (d.kind === 'webhook' && res.status === 410 && !d.test) {
       if (subscription) await disable(subscription, `the receiver answered 410 Gone to ${d.msgId}`);
-      else await deliveryLog.disable(d.endpointId, `410 Gone answering ${d.msgId}`);
+      else {
+        await deliveryLog.disable(d.endpointId, `410 Gone answering ${d.msgId}`);
+        // A pipeline's endpoint: the operator hears of it too (a global one cannot be told about itself).
+        if (d.endpoint.kind === 'pipeline')
+          await emitter
+            .emitOperator('endpoint.disabled', `${d.endpointId}_${Date.now()}`, {
+              endpoint: { id: d.endpointId, url: d.target, description: `notify of pipeline ${d.pipeline}` },
+              reason: `the receiver answered 410 Gone to ${d.msgId}`,
+              failing_since: null,
+              disabled_at: new Date().toISOString(),
+            })
+            .catch((err: Error) => log.warn({ err: err.message }, 'could not queue endpoint.disabled'));
+      }
       await record({ ...entry, error: 'receiver answered 410 Gone; endpoint disabled' }, 'failed');
       throw new UnrecoverableError('receiver answered 410 Gone; endpoint disabled');
     }

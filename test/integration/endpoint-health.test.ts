@@ -31,6 +31,7 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
   const receivers: Receiver[] = [];
   const globalSecret = whsec();
   let global: Receiver;
+  let legacy: Receiver;
 
   const receiver = async (respond?: Parameters<typeof startReceiver>[0]) => {
     const r = await startReceiver(respond);
@@ -44,10 +45,10 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
     assert.equal(res.status, 201, JSON.stringify(res.json));
     return res.json as { id: string; secret: string } & Record<string, any>;
   };
-  const push = async () => {
+  const push = async (name = 'web') => {
     const res = await sendGithub(
       server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
+      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
       's',
     );
     assert.equal(res.status, 202, res.text);
@@ -60,10 +61,12 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
     redis = await startRedis();
     repo = makeRepo();
     global = await receiver();
+    legacy = await receiver(() => 410);
     server = await startServer(
       redis,
       {
         'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
+        'legacy.yml': `repository: octo-org/legacy\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${legacy.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
       },
       {
         GITHUB_WEBHOOK_SECRET: 's',
@@ -71,6 +74,7 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
         PUSHCI_NOTIFY_URLS: global.url,
         PUSHCI_NOTIFY_SECRET: globalSecret,
         PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,50ms,50ms',
+        CB: whsec(),
       },
       { now },
     );
@@ -120,6 +124,20 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
     assert.equal(resumed.json.state, 'active');
     await push();
     await waitFor(() => gone.got.length === 2, 10_000, 'delivery after the resume');
+  });
+
+  it('tells the global endpoints when a pipeline notify endpoint answers 410, and marks it disabled', async () => {
+    await push('legacy');
+    const event = await waitFor(
+      () => disabledEvents().find((m) => parsed(m).data.endpoint.url === legacy.url),
+      15_000,
+      'endpoint.disabled for the pipeline endpoint',
+    );
+    assert.match(parsed(event).data.endpoint.description, /pipeline legacy/);
+    const listed = (await api('GET', '/api/endpoints?source=pipeline')).json.endpoints as any[];
+    const mine = listed.find((e) => e.url === legacy.url);
+    assert.equal(mine.state, 'disabled');
+    assert.equal(mine.id, parsed(event).data.endpoint.id);
   });
 
   it('disables an endpoint that has failed for PUSHCI_ENDPOINT_DISABLE_AFTER (5 days) without a success', async () => {

@@ -1,4 +1,5 @@
 // The pushci dashboard: plain modules, no build step. Data comes from /api; live updates from /api/events.
+import { endpointPage, endpointsPage, leaveEndpoint, markDisabled } from './endpoints.js';
 const main = document.getElementById('main');
 const live = document.getElementById('live');
 const h = (tag, attrs = {}, ...children) => {
@@ -387,7 +388,11 @@ async function route() {
     if (page === 'builds' && id) await buildPage(id);
     else if (page === 'pipelines') await pipelinesPage();
     else if (page === 'deliveries') await deliveriesPage();
-    else await buildsPage();
+    else if (page === 'endpoints') {
+      const ui = { h, api, status, main, still, ago };
+      view = (await (id ? endpointPage(ui, id) : endpointsPage(ui))) ?? view;
+    } else await buildsPage();
+    void markDisabled({ h, api }, document.querySelector('[data-nav="endpoints"]'));
     connect();
   } catch (err) {
     if (err instanceof AuthNeeded) showLogin();
@@ -416,6 +421,7 @@ function connect() {
 
 window.addEventListener('hashchange', () => {
   follow?.abort();
+  leaveEndpoint();
   void route();
 });
 void route();

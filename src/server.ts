@@ -14,7 +14,14 @@ import type { Logger } from './log.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
 import { loadPipelines } from './pipelines/load.ts';
-import type { PipelineSet } from './pipelines/pipeline-set.ts';
+import {
+  EMPTY_PIPELINE_SET,
+  composePipelineSet,
+  type LastGood,
+  type PipelineSet,
+} from './pipelines/pipeline-set.ts';
+import { reportPipelineSet } from './pipelines/report-pipeline-set.ts';
+import { LastGoodPipelines } from './queue/last-good-pipelines.ts';
 import { watchPipelines } from './pipelines/watch.ts';
 import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
 import { joinEmbeddedRedis, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
@@ -61,34 +68,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
     }
     // Workspaces, mirrors and the embedded Redis's password live here: this user's alone.
     await ensurePrivateDir(config.dataDir);
-    let set: PipelineSet = { pipelines: [], diagnostics: [], loadedAt: new Date().toISOString() };
-    if (opts.http) {
-      const loaded = await loadPipelines(config.pipelinesDir, config.env);
-      if (loaded.diagnostics.length > 0) {
-        throw new ConfigError(
-          `pipeline files have ${loaded.diagnostics.length} problem(s):\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`,
-        );
-      }
-      set = { ...loaded, loadedAt: new Date().toISOString() };
-      log.info({ pipelines: set.pipelines.map((p) => p.name), dir: config.pipelinesDir }, 'pipelines loaded');
-      const watcher = watchPipelines({
-        dir: config.pipelinesDir,
-        env: config.env,
-        onLoad(next) {
-          set = next;
-          log.info({ pipelines: next.pipelines.map((p) => p.name) }, 'pipelines reloaded');
-        },
-        onReject(diagnostics) {
-          set = { ...set, diagnostics };
-          for (const d of diagnostics)
-            log.error(
-              { problem: formatDiagnostic(d) },
-              'pipeline problem; the last good pipelines stay in force',
-            );
-        },
-      });
-      closers.push(async () => watcher.close());
-    }
+    let set: PipelineSet = EMPTY_PIPELINE_SET;
 
     let redisUrl = config.redisUrl;
     if (!redisUrl && opts.http) {
@@ -164,6 +144,32 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         .catch((err: Error) =>
           log.error({ err: err.message }, 'endpoint secrets cannot be read or written by this process'),
         );
+
+      // Each file on its own: a broken one is served at its last good version (kept in Redis across
+      // restarts), or not at all, and never holds back the others.
+      const lastGood = new LastGoodPipelines(redis, stack.keys.lastGoodPipelines);
+      const remembered = await lastGood.read().catch((err: Error) => {
+        log.warn({ err: err.message }, 'could not read the last good pipelines from Redis');
+        return new Map<string, LastGood>();
+      });
+      const apply = (next: PipelineSet, verb: 'loaded' | 'reloaded') => {
+        set = next;
+        reportPipelineSet(next, log, verb, config.pipelinesDir);
+        lastGood
+          .record(next)
+          .catch((err: Error) => log.warn({ err: err.message }, 'could not record the last good pipelines'));
+      };
+      apply(composePipelineSet(await loadPipelines(config.pipelinesDir, config.env), remembered), 'loaded');
+      const watcher = watchPipelines({
+        dir: config.pipelinesDir,
+        env: config.env,
+        current: () => set,
+        onLoad: (next) => apply(next, 'reloaded'),
+        onError(d) {
+          log.error({ problem: formatDiagnostic(d) }, 'cannot reload the pipelines; the ones in force stay');
+        },
+      });
+      closers.push(async () => watcher.close());
       const forges = new Map<string, Inbound>(FORGE_LIST.map((f) => [f.name, f.inbound(config)]));
       const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config));
       if (secrets.every((s) => s.values.length === 0)) {

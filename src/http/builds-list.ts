@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { InvalidRequestError } from '../errors.ts';
-import { formatDiagnostic } from '../pipelines/diagnostic.ts';
+import { formatDiagnostic, type Diagnostic } from '../pipelines/diagnostic.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { toView, type BuildStore } from '../queue/store.ts';
 
@@ -39,15 +39,23 @@ export function listBuilds(deps: ListDeps) {
   };
 }
 
-/** `GET /api/pipelines`: the pipelines in force, and the problems of the last load (a broken edit). */
+/**
+ * `GET /api/pipelines`: the pipelines in force (a broken file's at its last good version, `state:
+ * "last-good"`, with the file's problems), every file of the folder with its state, and all problems.
+ */
 export function listPipelines(deps: ListDeps) {
   return async (ctx: Context) => {
     const set = deps.pipelines();
+    const problems = (ds: readonly Diagnostic[]) => ds.map((d) => ({ ...d, text: formatDiagnostic(d) }));
+    const fileOf = new Map(set.files.filter((f) => f.pipeline).map((f) => [f.pipeline!, f]));
     ctx.body = {
       loaded_at: set.loadedAt,
       pipelines: set.pipelines.map((p) => ({
         name: p.name,
         file: p.file,
+        state: fileOf.get(p.name)?.state ?? 'ok',
+        since: fileOf.get(p.name)?.since ?? set.loadedAt,
+        problems: problems(fileOf.get(p.name)?.diagnostics ?? []),
         repository: p.repository,
         forge: p.forge,
         jobs: p.jobs.map((j) => ({ name: j.name, needs: j.needs, steps: j.steps.length })),
@@ -55,7 +63,15 @@ export function listPipelines(deps: ListDeps) {
         concurrency: p.concurrency,
         commit_status: p.commitStatus,
       })),
-      problems: set.diagnostics.map((d) => ({ ...d, text: formatDiagnostic(d) })),
+      files: set.files.map((f) => ({
+        name: f.name,
+        file: f.file,
+        state: f.state,
+        pipeline: f.pipeline,
+        since: f.since,
+        problems: problems(f.diagnostics),
+      })),
+      problems: problems(set.diagnostics),
     };
   };
 }

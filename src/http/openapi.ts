@@ -136,7 +136,8 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
       },
       '/api/pipelines': {
         get: {
-          summary: 'The pipelines in force and the problems of the last load',
+          summary:
+            'The pipelines in force (a broken file at its last good version), every file with its state and problems',
           security: [{ bearer: [] }],
           responses: { '200': json({ type: 'object' }, 'Pipelines'), ...errors(401, 403) },
         },

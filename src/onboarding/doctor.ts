@@ -8,6 +8,9 @@ import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
 import { embeddedPaths, findEmbeddedRedis } from '../redis/embedded.ts';
+import type { LastGood } from '../pipelines/pipeline-set.ts';
+import { keys } from '../queue/keys.ts';
+import { LastGoodPipelines } from '../queue/last-good-pipelines.ts';
 
 const run = promisify(execFile);
 
@@ -58,14 +61,29 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   }
 
   try {
-    const { pipelines, diagnostics } = await loadPipelines(config.pipelinesDir, config.env);
-    if (diagnostics.length > 0)
+    const { pipelines, diagnostics, files } = await loadPipelines(config.pipelinesDir, config.env);
+    const broken = files.filter((f) => f.diagnostics.length > 0);
+    if (diagnostics.length > 0) {
       add(
         'pipelines',
         'fail',
-        `${diagnostics.length} problem(s), e.g. ${formatDiagnostic(diagnostics[0]!)}; run pushci validate`,
+        `${diagnostics.length} problem(s), e.g. ${formatDiagnostic(diagnostics[0]!)}; ${broken.length} of ${files.length} file(s) broken, the others load; run pushci validate`,
       );
-    else if (pipelines.length === 0)
+      const lastGood = await readLastGood(config);
+      for (const f of broken) {
+        const kept = lastGood?.get(f.name);
+        const fallback = !lastGood
+          ? 'a running server keeps its last good version, if it ever loaded one'
+          : kept
+            ? `the server keeps its last good version (pipeline "${kept.pipeline.name}", loaded ${kept.since})`
+            : 'it never loaded: the server runs no pipeline from it until it is fixed';
+        add(
+          'broken file',
+          'fail',
+          `${f.file}: ${fallback}\n${f.diagnostics.map((d) => `    ${formatDiagnostic(d)}`).join('\n')}`,
+        );
+      }
+    } else if (pipelines.length === 0)
       add('pipelines', 'warn', `no pipeline files in ${config.pipelinesDir}: run pushci init`);
     else add('pipelines', 'ok', `${pipelines.length} valid: ${pipelines.map((p) => p.name).join(', ')}`);
   } catch (err) {
@@ -115,4 +133,20 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
     );
   }
   return checks;
+}
+
+/** The last good version of each pipeline file the server keeps in Redis, or null when Redis is not reachable. */
+async function readLastGood(config: Readonly<Config>): Promise<Map<string, LastGood> | null> {
+  const url = config.redisUrl ?? (await findEmbeddedRedis(config.dataDir))?.url;
+  if (!url) return null;
+  const redis = createRedis(url, 'producer', 'pushci-doctor');
+  redis.on('error', () => {});
+  try {
+    await waitReady(redis, 3000);
+    return await new LastGoodPipelines(redis, keys(config.queuePrefix).lastGoodPipelines).read();
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
 }

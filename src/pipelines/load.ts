@@ -19,6 +19,17 @@ const MAX_DEPTH = 64;
 export interface LoadResult {
   pipelines: Pipeline[];
   diagnostics: Diagnostic[];
+  /** Each file on its own, in name order: what it defines (null when it has problems) and its problems. */
+  files: FileResult[];
+}
+
+export interface FileResult {
+  /** The file's name in the pipelines folder: what identifies it across reloads and restarts. */
+  name: string;
+  /** The path diagnostics show. */
+  file: string;
+  pipeline: Pipeline | null;
+  diagnostics: Diagnostic[];
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -277,22 +288,27 @@ export async function loadPipelines(dir: string, env: Readonly<Record<string, st
   }
   const pipelines: Pipeline[] = [];
   const diagnostics: Diagnostic[] = [];
+  const files: FileResult[] = [];
   const seen = new Map<string, string>();
   for (const name of names) {
     const full = join(dir, name);
     const shown = relative(process.cwd(), full) || name;
     if (!(await stat(full)).isFile()) continue;
     const result = loadPipelineSource(shown, await readFile(full), env);
+    const own: FileResult = { name, file: shown, pipeline: null, diagnostics: result.diagnostics };
+    files.push(own);
     diagnostics.push(...result.diagnostics);
     const p = result.pipeline;
     if (!p) continue;
     const first = seen.get(p.name);
     if (first) {
-      diagnostics.push({
+      const d = {
         file: shown,
         ...(result.nameAt ?? { line: 1, col: 1 }),
         message: `pipeline name "${p.name}" is already used by ${first}`,
-      });
+      };
+      diagnostics.push(d);
+      own.diagnostics = [...own.diagnostics, d];
       continue;
     }
     seen.set(p.name, shown);
@@ -307,6 +323,7 @@ export async function loadPipelines(dir: string, env: Readonly<Record<string, st
       p.cloneUrl = resolve(dir, p.cloneUrl);
     }
     pipelines.push(p);
+    own.pipeline = p;
   }
-  return { pipelines, diagnostics };
+  return { pipelines, diagnostics, files };
 }

@@ -1,23 +1,25 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Diagnostic } from './diagnostic.ts';
 import { loadPipelines } from './load.ts';
-import type { PipelineSet } from './pipeline-set.ts';
+import { composePipelineSet, inForce, type PipelineSet } from './pipeline-set.ts';
 
 export interface WatchOptions {
   dir: string;
   env: Readonly<Record<string, string>>;
   /** Wait this long after the last change before reloading (editors write in several steps). */
   debounceMs?: number;
-  /** A good load: the new set is in force. */
+  /** The set in force now: a broken file falls back to the version it has in force. */
+  current(): PipelineSet;
+  /** The new set: good files as they are now, broken ones with their last good version. */
   onLoad(set: PipelineSet): void;
-  /** A broken edit: the last good set stays in force; these are the problems. */
-  onReject(diagnostics: readonly Diagnostic[]): void;
+  /** The folder itself could not be read: the set in force stays. */
+  onError(diagnostic: Diagnostic): void;
 }
 
 /**
- * Reloads the pipelines folder when a file in it changes. A load with any problem is rejected whole,
- * so a half-saved or broken file never replaces a working set. Queued builds are unaffected either way:
- * they carry the definition they matched with.
+ * Reloads the pipelines folder when a file in it changes. Each file stands on its own: a good edit takes
+ * effect even while another file is broken, and a broken or half-saved file keeps its last good version
+ * in force. Queued builds are unaffected either way: they carry the definition they matched with.
  */
 export function watchPipelines(o: WatchOptions): { close(): void } {
   let timer: NodeJS.Timeout | null = null;
@@ -25,11 +27,10 @@ export function watchPipelines(o: WatchOptions): { close(): void } {
   const reload = () => {
     running = running.then(async () => {
       try {
-        const result = await loadPipelines(o.dir, o.env);
-        if (result.diagnostics.length > 0) o.onReject(result.diagnostics);
-        else o.onLoad({ ...result, loadedAt: new Date().toISOString() });
+        const loaded = await loadPipelines(o.dir, o.env);
+        o.onLoad(composePipelineSet(loaded, inForce(o.current())));
       } catch (err) {
-        o.onReject([{ file: o.dir, line: 1, col: 1, message: (err as Error).message }]);
+        o.onError({ file: o.dir, line: 1, col: 1, message: (err as Error).message });
       }
     });
   };

@@ -40,6 +40,8 @@ export interface Keys {
   endpointHourly(id: string, day: string): string;
   /** Deliveries to one endpoint, by the time of their latest attempt. */
   endpointDeliveries(id: string): string;
+  /** The last good version of each pipeline file (a hash by file name), for restarts with a broken file. */
+  lastGoodPipelines: string;
 }
 
 export function keys(prefix: string): Keys {
@@ -67,6 +69,7 @@ export function keys(prefix: string): Keys {
     endpointStats: (id) => `${prefix}:epstats:${id}`,
     endpointHourly: (id, day) => `${prefix}:epstats:${id}:${day}`,
     endpointDeliveries: (id) => `${prefix}:deliveries:endpoint:${id}`,
+    lastGoodPipelines: `${prefix}:pipelines:last-good`,
   };
 }
 

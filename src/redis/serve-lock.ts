@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ensurePrivateDir, readOrCreatePrivateFile } from '../data-dir.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface ServeLock {
@@ -13,18 +14,20 @@ export interface ServeLock {
 /**
  * The lock is a listening Unix socket, not a pid file: the kernel closes it when its process dies, even
  * by SIGKILL, so a crash never leaves a lock that refuses the next start, and a reused pid cannot fake
- * one. On Linux it lives in the abstract namespace (no file at all); elsewhere it is a socket file in
- * the temp folder, and a file nobody listens on is stale and replaced.
+ * one. On Linux it lives in the abstract namespace (no file at all); elsewhere it is a socket file, and
+ * a file nobody listens on is stale and replaced. Its name carries a random id kept in the data dir
+ * (0600), so another user of the machine cannot guess it and squat it before pushci starts.
  */
-function lockAddress(dataDir: string): string {
-  let real = resolve(dataDir);
-  try {
-    real = realpathSync(real);
-  } catch {
-    // Not created yet: nobody can be serving it.
-  }
-  const id = createHash('sha256').update(real).digest('hex').slice(0, 32);
-  return process.platform === 'linux' ? `\0pushci-serve-${id}` : join(tmpdir(), `pushci-serve-${id}.sock`);
+async function lockAddress(dataDir: string): Promise<string> {
+  await ensurePrivateDir(dataDir);
+  const { text: id } = await readOrCreatePrivateFile(join(dataDir, 'serve.lock-id'), () =>
+    randomBytes(16).toString('hex'),
+  );
+  const name = `pushci-serve-${createHash('sha256')
+    .update(`${realpathSync(dataDir)}\0${id}`)
+    .digest('hex')
+    .slice(0, 32)}`;
+  return process.platform === 'linux' ? `\0${name}` : join(tmpdir(), `${name}.sock`);
 }
 
 /** What the holder says about itself to a process that finds the lock taken. */
@@ -60,7 +63,7 @@ export async function acquireServeLock(
   dataDir: string,
   describe: () => { url?: string } = () => ({}),
 ): Promise<ServeLock> {
-  const address = lockAddress(dataDir);
+  const address = await lockAddress(dataDir);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
     socket.end(JSON.stringify({ pid: process.pid, ...describe() }));

@@ -177,8 +177,12 @@ describe(
       await page.waitForTimeout(800);
       await page.reload();
       await page.getByTestId('problems').waitFor({ timeout: 10_000 });
-      assert.match(await page.getByTestId('problems').innerText(), /web\.yml:5:5: unknown key "stepz"/);
-      assert.match(await page.getByTestId('pipelines').innerText(), /web[\s\S]*slow|slow[\s\S]*web/);
+      const problems = await page.getByTestId('problems').innerText();
+      assert.match(problems, /web\.yml:5:5: unknown key "stepz"/);
+      assert.match(problems, /web\.yml — broken: its last good version \(web, loaded .*\) stays in force/);
+      const table = await page.getByTestId('pipelines').innerText();
+      assert.match(table, /web[\s\S]*slow|slow[\s\S]*web/);
+      assert.match(table, /web\s[^\n]*last good version \(file broken\)/);
     });
   },
 );

@@ -162,6 +162,17 @@ describe('the embedded Redis: password, and one serve sharing it with workers of
     owner.disconnect();
     const next = await push();
     assert.equal((await view(next)).status, 'queued');
+
+    // doctor in the same folder finds the same Redis, and leaves it running too.
+    const doctor = spawnPushci(['doctor'], env({ PUSHCI_PUBLIC_URL: serve.base }));
+    await doctor.exited;
+    assert.match(
+      doctor.output.join(''),
+      new RegExp(
+        `✔ Redis\\s+no REDIS_URL: the embedded Redis of the pushci serve in ${data} answers on 127\\.0\\.0\\.1:${before.port}`,
+      ),
+    );
+    assert.deepEqual(redisServersIn(join(data, 'redis')), [before.pid]);
   });
 
   it('a second serve on the same data dir says so in one line and exits 1, touching nothing', async () => {

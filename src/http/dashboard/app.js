@@ -334,24 +334,33 @@ function deliveryTable(list) {
 async function pipelinesPage() {
   const p = await api('/api/pipelines');
   if (!still('#/pipelines')) return;
+  const broken = (p.files ?? []).filter((f) => f.state !== 'ok');
+  const servedAs = (f) =>
+    f.state === 'last-good'
+      ? `broken: its last good version (${f.pipeline}, loaded ${ago(f.since)}) stays in force`
+      : 'broken: no version of it is in force until it is fixed';
   main.replaceChildren(
     h('h2', {}, 'Pipelines'),
-    p.problems.length
+    broken.length || p.problems.length
       ? h(
           'div',
-          {},
-          h('h3', {}, 'Problems (the last good pipelines stay in force)'),
-          h(
-            'ul',
-            { class: 'problems', 'data-testid': 'problems' },
-            ...p.problems.map((d) => h('li', {}, d.text)),
+          { 'data-testid': 'problems' },
+          h('h3', {}, 'Problems (other files are not affected)'),
+          ...broken.map((f) =>
+            h(
+              'div',
+              { class: 'broken-file', 'data-file': f.name },
+              h('p', {}, h('span', { class: 'mono' }, f.file), ` — ${servedAs(f)}`),
+              h('ul', { class: 'problems' }, ...f.problems.map((d) => h('li', {}, d.text))),
+            ),
           ),
+          broken.length ? '' : h('ul', { class: 'problems' }, ...p.problems.map((d) => h('li', {}, d.text))),
         )
       : h('p', { class: 'muted' }, `All pipeline files are valid (loaded ${ago(p.loaded_at)}).`),
     h(
       'table',
       { 'data-testid': 'pipelines' },
-      h('tr', {}, ...['Name', 'Repository', 'Jobs', 'File'].map((t) => h('th', {}, t))),
+      h('tr', {}, ...['Name', 'Repository', 'Jobs', 'File', 'State'].map((t) => h('th', {}, t))),
       ...p.pipelines.map((x) =>
         h(
           'tr',
@@ -360,6 +369,11 @@ async function pipelinesPage() {
           h('td', { class: 'mono' }, x.repository),
           h('td', {}, x.jobs.map((j) => j.name).join(', ')),
           h('td', { class: 'mono muted' }, x.file),
+          h(
+            'td',
+            { class: x.state === 'last-good' ? 'problems' : 'muted' },
+            x.state === 'last-good' ? 'last good version (file broken)' : 'ok',
+          ),
         ),
       ),
     ),

@@ -99,10 +99,13 @@ export function endpointHandlers(deps: EndpointsDeps) {
       ctx.body = await subscriptionView(deps, await deps.endpoints.update(id, patch));
     },
 
-    /** `DELETE /api/endpoints/:id`: 204; messages still queued for it are refused and logged. */
+    /** `DELETE /api/endpoints/:id`: 204; held messages go with it, others still queued are refused and logged. */
     async remove(ctx: Context) {
       const id = ctx.params.id!;
       await registered(deps, id);
+      // Messages held for it while it was paused would only be refused later: drop them now.
+      for (const msgId of await deps.endpoints.takeHeld(id))
+        await (await deps.deliveries.getJob(msgId))?.remove().catch(() => {});
       await deps.endpoints.remove(id);
       ctx.state.log?.info({ endpoint_id: id }, 'endpoint deleted');
       ctx.status = 204;

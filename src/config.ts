@@ -66,7 +66,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'rate-limit',
     kind: 'int',
     default: '0',
-    doc: 'Webhook requests per minute one source address may send (0: no limit); over it, 429 with Retry-After.',
+    doc: 'Failed webhook authentications (401s) per minute one client address may cause (0: no limit); over it, its failures are answered 429 with Retry-After. Valid signed deliveries are never limited.',
   },
   {
     key: 'requestTimeoutMs',
@@ -83,6 +83,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     default: undefined,
     doc: 'Bearer token for `/api`, the dashboard and Bull Board. When unset, `pushci serve` generates one into `<data dir>/api-token` (mode 0600) on first start and prints a login link; the CLI reads it from there.',
+  },
+  {
+    key: 'adminWrite',
+    env: 'PUSHCI_ADMIN_WRITE',
+    flag: 'admin-write',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Let Bull Board (`/admin/queues`) add, retry, promote, remove and clean jobs; read-only when false.',
   },
   {
     key: 'trustProxy',
@@ -245,6 +253,15 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Largest webhook body accepted (GitHub’s own cap is 25 MiB).',
   },
   {
+    key: 'maxIntakeBytes',
+    env: 'PUSHCI_MAX_INTAKE_BYTES',
+    flag: 'max-intake-bytes',
+    kind: 'int',
+    default: String(64 * MiB),
+    doc: 'Total bytes of webhook bodies the receiver holds before their signatures are checked; beyond it, 503 with Retry-After. At least PUSHCI_MAX_BODY_BYTES.',
+  },
+
+  {
     key: 'queuePrefix',
     env: 'PUSHCI_QUEUE_PREFIX',
     flag: 'queue-prefix',
@@ -320,6 +337,7 @@ export interface Config {
   rateLimit: number;
   requestTimeoutMs: number;
   apiToken: string | undefined;
+  adminWrite: boolean;
   /** Proxies whose X-Forwarded-For is believed: addresses and CIDRs. */
   trustProxy: string[];
   publicUrl: string;
@@ -351,6 +369,7 @@ export interface Config {
   logMaxBytes: number;
   keepWorkspaces: boolean;
   maxBodyBytes: number;
+  maxIntakeBytes: number;
   queuePrefix: string;
   retentionMs: number;
   retentionBuilds: number;
@@ -414,6 +433,10 @@ export function loadConfig(
   const c = out as unknown as Config;
   if (c.port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${c.port}`);
   if (c.concurrency < 1) throw new ConfigError('PUSHCI_CONCURRENCY must be at least 1');
+  if (c.maxIntakeBytes < c.maxBodyBytes)
+    throw new ConfigError(
+      `PUSHCI_MAX_INTAKE_BYTES (${c.maxIntakeBytes}) must be at least PUSHCI_MAX_BODY_BYTES (${c.maxBodyBytes}), or the largest body could never be read`,
+    );
   if (c.notifyEndpointConcurrency < 1)
     throw new ConfigError('PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY must be at least 1');
   c.pipelinesDir = resolve(c.pipelinesDir);

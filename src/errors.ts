@@ -53,6 +53,21 @@ export class ForbiddenError extends PushciError {
   override readonly code = 'forbidden';
 }
 
+/** A state-changing request that may come from another site's page (no same-origin proof, no bearer). */
+export class CrossSiteRequestError extends PushciError {
+  override readonly code = 'cross_site_request';
+}
+
+/** The receiver holds as many unverified webhook bytes as PUSHCI_MAX_INTAKE_BYTES allows; retry later. */
+export class IntakeBusyError extends PushciError {
+  override readonly code = 'intake_busy';
+}
+
+/** Bull Board is read-only unless PUSHCI_ADMIN_WRITE=true. */
+export class AdminReadOnlyError extends PushciError {
+  override readonly code = 'admin_read_only';
+}
+
 /** A source sent more webhooks than `PUSHCI_RATE_LIMIT` allows. */
 export class RateLimitedError extends PushciError {
   override readonly code = 'rate_limited';

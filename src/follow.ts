@@ -1,4 +1,5 @@
 import type { ApiClient } from './api-client.ts';
+import { createTerminalFilter } from './terminal-text.ts';
 import { isFinal, type BuildView } from './model.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,7 +37,15 @@ export async function followBuild(
     const res = await api.fetch(
       `/api/builds/${encodeURIComponent(id)}/jobs/${encodeURIComponent(job)}/log${opts.follow ? '?follow=1' : ''}`,
     );
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+    if (process.stdout.isTTY) {
+      // A job's output is untrusted: on a terminal, only its colours get through (see terminal-text.ts).
+      const decoder = new TextDecoder();
+      const filter = createTerminalFilter();
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+        process.stdout.write(filter.write(decoder.decode(chunk, { stream: true })));
+      process.stdout.write(filter.write(decoder.decode()) + filter.end());
+    } else
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
     build = await get();
   }
   if (opts.follow) {

@@ -218,6 +218,9 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         {
           headersTimeout: Math.min(10_000, config.requestTimeoutMs),
           requestTimeout: config.requestTimeoutMs,
+          // Node checks these timeouts every connectionsCheckingInterval (30 s by default), so a client
+          // trickling its headers could hold a connection for 40 s instead of the documented 10.
+          connectionsCheckingInterval: 500,
           keepAliveTimeout: 5_000,
         },
         app,

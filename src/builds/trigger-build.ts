@@ -1,6 +1,8 @@
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ForgeName, PushEvent } from '../model.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { repositoryMatches } from '../pipelines/match.ts';
+import { isRepositoryName } from './repository-name.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 
 export interface TriggerRequest {
@@ -30,6 +32,15 @@ export async function triggerBuild(
     throw new InvalidRequestError('"branch"/"tag" is not a valid ref name');
   if (req.sha !== undefined && (typeof req.sha !== 'string' || !SHA.test(req.sha)))
     throw new InvalidRequestError('"sha" must be a full commit id');
+  if (req.repository !== undefined) {
+    // The build gets this pipeline's secrets: it may only build a repository the pipeline is for.
+    if (!isRepositoryName(req.repository))
+      throw new InvalidRequestError('"repository" must be a repository path like owner/name');
+    if (!repositoryMatches(pipeline.repository, req.repository))
+      throw new InvalidRequestError(
+        `pipeline ${pipeline.name} is for ${pipeline.repository}, not ${req.repository}`,
+      );
+  }
   const repository = req.repository ?? pipeline.repository;
   if (/[*?[{]/.test(repository))
     throw new InvalidRequestError(

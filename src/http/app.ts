@@ -11,9 +11,11 @@ import { getBuild, getJobLog, type ApiDeps } from './api.ts';
 import { getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
 import { endpointHandlers, type EndpointsDeps } from './endpoints.ts';
 import { apiAuth, login } from './auth.ts';
+import { sameOriginWrites } from './same-origin-writes.ts';
 import { errorMiddleware } from './error-middleware.ts';
 import { webhookReceiver, type WebhookDeps } from './webhooks.ts';
 import { webhookRoute } from './webhook-route.ts';
+import { createIntakeBudget } from './intake-budget.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { clientAddress } from './client-address.ts';
 import { testEndpoint } from './endpoint-test.ts';
@@ -31,7 +33,14 @@ const VERSION: string = (
 const LOGIN_FAILURES_PER_MINUTE = 10;
 
 export interface AppDeps
-  extends WebhookDeps, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps, EndpointsDeps {
+  extends
+    Omit<WebhookDeps, 'intake'>,
+    ApiDeps,
+    ActionDeps,
+    DeliveriesDeps,
+    ListDeps,
+    MetricsDeps,
+    EndpointsDeps {
   /** The API token: PUSHCI_API_TOKEN, or the one generated into the data dir. */
   apiToken: string;
   log: Logger;
@@ -73,6 +82,7 @@ export function createApp(deps: AppDeps): RequestListener {
     clientAddress: addressOf,
   });
   router.get('/login', loginRoute);
+  const sameOrigin = sameOriginWrites(deps.publicUrl);
   router.post('/login', loginRoute);
   router.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
@@ -99,7 +109,7 @@ export function createApp(deps: AppDeps): RequestListener {
   });
 
   const api = new Router({ prefix: '/api' });
-  api.use(apiAuth(deps.apiToken));
+  api.use(apiAuth(deps.apiToken), sameOrigin);
   api.get('/builds', listBuilds(deps));
   api.get('/pipelines', listPipelines(deps));
   api.get('/events', buildEvents(deps));
@@ -129,27 +139,25 @@ export function createApp(deps: AppDeps): RequestListener {
   api.post('/endpoints/:id/redeliver', ep.redeliverFailed);
 
   // Bull Board, behind the same auth as the API.
-  const admin = bullBoard([deps.jobs, deps.deliveries]);
+  const admin = bullBoard([deps.jobs, deps.deliveries], { write: deps.config.adminWrite });
   const adminAuth = apiAuth(deps.apiToken);
   app.use(async (ctx, next) =>
     ctx.path === '/admin/queues' || ctx.path.startsWith('/admin/queues/')
-      ? adminAuth(ctx, () => admin(ctx, next))
+      ? adminAuth(ctx, () => sameOrigin(ctx, () => admin(ctx, next)))
       : next(),
   );
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
   return webhookRoute(
     {
-      receive: webhookReceiver(deps),
+      receive: webhookReceiver({ ...deps, intake: createIntakeBudget(deps.config.maxIntakeBytes) }),
       forgeNames: new Set(deps.forges.keys()),
       answered: metrics.webhookAnswered,
-      checkRate: (() => {
-        const limiter = createRateLimiter(deps.config.rateLimit, 'webhooks (PUSHCI_RATE_LIMIT)');
-        return (source: string) => {
-          limiter.check(source);
-          limiter.count(source);
-        };
-      })(),
+      failures: createRateLimiter(
+        deps.config.rateLimit,
+        'failed webhook authentications (PUSHCI_RATE_LIMIT)',
+      ),
+      clientAddress: addressOf,
       log: deps.log,
     },
     app.callback(),

@@ -6,6 +6,8 @@ const STATUS: Record<string, number> = {
   signature_mismatch: 401,
   unauthorized: 401,
   forbidden: 403,
+  cross_site_request: 403,
+  admin_read_only: 403,
   malformed_payload: 400,
   invalid_request: 400,
   not_found: 404,
@@ -15,6 +17,7 @@ const STATUS: Record<string, number> = {
   rate_limited: 429,
   unsupported_media_type: 415,
   store_unavailable: 503,
+  intake_busy: 503,
 };
 
 export interface ErrorResponse {
@@ -39,9 +42,10 @@ export function errorResponse(err: unknown): ErrorResponse {
   const headers: Record<string, string> = {};
   if (err.code === 'store_unavailable') headers['Retry-After'] = '5';
   if (err.code === 'rate_limited') headers['Retry-After'] = String(err.details?.retry_after_s ?? 60);
+  if (err.code === 'intake_busy') headers['Retry-After'] = String(err.details?.retry_after_s ?? 5);
   if (err.code === 'method_not_allowed') headers.Allow = String(err.details?.allow ?? 'POST');
   // The rest of an oversized body is not worth reading: answer, then close the connection.
-  if (err.code === 'payload_too_large') headers.Connection = 'close';
+  if (err.code === 'payload_too_large' || err.code === 'intake_busy') headers.Connection = 'close';
   return {
     status: STATUS[err.code] ?? 500,
     headers,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { MethodNotAllowedError } from '../errors.ts';
+import { MethodNotAllowedError, SignatureMismatchError, SignatureMissingError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ClientAddress } from './client-address.ts';
 import { errorResponse } from './error-response.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import type { WebhookAnswer } from './webhooks.ts';
 
 const PREFIX = '/webhooks/';
@@ -13,8 +15,9 @@ export interface WebhookRouteDeps {
   forgeNames: ReadonlySet<string>;
   /** Counts every answer, errors included. */
   answered(forge: string, status: number): void;
-  /** Throws `RateLimitedError` for a source over its limit. */
-  checkRate(source: string): void;
+  /** Authentication failures per client address (PUSHCI_RATE_LIMIT). */
+  failures: RateLimiter;
+  clientAddress: ClientAddress;
   log: Logger;
 }
 
@@ -57,9 +60,21 @@ async function handle(deps: WebhookRouteDeps, forge: string, req: IncomingMessag
       throw new MethodNotAllowedError(`${req.method} is not allowed here; forges POST webhooks`, {
         allow: 'POST',
       });
-    deps.checkRate(req.socket.remoteAddress ?? 'unknown');
     ({ status, body } = await deps.receive(forge, req, requestLog));
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
+    // Only failed authentications count, and they are judged after the signature check: a signed
+    // delivery is never refused because someone else sent unsigned noise from the same address (a
+    // proxy, a NAT). A source over its limit gets 429 instead of 401, so it learns to back off.
+    if (err instanceof SignatureMissingError || err instanceof SignatureMismatchError) {
+      const source = deps.clientAddress(req);
+      try {
+        deps.failures.check(source);
+      } catch (limited) {
+        err = limited;
+      }
+      deps.failures.count(source);
+    }
     const r = errorResponse(err);
     ({ status, body, headers } = r);
     if (r.expected) requestLog().info({ status, error: body.error, reason: body.message }, 'request refused');

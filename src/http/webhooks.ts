@@ -7,6 +7,7 @@ import type { Inbound } from '../forges/forge.ts';
 import { matchPipelines } from '../pipelines/match.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { seenKey } from '../queue/dedupe.ts';
+import type { IntakeBudget } from './intake-budget.ts';
 import { readRawBody } from './raw-body.ts';
 
 export interface WebhookDeps extends CreateBuildsDeps {
@@ -16,6 +17,8 @@ export interface WebhookDeps extends CreateBuildsDeps {
   queuePrefix: string;
   dedupeWindowMs: number;
   maxBodyBytes: number;
+  /** Caps the bytes of bodies read but not yet verified, across all requests. */
+  intake: IntakeBudget;
   publicUrl: string;
 }
 
@@ -40,9 +43,15 @@ export function webhookReceiver(deps: WebhookDeps) {
     const forge = deps.forges.get(forgeName);
     if (!forge)
       throw new NotFoundError(`no forge "${forgeName}"; use one of: ${[...deps.forges.keys()].join(', ')}`);
-    const body = await readRawBody(req, deps.maxBodyBytes);
-    const inbound = { headers: req.headers, body };
-    await forge.verify(inbound);
+    const lease = deps.intake.lease();
+    let inbound;
+    try {
+      inbound = { headers: req.headers, body: await readRawBody(req, deps.maxBodyBytes, lease) };
+      await forge.verify(inbound);
+    } finally {
+      // Verified (or refused): from here on only authentic bodies are held.
+      lease.release();
+    }
     const result = forge.parse(inbound);
     const at = { forge: forge.name, delivery_id: result.deliveryId };
     if (result.kind === 'ping')

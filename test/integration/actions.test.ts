@@ -26,6 +26,7 @@ describe('cancel, rerun and manual trigger', () => {
       redis,
       {
         'long.yml': `name: long\nrepository: octo-org/long\nclone-url: ${repo.dir}\non: push\njobs:\n  wait:\n    steps:\n      - run: |\n          bash -c 'exec -a ${marker} sleep 1000' &\n          sleep 1000\n  after:\n    needs: wait\n    steps:\n      - run: 'true'\n`,
+        'org.yml': `name: prod\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\nenv:\n  DEPLOY_KEY: prod-secret\njobs:\n  a:\n    steps:\n      - run: 'true'\n`,
         'quick.yml': `name: quick\nrepository: octo-org/quick\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: test "$CI_COMMIT_SHA" = "$(git rev-parse HEAD)"\n`,
       },
       { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN, PUSHCI_KILL_GRACE_MS: '300' },
@@ -125,5 +126,40 @@ describe('cancel, rerun and manual trigger', () => {
     assert.equal(bad.status, 400);
     const unknown = await post(`${server.base}/api/pipelines/nope/trigger`, '{"branch":"main"}', auth);
     assert.equal(unknown.status, 404);
+  });
+
+  it('triggers only repositories the pipeline is for, by valid name (its secrets go with the build)', async () => {
+    const trigger = (repository: unknown) =>
+      post(`${server.base}/api/pipelines/prod/trigger`, JSON.stringify({ branch: 'main', repository }), auth);
+    const prodBuilds = async () =>
+      (
+        (await (await fetch(`${server.base}/api/builds?pipeline=prod`, { headers: auth })).json()) as {
+          builds: BuildView[];
+        }
+      ).builds.map((b) => b.id);
+    const before = await prodBuilds();
+    for (const evil of [
+      'attacker/evil',
+      'octo-org/../attacker/evil',
+      'octo-org/..',
+      'https://evil.example/octo-org/app',
+      'octo-org/app:x',
+      '-oProxyCommand=evil/x',
+      'octo-org/-x',
+      'octo-org/.hidden',
+      'octo-org',
+      'octo-org/app/../../attacker/evil',
+      42,
+    ]) {
+      const r = await trigger(evil);
+      assert.equal(r.status, 400, `${String(evil)}: ${r.text}`);
+      assert.equal(r.json.error, 'invalid_request');
+    }
+    assert.deepEqual(await prodBuilds(), before, 'nothing was built');
+    const ok = await trigger('octo-org/app');
+    assert.equal(ok.status, 202, ok.text);
+    const v = await final(ok.json.builds[0].id);
+    assert.equal(v.repository, 'octo-org/app');
+    assert.equal(v.status, 'success');
   });
 });

@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
 import type { PushEvent } from '../../model.ts';
+import { standardWebhookMatches } from '../standard-webhooks.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import {
   ZERO_SHA,
@@ -33,6 +34,7 @@ export interface GitlabSecrets {
  * `webhook-signature` are required and verified over the raw body; with plain tokens, `X-Gitlab-Token`.
  */
 export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): Inbound {
+  // Fails at start on a token that is not a whsec_ secret, as before.
   const signers = signingTokens.map((t) => new Webhook(t));
   return {
     name: 'gitlab',
@@ -52,19 +54,9 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
             'webhook-signature headers are missing; this server requires GitLab signing tokens',
           );
         }
-        let ok = false;
-        for (const s of signers) {
-          try {
-            s.verify(req.body, {
-              'webhook-id': id,
-              'webhook-timestamp': timestamp,
-              'webhook-signature': signature,
-            });
-            ok = true;
-          } catch {
-            // try the next token (rotation)
-          }
-        }
+        // Over the exact received bytes: the standardwebhooks library takes a string, and decoding can
+        // change bytes (invalid sequences become U+FFFD), so two bodies could pass with one signature.
+        const ok = standardWebhookMatches(req.body, id, timestamp, signature, signingTokens);
         if (!ok)
           throw new SignatureMismatchError(
             'webhook-signature does not match, or the timestamp is more than 5 minutes off; check GITLAB_WEBHOOK_SIGNING_TOKEN',
@@ -85,8 +77,11 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
 
     parse(req: InboundRequest): ForgeResult {
       // GitLab before 14 sends no delivery id: such deliveries cannot be de-duplicated, so each gets its own.
+      // With signing on, only `webhook-id` is covered by the signature: de-duplicating by the unsigned
+      // Idempotency-Key would let anyone replay a captured delivery as new by changing that header.
       const deliveryId = requireString(
-        header(req, 'idempotency-key') ??
+        (signers.length > 0 ? header(req, 'webhook-id') : undefined) ??
+          header(req, 'idempotency-key') ??
           header(req, 'x-gitlab-event-uuid') ??
           header(req, 'webhook-id') ??
           `gitlab-${randomUUID()}`,

@@ -25,7 +25,15 @@ const ago = (iso) => (iso ? new Date(iso).toLocaleString() : '');
 
 class AuthNeeded extends Error {}
 async function api(path, opts = {}) {
-  const res = await fetch(path, { credentials: 'same-origin', ...opts });
+  // Writes go as JSON: the server refuses state changes a cross-site form could have sent.
+  const write = opts.method && opts.method !== 'GET';
+  const res = await fetch(path, {
+    credentials: 'same-origin',
+    ...opts,
+    ...(write
+      ? { headers: { 'content-type': 'application/json', ...opts.headers }, body: opts.body ?? '{}' }
+      : {}),
+  });
   if (res.status === 401) throw new AuthNeeded('token needed');
   if (res.status === 403) throw new Error((await res.json()).message);
   if (!res.ok) throw new Error(((await res.json().catch(() => null)) ?? {}).message ?? `${res.status}`);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { FORGE_SETTINGS } from './forges/registry.ts';
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration' | 'size';
 
 /** One setting: its env var, its CLI flag, its default, and the line of documentation the README shows. */
 export interface Setting {
@@ -237,6 +237,46 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Cap of one job’s log; the log says where it was cut.',
   },
   {
+    key: 'runner',
+    env: 'PUSHCI_RUNNER',
+    flag: 'runner',
+    kind: 'string',
+    default: 'auto',
+    doc: 'Where steps run: `sandbox` (Linux namespaces via bubblewrap; refuses to start without them), `host` (no isolation), or `auto` (sandbox when the machine supports it, else host with a warning and every build marked `unsandboxed`).',
+  },
+  {
+    key: 'jobProcesses',
+    env: 'PUSHCI_JOB_PROCESSES',
+    flag: 'job-processes',
+    kind: 'int',
+    default: '4096',
+    doc: 'Processes and threads one sandboxed job may have at once (0: no limit).',
+  },
+  {
+    key: 'jobMemory',
+    env: 'PUSHCI_JOB_MEMORY',
+    flag: 'job-memory',
+    kind: 'size',
+    default: '8G',
+    doc: 'Memory of one sandboxed job (`512M`, `8G`; 0: no limit): all its processes together with cgroups, each process without.',
+  },
+  {
+    key: 'jobDisk',
+    env: 'PUSHCI_JOB_DISK',
+    flag: 'job-disk',
+    kind: 'size',
+    default: '20G',
+    doc: 'Disk a sandboxed job may fill in its workspace, /tmp and $HOME together (0: no limit).',
+  },
+  {
+    key: 'jobOpenFiles',
+    env: 'PUSHCI_JOB_OPEN_FILES',
+    flag: 'job-open-files',
+    kind: 'int',
+    default: '65536',
+    doc: 'Open files per process of a sandboxed job (0: leave the rlimit alone).',
+  },
+  {
     key: 'keepWorkspaces',
     env: 'PUSHCI_KEEP_WORKSPACES',
     flag: 'keep-workspaces',
@@ -367,6 +407,13 @@ export interface Config {
   shutdownGraceMs: number;
   lockMs: number;
   logMaxBytes: number;
+  runner: 'auto' | 'sandbox' | 'host';
+  jobProcesses: number;
+  /** Bytes. */
+  jobMemory: number;
+  /** Bytes. */
+  jobDisk: number;
+  jobOpenFiles: number;
   keepWorkspaces: boolean;
   maxBodyBytes: number;
   maxIntakeBytes: number;
@@ -379,6 +426,16 @@ export interface Config {
   logLevel: string;
   /** The server's environment, for `${{ env.NAME }}` and `${{ secrets.NAME }}` in pipeline files. */
   env: Readonly<Record<string, string>>;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?$/i;
+const SIZE_UNIT: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Parses `512M`, `8G`, `8GiB` or a bare number of bytes (binary units). */
+export function parseSize(text: string): number {
+  const m = SIZE.exec(text.trim());
+  if (!m) throw new ConfigError(`"${text}" is not a size (use e.g. 512M, 8G or bytes)`);
+  return Math.round(Number(m[1]) * SIZE_UNIT[(m[2] ?? '').charAt(0).toLowerCase()]!);
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
@@ -408,6 +465,12 @@ function convert(s: Setting, raw: string): unknown {
     }
     case 'duration':
       return parseDuration(raw);
+    case 'size':
+      try {
+        return parseSize(raw);
+      } catch (e) {
+        throw new ConfigError(`${where}: ${(e as Error).message}`);
+      }
     case 'list':
       return raw
         .split(',')
@@ -439,6 +502,8 @@ export function loadConfig(
     );
   if (c.notifyEndpointConcurrency < 1)
     throw new ConfigError('PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY must be at least 1');
+  if (!['auto', 'sandbox', 'host'].includes(c.runner))
+    throw new ConfigError(`PUSHCI_RUNNER must be auto, sandbox or host, got "${c.runner}"`);
   c.pipelinesDir = resolve(c.pipelinesDir);
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');

@@ -56,6 +56,8 @@ export interface JobView {
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
+  /** Where its last attempt ran: `sandbox`, or `host` (no isolation); null before it started. */
+  runner: 'sandbox' | 'host' | null;
 }
 
 /** A build as `GET /api/builds/:id` and outbound payloads' `data.build` show it. */
@@ -83,6 +85,8 @@ export interface BuildView {
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
+  /** A job of it ran on the host runner, without the sandbox (PUSHCI_RUNNER=host, or auto without support). */
+  unsandboxed: boolean;
   jobs: JobView[];
 }
 

@@ -27,6 +27,7 @@ import { checkPrefixFor, createRedis, waitReady } from './queue/connection.ts';
 import { joinEmbeddedRedis, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.ts';
 import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
+import { selectBackend } from './runner/select-backend.ts';
 import { createStack, type Stack } from './stack.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
 
@@ -97,7 +98,11 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
 
     let url: string | null = null;
     if (opts.worker) {
-      const redis: Redis = await connect('worker');
+      // The sandbox probe (one process) overlaps with connecting to Redis: a worker starts sooner.
+      const [backend, redis]: [Awaited<ReturnType<typeof selectBackend>>, Redis] = await Promise.all([
+        selectBackend(config, log),
+        connect('worker'),
+      ]);
       const stack: Stack = createStack(redis, config, log, clock);
       closers.push(() => stack.close());
       const jobWorker = await createJobWorker({
@@ -108,6 +113,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         store: stack.store,
         lifecycle: stack.lifecycle,
         log,
+        backend,
       });
       const deliveryWorker: Worker = createDeliveryWorker({
         config,

@@ -110,6 +110,8 @@ export class Lifecycle {
     job: string,
     /** The record as the caller just read it, to spare a second read. */
     loaded?: BuildRecord | null,
+    /** The backend the attempt runs on, shown on the job (and `unsandboxed` on the build). */
+    runner?: 'sandbox' | 'host',
   ): Promise<{ record: BuildRecord; attempt: number } | null> {
     const before = loaded === undefined ? await this.store.get(buildId) : loaded;
     const state = before?.jobs.get(job);
@@ -131,6 +133,7 @@ export class Lifecycle {
           : null,
       started_at: new Date().toISOString(),
       finished_at: null,
+      ...(runner ? { runner } : {}),
     };
     const { ok, record } = await this.store.cas(buildId, `s:${job}`, ['queued', 'running'], {
       [`s:${job}`]: 'running',

@@ -16,6 +16,10 @@ export const jobSchema = z
     started_at: time.nullable(),
     finished_at: time.nullable(),
     duration_ms: z.int().nullable(),
+    runner: z
+      .enum(['sandbox', 'host'])
+      .nullable()
+      .describe('Where its last attempt ran: sandbox, or host (no isolation); null before it started.'),
   })
   .describe('One job of a build.');
 
@@ -43,6 +47,11 @@ export const buildSchema = z
     started_at: time.nullable(),
     finished_at: time.nullable(),
     duration_ms: z.int().nullable(),
+    unsandboxed: z
+      .boolean()
+      .describe(
+        'A job of it ran without the sandbox (PUSHCI_RUNNER=host, or auto on a machine without namespaces).',
+      ),
     jobs: z.array(jobSchema),
   })
   .describe('A build: GET /api/builds/{id} and the data.build of every outbound message.');

@@ -32,6 +32,7 @@ export function exampleBuild(publicUrl: string, status: BuildView['status']): Bu
     started_at: status === 'queued' ? null : at(1),
     finished_at: done ? at(5) : null,
     duration_ms: done ? 4000 : null,
+    unsandboxed: false,
     jobs: [
       {
         name: 'build',
@@ -43,6 +44,7 @@ export function exampleBuild(publicUrl: string, status: BuildView['status']): Bu
         started_at: status === 'queued' ? null : at(1),
         finished_at: done ? at(5) : null,
         duration_ms: done ? 4000 : null,
+        runner: status === 'queued' ? null : 'sandbox',
       },
     ],
   };

@@ -14,6 +14,8 @@ import { embeddedPaths, findEmbeddedRedis } from '../redis/embedded.ts';
 import type { LastGood } from '../pipelines/pipeline-set.ts';
 import { keys } from '../queue/keys.ts';
 import { LastGoodPipelines } from '../queue/last-good-pipelines.ts';
+import { findCgroups } from '../runner/backends/sandbox/cgroups.ts';
+import { probeSandbox } from '../runner/backends/sandbox/probe.ts';
 
 const run = promisify(execFile);
 
@@ -62,6 +64,20 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   } catch {
     add('git', 'fail', 'git is not on PATH: workers need it to check out commits');
   }
+
+  // Where steps run: the same probe `pushci serve` and `pushci worker` make at start.
+  const missing = config.runner === 'host' ? null : await probeSandbox();
+  if (config.runner === 'host')
+    add('sandbox', 'warn', 'PUSHCI_RUNNER=host: steps run unsandboxed, as the pushci user (see the README)');
+  else if (!missing) {
+    const cg = await findCgroups();
+    add(
+      'sandbox',
+      'ok',
+      `steps run in bubblewrap; job limits as ${cg ? `cgroup v${cg.version}` : 'rlimits'}`,
+    );
+  } else if (config.runner === 'sandbox') add('sandbox', 'fail', `PUSHCI_RUNNER=sandbox, but ${missing}`);
+  else add('sandbox', 'warn', `${missing}: steps would run unsandboxed (PUSHCI_RUNNER=auto)`);
 
   try {
     const { pipelines, diagnostics, files } = await loadPipelines(config.pipelinesDir, config.env);

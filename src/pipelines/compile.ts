@@ -171,6 +171,7 @@ export function compilePipeline(
       timeoutMinutes: j['timeout-minutes'] ?? null,
       continueOnError: j['continue-on-error'] ?? false,
       workingDirectory: j['working-directory'] ?? null,
+      network: j.network ?? data.network ?? 'default',
       steps,
     };
   });

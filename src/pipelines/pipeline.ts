@@ -43,6 +43,8 @@ export interface JobDef {
   timeoutMinutes: number | null;
   continueOnError: boolean;
   workingDirectory: string | null;
+  /** Network of its sandboxed steps (`network:` of the job, else of the pipeline). */
+  network: 'default' | 'none' | 'host';
   steps: StepDef[];
 }
 

@@ -41,6 +41,12 @@ const step = z
 
 export const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 
+const network = z
+  .enum(['default', 'none', 'host'])
+  .describe(
+    'Network of sandboxed steps: default (outbound only, nothing on this machine), none, or host (this machine’s network, loopback included: a step can reach pushci’s API and Redis).',
+  );
+
 const job = z
   .strictObject({
     name: z.string().max(200).optional().describe('Display name.'),
@@ -56,6 +62,7 @@ const job = z
     'timeout-minutes': timeout.optional(),
     'continue-on-error': z.boolean().optional().describe('A failure of this job does not fail the build.'),
     'working-directory': z.string().min(1).optional().describe('Default working directory of the steps.'),
+    network: network.optional(),
     steps: z.array(step).min(1).describe('Run in order; the first failure stops the job.'),
   })
   .describe('A job: steps that run in one fresh checkout.');
@@ -116,6 +123,7 @@ export const pipelineSchema = z
       })
       .describe('Triggers.'),
     env: envMap.optional(),
+    network: network.optional(),
     jobs: z.record(
       z.string().regex(JOB_ID, 'job ids are letters, digits, _ and -, starting with a letter or _'),
       job,

@@ -31,6 +31,8 @@ export interface JobState {
   reason: string | null;
   started_at: string | null;
   finished_at: string | null;
+  /** The backend that ran the last attempt (absent before it started, and in older records). */
+  runner?: 'sandbox' | 'host';
 }
 
 export interface BuildRecord {
@@ -440,6 +442,7 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
       started_at: s.started_at,
       finished_at: s.finished_at,
       duration_ms: durationMs(s.started_at, s.finished_at),
+      runner: s.runner ?? null,
     };
   });
   const m = r.meta;
@@ -466,6 +469,7 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     started_at: r.started_at,
     finished_at: r.finished_at,
     duration_ms: durationMs(r.started_at, r.finished_at),
+    unsandboxed: jobs.some((j) => j.runner === 'host'),
     jobs,
   };
 }

@@ -75,7 +75,7 @@ export interface JobRuntime {
   readonly workspace: string;
   /** Variables the backend sets for every step (`HOME`, `TMPDIR`), over the step's own. */
   readonly env: Readonly<Record<string, string>>;
-  start(o: StartOptions): StartedStep;
+  start(o: StartOptions): Promise<StartedStep>;
   /** Ends whatever is left and releases what `prepare` took (network helpers, cgroups). Idempotent. */
   destroy(): Promise<void>;
 }

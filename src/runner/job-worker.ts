@@ -92,7 +92,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     names.add(name);
     active.set(buildId, names);
     try {
-      const started = await lifecycle.jobStarted(buildId, name, record);
+      const started = await lifecycle.jobStarted(buildId, name, record, backend.name);
       if (!started) return;
       const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
       jlog.info('job started');

@@ -61,8 +61,14 @@ export async function runJob(
   };
   const workspace = dirs.src;
   const { backend } = deps;
-  const network: NetworkMode = 'default';
-  const limits: JobLimits = { processes: 0, memoryBytes: 0, diskBytes: 0, openFiles: 0 };
+  // Records stored before `network:` existed have none: the default.
+  const network: NetworkMode = job.network ?? 'default';
+  const limits: JobLimits = {
+    processes: config.jobProcesses,
+    memoryBytes: config.jobMemory,
+    diskBytes: config.jobDisk,
+    openFiles: config.jobOpenFiles,
+  };
   try {
     cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
     envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: config.env, secrets }));

@@ -76,7 +76,7 @@ function splitLines(stream: Readable, emit: (line: string) => void): Promise<voi
  */
 export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
   await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
-  const step = rt.start({ argv: shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
+  const step = await rt.start({ argv: shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
   let timedOut = false;
   let canceled = false;
   const timer = setTimeout(() => {

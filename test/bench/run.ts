@@ -41,14 +41,16 @@ const SECRET = 'bench-secret';
 const CB = whsec();
 const repo = makeRepo();
 const sha = repo.commits[0]!;
-const stepsDir = mkdtempSync(join(tmpdir(), 'pushci-bench-steps-'));
+/** What the bench's runs of push-to-first-step compare (PUSHCI_RUNNER of the worker). */
+type Runner = 'sandbox' | 'host';
 
 function pipelines(receiverUrl: string, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
-  // The step records when it started, in ns, under the build id: push-to-first-step is measured from it.
+  // The step prints when it started, in ns, into its log: push-to-first-step is measured from it (a
+  // sandboxed step cannot write into a folder of the bench).
   writeFileSync(
     join(dir, 'bench.yml'),
-    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: date +%s%N > "${stepsDir}/$CI_BUILD_ID"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
+    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo "BENCH_START $(date +%s%N)"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
   );
   return dir;
 }
@@ -247,37 +249,36 @@ async function intake(
   return out;
 }
 
-async function pushToStart(redis: TestRedis, label: string, pushes: number) {
+/** When the step of build `id` started (ns since the epoch), from its log in Redis, or null. */
+async function stepStart(client: Redis, redis: TestRedis, id: string): Promise<bigint | null> {
+  const lines = await client.lrange(keys(redis.prefix).log(id, 'j'), 0, -1);
+  const m = lines.map((l) => /BENCH_START (\d+)/.exec(l)).find(Boolean);
+  return m ? BigInt(m[1]!) : null;
+}
+
+async function pushToStart(redis: TestRedis, label: string, pushes: number, runner: Runner = 'sandbox') {
   const recv = await startReceiver();
   const pipes = pipelines(recv.url);
   const server = await startReceiverProcess(redis, pipes);
-  const workers = startWorkers(redis, pipes, 1);
+  const workers = startWorkers(redis, pipes, 1, { PUSHCI_RUNNER: runner });
+  const client = new Redis(redis.url);
   await sleep(2000);
   // Warm: the first build fills the git mirror.
   const warm = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
-  await waitFor(() => readdirSync(stepsDir).includes(warm.json.builds[0].id), 30_000, 'warm-up build');
+  await waitFor(() => stepStart(client, redis, warm.json.builds[0].id), 30_000, 'warm-up build');
   const lat: number[] = [];
   for (let i = 0; i < pushes; i++) {
     const t0 = process.hrtime.bigint();
     const wall0 = BigInt(Date.now()) * 1_000_000n;
     const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
     const id = r.json.builds[0].id as string;
-    const started = await waitFor(
-      () => {
-        try {
-          return BigInt(readFileSync(join(stepsDir, id), 'utf8').trim());
-        } catch {
-          return null;
-        }
-      },
-      30_000,
-      'the step',
-    );
+    const started = await waitFor(() => stepStart(client, redis, id), 30_000, 'the step');
     void t0;
     lat.push(Number(started - wall0) / 1e6);
   }
+  client.disconnect();
   row(
-    `push to first step, ${label}`,
+    `push to first step, ${runner} runner, ${label}`,
     `median ${median(lat).toFixed(1)} ms`,
     `p99 ${pct(lat, 99).toFixed(1)} ms`,
     `${pushes} pushes, idle worker`,
@@ -475,7 +476,10 @@ try {
   };
   if (ONLY.has('intake')) results.intake = await intake(redis, 'empty Redis');
   await drainJobs(redis);
-  if (ONLY.has('start')) results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200);
+  if (ONLY.has('start')) {
+    results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200, 'sandbox');
+    results.pushToStartHost = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200, 'host');
+  }
   // The scaling curve: each size on a Redis of its own, filled to exactly that many queued builds, and
   // every intake run starts there (what a run stored is removed after it).
   const sizes = !ONLY.has('scaling') ? [] : QUICK ? [1000, 10_000] : [1000, 10_000, 100_000];

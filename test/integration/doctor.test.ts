@@ -37,6 +37,7 @@ describe('pushci doctor', () => {
     for (const line of [
       /✔ Redis\s+reachable/,
       /✔ git\s+git version/,
+      /✔ sandbox\s+steps run in bubblewrap; job limits as (cgroup v\d|rlimits)/,
       /✔ pipelines\s+1 valid/,
       /✔ webhook secrets\s+GITHUB_WEBHOOK_SECRET/,
       /✔ API token/,
@@ -52,6 +53,7 @@ describe('pushci doctor', () => {
       REDIS_URL: 'redis://127.0.0.1:1',
       GITHUB_WEBHOOK_SECRET: 'short',
       PUSHCI_SECRETS_KEY: 'too-short',
+      PUSHCI_RUNNER: 'host',
     });
     assert.equal(r.code, 1);
     assert.match(r.out, /✘ Redis\s+REDIS_URL is set but Redis does not answer/);
@@ -59,5 +61,6 @@ describe('pushci doctor', () => {
     assert.match(r.out, /! secret strength\s+GITHUB_WEBHOOK_SECRET shorter than 16 characters/);
     assert.match(r.out, /! API token\s+PUSHCI_API_TOKEN unset/);
     assert.match(r.out, /✘ endpoint key\s+PUSHCI_SECRETS_KEY must be 32 random bytes in base64/);
+    assert.match(r.out, /! sandbox\s+PUSHCI_RUNNER=host: steps run unsandboxed/);
   });
 });

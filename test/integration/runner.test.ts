@@ -29,7 +29,8 @@ describe('runner', () => {
       {
         'tree.yml': `${head('tree')}jobs:
   hang:
-    timeout-minutes: 0.02
+    # The job timeout covers the checkout too: room for a slow, busy machine.
+    timeout-minutes: 0.05
     steps:
       - run: |
           sleep 1000 &

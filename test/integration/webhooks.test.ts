@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
@@ -30,7 +27,6 @@ describe('webhook to build to signed callback', () => {
   let repo: TestRepo;
   let server: TestServer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  const out = join(tmpdir(), `pushci-out-${randomUUID()}`);
 
   before(async () => {
     redis = await startRedis();
@@ -48,8 +44,8 @@ jobs:
   build:
     steps:
       - run: |
-          cat hello.txt > "${out}-$CI_FORGE-$CI_BUILD_ID"
-          env | sort > "${out}-$CI_FORGE-$CI_BUILD_ID.env"
+          printf 'HEL%s %s\\n' LO "$(cat hello.txt)"
+          env | sort | sed 's/^/ENV /'
   test:
     needs: [build]
     steps:
@@ -89,6 +85,15 @@ notify:
       `build.completed of ${id}`,
     );
 
+  // The step's own output, from its log (a sandboxed step cannot write to this test's files).
+  const output = async (id: string, prefix: string) => {
+    const text = await (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    return text
+      .split('\n')
+      .map((l) => l.indexOf(`${prefix} `))
+      .flatMap((at, i) => (at >= 0 ? [text.split('\n')[i]!.slice(at + prefix.length + 1)] : []));
+  };
+
   it('runs a signed GitHub push in the pushed commit and sends verified callbacks', async () => {
     const res = await sendGithub(
       server.base,
@@ -116,7 +121,7 @@ notify:
         ['test', 'success', 0],
       ],
     );
-    assert.equal(readFileSync(`${out}-github-${id}`, 'utf8'), 'hello from the pushed commit\n');
+    assert.deepEqual(await output(id, 'HELLO'), ['hello from the pushed commit']);
 
     const wh = new Webhook(CALLBACK);
     const mine = receiver.got.filter((r) => JSON.parse(r.body).data.build.id === id);
@@ -151,10 +156,7 @@ notify:
     const { id } = res.json.builds[0];
     await completed(id);
     const env = Object.fromEntries(
-      readFileSync(`${out}-github-${id}.env`, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      (await output(id, 'ENV')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     assert.equal(env.CI, 'true');
     assert.equal(env.CI_COMMIT_SHA, repo.commits[1]);
@@ -172,6 +174,10 @@ notify:
     assert.equal(env.WORKER_ONLY_SECRET, undefined);
     assert.equal(env.GITHUB_WEBHOOK_SECRET, undefined);
     assert.equal(env.CALLBACK_SECRET, undefined);
+    // Nothing about the server: no worker pid, no marker, no Redis.
+    for (const k of Object.keys(env))
+      assert.doesNotMatch(k, /^(PUSHCI_(?!$)|REDIS)/, `${k} reached the step`);
+    assert.equal(env.TMPDIR, '/tmp');
   });
 
   it('runs a GitLab push with the right token', async () => {
@@ -188,10 +194,7 @@ notify:
     const done = await completed(res.json.builds[0].id);
     assert.equal(done.data.build.status, 'success');
     assert.equal(done.data.build.forge, 'gitlab');
-    assert.equal(
-      readFileSync(`${out}-gitlab-${done.data.build.id}`, 'utf8'),
-      'hello from the pushed commit\n',
-    );
+    assert.deepEqual(await output(done.data.build.id, 'HELLO'), ['hello from the pushed commit']);
   });
 
   it('runs only tag pipelines for a tag push, and nothing for a branch deletion', async () => {

@@ -127,6 +127,20 @@ function ansiLine(text) {
 }
 
 let view = null; // what the live events refresh
+// A build whose steps ran without the sandbox says so wherever it is shown.
+const unsandboxed = (b) =>
+  b.unsandboxed
+    ? h(
+        'span',
+        {
+          class: 'unsandboxed',
+          'data-testid': 'unsandboxed',
+          title: 'Its steps ran on the host runner, without the sandbox',
+        },
+        'unsandboxed',
+      )
+    : null;
+
 // Pages render after awaiting the API; a render for a page the user already left must not land.
 const still = (hash) => (location.hash || '#/') === hash || (hash === '#/' && /^#?\/?$/.test(location.hash));
 async function buildsPage() {
@@ -137,7 +151,7 @@ async function buildsPage() {
       'tr',
       { class: 'build', 'data-build': b.id, onclick: () => (location.hash = `#/builds/${b.id}`) },
       h('td', {}, status(b.status)),
-      h('td', {}, `${b.pipeline} #${b.number}`),
+      h('td', {}, `${b.pipeline} #${b.number}`, unsandboxed(b)),
       h('td', { class: 'mono' }, b.branch ?? (b.tag ? `tag ${b.tag}` : b.ref)),
       h('td', { class: 'mono' }, b.sha.slice(0, 7)),
       h('td', {}, b.message?.split('\n')[0] ?? ''),
@@ -252,7 +266,7 @@ async function buildPage(id, selected) {
   const deliveries = await api(`/api/deliveries?build=${id}`).catch(() => ({ deliveries: [] }));
   if (!still(`#/builds/${id}`)) return;
   main.replaceChildren(
-    h('h2', {}, status(b.status), ` ${b.pipeline} #${b.number}`),
+    h('h2', {}, status(b.status), ` ${b.pipeline} #${b.number}`, unsandboxed(b)),
     h(
       'p',
       {},

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import type { Backend, JobRuntime, PrepareOptions, StartOptions, StartedStep } from '../../backend.ts';
 import { STEP_MARKER, WORKER_MARKER, killTree, sweepOrphans } from './kill-tree.ts';
 
-function start(o: StartOptions): StartedStep {
+async function start(o: StartOptions): Promise<StartedStep> {
   const token = randomBytes(12).toString('hex');
   const [cmd, ...args] = o.argv;
   const child = execa(cmd!, args, {
@@ -43,7 +43,8 @@ export function hostBackend(): Backend {
   return {
     name: 'host',
     isolated: false,
-    describe: () => 'pushci: runner: host (no sandbox: steps run as the pushci user, see the README)',
+    describe: (o) =>
+      `pushci: runner: host (no sandbox: steps run as the pushci user and see what it sees; job limits${o.network === 'default' ? '' : ` and network: ${o.network}`} are not enforced)`,
     async prepare(o: PrepareOptions): Promise<JobRuntime> {
       return { workspace: o.dirs.src, env: {}, start, destroy: async () => {} };
     },

@@ -1,0 +1,180 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobLimits } from '../../backend.ts';
+
+/** Where per-job cgroups can be made: cgroup v2 (one tree) or v1 (a `pids` and a `memory` tree). */
+export type CgroupRoots = { version: 2; base: string } | { version: 1; pids: string; memory: string };
+
+const PARENT = 'pushci';
+
+async function writable(dir: string): Promise<boolean> {
+  const probe = join(dir, `${PARENT}-probe-${process.pid}`);
+  try {
+    await mkdir(probe);
+    await rmdir(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds cgroups this process may create and limit (usually only as root): the v2 tree when it offers
+ * the pids and memory controllers, else the v1 pids and memory hierarchies. Null: limits fall back to
+ * rlimits.
+ */
+export async function findCgroups(mount = '/sys/fs/cgroup'): Promise<CgroupRoots | null> {
+  const v2 = existsSync(join(mount, 'cgroup.controllers')) ? mount : null;
+  if (v2) {
+    const ctl = await readFile(join(v2, 'cgroup.controllers'), 'utf8').catch(() => '');
+    if (/\bpids\b/.test(ctl) && /\bmemory\b/.test(ctl) && (await writable(v2))) {
+      try {
+        await writeFile(join(v2, 'cgroup.subtree_control'), '+pids +memory');
+        await mkdir(join(v2, PARENT), { recursive: true });
+        await writeFile(join(v2, PARENT, 'cgroup.subtree_control'), '+pids +memory');
+        return { version: 2, base: join(v2, PARENT) };
+      } catch {
+        // Not delegated to us; try v1 below.
+      }
+    }
+  }
+  const pids = join(mount, 'pids');
+  const memory = join(mount, 'memory');
+  if (existsSync(join(pids, 'pids.max')) || existsSync(join(pids, 'cgroup.procs'))) {
+    if (
+      existsSync(join(memory, 'memory.limit_in_bytes')) &&
+      (await writable(pids)) &&
+      (await writable(memory))
+    )
+      return { version: 1, pids: join(pids, PARENT), memory: join(memory, PARENT) };
+  }
+  return null;
+}
+
+/** A job's cgroup(s): its step sandboxes join it, its limits apply to all of them together. */
+export interface JobCgroup {
+  add(pid: number): Promise<void>;
+  /** The limit the job ran into so far, as a sentence, or null. */
+  exceeded(): Promise<string | null>;
+  remove(): Promise<void>;
+}
+
+const count = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+
+/**
+ * Makes the cgroup(s) of one job, named `<worker pid>-<job id>` so a sweep can tell a dead worker's
+ * leftovers from a live job between two steps.
+ */
+export async function createJobCgroup(
+  roots: CgroupRoots,
+  jobId: string,
+  limits: JobLimits,
+): Promise<JobCgroup> {
+  const id = `${process.pid}-${jobId}`;
+  // Counters are per job; a step reports only what grew while it ran.
+  let seenOom = 0;
+  let seenMax = 0;
+  const judge = (oom: number, max: number): string | null => {
+    const msg = oom > seenOom ? memoryMessage(limits) : max > seenMax ? processMessage(limits) : null;
+    seenOom = oom;
+    seenMax = max;
+    return msg;
+  };
+  const mem = limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max';
+  const procs = limits.processes > 0 ? String(limits.processes) : 'max';
+  if (roots.version === 2) {
+    const dir = join(roots.base, id);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'pids.max'), procs);
+    await writeFile(join(dir, 'memory.max'), mem);
+    await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
+    return {
+      add: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
+      async exceeded() {
+        const m = await readFile(join(dir, 'memory.events'), 'utf8').catch(() => '');
+        const p = await readFile(join(dir, 'pids.events'), 'utf8').catch(() => '');
+        return judge(count(m, 'oom_kill'), count(p, 'max'));
+      },
+      remove: () => removeWhenEmpty([dir]),
+    };
+  }
+  const pdir = join(roots.pids, id);
+  const mdir = join(roots.memory, id);
+  await mkdir(pdir, { recursive: true });
+  await mkdir(mdir, { recursive: true });
+  await writeFile(join(pdir, 'pids.max'), procs);
+  await writeFile(join(mdir, 'memory.limit_in_bytes'), limits.memoryBytes > 0 ? mem : '-1');
+  if (limits.memoryBytes > 0) await writeFile(join(mdir, 'memory.memsw.limit_in_bytes'), mem).catch(() => {});
+  return {
+    async add(pid) {
+      await writeFile(join(pdir, 'cgroup.procs'), String(pid));
+      await writeFile(join(mdir, 'cgroup.procs'), String(pid));
+    },
+    async exceeded() {
+      const m = await readFile(join(mdir, 'memory.oom_control'), 'utf8').catch(() => '');
+      const p = await readFile(join(pdir, 'pids.events'), 'utf8').catch(() => '');
+      return judge(count(m, 'oom_kill'), count(p, 'max'));
+    },
+    remove: () => removeWhenEmpty([pdir, mdir]),
+  };
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+export const formatBytes = (n: number) =>
+  n >= GiB ? `${+(n / GiB).toFixed(1)} GiB` : `${+(n / MiB).toFixed(1)} MiB`;
+
+function memoryMessage(l: JobLimits): string {
+  return `ran out of memory: the job's memory limit is ${formatBytes(l.memoryBytes)} (PUSHCI_JOB_MEMORY)`;
+}
+
+function processMessage(l: JobLimits): string {
+  return `hit the job's process limit of ${l.processes} (PUSHCI_JOB_PROCESSES): a fork failed`;
+}
+
+/** cgroups can only be removed once their processes are gone, which takes the kernel a moment. */
+async function removeWhenEmpty(dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await rmdir(d);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the job cgroups of workers that are gone (killed before they could); returns how many. */
+export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
+  const parents = roots.version === 2 ? [roots.base] : [roots.pids, roots.memory];
+  let removed = 0;
+  for (const parent of parents) {
+    const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const worker = Number(/^(\d+)-/.exec(e.name)?.[1]);
+      if (!e.isDirectory() || !worker || alive(worker)) continue;
+      // A cgroup with processes in it refuses (EBUSY): that job is still running somewhere.
+      if (
+        await rmdir(join(parent, e.name)).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,325 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type {
+  Backend,
+  JobLimits,
+  JobRuntime,
+  PrepareOptions,
+  StartOptions,
+  StartedStep,
+  StepExit,
+} from '../../backend.ts';
+import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
+import { diskUsage } from './disk-usage.ts';
+import { bwrapArgs, homeInside } from './mounts.ts';
+import { GUARD_CAPS, SLIRP_DNS, attachNetwork, blockedDestinations, stepCommand } from './network.ts';
+
+export interface SandboxOptions {
+  /** pushci's own folders the steps must not see (data dir, working directory, pipelines folder). */
+  hide: string[];
+  /** The pushci user's home, replaced by the job's own. */
+  home: string | null;
+  /** Per-job cgroups when this process may make them; null: rlimits only. */
+  cgroups: CgroupRoots | null;
+  /** How often a running job's disk usage is measured. */
+  diskCheckMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Host pids of the processes in a PID namespace (given as its /proc/<pid>/ns/pid link text). */
+async function members(ns: string): Promise<number[]> {
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return found;
+  }
+  await Promise.all(
+    entries.map(async (e) => {
+      if (!/^\d+$/.test(e)) return;
+      if ((await readlink(`/proc/${e}/ns/pid`).catch(() => null)) === ns) found.push(Number(e));
+    }),
+  );
+  return found;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Gone already.
+  }
+}
+
+function readInfo(stream: Readable): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = () => {
+      const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]);
+      if (pid > 0) resolve(pid);
+      else reject(new Error('bubblewrap did not start the sandbox'));
+    };
+    stream.on('data', (c: Buffer) => {
+      text += c.toString();
+      if (/"child-pid"\s*:\s*\d+\s*[,}]/.test(text)) done();
+    });
+    stream.once('end', done);
+    stream.once('error', done);
+  });
+}
+
+/** This process's hard rlimits (`/proc/self/limits`), by the names prlimit uses; absent: unlimited. */
+function hardLimits(): Map<string, number> {
+  const names: Record<string, string> = {
+    'Max open files': 'nofile',
+    'Max file size': 'fsize',
+    'Max processes': 'nproc',
+    'Max data size': 'data',
+  };
+  const out = new Map<string, number>();
+  try {
+    for (const line of readFileSync('/proc/self/limits', 'utf8').split('\n')) {
+      const m = /^(.+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+      const name = m && names[m[1]!];
+      if (name && /^\d+$/.test(m[3]!)) out.set(name, Number(m[3]));
+    }
+  } catch {
+    // Not Linux /proc: prlimit reports what it cannot set.
+  }
+  return out;
+}
+
+/**
+ * rlimits for the step (soft = hard, never above what pushci itself may raise them to): open files and
+ * file size always; processes and memory when no cgroup limits them.
+ */
+function rlimits(l: JobLimits, cgroup: boolean): string[] {
+  const hard = hardLimits();
+  const out: string[] = [];
+  const set = (name: string, value: number) => {
+    const v = Math.min(value, hard.get(name) ?? Infinity);
+    out.push(`--${name}=${v}:${v}`);
+  };
+  if (l.openFiles > 0) set('nofile', l.openFiles);
+  if (l.diskBytes > 0) set('fsize', l.diskBytes);
+  if (!cgroup && l.processes > 0) set('nproc', l.processes);
+  if (!cgroup && l.memoryBytes > 0) set('data', l.memoryBytes);
+  return out;
+}
+
+function resolvConfFor(): string | null {
+  try {
+    const text = readFileSync('/etc/resolv.conf', 'utf8');
+    const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
+    // A resolver on the host's loopback (systemd-resolved, dnsmasq) is out of reach: use slirp4netns' own.
+    return servers.length === 0 || servers.some((s) => s.startsWith('127.') || s === '::1')
+      ? `nameserver ${SLIRP_DNS}\n`
+      : null;
+  } catch {
+    return `nameserver ${SLIRP_DNS}\n`;
+  }
+}
+
+/**
+ * Steps in Linux namespaces made by bubblewrap: the host's root read-only, the job's own checkout,
+ * /tmp and $HOME, its own PID namespace (everything it starts ends with the step), its own network
+ * (outbound through slirp4netns, nothing of this machine reachable) and per-job limits (cgroups when
+ * allowed, rlimits otherwise).
+ */
+export function sandboxBackend(opts: SandboxOptions): Backend {
+  const diskCheckMs = opts.diskCheckMs ?? 3000;
+  return {
+    name: 'sandbox',
+    isolated: true,
+    describe(o) {
+      const l = o.limits;
+      const lim = [
+        l.processes > 0 ? `${l.processes} processes` : null,
+        l.memoryBytes > 0 ? `${formatBytes(l.memoryBytes)} memory` : null,
+        l.diskBytes > 0 ? `${formatBytes(l.diskBytes)} disk` : null,
+        l.openFiles > 0 ? `${l.openFiles} open files` : null,
+      ].filter(Boolean);
+      const net = { default: 'outbound only', none: 'none', host: 'the host’s (network: host)' }[o.network];
+      return `pushci: runner: sandbox (network: ${net}; limits: ${lim.join(', ') || 'none'}${opts.cgroups ? '' : ', as rlimits'})`;
+    },
+    async prepare(o: PrepareOptions): Promise<JobRuntime> {
+      let resolvConf: string | null = null;
+      if (o.network === 'default') {
+        const text = resolvConfFor();
+        if (text) {
+          resolvConf = join(o.dirs.scripts, 'resolv.conf');
+          await writeFile(resolvConf, text, { mode: 0o644 });
+        }
+      }
+      const base = bwrapArgs({
+        dirs: o.dirs,
+        hide: opts.hide,
+        home: opts.home,
+        readOnly: o.readOnly,
+        network: o.network,
+        resolvConf,
+      });
+      const cgroup: JobCgroup | null = opts.cgroups
+        ? await createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null)
+        : null;
+      const limitArgs = rlimits(o.limits, cgroup !== null);
+      const live = new Set<StartedStep>();
+      let diskOver: string | null = null;
+      const diskMessage = (used: number) =>
+        `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp and $HOME hold ${formatBytes(used)}`;
+      let measuring = false;
+      const watcher =
+        o.limits.diskBytes > 0
+          ? setInterval(() => {
+              if (measuring || live.size === 0) return;
+              measuring = true;
+              void diskUsage(o.dirs.root).then((used) => {
+                measuring = false;
+                if (used !== null && used > o.limits.diskBytes) {
+                  diskOver = diskMessage(used);
+                  for (const s of live) void s.kill(1000);
+                }
+              });
+            }, diskCheckMs)
+          : null;
+      watcher?.unref();
+
+      /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
+      const launch = async (s: StartOptions) => {
+        let argv = limitArgs.length > 0 ? ['prlimit', ...limitArgs, '--', ...s.argv] : s.argv;
+        const guard = o.network === 'default';
+        argv = stepCommand(argv, guard ? blockedDestinations() : null);
+        const child = spawn(
+          'bwrap',
+          [
+            ...base,
+            ...(guard ? GUARD_CAPS : []),
+            '--chdir',
+            s.cwd,
+            '--info-fd',
+            '3',
+            '--block-fd',
+            '4',
+            '--',
+            ...argv,
+          ],
+          { env: s.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
+        );
+        const st = {
+          child,
+          pid: 0,
+          ns: null as string | null,
+          exited: false,
+          stopNetwork: null as (() => void) | null,
+          exit: new Promise<StepExit>((resolve) => {
+            child.once('error', () => resolve({ exitCode: 127, signal: null }));
+            child.once('exit', (code, sig) => resolve({ exitCode: code, signal: sig }));
+          }),
+          ready: Promise.resolve(false),
+        };
+        void st.exit.then(() => {
+          st.exited = true;
+          st.stopNetwork?.();
+        });
+        // The extra descriptors are socket pairs; bwrap closing its ends must not be an error here.
+        for (const fd of child.stdio.slice(3)) (fd as Readable | null)?.on('error', () => {});
+        const readyFd = (child.stdio as unknown as Readable[])[5]!;
+        st.ready = new Promise<boolean>((resolve) => {
+          readyFd.once('data', () => resolve(true));
+          readyFd.once('end', () => resolve(false));
+          readyFd.once('close', () => resolve(false));
+        });
+        const block = child.stdio[4] as Writable;
+        try {
+          st.pid = await readInfo(child.stdio[3] as Readable);
+          st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
+          await cgroup?.add(st.pid);
+          if (guard) st.stopNetwork = await attachNetwork(st.pid);
+          if (st.exited) st.stopNetwork?.();
+          block.end('go');
+        } catch (e) {
+          child.kill('SIGKILL');
+          if (st.pid && !st.exited) signal(st.pid, 'SIGKILL');
+          await st.exit;
+          throw e;
+        }
+        return st;
+      };
+
+      const start = async (s: StartOptions): Promise<StartedStep> => {
+        let st = await launch(s);
+        // bubblewrap now and then fails to set up the sandbox's loopback under load ("Failed
+        // RTM_NEWADDR"); nothing of the step ran then, so starting again is safe.
+        for (let tries = 1; tries < 3 && !(await st.ready); tries++) {
+          await st.exit;
+          st.child.stdout?.destroy();
+          st.child.stderr?.destroy();
+          st = await launch(s);
+        }
+        const { child, exit } = st;
+        let killing: Promise<void> | null = null;
+        const kill = (graceMs: number) =>
+          (killing ??= (async () => {
+            // The step's main process ending ended its PID namespace (and every process in it) already.
+            if (!st.exited && st.ns) {
+              for (const p of await members(st.ns)) if (p !== st.pid) signal(p, 'SIGTERM');
+              const deadline = Date.now() + graceMs;
+              while (!st.exited && Date.now() < deadline) {
+                const left = (await members(st.ns)).filter((p) => p !== st.pid);
+                if (left.length === 0) break;
+                await sleep(Math.min(100, graceMs));
+              }
+            }
+            // SIGKILL to the namespace's init: the kernel kills everything else in it. (Only while
+            // bwrap lives: it reaps that init, and after that the pid may belong to someone else.)
+            if (st.pid && !st.exited) signal(st.pid, 'SIGKILL');
+            child.kill('SIGKILL');
+            await exit;
+            st.stopNetwork?.();
+            live.delete(step);
+          })());
+        const step: StartedStep = {
+          stdout: child.stdout!,
+          stderr: child.stderr!,
+          exit,
+          kill,
+          async limitHit() {
+            if (diskOver) return diskOver;
+            const hit = await cgroup?.exceeded();
+            if (hit) return hit;
+            const r = await exit;
+            if (r.exitCode !== 0 && o.limits.diskBytes > 0) {
+              const used = await diskUsage(o.dirs.root);
+              if (used !== null && used >= o.limits.diskBytes * 0.98) return diskMessage(used);
+            }
+            return null;
+          },
+        };
+        live.add(step);
+        return step;
+      };
+
+      return {
+        workspace: o.dirs.src,
+        env: { HOME: homeInside({ home: opts.home, dirs: o.dirs }), TMPDIR: '/tmp' },
+        start,
+        async destroy() {
+          if (watcher) clearInterval(watcher);
+          await Promise.all([...live].map((s) => s.kill(0)));
+          await cgroup?.remove();
+        },
+      };
+    },
+    // Steps die with their worker (--die-with-parent), so a killed worker leaves no process behind; only
+    // its empty job cgroups, which go here.
+    sweep: async () => {
+      if (opts.cgroups) await sweepCgroups(opts.cgroups);
+      return 0;
+    },
+  };
+}

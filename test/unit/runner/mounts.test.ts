@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bwrapArgs, homeInside } from '../../../src/runner/backends/sandbox/mounts.ts';
+import { stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
+import { parseSize } from '../../../src/config.ts';
+
+const root = '/srv/ci/.pushci/workspaces/b1-j-1';
+const dirs = {
+  root,
+  src: `${root}/src`,
+  scripts: `${root}/scripts`,
+  tmp: `${root}/tmp`,
+  home: `${root}/home`,
+};
+const plan = (over: Partial<Parameters<typeof bwrapArgs>[0]> = {}) =>
+  bwrapArgs({
+    dirs,
+    hide: ['/srv/ci', '/srv/ci/.pushci', '/srv/ci/pipelines'],
+    home: '/home/ci',
+    readOnly: ['/srv/ci/.pushci/mirrors/abc.git/objects'],
+    network: 'default',
+    resolvConf: null,
+    ...over,
+  });
+/** The (option, path...) groups of an argument list, in order. */
+const ops = (a: string[]) => {
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const o = a[i]!;
+    if (['--bind', '--ro-bind'].includes(o)) out.push(`${o} ${a[++i]} ${a[++i]}`);
+    else if (['--tmpfs', '--remount-ro'].includes(o)) out.push(`${o} ${a[++i]}`);
+  }
+  return out;
+};
+
+describe('the sandbox mounts', () => {
+  it('covers pushci folders with read-only tmpfs, shallowest first, then grants the job its own', () => {
+    assert.deepEqual(ops(plan()), [
+      '--ro-bind / /',
+      '--tmpfs /run',
+      `--bind ${dirs.tmp} /tmp`,
+      `--bind ${dirs.home} /home/ci`,
+      // The data dir and pipelines folder are inside the covered working directory: no cover of their own.
+      '--tmpfs /srv/ci',
+      '--ro-bind /srv/ci/.pushci/mirrors/abc.git/objects /srv/ci/.pushci/mirrors/abc.git/objects',
+      `--ro-bind ${dirs.scripts} ${dirs.scripts}`,
+      `--bind ${dirs.src} ${dirs.src}`,
+      '--remount-ro /srv/ci',
+      '--remount-ro /run',
+    ]);
+  });
+
+  it('never covers the root or a folder holding the system', () => {
+    const a = ops(plan({ hide: ['/', '/usr', '/usr/local', '/etc', '/srv/data'], home: '/' }));
+    assert.ok(!a.includes('--tmpfs /'));
+    assert.ok(!a.some((o) => /^--tmpfs \/(usr|etc)/.test(o)));
+    assert.ok(a.includes('--tmpfs /srv/data'));
+    // A home that cannot be covered: the job's home is shown at its own path instead.
+    assert.equal(homeInside({ home: '/', dirs }), dirs.home);
+    assert.ok(a.includes(`--bind ${dirs.home} ${dirs.home}`));
+  });
+
+  it('keeps the host network only for network: host, and runs as uid 0 without capabilities', () => {
+    assert.ok(plan().includes('--unshare-net'));
+    assert.ok(plan({ network: 'none' }).includes('--unshare-net'));
+    assert.ok(!plan({ network: 'host' }).includes('--unshare-net'));
+    const a = plan();
+    assert.deepEqual(a.slice(a.indexOf('--cap-drop'), a.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
+    assert.ok(a.includes('--unshare-pid') && a.includes('--die-with-parent') && a.includes('--new-session'));
+  });
+
+  it('shows a private resolv.conf when the host resolver is on its loopback', () => {
+    assert.ok(
+      ops(plan({ resolvConf: `${dirs.scripts}/resolv.conf` })).includes(
+        `--ro-bind ${dirs.scripts}/resolv.conf /etc/resolv.conf`,
+      ),
+    );
+  });
+});
+
+describe('the step command', () => {
+  it('sets the blocked routes, drops every capability, says it is up, then runs the step', () => {
+    const argv = stepCommand(['bash', 'step.sh'], ['192.0.2.2/32', '169.254.0.0/16']);
+    assert.equal(argv[0], '/bin/sh');
+    assert.match(
+      argv[2]!,
+      /ip -batch - <<'ROUTES' \|\| exit 125\nroute add prohibit 192\.0\.2\.2\/32\nroute add prohibit 169\.254\.0\.0\/16\nROUTES\n/,
+    );
+    assert.match(argv[2]!, /printf \. >&5; exec 5>&-; exec setpriv --bounding-set=-all/);
+    assert.deepEqual(argv.slice(3), ['pushci-step', 'bash', 'step.sh']);
+    assert.throws(() => stepCommand(['true'], ['1.2.3.4/32; rm -rf /']), /not an address/);
+    assert.deepEqual(stepCommand(['true'], null).slice(3), ['pushci-step', 'true']);
+  });
+});
+
+describe('sizes in settings', () => {
+  it('reads binary units and bare bytes, and refuses anything else', () => {
+    assert.equal(parseSize('512M'), 512 * 2 ** 20);
+    assert.equal(parseSize('8G'), 8 * 2 ** 30);
+    assert.equal(parseSize('8GiB'), 8 * 2 ** 30);
+    assert.equal(parseSize('1.5k'), 1536);
+    assert.equal(parseSize('4096'), 4096);
+    assert.equal(parseSize('0'), 0);
+    assert.throws(() => parseSize('8 gigabytes'), /not a size/);
+    assert.throws(() => parseSize('-1'), /not a size/);
+  });
+});

@@ -12,6 +12,7 @@ import { doctor } from './onboarding/doctor.ts';
 import { init, type InitAnswers } from './onboarding/init.ts';
 import { createInterface } from 'node:readline/promises';
 import { ApiClient } from './api-client.ts';
+import { endpointsCommand } from './cli/commands/endpoints.ts';
 import { followBuild } from './follow.ts';
 import type { BuildView } from './model.ts';
 import { ConfigError, PushciError } from './errors.ts';
@@ -47,6 +48,9 @@ Usage:
   pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]
   pushci redeliver <delivery-id>
                                        talk to a running server (PUSHCI_URL, PUSHCI_API_TOKEN)
+  pushci endpoints add|list|show|rm|rotate|pause|resume|test ...
+                                       register and watch the endpoints that receive build results
+                                       (pushci endpoints --help)
   pushci recover [--since 2h] [--repo owner/name]... [--hook-id N] [--json]
                                        ask GitHub to redeliver pushci's failed deliveries (GitHub never
                                        retries by itself); repositories default to the GitHub pipelines'
@@ -91,6 +95,11 @@ async function initAnswers(values: Record<string, unknown>, publicUrl: string): 
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Commands with their own flags and help.
+  if (argv[0] === 'endpoints') {
+    if (existsSync('.env') && !argv.includes('--help')) process.loadEnvFile('.env');
+    return endpointsCommand(argv.slice(1));
+  }
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },
     'no-worker': { type: 'boolean' },

@@ -133,6 +133,38 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'whsec_ secret(s) for PUSHCI_NOTIFY_URLS; two, comma-separated, during a rotation.',
   },
   {
+    key: 'secretsKey',
+    env: 'PUSHCI_SECRETS_KEY',
+    flag: 'secrets-key',
+    kind: 'string',
+    default: undefined,
+    doc: 'Key that encrypts endpoint secrets in Redis: 32 bytes in base64 (`openssl rand -base64 32`). When unset, one is generated into the data dir (`endpoint-secrets.key`, 0600); give every machine the same one.',
+  },
+  {
+    key: 'endpointRotationOverlapMs',
+    env: 'PUSHCI_ENDPOINT_ROTATION_OVERLAP',
+    flag: 'endpoint-rotation-overlap',
+    kind: 'duration',
+    default: '24h',
+    doc: 'After `rotate-secret`, how long messages carry a signature with the previous secret too.',
+  },
+  {
+    key: 'endpointPauseRetentionMs',
+    env: 'PUSHCI_ENDPOINT_PAUSE_RETENTION',
+    flag: 'endpoint-pause-retention',
+    kind: 'duration',
+    default: '3d',
+    doc: 'How long a paused endpoint (`on_pause: keep`) keeps a message for delivery on resume; older ones are dropped.',
+  },
+  {
+    key: 'endpointDisableAfterMs',
+    env: 'PUSHCI_ENDPOINT_DISABLE_AFTER',
+    flag: 'endpoint-disable-after',
+    kind: 'duration',
+    default: '5d',
+    doc: 'A registered endpoint whose every attempt failed for this long is disabled (and `endpoint.disabled` sent to PUSHCI_NOTIFY_URLS).',
+  },
+  {
     key: 'notifyTimeoutMs',
     env: 'PUSHCI_NOTIFY_TIMEOUT_MS',
     flag: 'notify-timeout-ms',
@@ -360,6 +392,10 @@ export interface Config {
   notifyAllow: string[];
   notifyUrls: string[];
   notifySecrets: string[];
+  secretsKey: string | undefined;
+  endpointRotationOverlapMs: number;
+  endpointPauseRetentionMs: number;
+  endpointDisableAfterMs: number;
   githubToken: string | undefined;
   gitlabToken: string | undefined;
   githubApiUrl: string;

@@ -38,6 +38,8 @@ export interface StartOptions {
   /** Run job and delivery workers in this process. */
   worker: boolean;
   log: Logger;
+  /** The clock of endpoint failure runs and secret rotations (tests move it forward). */
+  now?: () => number;
 }
 
 export interface Running {
@@ -54,6 +56,7 @@ export interface Running {
  */
 export async function start(config: Readonly<Config>, opts: StartOptions): Promise<Running> {
   const { log } = opts;
+  const clock = opts.now ? { now: opts.now } : {};
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const fn of closers.reverse())
@@ -101,7 +104,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         selectBackend(config, log),
         connect('worker'),
       ]);
-      const stack: Stack = createStack(redis, config, log);
+      const stack: Stack = createStack(redis, config, log, clock);
       closers.push(() => stack.close());
       const jobWorker = await createJobWorker({
         config,
@@ -119,6 +122,8 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         log,
         deliveryLog: stack.deliveryLog,
         seal: stack.seal,
+        endpoints: stack.endpoints,
+        emitter: stack.emitter,
         definitions: {
           definition: (ref) => stack.store.definition(ref),
           buildDefinition: async (id) => (await stack.store.get(id))?.def ?? null,
@@ -132,13 +137,27 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         running: () => jobWorker.running(),
       });
       closers.push(stopBeat);
+      // Messages to registered endpoints need the secrets key; the others do not, so a worker without it
+      // still delivers them, and says what is wrong.
+      if (!opts.http)
+        await stack.endpoints
+          .ready()
+          .catch((err: Error) =>
+            log.error({ err: err.message }, 'messages to registered endpoints cannot be signed here'),
+          );
       log.info({ concurrency: config.concurrency }, 'workers started');
     }
 
     if (opts.http) {
       const redis = await connect('producer');
-      const stack = createStack(redis, config, log);
+      const stack = createStack(redis, config, log, clock);
       closers.push(() => stack.close());
+      // A key problem must not stop the intake: builds and the other endpoints work without it.
+      await stack.endpoints
+        .ready()
+        .catch((err: Error) =>
+          log.error({ err: err.message }, 'endpoint secrets cannot be read or written by this process'),
+        );
 
       // Each file on its own: a broken one is served at its last good version (kept in Redis across
       // restarts), or not at all, and never holds back the others.

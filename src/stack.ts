@@ -6,6 +6,9 @@ import type { Logger } from './log.ts';
 import { DeliveryLog } from './notify/delivery-log.ts';
 import { DeliverySeal } from './notify/delivery-seal.ts';
 import { createEmitter, type Emitter } from './notify/emit.ts';
+import { EndpointStore } from './notify/endpoint-store.ts';
+import type { SecretBox } from './notify/secret-box.ts';
+import { loadSecretsKey } from './notify/secrets-key.ts';
 import { DELIVERIES_QUEUE, JOBS_QUEUE, keys, type Keys } from './queue/keys.ts';
 import { BuildStore } from './queue/store.ts';
 
@@ -20,10 +23,21 @@ export interface Stack {
   lifecycle: Lifecycle;
   deliveryLog: DeliveryLog;
   seal: DeliverySeal;
+  endpoints: EndpointStore;
   close(): Promise<void>;
 }
 
-export function createStack(redis: Redis, config: Readonly<Config>, log: Logger): Stack {
+export interface StackOptions {
+  /** The clock of endpoint failure runs and rotations (tests move it forward). */
+  now?: () => number;
+}
+
+export function createStack(
+  redis: Redis,
+  config: Readonly<Config>,
+  log: Logger,
+  options: StackOptions = {},
+): Stack {
   const k = keys(config.queuePrefix);
   const opts = { connection: redis, prefix: config.queuePrefix };
   const jobs = new Queue(JOBS_QUEUE, opts);
@@ -32,7 +46,24 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
   jobs.on('error', () => {});
   deliveries.on('error', () => {});
   const seal = new DeliverySeal(redis, config.queuePrefix);
-  const emitter = createEmitter(deliveries, config, seal, (def) => store.snapshotRef(def), {
+  let box: Promise<SecretBox> | null = null;
+  const endpoints = new EndpointStore({
+    redis,
+    keys: k,
+    // Loaded on first use, and again after a failure (a key set after the error message said how).
+    secrets: () =>
+      (box ??= loadSecretsKey({
+        configured: config.secretsKey,
+        dataDir: config.dataDir,
+        redis,
+        keys: k,
+      }).catch((err: unknown) => {
+        box = null;
+        throw err;
+      })),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const emitter = createEmitter(deliveries, config, seal, (def) => store.snapshotRef(def), endpoints, {
     redis,
     channel: k.eventsChannel,
   });
@@ -46,6 +77,7 @@ export function createStack(redis: Redis, config: Readonly<Config>, log: Logger)
     lifecycle: new Lifecycle(store, jobs, emitter, log, redis),
     deliveryLog: new DeliveryLog(redis, config.queuePrefix),
     seal,
+    endpoints,
     async close() {
       await Promise.allSettled([jobs.close(), deliveries.close()]);
     },

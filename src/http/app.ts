@@ -14,7 +14,8 @@ import {
   type ActionDeps,
 } from './actions.ts';
 import { getBuild, getJobLog, type ApiDeps } from './api.ts';
-import { enableEndpoint, getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
+import { getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
+import { endpointHandlers, type EndpointsDeps } from './endpoints.ts';
 import { apiAuth, login } from './auth.ts';
 import { sameOriginWrites } from './same-origin-writes.ts';
 import { errorMiddleware } from './error-middleware.ts';
@@ -41,7 +42,14 @@ const VERSION: string = (
 const LOGIN_FAILURES_PER_MINUTE = 10;
 
 export interface AppDeps
-  extends Omit<WebhookDeps, 'intake'>, ApiDeps, ActionDeps, DeliveriesDeps, ListDeps, MetricsDeps {
+  extends
+    Omit<WebhookDeps, 'intake'>,
+    ApiDeps,
+    ActionDeps,
+    DeliveriesDeps,
+    ListDeps,
+    MetricsDeps,
+    EndpointsDeps {
   /** The API token: PUSHCI_API_TOKEN, or the one generated into the data dir. */
   apiToken: string;
   log: Logger;
@@ -133,7 +141,21 @@ export function createApp(deps: AppDeps): RequestListener {
   api.get('/deliveries/:id', getDelivery(deps));
   api.post('/deliveries/:id/redeliver', redeliver(deps));
   api.post('/endpoints/test', testEndpoint(deps.config));
-  api.post('/endpoints/:id/enable', enableEndpoint(deps));
+  const ep = endpointHandlers(deps);
+  api.get('/event-types', ep.eventTypes);
+  api.post('/endpoints', ep.create);
+  api.get('/endpoints', ep.list);
+  api.get('/endpoints/:id', ep.get);
+  api.patch('/endpoints/:id', ep.update);
+  api.delete('/endpoints/:id', ep.remove);
+  api.post('/endpoints/:id/rotate-secret', ep.rotate);
+  api.post('/endpoints/:id/pause', ep.pause);
+  api.post('/endpoints/:id/resume', ep.resume);
+  api.post('/endpoints/:id/enable', ep.enable);
+  api.post('/endpoints/:id/test', ep.test);
+  api.get('/endpoints/:id/deliveries', ep.deliveries);
+  api.get('/endpoints/:id/stats', ep.stats);
+  api.post('/endpoints/:id/redeliver', ep.redeliverFailed);
 
   // Bull Board, behind the same auth as the API.
   const admin = bullBoard([deps.jobs, deps.deliveries], { write: deps.config.adminWrite });

@@ -8,9 +8,14 @@ export interface DeliveriesDeps {
   deliveries: Queue;
 }
 
-const MSG_ID = /^(?:msg|st)_[0-9a-z_.-]{1,200}$/i;
+export const MSG_ID = /^(?:msg|st)_[0-9a-z_.-]{1,200}$/i;
 
-async function summary(deps: DeliveriesDeps, id: string, withAttempts: boolean) {
+/** One delivery as the API shows it, optionally with every attempt; null when its record is gone. */
+export async function deliverySummary(
+  deps: Pick<DeliveriesDeps, 'deliveryLog'>,
+  id: string,
+  withAttempts: boolean,
+) {
   const h = await deps.deliveryLog.get(id);
   if (!h) return null;
   const out: Record<string, unknown> = {
@@ -39,7 +44,9 @@ export function listDeliveries(deps: DeliveriesDeps) {
     else if (typeof build === 'string' && /^[0-9a-z]{1,64}$/.test(build))
       ids = await deps.deliveryLog.forBuild(build);
     else throw new InvalidRequestError('give ?build=<build id> or ?recent=<count>');
-    ctx.body = { deliveries: (await Promise.all(ids.map((id) => summary(deps, id, true)))).filter(Boolean) };
+    ctx.body = {
+      deliveries: (await Promise.all(ids.map((id) => deliverySummary(deps, id, true)))).filter(Boolean),
+    };
   };
 }
 
@@ -47,7 +54,7 @@ export function listDeliveries(deps: DeliveriesDeps) {
 export function getDelivery(deps: DeliveriesDeps) {
   return async (ctx: Context) => {
     const id = ctx.params.id!;
-    const s = MSG_ID.test(id) ? await summary(deps, id, true) : null;
+    const s = MSG_ID.test(id) ? await deliverySummary(deps, id, true) : null;
     if (!s) throw new NotFoundError(`no delivery ${id}`);
     ctx.body = s;
   };
@@ -66,14 +73,5 @@ export function redeliver(deps: DeliveriesDeps) {
     await job.retry(state);
     ctx.status = 202;
     ctx.body = { id, redelivering: true };
-  };
-}
-
-/** `POST /api/endpoints/:id/enable`: deliver again to an endpoint a 410 Gone disabled. */
-export function enableEndpoint(deps: DeliveriesDeps) {
-  return async (ctx: Context) => {
-    const id = ctx.params.id!;
-    if (!(await deps.deliveryLog.enable(id))) throw new NotFoundError(`endpoint ${id} is not disabled`);
-    ctx.body = { id, enabled: true };
   };
 }

@@ -76,9 +76,9 @@ export function createMetrics(deps: MetricsDeps) {
       metric(
         'pushci_deliveries_total',
         'counter',
-        'Outbound delivery attempts by outcome (delivered, retrying, failed)',
+        'Outbound delivery attempts by outcome (delivered, retrying, failed), and messages held or dropped for paused endpoints',
       );
-      for (const state of ['delivered', 'retrying', 'failed'])
+      for (const state of ['delivered', 'retrying', 'failed', 'held', 'dropped'])
         lines.push(`pushci_deliveries_total{outcome="${state}"} ${Number(deliveries[state] ?? 0)}`);
     } catch {
       up = 0;

@@ -1,6 +1,7 @@
 import { FORGE_LIST } from '../forges/registry.ts';
 import { OUTBOUND_EVENT_TYPES } from '../model.ts';
 import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
+import { endpointPaths, endpointSchemas } from './endpoints-openapi.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({
@@ -320,14 +321,7 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           responses: { '202': json({ type: 'object' }, 'Queued'), ...errors(401, 403, 404, 409) },
         },
       },
-      '/api/endpoints/{id}/enable': {
-        post: {
-          summary: 'Re-enable an endpoint a 410 Gone disabled',
-          security: [{ bearer: [] }],
-          parameters: [path('id')],
-          responses: { '200': json({ type: 'object' }, 'Enabled'), ...errors(401, 403, 404) },
-        },
-      },
+      ...endpointPaths(),
       '/healthz': {
         get: { summary: 'The process is up', responses: { '200': json({ type: 'object' }, 'Up') } },
       },
@@ -350,31 +344,52 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
         get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } },
       },
     },
-    webhooks: Object.fromEntries(
-      OUTBOUND_EVENT_TYPES.map((t) => [
-        t,
-        {
-          post: {
-            summary: `${t}, signed per Standard Webhooks`,
-            parameters: [
-              header('webhook-id', 'Message id, the same on every retry: de-duplicate on it.'),
-              header('webhook-timestamp', 'Unix seconds of this attempt.'),
-              header(
-                'webhook-signature',
-                'Space-separated `v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>`.',
-              ),
-            ],
-            requestBody: { required: true, content: { 'application/json': { schema: ref(eventName(t)) } } },
-            responses: {
-              '2XX': { description: 'Received; anything else is retried (410 disables the endpoint).' },
+    webhooks: {
+      ...Object.fromEntries(
+        OUTBOUND_EVENT_TYPES.map((t) => [
+          t,
+          {
+            post: {
+              summary: `${t}, signed per Standard Webhooks`,
+              parameters: [
+                header('webhook-id', 'Message id, the same on every retry: de-duplicate on it.'),
+                header('webhook-timestamp', 'Unix seconds of this attempt.'),
+                header(
+                  'webhook-signature',
+                  'Space-separated `v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>`.',
+                ),
+              ],
+              requestBody: { required: true, content: { 'application/json': { schema: ref(eventName(t)) } } },
+              responses: {
+                '2XX': { description: 'Received; anything else is retried (410 disables the endpoint).' },
+              },
             },
           },
+        ]),
+      ),
+      'endpoint.disabled': {
+        post: {
+          summary: 'endpoint.disabled, to PUSHCI_NOTIFY_URLS only, signed per Standard Webhooks',
+          parameters: [
+            header('webhook-id', 'Message id, the same on every retry: de-duplicate on it.'),
+            header('webhook-timestamp', 'Unix seconds of this attempt.'),
+            header(
+              'webhook-signature',
+              'Space-separated `v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>`.',
+            ),
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('EndpointDisabled') } },
+          },
+          responses: { '2XX': { description: 'Received' } },
         },
-      ]),
-    ),
+      },
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'PUSHCI_API_TOKEN' } },
       schemas: {
+        ...endpointSchemas(),
         Build: jsonSchema(buildSchema),
         Job: jsonSchema(jobSchema),
         Error: {

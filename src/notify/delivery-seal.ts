@@ -9,18 +9,25 @@ import type { Redis } from 'ioredis';
  * real endpoint's secret. The key is random, kept in Redis (shared by every pushci process on it, out of
  * reach of the queue UI), and made by whichever process needs it first.
  */
+const KEY_RECHECK_MS = 60_000;
+
 export class DeliverySeal {
   private readonly redis: Redis;
   private readonly keyName: string;
   private key: Promise<Buffer> | null = null;
+  private loadedAt = 0;
 
   constructor(redis: Redis, prefix: string) {
     this.redis = redis;
     this.keyName = `${prefix}:delivery-seal-key`;
   }
 
-  private loadKey(): Promise<Buffer> {
+  // Re-read now and then: if Redis lost the key (a flush) and another process made a new one, every
+  // process must move to it rather than refuse each other's jobs for ever.
+  private loadKey(fresh = false): Promise<Buffer> {
+    if (fresh || Date.now() - this.loadedAt > KEY_RECHECK_MS) this.key = null;
     this.key ??= (async () => {
+      this.loadedAt = Date.now();
       await this.redis.set(this.keyName, randomBytes(32).toString('base64'), 'NX');
       const text = await this.redis.get(this.keyName);
       if (!text) throw new Error('the delivery seal key vanished from Redis while it was being read');
@@ -33,9 +40,9 @@ export class DeliverySeal {
   }
 
   /** The seal of a job's data (every field but `seal`, in the order the emitter wrote them). */
-  async seal(data: object): Promise<string> {
+  async seal(data: object, fresh = false): Promise<string> {
     const { seal: _, ...rest } = data as Record<string, unknown>;
-    return createHmac('sha256', await this.loadKey())
+    return createHmac('sha256', await this.loadKey(fresh))
       .update(JSON.stringify(rest))
       .digest('base64url');
   }
@@ -45,8 +52,9 @@ export class DeliverySeal {
     if (data === null || typeof data !== 'object') return false;
     const given = (data as { seal?: unknown }).seal;
     if (typeof given !== 'string') return false;
-    const want = Buffer.from(await this.seal(data));
     const got = Buffer.from(given);
-    return got.length === want.length && timingSafeEqual(got, want);
+    const same = (want: Buffer) => got.length === want.length && timingSafeEqual(got, want);
+    // A mismatch may be a key this process has not seen yet: look once more, freshly.
+    return same(Buffer.from(await this.seal(data))) || same(Buffer.from(await this.seal(data, true)));
   }
 }

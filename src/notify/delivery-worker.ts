@@ -4,9 +4,12 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { DELIVERIES_QUEUE } from '../queue/keys.ts';
 import { MissingTokenError, statusRequest } from './commit-status.ts';
-import type { Attempt, DeliveryLog } from './delivery-log.ts';
+import type { Attempt, DeliveryLog, DeliveryState } from './delivery-log.ts';
 import type { DeliverySeal } from './delivery-seal.ts';
-import type { SealedDelivery, WebhookDelivery } from './emit.ts';
+import type { Emitter, SealedDelivery, WebhookDelivery } from './emit.ts';
+import type { EndpointStore, StoredEndpoint } from './endpoint-store.ts';
+import { SecretBoxError } from './secret-box.ts';
+import { ConfigError } from '../errors.ts';
 import { postJson } from './post.ts';
 import { createEndpointGate } from './endpoint-gate.ts';
 import { CannotSendError, resolveEndpoint, type ResolveDeps } from './resolve-endpoint.ts';
@@ -55,11 +58,14 @@ export interface DeliveryWorkerDeps {
   seal: DeliverySeal;
   /** Where pipeline endpoints are looked up (the build store's snapshots). */
   definitions: Pick<ResolveDeps, 'definition' | 'buildDefinition'>;
+  /** Registered endpoints: their state, secrets and failure runs. */
+  endpoints: EndpointStore;
+  /** For `endpoint.disabled` to the operator's global endpoints. */
+  emitter: Pick<Emitter, 'emitOperator'>;
   concurrency?: number;
 }
 
-async function webhookRequest(d: WebhookDelivery, deps: ResolveDeps) {
-  const { url, secrets } = await resolveEndpoint(d.endpoint, d.buildId, deps);
+function signed(d: WebhookDelivery, url: string, secrets: string[]) {
   const now = new Date();
   const headers = {
     'webhook-id': d.msgId,
@@ -72,8 +78,10 @@ async function webhookRequest(d: WebhookDelivery, deps: ResolveDeps) {
 /**
  * Sends outbound webhooks and commit statuses. Each message is its own BullMQ job, and a new or slow
  * endpoint gets at most `notifyEndpointConcurrency` of the `concurrency` slots (a fast one all but that
- * many), so a slow or dead receiver only delays its own messages. Webhooks get a fresh timestamp and signature on every attempt
- * and keep their `webhook-id`. Every attempt is recorded.
+ * many), so a slow or dead receiver only delays its own messages. Webhooks get a fresh timestamp and
+ * signature on every attempt and keep their `webhook-id`. Every attempt is recorded. A registered
+ * endpoint that is paused holds or drops its messages, and one that fails for
+ * `PUSHCI_ENDPOINT_DISABLE_AFTER` without a success, or answers 410, is disabled.
  */
 export function createDeliveryWorker({
   config,
@@ -82,15 +90,31 @@ export function createDeliveryWorker({
   deliveryLog,
   seal,
   definitions,
+  endpoints,
+  emitter,
   concurrency = 16,
 }: DeliveryWorkerDeps): Worker {
-  const resolveDeps: ResolveDeps = { config, ...definitions };
+  const resolveDeps: ResolveDeps = { config, endpoints, ...definitions };
   const guard = createAddressGuard(config.notifyAllow);
   const gate = createEndpointGate(
     Math.min(config.notifyEndpointConcurrency, concurrency),
     concurrency,
     config.notifyTimeoutMs,
   );
+
+  /** Disables a registered endpoint and tells the operator, once. */
+  const disable = async (e: StoredEndpoint, reason: string) => {
+    if (!(await endpoints.disable(e.id, reason))) return;
+    log.warn({ endpoint_id: e.id, reason }, 'endpoint disabled');
+    await emitter
+      .emitOperator('endpoint.disabled', `${e.id}_${endpoints.now()}`, {
+        endpoint: { id: e.id, url: e.url, description: e.description },
+        reason,
+        failing_since: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
+        disabled_at: new Date(endpoints.now()).toISOString(),
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not queue endpoint.disabled'));
+  };
 
   const process = async (job: Job<SealedDelivery>, token?: string) => {
     // A job pushci did not queue (added or edited through Bull Board, or by any other queue client) is
@@ -106,7 +130,7 @@ export function createDeliveryWorker({
     const attempt = job.attemptsMade + 1;
     const last = attempt >= (job.opts.attempts ?? 1);
     const at = new Date().toISOString();
-    const record = (entry: Partial<Attempt>, state: 'retrying' | 'delivered' | 'failed') =>
+    const record = (entry: Partial<Attempt>, state: DeliveryState) =>
       deliveryLog.record(
         d,
         { attempt, at, status: null, duration_ms: 0, error: null, body: null, ...entry },
@@ -118,18 +142,62 @@ export function createDeliveryWorker({
       throw new UnrecoverableError(reason);
     };
 
-    if (d.kind === 'webhook' && (await deliveryLog.isDisabled(d.endpointId))) {
+    let subscription: StoredEndpoint | null = null;
+    if (d.kind === 'webhook' && d.endpoint.kind === 'subscription') {
+      subscription = await endpoints.get(d.endpoint.id);
+      if (subscription && !d.test) {
+        const e = subscription;
+        if (e.state === 'disabled')
+          await giveUp(
+            `endpoint ${e.id} is disabled (${e.stateReason ?? 'no reason'}); resume it with POST /api/endpoints/${e.id}/resume and redeliver`,
+          );
+        if (e.state === 'paused') {
+          if (e.onPause === 'drop') {
+            await record({ error: 'endpoint paused (on_pause: drop): not sent' }, 'dropped');
+            return;
+          }
+          const until = job.timestamp + config.endpointPauseRetentionMs;
+          if (Date.now() >= until) {
+            await endpoints.release(e.id, d.msgId);
+            await record(
+              { error: 'endpoint paused longer than PUSHCI_ENDPOINT_PAUSE_RETENTION: dropped' },
+              'dropped',
+            );
+            return;
+          }
+          await endpoints.hold(e.id, d.msgId);
+          // Resumed meanwhile: the resume may have missed this message; send it now instead.
+          if ((await endpoints.get(e.id))?.state === 'paused') {
+            await record({ error: 'endpoint paused: held until it is resumed' }, 'held');
+            await job.moveToDelayed(until, token);
+            throw new DelayedError();
+          }
+          await endpoints.release(e.id, d.msgId);
+        }
+      }
+    } else if (d.kind === 'webhook' && (await deliveryLog.isDisabled(d.endpointId))) {
       await giveUp(
         `endpoint ${d.endpointId} is disabled after a 410 Gone; re-enable it with POST /api/endpoints/${d.endpointId}/enable`,
       );
     }
     let request: { url: string; headers: Record<string, string>; body: string };
     try {
-      request = d.kind === 'webhook' ? await webhookRequest(d, resolveDeps) : statusRequest(d, config);
+      if (d.kind === 'webhook') {
+        const { url, secrets } = await resolveEndpoint(d.endpoint, d.buildId, resolveDeps, subscription);
+        request = signed(d, url, secrets);
+      } else request = statusRequest(d, config);
     } catch (err) {
       if (err instanceof CannotSendError || err instanceof MissingTokenError) return giveUp(err.message);
+      if (err instanceof SecretBoxError || err instanceof ConfigError) {
+        // This process cannot open the secret (another key): another worker may; retry.
+        await record({ error: err.message }, last ? 'failed' : 'retrying');
+        log.error({ msg_id: d.msgId, err: err.message }, 'cannot sign a delivery');
+        throw err;
+      }
       throw err;
     }
+    // Registered endpoints count failures towards disabling; test messages change nothing.
+    const tracked = subscription !== null && !(d.kind === 'webhook' && d.test);
 
     const place = gate.enter(d.endpointId);
     if ('waitMs' in place) {
@@ -150,6 +218,7 @@ export function createDeliveryWorker({
         { msg_id: d.msgId, build_id: d.buildId, attempt, err: (err as Error).message },
         'delivery failed',
       );
+      if (tracked) await failedAttempt(subscription!);
       throw err;
     } finally {
       place.leave();
@@ -157,11 +226,25 @@ export function createDeliveryWorker({
     const entry = { status: res.status, duration_ms: res.durationMs, body: res.body };
     if (res.status >= 200 && res.status < 300) {
       await record(entry, 'delivered');
+      if (tracked) await endpoints.recordSuccess(subscription!.id);
       log.debug({ msg_id: d.msgId, build_id: d.buildId, attempt, status: res.status }, 'delivered');
       return;
     }
-    if (d.kind === 'webhook' && res.status === 410) {
-      await deliveryLog.disable(d.endpointId, `410 Gone answering ${d.msgId}`);
+    if (d.kind === 'webhook' && res.status === 410 && !d.test) {
+      if (subscription) await disable(subscription, `the receiver answered 410 Gone to ${d.msgId}`);
+      else {
+        await deliveryLog.disable(d.endpointId, `410 Gone answering ${d.msgId}`);
+        // A pipeline's endpoint: the operator hears of it too (a global one cannot be told about itself).
+        if (d.endpoint.kind === 'pipeline')
+          await emitter
+            .emitOperator('endpoint.disabled', `${d.endpointId}_${Date.now()}`, {
+              endpoint: { id: d.endpointId, url: d.target, description: `notify of pipeline ${d.pipeline}` },
+              reason: `the receiver answered 410 Gone to ${d.msgId}`,
+              failing_since: null,
+              disabled_at: new Date().toISOString(),
+            })
+            .catch((err: Error) => log.warn({ err: err.message }, 'could not queue endpoint.disabled'));
+      }
       await record({ ...entry, error: 'receiver answered 410 Gone; endpoint disabled' }, 'failed');
       throw new UnrecoverableError('receiver answered 410 Gone; endpoint disabled');
     }
@@ -184,12 +267,26 @@ export function createDeliveryWorker({
       { msg_id: d.msgId, build_id: d.buildId, attempt, status: res.status },
       'delivery answered with an error',
     );
+    if (tracked) await failedAttempt(subscription!);
     const wait =
       res.status === 429 || res.status === 503
         ? retryAfterMs(res.headers['retry-after'] as string | undefined)
         : null;
     if (wait !== null) throw new RetryAfterError(`receiver answered ${res.status} with Retry-After`, wait);
     throw new Error(`receiver answered ${res.status}`);
+  };
+
+  /** One more failed attempt at a registered endpoint: disabled once it has failed for long enough. */
+  const failedAttempt = async (e: StoredEndpoint) => {
+    const since = await endpoints.recordFailure(e.id);
+    if (since === null) return;
+    const failing = endpoints.now() - since;
+    if (failing >= config.endpointDisableAfterMs) {
+      await disable(
+        { ...e, failingSince: since },
+        `every delivery failed for ${Math.round(failing / 3_600_000)} h (PUSHCI_ENDPOINT_DISABLE_AFTER)`,
+      );
+    }
   };
 
   const worker = new Worker<SealedDelivery>(DELIVERIES_QUEUE, process, {

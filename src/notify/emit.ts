@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
@@ -8,10 +8,14 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { toView, type BuildRecord } from '../queue/store.ts';
 import type { DeliverySeal } from './delivery-seal.ts';
 
+/** Messages about pushci itself, for the operator's global endpoints (`PUSHCI_NOTIFY_URLS`) only. */
+export type OperatorEventType = 'endpoint.disabled';
+
 interface DeliveryCommon {
   /** `webhook-id`: the same on every attempt, so receivers can de-duplicate. */
   msgId: string;
-  type: OutboundEventType;
+  type: OutboundEventType | OperatorEventType;
+  /** Empty for messages that are about no build (tests, operator events). */
   buildId: string;
   pipeline: string;
   endpointId: string;
@@ -27,13 +31,17 @@ export type EndpointRef =
   /** `notify[index]` of the pipeline snapshot the build was created from. */
   | { kind: 'pipeline'; snapshot: string; index: number }
   /** The `PUSHCI_NOTIFY_URLS` entry whose endpoint id this is. */
-  | { kind: 'global'; id: string };
+  | { kind: 'global'; id: string }
+  /** An endpoint registered through the API. */
+  | { kind: 'subscription'; id: string };
 
 /** A Standard Webhooks message to a `notify` endpoint or a global one. */
 export interface WebhookDelivery extends DeliveryCommon {
   kind: 'webhook';
   endpoint: EndpointRef;
   body: string;
+  /** A "send test event" message: sent whatever the endpoint's state, and it changes no state. */
+  test?: true;
 }
 
 /** A commit status on the forge (GitHub statuses API, GitLab commit statuses API). */
@@ -63,6 +71,19 @@ export function endpointId(pipeline: string, url: string): string {
 export interface Emitter {
   /** `live: false` when the dashboards' event was already published (the intake does it atomically). */
   emit(type: OutboundEventType, record: BuildRecord, job?: string, opts?: { live?: boolean }): Promise<void>;
+  /** An operator event (an endpoint was disabled) to every global endpoint. */
+  emitOperator(type: OperatorEventType, key: string, data: Record<string, unknown>): Promise<void>;
+  /** One example message to one registered endpoint, through the queue and the delivery log. */
+  emitTest(endpoint: { id: string; url: string }, type: OutboundEventType, body: string): Promise<string>;
+}
+
+/** Which registered endpoints want an event; see EndpointStore.subscribers. */
+export interface Subscriptions {
+  subscribers(
+    type: string,
+    pipeline: string,
+    branch: string | null,
+  ): Promise<Array<{ id: string; url: string }>>;
 }
 
 /** What dashboards get for one build or job event (`/api/events`); the intake writes build.queued's itself (NewBuild.announce). */
@@ -116,9 +137,62 @@ export function createEmitter(
   config: Pick<Config, 'publicUrl' | 'notifyRetrySchedule' | 'notifyUrls'>,
   seal: DeliverySeal,
   snapshotRef: (def: Pipeline) => string,
+  subscriptions: Subscriptions | null,
   live?: { redis: Redis; channel: string },
 ): Emitter {
+  const queue = async (name: string, out: DeliveryJob[]) => {
+    if (out.length === 0) return;
+    const sealed: SealedDelivery[] = await Promise.all(
+      out.map(async (d) => ({ ...d, seal: await seal.seal(d) })),
+    );
+    const opts = (d: DeliveryJob) => ({
+      ...DELIVERY_OPTS,
+      jobId: d.msgId,
+      attempts: config.notifyRetrySchedule.length,
+    });
+    // One message (the common case) is a plain add: BullMQ's addBulk builds a MULTI for every call.
+    if (sealed.length === 1) await deliveries.add(name, sealed[0]!, opts(sealed[0]!));
+    else await deliveries.addBulk(sealed.map((d) => ({ name, data: d, opts: opts(d) })));
+  };
   return {
+    async emitOperator(type, key, data) {
+      const body = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+      await queue(
+        type,
+        config.notifyUrls.map((url, i) => {
+          const id = endpointId('*', url);
+          return {
+            kind: 'webhook',
+            msgId: `msg_${type}_${key}_g${i}`,
+            type,
+            buildId: '',
+            pipeline: '',
+            endpointId: id,
+            target: url,
+            endpoint: { kind: 'global', id },
+            body,
+          };
+        }),
+      );
+    },
+    async emitTest(endpoint, type, body) {
+      const msgId = `msg_test_${randomBytes(12).toString('hex')}`;
+      await queue(type, [
+        {
+          kind: 'webhook',
+          msgId,
+          type,
+          buildId: '',
+          pipeline: '',
+          endpointId: endpoint.id,
+          target: endpoint.url,
+          endpoint: { kind: 'subscription', id: endpoint.id },
+          body,
+          test: true,
+        },
+      ]);
+      return msgId;
+    },
     async emit(type, record, job, how) {
       // Dashboards follow builds through this channel; nothing is lost if nobody listens.
       if (live && how?.live !== false) {
@@ -153,6 +227,21 @@ export function createEmitter(
           body: payload(),
         });
       });
+      if (subscriptions) {
+        for (const { id, url } of await subscriptions.subscribers(type, m.pipeline, m.branch)) {
+          out.push({
+            kind: 'webhook',
+            msgId: `msg_${m.id}_${type}${suffix}_${id}`,
+            type,
+            buildId: m.id,
+            pipeline: m.pipeline,
+            endpointId: id,
+            target: url,
+            endpoint: { kind: 'subscription', id },
+            body: payload(),
+          });
+        }
+      }
       if (BUILD_EVENTS.has(type)) {
         config.notifyUrls.forEach((url, i) => {
           const common = {
@@ -191,18 +280,7 @@ export function createEmitter(
           });
         }
       }
-      if (out.length === 0) return;
-      const sealed: SealedDelivery[] = await Promise.all(
-        out.map(async (d) => ({ ...d, seal: await seal.seal(d) })),
-      );
-      const opts = (d: DeliveryJob) => ({
-        ...DELIVERY_OPTS,
-        jobId: d.msgId,
-        attempts: config.notifyRetrySchedule.length,
-      });
-      // One message (the common case) is a plain add: BullMQ's addBulk builds a MULTI for every call.
-      if (sealed.length === 1) await deliveries.add(type, sealed[0]!, opts(sealed[0]!));
-      else await deliveries.addBulk(sealed.map((d) => ({ name: type, data: d, opts: opts(d) })));
+      await queue(type, out);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { UnresolvedReferenceError, resolveTemplate } from '../pipelines/expressions.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { endpointId, type EndpointRef } from './emit.ts';
+import type { EndpointStore, StoredEndpoint } from './endpoint-store.ts';
 import { checkSecret } from './sign.ts';
 
 /** The endpoint cannot be sent to (gone from the configuration, or configured wrongly): recorded, never retried. */
@@ -9,6 +10,8 @@ export class CannotSendError extends Error {}
 
 export interface ResolveDeps {
   config: Pick<Config, 'notifyUrls' | 'notifySecrets' | 'env'>;
+  /** Registered endpoints (their secrets decrypted only here, to sign). */
+  endpoints: Pick<EndpointStore, 'signingSecrets'>;
   /** The pipeline snapshot a ref names (null when retention removed it). */
   definition(ref: string): Promise<Pipeline | null>;
   /** The build's own definition, for a build whose snapshot is gone or was stored inline. */
@@ -17,15 +20,23 @@ export interface ResolveDeps {
 
 /**
  * The URL and signing secrets of the endpoint a delivery names, looked up now in pushci's own
- * configuration: the pipeline snapshot (with `${{ }}` resolved from the server's environment, as the
- * operator wrote it in the pipeline file) or `PUSHCI_NOTIFY_URLS`/`PUSHCI_NOTIFY_SECRET`. Nothing from
- * the job's data is ever treated as a template.
+ * configuration: the registered endpoint (`subscription`, passed in as the worker read it), the pipeline
+ * snapshot (with `${{ }}` resolved from the server's environment, as the operator wrote it in the pipeline
+ * file) or `PUSHCI_NOTIFY_URLS`/`PUSHCI_NOTIFY_SECRET`. Nothing from the job's data is ever treated as a
+ * template.
  */
 export async function resolveEndpoint(
   ref: EndpointRef,
   buildId: string,
   deps: ResolveDeps,
+  subscription?: StoredEndpoint | null,
 ): Promise<{ url: string; secrets: string[] }> {
+  if (ref.kind === 'subscription') {
+    if (!subscription) throw new CannotSendError(`endpoint ${ref.id} was deleted`);
+    const secrets = await deps.endpoints.signingSecrets(subscription.id);
+    if (secrets.length === 0) throw new CannotSendError(`endpoint ${ref.id} has no secret`);
+    return { url: subscription.url, secrets };
+  }
   if (ref.kind === 'global') {
     const url = deps.config.notifyUrls.find((u) => endpointId('*', u) === ref.id);
     if (!url) throw new CannotSendError(`PUSHCI_NOTIFY_URLS no longer lists endpoint ${ref.id}`);

@@ -1,4 +1,7 @@
 import { apiTokenFile } from '../api-token.ts';
+import { join } from 'node:path';
+import { parseSecretsKey } from '../notify/secret-box.ts';
+import { SECRETS_KEY_FILE } from '../notify/secrets-key.ts';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -130,6 +133,27 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       'API token',
       'warn',
       `PUSHCI_API_TOKEN unset: pushci serve will generate one into ${tokenFile} and print a login link`,
+    );
+
+  const keyFile = join(config.dataDir, SECRETS_KEY_FILE);
+  if (config.secretsKey) {
+    try {
+      parseSecretsKey(config.secretsKey, 'PUSHCI_SECRETS_KEY');
+      add('endpoint key', 'ok', 'PUSHCI_SECRETS_KEY set: endpoint secrets are encrypted with it');
+    } catch (err) {
+      add('endpoint key', 'fail', (err as Error).message);
+    }
+  } else if (existsSync(keyFile))
+    add(
+      'endpoint key',
+      'ok',
+      `endpoint secrets are encrypted with ${keyFile}; workers on other machines need its content as PUSHCI_SECRETS_KEY`,
+    );
+  else
+    add(
+      'endpoint key',
+      'ok',
+      `pushci serve will generate the key for endpoint secrets into ${keyFile} (or set PUSHCI_SECRETS_KEY)`,
     );
 
   try {

@@ -24,6 +24,22 @@ export interface Keys {
   badges: string;
   slots(pipeline: string): string;
   cancelChannel: string;
+  /** An endpoint registered through the API (a hash; its secrets encrypted). */
+  endpoint(id: string): string;
+  /** Ids of the registered endpoints, by creation time. */
+  endpoints: string;
+  /** Bumped on every change to a registered endpoint, so processes know their cached list is stale. */
+  endpointsVersion: string;
+  /** The id of the key the endpoint secrets are encrypted with (never the key). */
+  endpointsKeyId: string;
+  /** Messages held for a paused endpoint, by the time they were held. */
+  endpointHeld(id: string): string;
+  /** Delivery counters and the last success and failure of any endpoint (API, pipeline or global). */
+  endpointStats(id: string): string;
+  /** Attempts per hour of one UTC day (`YYYYMMDD`), for the success rate and the chart. */
+  endpointHourly(id: string, day: string): string;
+  /** Deliveries to one endpoint, by the time of their latest attempt. */
+  endpointDeliveries(id: string): string;
   /** The last good version of each pipeline file (a hash by file name), for restarts with a broken file. */
   lastGoodPipelines: string;
 }
@@ -45,6 +61,14 @@ export function keys(prefix: string): Keys {
     stats: (what) => `${prefix}:stats:${what}`,
     badges: `${prefix}:badges`,
     cancelChannel: `${prefix}:cancel`,
+    endpoint: (id) => `${prefix}:endpoint:${id}`,
+    endpoints: `${prefix}:index:endpoints`,
+    endpointsVersion: `${prefix}:endpoints:version`,
+    endpointsKeyId: `${prefix}:endpoints:key-id`,
+    endpointHeld: (id) => `${prefix}:endpoint:${id}:held`,
+    endpointStats: (id) => `${prefix}:epstats:${id}`,
+    endpointHourly: (id, day) => `${prefix}:epstats:${id}:${day}`,
+    endpointDeliveries: (id) => `${prefix}:deliveries:endpoint:${id}`,
     lastGoodPipelines: `${prefix}:pipelines:last-good`,
   };
 }

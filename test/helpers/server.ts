@@ -31,7 +31,7 @@ export async function startServer(
   redis: TestRedis,
   pipelines: Record<string, string>,
   env: Record<string, string> = {},
-  opts: { http?: boolean; worker?: boolean } = {},
+  opts: { http?: boolean; worker?: boolean; now?: () => number } = {},
 ): Promise<TestServer> {
   const config = loadConfig({
     PATH: process.env.PATH,
@@ -60,6 +60,7 @@ export async function startServer(
     http: opts.http ?? true,
     worker: opts.worker ?? true,
     log: createLogger('debug', sink),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const base = running.url ?? '';
   const token = config.apiToken ?? readApiToken(config.dataDir) ?? '';

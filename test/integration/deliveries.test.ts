@@ -254,7 +254,7 @@ describe('outbound deliveries', () => {
     const main = await push('filtered', 'main');
     const dev = await push('filtered', 'develop');
     await waitFor(
-      () => r.global!.got.filter((m) => [main, dev].includes(JSON.parse(m.body).data.build.id)).length === 6,
+      () => r.global!.got.filter((m) => [main, dev].includes(JSON.parse(m.body).data.build?.id)).length === 6,
       15_000,
       'global events',
     );
@@ -334,6 +334,7 @@ describe('outbound deliveries', () => {
       'build.completed',
       'build.queued',
       'build.started',
+      'endpoint.disabled',
       'job.completed',
     ]);
   });

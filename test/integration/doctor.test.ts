@@ -41,6 +41,7 @@ describe('pushci doctor', () => {
       /✔ pipelines\s+1 valid/,
       /✔ webhook secrets\s+GITHUB_WEBHOOK_SECRET/,
       /✔ API token/,
+      /✔ endpoint key\s+pushci serve will generate the key/,
       /✔ public URL\s+.*\/healthz answers/,
     ])
       assert.match(r.out, line);
@@ -51,6 +52,7 @@ describe('pushci doctor', () => {
     const r = await doctor({
       REDIS_URL: 'redis://127.0.0.1:1',
       GITHUB_WEBHOOK_SECRET: 'short',
+      PUSHCI_SECRETS_KEY: 'too-short',
       PUSHCI_RUNNER: 'host',
     });
     assert.equal(r.code, 1);
@@ -58,6 +60,7 @@ describe('pushci doctor', () => {
     assert.match(r.out, /✘ pipelines\s+1 problem\(s\), e\.g\. .*bad\.yml:\d+:\d+:/);
     assert.match(r.out, /! secret strength\s+GITHUB_WEBHOOK_SECRET shorter than 16 characters/);
     assert.match(r.out, /! API token\s+PUSHCI_API_TOKEN unset/);
+    assert.match(r.out, /✘ endpoint key\s+PUSHCI_SECRETS_KEY must be 32 random bytes in base64/);
     assert.match(r.out, /! sandbox\s+PUSHCI_RUNNER=host: steps run unsandboxed/);
   });
 });

@@ -2,10 +2,25 @@
 // Each page is its own module and returns a small controller: { kind, onEvent?, update?, leave? }.
 import { buildPage } from './build-page.js';
 import { deliveriesPage } from './deliveries.js';
+import { endpointPage, endpointsPage, leaveEndpoint, markDisabled } from './endpoints.js';
 import { buildsPage, pipelinePage, pipelinesPage } from './lists.js';
-import { AuthNeeded, currentRoute, h } from './ui.js';
+import { AuthNeeded, api, currentRoute, h, relative, status } from './ui.js';
 import { webhookPage, webhooksPage } from './webhooks.js';
 import { workersPage } from './workers.js';
+
+// The Endpoints pages render into the element they are given and stop their log refresh on leave.
+const endpointsUi = (el) => ({
+  h,
+  api,
+  status,
+  main: el,
+  still: (hash) => location.hash === hash,
+  ago: (iso) => (iso ? relative(iso) : ''),
+});
+const endpointsView = async (el, id) => {
+  await (id ? endpointPage(endpointsUi(el), id) : endpointsPage(endpointsUi(el)));
+  return { kind: 'endpoints', leave: leaveEndpoint };
+};
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
@@ -61,6 +76,7 @@ function pageFor({ parts, query }) {
   if (page === 'webhooks') return { nav: 'webhooks', render: (el) => webhooksPage(el, query) };
   if (page === 'workers') return { nav: 'workers', render: (el) => workersPage(el) };
   if (page === 'deliveries') return { nav: 'deliveries', render: (el) => deliveriesPage(el) };
+  if (page === 'endpoints') return { nav: 'endpoints', render: (el) => endpointsView(el, id) };
   return { nav: 'builds', render: (el) => buildsPage(el, query) };
 }
 
@@ -82,6 +98,7 @@ async function route() {
     if (mine !== generation) return page?.leave?.();
     main.replaceChildren(...el.childNodes);
     view = page;
+    void markDisabled({ h, api }, document.querySelector('[data-nav="endpoints"]'));
     connect();
   } catch (err) {
     if (mine !== generation) return;

@@ -8,17 +8,21 @@ import { AuthNeeded, api, currentRoute, h, relative, status } from './ui.js';
 import { webhookPage, webhooksPage } from './webhooks.js';
 import { workersPage } from './workers.js';
 
-// The Endpoints pages render into the element they are given and stop their log refresh on leave.
-const endpointsUi = (el) => ({
-  h,
-  api,
-  status,
-  main: el,
-  still: (hash) => location.hash === hash,
-  ago: (iso) => (iso ? relative(iso) : ''),
-});
+// The Endpoints pages render into the element they are given, and re-render themselves after an action:
+// the first render goes to the detached element the router shows, later ones to the page itself.
 const endpointsView = async (el, id) => {
-  await (id ? endpointPage(endpointsUi(el), id) : endpointsPage(endpointsUi(el)));
+  let shown = false;
+  const target = { replaceChildren: (...nodes) => (shown ? main : el).replaceChildren(...nodes) };
+  const ui = {
+    h,
+    api,
+    status,
+    main: target,
+    still: (hash) => location.hash === hash,
+    ago: (iso) => (iso ? relative(iso) : ''),
+  };
+  await (id ? endpointPage(ui, id) : endpointsPage(ui));
+  shown = true;
   return { kind: 'endpoints', leave: leaveEndpoint };
 };
 

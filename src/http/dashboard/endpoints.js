@@ -475,7 +475,8 @@ export async function endpointPage(ui, id) {
       ui.api(`/api/endpoints/${id}/deliveries?${q}`),
       ui.api(`/api/endpoints/${id}/stats`),
     ]);
-    if (!ui.still(`#/endpoints/${id}`) || !logSection.isConnected) return;
+    // The first render is into a page not yet shown; later refreshes stop once it is gone.
+    if (!ui.still(`#/endpoints/${id}`) || (periodic && !logSection.isConnected)) return;
     const text = JSON.stringify([log, stats.stats]);
     if (!periodic || text !== shown) {
       shown = text;

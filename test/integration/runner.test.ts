@@ -33,11 +33,11 @@ describe('runner', () => {
     timeout-minutes: 0.05
     steps:
       - run: |
-          sleep 1000 &
-          bash -c 'sleep 1001 & sleep 1002' &
-          setsid sleep 1003 &
+          sleep 7310 &
+          bash -c 'sleep 7311 & sleep 7312' &
+          setsid sleep 7313 &
           echo started ${marker}
-          sleep 1004
+          sleep 7314
 `,
         'graph.yml': `${head('graph')}jobs:
   first:
@@ -116,7 +116,7 @@ describe('runner', () => {
     assert.match(text, new RegExp(`started ${marker}`));
     const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
       .split('\n')
-      .filter((l) => /^sleep 100[0-4]$/.test(l.trim()));
+      .filter((l) => /^sleep 731[0-4]$/.test(l.trim()));
     assert.deepEqual(left, [], 'no step process may survive the timeout');
   });
 

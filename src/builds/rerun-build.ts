@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { PushEvent } from '../model.ts';
+import type { BuildMeta } from '../queue/store.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 
@@ -18,7 +19,15 @@ export async function rerunBuild(
     throw new ConflictError(`build ${id} is still ${record.status}; cancel it first or wait for it`);
   }
   const m = record.meta;
-  const event: PushEvent = {
+  const event = rerunEvent(m);
+  const def = current.find((p) => p.name === m.pipeline) ?? record.def;
+  const [created] = await createBuilds(deps, event, [def], 'rerun');
+  return created!;
+}
+
+/** The event a re-run builds from: the original build's commit and ref, under a `rerun:` delivery id. */
+export function rerunEvent(m: BuildMeta): PushEvent {
+  return {
     forge: m.forge,
     deliveryId: `rerun:${m.id}`,
     repository: m.repository,
@@ -33,7 +42,4 @@ export async function rerunBuild(
     headMessage: m.message,
     pusher: m.pusher,
   };
-  const def = current.find((p) => p.name === m.pipeline) ?? record.def;
-  const [created] = await createBuilds(deps, event, [def], 'rerun');
-  return created!;
 }

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { JobStatus, PushEvent } from '../model.ts';
+import type { JobStatus } from '../model.ts';
 import type { JobState } from '../queue/store.ts';
+import { rerunEvent } from './rerun-build.ts';
 import { asRecord, newBuild, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 
 const FAILED: ReadonlySet<JobStatus> = new Set(['failure', 'error', 'canceled']);
@@ -40,21 +41,7 @@ export async function rerunFailed(
   if (again.size === 0)
     throw new ConflictError(`build ${id} has no failed or canceled job; re-run all of it instead`);
   const m = record.meta;
-  const event: PushEvent = {
-    forge: m.forge,
-    deliveryId: `rerun:${m.id}`,
-    repository: m.repository,
-    ref: m.ref,
-    ...(m.branch !== null ? { branch: m.branch } : {}),
-    ...(m.tag !== null ? { tag: m.tag } : {}),
-    before: m.before,
-    after: m.sha,
-    deleted: false,
-    created: false,
-    forced: false,
-    headMessage: m.message,
-    pusher: m.pusher,
-  };
+  const event = rerunEvent(m);
   const b = newBuild(record.def, event, 'rerun', null, new Date().toISOString());
   const jobStatus: Record<string, JobStatus> = {};
   const jobState: Record<string, JobState> = {};

@@ -1,34 +1,8 @@
 /** Shared types that cross folder boundaries. */
+import type { EventKind, PullRequestInfo } from './core/event.ts';
 
 export const FORGES = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
 export type ForgeName = (typeof FORGES)[number];
-
-/** A verified push, normalised from any forge's payload. */
-export interface PushEvent {
-  forge: ForgeName;
-  /** The forge's delivery id (X-GitHub-Delivery, X-Gitlab-Event-UUID, ...); unique per delivery. */
-  deliveryId: string;
-  /** `owner/name` (GitHub full_name, GitLab path_with_namespace). */
-  repository: string;
-  /** Full ref, e.g. `refs/heads/main` or `refs/tags/v1.2.0`. */
-  ref: string;
-  /** Set for branch pushes. */
-  branch?: string;
-  /** Set for tag pushes. */
-  tag?: string;
-  before: string;
-  after: string;
-  /** The ref was deleted (`after` is all zeros). */
-  deleted: boolean;
-  /** The ref was created (`before` is all zeros). */
-  created: boolean;
-  /** The push rewrote history (GitHub says so; GitLab does not, so it is false there). */
-  forced: boolean;
-  /** Message of the pushed head commit, when the payload has one. */
-  headMessage: string | null;
-  /** Who pushed, for display. */
-  pusher: string | null;
-}
 
 export type BuildStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'error' | 'skipped';
 export type JobStatus = 'pending' | BuildStatus;
@@ -79,7 +53,16 @@ export interface BuildView {
   message: string | null;
   pusher: string | null;
   delivery_id: string;
-  trigger: 'push' | 'manual' | 'rerun';
+  /** What started the build. */
+  event: EventKind;
+  /** The build this one re-runs (event `rerun`). */
+  rerun_of: string | null;
+  /** The pull request it builds (event `pull_request`, or a re-run of one). */
+  pull_request: PullRequestInfo | null;
+  /** The cron expression that fired (event `schedule`). */
+  cron: string | null;
+  /** The `workflow_dispatch` inputs it runs with (event `manual` and its re-runs). */
+  inputs: Record<string, string>;
   /** The API document of the build. */
   url: string;
   /** The build's page in the dashboard, for people. */

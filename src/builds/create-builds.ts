@@ -1,5 +1,6 @@
 import type { Logger } from '../log.ts';
-import type { JobStatus, PushEvent } from '../model.ts';
+import { inputsOf, pullRequestOf, type CiEvent } from '../core/event.ts';
+import type { JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { skipMarker } from '../pipelines/match.ts';
@@ -22,13 +23,7 @@ export interface CreatedBuild {
 }
 
 /** A build to store: its record and the jobs that start at once. */
-export function newBuild(
-  def: Pipeline,
-  event: PushEvent,
-  trigger: NewBuild['meta']['trigger'],
-  marker: string | null,
-  created_at: string,
-): NewBuild {
+export function newBuild(def: Pipeline, event: CiEvent, marker: string | null, created_at: string): NewBuild {
   // Builds in a concurrency group are admitted after they are stored: they may have to wait.
   const group = marker
     ? null
@@ -57,7 +52,12 @@ export function newBuild(
       message: event.headMessage,
       pusher: event.pusher,
       delivery_id: event.deliveryId,
-      trigger,
+      event: event.kind,
+      rerun_of: event.kind === 'rerun' ? event.rerunOf : null,
+      original_event: event.kind === 'rerun' ? event.original : event.kind,
+      pull_request: pullRequestOf(event),
+      cron: event.kind === 'schedule' ? event.cron : null,
+      inputs: inputsOf(event),
       created_at,
     },
     def,
@@ -105,7 +105,7 @@ export function asRecord(b: NewBuild, number: number): BuildRecord {
 }
 
 export interface PushToBuild {
-  event: PushEvent;
+  event: CiEvent;
   pipelines: readonly Pipeline[];
 }
 
@@ -116,11 +116,10 @@ export interface PushToBuild {
  */
 export async function createBuilds(
   deps: CreateBuildsDeps,
-  event: PushEvent,
+  event: CiEvent,
   pipelines: readonly Pipeline[],
-  trigger: 'push' | 'manual' | 'rerun' = 'push',
 ): Promise<CreatedBuild[]> {
-  const r = await createBuildsForPushes(deps, [{ event, pipelines }], trigger);
+  const r = await createBuildsForPushes(deps, [{ event, pipelines }]);
   return r.duplicate ? [] : r.builds;
 }
 
@@ -141,13 +140,16 @@ export type PushesResult =
 export async function createBuildsForPushes(
   deps: CreateBuildsDeps,
   pushes: readonly PushToBuild[],
-  trigger: 'push' | 'manual' | 'rerun' = 'push',
   dedupe?: { key: string; ttlMs: number },
 ): Promise<PushesResult> {
   const created_at = new Date().toISOString();
   const builds = pushes.flatMap(({ event, pipelines }) => {
-    const marker = trigger === 'push' ? skipMarker(event.headMessage) : null;
-    return pipelines.map((def) => newBuild(def, event, trigger, marker, created_at));
+    // A marker skips what a push starts; someone asking for a build (manual, re-run) means it.
+    const marker =
+      event.kind === 'push' || event.kind === 'tag' || event.kind === 'pull_request'
+        ? skipMarker(event.headMessage)
+        : null;
+    return pipelines.map((def) => newBuild(def, event, marker, created_at));
   });
   const seen: SeenDelivery = {
     builds: builds.map((b) => ({ id: b.meta.id, pipeline: b.meta.pipeline, status: b.status })),

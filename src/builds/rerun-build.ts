@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { PushEvent } from '../model.ts';
+import type { RerunEvent } from '../core/event.ts';
 import type { BuildMeta } from '../queue/store.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
@@ -21,13 +21,21 @@ export async function rerunBuild(
   const m = record.meta;
   const event = rerunEvent(m);
   const def = current.find((p) => p.name === m.pipeline) ?? record.def;
-  const [created] = await createBuilds(deps, event, [def], 'rerun');
+  const [created] = await createBuilds(deps, event, [def]);
   return created!;
 }
 
-/** The event a re-run builds from: the original build's commit and ref, under a `rerun:` delivery id. */
-export function rerunEvent(m: BuildMeta): PushEvent {
+/**
+ * The event a re-run builds from: the original build's commit and ref, under a `rerun:` delivery id. It
+ * keeps the pull request and the original event, so a re-run is trusted exactly as the build it repeats.
+ */
+export function rerunEvent(m: BuildMeta): RerunEvent {
   return {
+    kind: 'rerun',
+    rerunOf: m.id,
+    original: m.original_event,
+    pullRequest: m.pull_request,
+    inputs: m.inputs,
     forge: m.forge,
     deliveryId: `rerun:${m.id}`,
     repository: m.repository,
@@ -36,9 +44,6 @@ export function rerunEvent(m: BuildMeta): PushEvent {
     ...(m.tag !== null ? { tag: m.tag } : {}),
     before: m.before,
     after: m.sha,
-    deleted: false,
-    created: false,
-    forced: false,
     headMessage: m.message,
     pusher: m.pusher,
   };

@@ -42,7 +42,7 @@ export async function rerunFailed(
     throw new ConflictError(`build ${id} has no failed or canceled job; re-run all of it instead`);
   const m = record.meta;
   const event = rerunEvent(m);
-  const b = newBuild(record.def, event, 'rerun', null, new Date().toISOString());
+  const b = newBuild(record.def, event, null, new Date().toISOString());
   const jobStatus: Record<string, JobStatus> = {};
   const jobState: Record<string, JobState> = {};
   for (const j of jobs) {

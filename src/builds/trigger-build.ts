@@ -1,5 +1,6 @@
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
-import type { ForgeName, PushEvent } from '../model.ts';
+import type { ManualEvent } from '../core/event.ts';
+import type { ForgeName } from '../model.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { repositoryMatches } from '../pipelines/match.ts';
 import { isRepositoryName } from './repository-name.ts';
@@ -50,7 +51,9 @@ export async function triggerBuild(
   const ref = req.branch !== undefined ? `refs/heads/${name}` : `refs/tags/${name}`;
   const sha = req.sha ?? (await resolveRef(pipeline, forge, repository, ref));
   if (!sha) throw new InvalidRequestError(`${ref} does not exist in ${repository}`);
-  const event: PushEvent = {
+  const event: ManualEvent = {
+    kind: 'manual',
+    inputs: {},
     forge,
     deliveryId: `manual:${Date.now()}`,
     repository,
@@ -58,12 +61,9 @@ export async function triggerBuild(
     ...(req.branch !== undefined ? { branch: name } : { tag: name }),
     before: '0'.repeat(sha.length),
     after: sha,
-    deleted: false,
-    created: false,
-    forced: false,
     headMessage: null,
     pusher: null,
   };
-  const [created] = await createBuilds(deps, event, [pipeline], 'manual');
+  const [created] = await createBuilds(deps, event, [pipeline]);
   return created!;
 }

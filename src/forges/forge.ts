@@ -1,5 +1,6 @@
 import type { Config, Setting } from '../config.ts';
-import type { BuildStatus, ForgeName, PushEvent } from '../model.ts';
+import type { PushEvent } from '../core/event.ts';
+import type { BuildStatus, ForgeName } from '../model.ts';
 
 /** A webhook request as it arrived: headers (lower-case names) and the exact raw body. */
 export interface InboundRequest {

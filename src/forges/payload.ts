@@ -69,12 +69,23 @@ export function pick(obj: unknown, ...path: string[]): unknown {
 // eslint-disable-next-line no-control-regex
 const REF_FORBIDDEN = /[\x00-\x20\x7f~^:?*[\\]|\.\.|@\{|\/\/|\/\.|\.lock(?:\/|$)|[/.]$/;
 
-/** Splits a pushed ref into branch or tag, refusing names git itself would refuse. */
-export function splitRef(ref: string): { branch?: string; tag?: string } | null {
+/**
+ * Splits a pushed ref into a branch push or a tag push, refusing names git itself would refuse. Any other
+ * ref (`refs/notes/…`) is a push with neither, which no pipeline matches.
+ */
+export function splitRef(ref: string): { kind: 'push'; branch?: string } | { kind: 'tag'; tag: string } {
   if (ref.length > 1024 || REF_FORBIDDEN.test(ref)) {
     throw new MalformedPayloadError('ref is not a valid git ref name');
   }
-  if (ref.startsWith('refs/heads/') && ref.length > 11) return { branch: ref.slice(11) };
-  if (ref.startsWith('refs/tags/') && ref.length > 10) return { tag: ref.slice(10) };
-  return null;
+  if (ref.startsWith('refs/heads/') && ref.length > 11) return { kind: 'push', branch: ref.slice(11) };
+  if (ref.startsWith('refs/tags/') && ref.length > 10) return { kind: 'tag', tag: ref.slice(10) };
+  return { kind: 'push' };
+}
+
+/** A branch name as a pull request payload gives it, checked like a ref (it reaches only env values). */
+export function requireBranch(value: unknown, field: string): string {
+  const name = requireString(value, field, 255);
+  if (splitRef(`refs/heads/${name}`).kind !== 'push')
+    throw new MalformedPayloadError(`${field} is not a branch`);
+  return name;
 }

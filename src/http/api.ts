@@ -32,13 +32,12 @@ export function getBuild(deps: ApiDeps) {
   return async (ctx: Context) => {
     const record = await loadBuild(deps, ctx.params.id!);
     const view = toView(record, deps.publicUrl);
-    const pr = (view as { pull_request?: { number?: number } | number | null }).pull_request;
     const links = webLinks(webBase(deps.config, view.forge), view.forge, {
       repository: view.repository,
       sha: view.sha,
       branch: view.branch,
       tag: view.tag,
-      pullRequest: typeof pr === 'number' ? pr : (pr?.number ?? null),
+      pullRequest: view.pull_request?.number ?? null,
     });
     // A cancel is applied at once, but running jobs end only when their processes are gone.
     const canceling = record.cancelReason !== null && (view.status === 'queued' || view.status === 'running');

@@ -109,7 +109,7 @@ export function webhookReceiver(deps: WebhookDeps) {
 
     let stored: PushesResult;
     try {
-      stored = await createBuildsForPushes(deps, pushes, 'push', {
+      stored = await createBuildsForPushes(deps, pushes, {
         key: seenKey(deps.queuePrefix, forge.name, result.deliveryId),
         ttlMs: deps.dedupeWindowMs,
       });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { FORGES, type BuildView, type JobView } from '../model.ts';
 
 /** The outbound payload's parts as schemas: published in the OpenAPI document, checked against the types below. */
@@ -23,6 +24,25 @@ export const jobSchema = z
   })
   .describe('One job of a build.');
 
+export const pullRequestSchema = z
+  .object({
+    number: z.int().min(1),
+    action: z
+      .enum(PULL_REQUEST_ACTIONS)
+      .describe('What the forge said happened (GitHub spelling on every forge).'),
+    title: z.string().nullable(),
+    source_branch: z.string().describe('The branch the change comes from, in head_repository.'),
+    target_branch: z.string().describe('The branch it merges into; `branches:` filters match it.'),
+    head_repository: z.string(),
+    fork: z
+      .boolean()
+      .describe(
+        'The head repository is not the base: the build gets no secrets and runs only in the sandbox.',
+      ),
+    url: z.string().nullable().describe('The pull request on the forge.'),
+  })
+  .describe('The pull (merge) request a build is for.');
+
 export const buildSchema = z
   .object({
     id: z.string(),
@@ -41,7 +61,15 @@ export const buildSchema = z
     message: z.string().nullable(),
     pusher: z.string().nullable(),
     delivery_id: z.string().describe('The forge delivery that started the build.'),
-    trigger: z.enum(['push', 'manual', 'rerun']),
+    event: z
+      .enum(EVENT_KINDS)
+      .describe('What started the build: push (a branch), tag, pull_request, schedule, manual or rerun.'),
+    rerun_of: z.string().nullable().describe('The build this one re-runs (event rerun).'),
+    pull_request: pullRequestSchema.nullable().describe('Set for pull request builds and their re-runs.'),
+    cron: z.string().nullable().describe('The schedule that fired (event schedule).'),
+    inputs: z
+      .record(z.string(), z.string())
+      .describe('The workflow_dispatch inputs of a manual build (and its re-runs), as strings.'),
     url: z.string().describe('The build in the API (JSON; needs the API token).'),
     html_url: z.string().describe('The build page of the dashboard, for people.'),
     created_at: time,

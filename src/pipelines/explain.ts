@@ -1,4 +1,4 @@
-import type { PushEvent } from '../model.ts';
+import type { PushEvent } from '../core/event.ts';
 import type { Glob } from './glob.ts';
 import { matchesAny } from './glob.ts';
 import { refMatches, repositoryMatches, skipMarker } from './match.ts';

@@ -1,4 +1,4 @@
-import type { PushEvent } from '../model.ts';
+import type { PushEvent } from '../core/event.ts';
 import { compileGlob, matchesAny, matchesList } from './glob.ts';
 import type { NotifyDef, Pipeline, Trigger } from './pipeline.ts';
 

@@ -1,6 +1,7 @@
 import type { KeysMap } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import type { EventKind, PullRequestInfo } from '../core/event.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
 import { CREATE_LUA } from './create-script.ts';
@@ -21,7 +22,17 @@ export interface BuildMeta {
   message: string | null;
   pusher: string | null;
   delivery_id: string;
-  trigger: 'push' | 'manual' | 'rerun';
+  /** What started the build. */
+  event: EventKind;
+  /** For a re-run: the build it re-runs, and the event that started the first of the chain. */
+  rerun_of: string | null;
+  original_event: Exclude<EventKind, 'rerun'>;
+  /** The pull request it builds (also for a re-run of one): trust decisions read `fork` from here. */
+  pull_request: PullRequestInfo | null;
+  /** The cron expression of a scheduled build. */
+  cron: string | null;
+  /** Inputs of a manual build (and its re-runs), validated against the pipeline's `workflow_dispatch`. */
+  inputs: Record<string, string>;
   created_at: string;
 }
 
@@ -314,11 +325,11 @@ export class BuildStore {
   /** Counts a final outcome (cluster-wide, for /metrics) and remembers it for the pipeline's badges. */
   async recordOutcome(r: BuildRecord): Promise<void> {
     const ref = r.meta.branch ?? (r.meta.tag ? `tag:${r.meta.tag}` : r.meta.ref);
-    await this.redis
-      .multi()
-      .hincrby(this.keys.stats('builds'), r.status, 1)
-      .hset(this.keys.badges, `${r.meta.pipeline}\n${ref}`, r.status, `${r.meta.pipeline}\n*`, r.status)
-      .exec();
+    const tx = this.redis.multi().hincrby(this.keys.stats('builds'), r.status, 1);
+    // A badge shows the state of a branch: a pull request's build (maybe from a fork) must not paint it.
+    if (r.meta.pull_request === null)
+      tx.hset(this.keys.badges, `${r.meta.pipeline}\n${ref}`, r.status, `${r.meta.pipeline}\n*`, r.status);
+    await tx.exec();
   }
 
   /** Adds a finished job's duration to the cluster-wide histogram (seconds). */
@@ -414,7 +425,7 @@ function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
     jobs.set(j.name, { ...state, status: (hash[`s:${j.name}`] ?? 'pending') as JobStatus });
   }
   return {
-    meta: JSON.parse(hash.meta!) as BuildMeta,
+    meta: normalizeMeta(JSON.parse(hash.meta!) as BuildMeta & LegacyMeta),
     number: Number(hash.number ?? 0),
     def,
     status: hash.status as BuildStatus,
@@ -429,12 +440,30 @@ function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
   };
 }
 
-/** What started a build, as the builds list filters it: `push` (of a branch), `tag`, `manual`, `rerun`. */
-export function eventOf(r: BuildRecord): string {
-  const m = r.meta as BuildMeta & { event?: string };
-  if (m.event) return m.event;
-  if (m.trigger === 'push' && m.tag) return 'tag';
-  return m.trigger;
+/** Records written before builds had an `event` said `trigger: push|manual|rerun`. */
+interface LegacyMeta {
+  trigger?: 'push' | 'manual' | 'rerun';
+}
+
+function normalizeMeta(m: BuildMeta & LegacyMeta): BuildMeta {
+  if (m.event) return m;
+  const { trigger, ...rest } = m;
+  const event: EventKind = trigger === 'push' || trigger === undefined ? (m.tag ? 'tag' : 'push') : trigger;
+  const rerunOf = event === 'rerun' && m.delivery_id.startsWith('rerun:') ? m.delivery_id.slice(6) : null;
+  return {
+    ...rest,
+    event,
+    rerun_of: rerunOf,
+    original_event: event === 'rerun' ? (m.tag ? 'tag' : 'push') : event,
+    pull_request: null,
+    cron: null,
+    inputs: {},
+  };
+}
+
+/** What started a build, as the builds list filters it. */
+export function eventOf(r: BuildRecord): EventKind {
+  return r.meta.event;
 }
 
 function durationMs(start: string | null, end: string | null): number | null {
@@ -476,7 +505,11 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     message: m.message,
     pusher: m.pusher,
     delivery_id: m.delivery_id,
-    trigger: m.trigger,
+    event: m.event,
+    rerun_of: m.rerun_of,
+    pull_request: m.pull_request,
+    cron: m.cron,
+    inputs: m.inputs,
     url: `${publicUrl}/api/builds/${m.id}`,
     html_url: `${publicUrl}/#/builds/${m.id}`,
     created_at: m.created_at,

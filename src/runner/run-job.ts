@@ -110,7 +110,7 @@ export async function runJob(
       env: git,
       signal: stop,
     });
-    if (hasPathFilter(record.def.trigger) && record.meta.trigger === 'push') {
+    if (hasPathFilter(record.def.trigger) && record.meta.event === 'push') {
       const files = await changedFiles(
         workspace,
         record.meta.before,

@@ -35,12 +35,20 @@ export function stepEnv(
     CI_PIPELINE_NAME: m.pipeline,
     CI_BUILD_ID: m.id,
     CI_BUILD_NUMBER: String(record.number),
-    CI_BUILD_TRIGGER: m.trigger,
+    CI_PIPELINE_EVENT: m.event,
     CI_JOB_NAME: job.name,
     CI_WORKSPACE: ctx.workspace,
   });
   if (m.branch !== null) env.CI_COMMIT_BRANCH = m.branch;
   if (m.tag !== null) env.CI_COMMIT_TAG = m.tag;
+  const pr = m.pull_request;
+  if (pr) {
+    env.CI_COMMIT_PULL_REQUEST = String(pr.number);
+    env.CI_COMMIT_SOURCE_BRANCH = pr.source_branch;
+    env.CI_COMMIT_TARGET_BRANCH = pr.target_branch;
+    env.CI_COMMIT_PULL_REQUEST_FORK = String(pr.fork);
+  }
+  if (m.cron !== null) env.CI_PIPELINE_SCHEDULE = m.cron;
   for (const layer of [record.def.env, job.env, step.env]) {
     for (const [k, v] of Object.entries(layer)) env[k] = resolveTemplate(v, ctx.serverEnv, ctx.secrets);
   }

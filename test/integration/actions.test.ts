@@ -97,7 +97,7 @@ describe('cancel, rerun and manual trigger', () => {
     const second = await final(r.json.builds[0].id);
     assert.notEqual(second.id, first.id);
     assert.equal(second.sha, first.sha);
-    assert.equal(second.trigger, 'rerun');
+    assert.equal(second.event, 'rerun');
     assert.equal(second.number, first.number + 1);
     assert.equal(second.status, 'success');
   });
@@ -109,7 +109,7 @@ describe('cancel, rerun and manual trigger', () => {
       const v = await final(r.json.builds[0].id);
       assert.equal(v.status, 'success');
       assert.equal(v.sha, repo.commits[0]);
-      assert.equal(v.trigger, 'manual');
+      assert.equal(v.event, 'manual');
     }
     const missing = await post(
       `${server.base}/api/pipelines/quick/trigger`,

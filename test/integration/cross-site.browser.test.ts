@@ -194,7 +194,7 @@ describe(
       );
       const rerun = page.url().split('/').pop()!;
       assert.notEqual(rerun, slow);
-      assert.equal((await view(rerun)).trigger, 'rerun');
+      assert.equal((await view(rerun)).event, 'rerun');
       await page.getByTestId('cancel').click();
       await page.locator('h2 [data-status="canceled"]').waitFor({ timeout: 15_000 });
     });

@@ -85,7 +85,7 @@ describe('re-run failed jobs', () => {
     const second = await finished(created.id);
     assert.equal(second.status, 'success');
     assert.equal(second.sha, first.sha);
-    assert.equal(second.trigger, 'rerun');
+    assert.equal(second.event, 'rerun');
     const [before, after] = [jobs(first), jobs(second)];
     for (const kept of ['a', 'd']) {
       assert.equal(after[kept].status, 'success');

@@ -135,6 +135,9 @@ notify:
     const types = mine.map((m) => JSON.parse(m.body).type).sort();
     assert.deepEqual(types, ['build.completed', 'build.queued', 'build.started']);
     assert.equal(new Set(mine.map((m) => m.headers['webhook-id'])).size, 3);
+    const sent = JSON.parse(mine[0]!.body).data.build;
+    assert.equal(sent.event, 'push');
+    assert.equal(sent.pull_request, null);
 
     const api = await server.api(`/api/builds/${id}`);
     assert.equal(api.status, 200);
@@ -173,6 +176,8 @@ notify:
     assert.equal(env.CI_BUILD_ID, id);
     assert.match(env.CI_BUILD_NUMBER!, /^\d+$/);
     assert.equal(env.CI_JOB_NAME, 'build');
+    assert.equal(env.CI_PIPELINE_EVENT, 'push');
+    assert.equal(env.CI_COMMIT_PULL_REQUEST, undefined, 'pull request variables only for pull requests');
     assert.ok(env.CI_WORKSPACE!.startsWith(server.config.dataDir));
     assert.equal(env.FROM_PIPELINE, 'yes');
     assert.equal(env.WORKER_ONLY_SECRET, undefined);

@@ -1,5 +1,5 @@
 import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
-import type { PushEvent } from '../../model.ts';
+import type { PushEvent } from '../../core/event.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import { hmacMatches } from '../hmac.ts';
 import {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
-import type { PushEvent } from '../../model.ts';
+import type { PushEvent } from '../../core/event.ts';
 import { standardWebhookMatches } from '../standard-webhooks.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import {

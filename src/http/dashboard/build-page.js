@@ -33,14 +33,24 @@ function forgeLinks(b) {
     { class: 'mono links' },
     a(l.repository, b.repository, 'link-repository'),
     ' ',
-    b.pull_request
-      ? a(l.pull_request, `#${b.pull_request.number ?? b.pull_request}`, 'link-pull-request')
-      : null,
+    b.pull_request ? a(l.pull_request, `#${b.pull_request.number}`, 'link-pull-request') : null,
     b.pull_request ? ' ' : null,
     b.tag ? a(l.tag, `tag ${b.tag}`, 'link-tag') : b.branch ? a(l.branch, b.branch, 'link-branch') : b.ref,
     ' ',
     a(l.commit, b.sha.slice(0, 7), 'link-commit'),
   );
+}
+
+/** What started the build, in words: "pull_request #7 (fork: a/b feature → main)", "schedule 0 3 * * *". */
+function eventText(b) {
+  const pr = b.pull_request;
+  if (b.event === 'pull_request' && pr)
+    return `pull_request #${pr.number} (${pr.fork ? `fork ${pr.head_repository} ` : ''}${pr.source_branch} → ${pr.target_branch})`;
+  if (b.event === 'schedule' && b.cron) return `schedule ${b.cron}`;
+  const inputs = Object.entries(b.inputs ?? {});
+  if (b.event === 'manual' && inputs.length > 0)
+    return `manual (${inputs.map(([k, v]) => `${k}=${v}`).join(', ')})`;
+  return b.event;
 }
 
 /** Renders the build page into `main`; returns the page's controller for the router. */
@@ -151,7 +161,8 @@ export async function buildPage(main, id, wanted = {}) {
       h(
         'p',
         { class: 'muted meta' },
-        `${b.trigger}${b.pusher ? ` by ${b.pusher}` : ''} · created `,
+        h('span', { 'data-testid': 'build-event' }, eventText(b)),
+        `${b.pusher ? ` by ${b.pusher}` : ''} · created `,
         when(b.created_at),
         b.duration_ms != null
           ? ` · took ${duration(b.duration_ms)}`
@@ -159,13 +170,13 @@ export async function buildPage(main, id, wanted = {}) {
             ? [' · running for ', elapsed(b.started_at, { 'data-testid': 'build-elapsed' })]
             : '',
         b.reason ? ` · ${b.reason}` : '',
-        b.trigger === 'rerun' && /^rerun:[0-9a-z]+$/.test(b.delivery_id)
+        b.rerun_of
           ? [
               ' · re-run of ',
               h(
                 'a',
-                { href: `#/builds/${b.delivery_id.slice(6)}`, 'data-testid': 'rerun-of' },
-                b.delivery_id.slice(6),
+                { href: `#/builds/${encodeURIComponent(b.rerun_of)}`, 'data-testid': 'rerun-of' },
+                b.rerun_of,
               ),
             ]
           : null,

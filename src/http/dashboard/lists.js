@@ -17,7 +17,13 @@ function buildRows(builds) {
       h('td', { class: 'mono' }, refOf(b)),
       h('td', { class: 'mono' }, b.sha.slice(0, 7)),
       h('td', { class: 'wrap' }, b.message?.split('\n')[0] ?? ''),
-      h('td', { class: 'hide-narrow' }, b.trigger),
+      h(
+        'td',
+        { class: 'hide-narrow' },
+        b.pull_request
+          ? `${b.event} #${b.pull_request.number}${b.pull_request.fork ? ' (fork)' : ''}`
+          : b.event,
+      ),
       h('td', {}, duration(b.duration_ms)),
       h('td', { class: 'muted' }, when(b.created_at)),
     ),

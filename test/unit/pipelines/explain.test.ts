@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PushEvent } from '../../../src/model.ts';
+import type { PushEvent } from '../../../src/core/event.ts';
 import { explainMatch } from '../../../src/pipelines/explain.ts';
 import { parseGlob } from '../../../src/pipelines/glob.ts';
 import { matchPipelines } from '../../../src/pipelines/match.ts';
@@ -38,6 +38,7 @@ function push(ref: string, extra: Partial<PushEvent> = {}): PushEvent {
   const branch = ref.startsWith('refs/heads/') ? { branch: ref.slice(11) } : {};
   const tag = ref.startsWith('refs/tags/') ? { tag: ref.slice(10) } : {};
   return {
+    kind: ref.startsWith('refs/tags/') ? 'tag' : 'push',
     forge: 'github',
     deliveryId: 'd',
     repository: 'octo-org/web',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PushEvent } from '../../../src/model.ts';
+import type { PushEvent } from '../../../src/core/event.ts';
 import { parseGlob } from '../../../src/pipelines/glob.ts';
 import { matchPipelines, pathsAllow, skipMarker } from '../../../src/pipelines/match.ts';
 import type { Pipeline, Trigger } from '../../../src/pipelines/pipeline.ts';
@@ -37,6 +37,7 @@ function push(ref: string, extra: Partial<PushEvent> = {}): PushEvent {
   const branch = ref.startsWith('refs/heads/') ? { branch: ref.slice(11) } : {};
   const tag = ref.startsWith('refs/tags/') ? { tag: ref.slice(10) } : {};
   return {
+    kind: ref.startsWith('refs/tags/') ? 'tag' : 'push',
     forge: 'github',
     deliveryId: 'd',
     repository: 'octo-org/web',

@@ -25,11 +25,16 @@ export interface CreatedBuild {
 /** A build to store: its record and the jobs that start at once. */
 export function newBuild(def: Pipeline, event: CiEvent, marker: string | null, created_at: string): NewBuild {
   // Builds in a concurrency group are admitted after they are stored: they may have to wait.
+  // A pull request's builds always share a group (the pipeline and the pull request), so a new push to
+  // it cancels the build of the old head: that commit is no longer what would merge.
+  const pr = pullRequestOf(event);
   const group = marker
     ? null
     : def.concurrency
       ? (def.concurrency.group ?? `${def.name}/${event.ref}`)
-      : null;
+      : pr
+        ? `${def.name}/pull/${pr.number}`
+        : null;
   const jobStatus: Record<string, JobStatus> = {};
   const queueNow: string[] = [];
   for (const j of def.jobs) {
@@ -144,11 +149,8 @@ export async function createBuildsForPushes(
 ): Promise<PushesResult> {
   const created_at = new Date().toISOString();
   const builds = pushes.flatMap(({ event, pipelines }) => {
-    // A marker skips what a push starts; someone asking for a build (manual, re-run) means it.
-    const marker =
-      event.kind === 'push' || event.kind === 'tag' || event.kind === 'pull_request'
-        ? skipMarker(event.headMessage)
-        : null;
+    // A marker in the pushed head commit skips what the push starts; someone asking for a build means it.
+    const marker = event.kind === 'push' || event.kind === 'tag' ? skipMarker(event.headMessage) : null;
     return pipelines.map((def) => newBuild(def, event, marker, created_at));
   });
   const seen: SeenDelivery = {

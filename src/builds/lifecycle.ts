@@ -58,7 +58,9 @@ export class Lifecycle {
    * new build waits until it ends. Builds without a group start at once.
    */
   async admit(record: BuildRecord): Promise<void> {
-    if (record.group === null || record.def.concurrency === null) return this.startRoots(record);
+    if (record.group === null) return this.startRoots(record);
+    // Without `concurrency:` only pull requests have a group, and a newer head cancels the older build.
+    const cancelInProgress = record.def.concurrency?.cancelInProgress ?? true;
     const members = await this.redis.pushciGroupAdd(
       this.store.keys.group(record.group),
       String(Date.parse(record.meta.created_at)),
@@ -70,7 +72,7 @@ export class Lifecycle {
       const older = await this.store.get(id);
       if (!older || isFinal(older.status)) continue;
       const running = [...older.jobs.values()].some((j) => j.status === 'running' || isFinal(j.status));
-      if (running && !record.def.concurrency.cancelInProgress) {
+      if (running && !cancelInProgress) {
         wait = id;
         continue;
       }

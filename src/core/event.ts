@@ -52,8 +52,6 @@ export interface PullRequestInfo {
   head_repository: string;
   /** The head repository is not the base repository: untrusted code, no secrets. */
   fork: boolean;
-  /** The pull request's page on the forge, when the payload has one. */
-  url: string | null;
 }
 
 export const PULL_REQUEST_ACTIONS = ['opened', 'synchronize', 'reopened'] as const;
@@ -101,4 +99,22 @@ export function pullRequestOf(e: CiEvent): PullRequestInfo | null {
 export function inputsOf(e: CiEvent): Record<string, string> {
   if (e.kind === 'manual' || e.kind === 'rerun') return e.inputs;
   return {};
+}
+
+/**
+ * The ref a forge keeps a pull request's head under, made from its number (never taken from a payload),
+ * or null where the forge has none pushci can fetch (Bitbucket: the source commit is fetched by id).
+ */
+export function pullRequestRef(forge: ForgeName, number: number): string | null {
+  if (!Number.isSafeInteger(number) || number < 1) return null;
+  switch (forge) {
+    case 'github':
+    case 'gitea':
+    case 'forgejo':
+      return `refs/pull/${number}/head`;
+    case 'gitlab':
+      return `refs/merge-requests/${number}/head`;
+    case 'bitbucket':
+      return null;
+  }
 }

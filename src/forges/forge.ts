@@ -1,5 +1,5 @@
 import type { Config, Setting } from '../config.ts';
-import type { PushEvent } from '../core/event.ts';
+import type { PullRequestEvent, PushEvent } from '../core/event.ts';
 import type { BuildStatus, ForgeName } from '../model.ts';
 
 /** A webhook request as it arrived: headers (lower-case names) and the exact raw body. */
@@ -10,20 +10,21 @@ export interface InboundRequest {
 
 /**
  * What a verified delivery means (the return contract of `Inbound.parse`):
- * - `push`: valid, and something may build: one push per ref (Bitbucket sends several refs in one
- *   delivery). The pipelines decide what runs; when none matches, or the ref was deleted, the answer is
- *   200 with the reason and nothing is stored.
+ * - `build`: valid, and something may build: one push per ref (Bitbucket sends several refs in one
+ *   delivery), or one pull request opened, updated with new commits or reopened. The pipelines decide
+ *   what runs; when none matches, or the ref was deleted, the answer is 200 with the reason and nothing
+ *   is stored.
  * - `ping`: the forge checking the hook is reachable and the secret right; answer 200, store nothing.
- * - `ignored`: a valid delivery of an event pushci does not act on; answer 202 "ignored: <event>", store
- *   nothing.
+ * - `ignored`: a valid delivery of an event pushci does not act on (or a pull request closed, labelled,
+ *   edited...); answer 202 "ignored: <event>" with `reason` when there is one, store nothing.
  * Errors are thrown, never returned: `verify` throws `SignatureMissingError` or `SignatureMismatchError`
  * (401, nothing of the body parsed); `parse` throws `MalformedPayloadError` (400) for a body the forge
  * would not send.
  */
 export type ForgeResult =
-  | { kind: 'push'; deliveryId: string; events: PushEvent[] }
+  | { kind: 'build'; deliveryId: string; events: Array<PushEvent | PullRequestEvent> }
   | { kind: 'ping'; deliveryId: string }
-  | { kind: 'ignored'; event: string; deliveryId: string };
+  | { kind: 'ignored'; event: string; deliveryId: string; reason?: string };
 
 /**
  * The receiving half of a forge. The receiver calls `verify` on the raw bytes first and `parse` only when

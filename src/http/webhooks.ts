@@ -77,9 +77,12 @@ export function webhookReceiver(deps: WebhookDeps) {
     if (result.kind === 'ignored') {
       trace.result = 'ignored';
       log().info({ ...at, event: result.event }, 'event ignored');
-      return { status: 202, body: { builds: [], reason: `ignored: ${result.event}` } };
+      return {
+        status: 202,
+        body: { builds: [], reason: `ignored: ${result.event}${result.reason ? ` (${result.reason})` : ''}` },
+      };
     }
-    const live = result.events.filter((e) => !e.deleted);
+    const live = result.events.filter((e) => e.kind === 'pull_request' || !e.deleted);
     trace.repository = result.events[0]?.repository ?? null;
     trace.refs = result.events.map((e) => e.ref);
     trace.pipelines = result.events.flatMap((e) => explainMatch(deps.pipelines().pipelines, e));

@@ -39,7 +39,6 @@ export const pullRequestSchema = z
       .describe(
         'The head repository is not the base: the build gets no secrets and runs only in the sandbox.',
       ),
-    url: z.string().nullable().describe('The pull request on the forge.'),
   })
   .describe('The pull (merge) request a build is for.');
 

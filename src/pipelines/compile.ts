@@ -3,7 +3,19 @@ import type { Diagnostic } from './diagnostic.ts';
 import { SECRET_ENV_PREFIX, findReferences, variableFor } from './expressions.ts';
 import { settingEnvProblem } from './settings-env.ts';
 import { GlobSyntaxError, parseGlob, type Glob } from './glob.ts';
-import type { JobDef, NotifyDef, Pipeline, StepDef } from './pipeline.ts';
+import { PULL_REQUEST_ACTIONS } from '../core/event.ts';
+import { cronProblem } from './cron.ts';
+import { inputProblem } from './inputs.ts';
+import type {
+  InputDef,
+  JobDef,
+  NotifyDef,
+  Pipeline,
+  PullRequestTrigger,
+  ScheduleDef,
+  SecretScope,
+  StepDef,
+} from './pipeline.ts';
 import type { PipelineFile } from './schema.ts';
 import type { Positions } from './positions.ts';
 import type { OutboundEventType } from '../model.ts';
@@ -92,26 +104,94 @@ export function compilePipeline(
     );
   }
 
-  // Trigger
-  const push = data.on === 'push' ? {} : (data.on.push ?? {});
-  const pushPath: Path = ['on', 'push'];
-  for (const [a, b] of [
-    ['branches', 'branches-ignore'],
-    ['tags', 'tags-ignore'],
-    ['paths', 'paths-ignore'],
-  ] as const) {
-    if (push[a] !== undefined && push[b] !== undefined) {
-      report(pos.ofKey(pushPath, b), `"${a}" and "${b}" cannot both be set; use "${a}" with "!" patterns`);
+  // Triggers: `on: push`, `on: [push, pull_request]`, or a map of events with their filters.
+  const on =
+    typeof data.on === 'string'
+      ? { [data.on]: null }
+      : Array.isArray(data.on)
+        ? Object.fromEntries(data.on.map((k) => [k, null]))
+        : data.on;
+  const exclusive = (
+    obj: Record<string, unknown>,
+    path: Path,
+    pairs: ReadonlyArray<readonly [string, string]>,
+  ) => {
+    for (const [a, b] of pairs) {
+      if (obj[a] !== undefined && obj[b] !== undefined)
+        report(pos.ofKey(path, b), `"${a}" and "${b}" cannot both be set; use "${a}" with "!" patterns`);
     }
-  }
-  const trigger = {
-    branches: globs(push.branches, [...pushPath, 'branches'], true),
-    branchesIgnore: globs(push['branches-ignore'], [...pushPath, 'branches-ignore'], false),
-    tags: globs(push.tags, [...pushPath, 'tags'], true),
-    tagsIgnore: globs(push['tags-ignore'], [...pushPath, 'tags-ignore'], false),
-    paths: globs(push.paths, [...pushPath, 'paths'], true),
-    pathsIgnore: globs(push['paths-ignore'], [...pushPath, 'paths-ignore'], false),
   };
+  let trigger: Pipeline['trigger'] = null;
+  if ('push' in on) {
+    const push = on.push ?? {};
+    const pushPath: Path = ['on', 'push'];
+    exclusive(push, pushPath, [
+      ['branches', 'branches-ignore'],
+      ['tags', 'tags-ignore'],
+      ['paths', 'paths-ignore'],
+    ]);
+    trigger = {
+      branches: globs(push.branches, [...pushPath, 'branches'], true),
+      branchesIgnore: globs(push['branches-ignore'], [...pushPath, 'branches-ignore'], false),
+      tags: globs(push.tags, [...pushPath, 'tags'], true),
+      tagsIgnore: globs(push['tags-ignore'], [...pushPath, 'tags-ignore'], false),
+      paths: globs(push.paths, [...pushPath, 'paths'], true),
+      pathsIgnore: globs(push['paths-ignore'], [...pushPath, 'paths-ignore'], false),
+    };
+  }
+  let pullRequest: PullRequestTrigger | null = null;
+  if ('pull_request' in on) {
+    const pr = on.pull_request ?? {};
+    const prPath: Path = ['on', 'pull_request'];
+    exclusive(pr, prPath, [
+      ['branches', 'branches-ignore'],
+      ['paths', 'paths-ignore'],
+    ]);
+    pullRequest = {
+      branches: globs(pr.branches, [...prPath, 'branches'], true),
+      branchesIgnore: globs(pr['branches-ignore'], [...prPath, 'branches-ignore'], false),
+      types: pr.types ? [...new Set(pr.types)] : [...PULL_REQUEST_ACTIONS],
+      paths: globs(pr.paths, [...prPath, 'paths'], true),
+      pathsIgnore: globs(pr['paths-ignore'], [...prPath, 'paths-ignore'], false),
+    };
+  }
+  const schedules: ScheduleDef[] = (('schedule' in on ? on.schedule : undefined) ?? []).map((sch, i) => {
+    const problem = cronProblem(sch.cron);
+    if (problem) report(pos.of(['on', 'schedule', i, 'cron']), `bad cron "${sch.cron}": ${problem}`);
+    if (sch.branch !== undefined && !isBranchName(sch.branch))
+      report(pos.of(['on', 'schedule', i, 'branch']), `"${sch.branch}" is not a valid branch name`);
+    return { cron: sch.cron, branch: sch.branch ?? null, always: sch.always ?? false };
+  });
+  const inputs: InputDef[] = Object.entries(
+    ('workflow_dispatch' in on ? on.workflow_dispatch?.inputs : undefined) ?? {},
+  ).map(([inputName, d]) => {
+    const ip: Path = ['on', 'workflow_dispatch', 'inputs', inputName];
+    const type = d.type ?? 'string';
+    if (type === 'choice' && !d.options)
+      report(pos.ofKey(ip.slice(0, -1), inputName), `input "${inputName}" is a choice: give its options`);
+    if (type !== 'choice' && d.options)
+      report(pos.ofKey(ip, 'options'), `options are only for inputs of type choice`);
+    const def = d.default === undefined ? null : String(d.default);
+    if (def !== null) {
+      const problem = inputProblem({ type, options: d.options ?? null }, def);
+      if (problem) report(pos.of([...ip, 'default']), `default of input "${inputName}" ${problem}`);
+    }
+    return {
+      name: inputName,
+      type,
+      description: d.description ?? null,
+      required: d.required ?? false,
+      default: def,
+      options: d.options ?? null,
+    };
+  });
+  const secretScopes: Record<string, SecretScope> = {};
+  for (const [secret, scope] of Object.entries(data.secrets ?? {})) {
+    secretScopes[secret] = {
+      events: scope.events ?? null,
+      branches: globs(scope.branches, ['secrets', secret, 'branches'], true),
+    };
+  }
   try {
     parseGlob(data.repository);
   } catch (err) {
@@ -213,6 +293,11 @@ export function compilePipeline(
       cloneUrl: data['clone-url'] ?? null,
       forge: data.forge ?? null,
       trigger,
+      pullRequest,
+      schedules,
+      inputs,
+      forks: data['pull-requests']?.forks ?? null,
+      secretScopes,
       env: envMap(data.env, ['env']),
       jobs,
       notify,
@@ -234,6 +319,15 @@ export function compilePipeline(
     },
     diagnostics,
   };
+}
+
+/** A branch name git accepts (it reaches `git ls-remote` as data, never as an option). */
+function isBranchName(name: string): boolean {
+  return (
+    /^[A-Za-z0-9._/-]{1,255}$/.test(name) &&
+    !name.startsWith('-') &&
+    !/\.\.|\/\/|^\/|\/$|\.lock$|^\.|\/\./.test(name)
+  );
 }
 
 /** Each elementary cycle reported once, starting at its first job in file order. */

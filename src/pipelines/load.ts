@@ -40,13 +40,19 @@ const KNOWN_KEYS: Record<string, string[]> = {
     'clone-url',
     'forge',
     'on',
+    'pull-requests',
+    'secrets',
     'env',
     'jobs',
     'notify',
     'concurrency',
     'commit-status',
   ],
-  on: ['push'],
+  on: ['push', 'pull_request', 'schedule', 'workflow_dispatch'],
+  pull_request: ['branches', 'branches-ignore', 'types', 'paths', 'paths-ignore'],
+  schedule: ['cron', 'branch', 'always'],
+  workflow_dispatch: ['inputs'],
+  input: ['description', 'type', 'required', 'default', 'options'],
   push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
   job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],
   step: ['name', 'run', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'shell'],
@@ -59,6 +65,10 @@ function contextOf(path: readonly PropertyKey[]): string | null {
   if (p === '') return 'top';
   if (p === 'on') return 'on';
   if (p === 'on.push') return 'push';
+  if (p === 'on.pull_request') return 'pull_request';
+  if (/^on\.schedule\.\d+$/.test(p)) return 'schedule';
+  if (p === 'on.workflow_dispatch') return 'workflow_dispatch';
+  if (/^on\.workflow_dispatch\.inputs\.[^.]+$/.test(p)) return 'input';
   if (/^jobs\.[^.]+$/.test(p)) return 'job';
   if (/^jobs\.[^.]+\.steps\.\d+$/.test(p)) return 'step';
   if (/^notify\.\d+$/.test(p)) return 'notify';

@@ -1,3 +1,4 @@
+import type { EventKind, PullRequestAction } from '../core/event.ts';
 import type { ForgeName, OutboundEventType } from '../model.ts';
 import type { Glob } from './glob.ts';
 
@@ -8,7 +9,18 @@ export interface Pipeline {
   repository: string;
   cloneUrl: string | null;
   forge: ForgeName | null;
-  trigger: Trigger;
+  /** `on.push` filters; null when pushes do not start this pipeline. */
+  trigger: Trigger | null;
+  /** `on.pull_request`; null when pull requests do not start it (absent in snapshots from before). */
+  pullRequest?: PullRequestTrigger | null;
+  /** `on.schedule`. */
+  schedules?: ScheduleDef[];
+  /** `on.workflow_dispatch` inputs (manual builds are always allowed; inputs need this). */
+  inputs?: InputDef[];
+  /** `pull-requests.forks`, or null for the server's default (PUSHCI_FORK_PULL_REQUESTS). */
+  forks?: ForkPolicy | null;
+  /** `secrets:` limits by name: which events and branches get the secret. */
+  secretScopes?: Record<string, SecretScope>;
   env: Record<string, string>;
   jobs: JobDef[];
   notify: NotifyDef[];
@@ -33,6 +45,39 @@ export interface Trigger {
   tagsIgnore: Glob[] | null;
   paths: Glob[] | null;
   pathsIgnore: Glob[] | null;
+}
+
+export interface PullRequestTrigger {
+  /** Target branch filters. */
+  branches: Glob[] | null;
+  branchesIgnore: Glob[] | null;
+  types: PullRequestAction[];
+  paths: Glob[] | null;
+  pathsIgnore: Glob[] | null;
+}
+
+export type ForkPolicy = 'run' | 'approve' | 'never';
+
+export interface ScheduleDef {
+  cron: string;
+  /** Null: the repository's default branch. */
+  branch: string | null;
+  always: boolean;
+}
+
+export interface InputDef {
+  name: string;
+  type: 'string' | 'boolean' | 'choice' | 'number';
+  description: string | null;
+  required: boolean;
+  /** As a string (booleans `true`/`false`), or null. */
+  default: string | null;
+  options: string[] | null;
+}
+
+export interface SecretScope {
+  events: EventKind[] | null;
+  branches: Glob[] | null;
 }
 
 export interface JobDef {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { FORGES, OUTBOUND_EVENT_TYPES } from '../model.ts';
 
 /**
@@ -78,6 +79,71 @@ const push = z
   })
   .describe('Which pushes start this pipeline; no filter at all means every branch and tag push.');
 
+const pullRequest = z
+  .strictObject({
+    branches: patterns.optional().describe('Target branches (the branch the pull request merges into).'),
+    'branches-ignore': patterns.optional(),
+    types: z
+      .array(z.enum(PULL_REQUEST_ACTIONS))
+      .min(1)
+      .optional()
+      .describe('Which actions build (default: opened, synchronize, reopened).'),
+    paths: patterns.optional().describe('Files changed by the whole pull request (merge base to head).'),
+    'paths-ignore': patterns.optional(),
+  })
+  .describe('Which pull (merge) requests start this pipeline; no filter means all of them.');
+
+const schedule = z
+  .array(
+    z.strictObject({
+      cron: z
+        .string()
+        .min(1)
+        .describe('Five fields, UTC: minute hour day-of-month month day-of-week, e.g. "0 3 * * *".'),
+      branch: z
+        .string()
+        .min(1)
+        .max(255)
+        .optional()
+        .describe('Branch whose head is built (default: the repository’s default branch).'),
+      always: z
+        .boolean()
+        .optional()
+        .describe('Build even when this schedule already built the same commit successfully.'),
+    }),
+  )
+  .min(1)
+  .describe('Scheduled builds.');
+
+export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+
+const input = z
+  .strictObject({
+    description: z.string().max(500).optional(),
+    type: z.enum(['string', 'boolean', 'choice', 'number']).optional().describe('Default string.'),
+    required: z.boolean().optional(),
+    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    options: z.array(z.string()).min(1).optional().describe('The allowed values of a choice.'),
+  })
+  .describe('One input of a manual build.');
+
+const dispatch = z
+  .strictObject({
+    inputs: z
+      .record(z.string().regex(INPUT_NAME, 'input names are letters, digits, _ and -'), input)
+      .optional(),
+  })
+  .describe('Manual builds (API, CLI, dashboard) and their inputs.');
+
+const triggerName = z.enum(['push', 'pull_request', 'workflow_dispatch']);
+
+const triggers = z.strictObject({
+  push: push.nullable().optional(),
+  pull_request: pullRequest.nullable().optional(),
+  schedule: schedule.optional(),
+  workflow_dispatch: dispatch.nullable().optional(),
+});
+
 const notify = z
   .strictObject({
     url: z.string().min(1).describe('Receiver URL; may use ${{ env.NAME }}.'),
@@ -118,10 +184,40 @@ export const pipelineSchema = z
       ),
     forge: z.enum(FORGES).optional().describe('Only pushes from this forge.'),
     on: z
-      .union([z.literal('push'), z.strictObject({ push: push.nullable().optional() })], {
-        error: 'must be "push" or a map with a "push" key',
+      .union([triggerName, z.array(triggerName).min(1), triggers], {
+        error:
+          'must be an event name (push, pull_request, workflow_dispatch), a list of them, or a map with push, pull_request, schedule and workflow_dispatch keys',
       })
-      .describe('Triggers.'),
+      .describe('Which events start this pipeline.'),
+    'pull-requests': z
+      .strictObject({
+        forks: z
+          .enum(['run', 'approve', 'never'])
+          .optional()
+          .describe(
+            'Pull requests from forks: approve (default: wait as pending-approval until someone approves), run, or never.',
+          ),
+      })
+      .optional()
+      .describe('The trust policy for pull requests. Fork builds never get secrets, whatever this says.'),
+    secrets: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'secret names are letters, digits and _'),
+        z.strictObject({
+          events: z
+            .array(z.enum(EVENT_KINDS))
+            .min(1)
+            .optional()
+            .describe('Only builds started by these events get it (a re-run counts as its original event).'),
+          branches: patterns
+            .optional()
+            .describe('Only builds of these branches (for pull requests: the target) get it.'),
+        }),
+      )
+      .optional()
+      .describe(
+        'Limits who gets a ${{ secrets.NAME }}: builds of other events or branches get an empty value.',
+      ),
     env: envMap.optional(),
     network: network.optional(),
     jobs: z.record(

@@ -10,6 +10,12 @@ export interface CheckoutOptions {
   sha: string;
   /** Also fetch these commits (e.g. the push's `before`, to list changed files); missing ones are ignored. */
   alsoFetch?: string[];
+  /**
+   * A pull request's ref on the forge (`refs/pull/7/head`), made by pushci from the number: `sha` is
+   * fetched through it, never by a URL or ref a payload named, and must be the head it points at (or
+   * an ancestor of it, when the pull request moved on since).
+   */
+  pullRef?: string;
   workspace: string;
   env: Record<string, string>;
   signal?: AbortSignal;
@@ -46,6 +52,20 @@ async function ensureMirror(mirror: string, env: Record<string, string>): Promis
     await rename(tmp, mirror);
   } catch {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function isAncestor(
+  mirror: string,
+  a: string,
+  b: string,
+  env: Record<string, string>,
+): Promise<boolean> {
+  try {
+    await git(['merge-base', '--is-ancestor', a, b], { cwd: mirror, env });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -121,6 +141,28 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     if (await hasCommit(mirror, sha, env)) o.known?.add(`${mirror}\n${sha}`);
     else missing.push(sha);
   }
+  if (o.pullRef && missing.includes(o.sha)) {
+    const pullRef = o.pullRef;
+    const local = `refs/pushci/${pullRef.slice('refs/'.length)}`;
+    const fetchPull = async () => {
+      if (await hasCommit(mirror, o.sha, env)) return;
+      await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', o.cloneUrl, `+${pullRef}:${local}`], {
+        cwd: mirror,
+        env,
+        redact: o.cloneUrl,
+        ...sig,
+      });
+      const head = (
+        await git(['rev-parse', '--verify', '-q', `${local}^{commit}`], { cwd: mirror, env })
+      ).trim();
+      if (head !== o.sha && !(await isAncestor(mirror, o.sha, head, env)))
+        throw new GitError(
+          `${pullRef} points at ${head}, and ${o.sha} (the commit the webhook named) is not part of it; a newer build of the pull request runs its new head`,
+        );
+    };
+    await (o.serialize ? o.serialize(mirror, fetchPull) : fetchPull());
+    missing.splice(missing.indexOf(o.sha), 1);
+  }
   if (missing.length > 0) {
     const fetch = async () => {
       // Another job may have fetched it while we waited for the mirror.
@@ -151,18 +193,29 @@ export function mirrorObjects(dataDir: string, cloneUrl: string): string {
   return join(mirrorPath(dataDir, cloneUrl), 'objects');
 }
 
-/** Files changed between two commits in the workspace, or null when unknown (no base, or more than `cap`). */
+/**
+ * Files changed between two commits in the workspace, or null when unknown (no base, or more than `cap`).
+ * With `mergeBase`, from the commits' merge base (a pull request's whole change, whatever the target
+ * branch did since).
+ */
 export async function changedFiles(
   workspace: string,
   before: string,
   after: string,
   env: Record<string, string>,
   cap: number,
+  mergeBase = false,
 ): Promise<string[] | null> {
   const base = /^0+$/.test(before) ? null : before;
   try {
     const out = base
-      ? await git(['diff', '--name-only', '-z', '--no-renames', `${base}..${after}`], { cwd: workspace, env })
+      ? await git(
+          ['diff', '--name-only', '-z', '--no-renames', `${base}${mergeBase ? '...' : '..'}${after}`],
+          {
+            cwd: workspace,
+            env,
+          },
+        )
       : await git(['diff-tree', '--no-commit-id', '--name-only', '-r', '-z', '--root', after], {
           cwd: workspace,
           env,

@@ -16,6 +16,8 @@ import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
 import { describeShell, runStep } from './run-step.ts';
 import { stepEnv } from './step-env.ts';
+import { environmentFor, fromFork } from './secret-access.ts';
+import { pullRequestRef } from '../core/event.ts';
 
 /** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
 export const CHANGED_FILES_CAP = 3000;
@@ -61,8 +63,12 @@ export async function runJob(
   };
   const workspace = dirs.src;
   const { backend } = deps;
-  // Records stored before `network:` existed have none: the default.
-  const network: NetworkMode = job.network ?? 'default';
+  const fork = fromFork(record.meta);
+  // Records stored before `network:` existed have none: the default. A fork's code never gets the
+  // host's network (loopback: pushci's API and Redis).
+  const asked: NetworkMode = job.network ?? 'default';
+  const network: NetworkMode = fork && asked === 'host' ? 'default' : asked;
+  const visible = environmentFor(record.def, record.meta, config.env);
   const limits: JobLimits = {
     processes: config.jobProcesses,
     memoryBytes: config.jobMemory,
@@ -71,7 +77,7 @@ export async function runJob(
   };
   try {
     cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
-    envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: config.env, secrets }));
+    envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: visible.env, secrets }));
   } catch (err) {
     if (!(err instanceof UnresolvedReferenceError)) throw err;
     return { status: 'error', exitCode: null, reason: `this worker cannot run the job: ${err.message}` };
@@ -94,31 +100,55 @@ export async function runJob(
       log.system(
         `pushci: this is attempt ${attempt}; the worker running attempt ${attempt - 1} stopped before finishing`,
       );
-    log.system(`pushci: checking out ${record.meta.sha}`);
+    const pr = record.meta.pull_request;
+    if (fork) {
+      if (!backend.isolated) {
+        const reason = `pull request #${pr!.number} comes from a fork (${pr!.head_repository}): it runs only in the sandbox, and this worker has none (PUSHCI_RUNNER=${backend.name})`;
+        log.system(`pushci: ${reason}`);
+        return { status: 'error', exitCode: null, reason };
+      }
+      log.system(
+        `pushci: pull request #${pr!.number} comes from a fork (${pr!.head_repository}): no secrets, sandbox only${asked === 'host' ? ', network "default" instead of "host"' : ''}`,
+      );
+    }
+    if (visible.withheld.length > 0 && !fork)
+      log.system(
+        `pushci: secrets limited to other events or branches are empty in this build: ${visible.withheld.join(', ')}`,
+      );
+    log.system(`pushci: checking out ${record.meta.sha}${pr ? ` (pull request #${pr.number})` : ''}`);
     for (const d of [dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home])
       await mkdir(d, { recursive: true, mode: 0o700 });
     const git = gitEnv(config.env);
+    // Path filters apply to what a push or pull request changed; a manual, scheduled or re-run build means it.
+    const filters =
+      record.meta.event === 'push' || record.meta.event === 'tag'
+        ? record.def.trigger
+        : record.meta.event === 'pull_request'
+          ? (record.def.pullRequest ?? null)
+          : null;
+    const pullRef = pr ? pullRequestRef(record.meta.forge, pr.number) : null;
     await checkout({
       ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
       ...(deps.serialize ? { serialize: deps.serialize } : {}),
+      ...(pullRef ? { pullRef } : {}),
       dataDir: config.dataDir,
       cloneUrl,
       sha: record.meta.sha,
-      alsoFetch:
-        hasPathFilter(record.def.trigger) && !/^0+$/.test(record.meta.before) ? [record.meta.before] : [],
+      alsoFetch: hasPathFilter(filters) && !/^0+$/.test(record.meta.before) ? [record.meta.before] : [],
       workspace,
       env: git,
       signal: stop,
     });
-    if (hasPathFilter(record.def.trigger) && record.meta.event === 'push') {
+    if (filters && hasPathFilter(filters)) {
       const files = await changedFiles(
         workspace,
         record.meta.before,
         record.meta.sha,
         git,
         CHANGED_FILES_CAP,
+        record.meta.event === 'pull_request',
       );
-      if (!pathsAllow(record.def.trigger, files)) {
+      if (!pathsAllow(filters, files)) {
         return {
           status: 'skip-build',
           reason: `no changed file matches the path filters (${files!.length} files changed)`,

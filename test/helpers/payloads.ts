@@ -143,3 +143,44 @@ export function sendGitlab(
     ...extra,
   });
 }
+
+/**
+ * A real GitHub pull_request payload (octokit's captured example) pointed at our repository, commits and
+ * branches; `headRepo` other than `repo` makes it a fork's (with another repository id, as GitHub sends).
+ */
+export function githubPullRequest(o: {
+  action?: string;
+  number: number;
+  head: string;
+  base: string;
+  repo?: string;
+  headRepo?: string;
+  source?: string;
+  target?: string;
+  title?: string;
+}) {
+  const base = examples.find((x) => x.name === 'pull_request')!.examples.find((e) => e.action === 'opened')!;
+  const p = structuredClone(base) as Record<string, any>;
+  const repo = o.repo ?? 'octo-org/web';
+  const headRepo = o.headRepo ?? repo;
+  p.action = o.action ?? 'opened';
+  p.number = o.number;
+  p.repository.full_name = repo;
+  p.repository.name = repo.split('/')[1];
+  const pr = p.pull_request;
+  pr.number = o.number;
+  pr.title = o.title ?? 'A change';
+  pr.base.ref = o.target ?? 'main';
+  pr.base.sha = o.base;
+  pr.base.repo = { ...p.repository };
+  pr.head.ref = o.source ?? 'feature';
+  pr.head.sha = o.head;
+  pr.head.repo = {
+    ...p.repository,
+    full_name: headRepo,
+    name: headRepo.split('/')[1],
+    id: headRepo === repo ? p.repository.id : p.repository.id + 1000,
+    fork: headRepo !== repo,
+  };
+  return p;
+}

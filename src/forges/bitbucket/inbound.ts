@@ -88,7 +88,7 @@ export function createBitbucketInbound(secrets: readonly string[]): Inbound {
           pusher,
         };
       });
-      return { kind: 'push', deliveryId, events };
+      return { kind: 'build', deliveryId, events };
     },
   };
 }

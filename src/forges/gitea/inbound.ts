@@ -61,7 +61,7 @@ export function createGiteaInbound(name: 'gitea' | 'forgejo', secrets: readonly 
         headMessage: optionalString(pick(payload, 'head_commit', 'message')),
         pusher: optionalString(pick(payload, 'pusher', 'login'), 200),
       };
-      return { kind: 'push', deliveryId, events: [push] };
+      return { kind: 'build', deliveryId, events: [push] };
     },
   };
 }

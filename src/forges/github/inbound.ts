@@ -1,5 +1,6 @@
 import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
-import type { PushEvent } from '../../core/event.ts';
+import type { PullRequestAction, PullRequestEvent, PushEvent } from '../../core/event.ts';
+import { pullRequestEvent, sameRepository } from '../pull-request.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import { hmacMatches } from '../hmac.ts';
 import {
@@ -47,8 +48,19 @@ export function createGithubInbound(secrets: readonly string[]): Inbound {
       if (!event) throw new MalformedPayloadError('X-GitHub-Event header is missing');
       const payload = parseJsonObject(bodyText(req));
       if (event === 'ping') return { kind: 'ping', deliveryId };
+      if (event === 'pull_request') {
+        const action = payload.action;
+        if (action !== 'opened' && action !== 'synchronize' && action !== 'reopened')
+          return {
+            kind: 'ignored',
+            event,
+            deliveryId,
+            reason: `pull request ${String(action).slice(0, 40)}: only opened, synchronize and reopened build`,
+          };
+        return { kind: 'build', deliveryId, events: [toPullRequestEvent(payload, deliveryId, action)] };
+      }
       if (event !== 'push') return { kind: 'ignored', event, deliveryId };
-      return { kind: 'push', deliveryId, events: [toPushEvent(payload, deliveryId)] };
+      return { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
   };
 }
@@ -84,4 +96,36 @@ function toPushEvent(p: Record<string, unknown>, deliveryId: string): PushEvent 
     headMessage: optionalString(pick(p, 'head_commit', 'message')),
     pusher: optionalString(pick(p, 'pusher', 'name'), 200),
   };
+}
+
+function toPullRequestEvent(
+  p: Record<string, unknown>,
+  deliveryId: string,
+  action: PullRequestAction,
+): PullRequestEvent {
+  const pr = pick(p, 'pull_request');
+  const headRepo = pick(pr, 'head', 'repo');
+  const baseRepo = pick(pr, 'base', 'repo');
+  const number = pick(pr, 'number') ?? p.number;
+  return pullRequestEvent({
+    forge: 'github',
+    deliveryId,
+    repository: pick(p, 'repository', 'full_name'),
+    number,
+    action,
+    title: pick(pr, 'title'),
+    sourceBranch: pick(pr, 'head', 'ref'),
+    targetBranch: pick(pr, 'base', 'ref'),
+    headRepository: headRepo === null ? null : pick(headRepo, 'full_name'),
+    fork:
+      headRepo === null ||
+      !sameRepository(
+        { id: pick(headRepo, 'id'), name: pick(headRepo, 'full_name') },
+        { id: pick(baseRepo, 'id') ?? pick(p, 'repository', 'id'), name: pick(p, 'repository', 'full_name') },
+      ),
+    head: pick(pr, 'head', 'sha'),
+    base: pick(pr, 'base', 'sha'),
+    actor: pick(p, 'sender', 'login'),
+    ref: `refs/pull/${String(number)}/head`,
+  });
 }

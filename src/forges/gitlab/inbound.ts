@@ -91,7 +91,7 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
       const event = header(req, 'x-gitlab-event') ?? '(none)';
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
       if (!PUSH_EVENTS.has(event)) return { kind: 'ignored', event, deliveryId };
-      return { kind: 'push', deliveryId, events: [toPushEvent(payload, deliveryId)] };
+      return { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
   };
 }

@@ -37,8 +37,8 @@ describe('github adapter', () => {
   });
   it('parses a push into a PushEvent', () => {
     const r = forge.parse(req(''));
-    assert.equal(r.kind, 'push');
-    if (r.kind !== 'push') return;
+    assert.equal(r.kind, 'build');
+    if (r.kind !== 'build') return;
     assert.equal(r.events[0]!.branch, 'feat/x');
     assert.equal(r.events[0]!.tag, undefined);
     assert.equal(r.events[0]!.before, A);
@@ -56,7 +56,7 @@ describe('github adapter', () => {
       },
       body: form,
     });
-    assert.equal(r.kind, 'push');
+    assert.equal(r.kind, 'build');
   });
   it('refuses refs git would refuse', () => {
     for (const ref of [

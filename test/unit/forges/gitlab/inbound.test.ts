@@ -22,8 +22,8 @@ describe('gitlab adapter', () => {
       headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-event-uuid': 'u1' },
       body,
     });
-    assert.equal(r.kind, 'push');
-    if (r.kind !== 'push') return;
+    assert.equal(r.kind, 'build');
+    if (r.kind !== 'build') return;
     assert.equal(r.events[0]!.tag, 'v1');
     assert.equal(r.events[0]!.repository, 'group/app');
     assert.equal(r.events[0]!.headMessage, 'release [skip ci]');

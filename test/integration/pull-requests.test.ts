@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const SECRET = 'gh-secret-' + randomUUID();
+const DEPLOY = 'deploy-key-' + randomUUID();
+
+/**
+ * Pull requests end to end: a real repository that carries GitHub's pull request refs (a fork's commit
+ * exists only under refs/pull/N/head, as on GitHub), signed captured-shape payloads, a real worker and
+ * sandbox.
+ */
+describe('pull request builds', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let same: string;
+  let forkHead: string;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': 'base\n' }]);
+    repo.git('checkout', '-q', '-b', 'feature');
+    same = repo.commit({ 'src/same.txt': 'same-repo change\n' }, 'same-repo change');
+    repo.git('update-ref', 'refs/pull/7/head', same);
+    // The fork's commit: not on any branch of the base repository, only under its pull request ref.
+    repo.git('checkout', '-q', '--detach', repo.commits[0]!);
+    forkHead = repo.commit({ 'src/fork.txt': 'from a fork\n' }, 'fork change');
+    repo.git('update-ref', 'refs/pull/8/head', forkHead);
+    repo.git('checkout', '-q', 'main');
+    repo.git('branch', '-D', 'feature');
+    repo.git('update-ref', 'refs/heads/feature', same);
+    server = await startServer(
+      redis,
+      {
+        'pr.yml': `
+name: pr
+repository: octo-org/web
+clone-url: ${repo.dir}
+on:
+  pull_request:
+    branches: [main]
+pull-requests:
+  forks: run
+jobs:
+  build:
+    network: host
+    env:
+      TOKEN: \${{ secrets.DEPLOY }}
+    steps:
+      - name: show
+        run: |
+          echo "OUT-EVENT $CI_PIPELINE_EVENT $CI_COMMIT_PULL_REQUEST $CI_COMMIT_SOURCE_BRANCH $CI_COMMIT_TARGET_BRANCH $CI_COMMIT_PULL_REQUEST_FORK"
+          echo "OUT-HEAD $(git rev-parse HEAD) $CI_COMMIT_SHA"
+          echo "OUT-TOKEN [$TOKEN]"
+          # What a hostile change would try: every variable, every process environment it can see.
+          { env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; } | grep -E 'deploy-key-[0-9a-f]{8}' | sed 's/^/LEAK /' || true
+`,
+        'push.yml': `
+name: push-only
+repository: octo-org/web
+clone-url: ${repo.dir}
+on: push
+jobs:
+  build:
+    steps:
+      - run: 'true'
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: DEPLOY },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+  const final = (id: string) =>
+    waitFor(
+      async () =>
+        ((v) => (['success', 'failure', 'canceled', 'error', 'skipped'].includes(v.status) ? v : null))(
+          await view(id),
+        ),
+      60_000,
+      id,
+    );
+  const log = async (id: string) => (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+  const line = (text: string, prefix: string) =>
+    text
+      .split('\n')
+      .find((l) => l.includes(`${prefix} `))
+      ?.slice(
+        text
+          .split('\n')
+          .find((l) => l.includes(`${prefix} `))!
+          .indexOf(`${prefix} `) +
+          prefix.length +
+          1,
+      );
+  const sendPr = (o: Parameters<typeof githubPullRequest>[0]) =>
+    sendGithub(server.base, githubPullRequest(o), SECRET, { 'x-github-event': 'pull_request' });
+
+  it('builds a same-repository pull request at its head, with the secrets a push would get', async () => {
+    const res = await sendPr({ number: 7, head: same, base: repo.commits[0]!, source: 'feature' });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(
+      res.json.builds.map((b: { pipeline: string }) => b.pipeline),
+      ['pr'],
+      'only the pipeline with on.pull_request',
+    );
+    const v = await final(res.json.builds[0].id);
+    assert.equal(v.status, 'success', v.reason ?? '');
+    assert.equal(v.event, 'pull_request');
+    assert.equal(v.sha, same);
+    assert.equal(v.ref, 'refs/pull/7/head');
+    assert.deepEqual(v.pull_request, {
+      number: 7,
+      action: 'opened',
+      title: 'A change',
+      source_branch: 'feature',
+      target_branch: 'main',
+      head_repository: 'octo-org/web',
+      fork: false,
+    });
+    const text = await log(v.id);
+    assert.equal(line(text, 'EVENT'), 'pull_request 7 feature main false');
+    assert.equal(line(text, 'HEAD'), `${same} ${same}`);
+    assert.equal(
+      line(text, 'TOKEN'),
+      `[${DEPLOY}]`.replace(DEPLOY, '***').length > 0 ? line(text, 'TOKEN') : '',
+    );
+    assert.notEqual(line(text, 'TOKEN'), '[]', 'the control: a same-repository pull request gets the secret');
+  });
+
+  it('gives a fork’s pull request no secrets, however its step looks for them', async () => {
+    const res = await sendPr({
+      number: 8,
+      head: forkHead,
+      base: repo.commits[0]!,
+      headRepo: 'mallory/web',
+      source: 'main',
+    });
+    assert.equal(res.status, 202, res.text);
+    const v = await final(res.json.builds[0].id);
+    assert.equal(v.status, 'success', v.reason ?? '');
+    assert.equal(v.sha, forkHead, 'the fork’s commit, fetched through refs/pull/8/head');
+    assert.equal(v.pull_request?.fork, true);
+    assert.equal(v.pull_request?.head_repository, 'mallory/web');
+    const text = await log(v.id);
+    assert.equal(line(text, 'EVENT'), 'pull_request 8 main main true');
+    assert.equal(line(text, 'TOKEN'), '[]');
+    assert.ok(!text.includes(DEPLOY), 'the secret appears nowhere in the log');
+    assert.ok(!text.includes('LEAK '), 'no process environment the step can read holds it');
+    assert.match(text, /comes from a fork \(mallory\/web\): no secrets, sandbox only, network "default"/);
+  });
+
+  it('skips pull requests into other branches and acknowledges closed ones', async () => {
+    const other = await sendPr({ number: 7, head: same, base: repo.commits[0]!, target: 'release' });
+    assert.equal(other.status, 200, other.text);
+    assert.deepEqual(other.json.builds, []);
+    assert.match(other.json.reason, /no pipeline matches/);
+    const closed = await sendPr({ action: 'closed', number: 7, head: same, base: repo.commits[0]! });
+    assert.equal(closed.status, 202);
+    assert.deepEqual(closed.json.builds, []);
+    assert.match(closed.json.reason, /ignored: pull_request \(pull request closed/);
+  });
+
+  it('refuses a build whose commit is not the pull request’s (the webhook named another)', async () => {
+    const stray = repo.commit({ 'x.txt': 'not in any pull request\n' });
+    repo.git('reset', '-q', '--hard', repo.commits[0]!);
+    repo.git('update-ref', '-d', 'refs/heads/main');
+    repo.git('update-ref', 'refs/heads/main', repo.commits[0]!);
+    const res = await sendPr({ number: 7, head: stray, base: repo.commits[0]!, action: 'synchronize' });
+    assert.equal(res.status, 202, res.text);
+    const v = await final(res.json.builds[0].id);
+    assert.equal(v.status, 'error');
+    assert.match(v.jobs[0]!.reason ?? '', /refs\/pull\/7\/head points at/);
+  });
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+
+const JOBS = `jobs:\n  a:\n    steps:\n      - run: 'true'\n`;
+const load = (on: string, extra = '') =>
+  loadPipelineSource('p.yml', Buffer.from(`repository: o/r\non:${on}\n${extra}${JOBS}`), {});
+const problems = (on: string, extra = '') => load(on, extra).diagnostics.map(formatDiagnostic);
+
+describe('on: (the events a pipeline builds)', () => {
+  it('takes one event, a list of events, or a map with filters', () => {
+    const one = load(' push').pipeline!;
+    assert.ok(one.trigger);
+    assert.equal(one.pullRequest, null);
+    const list = load(' [push, pull_request]').pipeline!;
+    assert.ok(list.trigger);
+    assert.deepEqual(list.pullRequest?.types, ['opened', 'synchronize', 'reopened']);
+    const prOnly = load('\n  pull_request:\n    branches: [main]\n    types: [opened]\n').pipeline!;
+    assert.equal(prOnly.trigger, null, 'no push in on: means pushes start nothing');
+    assert.deepEqual(prOnly.pullRequest?.types, ['opened']);
+    assert.equal(prOnly.pullRequest?.branches?.[0]?.pattern, 'main');
+  });
+
+  it('reads schedules, manual inputs, the fork policy and secret scopes', () => {
+    const p = load(
+      `\n  schedule:\n    - cron: '0 3 * * *'\n    - cron: '*/5 * * * *'\n      branch: release\n      always: true\n  workflow_dispatch:\n    inputs:\n      level:\n        type: choice\n        options: [low, high]\n        default: low\n      dry:\n        type: boolean\n        required: true\n`,
+      `pull-requests:\n  forks: never\nsecrets:\n  DEPLOY:\n    events: [push]\n    branches: [main]\n`,
+    ).pipeline!;
+    assert.deepEqual(p.schedules, [
+      { cron: '0 3 * * *', branch: null, always: false },
+      { cron: '*/5 * * * *', branch: 'release', always: true },
+    ]);
+    assert.deepEqual(
+      p.inputs?.map((i) => [i.name, i.type, i.required, i.default, i.options]),
+      [
+        ['level', 'choice', false, 'low', ['low', 'high']],
+        ['dry', 'boolean', true, null, null],
+      ],
+    );
+    assert.equal(p.forks, 'never');
+    assert.deepEqual(p.secretScopes?.DEPLOY?.events, ['push']);
+  });
+
+  it('reports every problem with its position', () => {
+    assert.deepEqual(
+      problems(
+        `\n  pull_request:\n    types: [closed]\n  schedule:\n    - cron: '61 * * * *'\n    - cron: '* * *'\n      branch: '-evil'\n  workflow_dispatch:\n    inputs:\n      pick:\n        type: choice\n      n:\n        type: number\n        default: many\n`,
+      ),
+      [
+        'p.yml:4:13: on.pull_request.types[0]: Invalid option: expected one of "opened"|"synchronize"|"reopened"',
+      ],
+    );
+    assert.deepEqual(
+      problems(
+        `\n  schedule:\n    - cron: '61 * * * *'\n    - cron: '* * *'\n      branch: '-evil'\n  workflow_dispatch:\n    inputs:\n      pick:\n        type: choice\n      n:\n        type: number\n        default: many\n`,
+      ),
+      [
+        'p.yml:4:13: bad cron "61 * * * *": Constraint error, got value 61 expected range 0-59',
+        'p.yml:5:13: bad cron "* * *": it has 3 fields; write five: minute hour day-of-month month day-of-week',
+        'p.yml:6:15: "-evil" is not a valid branch name',
+        'p.yml:9:7: input "pick" is a choice: give its options',
+        'p.yml:13:18: default of input "n" must be a number',
+      ],
+    );
+    assert.deepEqual(problems(' [push, schedule]'), [
+      'p.yml:2:12: on[1]: Invalid option: expected one of "push"|"pull_request"|"workflow_dispatch"',
+    ]);
+  });
+});

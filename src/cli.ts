@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SETTINGS, loadConfig, parseDuration } from './config.ts';
@@ -46,6 +47,7 @@ Usage:
   pushci builds [--pipeline P] [--branch B] [--status S] [--limit N] [--json]
   pushci logs <build> [--job J] [--follow]
   pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]
+  pushci approve <build> [--as NAME]   let a fork's pull request build run (recorded with NAME, default $USER)
   pushci redeliver <delivery-id>
                                        talk to a running server (PUSHCI_URL, PUSHCI_API_TOKEN)
   pushci endpoints add|list|show|rm|rotate|pause|resume|test ...
@@ -120,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     job: { type: 'string' },
     follow: { type: 'boolean', short: 'f' } as { type: 'boolean' },
+    as: { type: 'string' },
   };
   for (const s of SETTINGS) options[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -285,6 +288,16 @@ async function main(argv: string[]): Promise<number> {
       if (values.json && !values.follow) console.log(JSON.stringify(b));
       else console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
       return values.follow ? await followBuild(api, b.id, { follow: true, json: Boolean(values.json) }) : 0;
+    }
+    case 'approve': {
+      if (!rest[0]) throw new ConfigError('usage: pushci approve <build> [--as NAME]');
+      const by = (values.as as string | undefined) ?? userInfo().username;
+      const r = await new ApiClient(config).json<{ id: string; approval: { by: string; at: string } }>(
+        `/api/builds/${encodeURIComponent(rest[0])}/approve`,
+        { method: 'POST', body: JSON.stringify({ by }) },
+      );
+      console.log(values.json ? JSON.stringify(r) : `approved ${r.id} as ${r.approval.by}; it is queued`);
+      return 0;
     }
     case 'redeliver': {
       if (!rest[0]) throw new ConfigError('usage: pushci redeliver <delivery-id>');

@@ -245,6 +245,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Where steps run: `sandbox` (Linux namespaces via bubblewrap; refuses to start without them), `host` (no isolation), or `auto` (sandbox when the machine supports it, else host with a warning and every build marked `unsandboxed`).',
   },
   {
+    key: 'forkPullRequests',
+    env: 'PUSHCI_FORK_PULL_REQUESTS',
+    flag: 'fork-pull-requests',
+    kind: 'string',
+    default: 'approve',
+    doc: 'Pull requests from forks: `approve` (wait as `pending-approval` until someone approves), `run`, or `never`; a pipeline’s `pull-requests.forks` wins. Fork builds never get secrets.',
+  },
+  {
     key: 'jobProcesses',
     env: 'PUSHCI_JOB_PROCESSES',
     flag: 'job-processes',
@@ -416,6 +424,7 @@ export interface Config {
   lockMs: number;
   logMaxBytes: number;
   runner: 'auto' | 'sandbox' | 'host';
+  forkPullRequests: 'run' | 'approve' | 'never';
   jobProcesses: number;
   /** Bytes. */
   jobMemory: number;
@@ -513,6 +522,10 @@ export function loadConfig(
     throw new ConfigError('PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY must be at least 1');
   if (!['auto', 'sandbox', 'host'].includes(c.runner))
     throw new ConfigError(`PUSHCI_RUNNER must be auto, sandbox or host, got "${c.runner}"`);
+  if (!['run', 'approve', 'never'].includes(c.forkPullRequests))
+    throw new ConfigError(
+      `PUSHCI_FORK_PULL_REQUESTS must be approve, run or never, got "${c.forkPullRequests}"`,
+    );
   c.pipelinesDir = resolve(c.pipelinesDir);
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');

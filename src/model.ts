@@ -4,8 +4,10 @@ import type { EventKind, PullRequestInfo } from './core/event.ts';
 export const FORGES = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
 export type ForgeName = (typeof FORGES)[number];
 
-export type BuildStatus = 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'error' | 'skipped';
-export type JobStatus = 'pending' | BuildStatus;
+/** `pending-approval`: a fork's pull request waits until someone approves it (then `queued`) or cancels it. */
+export type BuildStatus =
+  'pending-approval' | 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'error' | 'skipped';
+export type JobStatus = 'pending' | Exclude<BuildStatus, 'pending-approval'>;
 
 export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'success',
@@ -63,6 +65,8 @@ export interface BuildView {
   cron: string | null;
   /** The `workflow_dispatch` inputs it runs with (event `manual` and its re-runs). */
   inputs: Record<string, string>;
+  /** Who let a fork's pull request run, and when (null: it needed no approval, or has none yet). */
+  approval: { by: string; at: string } | null;
   /** The API document of the build. */
   url: string;
   /** The build's page in the dashboard, for people. */

@@ -212,6 +212,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,
         publicUrl: config.publicUrl,
+        forkPullRequests: config.forkPullRequests,
         apiToken,
         config,
         log,

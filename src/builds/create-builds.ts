@@ -2,7 +2,7 @@ import type { Logger } from '../log.ts';
 import { inputsOf, pullRequestOf, type CiEvent } from '../core/event.ts';
 import type { JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
-import type { Pipeline } from '../pipelines/pipeline.ts';
+import type { ForkPolicy, Pipeline } from '../pipelines/pipeline.ts';
 import { skipMarker } from '../pipelines/match.ts';
 import type { BuildRecord, BuildStore, NewBuild } from '../queue/store.ts';
 import { newBuildId } from './ids.ts';
@@ -13,17 +13,25 @@ export interface CreateBuildsDeps {
   emitter: Emitter;
   lifecycle: Lifecycle;
   log: Logger;
+  /** What a fork's pull request does where its pipeline does not say (PUSHCI_FORK_PULL_REQUESTS). */
+  forkPullRequests?: ForkPolicy;
 }
 
 export interface CreatedBuild {
   id: string;
   pipeline: string;
   number: number;
-  status: 'queued' | 'skipped';
+  status: 'queued' | 'skipped' | 'pending-approval';
 }
 
 /** A build to store: its record and the jobs that start at once. */
-export function newBuild(def: Pipeline, event: CiEvent, marker: string | null, created_at: string): NewBuild {
+export function newBuild(
+  def: Pipeline,
+  event: CiEvent,
+  marker: string | null,
+  created_at: string,
+  forkDefault: ForkPolicy = 'approve',
+): NewBuild {
   // Builds in a concurrency group are admitted after they are stored: they may have to wait.
   // A pull request's builds always share a group (the pipeline and the pull request), so a new push to
   // it cancels the build of the old head: that commit is no longer what would merge.
@@ -35,13 +43,23 @@ export function newBuild(def: Pipeline, event: CiEvent, marker: string | null, c
       : pr
         ? `${def.name}/pull/${pr.number}`
         : null;
+  // A fork's pull request (not a re-run: whoever asks for one has approved it) follows the trust policy.
+  const policy = event.kind === 'pull_request' && pr?.fork ? (def.forks ?? forkDefault) : 'run';
+  const skip =
+    marker !== null
+      ? `the head commit message contains ${marker}`
+      : policy === 'never'
+        ? `pull request #${pr!.number} comes from a fork (${pr!.head_repository}), and this pipeline does not build forks (pull-requests.forks: never)`
+        : null;
+  const hold = skip === null && policy === 'approve';
   const jobStatus: Record<string, JobStatus> = {};
   const queueNow: string[] = [];
   for (const j of def.jobs) {
-    const now = !marker && j.needs.length === 0 && group === null;
-    jobStatus[j.name] = marker ? 'skipped' : now ? 'queued' : 'pending';
+    const now = !skip && !hold && j.needs.length === 0 && group === null;
+    jobStatus[j.name] = skip ? 'skipped' : now ? 'queued' : 'pending';
     if (now) queueNow.push(j.name);
   }
+  const status = skip ? 'skipped' : hold ? 'pending-approval' : 'queued';
   const id = newBuildId();
   return {
     meta: {
@@ -66,15 +84,19 @@ export function newBuild(def: Pipeline, event: CiEvent, marker: string | null, c
       created_at,
     },
     def,
-    status: marker ? 'skipped' : 'queued',
-    reason: marker ? `the head commit message contains ${marker}` : null,
+    status,
+    reason:
+      skip ??
+      (hold
+        ? `waiting for approval: pull request #${pr!.number} comes from a fork (${pr!.head_repository})`
+        : null),
     jobStatus,
-    group,
+    group: skip ? null : group,
     queueNow,
     // A skipped build is announced as completed, after it is stored.
-    announce: marker
+    announce: skip
       ? null
-      : `${JSON.stringify({ type: 'build.queued', id, pipeline: def.name, status: 'queued' }).slice(0, -1)},"number":`,
+      : `${JSON.stringify({ type: 'build.queued', id, pipeline: def.name, status }).slice(0, -1)},"number":`,
   };
 }
 
@@ -106,6 +128,7 @@ export function asRecord(b: NewBuild, number: number): BuildRecord {
     cancelReason: null,
     supersededBy: null,
     group: b.group,
+    approval: null,
   };
 }
 
@@ -151,7 +174,7 @@ export async function createBuildsForPushes(
   const builds = pushes.flatMap(({ event, pipelines }) => {
     // A marker in the pushed head commit skips what the push starts; someone asking for a build means it.
     const marker = event.kind === 'push' || event.kind === 'tag' ? skipMarker(event.headMessage) : null;
-    return pipelines.map((def) => newBuild(def, event, marker, created_at));
+    return pipelines.map((def) => newBuild(def, event, marker, created_at, deps.forkPullRequests));
   });
   const seen: SeenDelivery = {
     builds: builds.map((b) => ({ id: b.meta.id, pipeline: b.meta.pipeline, status: b.status })),
@@ -177,6 +200,9 @@ export async function createBuildsForPushes(
     await deps.store.recordOutcome(r);
   }
   for (const r of records) if (r.group !== null && r.status === 'queued') await deps.lifecycle.admit(r);
+  // A build waiting for approval still supersedes the older builds of its pull request.
+  for (const r of records)
+    if (r.group !== null && r.status === 'pending-approval') await deps.lifecycle.admit(r, { hold: true });
   for (const r of records) {
     deps.log.info(
       { build_id: r.meta.id, pipeline: r.meta.pipeline, delivery_id: r.meta.delivery_id, status: r.status },
@@ -189,7 +215,7 @@ export async function createBuildsForPushes(
       id: r.meta.id,
       pipeline: r.meta.pipeline,
       number: r.number,
-      status: r.status as 'queued' | 'skipped',
+      status: r.status as CreatedBuild['status'],
     })),
   };
 }

@@ -57,7 +57,7 @@ export class Lifecycle {
    * the group are superseded; an older running one is cancelled with cancel-in-progress, otherwise the
    * new build waits until it ends. Builds without a group start at once.
    */
-  async admit(record: BuildRecord): Promise<void> {
+  async admit(record: BuildRecord, opts: { hold?: boolean } = {}): Promise<void> {
     if (record.group === null) return this.startRoots(record);
     // Without `concurrency:` only pull requests have a group, and a newer head cancels the older build.
     const cancelInProgress = record.def.concurrency?.cancelInProgress ?? true;
@@ -78,6 +78,8 @@ export class Lifecycle {
       }
       await this.cancel(id, `superseded by build ${record.meta.id}`, record.meta.id);
     }
+    // Waiting for approval: joined the group (and superseded what it replaces), starts when approved.
+    if (opts.hold) return;
     if (wait) {
       await this.store.set(record.meta.id, {
         reason: `waiting for build ${wait} (concurrency group "${record.group}")`,
@@ -292,12 +294,17 @@ export class Lifecycle {
   /** Ends the build once; only the process whose compare-and-set wins sends `build.completed`. */
   async complete(record: BuildRecord, status: BuildStatus, reason: string | null): Promise<boolean> {
     const now = new Date().toISOString();
-    const { ok, record: after } = await this.store.cas(record.meta.id, 'status', ['queued', 'running'], {
-      status,
-      reason: reason ?? '',
-      finished_at: now,
-      ...(record.started_at ? {} : { started_at: now }),
-    });
+    const { ok, record: after } = await this.store.cas(
+      record.meta.id,
+      'status',
+      ['pending-approval', 'queued', 'running'],
+      {
+        status,
+        reason: reason ?? '',
+        finished_at: now,
+        ...(record.started_at ? {} : { started_at: now }),
+      },
+    );
     if (ok && after) {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
@@ -327,6 +334,8 @@ export class Lifecycle {
       await this.release(record);
       return 'sent a missing build.completed';
     }
+    // Waiting for a person: nothing to repair until someone approves or cancels it.
+    if (record.status === 'pending-approval') return null;
     const done: string[] = [];
     for (const def of record.def.jobs) {
       const state = record.jobs.get(def.name)!;

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { RerunEvent } from '../core/event.ts';
+import { isFinal } from '../model.ts';
 import type { BuildMeta } from '../queue/store.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
@@ -15,7 +16,7 @@ export async function rerunBuild(
 ): Promise<CreatedBuild> {
   const record = await deps.store.get(id);
   if (!record) throw new NotFoundError(`no build ${id}`);
-  if (record.status === 'queued' || record.status === 'running') {
+  if (!isFinal(record.status)) {
     throw new ConflictError(`build ${id} is still ${record.status}; cancel it first or wait for it`);
   }
   const m = record.meta;

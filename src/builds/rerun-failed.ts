@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { JobStatus } from '../model.ts';
+import { isFinal, type JobStatus } from '../model.ts';
 import type { JobState } from '../queue/store.ts';
 import { rerunEvent } from './rerun-build.ts';
 import { asRecord, newBuild, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
@@ -34,7 +34,7 @@ export async function rerunFailed(
 ): Promise<CreatedBuild> {
   const record = await deps.store.get(id);
   if (!record) throw new NotFoundError(`no build ${id}`);
-  if (record.status === 'queued' || record.status === 'running')
+  if (!isFinal(record.status))
     throw new ConflictError(`build ${id} is still ${record.status}; cancel it first or wait for it`);
   const jobs = record.def.jobs.map((d) => ({ ...d, status: record.jobs.get(d.name)!.status }));
   const again = jobsToRerun(jobs);

@@ -6,7 +6,8 @@ import { rerunBuild } from '../builds/rerun-build.ts';
 import { rerunFailed } from '../builds/rerun-failed.ts';
 import type { Redis } from 'ioredis';
 import { triggerBuild, type TriggerRequest } from '../builds/trigger-build.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { approveBuild } from '../builds/approve-build.ts';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { gitEnv, lsRemote } from '../runner/git.ts';
 import { readJsonBody } from './json-body.ts';
@@ -41,6 +42,18 @@ export function cancelHandler(deps: ActionDeps) {
     if (!ok) throw new ConflictError(`build ${id} has already finished (${record.status})`);
     ctx.status = 202;
     ctx.body = { id, canceling: true };
+  };
+}
+
+/** `POST /api/builds/:id/approve` with `{"by": "name"}`: lets a fork's pull request build run. */
+export function approveHandler(deps: ActionDeps) {
+  return async (ctx: Context) => {
+    const body = await readJsonBody(ctx);
+    const by = body.by === undefined ? 'api' : body.by;
+    if (typeof by !== 'string') throw new InvalidRequestError('"by" must be a string');
+    const r = await approveBuild(deps, ctx.params.id!, by);
+    ctx.status = 202;
+    ctx.body = { id: r.meta.id, status: r.status, approval: r.approval };
   };
 }
 

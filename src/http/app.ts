@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import { pipelineJsonSchema } from '../pipelines/schema.ts';
 import { openApiDocument } from './openapi.ts';
 import {
+  approveHandler,
   cancelHandler,
   rerunFailedHandler,
   rerunHandler,
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): RequestListener {
   api.get('/builds/:id', getBuild(deps));
   api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
   api.post('/builds/:id/cancel', cancelHandler(deps));
+  api.post('/builds/:id/approve', approveHandler(deps));
   api.post('/builds/:id/rerun', rerunHandler(deps));
   api.post('/builds/:id/rerun-failed', rerunFailedHandler(deps));
   api.post('/pipelines/:name/trigger', triggerHandler(deps));

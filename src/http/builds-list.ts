@@ -14,7 +14,16 @@ export interface ListDeps {
   liveEvents: EventEmitter;
 }
 
-const STATUSES = new Set(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
+const STATUSES = new Set([
+  'pending-approval',
+  'queued',
+  'running',
+  'success',
+  'failure',
+  'canceled',
+  'error',
+  'skipped',
+]);
 
 /** `GET /api/builds?pipeline=&repository=&branch=&event=&status=&limit=&cursor=`: newest first, with `next` for the following page. */
 export function listBuilds(deps: ListDeps) {

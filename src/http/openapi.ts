@@ -232,6 +232,38 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           responses: { '202': json({ type: 'object' }, 'Cancelling'), ...errors(401, 403, 404, 409) },
         },
       },
+      '/api/builds/{id}/approve': {
+        post: {
+          summary:
+            'Let a pull request from a fork run (its build waits as pending-approval); records who and when. It still gets no secrets. 409 unless the build is pending-approval.',
+          security: [{ bearer: [] }],
+          parameters: [path('id')],
+          requestBody: json(
+            {
+              type: 'object',
+              properties: { by: { type: 'string', description: 'Who approves (default "api").' } },
+            },
+            'Who approves',
+          ),
+          responses: {
+            '202': json(
+              {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  status: { type: 'string' },
+                  approval: {
+                    type: 'object',
+                    properties: { by: { type: 'string' }, at: { type: 'string' } },
+                  },
+                },
+              },
+              'Approved: the build is queued',
+            ),
+            ...errors(400, 401, 403, 404, 409),
+          },
+        },
+      },
       '/api/builds/{id}/rerun': {
         post: {
           summary: 'A new build of the same commit',

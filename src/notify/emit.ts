@@ -110,6 +110,7 @@ function describe(record: BuildRecord): string {
       ? ` in ${Math.round((Date.parse(record.finished_at) - Date.parse(record.started_at)) / 1000)} s`
       : '';
   const text: Record<BuildStatus, string> = {
+    'pending-approval': 'waiting for approval: a pull request from a fork',
     queued: 'queued',
     running: 'running',
     success: `passed${took}`,
@@ -118,7 +119,8 @@ function describe(record: BuildRecord): string {
     canceled: `canceled${record.reason ? `: ${record.reason}` : ''}`,
     skipped: `skipped${record.reason ? `: ${record.reason}` : ''}`,
   };
-  return text[record.status];
+  // A fork's build says so wherever it shows: it ran (or runs) without secrets.
+  return `${record.meta.pull_request?.fork && record.status !== 'pending-approval' ? 'fork, no secrets: ' : ''}${text[record.status]}`;
 }
 
 const DELIVERY_OPTS = {
@@ -272,7 +274,7 @@ export function createEmitter(
             forge: m.forge,
             repository: m.repository,
             sha: m.sha,
-            ref: m.branch ?? m.tag ?? m.ref,
+            ref: m.pull_request?.source_branch ?? m.branch ?? m.tag ?? m.ref,
             status: record.status,
             context: record.def.commitStatus,
             description: describe(record),

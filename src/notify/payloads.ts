@@ -3,13 +3,14 @@ import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { FORGES, type BuildView, type JobView } from '../model.ts';
 
 /** The outbound payload's parts as schemas: published in the OpenAPI document, checked against the types below. */
-const status = z.enum(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
+const jobStatus = z.enum(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
+const status = z.enum(['pending-approval', ...jobStatus.options]);
 const time = z.iso.datetime();
 
 export const jobSchema = z
   .object({
     name: z.string(),
-    status: z.enum(['pending', ...status.options]),
+    status: z.enum(['pending', ...jobStatus.options]),
     needs: z.array(z.string()),
     attempt: z.int().min(0).describe('1 for the first run; 2 when the job ran again after its worker died.'),
     exit_code: z.int().nullable(),
@@ -66,6 +67,10 @@ export const buildSchema = z
     rerun_of: z.string().nullable().describe('The build this one re-runs (event rerun).'),
     pull_request: pullRequestSchema.nullable().describe('Set for pull request builds and their re-runs.'),
     cron: z.string().nullable().describe('The schedule that fired (event schedule).'),
+    approval: z
+      .object({ by: z.string(), at: time })
+      .nullable()
+      .describe('Who let a pull request from a fork run, and when.'),
     inputs: z
       .record(z.string(), z.string())
       .describe('The workflow_dispatch inputs of a manual build (and its re-runs), as strings.'),

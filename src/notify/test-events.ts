@@ -31,6 +31,7 @@ export function exampleBuild(publicUrl: string, status: BuildView['status']): Bu
     pull_request: null,
     cron: null,
     inputs: {},
+    approval: null,
     url: `${publicUrl}/api/builds/example0000000000000`,
     html_url: `${publicUrl}/#/builds/example0000000000000`,
     created_at: at(0),

@@ -63,6 +63,8 @@ export interface BuildRecord {
   supersededBy: string | null;
   /** Concurrency group, when the pipeline has one. */
   group: string | null;
+  /** Who approved a fork's pull request build, and when. */
+  approval: { by: string; at: string } | null;
 }
 
 export interface NewBuild {
@@ -237,7 +239,8 @@ export class BuildStore {
         for (const j of b.def.jobs) fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending');
         for (const [name, state] of Object.entries(b.jobState ?? {}))
           fields.push(`j:${name}`, JSON.stringify(state));
-        if (b.status !== 'queued') fields.push('finished_at', b.meta.created_at);
+        if (b.status !== 'queued' && b.status !== 'pending-approval')
+          fields.push('finished_at', b.meta.created_at);
         if (b.group !== null) fields.push('group', b.group);
         keys.push(
           this.keys.build(b.meta.id),
@@ -437,6 +440,7 @@ function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
     cancelReason: hash.cancel_reason || null,
     supersededBy: hash.superseded_by || null,
     group: hash.group || null,
+    approval: hash.approved_at ? { by: hash.approved_by ?? '', at: hash.approved_at } : null,
   };
 }
 
@@ -510,6 +514,7 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     pull_request: m.pull_request,
     cron: m.cron,
     inputs: m.inputs,
+    approval: r.approval,
     url: `${publicUrl}/api/builds/${m.id}`,
     html_url: `${publicUrl}/#/builds/${m.id}`,
     created_at: m.created_at,

@@ -62,6 +62,31 @@ jobs:
           # What a hostile change would try: every variable, every process environment it can see.
           { env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; } | grep -E 'deploy-key-[0-9a-f]{8}' | sed 's/^/LEAK /' || true
 `,
+        'gated.yml': `
+name: gated
+repository: octo-org/gated
+clone-url: ${repo.dir}
+on: [push, pull_request]
+jobs:
+  build:
+    env:
+      TOKEN: \${{ secrets.DEPLOY }}
+    steps:
+      - name: show
+        run: echo "OUT-TOKEN [$TOKEN]"
+`,
+        'closed.yml': `
+name: closed
+repository: octo-org/closed
+clone-url: ${repo.dir}
+on: pull_request
+pull-requests:
+  forks: never
+jobs:
+  build:
+    steps:
+      - run: 'true'
+`,
         'push.yml': `
 name: push-only
 repository: octo-org/web
@@ -170,6 +195,85 @@ jobs:
     assert.equal(closed.status, 202);
     assert.deepEqual(closed.json.builds, []);
     assert.match(closed.json.reason, /ignored: pull_request \(pull request closed/);
+  });
+
+  it('holds a fork’s pull request for approval by default, supersedes it with a newer head, and runs it once approved', async () => {
+    const fork = { repo: 'octo-org/gated', headRepo: 'mallory/gated', source: 'patch-1' } as const;
+    const first = await sendPr({ ...fork, number: 8, head: forkHead, base: repo.commits[0]! });
+    assert.equal(first.status, 202, first.text);
+    assert.equal(first.json.builds[0].status, 'pending-approval');
+    const held = first.json.builds[0].id as string;
+    await new Promise((r) => setTimeout(r, 1000));
+    let v = await view(held);
+    assert.equal(v.status, 'pending-approval', 'nothing runs before someone approves');
+    assert.match(
+      v.reason ?? '',
+      /waiting for approval: pull request #8 comes from a fork \(mallory\/gated\)/,
+    );
+    assert.deepEqual(
+      v.jobs.map((j) => j.status),
+      ['pending'],
+    );
+
+    // The fork pushes again: the build of the old head is superseded while it still waits.
+    repo.git('checkout', '-q', '--detach', forkHead);
+    const newer = repo.commit({ 'src/fork.txt': 'from a fork, again\n' }, 'fork change 2');
+    repo.git('update-ref', 'refs/pull/8/head', newer);
+    repo.git('checkout', '-q', 'main');
+    const second = await sendPr({
+      ...fork,
+      number: 8,
+      head: newer,
+      base: repo.commits[0]!,
+      action: 'synchronize',
+    });
+    const waiting = second.json.builds[0].id as string;
+    v = await final(held);
+    assert.equal(v.status, 'canceled');
+    assert.equal(v.superseded_by, waiting);
+
+    const bad = await server.api(`/api/builds/${waiting}/approve`, {
+      method: 'POST',
+      body: JSON.stringify({ by: 'x'.repeat(200) }),
+    });
+    assert.equal(bad.status, 400);
+    const ok = await server.api(`/api/builds/${waiting}/approve`, {
+      method: 'POST',
+      body: JSON.stringify({ by: 'alice' }),
+    });
+    assert.equal(ok.status, 202, await ok.text());
+    v = await final(waiting);
+    assert.equal(v.status, 'success', v.reason ?? '');
+    assert.equal(v.sha, newer);
+    assert.equal(v.approval?.by, 'alice');
+    assert.ok(Date.parse(v.approval!.at) <= Date.now());
+    assert.equal(line(await log(waiting), 'TOKEN'), '[]', 'approved, and still without secrets');
+    const again = await server.api(`/api/builds/${waiting}/approve`, { method: 'POST' });
+    assert.equal(again.status, 409);
+    assert.equal(((await again.json()) as { error: string }).error, 'conflict');
+  });
+
+  it('runs a same-repository pull request of the same pipeline at once (the control)', async () => {
+    const res = await sendPr({ repo: 'octo-org/gated', number: 7, head: same, base: repo.commits[0]! });
+    assert.equal(res.json.builds[0].status, 'queued');
+    const v = await final(res.json.builds[0].id);
+    assert.equal(v.status, 'success');
+    assert.equal(v.approval, null);
+    assert.notEqual(line(await log(v.id), 'TOKEN'), '[]');
+  });
+
+  it('records a fork’s pull request as skipped where the pipeline says forks: never', async () => {
+    const res = await sendPr({
+      repo: 'octo-org/closed',
+      headRepo: 'mallory/closed',
+      number: 8,
+      head: forkHead,
+      base: repo.commits[0]!,
+    });
+    assert.equal(res.status, 202, res.text);
+    const v = await view(res.json.builds[0].id);
+    assert.equal(v.status, 'skipped');
+    assert.match(v.reason ?? '', /does not build forks \(pull-requests.forks: never\)/);
   });
 
   it('refuses a build whose commit is not the pull request’s (the webhook named another)', async () => {

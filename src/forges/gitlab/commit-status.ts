@@ -4,6 +4,7 @@ import type { BuildStatus } from '../../model.ts';
 import type { ApiCall, CommitStatus } from '../forge.ts';
 
 const STATE: Record<BuildStatus, string> = {
+  'pending-approval': 'pending',
   queued: 'pending',
   running: 'running',
   success: 'success',

@@ -6,7 +6,7 @@ import { logView } from './log-view.js';
 import { api, duration, elapsed, flash, h, post, status, unsandboxed, when } from './ui.js';
 
 const FAILED = new Set(['failure', 'error']);
-const ACTIVE = new Set(['running', 'queued']);
+const ACTIVE = new Set(['running', 'queued', 'pending-approval']);
 
 /** The job a page opens on: the first failed one, else the first running, else the first. */
 export function pickJob(jobs) {
@@ -70,6 +70,25 @@ export async function buildPage(main, id, wanted = {}) {
 
   const actions = () => {
     const out = [];
+    if (b.status === 'pending-approval' && !b.canceling)
+      out.push(
+        h(
+          'button',
+          {
+            'data-testid': 'approve',
+            title: 'Let this pull request from a fork run (without secrets)',
+            onclick: async () => {
+              try {
+                await post(`/api/builds/${id}/approve`, { by: 'dashboard' });
+              } catch (err) {
+                flash(`Approve: ${err.message}`);
+              }
+              await refresh();
+            },
+          },
+          'Approve and run',
+        ),
+      );
     if (ACTIVE.has(b.status))
       out.push(
         h(
@@ -179,6 +198,9 @@ export async function buildPage(main, id, wanted = {}) {
                 b.rerun_of,
               ),
             ]
+          : null,
+        b.approval
+          ? h('span', { 'data-testid': 'approval' }, ` · approved by ${b.approval.by} `, when(b.approval.at))
           : null,
         b.superseded_by
           ? [' · superseded by ', h('a', { href: `#/builds/${b.superseded_by}` }, b.superseded_by)]

@@ -1,7 +1,16 @@
 // The lists: builds (filtered, paged), pipelines, and one pipeline's page (stats, badge, manual trigger).
 import { api, duration, flash, h, post, status, unsandboxed, when } from './ui.js';
 
-const STATUSES = ['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped'];
+const STATUSES = [
+  'pending-approval',
+  'queued',
+  'running',
+  'success',
+  'failure',
+  'canceled',
+  'error',
+  'skipped',
+];
 const EVENTS = ['push', 'tag', 'pull_request', 'manual', 'rerun', 'schedule'];
 const FILTERS = ['pipeline', 'branch', 'event', 'status'];
 

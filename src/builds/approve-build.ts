@@ -1,0 +1,43 @@
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { BuildRecord, BuildStore } from '../queue/store.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+export interface ApproveDeps {
+  store: BuildStore;
+  lifecycle: Lifecycle;
+  log: Logger;
+}
+
+/** Who approves: a name for the record (the API has one token, so the caller says who they are). */
+const WHO = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
+
+/**
+ * Lets a fork's pull request build run: `pending-approval` becomes `queued` (one compare-and-set, so a
+ * build is approved once, and never after a cancel), recording who and when, and the build starts (or
+ * waits for its group). Its steps still get no secrets: approving trusts the code to run, not with keys.
+ */
+export async function approveBuild(deps: ApproveDeps, id: string, by: string): Promise<BuildRecord> {
+  if (!WHO.test(by))
+    throw new InvalidRequestError('"by" must be a name of 1 to 100 letters, digits, spaces and ._@+-');
+  const record = await deps.store.get(id);
+  if (!record) throw new NotFoundError(`no build ${id}`);
+  if (record.status !== 'pending-approval')
+    throw new ConflictError(
+      `build ${id} is ${record.status}; only a build waiting for approval can be approved`,
+    );
+  const at = new Date().toISOString();
+  const res = await deps.store.cas(id, 'status', ['pending-approval'], {
+    status: 'queued',
+    reason: '',
+    approved_by: by,
+    approved_at: at,
+  });
+  if (!res.ok || !res.record)
+    throw new ConflictError(
+      `build ${id} was approved or canceled meanwhile (${res.record?.status ?? 'gone'})`,
+    );
+  deps.log.info({ build_id: id, approved_by: by }, 'build approved');
+  await deps.lifecycle.admit(res.record);
+  return res.record;
+}

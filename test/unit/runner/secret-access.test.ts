@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import type { BuildMeta } from '../../../src/queue/store.ts';
+import { environmentFor, secretAllowed } from '../../../src/runner/secret-access.ts';
+
+const text = `repository: o/r
+on: [push, pull_request]
+secrets:
+  DEPLOY:
+    events: [push]
+    branches: [main]
+jobs:
+  a:
+    steps:
+      - run: 'true'
+`;
+const def = loadPipelineSource('p.yml', Buffer.from(text), {}).pipeline!;
+
+function meta(o: Partial<BuildMeta>): BuildMeta {
+  return {
+    id: 'b1',
+    pipeline: 'p',
+    forge: 'github',
+    repository: 'o/r',
+    ref: 'refs/heads/main',
+    branch: 'main',
+    tag: null,
+    sha: 'a'.repeat(40),
+    before: '0'.repeat(40),
+    message: null,
+    pusher: null,
+    delivery_id: 'd',
+    event: 'push',
+    rerun_of: null,
+    original_event: 'push',
+    pull_request: null,
+    cron: null,
+    inputs: {},
+    created_at: new Date().toISOString(),
+    ...o,
+  };
+}
+
+const pr = (fork: boolean, target = 'main') => ({
+  number: 3,
+  action: 'opened' as const,
+  title: null,
+  source_branch: 'x',
+  target_branch: target,
+  head_repository: fork ? 'm/r' : 'o/r',
+  fork,
+});
+
+describe('who may read a secret', () => {
+  it('follows the pipeline’s scope, a re-run counting as its original event', () => {
+    const table: Array<[string, Partial<BuildMeta>, string, boolean]> = [
+      ['a push to main', {}, 'DEPLOY', true],
+      ['a push to a scratch branch', { branch: 'scratch', ref: 'refs/heads/scratch' }, 'DEPLOY', false],
+      ['a manual build of main', { event: 'manual', original_event: 'manual' }, 'DEPLOY', false],
+      ['a re-run of a push to main', { event: 'rerun', original_event: 'push' }, 'DEPLOY', true],
+      ['a re-run of a manual build', { event: 'rerun', original_event: 'manual' }, 'DEPLOY', false],
+      [
+        'a same-repository pull request into main',
+        { event: 'pull_request', original_event: 'pull_request', branch: null, pull_request: pr(false) },
+        'DEPLOY',
+        false,
+      ],
+      [
+        'a same-repository pull request, an unscoped secret',
+        { event: 'pull_request', original_event: 'pull_request', branch: null, pull_request: pr(false) },
+        'NPM',
+        true,
+      ],
+      [
+        'a fork’s pull request, an unscoped secret',
+        { event: 'pull_request', original_event: 'pull_request', branch: null, pull_request: pr(true) },
+        'NPM',
+        false,
+      ],
+      [
+        'a re-run of a fork’s pull request',
+        { event: 'rerun', original_event: 'pull_request', branch: null, pull_request: pr(true) },
+        'NPM',
+        false,
+      ],
+    ];
+    for (const [what, m, name, expected] of table)
+      assert.equal(secretAllowed(def, meta(m), name), expected, what);
+  });
+
+  it('empties what a build may not read, and keeps everything else', () => {
+    const server = { PUSHCI_SECRET_DEPLOY: 'k1', PUSHCI_SECRET_NPM: 'k2', PLAIN: 'p' };
+    const { env, withheld } = environmentFor(def, meta({ branch: 'dev', ref: 'refs/heads/dev' }), server);
+    assert.deepEqual(env, { PUSHCI_SECRET_DEPLOY: '', PUSHCI_SECRET_NPM: 'k2', PLAIN: 'p' });
+    assert.deepEqual(withheld, ['DEPLOY']);
+  });
+});

@@ -73,7 +73,7 @@ describe('from zero to the first green build', () => {
     assert.ok(secret && secret.length >= 64, out);
     assert.match(out, new RegExp(`Payload URL:\\s+${url}/webhooks/github`));
     assert.match(out, /Content type:\s+application\/json/);
-    assert.match(out, /Just the push event/);
+    assert.match(out, /Pushes and Pull requests/);
     const env = envOf(join(dir, '.env'));
     assert.equal(env.GITHUB_WEBHOOK_SECRET, secret);
     assert.match(env.CALLBACK_SECRET!, /^whsec_/);
@@ -233,7 +233,7 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
     assert.deepEqual(create.body, {
       name: 'web',
       active: true,
-      events: ['push'],
+      events: ['push', 'pull_request'],
       config: {
         url: `${PUBLIC}/webhooks/github`,
         content_type: 'json',
@@ -272,6 +272,7 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
       token: 'the-gitlab-token',
       push_events: true,
       tag_push_events: true,
+      merge_requests_events: true,
       enable_ssl_verification: true,
     });
   });

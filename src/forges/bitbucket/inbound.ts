@@ -50,6 +50,16 @@ export function createBitbucketInbound(secrets: readonly string[]): Inbound {
       if (!event) throw new MalformedPayloadError('X-Event-Key header is missing');
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
       if (event === 'diagnostics:ping') return { kind: 'ping', deliveryId };
+      if (event === 'pullrequest:created' || event === 'pullrequest:updated')
+        // Its pull request payloads name commits by 12-character prefixes: pushci builds exact commits
+        // only, and does not guess which commit a prefix meant.
+        return {
+          kind: 'ignored',
+          event,
+          deliveryId,
+          reason:
+            'Bitbucket pull request payloads carry abbreviated commit ids; pushci builds the pushes of their branches instead',
+        };
       if (event !== 'repo:push') return { kind: 'ignored', event, deliveryId };
       const repository = requireString(pick(payload, 'repository', 'full_name'), 'repository.full_name', 300);
       const changes = pick(payload, 'push', 'changes');

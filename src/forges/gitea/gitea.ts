@@ -29,7 +29,7 @@ function giteaLike(
         '  HTTP method:   POST',
         '  POST content type: application/json',
         `  Secret:        ${secret}`,
-        '  Trigger on:    Push events',
+        '  Trigger on:    Custom events: Push and Pull Request (opened, synchronized, reopened)',
         '  Active:        ticked',
       ],
     },

@@ -23,7 +23,7 @@ export const github: Forge = {
       '  Content type:  application/json',
       `  Secret:        ${secret}`,
       '  SSL verification: enabled',
-      '  Which events:  Just the push event',
+      '  Which events:  Let me select: Pushes and Pull requests',
       '  Active:        ticked',
       `(or let pushci do it: GITHUB_TOKEN=… npx pushci hooks create ${repository})`,
     ],

@@ -32,11 +32,11 @@ export const githubHooks: HookManager = {
           `${repo} already has hook ${existing.id} pointing at ${url}; run "pushci hooks check ${repo}" to see its deliveries`,
         ],
       };
-    const hook = await github.createHook(repo, { url, secret, events: ['push'] });
+    const hook = await github.createHook(repo, { url, secret, events: ['push', 'pull_request'] });
     return {
       ok: true,
       lines: [
-        `created GitHub hook ${hook.id} on ${repo}: ${url}, content type json, events: push, signed with GITHUB_WEBHOOK_SECRET`,
+        `created GitHub hook ${hook.id} on ${repo}: ${url}, content type json, events: push and pull_request, signed with GITHUB_WEBHOOK_SECRET`,
       ],
     };
   },
@@ -73,9 +73,12 @@ export const githubHooks: HookManager = {
     else lines.push('✔ content type json');
     if (!hook.events.includes('push') && !hook.events.includes('*'))
       problem(
-        `hook ${hook.id} does not send push events (${hook.events.join(', ')}): choose "Just the push event"`,
+        `hook ${hook.id} does not send push events (${hook.events.join(', ')}): tick "Pushes" and "Pull requests"`,
       );
     else lines.push('✔ sends push events');
+    if (!hook.events.includes('pull_request') && !hook.events.includes('*'))
+      lines.push('! pull request events are off: tick "Pull requests", or pull_request pipelines never run');
+    else lines.push('✔ sends pull request events');
     const deliveries = await github.listDeliveries(repo, hook.id, new Date(now - 24 * 3600_000));
     const failed = deliveries.filter((d) => d.status_code < 200 || d.status_code >= 300);
     if (failed.length > 0) {

@@ -7,6 +7,7 @@ export interface GitlabHook {
   url: string;
   push_events: boolean;
   tag_push_events: boolean;
+  merge_requests_events?: boolean;
   enable_ssl_verification: boolean;
   alert_status?: string;
   disabled_until?: string | null;
@@ -42,6 +43,7 @@ export class GitlabClient {
       token: hook.token,
       push_events: true,
       tag_push_events: true,
+      merge_requests_events: true,
       enable_ssl_verification: true,
     })) as GitlabHook;
   }

@@ -25,7 +25,7 @@ export const gitlab: Forge = {
       `In GitLab: ${repository} → Settings → Webhooks → Add new webhook`,
       `  URL:           ${hookUrl}`,
       `  Secret token:  ${secret}`,
-      '  Trigger:       Push events (all branches) and Tag push events',
+      '  Trigger:       Push events (all branches), Tag push events and Merge request events',
       '  SSL verification: enabled',
       `(or let pushci do it: GITLAB_TOKEN=… npx pushci hooks create ${repository} --forge gitlab)`,
     ],

@@ -22,7 +22,7 @@ export const gitlabHooks: HookManager = {
     return {
       ok: true,
       lines: [
-        `created GitLab hook ${hook.id} on ${repo}: ${url}, push and tag push events, secret token GITLAB_WEBHOOK_TOKEN`,
+        `created GitLab hook ${hook.id} on ${repo}: ${url}, push, tag push and merge request events, secret token GITLAB_WEBHOOK_TOKEN`,
       ],
     };
   },
@@ -53,6 +53,10 @@ export const gitlabHooks: HookManager = {
     lines.push(`✔ hook ${hook.id} points at ${url}`);
     if (!hook.push_events) problem('push events are off: tick "Push events"');
     if (!hook.tag_push_events) lines.push('! tag push events are off: tag pipelines will never run');
+    if (!hook.merge_requests_events)
+      lines.push(
+        '! merge request events are off: tick "Merge request events", or pull_request pipelines never run',
+      );
     if (hook.alert_status && hook.alert_status !== 'executable')
       problem(
         `GitLab disabled the hook after failures (${hook.alert_status}${hook.disabled_until ? ` until ${hook.disabled_until}` : ''}): check the recent events in the hook's settings`,

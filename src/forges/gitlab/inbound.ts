@@ -1,7 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
-import type { PushEvent } from '../../core/event.ts';
+import type { PullRequestAction, PushEvent } from '../../core/event.ts';
+import { pullRequestEvent } from '../pull-request.ts';
 import { standardWebhookMatches } from '../standard-webhooks.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import {
@@ -90,6 +91,7 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
       );
       const event = header(req, 'x-gitlab-event') ?? '(none)';
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
+      if (event === 'Merge Request Hook') return mergeRequest(payload, deliveryId, event);
       if (!PUSH_EVENTS.has(event)) return { kind: 'ignored', event, deliveryId };
       return { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
@@ -120,5 +122,56 @@ function toPushEvent(p: Record<string, unknown>, deliveryId: string): PushEvent 
     forced: false,
     headMessage: optionalString(pick(head, 'message')),
     pusher: optionalString(p.user_username, 200),
+  };
+}
+
+/**
+ * A merge request opened, reopened, or updated with new commits (GitLab sends `update` for any edit;
+ * `oldrev` is there only when the source branch moved). A fork is a source project other than the target.
+ */
+function mergeRequest(p: Record<string, unknown>, deliveryId: string, event: string): ForgeResult {
+  const attrs = pick(p, 'object_attributes');
+  const raw = pick(attrs, 'action');
+  const action: PullRequestAction | null =
+    raw === 'open'
+      ? 'opened'
+      : raw === 'reopen'
+        ? 'reopened'
+        : raw === 'update' && typeof pick(attrs, 'oldrev') === 'string'
+          ? 'synchronize'
+          : null;
+  if (!action)
+    return {
+      kind: 'ignored',
+      event,
+      deliveryId,
+      reason: `merge request ${String(raw).slice(0, 40)}${raw === 'update' ? ' without new commits' : ''}: only open, reopen and updates with new commits build`,
+    };
+  const iid = pick(attrs, 'iid');
+  const source = pick(attrs, 'source_project_id');
+  const target = pick(attrs, 'target_project_id');
+  return {
+    kind: 'build',
+    deliveryId,
+    events: [
+      pullRequestEvent({
+        forge: 'gitlab',
+        deliveryId,
+        repository: pick(p, 'project', 'path_with_namespace'),
+        number: iid,
+        action,
+        title: pick(attrs, 'title'),
+        sourceBranch: pick(attrs, 'source_branch'),
+        targetBranch: pick(attrs, 'target_branch'),
+        headRepository:
+          pick(attrs, 'source', 'path_with_namespace') ?? pick(p, 'project', 'path_with_namespace'),
+        fork: source === undefined || target === undefined || source !== target,
+        head: pick(attrs, 'last_commit', 'id'),
+        // GitLab's hook names no target commit: path filters then judge the head commit's own files.
+        base: null,
+        actor: pick(p, 'user', 'username'),
+        ref: `refs/merge-requests/${String(iid)}/head`,
+      }),
+    ],
   };
 }

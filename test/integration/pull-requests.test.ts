@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
@@ -21,6 +23,10 @@ describe('pull request builds', () => {
   let repo: TestRepo;
   let server: TestServer;
   let same: string;
+  let api: Server;
+  /** What the fake GitHub API received: commit statuses. */
+  const statuses: Array<{ url: string; body: { state: string; description: string; target_url: string } }> =
+    [];
   let forkHead: string;
 
   before(async () => {
@@ -36,6 +42,15 @@ describe('pull request builds', () => {
     repo.git('checkout', '-q', 'main');
     repo.git('branch', '-D', 'feature');
     repo.git('update-ref', 'refs/heads/feature', same);
+    api = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        statuses.push({ url: req.url!, body: JSON.parse(text || 'null') });
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":1}');
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     server = await startServer(
       redis,
       {
@@ -67,6 +82,7 @@ name: gated
 repository: octo-org/gated
 clone-url: ${repo.dir}
 on: [push, pull_request]
+commit-status: true
 jobs:
   build:
     env:
@@ -98,11 +114,17 @@ jobs:
       - run: 'true'
 `,
       },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: DEPLOY },
+      {
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        PUSHCI_SECRET_DEPLOY: DEPLOY,
+        GITHUB_TOKEN: 'ghp_test',
+        PUSHCI_GITHUB_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+      },
     );
   });
   after(async () => {
     await server?.close();
+    await new Promise((r) => api?.close(r));
     await redis?.stop();
   });
 
@@ -248,6 +270,13 @@ jobs:
     assert.equal(v.approval?.by, 'alice');
     assert.ok(Date.parse(v.approval!.at) <= Date.now());
     assert.equal(line(await log(waiting), 'TOKEN'), '[]', 'approved, and still without secrets');
+    // Commit statuses go to the head commit and say what is going on.
+    const mine = () => statuses.filter((s) => s.body.target_url.endsWith(waiting));
+    await waitFor(() => mine().some((s) => s.body.state === 'success'), 15_000, 'the final status');
+    for (const s of mine()) assert.equal(s.url, `/repos/octo-org/gated/statuses/${newer}`);
+    const said = mine().map((s) => `${s.body.state}: ${s.body.description}`);
+    assert.ok(said.includes('pending: waiting for approval: a pull request from a fork'), String(said));
+    assert.ok(said.includes('success: fork, no secrets: passed in 0 s'), String(said));
     const again = await server.api(`/api/builds/${waiting}/approve`, { method: 'POST' });
     assert.equal(again.status, 409);
     assert.equal(((await again.json()) as { error: string }).error, 'conflict');

@@ -29,6 +29,7 @@ import { acquireServeLock } from './redis/serve-lock.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { selectBackend } from './runner/select-backend.ts';
 import { createStack, type Stack } from './stack.ts';
+import { startSchedules } from './builds/schedules.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
 import { startHeartbeat } from './queue/worker-heartbeat.ts';
 
@@ -166,8 +167,10 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         log.warn({ err: err.message }, 'could not read the last good pipelines from Redis');
         return new Map<string, LastGood>();
       });
+      let schedules: { sync(): Promise<void> } | null = null;
       const apply = (next: PipelineSet, verb: 'loaded' | 'reloaded') => {
         set = next;
+        void schedules?.sync();
         reportPipelineSet(next, log, verb, config.pipelinesDir);
         lastGood
           .record(next)
@@ -229,6 +232,19 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         log,
       );
       closers.push(() => maintenance.close());
+      const scheduler = await startSchedules(
+        {
+          ...maintenanceStack,
+          config,
+          redis: maintenanceRedis,
+          pipelines: () => set.pipelines,
+          log,
+        },
+        maintenanceRedis,
+      );
+      closers.push(() => scheduler.close());
+      schedules = scheduler;
+      await scheduler.sync();
       const server: Server = createServer(
         {
           headersTimeout: Math.min(10_000, config.requestTimeoutMs),

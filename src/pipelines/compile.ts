@@ -162,6 +162,11 @@ export function compilePipeline(
       report(pos.of(['on', 'schedule', i, 'branch']), `"${sch.branch}" is not a valid branch name`);
     return { cron: sch.cron, branch: sch.branch ?? null, always: sch.always ?? false };
   });
+  if (schedules.length > 0 && /[*?[{!]/.test(data.repository))
+    report(
+      pos.ofKey(['on'], 'schedule'),
+      `a schedule builds one repository: "repository" must name it, not a pattern ("${data.repository}")`,
+    );
   const inputs: InputDef[] = Object.entries(
     ('workflow_dispatch' in on ? on.workflow_dispatch?.inputs : undefined) ?? {},
   ).map(([inputName, d]) => {

@@ -42,6 +42,8 @@ export interface Keys {
   endpointDeliveries(id: string): string;
   /** The last good version of each pipeline file (a hash by file name), for restarts with a broken file. */
   lastGoodPipelines: string;
+  /** The build a schedule started last (`<pipeline>#<n>`), to skip a commit it already built. */
+  scheduleLast(scheduler: string): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -70,9 +72,11 @@ export function keys(prefix: string): Keys {
     endpointHourly: (id, day) => `${prefix}:epstats:${id}:${day}`,
     endpointDeliveries: (id) => `${prefix}:deliveries:endpoint:${id}`,
     lastGoodPipelines: `${prefix}:pipelines:last-good`,
+    scheduleLast: (scheduler) => `${prefix}:schedule:last:${scheduler}`,
   };
 }
 
 /** BullMQ queue names (BullMQ puts them under the same prefix). */
 export const JOBS_QUEUE = 'jobs';
 export const DELIVERIES_QUEUE = 'deliveries';
+export const SCHEDULES_QUEUE = 'schedules';

@@ -58,7 +58,16 @@ export async function lsRemote(
   ref: string,
   env: Record<string, string>,
 ): Promise<string | null> {
-  const out = await git(['ls-remote', '--', url, ref], { env, redact: url });
-  const line = out.split('\n').find((l) => l.endsWith(`\t${ref}`));
+  // An annotated tag's ref names the tag object; `^{}` names the commit it tags, which is what builds.
+  const out = await git(['ls-remote', '--', url, ref, `${ref}^{}`], { env, redact: url });
+  const lines = out.split('\n');
+  const line = lines.find((l) => l.endsWith(`\t${ref}^{}`)) ?? lines.find((l) => l.endsWith(`\t${ref}`));
   return line ? line.split('\t')[0]! : null;
+}
+
+/** The branch a remote repository's HEAD names (its default branch), or null when it names none. */
+export async function defaultBranch(url: string, env: Record<string, string>): Promise<string | null> {
+  const out = await git(['ls-remote', '--symref', '--', url, 'HEAD'], { env, redact: url });
+  const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
+  return m ? m[1]! : null;
 }

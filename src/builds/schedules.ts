@@ -1,0 +1,155 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { ScheduleEvent } from '../core/event.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { seenKey } from '../queue/dedupe.ts';
+import { SCHEDULES_QUEUE } from '../queue/keys.ts';
+import { defaultBranch, gitEnv, lsRemote } from '../runner/git.ts';
+import { cloneUrlFor } from './clone-url.ts';
+import { createBuildsForPushes, type CreateBuildsDeps } from './create-builds.ts';
+
+/** What a schedule's tick carries: which schedule of which pipeline fired. */
+export interface ScheduleTick {
+  pipeline: string;
+  index: number;
+  cron: string;
+  branch: string | null;
+  always: boolean;
+}
+
+/** A schedule's id among the queue's job schedulers: the pipeline and the schedule's place in `on.schedule`. */
+export const schedulerId = (pipeline: string, index: number) => `${pipeline}#${index}`;
+
+export interface SchedulesDeps extends CreateBuildsDeps {
+  config: Readonly<Config>;
+  redis: Redis;
+  pipelines: () => readonly Pipeline[];
+}
+
+/** What one tick did, for the log and for tests. */
+export type TickResult =
+  { built: string; sha: string; branch: string } | { skipped: string; sha?: string; branch?: string };
+
+/**
+ * Fires one tick of a schedule: the branch (default: the repository's default branch, asked from the
+ * clone URL) is resolved to its head now, and built, unless this schedule's last build already built
+ * that commit successfully (`always: true` builds anyway). `tickId` is unique per tick (BullMQ's job id),
+ * so a tick that runs twice (a worker died mid-way) still creates one build.
+ */
+export async function fireSchedule(
+  deps: SchedulesDeps,
+  tick: ScheduleTick,
+  tickId: string,
+): Promise<TickResult> {
+  const def = deps.pipelines().find((p) => p.name === tick.pipeline);
+  const schedule = def?.schedules?.[tick.index];
+  if (!def || !schedule || schedule.cron !== tick.cron || schedule.branch !== tick.branch)
+    return { skipped: 'the schedule is no longer in the pipeline' };
+  const forge = def.forge ?? 'github';
+  const env = gitEnv(deps.config.env);
+  const url = cloneUrlFor(def, forge, def.repository, deps.config);
+  const branch = tick.branch ?? (await defaultBranch(url, env));
+  if (!branch) return { skipped: `the repository names no default branch; give the schedule a branch` };
+  const ref = `refs/heads/${branch}`;
+  const sha = await lsRemote(url, ref, env);
+  if (!sha) return { skipped: `branch ${branch} does not exist`, branch };
+  const lastKey = deps.store.keys.scheduleLast(schedulerId(def.name, tick.index));
+  if (!tick.always) {
+    const lastId = await deps.redis.get(lastKey);
+    const last = lastId ? await deps.store.get(lastId) : null;
+    if (last && last.meta.sha === sha && last.status === 'success')
+      return {
+        skipped: `build ${last.meta.id} of this schedule already built ${sha} successfully`,
+        sha,
+        branch,
+      };
+  }
+  const event: ScheduleEvent = {
+    kind: 'schedule',
+    cron: tick.cron,
+    forge,
+    deliveryId: `schedule:${tickId}`,
+    repository: def.repository,
+    ref,
+    branch,
+    before: '0'.repeat(sha.length),
+    after: sha,
+    headMessage: null,
+    pusher: null,
+  };
+  const r = await createBuildsForPushes(deps, [{ event, pipelines: [def] }], {
+    key: seenKey(deps.store.keys.prefix, 'schedule', tickId),
+    ttlMs: 24 * 3600_000,
+  });
+  const id = r.duplicate ? r.seen.builds[0]?.id : r.builds[0]?.id;
+  if (!id) return { skipped: 'nothing was created', sha, branch };
+  if (!r.duplicate) await deps.redis.set(lastKey, id);
+  return { built: id, sha, branch };
+}
+
+/**
+ * Scheduled builds as BullMQ job schedulers, one per `on.schedule` entry: BullMQ makes one job per tick
+ * however many pushci processes upsert the same scheduler, and one worker takes it, so a tick builds
+ * once across the cluster. `sync` makes the schedulers match the pipelines (added, changed, removed);
+ * it runs at start and after every reload of the pipeline files.
+ */
+export async function startSchedules(
+  deps: SchedulesDeps,
+  connection: Redis,
+): Promise<{ sync(): Promise<void>; close(): Promise<void> }> {
+  const { config, log } = deps;
+  const queue = new Queue(SCHEDULES_QUEUE, { connection, prefix: config.queuePrefix });
+  queue.on('error', () => {});
+  let syncing: Promise<void> = Promise.resolve();
+  const syncNow = async () => {
+    const wanted = new Map<string, ScheduleTick>();
+    for (const p of deps.pipelines())
+      (p.schedules ?? []).forEach((s, index) =>
+        wanted.set(schedulerId(p.name, index), {
+          pipeline: p.name,
+          index,
+          cron: s.cron,
+          branch: s.branch,
+          always: s.always,
+        }),
+      );
+    for (const s of await queue.getJobSchedulers(0, -1)) {
+      if (!wanted.has(s.key)) await queue.removeJobScheduler(s.key);
+    }
+    for (const [id, tick] of wanted) {
+      await queue.upsertJobScheduler(
+        id,
+        { pattern: tick.cron, tz: 'UTC' },
+        { name: 'tick', data: tick, opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 3 } },
+      );
+    }
+  };
+  const worker = new Worker(
+    SCHEDULES_QUEUE,
+    async (job: Job<ScheduleTick>) => {
+      const result = await fireSchedule(deps, job.data, String(job.id));
+      const at = { pipeline: job.data.pipeline, cron: job.data.cron, ...result };
+      if ('built' in result) log.info({ ...at, build_id: result.built }, 'schedule fired');
+      else log.info(at, 'schedule fired; nothing to build');
+      return result;
+    },
+    { connection, prefix: config.queuePrefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'schedules worker error'));
+  worker.on('failed', (job, err) =>
+    log.warn({ pipeline: job?.data.pipeline, err: err.message }, 'a schedule could not fire'),
+  );
+  return {
+    sync() {
+      // One sync at a time: a reload during a sync waits for it, then applies the newest pipelines.
+      syncing = syncing.then(syncNow, syncNow).catch((err: Error) => {
+        log.warn({ err: err.message }, 'could not update the schedules');
+      });
+      return syncing;
+    },
+    async close() {
+      await Promise.allSettled([worker.close(), queue.close()]);
+    },
+  };
+}

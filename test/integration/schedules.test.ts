@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '../../src/log.ts';
+import { createStack, type Stack } from '../../src/stack.ts';
+import { after, before, describe, it } from 'node:test';
+import { fireSchedule } from '../../src/builds/schedules.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+/**
+ * Scheduled builds with two whole pushci processes (HTTP, workers, schedulers) on one Redis: a tick
+ * builds once, on the head of the default branch as it is when the schedule fires.
+ */
+describe('scheduled builds', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let one: TestServer;
+  let two: TestServer;
+  let conn: Redis;
+  let stack: Stack;
+  const pipeline = (dir: string) => ({
+    'nightly.yml': `
+name: nightly
+repository: octo-org/nightly
+clone-url: ${dir}
+on:
+  schedule:
+    - cron: '* * * * *'
+jobs:
+  build:
+    steps:
+      - name: show
+        run: echo "OUT $CI_PIPELINE_EVENT $CI_PIPELINE_SCHEDULE $CI_COMMIT_BRANCH $(git rev-parse HEAD)"
+`,
+  });
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }]);
+    repo.git('branch', '-m', 'main', 'trunk'); // the default branch is not always main
+    one = await startServer(redis, pipeline(repo.dir));
+    two = await startServer(redis, pipeline(repo.dir));
+    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    stack = createStack(conn, one.config, createLogger('silent'));
+  });
+  after(async () => {
+    await stack?.close();
+    conn?.disconnect();
+    await one?.close();
+    await two?.close();
+    await redis?.stop();
+  });
+
+  const builds = async () =>
+    ((await (await one.api('/api/builds?event=schedule')).json()) as { builds: BuildView[] }).builds;
+
+  it('fires within a minute, once for two processes, on the default branch head', async () => {
+    const head = repo.commit({ 'b.txt': '2' }, 'the newest commit');
+    const [b] = await waitFor(
+      async () => ((await builds()).length > 0 ? await builds() : null),
+      75_000,
+      'a tick',
+    );
+    // Both processes run the scheduler and a schedules worker; give a second build time to appear.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal((await builds()).length, 1, 'one build per tick across both processes');
+    assert.equal(b!.event, 'schedule');
+    assert.equal(b!.cron, '* * * * *');
+    assert.equal(b!.branch, 'trunk');
+    assert.equal(b!.sha, head);
+    const done = await waitFor(
+      async () =>
+        ((v) => (v.status === 'success' || v.status === 'failure' || v.status === 'error' ? v : null))(
+          (await (await one.api(`/api/builds/${b!.id}`)).json()) as BuildView,
+        ),
+      30_000,
+      'the build',
+    );
+    assert.equal(done.status, 'success', done.reason ?? '');
+    const log = await (await one.api(`/api/builds/${b!.id}/jobs/build/log`)).text();
+    assert.match(log, new RegExp(`OUT schedule \\* \\* \\* \\* \\* trunk ${head}`));
+  });
+
+  it('skips a commit the schedule already built successfully, unless always', async () => {
+    const [last] = await builds();
+    const tick = { pipeline: 'nightly', index: 0, cron: '* * * * *', branch: null, always: false };
+    const deps = {
+      ...stack,
+      config: one.config,
+      redis: conn,
+      log: createLogger('silent'),
+      pipelines: () => one.pipelines().pipelines,
+    };
+    const again = await fireSchedule(deps, tick, 'test-tick-1');
+    assert.match(
+      'skipped' in again ? again.skipped : '',
+      new RegExp(`build ${last!.id} of this schedule already built`),
+    );
+    const forced = await fireSchedule(deps, { ...tick, always: true }, 'test-tick-2');
+    assert.ok('built' in forced, JSON.stringify(forced));
+    const twice = await fireSchedule(deps, { ...tick, always: true }, 'test-tick-2');
+    assert.deepEqual(twice, forced, 'the same tick run twice builds once');
+    const moved = repo.commit({ 'c.txt': '3' });
+    const fresh = await fireSchedule(deps, tick, 'test-tick-3');
+    assert.ok('built' in fresh && fresh.sha === moved, JSON.stringify(fresh));
+  });
+
+  it('updates and removes its schedulers when the pipeline file changes', async () => {
+    const queue = new Queue('schedules', { connection: conn, prefix: one.config.queuePrefix });
+    const patterns = async () =>
+      (await queue.getJobSchedulers(0, -1)).map((s) => `${s.key} ${s.pattern}`).sort();
+    try {
+      assert.deepEqual(await patterns(), ['nightly#0 * * * * *']);
+      const file = join(one.config.pipelinesDir, 'nightly.yml');
+      writeFileSync(
+        file,
+        pipeline(repo.dir)['nightly.yml'].replace("'* * * * *'", "'0 3 * * *'\n    - cron: '30 4 * * 1'"),
+      );
+      await waitFor(
+        async () => (await patterns()).join() === 'nightly#0 0 3 * * *,nightly#1 30 4 * * 1',
+        15_000,
+        'the changed schedules',
+      );
+      rmSync(file);
+      await waitFor(async () => (await patterns()).length === 0, 15_000, 'no schedules left');
+    } finally {
+      await queue.close();
+    }
+  });
+});

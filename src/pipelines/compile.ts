@@ -7,6 +7,8 @@ import { PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { cronProblem } from './cron.ts';
 import { inputProblem } from './inputs.ts';
 import type {
+  ArtifactDef,
+  CacheDef,
   InputDef,
   JobDef,
   NotifyDef,
@@ -16,6 +18,7 @@ import type {
   SecretScope,
   StepDef,
 } from './pipeline.ts';
+import { scanCacheKey } from './cache-key.ts';
 import type { PipelineFile } from './schema.ts';
 import type { Positions } from './positions.ts';
 import type { OutboundEventType } from '../model.ts';
@@ -85,6 +88,16 @@ export function compilePipeline(
         report(pos.inString(path, ref.offset), `\${{ ${ref.kind}.${ref.name} }} is not defined: ${hint}`);
       }
     }
+  };
+
+  /** A path a job may keep: relative to the checkout (or `~/` for caches), never out of it. */
+  const checkPath = (text: string, path: Path, home: boolean) => {
+    const rel = home && text.startsWith('~/') ? text.slice(2) : text.replace(/^!/, '');
+    if (rel.startsWith('/') || rel.startsWith('~') || rel.split('/').includes('..') || rel === '')
+      report(
+        pos.of(path),
+        `"${text}" must stay inside the checkout (relative, without ".."${home ? '; or under ~/' : ''})`,
+      );
   };
 
   const envMap = (value: Record<string, string | number | boolean> | undefined, path: Path) => {
@@ -210,6 +223,9 @@ export function compilePipeline(
 
   // Jobs
   const jobIds = Object.keys(data.jobs);
+  const artifactOwners = new Map<string, string>();
+  const list2 = <T>(value: T | T[] | undefined): T[] | null =>
+    value === undefined ? null : Array.isArray(value) ? value : [value];
   if (jobIds.length === 0) report(pos.of(['jobs']), 'jobs is empty; add at least one job with steps');
   const jobs: JobDef[] = jobIds.map((id) => {
     const j = data.jobs[id]!;
@@ -248,6 +264,51 @@ export function compilePipeline(
         );
       }
     }
+    const cp: Path = [...jp, 'cache'];
+    const caches: CacheDef[] = (list2(j.cache) ?? []).map((c, i) => {
+      const at: Path = Array.isArray(j.cache) ? [...cp, i] : cp;
+      const { rest, problems } = scanCacheKey(c.key);
+      for (const p of problems) report(pos.inString([...at, 'key'], p.offset), p.message);
+      checkRefs(rest, [...at, 'key']);
+      const paths = list(c.paths)!;
+      paths.forEach((p, k) =>
+        checkPath(p, Array.isArray(c.paths) ? [...at, 'paths', k] : [...at, 'paths'], true),
+      );
+      const restoreKeys = list(c['restore-keys']) ?? [];
+      restoreKeys.forEach((r, k) => {
+        const rp = Array.isArray(c['restore-keys']) ? [...at, 'restore-keys', k] : [...at, 'restore-keys'];
+        const scanned = scanCacheKey(r);
+        for (const p of scanned.problems) report(pos.inString(rp, p.offset), p.message);
+        checkRefs(scanned.rest, rp);
+      });
+      return { key: c.key, paths, restoreKeys };
+    });
+    const ap: Path = [...jp, 'artifacts'];
+    const artifacts: ArtifactDef[] = (list2(j.artifacts) ?? []).map((a, i) => {
+      const at: Path = Array.isArray(j.artifacts) ? [...ap, i] : ap;
+      const paths = list(a.paths)!;
+      paths.forEach((p, k) => {
+        const pp = Array.isArray(a.paths) ? [...at, 'paths', k] : [...at, 'paths'];
+        checkPath(p, pp, false);
+        try {
+          parseGlob(p);
+        } catch (err) {
+          if (!(err instanceof GlobSyntaxError)) throw err;
+          report(
+            pos.inString(pp, err.offset + (p.startsWith('!') ? 1 : 0)),
+            `bad pattern "${p}": ${err.message}`,
+          );
+        }
+      });
+      const earlier = artifactOwners.get(a.name);
+      if (earlier)
+        report(
+          pos.of([...at, 'name']),
+          `artifact "${a.name}" is also made by job "${earlier}"; names are unique in a pipeline`,
+        );
+      else artifactOwners.set(a.name, id);
+      return { name: a.name, paths };
+    });
     return {
       name: id,
       needs,
@@ -257,9 +318,46 @@ export function compilePipeline(
       continueOnError: j['continue-on-error'] ?? false,
       workingDirectory: j['working-directory'] ?? null,
       network: j.network ?? data.network ?? 'default',
+      caches,
+      artifacts,
+      downloadArtifacts: [],
       steps,
     };
   });
+  // Which artifacts each job unpacks: only ones made by jobs it needs (directly or not), which have
+  // finished by the time it starts.
+  const byId = new Map(jobs.map((j) => [j.name, j]));
+  const upstream = (name: string, seen = new Set<string>()): Set<string> => {
+    for (const n of byId.get(name)?.needs ?? [])
+      if (!seen.has(n) && byId.has(n)) {
+        seen.add(n);
+        upstream(n, seen);
+      }
+    return seen;
+  };
+  for (const job of jobs) {
+    const wanted = data.jobs[job.name]!['download-artifacts'];
+    const before = upstream(job.name);
+    const available = jobs.filter((j) => before.has(j.name)).flatMap((j) => j.artifacts.map((a) => a.name));
+    if (wanted === undefined || wanted === true) {
+      const direct = new Set(job.needs);
+      job.downloadArtifacts = jobs
+        .filter((j) => direct.has(j.name))
+        .flatMap((j) => j.artifacts.map((a) => a.name));
+    } else if (wanted !== false) {
+      wanted.forEach((n, i) => {
+        const owner = artifactOwners.get(n);
+        const at = pos.of(['jobs', job.name, 'download-artifacts', i]);
+        if (!owner) report(at, `no job makes an artifact "${n}"`);
+        else if (!available.includes(n))
+          report(
+            at,
+            `artifact "${n}" is made by job "${owner}", which job "${job.name}" does not need (add it to needs)`,
+          );
+      });
+      job.downloadArtifacts = wanted.filter((n) => available.includes(n));
+    }
+  }
   for (const cycle of findCycles(jobs)) {
     report(
       pos.of(['jobs', cycle[0]!, 'needs']),

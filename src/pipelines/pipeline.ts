@@ -90,7 +90,27 @@ export interface JobDef {
   workingDirectory: string | null;
   /** Network of its sandboxed steps (`network:` of the job, else of the pipeline). */
   network: 'default' | 'none' | 'host';
+  /** Caches restored before the steps and saved after they succeeded (absent in older records). */
+  caches: CacheDef[];
+  /** Artifacts uploaded after the steps succeeded (absent in older records). */
+  artifacts: ArtifactDef[];
+  /** Names of the artifacts (of jobs it needs) unpacked into the checkout before the steps. */
+  downloadArtifacts: string[];
   steps: StepDef[];
+}
+
+export interface CacheDef {
+  /** May hold `${{ env.* }}`, `${{ secrets.* }}` and `${{ hashFiles(...) }}`, resolved by the worker. */
+  key: string;
+  /** Relative to the checkout, or `~/…` for the job's home. */
+  paths: string[];
+  restoreKeys: string[];
+}
+
+export interface ArtifactDef {
+  name: string;
+  /** Glob patterns relative to the checkout. */
+  paths: string[];
 }
 
 export interface StepDef {

@@ -48,6 +48,43 @@ const network = z
     'Network of sandboxed steps: default (outbound only, nothing on this machine), none, or host (this machine’s network, loopback included: a step can reach pushci’s API and Redis).',
   );
 
+const relPath = z.string().min(1).max(1000);
+
+const cacheEntry = z
+  .strictObject({
+    key: z
+      .string()
+      .min(1)
+      .max(512)
+      .describe(
+        "Cache key; may use ${{ env.NAME }} and ${{ hashFiles('pattern', ...) }} (a hash of the checkout's matching files).",
+      ),
+    paths: z
+      .union([relPath, z.array(relPath).min(1)], { error: 'must be a path or a non-empty list of paths' })
+      .describe('Folders or files to keep: relative to the checkout, or under ~/ (the job’s home).'),
+    'restore-keys': z
+      .union([z.string().min(1), z.array(z.string().min(1))], {
+        error: 'must be a key prefix or a list of them',
+      })
+      .optional()
+      .describe('Key prefixes tried in order when the key itself has no entry; the newest match wins.'),
+  })
+  .describe('A cache restored before the steps and saved after they succeeded.');
+
+const artifactEntry = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'artifact names are letters, digits, ".", "_" and "-"')
+      .describe('Unique within the pipeline.'),
+    paths: z
+      .union([relPath, z.array(relPath).min(1)], {
+        error: 'must be a pattern or a non-empty list of patterns',
+      })
+      .describe('Files to keep, as glob patterns relative to the checkout (`dist/**`).'),
+  })
+  .describe('Files uploaded after the steps succeeded; later jobs and users download them.');
+
 const job = z
   .strictObject({
     name: z.string().max(200).optional().describe('Display name.'),
@@ -64,6 +101,24 @@ const job = z
     'continue-on-error': z.boolean().optional().describe('A failure of this job does not fail the build.'),
     'working-directory': z.string().min(1).optional().describe('Default working directory of the steps.'),
     network: network.optional(),
+    cache: z
+      .union([cacheEntry, z.array(cacheEntry).min(1).max(10)], {
+        error: 'must be a cache ({ key, paths }) or a list of at most 10',
+      })
+      .optional(),
+    artifacts: z
+      .union([artifactEntry, z.array(artifactEntry).min(1).max(10)], {
+        error: 'must be an artifact ({ name, paths }) or a list of at most 10',
+      })
+      .optional(),
+    'download-artifacts': z
+      .union([z.boolean(), z.array(z.string().min(1))], {
+        error: 'must be true, false or a list of artifact names',
+      })
+      .optional()
+      .describe(
+        'Artifacts unpacked into the checkout before the steps: true (default) for every artifact of the jobs this one needs, false for none, or a list of names.',
+      ),
     steps: z.array(step).min(1).describe('Run in order; the first failure stops the job.'),
   })
   .describe('A job: steps that run in one fresh checkout.');

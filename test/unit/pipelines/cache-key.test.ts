@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { hashFilesArgs, resolveCacheKey, scanCacheKey } from '../../../src/pipelines/cache-key.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+
+describe('cache keys', () => {
+  it('reads hashFiles arguments in either quote style, and refuses anything else', () => {
+    assert.deepEqual(hashFilesArgs(`'**/package-lock.json', "yarn.lock"`), [
+      '**/package-lock.json',
+      'yarn.lock',
+    ]);
+    assert.equal(hashFilesArgs('package-lock.json'), null);
+    assert.equal(hashFilesArgs(`'a' 'b'`), null);
+    assert.equal(hashFilesArgs(`''`), null);
+  });
+
+  it('blanks hashFiles calls so the remaining references keep their offsets', () => {
+    const key = `deps-\${{ hashFiles('a') }}-\${{ env.X }}`;
+    const { rest, problems } = scanCacheKey(key);
+    assert.deepEqual(problems, []);
+    assert.equal(rest.length, key.length);
+    assert.equal(rest.indexOf('${{ env.X }}'), key.indexOf('${{ env.X }}'));
+    assert.doesNotMatch(rest, /hashFiles/);
+  });
+
+  it('resolves hashFiles through the worker and env from the server', async () => {
+    const seen: string[][] = [];
+    const key = await resolveCacheKey(
+      `deps-\${{ hashFiles('a/*.lock', "b") }}-\${{ env.OS }}`,
+      { OS: 'linux' },
+      async (patterns) => {
+        seen.push(patterns);
+        return 'abc123';
+      },
+    );
+    assert.equal(key, 'deps-abc123-linux');
+    assert.deepEqual(seen, [['a/*.lock', 'b']]);
+  });
+});
+
+describe('cache and artifact keys in pipeline files', () => {
+  const text = `repository: o/r
+on: push
+jobs:
+  build:
+    cache: { key: "deps-\${{ hashFiles('package-lock.json') }}", paths: [node_modules, ~/.npm], restore-keys: deps- }
+    artifacts: [{ name: dist, paths: 'dist/**' }, { name: report, paths: [report.txt, '!*.tmp'] }]
+    steps: [{ run: make }]
+  test:
+    needs: build
+    steps: [{ run: make test }]
+  deploy:
+    needs: test
+    download-artifacts: [report]
+    steps: [{ run: make deploy }]
+  lint:
+    needs: build
+    download-artifacts: false
+    steps: [{ run: make lint }]
+`;
+
+  it('compiles caches, artifacts and what each job unpacks', () => {
+    const { pipeline, diagnostics } = loadPipelineSource('p.yml', Buffer.from(text), {});
+    assert.deepEqual(diagnostics, []);
+    const jobs = new Map(pipeline!.jobs.map((j) => [j.name, j]));
+    assert.deepEqual(jobs.get('build')!.caches, [
+      {
+        key: "deps-${{ hashFiles('package-lock.json') }}",
+        paths: ['node_modules', '~/.npm'],
+        restoreKeys: ['deps-'],
+      },
+    ]);
+    assert.deepEqual(jobs.get('build')!.artifacts, [
+      { name: 'dist', paths: ['dist/**'] },
+      { name: 'report', paths: ['report.txt', '!*.tmp'] },
+    ]);
+    // Default: every artifact of the jobs it needs directly.
+    assert.deepEqual(jobs.get('test')!.downloadArtifacts, ['dist', 'report']);
+    // Named ones may come from further up the needs graph.
+    assert.deepEqual(jobs.get('deploy')!.downloadArtifacts, ['report']);
+    assert.deepEqual(jobs.get('lint')!.downloadArtifacts, []);
+    assert.deepEqual(jobs.get('build')!.downloadArtifacts, []);
+  });
+});

@@ -14,6 +14,7 @@ import { init, type InitAnswers } from './onboarding/init.ts';
 import { createInterface } from 'node:readline/promises';
 import { ApiClient } from './api-client.ts';
 import { endpointsCommand } from './cli/commands/endpoints.ts';
+import { artifactsCommand } from './cli/commands/artifacts.ts';
 import { followBuild } from './follow.ts';
 import type { BuildView } from './model.ts';
 import { ConfigError, PushciError } from './errors.ts';
@@ -49,6 +50,7 @@ Usage:
   pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]
   pushci approve <build> [--as NAME]   let a fork's pull request build run (recorded with NAME, default $USER)
   pushci redeliver <delivery-id>
+  pushci artifacts <build> [<name> [--output FILE|-] [--extract DIR]]
                                        talk to a running server (PUSHCI_URL, PUSHCI_API_TOKEN)
   pushci endpoints add|list|show|rm|rotate|pause|resume|test ...
                                        register and watch the endpoints that receive build results
@@ -101,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'endpoints') {
     if (existsSync('.env') && !argv.includes('--help')) process.loadEnvFile('.env');
     return endpointsCommand(argv.slice(1));
+  }
+  if (argv[0] === 'artifacts') {
+    if (existsSync('.env') && !argv.includes('--help')) process.loadEnvFile('.env');
+    return artifactsCommand(argv.slice(1));
   }
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' },

@@ -293,6 +293,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Keep job workspaces after the job (for debugging).',
   },
   {
+    key: 'cacheMaxBytes',
+    env: 'PUSHCI_CACHE_MAX_BYTES',
+    flag: 'cache-max-bytes',
+    kind: 'size',
+    default: '10G',
+    doc: 'Total size of the caches the server keeps (`cache:` and the actions/cache protocol); past it the least recently used go. Caches unused for 7 days go too.',
+  },
+  {
+    key: 'artifactRetentionMs',
+    env: 'PUSHCI_ARTIFACT_RETENTION',
+    flag: 'artifact-retention',
+    kind: 'duration',
+    default: '30d',
+    doc: 'How long build artifacts are kept.',
+  },
+  {
+    key: 'artifactMaxBytes',
+    env: 'PUSHCI_ARTIFACT_MAX_BYTES',
+    flag: 'artifact-max-bytes',
+    kind: 'size',
+    default: '2G',
+    doc: 'Largest artifact (compressed) a job may upload.',
+  },
+  {
     key: 'maxBodyBytes',
     env: 'PUSHCI_MAX_BODY_BYTES',
     flag: 'max-body-bytes',
@@ -363,7 +387,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'url',
     kind: 'string',
     default: undefined,
-    doc: 'Where `pushci builds|logs|trigger|redeliver` find the server (default `http://localhost:<PORT>`).',
+    doc: 'Where `pushci builds|logs|trigger|redeliver|artifacts` and workers (for caches and artifacts) find the server (default `http://localhost:<PORT>`).',
   },
   {
     key: 'logLevel',
@@ -432,6 +456,11 @@ export interface Config {
   jobDisk: number;
   jobOpenFiles: number;
   keepWorkspaces: boolean;
+  /** Bytes. */
+  cacheMaxBytes: number;
+  artifactRetentionMs: number;
+  /** Bytes. */
+  artifactMaxBytes: number;
   maxBodyBytes: number;
   maxIntakeBytes: number;
   queuePrefix: string;

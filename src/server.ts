@@ -116,6 +116,8 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         lifecycle: stack.lifecycle,
         log,
         backend,
+        // Workers next to the HTTP server use it directly; others find it at PUSHCI_URL.
+        serverUrl: () => url ?? config.serverUrl,
       });
       const deliveryWorker: Worker = createDeliveryWorker({
         config,

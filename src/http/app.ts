@@ -34,6 +34,9 @@ import { createMetrics, type MetricsDeps } from './metrics.ts';
 import { WebhookLog } from '../queue/webhook-log.ts';
 import { getWebhook, listWebhooks } from './webhook-records.ts';
 import { listWorkers } from '../queue/worker-heartbeat.ts';
+import { createFileStores } from '../artifacts/file-stores.ts';
+import { jobApiRouter } from './job-api.ts';
+import { downloadArtifact, listArtifacts } from './artifacts.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -118,6 +121,11 @@ export function createApp(deps: AppDeps): RequestListener {
     ctx.body = pipelineJsonSchema();
   });
 
+  const files = createFileStores(deps.redis, deps.config);
+  const artifactDeps = { ...deps, artifacts: files.artifacts };
+  // Running jobs' caches and artifacts, with the job's own credential (never the API token).
+  const jobApi = jobApiRouter({ ...files, store: deps.store });
+
   const api = new Router({ prefix: '/api' });
   api.use(apiAuth(deps.apiToken), sameOrigin);
   api.get('/builds', listBuilds(deps));
@@ -125,6 +133,8 @@ export function createApp(deps: AppDeps): RequestListener {
   api.get('/events', buildEvents(deps));
   api.get('/builds/:id', getBuild(deps));
   api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
+  api.get('/builds/:id/artifacts', listArtifacts(artifactDeps));
+  api.get('/builds/:id/artifacts/:name', downloadArtifact(artifactDeps));
   api.post('/builds/:id/cancel', cancelHandler(deps));
   api.post('/builds/:id/approve', approveHandler(deps));
   api.post('/builds/:id/rerun', rerunHandler(deps));
@@ -169,6 +179,7 @@ export function createApp(deps: AppDeps): RequestListener {
   );
   app.use(router.routes()).use(router.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
+  app.use(jobApi.routes()).use(jobApi.allowedMethods());
   return webhookRoute(
     {
       receive: webhookReceiver({ ...deps, intake: createIntakeBudget(deps.config.maxIntakeBytes) }),

@@ -2,6 +2,7 @@ import { FORGE_LIST } from '../forges/registry.ts';
 import { OUTBOUND_EVENT_TYPES } from '../model.ts';
 import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
 import { endpointPaths, endpointSchemas } from './endpoints-openapi.ts';
+import { JOB_CREDENTIAL_SCHEME, artifactPaths, artifactSchemas } from './artifacts-openapi.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({
@@ -354,6 +355,7 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
         },
       },
       ...endpointPaths(),
+      ...artifactPaths(),
       '/healthz': {
         get: { summary: 'The process is up', responses: { '200': json({ type: 'object' }, 'Up') } },
       },
@@ -419,9 +421,13 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
       },
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'PUSHCI_API_TOKEN' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'PUSHCI_API_TOKEN' },
+        jobCredential: JOB_CREDENTIAL_SCHEME,
+      },
       schemas: {
         ...endpointSchemas(),
+        ...artifactSchemas(),
         Build: jsonSchema(buildSchema),
         Job: jsonSchema(jobSchema),
         Error: {

@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Stack } from '../stack.ts';
 import { applyRetention } from './retention.ts';
+import { CACHE_UNUSED_MS, createFileStores } from '../artifacts/file-stores.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -44,6 +45,7 @@ export async function startMaintenance(
   } else {
     await queue.removeJobScheduler('recover');
   }
+  const files = createFileStores(stack.redis, config);
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
@@ -66,7 +68,12 @@ export async function startMaintenance(
           maxBuilds: config.retentionBuilds,
         });
         if (r.removed > 0) log.info(r, 'retention removed old builds');
-        return r;
+        // Artifacts and caches live with this process's data dir.
+        const artifacts = await files.artifacts.sweep();
+        const caches = await files.caches.sweep(CACHE_UNUSED_MS);
+        if (artifacts + caches > 0)
+          log.info({ artifact_builds: artifacts, caches }, 'removed expired artifacts and unused caches');
+        return { ...r, artifacts, caches };
       }
       if (job.name === 'recover' && config.githubToken) {
         const client = new GithubClient(config.githubApiUrl, config.githubToken);

@@ -47,6 +47,8 @@ export interface StartOptions {
   cwd: string;
   /** The whole environment of the step (nothing is inherited). */
   env: Record<string, string>;
+  /** Fed to the step's standard input (none when absent), e.g. an archive to unpack. */
+  stdin?: Readable;
 }
 
 export interface StepExit {

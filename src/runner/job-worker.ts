@@ -9,6 +9,7 @@ import type { BuildStore } from '../queue/store.ts';
 import type { Backend } from './backend.ts';
 import { hostBackend } from './backends/host/host-backend.ts';
 import { runJob } from './run-job.ts';
+import { defaultBranchResolver } from './default-branch.ts';
 
 export interface JobWorkerDeps {
   config: Readonly<Config>;
@@ -22,6 +23,8 @@ export interface JobWorkerDeps {
   log: Logger;
   /** Where steps run (default: the host backend). */
   backend?: Backend;
+  /** Base URL of the pushci server for caches and artifacts (default PUSHCI_URL). */
+  serverUrl?: () => string;
 }
 
 export interface JobWorker {
@@ -60,7 +63,13 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     return run;
   };
   const backend = deps.backend ?? hostBackend();
-  const runDeps = { ...deps, backend, knownCommits: new Set<string>(), serialize };
+  const runDeps = {
+    ...deps,
+    backend,
+    knownCommits: new Set<string>(),
+    serialize,
+    defaultBranch: defaultBranchResolver(),
+  };
   if (!('pushciTakeSlot' in deps.redis))
     deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
   const redis = deps.redis as SlotRedis;

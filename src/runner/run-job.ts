@@ -18,6 +18,18 @@ import { describeShell, runStep } from './run-step.ts';
 import { stepEnv } from './step-env.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { pullRequestRef } from '../core/event.ts';
+import { JobCredentials } from '../artifacts/job-credentials.ts';
+import { defaultBranchResolver } from './default-branch.ts';
+import { JobFilesClient } from './job-files-client.ts';
+import {
+  downloadArtifacts,
+  resolveCaches,
+  restoreCaches,
+  saveCaches,
+  uploadArtifacts,
+  type JobFilesContext,
+  type ResolvedCache,
+} from './job-files.ts';
 
 /** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
 export const CHANGED_FILES_CAP = 3000;
@@ -32,6 +44,10 @@ export interface RunJobDeps {
   serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
   /** Where the steps run. */
   backend: Backend;
+  /** Base URL of the pushci server for caches and artifacts (default PUSHCI_URL). */
+  serverUrl?: () => string;
+  /** The default branch of a clone URL (for cache scopes); one per worker, it remembers answers. */
+  defaultBranch?: ReturnType<typeof defaultBranchResolver>;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -94,6 +110,10 @@ export async function runJob(
   const stop = signal ? AbortSignal.any([signal, jobTimeout.signal]) : jobTimeout.signal;
   const deadline = Date.now() + timeoutMs;
   let runtime: Awaited<ReturnType<Backend['prepare']>> | null = null;
+  const credentials = new JobCredentials(deps.redis, deps.keys.prefix);
+  let credential: string | null = null;
+  let files: JobFilesContext | null = null;
+  let caches: ResolvedCache[] = [];
   try {
     log.system(`pushci: job ${jobName}, attempt ${attempt}, on ${hostname()}`);
     if (attempt > 1)
@@ -164,6 +184,38 @@ export async function runJob(
     };
     log.system(backend.describe(prepare));
     runtime = await backend.prepare(prepare);
+    const downloads = job.downloadArtifacts ?? [];
+    if ((job.caches ?? []).length + (job.artifacts ?? []).length + downloads.length > 0) {
+      // The job's own credential for the server's cache and artifact service; revoked when it ends.
+      const defaultRef =
+        (job.caches ?? []).length > 0
+          ? await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git, stop)
+          : null;
+      credential = await credentials.mint(
+        {
+          buildId: record.meta.id,
+          job: jobName,
+          attempt,
+          repository: `${record.meta.forge}:${record.meta.repository}`,
+          ref: record.meta.ref,
+          defaultRef,
+        },
+        timeoutMs + 10 * 60_000,
+      );
+      files = {
+        runtime,
+        dirs,
+        client: new JobFilesClient(deps.serverUrl?.() ?? config.serverUrl, credential),
+        serverEnv: config.env,
+        secrets,
+        say: (line) => log.system(line),
+        stderr: (line) => log.write('err', line),
+        signal: stop,
+      };
+      await downloadArtifacts(files, downloads);
+      caches = await resolveCaches(files, job);
+      await restoreCaches(files, caches);
+    }
     const realSrc = await realpath(dirs.src);
     for (const [i, step] of job.steps.entries()) {
       const cwd = join(dirs.src, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
@@ -225,6 +277,10 @@ export async function runJob(
         return { status: 'failure', exitCode: code, reason };
       }
     }
+    if (files) {
+      await saveCaches(files, caches);
+      await uploadArtifacts(files, job);
+    }
     return { status: 'success', exitCode: 0, reason: null };
   } catch (err) {
     const reason = (err as Error).message;
@@ -240,6 +296,7 @@ export async function runJob(
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);
+    if (credential) await credentials.revoke(credential).catch(() => {});
     await runtime?.destroy().catch(() => {});
     await log.close().catch(() => {});
     if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});

@@ -58,6 +58,11 @@ export async function buildPage(main, id, wanted = {}) {
   let b = await api(`/api/builds/${encodeURIComponent(id)}`);
   let deliveries =
     (await api(`/api/deliveries?build=${encodeURIComponent(id)}`).catch(() => null))?.deliveries ?? [];
+  const artifactsOf = () =>
+    api(`/api/builds/${encodeURIComponent(id)}/artifacts`)
+      .then((r) => r.artifacts)
+      .catch(() => null);
+  let artifacts = (await artifactsOf()) ?? [];
   let job = wanted.job && b.jobs.some((j) => j.name === wanted.job) ? wanted.job : pickJob(b.jobs);
   let log = null;
   let canceling = false;
@@ -67,6 +72,7 @@ export async function buildPage(main, id, wanted = {}) {
   const jobHead = h('div', { class: 'job-head' });
   const logSlot = h('div', {});
   const deliverySlot = h('div', {});
+  const artifactSlot = h('div', {});
 
   const actions = () => {
     const out = [];
@@ -260,6 +266,39 @@ export async function buildPage(main, id, wanted = {}) {
     log.job = job;
   }
 
+  function drawArtifacts() {
+    if (artifacts.length === 0) return artifactSlot.replaceChildren();
+    const size = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
+    artifactSlot.replaceChildren(
+      h('h3', {}, 'Artifacts'),
+      h(
+        'ul',
+        { class: 'artifacts', 'data-testid': 'artifacts' },
+        ...artifacts.map((a) =>
+          h(
+            'li',
+            {},
+            h(
+              'a',
+              {
+                href: `/api/builds/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(a.name)}`,
+                download: `${b.pipeline}-${b.number}-${a.name}.tar.gz`,
+                'data-testid': 'artifact-link',
+              },
+              `${a.name}.tar.gz`,
+            ),
+            h(
+              'span',
+              { class: 'muted' },
+              ` ${size(a.size)} · from ${a.job} · kept until `,
+              when(a.expires_at),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   function drawDeliveries() {
     deliverySlot.replaceChildren(
       h('h3', {}, 'Deliveries'),
@@ -280,16 +319,19 @@ export async function buildPage(main, id, wanted = {}) {
     refreshing = (async () => {
       do {
         again = false;
-        const [nb, nd] = await Promise.all([
+        const [nb, nd, na] = await Promise.all([
           api(`/api/builds/${encodeURIComponent(id)}`),
           api(`/api/deliveries?build=${encodeURIComponent(id)}`).catch(() => null),
+          artifactsOf(),
         ]);
         b = nb;
         if (nd) deliveries = nd.deliveries;
+        if (na) artifacts = na;
         if (!ACTIVE.has(b.status)) canceling = false;
         drawHead();
         drawGraph();
         drawJobHead();
+        drawArtifacts();
         drawDeliveries();
         const j = b.jobs.find((x) => x.name === job);
         if (j && log && !ACTIVE.has(j.status) && j.status !== 'pending') log.finish(j.status, j.finished_at);
@@ -301,8 +343,9 @@ export async function buildPage(main, id, wanted = {}) {
   drawHead();
   drawGraph();
   drawJobHead();
+  drawArtifacts();
   drawDeliveries();
-  main.replaceChildren(head, graph, jobHead, logSlot, deliverySlot);
+  main.replaceChildren(head, graph, jobHead, logSlot, artifactSlot, deliverySlot);
   openLog(wanted.line);
 
   // Jobs starting do not publish an event: while the build runs, look again now and then.

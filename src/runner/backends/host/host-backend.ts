@@ -11,11 +11,16 @@ async function start(o: StartOptions): Promise<StartedStep> {
     env: { ...o.env, [STEP_MARKER]: token, [WORKER_MARKER]: String(process.pid) },
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    stdin: o.stdin ? 'pipe' : 'ignore',
     buffer: false,
     reject: false,
     cleanup: false,
   });
+  if (o.stdin && child.stdin) {
+    child.stdin.on('error', () => {});
+    o.stdin.on('error', () => child.stdin?.destroy());
+    o.stdin.pipe(child.stdin);
+  }
   let killing: Promise<void> | null = null;
   const kill = (graceMs: number) => (killing ??= killTree(child.pid, token, graceMs));
   // When the shell exits, whatever it left running in the background goes too; otherwise it would hold

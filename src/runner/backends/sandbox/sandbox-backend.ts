@@ -208,7 +208,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             '--',
             ...argv,
           ],
-          { env: s.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
+          { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
         );
         const st = {
           child,
@@ -262,6 +262,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st = await launch(s);
         }
         const { child, exit } = st;
+        // Only now: a start that is retried must not have eaten the input.
+        if (s.stdin && child.stdin) {
+          child.stdin.on('error', () => {});
+          s.stdin.on('error', () => child.stdin?.destroy());
+          s.stdin.pipe(child.stdin);
+        }
         let killing: Promise<void> | null = null;
         const kill = (graceMs: number) =>
           (killing ??= (async () => {

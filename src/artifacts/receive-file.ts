@@ -1,0 +1,36 @@
+import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PayloadTooLargeError } from '../errors.ts';
+
+/**
+ * Streams `body` into a new file at `path` (mode 0600, written at `start`), refusing more than
+ * `maxBytes`: the file is removed and PayloadTooLargeError thrown as soon as the body passes the cap.
+ * Returns the number of bytes written.
+ */
+export async function receiveFile(
+  body: Readable,
+  path: string,
+  maxBytes: number,
+  what: string,
+  start = 0,
+): Promise<number> {
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (start + size > maxBytes)
+        done(new PayloadTooLargeError(`${what} is larger than its limit of ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+  const flags = start > 0 ? 'r+' : 'w';
+  try {
+    await pipeline(body, count, createWriteStream(path, { flags, start, mode: 0o600 }));
+  } catch (err) {
+    if (start === 0) await unlink(path).catch(() => {});
+    throw err;
+  }
+  return size;
+}

@@ -1,0 +1,191 @@
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const error = (description: string) => json(ref('Error'), description);
+const path = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const user = [{ bearer: [] }];
+const job = [{ jobCredential: [] }];
+const gzip = (description: string) => ({
+  description,
+  content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } },
+});
+const jobErrors = { '401': error('No live credential of a running job') };
+
+/** The schemas the artifact and cache routes use. */
+export function artifactSchemas(): Record<string, unknown> {
+  return {
+    Artifact: {
+      type: 'object',
+      required: ['name', 'job', 'size', 'created_at', 'expires_at'],
+      properties: {
+        name: { type: 'string' },
+        job: { type: 'string', description: 'The job that uploaded it.' },
+        size: { type: 'integer', description: 'Bytes of the .tar.gz.' },
+        created_at: { type: 'string', format: 'date-time' },
+        expires_at: {
+          type: 'string',
+          format: 'date-time',
+          description: 'PUSHCI_ARTIFACT_RETENTION after upload.',
+        },
+        url: { type: 'string', description: 'Download URL (API token).' },
+      },
+    },
+    CacheEntry: {
+      type: 'object',
+      required: ['id', 'key', 'version', 'size', 'created_at', 'ref'],
+      properties: {
+        id: { type: 'string' },
+        key: { type: 'string' },
+        version: { type: 'string' },
+        size: { type: 'integer' },
+        created_at: { type: 'string', format: 'date-time' },
+        ref: { type: 'string', description: 'The ref that saved it.' },
+      },
+    },
+  };
+}
+
+/** The security scheme of `/job`: a running job's own credential. */
+export const JOB_CREDENTIAL_SCHEME = {
+  type: 'http',
+  scheme: 'bearer',
+  description: 'A running job’s credential (pcj_…): minted when the job starts, revoked when it ends.',
+};
+
+/** Paths: users' artifact downloads, and the `/job` service running jobs use. */
+export function artifactPaths(): Record<string, unknown> {
+  return {
+    '/api/builds/{id}/artifacts': {
+      get: {
+        summary: 'The build’s artifacts',
+        security: user,
+        parameters: [path('id')],
+        responses: {
+          '200': json(
+            { type: 'object', properties: { artifacts: { type: 'array', items: ref('Artifact') } } },
+            'Artifacts',
+          ),
+          '401': error('No or wrong token'),
+          '404': error('No such build'),
+        },
+      },
+    },
+    '/api/builds/{id}/artifacts/{name}': {
+      get: {
+        summary: 'Download an artifact (.tar.gz)',
+        security: user,
+        parameters: [path('id'), path('name')],
+        responses: {
+          '200': gzip('The artifact'),
+          '401': error('No or wrong token'),
+          '404': error('No such artifact (or expired)'),
+        },
+      },
+    },
+    '/job/caches': {
+      get: {
+        summary:
+          'Find the cache to restore: the first key exactly, else the newest entry a later key prefixes',
+        security: job,
+        parameters: [
+          {
+            name: 'keys',
+            in: 'query',
+            required: true,
+            schema: { type: 'string' },
+            description: 'Comma-separated.',
+          },
+          { name: 'version', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+        responses: { '200': json(ref('CacheEntry'), 'Hit'), '204': { description: 'Miss' }, ...jobErrors },
+      },
+      post: {
+        summary: 'Reserve a new cache entry in the job’s ref',
+        security: job,
+        requestBody: json(
+          {
+            type: 'object',
+            required: ['key', 'version'],
+            properties: { key: { type: 'string' }, version: { type: 'string' } },
+          },
+          'Key and version',
+        ),
+        responses: {
+          '201': json({ type: 'object', properties: { id: { type: 'string' } } }, 'Reserved'),
+          '409': error('The key exists (entries are immutable)'),
+          ...jobErrors,
+        },
+      },
+    },
+    '/job/caches/{id}': {
+      get: {
+        summary: 'A cache entry’s bytes',
+        security: job,
+        parameters: [path('id')],
+        responses: { '200': gzip('Bytes'), '404': error('Not readable by this job'), ...jobErrors },
+      },
+      put: {
+        summary: 'Upload a reserved entry (PATCH with Content-Range for chunks)',
+        security: job,
+        parameters: [path('id')],
+        responses: {
+          '200': json({ type: 'object' }, 'Written'),
+          '413': error('Past PUSHCI_CACHE_MAX_BYTES'),
+          ...jobErrors,
+        },
+      },
+      patch: {
+        summary: 'Upload one chunk (Content-Range: bytes a-b/*)',
+        security: job,
+        parameters: [path('id')],
+        responses: {
+          '200': json({ type: 'object' }, 'Written'),
+          '413': error('Past PUSHCI_CACHE_MAX_BYTES'),
+          ...jobErrors,
+        },
+      },
+      delete: {
+        summary: 'Abandon a reserved entry',
+        security: job,
+        parameters: [path('id')],
+        responses: { '204': { description: 'Gone' }, ...jobErrors },
+      },
+    },
+    '/job/caches/{id}/commit': {
+      post: {
+        summary: 'Make a reserved entry readable (evicts least recently used entries over the cap)',
+        security: job,
+        parameters: [path('id')],
+        responses: { '201': json(ref('CacheEntry'), 'Saved'), ...jobErrors },
+      },
+    },
+    '/job/artifacts': {
+      get: {
+        summary: 'The artifacts of the job’s build',
+        security: job,
+        responses: { '200': json({ type: 'object' }, 'Artifacts'), ...jobErrors },
+      },
+    },
+    '/job/artifacts/{name}': {
+      get: {
+        summary: 'Download an artifact of the job’s build',
+        security: job,
+        parameters: [path('name')],
+        responses: { '200': gzip('The artifact'), '404': error('None of that name'), ...jobErrors },
+      },
+      put: {
+        summary: 'Upload an artifact of the job’s build (.tar.gz body)',
+        security: job,
+        parameters: [path('name')],
+        responses: {
+          '201': json(ref('Artifact'), 'Stored'),
+          '409': error('Another job of the build uploaded that name'),
+          '413': error('Past PUSHCI_ARTIFACT_MAX_BYTES'),
+          ...jobErrors,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { Context } from 'koa';
+import type { ArtifactStore } from '../artifacts/artifact-store.ts';
+import { NotFoundError } from '../errors.ts';
+import type { BuildStore } from '../queue/store.ts';
+
+export interface ArtifactsDeps {
+  store: BuildStore;
+  artifacts: ArtifactStore;
+  publicUrl: string;
+}
+
+async function build(deps: ArtifactsDeps, id: string) {
+  const record = /^[0-9a-z]{1,64}$/.test(id) ? await deps.store.get(id) : null;
+  if (!record) throw new NotFoundError(`no build ${id}`);
+  return record;
+}
+
+/** `GET /api/builds/:id/artifacts`: the build's artifacts, each with its download URL. */
+export function listArtifacts(deps: ArtifactsDeps) {
+  return async (ctx: Context) => {
+    const record = await build(deps, ctx.params.id!);
+    const list = await deps.artifacts.list(record.meta.id);
+    ctx.body = {
+      artifacts: list.map((a) => ({
+        ...a,
+        url: `${deps.publicUrl}/api/builds/${record.meta.id}/artifacts/${encodeURIComponent(a.name)}`,
+      })),
+    };
+  };
+}
+
+/** `GET /api/builds/:id/artifacts/:name`: the artifact as a `.tar.gz` download. */
+export function downloadArtifact(deps: ArtifactsDeps) {
+  return async (ctx: Context) => {
+    const record = await build(deps, ctx.params.id!);
+    const { info, stream } = await deps.artifacts.open(record.meta.id, ctx.params.name!);
+    ctx.type = 'application/gzip';
+    ctx.length = info.size;
+    ctx.attachment(`${record.meta.pipeline}-${record.number}-${info.name}.tar.gz`, { fallback: true });
+    ctx.body = stream;
+  };
+}

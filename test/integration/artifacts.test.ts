@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { JobCredentials } from '../../src/artifacts/job-credentials.ts';
+import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
+import type { BuildView } from '../../src/model.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const SECRET = 'artifacts-secret';
+
+describe('caches and artifacts (native pipeline keys, real sandbox)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: Redis;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'lock.txt': 'v1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'deps.yml': `name: deps
+repository: octo-org/deps
+clone-url: ${repo.dir}
+on: push
+jobs:
+  build:
+    cache:
+      key: deps-\${{ hashFiles('lock.txt') }}
+      paths: [deps, ~/.tool]
+      restore-keys: deps-
+    artifacts:
+      name: dist
+      paths: ['out/**', '!out/*.tmp']
+    steps:
+      - run: |
+          if [ -f deps/made.txt ]; then echo "cache: restored from build $(cat deps/made.txt)"; else echo "cache: cold"; fi
+          if [ -f ~/.tool/h.txt ]; then echo "home cache: $(cat ~/.tool/h.txt)"; fi
+          mkdir -p deps ~/.tool out/sub
+          [ -f deps/made.txt ] || echo "$CI_BUILD_NUMBER" > deps/made.txt
+          echo "tool of $CI_BUILD_NUMBER" > ~/.tool/h.txt
+          echo "built by $CI_BUILD_NUMBER" > out/sub/app.txt
+          echo junk > out/x.tmp
+  test:
+    needs: build
+    steps:
+      - run: |
+          echo "artifact: $(cat out/sub/app.txt)"
+          test ! -e out/x.tmp
+  alone:
+    download-artifacts: false
+    needs: build
+    steps:
+      - run: |
+          test ! -e out/sub/app.txt && echo "alone: no artifact"
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET },
+    );
+    client = new Redis(redis.url);
+  });
+  after(async () => {
+    client?.disconnect();
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const push = async (ref = 'refs/heads/main', sha = repo.commits[0]!) => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ ref, before: sha, after: sha, repo: 'octo-org/deps' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    return res.json.builds[0].id as string;
+  };
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
+      },
+      90_000,
+      `build ${id}`,
+    );
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  let first: string;
+
+  it('a cold build saves its cache, and a later job of the build unpacks its artifact', async () => {
+    first = await push();
+    const b = await finished(first);
+    const build = await log(first, 'build');
+    assert.equal(b.status, 'success', build);
+    assert.match(build, /cache: cold/);
+    assert.match(build, /cache "deps-[0-9a-f]{64}": not found, nothing restored/);
+    assert.match(build, /cache "deps-[0-9a-f]{64}": saved/);
+    assert.match(build, /artifact "dist": uploaded 1 file/);
+    assert.match(await log(first, 'test'), /artifact: built by 1/);
+    assert.match(await log(first, 'test'), /artifact "dist": unpacked into the checkout/);
+    assert.match(await log(first, 'alone'), /alone: no artifact/);
+  });
+
+  it('users list and download the artifact through the API', async () => {
+    const list = (await (await server.api(`/api/builds/${first}/artifacts`)).json()) as {
+      artifacts: Array<{ name: string; job: string; size: number; url: string }>;
+    };
+    assert.deepEqual(
+      list.artifacts.map((a) => [a.name, a.job]),
+      [['dist', 'build']],
+    );
+    const res = await server.api(`/api/builds/${first}/artifacts/dist`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /deps-1-dist\.tar\.gz/);
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-test-artifact-'));
+    writeFileSync(join(dir, 'a.tgz'), Buffer.from(await res.arrayBuffer()));
+    const names = execFileSync('tar', ['-tzf', join(dir, 'a.tgz')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    assert.deepEqual(names, ['out/sub/app.txt']);
+    // Without the API token: refused, and a job credential is no API token.
+    assert.equal((await fetch(`${server.base}/api/builds/${first}/artifacts/dist`)).status, 401);
+    assert.equal((await server.api(`/api/builds/${first}/artifacts/nothing`)).status, 404);
+  });
+
+  it('the CLI lists the artifacts, downloads one and unpacks it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-test-cli-artifact-'));
+    const env = { PATH: process.env.PATH ?? '', PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
+    // Not execFileSync: the server answering it runs in this very process.
+    const cli = async (...args: string[]) =>
+      (
+        await promisify(execFile)(
+          process.execPath,
+          [join(import.meta.dirname, '../../src/cli.ts'), 'artifacts', ...args],
+          { cwd: dir, env, encoding: 'utf8' },
+        )
+      ).stdout;
+    assert.match(await cli(first), /^dist\s+build\s+\d+(\.\d)? (B|kB)\s+expires \d{4}-\d\d-\d\d$/m);
+    await cli(first, 'dist');
+    assert.deepEqual(
+      execFileSync('tar', ['-tzf', join(dir, 'deps-1-dist.tar.gz')], { encoding: 'utf8' })
+        .trim()
+        .split('\n'),
+      ['out/sub/app.txt'],
+    );
+    await cli(first, 'dist', '--extract', join(dir, 'x'));
+    assert.equal(readFileSync(join(dir, 'x/out/sub/app.txt'), 'utf8'), 'built by 1\n');
+  });
+
+  it('the dashboard’s build page links the artifact for download', { skip: browserSkip }, async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await loggedInPage(browser, server.base, server.token);
+      await page.goto(`${server.base}/#/builds/${first}`);
+      const link = page.getByTestId('artifact-link');
+      await link.waitFor();
+      assert.equal(await link.textContent(), 'dist.tar.gz');
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      assert.equal(download.suggestedFilename(), 'deps-1-dist.tar.gz');
+      const path = await download.path();
+      assert.deepEqual(execFileSync('tar', ['-tzf', path], { encoding: 'utf8' }).trim().split('\n'), [
+        'out/sub/app.txt',
+      ]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the next build restores the cache (workspace and home), and does not save it again', async () => {
+    const id = await push();
+    const b = await finished(id);
+    const build = await log(id, 'build');
+    assert.equal(b.status, 'success', build);
+    assert.match(build, /cache: restored from build 1/);
+    assert.match(build, /home cache: tool of 1/);
+    assert.match(build, /restored exactly, not saved again/);
+  });
+
+  it('a new lock file misses the key but restores through restore-keys, then saves its own', async () => {
+    const sha = repo.commit({ 'lock.txt': 'v2\n' });
+    const id = await push('refs/heads/main', sha);
+    const build = await log(id, 'build').then(async (t) => ((await finished(id)) ? log(id, 'build') : t));
+    assert.match(build, /cache: restored from build 1/);
+    assert.match(build, /restored from "deps-[0-9a-f]{64}"/);
+    assert.match(build, /cache "deps-[0-9a-f]{64}": saved/);
+  });
+
+  it('a feature branch reads the default branch’s caches; main never reads the feature branch’s', async () => {
+    const sha = repo.commit({ 'lock.txt': 'feature\n' });
+    repo.git('branch', 'feature', sha);
+    const id = await push('refs/heads/feature', sha);
+    await finished(id);
+    const feature = await log(id, 'build');
+    assert.match(feature, /cache: restored from build 1/, 'restore-keys reach main’s caches');
+    assert.match(feature, /saved/);
+    // main at the same lock file: the feature branch's exact key is not visible to it.
+    repo.git('checkout', '-q', 'main');
+    repo.git('reset', '-q', '--hard', sha);
+    const onMain = await push('refs/heads/main', sha);
+    await finished(onMain);
+    const mainLog = await log(onMain, 'build');
+    assert.doesNotMatch(mainLog, /restored exactly/);
+    assert.match(mainLog, /restored from "deps-/);
+  });
+
+  it('only a live job credential opens the job API: not the API token, not a finished job’s', async () => {
+    const creds = new JobCredentials(client, redis.prefix);
+    const stale = await creds.mint(
+      {
+        buildId: first,
+        job: 'build',
+        attempt: 1,
+        repository: 'github:octo-org/deps',
+        ref: 'refs/heads/main',
+        defaultRef: 'refs/heads/main',
+      },
+      60_000,
+    );
+    const asJob = (token: string, path: string) =>
+      fetch(`${server.base}/job${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const r1 = await asJob(stale, '/artifacts');
+    assert.equal(r1.status, 401);
+    assert.equal(((await r1.json()) as { error: string }).error, 'unauthorized');
+    assert.equal((await asJob(server.token, '/artifacts')).status, 401);
+    assert.equal((await asJob('pcj_guess', '/caches?keys=a&version=b')).status, 401);
+    // …and a job credential opens nothing of /api.
+    assert.equal(
+      (await fetch(`${server.base}/api/builds`, { headers: { authorization: `Bearer ${stale}` } })).status,
+      401,
+    );
+  });
+});

@@ -76,21 +76,24 @@ export async function applyRetention(
     const batch = candidates.slice(i, i + BATCH);
     const records = await Promise.all(batch.map((id) => store.get(id)));
     const multi = redis.multi();
+    const gone: string[] = [];
     for (const [n, id] of batch.entries()) {
       const r = records[n];
       if (r && !isFinal(r.status)) continue;
       multi.del(keys.build(id));
       multi.zrem(keys.index, id);
+      if (r) multi.zrem(keys.pipelineIndex(r.meta.pipeline), id);
       for (const j of r?.def.jobs ?? []) multi.del(keys.log(id, j.name));
-      removed++;
+      gone.push(id);
     }
-    // Delivery records of these builds.
-    for (const id of batch) {
+    // Delivery records of the removed builds only: a build kept (still running) keeps its own.
+    for (const id of gone) {
       const deliveries = await redis.zrange(`${keys.prefix}:deliveries:${id}`, '0', '-1');
       for (const d of deliveries)
         multi.del(`${keys.prefix}:delivery:${d}`, `${keys.prefix}:delivery:${d}:attempts`);
       multi.del(`${keys.prefix}:deliveries:${id}`);
     }
+    removed += gone.length;
     await multi.exec();
   }
   return { removed, kept: total - removed, snapshotsDropped: await dropUnusedSnapshots(redis, keys) };

@@ -50,7 +50,7 @@ describe('retention', () => {
     return r.status === 200 ? ((await r.json()) as BuildView) : null;
   };
 
-  it('trims finished builds by count and by age, with their logs and deliveries, never running ones', async () => {
+  it('trims finished builds by count and by age, with their logs, deliveries and index entries, never running ones', async () => {
     const k = keys(redis.prefix);
     const store = new BuildStore(client, k);
     const quick: string[] = [];
@@ -63,7 +63,17 @@ describe('retention', () => {
       10_000,
       'delivery records',
     );
+    await waitFor(
+      async () => (await client.zcard(`${k.prefix}:deliveries:${long}`)) >= 2,
+      10_000,
+      'delivery records of the running build',
+    );
     assert.equal(await client.exists(k.log(quick[0]!, 'j')), 1);
+    const listed = async () => {
+      const r = await server.api('/api/builds?pipeline=quick&limit=100');
+      return ((await r.json()) as { builds: BuildView[] }).builds.map((b) => b.id);
+    };
+    assert.deepEqual((await listed()).toSorted(), quick.toSorted());
 
     const byCount = await applyRetention(client, store, k, { maxAgeMs: 365 * 86400_000, maxBuilds: 3 });
     assert.equal(byCount.removed, 3);
@@ -76,6 +86,17 @@ describe('retention', () => {
       'its delivery records are gone',
     );
     assert.deepEqual(await client.keys(`${k.prefix}:delivery:msg_${quick[0]}*`), []);
+    assert.equal(
+      await client.zscore(k.pipelineIndex('quick'), quick[0]!),
+      null,
+      'gone from its pipeline index',
+    );
+    assert.deepEqual(await client.zrange(k.pipelineIndex('quick'), '0', '-1'), quick.slice(3));
+    assert.deepEqual((await listed()).toSorted(), quick.slice(3).toSorted());
+    assert.ok(
+      (await client.zcard(`${k.prefix}:deliveries:${quick[3]}`)) >= 3,
+      'a kept build keeps its deliveries',
+    );
 
     const byAge = await applyRetention(client, store, k, {
       maxAgeMs: 0,
@@ -84,5 +105,13 @@ describe('retention', () => {
     });
     assert.equal(byAge.removed, 2);
     assert.equal((await view(long))?.status, 'running', 'a running build is never removed');
+    assert.ok(
+      (await client.zcard(`${k.prefix}:deliveries:${long}`)) >= 2,
+      'the running build keeps its delivery records',
+    );
+    const kept = await client.zrange(`${k.prefix}:deliveries:${long}`, '0', '-1');
+    for (const d of kept) assert.equal(await client.exists(`${k.prefix}:delivery:${d}`), 1, d);
+    assert.deepEqual(await client.zrange(k.pipelineIndex('quick'), '0', '-1'), []);
+    assert.deepEqual(await client.zrange(k.pipelineIndex('long'), '0', '-1'), [long]);
   });
 });

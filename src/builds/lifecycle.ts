@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { isFinal, type BuildStatus, type JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
+import { failedJobReason } from '../queue/failed-job-reason.ts';
 import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
 import type { BuildRecord, BuildStore, JobState } from '../queue/store.ts';
 
@@ -340,7 +341,19 @@ export class Lifecycle {
     for (const def of record.def.jobs) {
       const state = record.jobs.get(def.name)!;
       if (state.status !== 'queued' && state.status !== 'running') continue;
-      if (await this.jobs.getJob(queueJobId(buildId, def.name))) continue;
+      const entry = await this.jobs.getJob(queueJobId(buildId, def.name));
+      if (entry && (await entry.isFailed())) {
+        // BullMQ failed it (it stalled too often, or the worker threw) and the process that should have
+        // recorded that died first: without this the job would stay queued or running for ever.
+        await this.jobFinished(buildId, def.name, {
+          status: 'error',
+          exitCode: null,
+          reason: failedJobReason(entry),
+        });
+        done.push(`ended ${def.name}: its queue entry had failed`);
+        continue;
+      }
+      if (entry) continue;
       await this.jobs.add(def.name, { buildId, job: def.name }, queueJobOptions(buildId, def.name));
       done.push(`re-queued ${def.name}`);
     }

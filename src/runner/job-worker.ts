@@ -2,6 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { CancelMessage, Lifecycle } from '../builds/lifecycle.ts';
+import { failedJobReason, MAX_STALLED } from '../queue/failed-job-reason.ts';
 import { queueJobId, type JobRef } from '../queue/queued-job.ts';
 import type { Logger } from '../log.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
@@ -132,7 +133,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
-    maxStalledCount: 1,
+    maxStalledCount: MAX_STALLED,
     lockDuration: config.lockMs,
     stalledInterval: config.lockMs,
   });
@@ -140,9 +141,9 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     if (!job || err instanceof DelayedError) return;
     const { buildId, job: name } = job.data;
     log.error({ build_id: buildId, job: name, err: err.message }, 'job ended abnormally');
-    const reason = /stalled/i.test(err.message)
-      ? 'the worker running this job stopped twice; giving up'
-      : `pushci could not run the job: ${err.message}`;
+    // BullMQ fails a job that stalled too often on the next worker that takes it (a deferred failure):
+    // its stall count says so, whatever the message.
+    const reason = failedJobReason({ stalledCounter: job.stalledCounter, failedReason: err.message });
     lifecycle.jobFinished(buildId, name, { status: 'error', exitCode: null, reason }).catch((e: Error) => {
       log.error({ build_id: buildId, job: name, err: e.message }, 'could not record the job error');
     });

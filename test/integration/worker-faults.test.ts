@@ -5,6 +5,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/log.ts';
+import { JOBS_QUEUE } from '../../src/queue/keys.ts';
+import { queueJobId } from '../../src/queue/queued-job.ts';
+import { createStack } from '../../src/stack.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
@@ -21,6 +27,7 @@ describe('worker processes that die or are stopped', () => {
   const cb = whsec();
   const workers: PushciProcess[] = [];
   const marker = `crash-${randomUUID().slice(0, 6)}`;
+  const twiceMarker = `twice-${randomUUID().slice(0, 6)}`;
 
   before(async () => {
     redis = await startRedis();
@@ -37,6 +44,7 @@ describe('worker processes that die or are stopped', () => {
         'crash.yml': p('crash', `bash -c 'exec -a ${marker} sleep 4'\necho finished`),
         'drain.yml': p('drain', 'sleep 1.5\necho finished'),
         'stuck.yml': p('stuck', 'sleep 60'),
+        'twice.yml': p('twice', `bash -c 'exec -a ${twiceMarker} sleep 60'`),
       },
       { GITHUB_WEBHOOK_SECRET: 's', CB: cb },
       { worker: false },
@@ -108,6 +116,74 @@ describe('worker processes that die or are stopped', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(completions(id).length, 1, 'exactly one build.completed');
     assert.ok(!running(marker), 'the orphaned step of the killed worker was ended');
+  });
+
+  it('a job whose worker is SIGKILLed twice ends as error with the reason, and the build completes once', async () => {
+    // No worker may hold the job before this test's first one does (the previous test leaves one running).
+    for (const old of workers.splice(0)) {
+      old.proc.kill('SIGKILL');
+      await old.exited;
+    }
+    const id = await push('twice');
+    for (const attempt of [1, 2]) {
+      const w = await worker();
+      await waitFor(
+        async () => (await view(id)).jobs[0]!.attempt === attempt && running(twiceMarker),
+        20_000,
+        `attempt ${attempt} to start`,
+      );
+      w.proc.kill('SIGKILL');
+      await w.exited;
+    }
+    await worker();
+    const v = await final(id);
+    assert.equal(v.status, 'error', JSON.stringify(v.jobs));
+    assert.equal(v.jobs[0]!.status, 'error');
+    assert.equal(v.jobs[0]!.attempt, 2, 'no third attempt');
+    assert.match(v.jobs[0]!.reason ?? '', /stopped twice/);
+    await waitFor(() => completions(id).length === 1 || null, 10_000, 'build.completed');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(completions(id).length, 1, 'exactly one build.completed');
+    assert.ok(!running(twiceMarker), 'the orphaned step of the second killed worker was ended');
+  });
+
+  it('repair ends a job whose queue entry failed while no process recorded it', async () => {
+    for (const old of workers.splice(0)) {
+      old.proc.kill('SIGKILL');
+      await old.exited;
+    }
+    const id = await push('drain');
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const stack = createStack(conn, server.config, createLogger('silent'));
+    try {
+      // A bare BullMQ worker, as if pushci's died between BullMQ failing the job and the lifecycle hearing it.
+      const bare = new Worker(
+        JOBS_QUEUE,
+        async () => {
+          throw new Error('the runner crashed');
+        },
+        { connection: conn, prefix: redis.prefix },
+      );
+      try {
+        await waitFor(
+          async () => (await stack.jobs.getJobState(queueJobId(id, 'j'))) === 'failed' || null,
+          15_000,
+          'the queue entry to fail',
+        );
+      } finally {
+        await bare.close();
+      }
+      assert.equal((await view(id)).jobs[0]!.status, 'queued', 'nobody recorded the failure');
+      assert.match((await stack.lifecycle.repair(id)) ?? '', /ended j/);
+      const v = await final(id, 5_000);
+      assert.equal(v.status, 'error');
+      assert.equal(v.jobs[0]!.status, 'error');
+      assert.equal(v.jobs[0]!.reason, 'pushci could not run the job: the runner crashed');
+      assert.equal(await stack.lifecycle.repair(id), null, 'nothing left to repair');
+    } finally {
+      await stack.close();
+      conn.disconnect();
+    }
   });
 
   it('SIGTERM lets a running job finish within the grace period', async () => {

@@ -134,7 +134,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       });
       closers.push(() => Promise.all([jobWorker.close(config.shutdownGraceMs), deliveryWorker.close()]));
       // The Workers page: who is alive, what it runs. Stops (and leaves) before the workers close.
-      const stopBeat = startHeartbeat(redis, stack.keys.prefix, {
+      const stopBeat = startHeartbeat(redis, stack.keys, {
         concurrency: config.concurrency,
         labels: (config as { runnerLabels?: readonly string[] }).runnerLabels ?? [],
         running: () => jobWorker.running(),
@@ -212,7 +212,6 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
         ...stack,
         liveEvents,
         forges,
-        queuePrefix: config.queuePrefix,
         dedupeWindowMs: config.dedupeWindowMs,
         pipelines: () => set,
         maxBodyBytes: config.maxBodyBytes,

@@ -45,7 +45,7 @@ export function createStack(
   const store = new BuildStore(redis, k, jobs.keys);
   jobs.on('error', () => {});
   deliveries.on('error', () => {});
-  const seal = new DeliverySeal(redis, config.queuePrefix);
+  const seal = new DeliverySeal(redis, k);
   let box: Promise<SecretBox> | null = null;
   const endpoints = new EndpointStore({
     redis,
@@ -75,7 +75,7 @@ export function createStack(
     deliveries,
     emitter,
     lifecycle: new Lifecycle(store, jobs, emitter, log, redis),
-    deliveryLog: new DeliveryLog(redis, config.queuePrefix),
+    deliveryLog: new DeliveryLog(redis, k),
     seal,
     endpoints,
     async close() {

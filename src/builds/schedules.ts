@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { ScheduleEvent } from '../core/event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
-import { seenKey } from '../queue/dedupe.ts';
 import { SCHEDULES_QUEUE } from '../queue/keys.ts';
 import { defaultBranch, gitEnv, lsRemote } from '../runner/git.ts';
 import { cloneUrlFor } from './clone-url.ts';
@@ -79,7 +78,7 @@ export async function fireSchedule(
     pusher: null,
   };
   const r = await createBuildsForPushes(deps, [{ event, pipelines: [def] }], {
-    key: seenKey(deps.store.keys.prefix, 'schedule', tickId),
+    key: deps.store.keys.seen('schedule', tickId),
     ttlMs: 24 * 3600_000,
   });
   const id = r.duplicate ? r.seen.builds[0]?.id : r.builds[0]?.id;

@@ -140,13 +140,13 @@ export function createApp(deps: AppDeps): RequestListener {
   api.post('/builds/:id/rerun', rerunHandler(deps));
   api.post('/builds/:id/rerun-failed', rerunFailedHandler(deps));
   api.post('/pipelines/:name/trigger', triggerHandler(deps));
-  const webhookLog = new WebhookLog(deps.redis, deps.keys.prefix, {
+  const webhookLog = new WebhookLog(deps.redis, deps.keys, {
     max: deps.config.webhookLogMax,
     ttlMs: deps.config.retentionMs,
   });
   api.get('/webhooks', listWebhooks(webhookLog));
   api.get('/workers', async (ctx) => {
-    ctx.body = { workers: await listWorkers(deps.redis, deps.keys.prefix) };
+    ctx.body = { workers: await listWorkers(deps.redis, deps.keys) };
   });
   api.get('/webhooks/:id', getWebhook(webhookLog));
   api.get('/deliveries', listDeliveries(deps));

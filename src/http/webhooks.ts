@@ -7,7 +7,6 @@ import type { Inbound } from '../forges/forge.ts';
 import { explainMatch } from '../pipelines/explain.ts';
 import { matchPipelines } from '../pipelines/match.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
-import { seenKey } from '../queue/dedupe.ts';
 import type { WebhookRecord } from '../queue/webhook-log.ts';
 import type { IntakeBudget } from './intake-budget.ts';
 import { readRawBody } from './raw-body.ts';
@@ -16,7 +15,6 @@ export interface WebhookDeps extends CreateBuildsDeps {
   forges: ReadonlyMap<string, Inbound>;
   pipelines: () => PipelineSet;
   redis: Redis;
-  queuePrefix: string;
   dedupeWindowMs: number;
   maxBodyBytes: number;
   /** Caps the bytes of bodies read but not yet verified, across all requests. */
@@ -113,7 +111,7 @@ export function webhookReceiver(deps: WebhookDeps) {
     let stored: PushesResult;
     try {
       stored = await createBuildsForPushes(deps, pushes, {
-        key: seenKey(deps.queuePrefix, forge.name, result.deliveryId),
+        key: deps.store.keys.seen(forge.name, result.deliveryId),
         ttlMs: deps.dedupeWindowMs,
       });
     } catch (err) {

@@ -88,10 +88,9 @@ export async function applyRetention(
     }
     // Delivery records of the removed builds only: a build kept (still running) keeps its own.
     for (const id of gone) {
-      const deliveries = await redis.zrange(`${keys.prefix}:deliveries:${id}`, '0', '-1');
-      for (const d of deliveries)
-        multi.del(`${keys.prefix}:delivery:${d}`, `${keys.prefix}:delivery:${d}:attempts`);
-      multi.del(`${keys.prefix}:deliveries:${id}`);
+      const deliveries = await redis.zrange(keys.buildDeliveries(id), '0', '-1');
+      for (const d of deliveries) multi.del(keys.delivery(d), keys.deliveryAttempts(d));
+      multi.del(keys.buildDeliveries(id));
     }
     removed += gone.length;
     await multi.exec();

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keys, type Keys } from '../queue/keys.ts';
+import type { Keys } from '../queue/keys.ts';
 import type { DeliveryJob } from './emit.ts';
 import type { EndpointStats } from './endpoint-schema.ts';
 
@@ -42,17 +42,11 @@ export interface HourBucket {
 /** The attempt log of outbound deliveries, per build and per endpoint, and which endpoints are disabled (410 Gone). */
 export class DeliveryLog {
   private readonly redis: Redis;
-  private readonly prefix: string;
   private readonly k: Keys;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
-    this.prefix = prefix;
-    this.k = keys(prefix);
-  }
-
-  private key(msgId: string) {
-    return `${this.prefix}:delivery:${msgId}`;
+    this.k = keys;
   }
 
   /**
@@ -60,7 +54,7 @@ export class DeliveryLog {
    * dropped, a decision not to send yet).
    */
   async record(d: DeliveryJob, attempt: Attempt, state: DeliveryState): Promise<void> {
-    const key = this.key(d.msgId);
+    const key = this.k.delivery(d.msgId);
     const at = Date.parse(attempt.at);
     const sent = attempt.status !== null || (state !== 'held' && state !== 'dropped');
     const ok = attempt.status !== null && attempt.status >= 200 && attempt.status < 300;
@@ -81,18 +75,18 @@ export class DeliveryLog {
         attempts: String(attempt.attempt),
         last_at: attempt.at,
       })
-      .rpush(`${key}:attempts`, JSON.stringify(attempt))
-      .hincrby(`${this.prefix}:stats:deliveries`, state, 1)
-      .zadd(`${this.prefix}:deliveries:recent`, at, d.msgId)
+      .rpush(this.k.deliveryAttempts(d.msgId), JSON.stringify(attempt))
+      .hincrby(this.k.stats('deliveries'), state, 1)
+      .zadd(this.k.recentDeliveries, at, d.msgId)
       // The dashboard's "recent" list: the latest 10,000 are plenty, and keep it bounded.
-      .zremrangebyrank(`${this.prefix}:deliveries:recent`, 0, -10_001)
+      .zremrangebyrank(this.k.recentDeliveries, 0, -10_001)
       .zadd(this.k.endpointDeliveries(d.endpointId), at, d.msgId)
       .zremrangebyrank(this.k.endpointDeliveries(d.endpointId), 0, -(PER_ENDPOINT + 1));
-    if (d.buildId) m.zadd(`${this.prefix}:deliveries:${d.buildId}`, at, d.msgId);
+    if (d.buildId) m.zadd(this.k.buildDeliveries(d.buildId), at, d.msgId);
     // Retention removes a build's deliveries with the build; test and operator messages have no build.
-    else m.pexpire(key, BUILDLESS_TTL_MS).pexpire(`${key}:attempts`, BUILDLESS_TTL_MS);
+    else m.pexpire(key, BUILDLESS_TTL_MS).pexpire(this.k.deliveryAttempts(d.msgId), BUILDLESS_TTL_MS);
     if (sent) {
-      m.hincrby(`${this.prefix}:stats:deliveries`, 'attempts', 1)
+      m.hincrby(this.k.stats('deliveries'), 'attempts', 1)
         .hincrby(hourly, `${hour}:${ok ? 'ok' : 'fail'}`, 1)
         .hincrby(hourly, `${hour}:ms`, attempt.duration_ms)
         // Two days cover any 24 hours; a third for clocks near midnight.
@@ -104,23 +98,23 @@ export class DeliveryLog {
   }
 
   async attempts(msgId: string): Promise<Attempt[]> {
-    return (await this.redis.lrange(`${this.key(msgId)}:attempts`, 0, -1)).map(
+    return (await this.redis.lrange(this.k.deliveryAttempts(msgId), 0, -1)).map(
       (s) => JSON.parse(s) as Attempt,
     );
   }
 
   async get(msgId: string): Promise<Record<string, string> | null> {
-    const h = await this.redis.hgetall(this.key(msgId));
+    const h = await this.redis.hgetall(this.k.delivery(msgId));
     return h.id ? h : null;
   }
 
   async forBuild(buildId: string): Promise<string[]> {
-    return this.redis.zrange(`${this.prefix}:deliveries:${buildId}`, '0', '-1');
+    return this.redis.zrange(this.k.buildDeliveries(buildId), '0', '-1');
   }
 
   /** The latest deliveries of any build, newest first. */
   async recent(count: number): Promise<string[]> {
-    return this.redis.zrevrange(`${this.prefix}:deliveries:recent`, '0', String(count - 1));
+    return this.redis.zrevrange(this.k.recentDeliveries, '0', String(count - 1));
   }
 
   /** Deliveries to one endpoint, newest first, with their latest attempt's time; `before` pages back (ms). */
@@ -188,19 +182,19 @@ export class DeliveryLog {
   }
 
   async disable(endpointId: string, reason: string): Promise<void> {
-    await this.redis.hset(`${this.prefix}:endpoints:disabled`, endpointId, reason);
+    await this.redis.hset(this.k.endpointsDisabled, endpointId, reason);
   }
 
   async enable(endpointId: string): Promise<boolean> {
-    return (await this.redis.hdel(`${this.prefix}:endpoints:disabled`, endpointId)) === 1;
+    return (await this.redis.hdel(this.k.endpointsDisabled, endpointId)) === 1;
   }
 
   async isDisabled(endpointId: string): Promise<boolean> {
-    return (await this.redis.hexists(`${this.prefix}:endpoints:disabled`, endpointId)) === 1;
+    return (await this.redis.hexists(this.k.endpointsDisabled, endpointId)) === 1;
   }
 
   /** Why each disabled pipeline or global endpoint is disabled, by endpoint id. */
   async disabledReasons(): Promise<Record<string, string>> {
-    return this.redis.hgetall(`${this.prefix}:endpoints:disabled`);
+    return this.redis.hgetall(this.k.endpointsDisabled);
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { Keys } from '../queue/keys.ts';
 
 /**
  * Proof that pushci itself queued a delivery job. A job's data is plain JSON in the deliveries queue,
@@ -17,9 +18,9 @@ export class DeliverySeal {
   private key: Promise<Buffer> | null = null;
   private loadedAt = 0;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, keys: Keys) {
     this.redis = redis;
-    this.keyName = `${prefix}:delivery-seal-key`;
+    this.keyName = keys.deliverySealKey;
   }
 
   // Re-read now and then: if Redis lost the key (a flush) and another process made a new one, every

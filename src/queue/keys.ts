@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 
-/** Redis key names, all under one prefix (`{pushci}` on Redis Cluster keeps them in one slot). */
+/**
+ * Every Redis key pushci writes, all under one prefix (`{pushci}` on Redis Cluster keeps them in one
+ * slot). Nothing else builds key names: test/integration/key-map.test.ts fails on a key it cannot find
+ * here. (BullMQ's own keys, `<prefix>:<queue>:…`, are BullMQ's.)
+ */
 export interface Keys {
   prefix: string;
   build(id: string): string;
@@ -44,6 +48,39 @@ export interface Keys {
   lastGoodPipelines: string;
   /** The build a schedule started last (`<pipeline>#<n>`), to skip a commit it already built. */
   scheduleLast(scheduler: string): string;
+  /**
+   * Exactly-once intake: remembers a delivery id for the window. The check and the record happen inside
+   * the script that stores the builds (BuildStore.create), so a second receipt of a delivery, here or at
+   * another instance at the same moment, can never create a build. Hashed: the id is the forge's.
+   */
+  seen(forge: string, deliveryId: string): string;
+  /** A key no script reads or writes, passed where a script's key list needs a slot-local filler. */
+  unused: string;
+  /** One outbound message's record (a hash: type, build, endpoint, state, attempts). */
+  delivery(msgId: string): string;
+  /** The attempts of one outbound message (a list of JSON). */
+  deliveryAttempts(msgId: string): string;
+  /** The outbound messages of one build, by the time of their latest attempt. */
+  buildDeliveries(buildId: string): string;
+  /** The latest outbound messages of any build (bounded). */
+  recentDeliveries: string;
+  /** Pipeline and global endpoints disabled by a 410 Gone, with why (a hash by endpoint id). */
+  endpointsDisabled: string;
+  /** The random key that seals delivery jobs pushci queued itself. */
+  deliverySealKey: string;
+  /** A worker process's heartbeat record (expiring). */
+  worker(id: string): string;
+  /** Worker ids by their last heartbeat. */
+  workers: string;
+  /** One received webhook's record (the "why" view). */
+  webhook(id: string): string;
+  /** Received webhooks by arrival time. */
+  webhooks: string;
+}
+
+/** A name of any length and content as 32 hex characters (group names and delivery ids are the user's). */
+function hashed(name: string): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 32);
 }
 
 export function keys(prefix: string): Keys {
@@ -54,7 +91,7 @@ export function keys(prefix: string): Keys {
     index: `${prefix}:index:builds`,
     active: `${prefix}:index:active`,
     log: (buildId, job) => `${prefix}:log:${buildId}:${job}`,
-    group: (name) => `${prefix}:group:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`,
+    group: (name) => `${prefix}:group:${hashed(name)}`,
     slots: (pipeline) => `${prefix}:slots:${pipeline}`,
     pipelineIndex: (pipeline) => `${prefix}:index:pipeline:${pipeline}`,
     pipelineSnapshot: (ref) => `${prefix}:def:${ref}`,
@@ -73,6 +110,18 @@ export function keys(prefix: string): Keys {
     endpointDeliveries: (id) => `${prefix}:deliveries:endpoint:${id}`,
     lastGoodPipelines: `${prefix}:pipelines:last-good`,
     scheduleLast: (scheduler) => `${prefix}:schedule:last:${scheduler}`,
+    seen: (forge, deliveryId) => `${prefix}:seen:${forge}:${hashed(deliveryId)}`,
+    unused: `${prefix}:-`,
+    delivery: (msgId) => `${prefix}:delivery:${msgId}`,
+    deliveryAttempts: (msgId) => `${prefix}:delivery:${msgId}:attempts`,
+    buildDeliveries: (buildId) => `${prefix}:deliveries:${buildId}`,
+    recentDeliveries: `${prefix}:deliveries:recent`,
+    endpointsDisabled: `${prefix}:endpoints:disabled`,
+    deliverySealKey: `${prefix}:delivery-seal-key`,
+    worker: (id) => `${prefix}:worker:${id}`,
+    workers: `${prefix}:index:workers`,
+    webhook: (id) => `${prefix}:webhook:${id}`,
+    webhooks: `${prefix}:index:webhooks`,
   };
 }
 

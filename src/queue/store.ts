@@ -224,11 +224,11 @@ export class BuildStore {
       this.keys.index,
       this.keys.active,
       this.keys.snapshots,
-      ...(queueKeys ? addJobKeys(queueKeys) : Array<string>(9).fill(`${this.keys.prefix}:-`)),
+      ...(queueKeys ? addJobKeys(queueKeys) : Array<string>(9).fill(this.keys.unused)),
     ];
     const args = [this.keys.eventsChannel, queueKeys?.[''] ?? '', String(Date.now()), JOB_OPTIONS_TEMPLATE];
     for (const { builds, seen, sendAll } of batch) {
-      keys.push(seen?.key ?? `${this.keys.prefix}:seen:-`);
+      keys.push(seen?.key ?? this.keys.unused);
       args.push(seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0), String(builds.length));
       for (const b of builds) {
         const snap = this.snapshots.of(b.def);

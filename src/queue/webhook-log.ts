@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
 import type { MatchExplanation } from '../pipelines/explain.ts';
 
 /** What became of a received webhook. */
@@ -37,20 +38,20 @@ const cut = (s: string | null | undefined) =>
 export class WebhookLog {
   private pending: WebhookRecord[] = [];
   private readonly redis: Redis;
-  private readonly prefix: string;
+  private readonly keys: Keys;
   private readonly max: number;
   private readonly ttlMs: number;
 
-  constructor(redis: Redis, prefix: string, opts: { max: number; ttlMs: number }) {
+  constructor(redis: Redis, keys: Keys, opts: { max: number; ttlMs: number }) {
     this.redis = redis;
-    this.prefix = prefix;
+    this.keys = keys;
     this.max = opts.max;
     this.ttlMs = opts.ttlMs;
   }
 
-  private key = (id: string) => `${this.prefix}:webhook:${id}`;
+  private key = (id: string) => this.keys.webhook(id);
   private get index() {
-    return `${this.prefix}:index:webhooks`;
+    return this.keys.webhooks;
   }
 
   /** Keeps a record (soon, with the others of this turn); a Redis outage loses it, never the webhook. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
 
 /** A worker process as the Workers page shows it. */
 export interface WorkerBeat {
@@ -20,16 +21,13 @@ export interface WorkerBeat {
 export const HEARTBEAT_MS = 5_000;
 const TTL_MS = 3 * HEARTBEAT_MS;
 
-const key = (prefix: string, id: string) => `${prefix}:worker:${id}`;
-const index = (prefix: string) => `${prefix}:index:workers`;
-
 /**
  * Keeps a small record of this worker process in Redis (expiring, so a dead worker disappears on its
  * own) with what it runs now. Returns a function that stops it and removes the record.
  */
 export function startHeartbeat(
   redis: Redis,
-  prefix: string,
+  keys: Keys,
   info: { concurrency: number; labels: readonly string[]; running: () => WorkerBeat['running'] },
 ): () => Promise<void> {
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -58,9 +56,9 @@ export function startHeartbeat(
     };
     inFlight = redis
       .multi()
-      .set(key(prefix, id), JSON.stringify(record), 'PX', TTL_MS)
-      .zadd(index(prefix), now, id)
-      .zremrangebyscore(index(prefix), '-inf', now - TTL_MS)
+      .set(keys.worker(id), JSON.stringify(record), 'PX', TTL_MS)
+      .zadd(keys.workers, now, id)
+      .zremrangebyscore(keys.workers, '-inf', now - TTL_MS)
       .exec()
       .catch(() => null);
     await inFlight;
@@ -75,17 +73,17 @@ export function startHeartbeat(
     await inFlight;
     await redis
       .multi()
-      .del(key(prefix, id))
-      .zrem(index(prefix), id)
+      .del(keys.worker(id))
+      .zrem(keys.workers, id)
       .exec()
       .catch(() => null);
   };
 }
 
 /** The workers that beat within the last three periods, newest beat first. */
-export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerBeat[]> {
-  const ids = await redis.zrevrangebyscore(index(prefix), '+inf', Date.now() - TTL_MS);
+export async function listWorkers(redis: Redis, keys: Keys): Promise<WorkerBeat[]> {
+  const ids = await redis.zrevrangebyscore(keys.workers, '+inf', Date.now() - TTL_MS);
   if (ids.length === 0) return [];
-  const texts = await redis.mget(ids.map((id) => key(prefix, id)));
+  const texts = await redis.mget(ids.map((id) => keys.worker(id)));
   return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as WorkerBeat);
 }

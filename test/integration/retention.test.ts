@@ -59,12 +59,12 @@ describe('retention', () => {
     for (const id of quick) await waitFor(async () => (await view(id))?.status === 'success', 20_000, id);
     await waitFor(async () => (await view(long))?.status === 'running', 20_000, 'long build');
     await waitFor(
-      async () => (await client.zcard(`${k.prefix}:deliveries:${quick[0]}`)) >= 3,
+      async () => (await client.zcard(k.buildDeliveries(quick[0]!))) >= 3,
       10_000,
       'delivery records',
     );
     await waitFor(
-      async () => (await client.zcard(`${k.prefix}:deliveries:${long}`)) >= 2,
+      async () => (await client.zcard(k.buildDeliveries(long))) >= 2,
       10_000,
       'delivery records of the running build',
     );
@@ -80,12 +80,8 @@ describe('retention', () => {
     for (const id of quick.slice(0, 3)) assert.equal(await view(id), null, `${id} removed`);
     for (const id of quick.slice(3)) assert.ok(await view(id), `${id} kept`);
     assert.equal(await client.exists(k.log(quick[0]!, 'j')), 0, 'its log is gone');
-    assert.equal(
-      await client.exists(`${k.prefix}:deliveries:${quick[0]}`),
-      0,
-      'its delivery records are gone',
-    );
-    assert.deepEqual(await client.keys(`${k.prefix}:delivery:msg_${quick[0]}*`), []);
+    assert.equal(await client.exists(k.buildDeliveries(quick[0]!)), 0, 'its delivery records are gone');
+    assert.deepEqual(await client.keys(k.delivery(`msg_${quick[0]}*`)), []);
     assert.equal(
       await client.zscore(k.pipelineIndex('quick'), quick[0]!),
       null,
@@ -93,10 +89,7 @@ describe('retention', () => {
     );
     assert.deepEqual(await client.zrange(k.pipelineIndex('quick'), '0', '-1'), quick.slice(3));
     assert.deepEqual((await listed()).toSorted(), quick.slice(3).toSorted());
-    assert.ok(
-      (await client.zcard(`${k.prefix}:deliveries:${quick[3]}`)) >= 3,
-      'a kept build keeps its deliveries',
-    );
+    assert.ok((await client.zcard(k.buildDeliveries(quick[3]!))) >= 3, 'a kept build keeps its deliveries');
 
     const byAge = await applyRetention(client, store, k, {
       maxAgeMs: 0,
@@ -106,11 +99,11 @@ describe('retention', () => {
     assert.equal(byAge.removed, 2);
     assert.equal((await view(long))?.status, 'running', 'a running build is never removed');
     assert.ok(
-      (await client.zcard(`${k.prefix}:deliveries:${long}`)) >= 2,
+      (await client.zcard(k.buildDeliveries(long))) >= 2,
       'the running build keeps its delivery records',
     );
-    const kept = await client.zrange(`${k.prefix}:deliveries:${long}`, '0', '-1');
-    for (const d of kept) assert.equal(await client.exists(`${k.prefix}:delivery:${d}`), 1, d);
+    const kept = await client.zrange(k.buildDeliveries(long), '0', '-1');
+    for (const d of kept) assert.equal(await client.exists(k.delivery(d)), 1, d);
     assert.deepEqual(await client.zrange(k.pipelineIndex('quick'), '0', '-1'), []);
     assert.deepEqual(await client.zrange(k.pipelineIndex('long'), '0', '-1'), [long]);
   });

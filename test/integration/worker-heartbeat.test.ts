@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { keys } from '../../src/queue/keys.ts';
 import { listWorkers, startHeartbeat } from '../../src/queue/worker-heartbeat.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -21,13 +22,13 @@ describe('worker heartbeats', () => {
 
   it('says who is alive and what it runs, expires on its own, and leaves when stopped', async () => {
     let running = [{ build_id: 'b1', job: 'test' }];
-    const stop = startHeartbeat(client, redis.prefix, {
+    const stop = startHeartbeat(client, keys(redis.prefix), {
       concurrency: 4,
       labels: ['linux', 'gpu'],
       running: () => running,
     });
     const [w] = await waitFor(async () => {
-      const list = await listWorkers(client, redis.prefix);
+      const list = await listWorkers(client, keys(redis.prefix));
       return list.length === 1 ? list : null;
     });
     assert.equal(w!.host, hostname());
@@ -39,7 +40,7 @@ describe('worker heartbeats', () => {
     assert.ok(ttl > 0 && ttl <= 15_000, `the record expires by itself (pttl ${ttl})`);
     running = [];
     await stop();
-    assert.deepEqual(await listWorkers(client, redis.prefix), []);
+    assert.deepEqual(await listWorkers(client, keys(redis.prefix)), []);
   });
 
   it('a server with workers beats; GET /api/workers lists it', async () => {
@@ -58,7 +59,7 @@ describe('worker heartbeats', () => {
     } finally {
       await server.close();
     }
-    const b = await listWorkers(client, redis.prefix);
+    const b = await listWorkers(client, keys(redis.prefix));
     assert.deepEqual(b, [], 'a worker that shut down is gone at once');
   });
 });

@@ -5,6 +5,7 @@ import { isFinal, type BuildStatus, type JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
 import { failedJobReason } from '../queue/failed-job-reason.ts';
 import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
+import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { BuildRecord, BuildStore, JobState } from '../queue/store.ts';
 
 export interface JobResult {
@@ -19,16 +20,6 @@ export interface CancelMessage {
   reason: string;
 }
 
-// Group membership changes and the read that follows are one atomic step, so an arriving build and a
-// finishing one always see each other (no build can wait for a group that was already released).
-const GROUP_ADD = `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return redis.call('ZRANGE', KEYS[1], 0, -1)`;
-const GROUP_REMOVE = `redis.call('ZREM', KEYS[1], ARGV[1]) return redis.call('ZRANGE', KEYS[1], 0, -1)`;
-
-type GroupRedis = Redis & {
-  pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
-  pushciGroupRemove(key: string, id: string): Promise<string[]>;
-};
-
 /**
  * The state machine of builds and jobs. Every transition is a compare-and-set in Redis, so whichever
  * process wins a transition is the only one that acts on it: one `build.started`, one `build.completed`,
@@ -39,18 +30,14 @@ export class Lifecycle {
   private readonly jobs: Queue;
   private readonly emitter: Emitter;
   private readonly log: Logger;
-  private readonly redis: GroupRedis;
+  private readonly redis: ScriptRedis;
 
   constructor(store: BuildStore, jobs: Queue, emitter: Emitter, log: Logger, redis: Redis) {
     this.store = store;
     this.jobs = jobs;
     this.emitter = emitter;
     this.log = log;
-    if (!('pushciGroupAdd' in redis)) {
-      redis.defineCommand('pushciGroupAdd', { numberOfKeys: 1, lua: GROUP_ADD });
-      redis.defineCommand('pushciGroupRemove', { numberOfKeys: 1, lua: GROUP_REMOVE });
-    }
-    this.redis = redis as GroupRedis;
+    this.redis = withScripts(redis);
   }
 
   /**

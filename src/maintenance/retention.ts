@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { isFinal } from '../model.ts';
 import type { Keys } from '../queue/keys.ts';
+import { withScripts } from '../queue/scripts.ts';
 import type { BuildStore } from '../queue/store.ts';
 
 export interface RetentionResult {
@@ -12,24 +13,6 @@ export interface RetentionResult {
 
 const BATCH = 500;
 
-// Drops pipeline snapshots no stored build uses: every build of a snapshot was created no later than the
-// snapshot's score (the newest use), so one older than the oldest stored build is used by none. The
-// check is repeated here, atomically, so a build created meanwhile keeps its snapshot.
-//   KEYS: builds index, snapshot index, then the snapshot keys; ARGV: their refs
-const DROP_SNAPSHOTS = `
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local dropped = 0
-for i, ref in ipairs(ARGV) do
-  local used = redis.call('ZSCORE', KEYS[2], ref)
-  if used and (#oldest == 0 or tonumber(used) < tonumber(oldest[2])) then
-    redis.call('DEL', KEYS[i + 2])
-    redis.call('ZREM', KEYS[2], ref)
-    dropped = dropped + 1
-  end
-end
-return dropped
-`;
-
 /** Removes the pipeline snapshots that no stored build refers to any more. Returns how many. */
 export async function dropUnusedSnapshots(redis: Redis, keys: Keys): Promise<number> {
   const oldest = await redis.zrange(keys.index, '0', '0', 'WITHSCORES');
@@ -39,8 +22,7 @@ export async function dropUnusedSnapshots(redis: Redis, keys: Keys): Promise<num
     const refs = await redis.zrangebyscore(keys.snapshots, '-inf', below, 'LIMIT', '0', String(BATCH));
     if (refs.length === 0) return dropped;
     const n = Number(
-      await redis.eval(
-        DROP_SNAPSHOTS,
+      await withScripts(redis).pushciDropSnapshots(
         refs.length + 2,
         keys.index,
         keys.snapshots,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError, ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import { matchesList, parseGlob, type Glob } from '../pipelines/glob.ts';
 import type { Keys } from '../queue/keys.ts';
+import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { EndpointCreate, EndpointPatch } from './endpoint-schema.ts';
 import { SUBSCRIBABLE_EVENTS } from './endpoint-schema.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -80,48 +81,6 @@ function parse(h: Record<string, string>): StoredEndpoint | null {
   };
 }
 
-// Rotation in one step: the current ciphertext becomes the previous one (both are bound to the same
-// endpoint id, so it stays valid), the new one takes its place.
-const ROTATE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local cur = redis.call('HGET', KEYS[1], 'secret')
-redis.call('HSET', KEYS[1], 'prev_secret', cur, 'prev_until', ARGV[2], 'secret', ARGV[1], 'updated_at', ARGV[3])
-redis.call('INCR', KEYS[2])
-return 1
-`;
-
-// The first failure of a run sets failing_since; success clears it (see recordOutcome).
-const FAILED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local since = redis.call('HGET', KEYS[1], 'failing_since')
-if not since or since == '' then
-  redis.call('HSET', KEYS[1], 'failing_since', ARGV[1])
-  return ARGV[1]
-end
-return since
-`;
-
-// Before the first secret is written with a key: claim the key id, unless secrets encrypted with
-// another key exist (two processes with different keys must not both write).
-const CLAIM_KEY = `
-local known = redis.call('GET', KEYS[1])
-if known and known ~= ARGV[1] and redis.call('ZCARD', KEYS[2]) > 0 then return known end
-redis.call('SET', KEYS[1], ARGV[1])
-return false
-`;
-
-type ScriptRedis = Redis & {
-  pushciEndpointClaimKey(keyIdKey: string, index: string, keyId: string): Promise<string | null>;
-  pushciEndpointRotate(
-    key: string,
-    version: string,
-    secret: string,
-    until: string,
-    at: string,
-  ): Promise<number>;
-  pushciEndpointFailed(key: string, at: string): Promise<string | null>;
-};
-
 export interface EndpointStoreDeps {
   redis: Redis;
   keys: Keys;
@@ -144,15 +103,10 @@ export class EndpointStore {
   private checking: Promise<Filter[]> | null = null;
 
   constructor(deps: EndpointStoreDeps) {
-    this.redis = deps.redis as ScriptRedis;
+    this.redis = withScripts(deps.redis);
     this.keys = deps.keys;
     this.secrets = deps.secrets;
     this.now = deps.now ?? Date.now;
-    if (!('pushciEndpointRotate' in deps.redis)) {
-      deps.redis.defineCommand('pushciEndpointRotate', { numberOfKeys: 2, lua: ROTATE });
-      deps.redis.defineCommand('pushciEndpointFailed', { numberOfKeys: 1, lua: FAILED });
-      deps.redis.defineCommand('pushciEndpointClaimKey', { numberOfKeys: 2, lua: CLAIM_KEY });
-    }
   }
 
   /** Loads (on a first start: makes) the secrets key now, so a key problem shows at start, not at the first delivery. */

@@ -48,25 +48,8 @@ export const JOB_OPTIONS_TEMPLATE = (() => {
   return JSON.stringify(rest);
 })();
 
-/** The three strings the create script takes for one job of a build (see QUEUE_JOB_LUA). */
+/** The three strings the create script takes for one job of a build (queue/lua/create.lua). */
 export function queueJobArgs(buildId: string, job: string): [string, string, string] {
   const data: JobRef = { buildId, job };
   return [job, queueJobId(buildId, job), JSON.stringify(data)];
 }
-
-/**
- * Lua that calls `bullmqAddStandardJob` for one job with the arguments `Queue.add(name, data,
- * queueJobOptions(...))` sends: packed {key prefix, job id, name, timestamp}, the JSON data, packed
- * options. Packing in Lua keeps every argument the receiver sends a string (ioredis writes a command of
- * strings in one piece; with a binary argument it writes it piece by piece). Expects `jobKeys`,
- * `jobPrefix` (the queue's key prefix), `jobTime` (ms) and `jobOpts` (JOB_OPTIONS_TEMPLATE decoded).
- */
-export const QUEUE_JOB_LUA = `local function queueJob(name, id, data)
-  jobOpts.jobId = id
-  return bullmqAddStandardJob(jobKeys, {
-    cmsgpack.pack({jobPrefix, id, name, jobTime}),
-    data,
-    cmsgpack.pack(jobOpts),
-  })
-end
-`;

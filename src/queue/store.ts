@@ -4,9 +4,9 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { EventKind, PullRequestInfo } from '../core/event.ts';
 import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
-import { CREATE_LUA } from './create-script.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
 import { addJobKeys, JOB_OPTIONS_TEMPLATE, queueJobArgs } from './queued-job.ts';
+import { withScripts, type ScriptRedis } from './scripts.ts';
 
 /** What never changes after a build is created. */
 export interface BuildMeta {
@@ -97,20 +97,6 @@ const EMPTY_JOB: JobState = {
 /** Upper bounds (seconds) of the job duration histogram. */
 export const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
-// Compare-and-set of one field, then the whole hash: one round trip per state transition, atomic across
-// every process that shares the Redis.
-const CAS = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local ok = 0
-if cur and string.find(ARGV[2], ',' .. cur .. ',', 1, true) then
-  ok = 1
-  for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-local all = redis.call('HGETALL', KEYS[1])
-table.insert(all, 1, ok)
-return all
-`;
-
 /** De-duplicate the creation on a delivery: the key, the record to remember, and for how long. */
 export interface SeenRecordWrite {
   key: string;
@@ -120,11 +106,6 @@ export interface SeenRecordWrite {
 
 export type CreateResult = { created: true; numbers: number[] } | { created: false; seen: string };
 
-type ScriptRedis = Redis & {
-  pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
-  pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
-};
-
 interface PendingCreate {
   builds: readonly NewBuild[];
   seen: SeenRecordWrite | undefined;
@@ -132,6 +113,20 @@ interface PendingCreate {
   sendAll: boolean;
   resolve(r: CreateResult): void;
   reject(err: unknown): void;
+}
+
+/** One delivery as the create script takes it (queue/lua/create.lua; absent, never null). */
+interface CreateDelivery {
+  seen?: { value: string; ttl: number };
+  builds: Array<{
+    id: string;
+    score: string;
+    ref: string;
+    text?: string;
+    fields: string[];
+    live?: string;
+    jobs: Array<[name: string, jobId: string, data: string]>;
+  }>;
 }
 
 /** Deliveries stored by one script call at most (more wait for the next). */
@@ -152,11 +147,7 @@ export class BuildStore {
     this.keys = keys;
     this.jobQueueKeys = jobQueueKeys;
     this.snapshots = new PipelineSnapshots(redis, keys);
-    if (!('pushciCas' in redis)) {
-      redis.defineCommand('pushciCas', { numberOfKeys: 1, lua: CAS });
-      redis.defineCommand('pushciCreate', { lua: CREATE_LUA });
-    }
-    this.redis = redis as ScriptRedis;
+    this.redis = withScripts(redis);
   }
 
   /**
@@ -218,6 +209,7 @@ export class BuildStore {
     );
   }
 
+  /** The keys and arguments of one create script call (queue/lua/create.lua names them). */
   private createArgs(batch: readonly PendingCreate[]): [string[], string[]] {
     const queueKeys = this.jobQueueKeys;
     const keys = [
@@ -229,7 +221,8 @@ export class BuildStore {
     const args = [this.keys.eventsChannel, queueKeys?.[''] ?? '', String(Date.now()), JOB_OPTIONS_TEMPLATE];
     for (const { builds, seen, sendAll } of batch) {
       keys.push(seen?.key ?? this.keys.unused);
-      args.push(seen ? '1' : '0', seen?.value ?? '', String(seen?.ttlMs ?? 0), String(builds.length));
+      const delivery: CreateDelivery = { builds: [] };
+      if (seen) delivery.seen = { value: seen.value, ttl: seen.ttlMs };
       for (const b of builds) {
         const snap = this.snapshots.of(b.def);
         // Only what differs from a fresh record: a job's details (`j:<name>`) and the reason are written
@@ -248,19 +241,19 @@ export class BuildStore {
           this.keys.pipelineIndex(b.meta.pipeline),
           this.keys.pipelineSnapshot(snap.ref),
         );
-        args.push(
-          b.meta.id,
-          String(Date.parse(b.meta.created_at)),
-          snap.ref,
-          sendAll || !this.snapshots.isStored(snap.ref) ? snap.json : '',
-          String(fields.length),
-          ...fields,
-          b.announce ?? '',
-          String(b.queueNow.length),
-        );
         if (b.queueNow.length > 0 && !queueKeys) throw new Error('this BuildStore has no jobs queue');
-        for (const job of b.queueNow) args.push(...queueJobArgs(b.meta.id, job));
+        const build: CreateDelivery['builds'][number] = {
+          id: b.meta.id,
+          score: String(Date.parse(b.meta.created_at)),
+          ref: snap.ref,
+          fields,
+          jobs: b.queueNow.map((job) => queueJobArgs(b.meta.id, job)),
+        };
+        if (sendAll || !this.snapshots.isStored(snap.ref)) build.text = snap.json;
+        if (b.announce !== null) build.live = b.announce;
+        delivery.builds.push(build);
       }
+      args.push(JSON.stringify(delivery));
     }
     return [keys, args];
   }

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { CancelMessage, Lifecycle } from '../builds/lifecycle.ts';
 import { failedJobReason, MAX_STALLED } from '../queue/failed-job-reason.ts';
 import { queueJobId, type JobRef } from '../queue/queued-job.ts';
+import { withScripts } from '../queue/scripts.ts';
 import type { Logger } from '../log.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
 import type { BuildStore } from '../queue/store.ts';
@@ -36,19 +37,6 @@ export interface JobWorker {
   running(): Array<{ build_id: string; job: string }>;
 }
 
-// Slots of `concurrency.max`: expired holders (a dead worker's) are dropped before counting.
-const TAKE_SLOT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  return 1
-end
-return 0`;
-
-type SlotRedis = Redis & {
-  pushciTakeSlot(key: string, now: string, until: string, id: string, max: string): Promise<number>;
-};
-
 /**
  * The BullMQ worker that runs jobs. Cancellation reaches it through a Redis channel every worker process
  * listens to, and BullMQ's per-job AbortSignal. A job that stalls (its worker died) is handed to another
@@ -71,9 +59,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     serialize,
     defaultBranch: defaultBranchResolver(),
   };
-  if (!('pushciTakeSlot' in deps.redis))
-    deps.redis.defineCommand('pushciTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
-  const redis = deps.redis as SlotRedis;
+  const redis = withScripts(deps.redis);
 
   const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');

@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { ADD_JOB_LUA } from './queued-job.ts';
+
+const DIR = join(import.meta.dirname, 'lua');
+
+/** What a script's header says one of KEYS or ARGV holds: numbered entries 1..count, and maybe more. */
+export interface HeaderEntries {
+  /** The entry lines, as written. */
+  lines: string[];
+  /** The numbers named, in order (a range `KEYS[4] .. KEYS[12]` names each). */
+  numbers: number[];
+  /** A last entry `KEYS[n...]` stands for any number from n on. */
+  variadic: boolean;
+}
+
+/** A Lua script of `queue/lua/`, with what its header says it takes. */
+export interface LuaScript {
+  /** The file name: `<name>-<key count>.lua`, or `<name>.lua` when the key count varies. */
+  file: string;
+  lua: string;
+  keys: HeaderEntries;
+  argv: HeaderEntries;
+  /** Fixed key count (from the file name), or undefined when the caller passes it. */
+  numberOfKeys: number | undefined;
+}
+
+/** The KEYS and ARGV lines of a script's `--[[ ]]` header (BullMQ's convention). */
+export function readHeader(lua: string): { keys: HeaderEntries; argv: HeaderEntries } {
+  const header = /^--\[\[([\s\S]*?)\]\]/.exec(lua)?.[1] ?? '';
+  const entries = (kind: 'KEYS' | 'ARGV'): HeaderEntries => {
+    const out: HeaderEntries = { lines: [], numbers: [], variadic: false };
+    const line = new RegExp(
+      `^\\s*${kind}\\[(\\d+)(\\.\\.\\.)?\\](?:\\s*\\.\\.\\s*${kind}\\[(\\d+)\\])?`,
+      'gm',
+    );
+    for (const m of header.matchAll(line)) {
+      out.lines.push(m[0].trim());
+      const from = Number(m[1]);
+      const to = m[3] ? Number(m[3]) : from;
+      for (let n = from; n <= to; n++) out.numbers.push(n);
+      if (m[2]) out.variadic = true;
+    }
+    return out;
+  };
+  return { keys: entries('KEYS'), argv: entries('ARGV') };
+}
+
+export function readScript(file: string): LuaScript {
+  const lua = readFileSync(join(DIR, file), 'utf8');
+  const fixed = /-(\d+)\.lua$/.exec(file);
+  return { file, lua, ...readHeader(lua), numberOfKeys: fixed ? Number(fixed[1]) : undefined };
+}
+
+/** Every script file, for the test that checks their headers. */
+export function scriptFiles(): string[] {
+  return readdirSync(DIR).filter((f) => f.endsWith('.lua'));
+}
+
+/** pushci's commands, each defined once per connection from its file. */
+const COMMANDS = {
+  pushciCas: 'cas-1.lua',
+  pushciCreate: 'create.lua',
+  pushciGroupAdd: 'group-add-1.lua',
+  pushciGroupRemove: 'group-remove-1.lua',
+  pushciTakeSlot: 'take-slot-1.lua',
+  pushciDropSnapshots: 'drop-snapshots.lua',
+  pushciEndpointRotate: 'endpoint-rotate-2.lua',
+  pushciEndpointFailed: 'endpoint-failed-1.lua',
+  pushciEndpointClaimKey: 'endpoint-claim-key-2.lua',
+} as const;
+
+/** Text put before a script: the intake adds jobs with BullMQ's own add-job script. */
+const PRELUDE: Partial<Record<keyof typeof COMMANDS, string>> = { pushciCreate: ADD_JOB_LUA };
+
+/** A connection with pushci's scripts as commands (arguments as the script headers name them). */
+export type ScriptRedis = Redis & {
+  pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
+  pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
+  pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
+  pushciGroupRemove(key: string, id: string): Promise<string[]>;
+  pushciTakeSlot(key: string, now: string, until: string, id: string, max: string): Promise<number>;
+  pushciDropSnapshots(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  pushciEndpointRotate(
+    key: string,
+    version: string,
+    secret: string,
+    until: string,
+    at: string,
+  ): Promise<number>;
+  pushciEndpointFailed(key: string, at: string): Promise<string | null>;
+  pushciEndpointClaimKey(keyIdKey: string, index: string, keyId: string): Promise<string | null>;
+};
+
+let loaded: Array<[string, LuaScript]> | null = null;
+
+/** Defines pushci's commands on a connection (once; later calls return it as is). */
+export function withScripts(redis: Redis): ScriptRedis {
+  if ('pushciCas' in redis) return redis as ScriptRedis;
+  loaded ??= Object.entries(COMMANDS).map(([name, file]) => {
+    const script = readScript(file);
+    const prelude = PRELUDE[name as keyof typeof COMMANDS] ?? '';
+    return [name, { ...script, lua: prelude + script.lua }];
+  });
+  for (const [name, script] of loaded)
+    redis.defineCommand(
+      name,
+      script.numberOfKeys === undefined
+        ? { lua: script.lua }
+        : { numberOfKeys: script.numberOfKeys, lua: script.lua },
+    );
+  return redis as ScriptRedis;
+}
+
+/** The script files each command runs (for the header test). */
+export const COMMAND_FILES: Readonly<Record<string, string>> = COMMANDS;

@@ -100,3 +100,8 @@ export class ConfigError extends PushciError {
 export class MissingTokenError extends PushciError {
   override readonly code = 'missing_token';
 }
+
+/** The command line is wrong (unknown command or flag, missing argument): the CLI exits 2. */
+export class UsageError extends PushciError {
+  override readonly code = 'usage';
+}

@@ -1,4 +1,5 @@
 import type { ApiClient } from './api-client.ts';
+import { NotFoundError } from './errors.ts';
 import { createTerminalFilter } from './terminal-text.ts';
 import { isFinal, type BuildView } from './model.ts';
 
@@ -6,7 +7,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * `pushci logs`: prints a build's job logs in order; with `follow`, waits for each job to start and
- * streams its log live, showing progress on stderr, and exits 0 only if the build succeeded.
+ * streams its log live, showing progress on stderr. Returns 1 when the build ended other than in
+ * success (failed, errored, cancelled, skipped), 0 when it succeeded or (without `follow`) still runs.
  */
 export async function followBuild(
   api: ApiClient,
@@ -18,7 +20,10 @@ export async function followBuild(
   const jobs = opts.job ? [opts.job] : build.jobs.map((j) => j.name);
   const tty = process.stderr.isTTY;
   for (const job of jobs) {
-    if (!build.jobs.some((j) => j.name === job)) throw new Error(`build ${id} has no job ${job}`);
+    if (!build.jobs.some((j) => j.name === job))
+      throw new NotFoundError(
+        `build ${id} has no job "${job}"; its jobs: ${build.jobs.map((j) => j.name).join(', ')}`,
+      );
     if (opts.follow) {
       // Wait for the job to leave the queue, showing where the build is.
       for (;;) {
@@ -57,5 +62,5 @@ export async function followBuild(
   const summary = `${build.pipeline}#${build.number} ${build.status}${build.reason ? ` (${build.reason})` : ''}${build.duration_ms !== null ? ` in ${(build.duration_ms / 1000).toFixed(1)} s` : ''}`;
   if (opts.json) console.log(JSON.stringify(build));
   else process.stderr.write(`${summary}\n`);
-  return !opts.follow || build.status === 'success' ? 0 : 1;
+  return build.status === 'success' || !isFinal(build.status) ? 0 : 1;
 }

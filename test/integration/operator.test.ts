@@ -216,4 +216,25 @@ describe('operator surface: API, events, metrics, badges, admin, CLI', () => {
     assert.equal(await noToken.exited, 1);
     assert.match(noToken.output.join(''), /set PUSHCI_API_TOKEN/);
   });
+
+  it('pushci logs exits 1 for a failed build, and an unknown job or build is one line, not a stack', async () => {
+    const env = { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: TOKEN };
+    const run = async (args: string[]) => {
+      const p = spawnPushci(args, env);
+      const code = await p.exited;
+      return { code, out: p.output.join('') };
+    };
+    const failed = await run(['logs', ids.api![0]!]);
+    assert.equal(failed.code, 1, 'the README: exit code 1 when the build failed');
+    assert.match(failed.out, /── j ──/);
+    assert.match(failed.out, /api#1 failure/);
+    assert.equal((await run(['logs', ids.web![0]!])).code, 0, 'control: a green build exits 0');
+    const job = await run(['logs', ids.web![0]!, '--job', 'nope']);
+    assert.equal(job.code, 1);
+    assert.equal(job.out.trim(), `pushci: build ${ids.web![0]} has no job "nope"; its jobs: j`);
+    const build = await run(['logs', 'nosuchbuild']);
+    assert.equal(build.code, 1);
+    assert.equal(build.out.trim().split('\n').length, 1, build.out);
+    assert.match(build.out, /^pushci: 404: /);
+  });
 });

@@ -8,6 +8,7 @@ import { ApiClient } from '../../api-client.ts';
 import type { ArtifactInfo } from '../../artifacts/artifact-store.ts';
 import { SETTINGS, loadConfig } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
+import type { RawCommand } from '../command.ts';
 
 export const ARTIFACTS_USAGE = `pushci artifacts: list and download a build's artifacts
 
@@ -28,7 +29,7 @@ const size = (n: number) =>
 
 export async function artifactsCommand(argv: string[], env = process.env): Promise<number> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
-    help: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
     json: { type: 'boolean' },
     output: { type: 'string', short: 'o' },
     extract: { type: 'string' },
@@ -86,3 +87,10 @@ export async function artifactsCommand(argv: string[], env = process.env): Promi
   }
   return 0;
 }
+
+export const artifacts: RawCommand = {
+  name: 'artifacts',
+  summary: "Lists a build's artifacts, or downloads one as .tar.gz (or unpacks it into a folder).",
+  usage: '<build> [<name> [--output FILE|-] [--extract DIR]]',
+  raw: (argv) => artifactsCommand(argv),
+};

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../api-client.ts';
 import { SETTINGS, loadConfig } from '../../config.ts';
-import { ConfigError } from '../../errors.ts';
+import { ConfigError, UsageError } from '../../errors.ts';
+import { didYouMean } from '../did-you-mean.ts';
+import type { RawCommand } from '../command.ts';
 import type { EndpointView } from '../../notify/endpoint-schema.ts';
 
 export const ENDPOINTS_USAGE = `pushci endpoints: register and watch the endpoints that receive build results
@@ -22,6 +24,8 @@ Usage:
                                        send an example message and wait for its answer
 
 Every command takes --json, and talks to a running server (PUSHCI_URL, PUSHCI_API_TOKEN).`;
+
+const ENDPOINT_ACTIONS = ['add', 'list', 'show', 'rm', 'rotate', 'pause', 'resume', 'test'];
 
 const list = (text: string | undefined) =>
   text === undefined
@@ -55,8 +59,8 @@ function summary(e: EndpointView): string {
 
 /** `pushci endpoints ...`: parses its own flags, then talks to the server's API. Returns the exit code. */
 export async function endpointsCommand(argv: string[], env = process.env): Promise<number> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
-    help: { type: 'boolean' },
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
     json: { type: 'boolean' },
     events: { type: 'string' },
     pipelines: { type: 'string' },
@@ -70,7 +74,18 @@ export async function endpointsCommand(argv: string[], env = process.env): Promi
     limit: { type: 'string' },
   };
   for (const s of SETTINGS) options[s.flag] ??= { type: s.kind === 'bool' ? 'boolean' : 'string' };
-  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((err as Error).message)?.[1];
+    if (!unknown) throw new UsageError(`pushci endpoints: ${(err as Error).message}`);
+    const meant = didYouMean(unknown.replace(/^-+/, ''), Object.keys(options));
+    throw new UsageError(
+      `pushci endpoints: unknown flag ${unknown}${meant ? `; did you mean --${meant}?` : ''} (see pushci endpoints --help)`,
+    );
+  }
+  const { values, positionals } = parsed;
   const [action, target] = positionals;
   if (values.help || !action) {
     console.log(ENDPOINTS_USAGE);
@@ -83,7 +98,7 @@ export async function endpointsCommand(argv: string[], env = process.env): Promi
     json ? console.log(JSON.stringify(data, null, 2)) : text();
   const need = (what: string) => {
     if (!target)
-      throw new ConfigError(`usage: pushci endpoints ${action} <${what}>  (pushci endpoints --help)`);
+      throw new UsageError(`usage: pushci endpoints ${action} <${what}>  (pushci endpoints --help)`);
     return encodeURIComponent(target);
   };
   const post = <T>(path: string, body: unknown = {}) =>
@@ -92,7 +107,7 @@ export async function endpointsCommand(argv: string[], env = process.env): Promi
   switch (action) {
     case 'add': {
       if (!target)
-        throw new ConfigError('usage: pushci endpoints add <url> [--events ...] (pushci endpoints --help)');
+        throw new UsageError('usage: pushci endpoints add <url> [--events ...] (pushci endpoints --help)');
       const body: Record<string, unknown> = { url: target };
       for (const k of ['events', 'pipelines', 'branches'] as const)
         if (str(k) !== undefined) body[k] = list(str(k));
@@ -239,7 +254,17 @@ export async function endpointsCommand(argv: string[], env = process.env): Promi
       }
     }
     default:
-      console.error(`pushci endpoints: unknown action "${action}"\n\n${ENDPOINTS_USAGE}`);
-      return 2;
+      const meant = didYouMean(action, ENDPOINT_ACTIONS);
+      throw new UsageError(
+        `pushci endpoints: unknown action "${action}"${meant ? `; did you mean ${meant}?` : ''} (see pushci endpoints --help)`,
+      );
   }
 }
+
+export const endpoints: RawCommand = {
+  name: 'endpoints',
+  summary:
+    'Registers and watches the endpoints that receive build results (add, list, show, rm, rotate, pause, resume, test).',
+  usage: 'add|list|show|rm|rotate|pause|resume|test ...',
+  raw: (argv) => endpointsCommand(argv),
+};

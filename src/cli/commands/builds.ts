@@ -1,0 +1,47 @@
+import { ApiClient } from '../../api-client.ts';
+import type { BuildView } from '../../model.ts';
+import { JSON_FLAG, type Command } from '../command.ts';
+
+export const builds: Command = {
+  name: 'builds',
+  summary: 'Lists builds newest first, filtered by pipeline, branch and status (from a running server).',
+  usage: '[--pipeline P] [--branch B] [--status S] [--limit N] [--json]',
+  details: 'Talks to a running server: PUSHCI_URL, and PUSHCI_API_TOKEN or the token in the data dir.',
+  flags: [
+    { name: 'pipeline', type: 'string', value: 'P', doc: 'Only builds of this pipeline.' },
+    { name: 'branch', type: 'string', value: 'B', doc: 'Only builds of this branch.' },
+    {
+      name: 'status',
+      type: 'string',
+      value: 'S',
+      doc: 'Only builds in this state (queued, running, success, failure, …).',
+    },
+    { name: 'limit', type: 'string', value: 'N', doc: 'How many (default 50, at most 200).' },
+    JSON_FLAG,
+  ],
+  settings: true,
+  async run({ values, config }) {
+    const api = new ApiClient(config());
+    const q = new URLSearchParams();
+    for (const k of ['pipeline', 'branch', 'status', 'limit'] as const)
+      if (values[k]) q.set(k, String(values[k]));
+    const page = await api.json<{ builds: BuildView[]; next: string | null }>(`/api/builds?${q}`);
+    if (values.json) {
+      console.log(JSON.stringify(page, null, 2));
+      return 0;
+    }
+    for (const b of page.builds)
+      console.log(
+        [
+          b.status.padEnd(8),
+          `${b.pipeline}#${b.number}`.padEnd(20),
+          (b.branch ?? b.tag ?? b.ref).padEnd(20),
+          b.sha.slice(0, 7),
+          b.id,
+          (b.message ?? '').split('\n')[0]!.slice(0, 50),
+        ].join('  '),
+      );
+    if (page.next) console.log(`… more: pushci builds --json and the "next" cursor with /api/builds?cursor=`);
+    return 0;
+  },
+};

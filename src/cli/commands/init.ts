@@ -1,0 +1,90 @@
+import { createInterface } from 'node:readline/promises';
+import { ConfigError } from '../../errors.ts';
+import { FORGE_LIST, isForgeName } from '../../forges/registry.ts';
+import { init as runInit, type InitAnswers } from '../../onboarding/init.ts';
+import type { Command, CommandInput } from '../command.ts';
+
+const FORGE_CHOICES = FORGE_LIST.map((f) => f.name).join('|');
+
+/** Answers for init: flags, else questions on a terminal, else the error that says which flag is missing. */
+async function initAnswers(values: CommandInput['values'], publicUrl: string): Promise<InitAnswers> {
+  const interactive = process.stdin.isTTY && !values.yes;
+  let forge = values.forge as string | undefined;
+  let repo = values.repo as string | undefined;
+  let branches = values.branches as string | undefined;
+  let url = publicUrl;
+  if (interactive) {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const ask = async (q: string, dflt: string) => (await rl.question(`${q} [${dflt}]: `)).trim() || dflt;
+    forge ??= await ask(`Forge (${FORGE_LIST.map((f) => f.name).join(', ')})`, 'github');
+    repo ??= await ask('Repository (owner/name)', 'octo-org/app');
+    branches ??= await ask('Branches to build (comma-separated globs)', 'main');
+    url = await ask('Public URL of this server (what the forge calls)', publicUrl);
+    rl.close();
+  }
+  forge ??= 'github';
+  if (!isForgeName(forge)) throw new ConfigError(`--forge is one of ${FORGE_CHOICES}, not "${forge}"`);
+  if (!repo || !/^[^/\s]+(\/[^/\s]+)+$/.test(repo))
+    throw new ConfigError(
+      'give the repository: pushci init --repo owner/name (or run it in a terminal to be asked)',
+    );
+  return {
+    forge,
+    repository: repo,
+    branches: (branches ?? 'main')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+    publicUrl: url.replace(/\/+$/, ''),
+    ...(values['clone-url'] ? { cloneUrl: String(values['clone-url']) } : {}),
+  };
+}
+
+export const init: Command = {
+  name: 'init',
+  summary:
+    "Writes a pipeline file and a .env with fresh secrets, and prints the values to paste into the forge's webhook settings.",
+  usage: `[--yes] [--forge ${FORGE_CHOICES}] [--repo owner/name] [--branches main,...] [--public-url URL]`,
+  details: 'On a terminal it asks what the flags do not say; it never overwrites an existing file.',
+  flags: [
+    { name: 'yes', short: 'y', type: 'boolean', doc: 'Ask nothing: take the flags and the defaults.' },
+    {
+      name: 'forge',
+      type: 'string',
+      value: FORGE_CHOICES,
+      doc: 'The forge that sends the webhooks (default github).',
+    },
+    { name: 'repo', type: 'string', value: 'owner/name', doc: 'The repository the pipeline builds.' },
+    {
+      name: 'branches',
+      type: 'string',
+      value: 'GLOBS',
+      doc: 'Comma-separated branch globs to build (default main).',
+    },
+    {
+      name: 'clone-url',
+      type: 'string',
+      value: 'URL',
+      doc: "Where workers clone from, when not the forge's URL.",
+    },
+  ],
+  settings: true,
+  async run({ values, config }) {
+    const c = config();
+    const answers = await initAnswers(values, c.publicUrl);
+    const r = await runInit(process.cwd(), c.pipelinesDir, answers);
+    console.log(r.wrotePipeline ? `wrote ${r.pipelineFile}` : `kept the existing ${r.pipelineFile}`);
+    if (r.wroteEnv) console.log(`wrote ${r.envFile} (secrets; pushci serve reads it)`);
+    else {
+      console.log(`kept your existing ${r.envFile}; add these lines to it:`);
+      for (const [k, v] of Object.entries(r.env)) console.log(`  ${k}=${v}`);
+    }
+    console.log('');
+    for (const line of r.instructions) console.log(line);
+    console.log('\nThen: npm start (or npx pushci serve), push a commit, and watch the build:');
+    console.log(
+      `  curl -H "Authorization: Bearer ${r.env.PUSHCI_API_TOKEN}" ${answers.publicUrl}/api/builds/<id>`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,46 @@
+import type { Config } from '../../config.ts';
+import { createLogger } from '../../log.ts';
+import { start } from '../../server.ts';
+
+/** How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS before the process exits regardless. */
+const STOP_MARGIN_MS = 5000;
+
+/** Runs the server roles until SIGTERM or SIGINT, then stops them within the grace period. */
+export async function runServer(
+  config: Readonly<Config>,
+  roles: { http: boolean; worker: boolean },
+): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const running = await start(config, { ...roles, log });
+  await new Promise<void>((resolve) => {
+    // Persistent handlers, not once(): execa's exit hook re-raises a signal it sees no other listener
+    // for, which would kill us mid-drain. A second signal means "now".
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping: no new jobs; running jobs get PUSHCI_SHUTDOWN_GRACE_MS to finish');
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  // Stopping waits for running jobs (up to the grace), then closes connections. With Redis gone those
+  // closes can wait for ever; a process told to stop must stop all the same.
+  const deadline = setTimeout(() => {
+    log.error(
+      { after_ms: config.shutdownGraceMs + STOP_MARGIN_MS },
+      'could not stop cleanly in time; exiting',
+    );
+    log.flush();
+    process.exit(1);
+  }, config.shutdownGraceMs + STOP_MARGIN_MS);
+  deadline.unref();
+  await running.close();
+  clearTimeout(deadline);
+  log.flush();
+  return 0;
+}

@@ -1,0 +1,44 @@
+import { ApiClient } from '../../api-client.ts';
+import { UsageError } from '../../errors.ts';
+import { followBuild } from '../../follow.ts';
+import { JSON_FLAG, type Command } from '../command.ts';
+
+export const trigger: Command = {
+  name: 'trigger',
+  summary: 'Starts a build of a pipeline for a branch or tag without a push (from a running server).',
+  usage: '<pipeline> --branch B | --tag T [--sha S] [--follow] [--json]',
+  flags: [
+    { name: 'branch', type: 'string', value: 'B', doc: 'Build the head of this branch.' },
+    { name: 'tag', type: 'string', value: 'T', doc: 'Build this tag.' },
+    { name: 'sha', type: 'string', value: 'S', doc: 'Build this commit (of the branch or tag).' },
+    {
+      name: 'follow',
+      short: 'f',
+      type: 'boolean',
+      doc: 'Stream the logs until the build ends; exit code 1 unless it succeeded.',
+    },
+    JSON_FLAG,
+  ],
+  settings: true,
+  async run({ values, args, config }) {
+    const pipeline = args[0];
+    if (!pipeline || (!values.branch && !values.tag))
+      throw new UsageError('usage: pushci trigger <pipeline> --branch B | --tag T [--sha S] [--follow]');
+    const api = new ApiClient(config());
+    const body = {
+      ...(values.branch ? { branch: values.branch } : {}),
+      ...(values.tag ? { tag: values.tag } : {}),
+      ...(values.sha ? { sha: values.sha } : {}),
+    };
+    const r = await api.json<{
+      builds: Array<{ id: string; pipeline: string; number: number; url: string }>;
+    }>(`/api/pipelines/${encodeURIComponent(pipeline)}/trigger`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    const b = r.builds[0]!;
+    if (values.json && !values.follow) console.log(JSON.stringify(b));
+    else console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
+    return values.follow ? followBuild(api, b.id, { follow: true, json: Boolean(values.json) }) : 0;
+  },
+};

@@ -105,3 +105,8 @@ export class MissingTokenError extends PushciError {
 export class UsageError extends PushciError {
   override readonly code = 'usage';
 }
+
+/** A state move the transition table (core/states.ts) does not allow was asked for: a bug in the caller. */
+export class InvalidTransitionError extends PushciError {
+  override readonly code = 'invalid_transition';
+}

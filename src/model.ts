@@ -4,22 +4,8 @@ import type { EventKind, PullRequestInfo } from './core/event.ts';
 export const FORGES = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
 export type ForgeName = (typeof FORGES)[number];
 
-/** `pending-approval`: a fork's pull request waits until someone approves it (then `queued`) or cancels it. */
-export type BuildStatus =
-  'pending-approval' | 'queued' | 'running' | 'success' | 'failure' | 'canceled' | 'error' | 'skipped';
-export type JobStatus = 'pending' | Exclude<BuildStatus, 'pending-approval'>;
-
-export const FINAL_STATUSES: ReadonlySet<string> = new Set([
-  'success',
-  'failure',
-  'canceled',
-  'error',
-  'skipped',
-]);
-
-export function isFinal(status: string): boolean {
-  return FINAL_STATUSES.has(status);
-}
+export { FINAL_STATUSES, isFinal, type BuildStatus, type JobStatus } from './core/states.ts';
+import type { BuildStatus, JobStatus } from './core/states.ts';
 
 /** One job of a build as the API and outbound payloads show it. */
 export interface JobView {

@@ -27,11 +27,9 @@ export async function approveBuild(deps: ApproveDeps, id: string, by: string): P
       `build ${id} is ${record.status}; only a build waiting for approval can be approved`,
     );
   const at = new Date().toISOString();
-  const res = await deps.store.cas(id, 'status', ['pending-approval'], {
-    status: 'queued',
-    reason: '',
-    approved_by: by,
-    approved_at: at,
+  const res = await deps.store.moveBuild(id, ['pending-approval'], 'queued', {
+    reason: null,
+    approval: { by, at },
   });
   if (!res.ok || !res.record)
     throw new ConflictError(

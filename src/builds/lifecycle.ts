@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
-import { isFinal, type BuildStatus, type JobStatus } from '../model.ts';
+import { canMoveBuild, canMoveJob, isFinal, type BuildStatus, type JobStatus } from '../core/states.ts';
 import type { Emitter } from '../notify/emit.ts';
 import { failedJobReason } from '../queue/failed-job-reason.ts';
 import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
@@ -13,6 +13,17 @@ export interface JobResult {
   exitCode: number | null;
   reason: string | null;
 }
+
+/** What repair() found half done and finished (empty: nothing). */
+export type RepairFinding =
+  /** complete() won but its process died before announcing: build.completed sent now. */
+  | { kind: 'sent_build_completed' }
+  /** A queued or running job had no queue entry: queued again. */
+  | { kind: 'requeued_job'; job: string }
+  /** A job's queue entry had failed and nobody recorded it: the job ended as error. */
+  | { kind: 'ended_failed_job'; job: string; reason: string }
+  /** A build waited for its concurrency group, which no longer held anything older: started. */
+  | { kind: 'started_waiting_build' };
 
 /** A cancellation request every worker process hears (Redis pub/sub), whichever holds the job. */
 export interface CancelMessage {
@@ -69,9 +80,10 @@ export class Lifecycle {
     // Waiting for approval: joined the group (and superseded what it replaces), starts when approved.
     if (opts.hold) return;
     if (wait) {
-      await this.store.set(record.meta.id, {
-        reason: `waiting for build ${wait} (concurrency group "${record.group}")`,
-      });
+      await this.store.setWaitingReason(
+        record.meta.id,
+        `waiting for build ${wait} (concurrency group "${record.group}")`,
+      );
       return;
     }
     await this.startRoots(record);
@@ -90,9 +102,7 @@ export class Lifecycle {
     );
     for (const def of record.def.jobs) {
       if (def.needs.length > 0) continue;
-      const res = await this.store.cas(record.meta.id, `s:${def.name}`, ['pending'], {
-        [`s:${def.name}`]: 'queued',
-      });
+      const res = await this.store.moveJob(record.meta.id, def.name, ['pending'], 'queued');
       if (res.ok)
         await this.jobs.add(
           def.name,
@@ -137,10 +147,7 @@ export class Lifecycle {
       finished_at: null,
       ...(runner ? { runner } : {}),
     };
-    const { ok, record } = await this.store.cas(buildId, `s:${job}`, ['queued', 'running'], {
-      [`s:${job}`]: 'running',
-      [`j:${job}`]: JSON.stringify(next),
-    });
+    const { ok, record } = await this.store.moveJob(buildId, job, ['queued', 'running'], 'running', next);
     if (!ok || !record) return null;
     if (record.cancelReason) {
       // Cancelled between our first look and the compare-and-set: the broadcast may have missed us.
@@ -152,10 +159,9 @@ export class Lifecycle {
       return null;
     }
     if (record.status === 'queued') {
-      const started = await this.store.cas(buildId, 'status', ['queued'], {
-        status: 'running',
+      const started = await this.store.moveBuild(buildId, ['queued'], 'running', {
         started_at: next.started_at!,
-        reason: '',
+        reason: null,
       });
       if (started.ok && started.record) await this.emitter.emit('build.started', started.record);
     }
@@ -173,10 +179,9 @@ export class Lifecycle {
       reason: result.reason,
       finished_at: new Date().toISOString(),
     };
-    const { ok, record } = await this.store.cas(buildId, `s:${job}`, ['running', 'queued'], {
-      [`s:${job}`]: result.status,
-      [`j:${job}`]: JSON.stringify(done),
-    });
+    // A result from the states that can reach it: success or failure only from running.
+    const from = (['running', 'queued'] as const).filter((f) => canMoveJob(f, result.status));
+    const { ok, record } = await this.store.moveJob(buildId, job, from, result.status, done);
     if (!ok || !record) return;
     if (done.started_at)
       await this.store.recordJobDuration(
@@ -205,18 +210,21 @@ export class Lifecycle {
         );
         const run =
           !record.cancelReason && (def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed));
-        const set: Record<string, string> = {
-          [`s:${def.name}`]: run ? 'queued' : record.cancelReason ? 'canceled' : 'skipped',
-        };
-        if (!run) {
-          set[`j:${def.name}`] = JSON.stringify({
-            ...record.jobs.get(def.name)!,
-            reason:
-              record.cancelReason ??
-              (def.if === 'failure' ? 'no job it needs failed' : 'a job it needs did not succeed'),
-          });
-        }
-        const res = await this.store.cas(record.meta.id, `s:${def.name}`, ['pending'], set);
+        const { status: _, ...state } = record.jobs.get(def.name)!;
+        const res = run
+          ? await this.store.moveJob(record.meta.id, def.name, ['pending'], 'queued')
+          : await this.store.moveJob(
+              record.meta.id,
+              def.name,
+              ['pending'],
+              record.cancelReason ? 'canceled' : 'skipped',
+              {
+                ...state,
+                reason:
+                  record.cancelReason ??
+                  (def.if === 'failure' ? 'no job it needs failed' : 'a job it needs did not succeed'),
+              },
+            );
         if (res.record) record = res.record;
         if (res.ok && run)
           await this.jobs.add(
@@ -240,20 +248,14 @@ export class Lifecycle {
     const record = await this.store.get(buildId);
     if (!record || isFinal(record.status)) return false;
     // The first cancel wins: its reason and superseder stand, later ones change nothing.
-    if (
-      !(await this.store.claim(
-        buildId,
-        'cancel_reason',
-        reason,
-        supersededBy ? { superseded_by: supersededBy } : {},
-      ))
-    )
-      return true;
+    if (!(await this.store.requestCancel(buildId, reason, supersededBy))) return true;
     for (const [name, state] of record.jobs) {
       if (state.status !== 'pending' && state.status !== 'queued') continue;
-      await this.store.cas(buildId, `s:${name}`, ['pending', 'queued'], {
-        [`s:${name}`]: 'canceled',
-        [`j:${name}`]: JSON.stringify({ ...state, reason, finished_at: new Date().toISOString() }),
+      const { status: _, ...details } = state;
+      await this.store.moveJob(buildId, name, ['pending', 'queued'], 'canceled', {
+        ...details,
+        reason,
+        finished_at: new Date().toISOString(),
       });
     }
     const message: CancelMessage = { buildId, reason };
@@ -270,9 +272,11 @@ export class Lifecycle {
     if (!record) return;
     for (const [name, state] of record.jobs) {
       if (isFinal(state.status)) continue;
-      await this.store.cas(record.meta.id, `s:${name}`, ['pending', 'queued', 'running'], {
-        [`s:${name}`]: 'skipped',
-        [`j:${name}`]: JSON.stringify({ ...state, reason, finished_at: new Date().toISOString() }),
+      const { status: _, ...details } = state;
+      await this.store.moveJob(record.meta.id, name, ['pending', 'queued', 'running'], 'skipped', {
+        ...details,
+        reason,
+        finished_at: new Date().toISOString(),
       });
     }
     const fresh = await this.store.get(record.meta.id);
@@ -282,17 +286,13 @@ export class Lifecycle {
   /** Ends the build once; only the process whose compare-and-set wins sends `build.completed`. */
   async complete(record: BuildRecord, status: BuildStatus, reason: string | null): Promise<boolean> {
     const now = new Date().toISOString();
-    const { ok, record: after } = await this.store.cas(
-      record.meta.id,
-      'status',
-      ['pending-approval', 'queued', 'running'],
-      {
-        status,
-        reason: reason ?? '',
-        finished_at: now,
-        ...(record.started_at ? {} : { started_at: now }),
-      },
-    );
+    // A build waiting for approval can only be cancelled; the others end from queued or running.
+    const from = (['pending-approval', 'queued', 'running'] as const).filter((f) => canMoveBuild(f, status));
+    const { ok, record: after } = await this.store.moveBuild(record.meta.id, from, status, {
+      reason,
+      finished_at: now,
+      ...(record.started_at ? {} : { started_at: now }),
+    });
     if (ok && after) {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
@@ -308,23 +308,23 @@ export class Lifecycle {
    * build.completed, re-queues jobs whose queue entry is gone, moves jobs whose needs are settled, starts
    * a group member nobody started, and completes a build whose jobs are all done.
    */
-  async repair(buildId: string): Promise<string | null> {
+  async repair(buildId: string): Promise<RepairFinding[]> {
     const record = await this.store.get(buildId);
     if (!record) {
       await this.store.markNotified(buildId);
-      return null;
+      return [];
     }
     if (isFinal(record.status)) {
-      if (record.notified) return null;
+      if (record.notified) return [];
       // complete() won the compare-and-set but died before announcing: the message id makes this idempotent.
       await this.emitter.emit('build.completed', record);
       await this.store.markNotified(buildId);
       await this.release(record);
-      return 'sent a missing build.completed';
+      return [{ kind: 'sent_build_completed' }];
     }
     // Waiting for a person: nothing to repair until someone approves or cancels it.
-    if (record.status === 'pending-approval') return null;
-    const done: string[] = [];
+    if (record.status === 'pending-approval') return [];
+    const done: RepairFinding[] = [];
     for (const def of record.def.jobs) {
       const state = record.jobs.get(def.name)!;
       if (state.status !== 'queued' && state.status !== 'running') continue;
@@ -332,17 +332,14 @@ export class Lifecycle {
       if (entry && (await entry.isFailed())) {
         // BullMQ failed it (it stalled too often, or the worker threw) and the process that should have
         // recorded that died first: without this the job would stay queued or running for ever.
-        await this.jobFinished(buildId, def.name, {
-          status: 'error',
-          exitCode: null,
-          reason: failedJobReason(entry),
-        });
-        done.push(`ended ${def.name}: its queue entry had failed`);
+        const reason = failedJobReason(entry);
+        await this.jobFinished(buildId, def.name, { status: 'error', exitCode: null, reason });
+        done.push({ kind: 'ended_failed_job', job: def.name, reason });
         continue;
       }
       if (entry) continue;
       await this.jobs.add(def.name, { buildId, job: def.name }, queueJobOptions(buildId, def.name));
-      done.push(`re-queued ${def.name}`);
+      done.push({ kind: 'requeued_job', job: def.name });
     }
     // Not started yet (nothing queued or running, no job began; a re-run of failed jobs starts with kept
     // jobs finished): it may be waiting for its concurrency group.
@@ -355,12 +352,12 @@ export class Lifecycle {
       const olderActive = [];
       for (const id of members)
         if (id < buildId && !isFinal((await this.store.get(id))?.status ?? 'success')) olderActive.push(id);
-      if (olderActive.length > 0) return done.length ? done.join('; ') : null; // still waiting: nothing starts
+      if (olderActive.length > 0) return done; // still waiting: nothing starts
       await this.startRoots(record);
-      done.push('started a build its group was no longer waiting for');
+      done.push({ kind: 'started_waiting_build' });
     }
     await this.advance((await this.store.get(buildId)) ?? record);
-    return done.length ? done.join('; ') : null;
+    return done;
   }
 
   /** Leaves the concurrency group and starts the build that waited for this one. */

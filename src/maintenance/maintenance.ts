@@ -54,10 +54,13 @@ export async function startMaintenance(
         const ids = await stack.store.activeBefore(Date.now() - config.repairIntervalMs, 1000);
         let repaired = 0;
         for (const id of ids) {
-          const what = await stack.lifecycle.repair(id);
-          if (what) {
+          const findings = await stack.lifecycle.repair(id);
+          if (findings.length > 0) {
             repaired++;
-            log.warn({ build_id: id, repaired: what }, 'repaired a build a crashed process left half done');
+            log.warn(
+              { build_id: id, repaired: findings },
+              'repaired a build a crashed process left half done',
+            );
           }
         }
         return { checked: ids.length, repaired };

@@ -2,7 +2,9 @@ import type { KeysMap } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { EventKind, PullRequestInfo } from '../core/event.ts';
-import type { BuildStatus, BuildView, ForgeName, JobStatus, JobView } from '../model.ts';
+import { canMoveBuild, canMoveJob, type BuildStatus, type JobStatus } from '../core/states.ts';
+import { InvalidTransitionError } from '../errors.ts';
+import type { BuildView, ForgeName, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
 import { addJobKeys, JOB_OPTIONS_TEMPLATE, queueJobArgs } from './queued-job.ts';
@@ -96,6 +98,26 @@ const EMPTY_JOB: JobState = {
 
 /** Upper bounds (seconds) of the job duration histogram. */
 export const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** A build's hash holds each job's state in `s:<job>` and its details (JSON) in `j:<job>`. */
+const jobStatusField = (job: string) => `s:${job}`;
+const jobStateField = (job: string) => `j:${job}`;
+
+/** The result of a move: whether it happened, and the record as it is now (null: no such build). */
+export interface Moved {
+  ok: boolean;
+  record: BuildRecord | null;
+}
+
+/** What a build's move sets besides its state. */
+export interface BuildMoveFields {
+  started_at?: string;
+  finished_at?: string;
+  /** Null clears it. */
+  reason?: string | null;
+  /** Who let a fork's pull request build run, and when (pending-approval → queued). */
+  approval?: { by: string; at: string };
+}
 
 /** De-duplicate the creation on a delivery: the key, the record to remember, and for how long. */
 export interface SeenRecordWrite {
@@ -229,9 +251,9 @@ export class BuildStore {
         // when they first change, and read as empty until then.
         const fields = ['meta', JSON.stringify(b.meta), 'defref', snap.ref, 'status', b.status];
         if (b.reason !== null) fields.push('reason', b.reason);
-        for (const j of b.def.jobs) fields.push(`s:${j.name}`, b.jobStatus[j.name] ?? 'pending');
+        for (const j of b.def.jobs) fields.push(jobStatusField(j.name), b.jobStatus[j.name] ?? 'pending');
         for (const [name, state] of Object.entries(b.jobState ?? {}))
-          fields.push(`j:${name}`, JSON.stringify(state));
+          fields.push(jobStateField(name), JSON.stringify(state));
         if (b.status !== 'queued' && b.status !== 'pending-approval')
           fields.push('finished_at', b.meta.created_at);
         if (b.group !== null) fields.push('group', b.group);
@@ -349,23 +371,6 @@ export class BuildStore {
     return this.redis.zrangebyscore(this.keys.active, '-inf', String(before), 'LIMIT', '0', String(limit));
   }
 
-  /** Sets `field` only if it is not set yet (HSETNX); the winner also sets `extra`. Returns whether it won. */
-  async claim(
-    id: string,
-    field: string,
-    value: string,
-    extra: Record<string, string> = {},
-  ): Promise<boolean> {
-    const won = (await this.redis.hsetnx(this.keys.build(id), field, value)) === 1;
-    if (won && Object.keys(extra).length > 0) await this.redis.hset(this.keys.build(id), extra);
-    return won;
-  }
-
-  /** Sets fields unconditionally (flags such as cancel_reason). */
-  async set(id: string, fields: Record<string, string>): Promise<void> {
-    await this.redis.hset(this.keys.build(id), fields);
-  }
-
   async get(id: string): Promise<BuildRecord | null> {
     return this.parse(await this.redis.hgetall(this.keys.build(id)));
   }
@@ -381,15 +386,70 @@ export class BuildStore {
   }
 
   /**
-   * Sets `set` only if `field` currently holds one of `from`. Returns whether it did, and the record as
-   * it is afterwards (null if the build does not exist).
+   * Moves a job from one of `from` to `to` (each move must be in the transition table), with its new
+   * details when given, in one compare-and-set. Returns whether it moved, and the record as it is
+   * afterwards (null if the build does not exist). The only writer of a job's state.
    */
-  async cas(
+  async moveJob(
+    id: string,
+    job: string,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    details?: JobState,
+  ): Promise<Moved> {
+    for (const f of from)
+      if (!canMoveJob(f, to)) throw new InvalidTransitionError(`job ${job} of build ${id}: ${f} → ${to}`);
+    return this.cas(id, jobStatusField(job), from, {
+      [jobStatusField(job)]: to,
+      ...(details ? { [jobStateField(job)]: JSON.stringify(details) } : {}),
+    });
+  }
+
+  /**
+   * Moves a build from one of `from` to `to` (each move must be in the transition table) with the
+   * times and reason that go with it, in one compare-and-set. The only writer of a build's state.
+   */
+  async moveBuild(
+    id: string,
+    from: readonly BuildStatus[],
+    to: BuildStatus,
+    fields: BuildMoveFields,
+  ): Promise<Moved> {
+    for (const f of from)
+      if (!canMoveBuild(f, to)) throw new InvalidTransitionError(`build ${id}: ${f} → ${to}`);
+    const set: Record<string, string> = { status: to };
+    if (fields.started_at !== undefined) set.started_at = fields.started_at;
+    if (fields.finished_at !== undefined) set.finished_at = fields.finished_at;
+    if (fields.reason !== undefined) set.reason = fields.reason ?? '';
+    if (fields.approval) {
+      set.approved_by = fields.approval.by;
+      set.approved_at = fields.approval.at;
+    }
+    return this.cas(id, 'status', from, set);
+  }
+
+  /**
+   * Records that someone asked to cancel the build. The first request wins (its reason and superseder
+   * stand); returns whether this one did.
+   */
+  async requestCancel(id: string, reason: string, supersededBy?: string): Promise<boolean> {
+    const won = (await this.redis.hsetnx(this.keys.build(id), 'cancel_reason', reason)) === 1;
+    if (won && supersededBy) await this.redis.hset(this.keys.build(id), 'superseded_by', supersededBy);
+    return won;
+  }
+
+  /** Says why a queued build has not started (it waits for its concurrency group). */
+  async setWaitingReason(id: string, reason: string): Promise<void> {
+    await this.redis.hset(this.keys.build(id), 'reason', reason);
+  }
+
+  /** Sets `set` only if `field` currently holds one of `from` (queue/lua/cas-1.lua). */
+  private async cas(
     id: string,
     field: string,
     from: readonly string[],
     set: Record<string, string>,
-  ): Promise<{ ok: boolean; record: BuildRecord | null }> {
+  ): Promise<Moved> {
     const flat = Object.entries(set).flat();
     const [ok, ...rest] = await this.redis.pushciCas(
       this.keys.build(id),
@@ -417,8 +477,9 @@ export class BuildStore {
 function parseRecord(hash: Record<string, string>, def: Pipeline): BuildRecord {
   const jobs = new Map<string, JobState & { status: JobStatus }>();
   for (const j of def.jobs) {
-    const state = hash[`j:${j.name}`] ? (JSON.parse(hash[`j:${j.name}`]!) as JobState) : EMPTY_JOB;
-    jobs.set(j.name, { ...state, status: (hash[`s:${j.name}`] ?? 'pending') as JobStatus });
+    const details = hash[jobStateField(j.name)];
+    const state = details ? (JSON.parse(details) as JobState) : EMPTY_JOB;
+    jobs.set(j.name, { ...state, status: (hash[jobStatusField(j.name)] ?? 'pending') as JobStatus });
   }
   return {
     meta: normalizeMeta(JSON.parse(hash.meta!) as BuildMeta & LegacyMeta),

@@ -57,14 +57,14 @@ describe('repairing what a crashed process left half done', () => {
     );
     await stack.deliveries.remove(msg);
     await conn.multi().hdel(stack.keys.build(id), 'notified').zadd(stack.keys.active, 0, id).exec();
-    assert.equal(await stack.lifecycle.repair(id), 'sent a missing build.completed');
+    assert.deepEqual(await stack.lifecycle.repair(id), [{ kind: 'sent_build_completed' }]);
     await waitFor(() => completed(id).length === 2, 10_000, 'the repaired build.completed');
     assert.equal(
       completed(id)[1]!.headers['webhook-id'],
       completed(id)[0]!.headers['webhook-id'],
       'same message id: receivers de-duplicate',
     );
-    assert.equal(await stack.lifecycle.repair(id), null, 'nothing left to repair');
+    assert.deepEqual(await stack.lifecycle.repair(id), [], 'nothing left to repair');
     assert.equal(await conn.zscore(stack.keys.active, id), null);
   });
 
@@ -74,7 +74,7 @@ describe('repairing what a crashed process left half done', () => {
       const id = await push();
       await stack.jobs.remove(queueJobId(id, 'a'));
       assert.equal((await view(id)).jobs[0]!.status, 'queued');
-      assert.equal(await stack.lifecycle.repair(id), 're-queued a');
+      assert.deepEqual(await stack.lifecycle.repair(id), [{ kind: 'requeued_job', job: 'a' }]);
       await stack.jobs.resume();
       const v = await waitFor(
         async () => ((b) => (b.status === 'success' ? b : null))(await view(id)),

@@ -174,12 +174,14 @@ describe('worker processes that die or are stopped', () => {
         await bare.close();
       }
       assert.equal((await view(id)).jobs[0]!.status, 'queued', 'nobody recorded the failure');
-      assert.match((await stack.lifecycle.repair(id)) ?? '', /ended j/);
+      assert.deepEqual(await stack.lifecycle.repair(id), [
+        { kind: 'ended_failed_job', job: 'j', reason: 'pushci could not run the job: the runner crashed' },
+      ]);
       const v = await final(id, 5_000);
       assert.equal(v.status, 'error');
       assert.equal(v.jobs[0]!.status, 'error');
       assert.equal(v.jobs[0]!.reason, 'pushci could not run the job: the runner crashed');
-      assert.equal(await stack.lifecycle.repair(id), null, 'nothing left to repair');
+      assert.deepEqual(await stack.lifecycle.repair(id), [], 'nothing left to repair');
     } finally {
       await stack.close();
       conn.disconnect();

@@ -6,16 +6,10 @@ import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
 import { pipelineJsonSchema } from '../pipelines/schema.ts';
 import { openApiDocument } from './openapi.ts';
-import {
-  approveHandler,
-  cancelHandler,
-  rerunFailedHandler,
-  rerunHandler,
-  triggerHandler,
-  type ActionDeps,
-} from './actions.ts';
-import { getBuild, getJobLog, type ApiDeps } from './api.ts';
-import { getDelivery, listDeliveries, redeliver, type DeliveriesDeps } from './deliveries.ts';
+import type { ActionDeps } from './actions.ts';
+import type { ApiDeps } from './api.ts';
+import { API_ROUTES } from './api-routes.ts';
+import type { DeliveriesDeps } from './deliveries.ts';
 import { endpointHandlers, type EndpointsDeps } from './endpoints.ts';
 import { apiAuth, login } from './auth.ts';
 import { sameOriginWrites } from './same-origin-writes.ts';
@@ -25,18 +19,14 @@ import { webhookRoute } from './webhook-route.ts';
 import { createIntakeBudget } from './intake-budget.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { clientAddress } from './client-address.ts';
-import { testEndpoint } from './endpoint-test.ts';
 import { bullBoard } from './admin.ts';
 import { badge } from './badge.ts';
-import { buildEvents, listBuilds, listPipelines, type ListDeps } from './builds-list.ts';
+import type { ListDeps } from './builds-list.ts';
 import { dashboardAsset, dashboardPage } from './dashboard.ts';
 import { createMetrics, type MetricsDeps } from './metrics.ts';
 import { WebhookLog } from '../queue/webhook-log.ts';
-import { getWebhook, listWebhooks } from './webhook-records.ts';
-import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { createFileStores } from '../artifacts/file-stores.ts';
 import { jobApiRouter } from './job-api.ts';
-import { downloadArtifact, listArtifacts } from './artifacts.ts';
 
 const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -128,46 +118,12 @@ export function createApp(deps: AppDeps): RequestListener {
 
   const api = new Router({ prefix: '/api' });
   api.use(apiAuth(deps.apiToken), sameOrigin);
-  api.get('/builds', listBuilds(deps));
-  api.get('/pipelines', listPipelines(deps));
-  api.get('/events', buildEvents(deps));
-  api.get('/builds/:id', getBuild(deps));
-  api.get('/builds/:id/jobs/:job/log', getJobLog(deps));
-  api.get('/builds/:id/artifacts', listArtifacts(artifactDeps));
-  api.get('/builds/:id/artifacts/:name', downloadArtifact(artifactDeps));
-  api.post('/builds/:id/cancel', cancelHandler(deps));
-  api.post('/builds/:id/approve', approveHandler(deps));
-  api.post('/builds/:id/rerun', rerunHandler(deps));
-  api.post('/builds/:id/rerun-failed', rerunFailedHandler(deps));
-  api.post('/pipelines/:name/trigger', triggerHandler(deps));
   const webhookLog = new WebhookLog(deps.redis, deps.keys, {
     max: deps.config.webhookLogMax,
     ttlMs: deps.config.retentionMs,
   });
-  api.get('/webhooks', listWebhooks(webhookLog));
-  api.get('/workers', async (ctx) => {
-    ctx.body = { workers: await listWorkers(deps.redis, deps.keys) };
-  });
-  api.get('/webhooks/:id', getWebhook(webhookLog));
-  api.get('/deliveries', listDeliveries(deps));
-  api.get('/deliveries/:id', getDelivery(deps));
-  api.post('/deliveries/:id/redeliver', redeliver(deps));
-  api.post('/endpoints/test', testEndpoint(deps.config));
-  const ep = endpointHandlers(deps);
-  api.get('/event-types', ep.eventTypes);
-  api.post('/endpoints', ep.create);
-  api.get('/endpoints', ep.list);
-  api.get('/endpoints/:id', ep.get);
-  api.patch('/endpoints/:id', ep.update);
-  api.delete('/endpoints/:id', ep.remove);
-  api.post('/endpoints/:id/rotate-secret', ep.rotate);
-  api.post('/endpoints/:id/pause', ep.pause);
-  api.post('/endpoints/:id/resume', ep.resume);
-  api.post('/endpoints/:id/enable', ep.enable);
-  api.post('/endpoints/:id/test', ep.test);
-  api.get('/endpoints/:id/deliveries', ep.deliveries);
-  api.get('/endpoints/:id/stats', ep.stats);
-  api.post('/endpoints/:id/redeliver', ep.redeliverFailed);
+  const handlerDeps = { deps, webhookLog, endpoints: endpointHandlers(deps), artifacts: artifactDeps };
+  for (const route of API_ROUTES) api[route.method](route.path, route.handler(handlerDeps));
 
   // Bull Board, behind the same auth as the API.
   const admin = bullBoard([deps.jobs, deps.deliveries], { write: deps.config.adminWrite });

@@ -68,6 +68,7 @@ export function artifactPaths(): Record<string, unknown> {
             'Artifacts',
           ),
           '401': error('No or wrong token'),
+          '403': error('Forbidden: a cross-site request, or a token from outside'),
           '404': error('No such build'),
         },
       },
@@ -80,6 +81,7 @@ export function artifactPaths(): Record<string, unknown> {
         responses: {
           '200': gzip('The artifact'),
           '401': error('No or wrong token'),
+          '403': error('Forbidden: a cross-site request, or a token from outside'),
           '404': error('No such artifact (or expired)'),
         },
       },

@@ -60,6 +60,8 @@ export function endpointPaths(): Record<string, unknown> {
         security,
         responses: {
           '200': json({ type: 'object' }, '{"event_types": [{name, description, audience, schema}]}'),
+          '401': errors['401'],
+          '403': errors['403'],
         },
       },
     },

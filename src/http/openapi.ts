@@ -22,7 +22,8 @@ const errors = (...codes: number[]) =>
           404: 'Not found',
           409: 'Conflict',
           413: 'Too large',
-          503: 'Redis unavailable: nothing stored',
+          429: 'Too many failed authentications from this source (PUSHCI_RATE_LIMIT); Retry-After says when to try again',
+          503: 'Redis unavailable, or too many unverified bytes in flight (PUSHCI_MAX_INTAKE_BYTES): nothing stored',
         }[c] ?? 'Error',
       ),
     ]),
@@ -45,7 +46,7 @@ const webhookResponses = {
     ref('WebhookAccepted'),
     'Valid, but nothing to build (no pipeline matches, a deletion, or a ping).',
   ),
-  ...errors(400, 401, 404, 413, 503),
+  ...errors(400, 401, 404, 413, 429, 503),
 };
 
 /** `POST /webhooks/<name>` of every forge in the registry. */

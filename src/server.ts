@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { ensureApiToken } from './api-token.ts';
 import { ensurePrivateDir } from './data-dir.ts';
 import type { Logger } from './log.ts';
+import { logErrors } from './log-errors.ts';
 import { createDeliveryWorker } from './notify/delivery-worker.ts';
 import { formatDiagnostic } from './pipelines/diagnostic.ts';
 import { loadPipelines } from './pipelines/load.ts';
@@ -201,7 +202,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       liveEvents.setMaxListeners(0);
       // Its own connection (worker role: it waits for Redis rather than failing fast; works on a Cluster too).
       const subscriber = createRedis(redisUrl, 'worker', 'pushci-events');
-      subscriber.on('error', () => {});
+      logErrors(subscriber, log, 'live events connection');
       await subscriber.subscribe(stack.keys.eventsChannel);
       subscriber.on('message', (_channel: string, text: string) => liveEvents.emit('event', text));
       closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));

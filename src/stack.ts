@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { Lifecycle } from './builds/lifecycle.ts';
 import type { Logger } from './log.ts';
+import { logErrors } from './log-errors.ts';
 import { DeliveryLog } from './notify/delivery-log.ts';
 import { DeliverySeal } from './notify/delivery-seal.ts';
 import { createEmitter, type Emitter } from './notify/emit.ts';
@@ -43,8 +44,8 @@ export function createStack(
   const jobs = new Queue(JOBS_QUEUE, opts);
   const deliveries = new Queue(DELIVERIES_QUEUE, opts);
   const store = new BuildStore(redis, k, jobs.keys);
-  jobs.on('error', () => {});
-  deliveries.on('error', () => {});
+  logErrors(jobs, log, 'jobs queue');
+  logErrors(deliveries, log, 'deliveries queue');
   const seal = new DeliverySeal(redis, k);
   let box: Promise<SecretBox> | null = null;
   const endpoints = new EndpointStore({

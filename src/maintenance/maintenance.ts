@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { GithubClient } from '../forges/github/api-client.ts';
 import { githubRepositories, recoverDeliveries } from '../forges/github/recover.ts';
 import type { Logger } from '../log.ts';
+import { logErrors } from '../log-errors.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Stack } from '../stack.ts';
 import { applyRetention } from './retention.ts';
@@ -25,7 +26,7 @@ export async function startMaintenance(
   log: Logger,
 ): Promise<{ close(): Promise<void> }> {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.queuePrefix });
-  queue.on('error', () => {});
+  logErrors(queue, log, 'maintenance queue');
   await queue.upsertJobScheduler(
     'repair',
     { every: config.repairIntervalMs },

@@ -116,7 +116,7 @@ export function createDeliveryWorker({
       .catch((err: Error) => log.warn({ err: err.message }, 'could not queue endpoint.disabled'));
   };
 
-  const process = async (job: Job<SealedDelivery>, token?: string) => {
+  const deliver = async (job: Job<SealedDelivery>, token?: string) => {
     // A job pushci did not queue (added or edited through Bull Board, or by any other queue client) is
     // never sent, and never written into the delivery log, whose records it might otherwise overwrite.
     if (!(await seal.verify(job.data))) {
@@ -289,7 +289,7 @@ export function createDeliveryWorker({
     }
   };
 
-  const worker = new Worker<SealedDelivery>(DELIVERIES_QUEUE, process, {
+  const worker = new Worker<SealedDelivery>(DELIVERIES_QUEUE, deliver, {
     connection,
     prefix: config.queuePrefix,
     concurrency,

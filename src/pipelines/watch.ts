@@ -39,7 +39,10 @@ export function watchPipelines(o: WatchOptions): { close(): void } {
     if (timer) clearTimeout(timer);
     timer = setTimeout(reload, o.debounceMs ?? 200);
   });
-  watcher.on('error', () => {});
+  // The folder went away or became unreadable: say so where load problems go; the last good set stays.
+  watcher.on('error', (err) =>
+    o.onError({ file: o.dir, line: 1, col: 1, message: `watching stopped: ${err.message}` }),
+  );
   return {
     close() {
       if (timer) clearTimeout(timer);

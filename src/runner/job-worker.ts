@@ -6,6 +6,7 @@ import { failedJobReason, MAX_STALLED } from '../queue/failed-job-reason.ts';
 import { queueJobId, type JobRef } from '../queue/queued-job.ts';
 import { withScripts } from '../queue/scripts.ts';
 import type { Logger } from '../log.ts';
+import { logErrors } from '../log-errors.ts';
 import { JOBS_QUEUE, type Keys } from '../queue/keys.ts';
 import type { BuildStore } from '../queue/store.ts';
 import type { Backend } from './backend.ts';
@@ -64,7 +65,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
 
-  const process = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
+  const processJob = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
     const record = await deps.store.get(buildId);
     const def = record?.def;
@@ -115,7 +116,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     }
   };
 
-  const worker = new Worker<JobRef>(JOBS_QUEUE, process, {
+  const worker = new Worker<JobRef>(JOBS_QUEUE, processJob, {
     connection: deps.connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
@@ -138,7 +139,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
 
   // Cancellation broadcast: whichever process holds a job of the build aborts it.
   const sub = deps.redis.duplicate();
-  sub.on('error', () => {});
+  logErrors(sub, log, 'cancel broadcast connection');
   await sub.subscribe(deps.keys.cancelChannel);
   sub.on('message', (_channel: string, text: string) => {
     let msg: CancelMessage;

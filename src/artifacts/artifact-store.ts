@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import { receiveFile } from './receive-file.ts';
+import { keys } from '../queue/keys.ts';
 
 /** One artifact of a build, as the API lists it. */
 export interface ArtifactInfo {
@@ -46,10 +47,10 @@ export class ArtifactStore {
   }
 
   private index(buildId: string) {
-    return `${this.o.prefix}:artifacts:${buildId}`;
+    return keys(this.o.prefix).artifacts(buildId);
   }
   private get expiry() {
-    return `${this.o.prefix}:artifacts:expiry`;
+    return keys(this.o.prefix).artifactsExpiry;
   }
   private folder(buildId: string) {
     return join(this.o.dataDir, 'artifacts', buildId);

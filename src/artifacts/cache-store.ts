@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { JobGrant } from './job-credentials.ts';
 import { receiveFile } from './receive-file.ts';
+import { keys } from '../queue/keys.ts';
 
 /** One saved cache. */
 export interface CacheEntry {
@@ -63,19 +64,19 @@ export class CacheStore {
   }
 
   private scope(repository: string, ref: string): string {
-    return `${this.o.prefix}:cache:scope:${createHash('sha256').update(`${repository}\n${ref}`).digest('hex').slice(0, 40)}`;
+    return keys(this.o.prefix).cacheScope(repository, ref);
   }
   private entryKey(id: string): string {
-    return `${this.o.prefix}:cache:entry:${id}`;
+    return keys(this.o.prefix).cacheEntry(id);
   }
   private get lru() {
-    return `${this.o.prefix}:cache:lru`;
+    return keys(this.o.prefix).cacheLru;
   }
   private get bytes() {
-    return `${this.o.prefix}:cache:bytes`;
+    return keys(this.o.prefix).cacheBytes;
   }
   private get reserved() {
-    return `${this.o.prefix}:cache:reserved`;
+    return keys(this.o.prefix).cacheReserved;
   }
   private file(id: string): string {
     return join(this.dir, id);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { BuildStore } from '../queue/store.ts';
+import { keys } from '../queue/keys.ts';
 
 /** What a job's credential lets it touch: its build's artifacts and its repository's caches. */
 export interface JobGrant {
@@ -35,7 +36,7 @@ export class JobCredentials {
   }
 
   private key(token: string): string {
-    return `${this.prefix}:jobcred:${hashOf(token)}`;
+    return keys(this.prefix).jobCredential(hashOf(token));
   }
 
   async mint(grant: JobGrant, ttlMs: number): Promise<string> {

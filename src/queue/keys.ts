@@ -76,6 +76,22 @@ export interface Keys {
   webhook(id: string): string;
   /** Received webhooks by arrival time. */
   webhooks: string;
+  /** The artifacts of one build (a hash by name). */
+  artifacts(buildId: string): string;
+  /** Builds with artifacts, by when they expire. */
+  artifactsExpiry: string;
+  /** The caches of one repository and ref (hashed: both are the user's). */
+  cacheScope(repository: string, ref: string): string;
+  /** One cache entry's record. */
+  cacheEntry(id: string): string;
+  /** Cache entries by last use, for eviction. */
+  cacheLru: string;
+  /** Bytes the caches hold. */
+  cacheBytes: string;
+  /** Bytes reserved by uploads in progress. */
+  cacheReserved: string;
+  /** A running job's credential, by the hash of its token (never the token). */
+  jobCredential(tokenHash: string): string;
 }
 
 /** A name of any length and content as 32 hex characters (group names and delivery ids are the user's). */
@@ -122,6 +138,15 @@ export function keys(prefix: string): Keys {
     workers: `${prefix}:index:workers`,
     webhook: (id) => `${prefix}:webhook:${id}`,
     webhooks: `${prefix}:index:webhooks`,
+    artifacts: (buildId) => `${prefix}:artifacts:${buildId}`,
+    artifactsExpiry: `${prefix}:artifacts:expiry`,
+    cacheScope: (repository, ref) =>
+      `${prefix}:cache:scope:${createHash('sha256').update(`${repository}\n${ref}`).digest('hex').slice(0, 40)}`,
+    cacheEntry: (id) => `${prefix}:cache:entry:${id}`,
+    cacheLru: `${prefix}:cache:lru`,
+    cacheBytes: `${prefix}:cache:bytes`,
+    cacheReserved: `${prefix}:cache:reserved`,
+    jobCredential: (tokenHash) => `${prefix}:jobcred:${tokenHash}`,
   };
 }
 

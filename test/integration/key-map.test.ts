@@ -15,7 +15,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 const SRC = join(import.meta.dirname, '../../src');
 const ARG = '\u0001';
 
-/** A pattern per entry of the key map: arguments match anything; a hashed argument, 32 hex characters. */
+/** A pattern per entry of the key map: arguments match anything; a hashed argument, 32 to 64 hex characters. */
 function patterns(k: Keys): Array<[string, RegExp]> {
   const out: Array<[string, RegExp]> = [];
   for (const [name, value] of Object.entries(k)) {
@@ -28,7 +28,7 @@ function patterns(k: Keys): Array<[string, RegExp]> {
       .split(ARG)
       .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('.+')
-      .replace(/[0-9a-f]{32}$/, '[0-9a-f]{32}');
+      .replace(/[0-9a-f]{32,64}$/, '[0-9a-f]{32,64}');
     out.push([name, new RegExp(`^${source}$`)]);
   }
   return out;

@@ -171,11 +171,9 @@ export class CacheStore {
   async write(grant: JobGrant, id: string, body: Readable, start = 0): Promise<number> {
     await this.reservedEntry(grant, id);
     if (start > this.o.maxBytes) throw new InvalidRequestError('chunk starts past the cache size limit');
-    if (start > 0) {
-      // r+ needs the file; a later chunk may arrive before the first.
-      await open(`${this.file(id)}.part`, 'a', 0o600).then((f) => f.close());
-    }
-    return receiveFile(body, `${this.file(id)}.part`, this.o.maxBytes, 'the cache', start);
+    // Made first: a later chunk may arrive before the first one.
+    await open(`${this.file(id)}.part`, 'a', 0o600).then((f) => f.close());
+    return receiveFile(body, `${this.file(id)}.part`, this.o.maxBytes, 'the cache', start, true);
   }
 
   /** Makes a reserved entry readable, then evicts the least recently used entries over the cap. */

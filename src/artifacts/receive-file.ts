@@ -15,6 +15,7 @@ export async function receiveFile(
   maxBytes: number,
   what: string,
   start = 0,
+  chunked = false,
 ): Promise<number> {
   let size = 0;
   const count = new Transform({
@@ -25,11 +26,12 @@ export async function receiveFile(
       else done(null, chunk);
     },
   });
-  const flags = start > 0 ? 'r+' : 'w';
+  // Chunks of one upload may arrive in any order (the caller made the file): never truncate it then.
+  const flags = chunked ? 'r+' : 'w';
   try {
     await pipeline(body, count, createWriteStream(path, { flags, start, mode: 0o600 }));
   } catch (err) {
-    if (start === 0) await unlink(path).catch(() => {});
+    if (!chunked) await unlink(path).catch(() => {});
     throw err;
   }
   return size;

@@ -163,6 +163,62 @@ export function artifactPaths(): Record<string, unknown> {
         responses: { '201': json(ref('CacheEntry'), 'Saved'), ...jobErrors },
       },
     },
+    '/job/_apis/artifactcache/cache': {
+      get: {
+        summary:
+          'actions/cache v1: find an entry (keys, version); the step reaches it through its job gateway',
+        security: job,
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                result: { type: 'string' },
+                archiveLocation: { type: 'string' },
+                cacheKey: { type: 'string' },
+                scope: { type: 'string' },
+              },
+            },
+            'Hit',
+          ),
+          '204': { description: 'Miss' },
+          ...jobErrors,
+        },
+      },
+    },
+    '/job/_apis/artifactcache/caches': {
+      post: {
+        summary: 'actions/cache v1: reserve {key, version}',
+        security: job,
+        responses: {
+          '200': json({ type: 'object', properties: { cacheId: { type: 'string' } } }, 'Reserved'),
+          '409': error('Exists'),
+          ...jobErrors,
+        },
+      },
+    },
+    '/job/_apis/artifactcache/caches/{id}': {
+      patch: {
+        summary: 'actions/cache v1: upload a chunk (Content-Range)',
+        security: job,
+        parameters: [path('id')],
+        responses: { '204': { description: 'Written' }, ...jobErrors },
+      },
+      post: {
+        summary: 'actions/cache v1: commit {size}',
+        security: job,
+        parameters: [path('id')],
+        responses: { '204': { description: 'Saved' }, ...jobErrors },
+      },
+    },
+    '/job/_apis/artifactcache/artifacts/{id}': {
+      get: {
+        summary: 'actions/cache v1: download an entry',
+        security: job,
+        parameters: [path('id')],
+        responses: { '200': gzip('Bytes'), '404': error('Not readable by this job'), ...jobErrors },
+      },
+    },
     '/job/artifacts': {
       get: {
         summary: 'The artifacts of the job’s build',

@@ -7,6 +7,7 @@ import { InvalidRequestError, UnauthorizedError } from '../errors.ts';
 import type { BuildStore } from '../queue/store.ts';
 import { bearerToken } from './auth.ts';
 import { readJsonBody } from './json-body.ts';
+import { mountActionsCache } from './actions-cache-api.ts';
 
 export interface JobApiDeps {
   credentials: JobCredentials;
@@ -52,6 +53,7 @@ function rangeStart(header: string): number {
 export function jobApiRouter(deps: JobApiDeps): Router {
   const r = new Router({ prefix: '/job' });
   r.use(jobAuth(deps));
+  mountActionsCache(r, deps.caches);
   r.get('/caches', async (ctx) => {
     const keys = query(ctx, 'keys').split(',');
     const hit = await deps.caches.lookup(grantOf(ctx), keys, query(ctx, 'version'));

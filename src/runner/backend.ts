@@ -78,6 +78,12 @@ export interface JobRuntime {
   /** Variables the backend sets for every step (`HOME`, `TMPDIR`), over the step's own. */
   readonly env: Readonly<Record<string, string>>;
   start(o: StartOptions): Promise<StartedStep>;
+  /**
+   * Makes the job's gateway (a unix socket of the worker's) reachable from the steps started from now
+   * on: the base URL they use, `{ unavailable }` with the reason when it cannot be, or null when the
+   * steps share this machine's network (the gateway then listens on its loopback itself).
+   */
+  exposeGateway?(socket: string): Promise<{ url: string } | { unavailable: string } | null>;
   /** Ends whatever is left and releases what `prepare` took (network helpers, cgroups). Idempotent. */
   destroy(): Promise<void>;
 }

@@ -28,8 +28,9 @@ import {
   saveCaches,
   uploadArtifacts,
   type JobFilesContext,
-  type ResolvedCache,
 } from './job-files.ts';
+import { startJobGateway, type JobGateway } from './job-gateway.ts';
+import { randomBytes } from 'node:crypto';
 
 /** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
 export const CHANGED_FILES_CAP = 3000;
@@ -112,8 +113,7 @@ export async function runJob(
   let runtime: Awaited<ReturnType<Backend['prepare']>> | null = null;
   const credentials = new JobCredentials(deps.redis, deps.keys.prefix);
   let credential: string | null = null;
-  let files: JobFilesContext | null = null;
-  let caches: ResolvedCache[] = [];
+  let gateway: JobGateway | null = null;
   try {
     log.system(`pushci: job ${jobName}, attempt ${attempt}, on ${hostname()}`);
     if (attempt > 1)
@@ -184,38 +184,54 @@ export async function runJob(
     };
     log.system(backend.describe(prepare));
     runtime = await backend.prepare(prepare);
-    const downloads = job.downloadArtifacts ?? [];
-    if ((job.caches ?? []).length + (job.artifacts ?? []).length + downloads.length > 0) {
-      // The job's own credential for the server's cache and artifact service; revoked when it ends.
-      const defaultRef =
-        (job.caches ?? []).length > 0
-          ? await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git, stop)
-          : null;
-      credential = await credentials.mint(
-        {
-          buildId: record.meta.id,
-          job: jobName,
-          attempt,
-          repository: `${record.meta.forge}:${record.meta.repository}`,
-          ref: record.meta.ref,
-          defaultRef,
-        },
-        timeoutMs + 10 * 60_000,
-      );
-      files = {
-        runtime,
-        dirs,
-        client: new JobFilesClient(deps.serverUrl?.() ?? config.serverUrl, credential),
-        serverEnv: config.env,
-        secrets,
-        say: (line) => log.system(line),
-        stderr: (line) => log.write('err', line),
-        signal: stop,
-      };
-      await downloadArtifacts(files, downloads);
-      caches = await resolveCaches(files, job);
-      await restoreCaches(files, caches);
-    }
+    // The job's own credential for the server's cache and artifact service, revoked when it ends.
+    const serverUrl = deps.serverUrl?.() ?? config.serverUrl;
+    credential = await credentials.mint(
+      {
+        buildId: record.meta.id,
+        job: jobName,
+        attempt,
+        repository: `${record.meta.forge}:${record.meta.repository}`,
+        ref: record.meta.ref,
+        defaultRef: await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git, stop),
+      },
+      timeoutMs + 10 * 60_000,
+    );
+    // The actions/cache protocol for the steps, through the job's gateway (which holds the credential).
+    gateway = await startJobGateway({
+      dataDir: config.dataDir,
+      name: randomBytes(8).toString('hex'),
+      serverUrl,
+      credential,
+    });
+    const exposed = runtime.exposeGateway ? await runtime.exposeGateway(gateway.socket) : null;
+    const cacheUrl =
+      exposed === null ? await gateway.listenLoopback() : 'url' in exposed ? exposed.url : null;
+    if (exposed && 'url' in exposed) gateway.base = exposed.url;
+    if (exposed && 'unavailable' in exposed)
+      log.system(`pushci: the actions/cache protocol is not available to the steps: ${exposed.unavailable}`);
+    // Not a secret: the gateway authenticates; clients only want the variable set.
+    const cacheEnv: Record<string, string> = cacheUrl
+      ? {
+          ACTIONS_CACHE_URL: cacheUrl,
+          ACTIONS_RUNTIME_TOKEN: 'pushci-job-gateway',
+          // Where @actions/cache puts its archive (its default is GitHub's runner's /home/actions/temp).
+          RUNNER_TEMP: runtime.env.TMPDIR ?? dirs.tmp,
+        }
+      : {};
+    const files: JobFilesContext = {
+      runtime,
+      dirs,
+      client: new JobFilesClient(serverUrl, credential),
+      serverEnv: config.env,
+      secrets,
+      say: (line) => log.system(line),
+      stderr: (line) => log.write('err', line),
+      signal: stop,
+    };
+    await downloadArtifacts(files, job.downloadArtifacts ?? []);
+    const caches = await resolveCaches(files, job);
+    await restoreCaches(files, caches);
     const realSrc = await realpath(dirs.src);
     for (const [i, step] of job.steps.entries()) {
       const cwd = join(dirs.src, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
@@ -236,7 +252,7 @@ export async function runJob(
         shell: step.shell,
         scriptFile: join(dirs.scripts, `step-${i}.sh`),
         cwd: realCwd,
-        env: { ...envs[i]!, ...runtime.env },
+        env: { ...envs[i]!, ...runtime.env, ...cacheEnv },
         timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
         killGraceMs: config.killGraceMs,
         signal: stop,
@@ -277,10 +293,8 @@ export async function runJob(
         return { status: 'failure', exitCode: code, reason };
       }
     }
-    if (files) {
-      await saveCaches(files, caches);
-      await uploadArtifacts(files, job);
-    }
+    await saveCaches(files, caches);
+    await uploadArtifacts(files, job);
     return { status: 'success', exitCode: 0, reason: null };
   } catch (err) {
     const reason = (err as Error).message;
@@ -296,6 +310,7 @@ export async function runJob(
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);
+    await gateway?.close().catch(() => {});
     if (credential) await credentials.revoke(credential).catch(() => {});
     await runtime?.destroy().catch(() => {});
     await log.close().catch(() => {});

@@ -16,6 +16,21 @@ import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobC
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
 import { GUARD_CAPS, SLIRP_DNS, attachNetwork, blockedDestinations, stepCommand } from './network.ts';
+import { startForwarder } from './forwarder.ts';
+import { execFileSync } from 'node:child_process';
+
+/** Whether socat and nsenter are installed (asked once). */
+let forwarderTools: string | null | undefined;
+function forwarderProblem(): string | null {
+  if (forwarderTools !== undefined) return forwarderTools;
+  try {
+    execFileSync('sh', ['-c', 'command -v socat && command -v nsenter'], { stdio: 'ignore' });
+    forwarderTools = null;
+  } catch {
+    forwarderTools = 'socat or nsenter is not installed (apt-get install socat util-linux)';
+  }
+  return forwarderTools;
+}
 
 export interface SandboxOptions {
   /** pushci's own folders the steps must not see (data dir, working directory, pipelines folder). */
@@ -169,6 +184,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         : null;
       const limitArgs = rlimits(o.limits, cgroup !== null);
       const live = new Set<StartedStep>();
+      let gateway: { socket: string; port: number } | null = null;
       let diskOver: string | null = null;
       const diskMessage = (used: number) =>
         `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp and $HOME hold ${formatBytes(used)}`;
@@ -239,8 +255,19 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st.pid = await readInfo(child.stdio[3] as Readable);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
-          if (guard) st.stopNetwork = await attachNetwork(st.pid);
-          if (st.exited) st.stopNetwork?.();
+          // The network and the gateway's forwarder are set up side by side, before the step starts.
+          // Without the forwarder the step still runs: the cache protocol then refuses connections
+          // and its clients carry on without a cache, as they do when a cache service is down.
+          const [net, fwd] = await Promise.allSettled([
+            guard ? attachNetwork(st.pid) : null,
+            gateway ? startForwarder(st.pid, gateway.port, gateway.socket) : null,
+          ]);
+          st.stopNetwork = () => {
+            if (net.status === 'fulfilled') net.value?.();
+            if (fwd.status === 'fulfilled') fwd.value?.();
+          };
+          if (st.exited) st.stopNetwork();
+          if (net.status === 'rejected') throw net.reason as Error;
           block.end('go');
         } catch (e) {
           child.kill('SIGKILL');
@@ -314,6 +341,14 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         workspace: o.dirs.src,
         env: { HOME: homeInside({ home: opts.home, dirs: o.dirs }), TMPDIR: '/tmp' },
         start,
+        async exposeGateway(socket) {
+          if (o.network === 'host') return null;
+          const problem = forwarderProblem();
+          if (problem) return { unavailable: problem };
+          // The sandbox's loopback is its own: any port is free there.
+          gateway = { socket, port: 20000 + Math.floor(Math.random() * 40000) };
+          return { url: `http://127.0.0.1:${gateway.port}/` };
+        },
         async destroy() {
           if (watcher) clearInterval(watcher);
           await Promise.all([...live].map((s) => s.kill(0)));

@@ -1,0 +1,136 @@
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The routes of the cache protocol a step may use; everything else answers 404 without reaching the server. */
+// Exact shapes only: no "..", no percent-encoded path, nothing a URL parser could normalise elsewhere.
+const ALLOWED =
+  /^\/_apis\/artifactcache\/(cache|caches|caches\/[0-9a-f]{32}|artifacts\/[0-9a-f]{32})(\?[^#/]*)?$/;
+const FORWARDED = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept',
+  'user-agent',
+  'transfer-encoding',
+];
+
+export interface JobGateway {
+  /** The unix socket it listens on (never inside any sandbox). */
+  readonly socket: string;
+  /** The base URL steps use (`http://127.0.0.1:<port>/`); set once the runtime exposed the gateway. */
+  base: string | null;
+  /** Also listens on this machine's loopback (steps that share its network); returns the base URL. */
+  listenLoopback(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A place for the socket whose path fits sun_path (108 bytes) and socat's address syntax. */
+async function socketDir(dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'sockets');
+  if (dir.length < 60 && /^[A-Za-z0-9_./-]+$/.test(dir)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'pushci-sockets-'));
+  await chmod(tmp, 0o700);
+  return tmp;
+}
+
+/**
+ * One job's way to the cache service: a small HTTP proxy on a unix socket of the worker's, which the
+ * job's sandboxes reach through a forwarder on their own loopback. It passes only the cache protocol's
+ * routes to the server (`PUSHCI_URL`, `/job/…`), adding the job's credential, so the step never holds
+ * the credential, and nothing else of the server (or of this machine) becomes reachable.
+ */
+export async function startJobGateway(o: {
+  dataDir: string;
+  name: string;
+  serverUrl: string;
+  credential: string;
+}): Promise<JobGateway> {
+  const dir = await socketDir(o.dataDir);
+  const socket = join(dir, `${o.name}.sock`);
+  await rm(socket, { force: true });
+  const target = new URL(o.serverUrl.replace(/\/*$/, '/'));
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const gw: JobGateway = {
+    socket,
+    base: null,
+    listenLoopback: async () => {
+      const tcp = createServer(handle);
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(tcp);
+      gw.base = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/`;
+      return gw.base;
+    },
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.close(() => r());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      await rm(socket, { force: true });
+    },
+  };
+  function handle(req: IncomingMessage, res: ServerResponse) {
+    const path = req.url ?? '';
+    if (!ALLOWED.test(path) || !gw.base) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: 'not_found',
+          message: 'only the cache protocol (_apis/artifactcache) is here',
+        }),
+      );
+      req.resume();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of FORWARDED) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    headers.authorization = `Bearer ${o.credential}`;
+    headers['x-pushci-job-base'] = gw.base;
+    const url = new URL(`job${path}`, target);
+    const out = send(url, { method: req.method, headers }, (up) => {
+      const back: Record<string, string> = {};
+      for (const h of ['content-type', 'content-length', 'content-disposition']) {
+        const v = up.headers[h];
+        if (typeof v === 'string') back[h] = v;
+      }
+      res.writeHead(up.statusCode ?? 502, back);
+      up.pipe(res);
+    });
+    out.on('error', (err) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: 'bad_gateway',
+            message: `the pushci server is unreachable: ${err.message}`,
+          }),
+        );
+      } else res.destroy();
+    });
+    req.pipe(out);
+  }
+  const servers = [createServer(handle)];
+  await new Promise<void>((resolve, reject) => {
+    servers[0]!.once('error', reject);
+    servers[0]!.listen(socket, () => resolve());
+  });
+  await chmod(socket, 0o600);
+  return gw;
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import {
+  copyFileSync,
+  cpSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BuildView } from '../../src/model.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const SECRET = 'actions-cache-secret';
+const ROOT = join(import.meta.dirname, '../..');
+
+/**
+ * A cache client built on the real `@actions/cache` (npm), with a Node to run it, in a folder the
+ * sandbox shows (not /tmp, which is the job's own, nor pushci's working directory, which is hidden).
+ */
+function cacheClient(): string {
+  const dir = mkdtempSync('/var/tmp/pushci-test-cache-client-');
+  const seen = new Set<string>();
+  const copy = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const from = join(ROOT, 'node_modules', name);
+    cpSync(from, join(dir, 'node_modules', name), { recursive: true });
+    const pkg = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as { dependencies?: object };
+    for (const dep of Object.keys(pkg.dependencies ?? {})) copy(dep);
+  };
+  copy('@actions/cache');
+  const node = realpathSync(process.execPath);
+  try {
+    linkSync(node, join(dir, 'node'));
+  } catch {
+    copyFileSync(node, join(dir, 'node'));
+  }
+  writeFileSync(
+    join(dir, 'client.mjs'),
+    `import * as cache from '@actions/cache';
+const [op, key, ...restoreKeys] = process.argv.slice(2);
+const paths = ['deps-dir'];
+if (op === 'save') console.log('client: saved', await cache.saveCache(paths, key));
+else console.log('client: restored', (await cache.restoreCache(paths, key, restoreKeys)) ?? 'nothing');
+`,
+  );
+  return dir;
+}
+
+describe('the actions/cache protocol from inside a sandboxed step (@actions/cache)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let other: TestRepo;
+  let server: TestServer;
+  let client: string;
+
+  before(async () => {
+    client = cacheClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'lock.txt': 'v1\n' }]);
+    other = makeRepo([{ 'x.txt': 'x\n' }]);
+    const pipeline = (name: string, dir: string) => `name: ${name}
+repository: octo-org/${name}
+clone-url: ${dir}
+on: push
+env:
+  CLIENT: ${client}
+jobs:
+  build:
+    steps:
+      - run: |
+          "$CLIENT/node" "$CLIENT/client.mjs" restore "deps-$(cat lock.txt 2>/dev/null || echo x)" deps-
+          if [ -f deps-dir/made.txt ]; then echo "step: restored from build $(cat deps-dir/made.txt)"; else echo "step: cold"; mkdir -p deps-dir; echo "$CI_BUILD_NUMBER" > deps-dir/made.txt; fi
+          "$CLIENT/node" "$CLIENT/client.mjs" save "deps-$(cat lock.txt 2>/dev/null || echo x)"
+      - name: attack
+        run: |
+          env | grep -c pcj_ || echo "attack: no credential in the environment"
+          base="$ACTIONS_CACHE_URL"
+          for path in api/builds job/artifacts _apis/artifactcache/../../api/builds '_apis/artifactcache/%2e%2e/%2e%2e/api/builds'; do
+            echo "attack: $path $(curl -s -o /dev/null -w '%{http_code}' "$base$path")"
+          done
+          if [ -f target.txt ]; then
+            echo "attack: other repository's cache $(curl -s -o /dev/null -w '%{http_code}' "\${base}_apis/artifactcache/artifacts/$(cat target.txt)")"
+          fi
+`;
+    server = await startServer(
+      redis,
+      { 'ac.yml': pipeline('ac', repo.dir), 'other.yml': pipeline('other', other.dir) },
+      { GITHUB_WEBHOOK_SECRET: SECRET },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    if (client) rmSync(client, { recursive: true, force: true });
+  });
+
+  const build = async (name: string, sha: string) => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      120_000,
+      `build ${id}`,
+    );
+    const log = await (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    assert.equal(b.status, 'success', log);
+    return log;
+  };
+
+  it('misses, then saves; the next build restores what the first saved', async () => {
+    const first = await build('ac', repo.commits[0]!);
+    assert.match(first, /client: restored nothing/);
+    assert.match(first, /step: cold/);
+    assert.match(first, /client: saved/);
+    const second = await build('ac', repo.commits[0]!);
+    assert.match(second, /client: restored deps-v1/);
+    assert.match(second, /step: restored from build 1/);
+  });
+
+  it('falls back to a restore-key prefix when the key itself is new', async () => {
+    const sha = repo.commit({ 'lock.txt': 'v2\n' });
+    const third = await build('ac', sha);
+    assert.match(third, /client: restored deps-v1/);
+    assert.match(third, /step: restored from build 1/);
+    assert.match(third, /client: saved/);
+  });
+
+  it('a step reaches only the cache protocol, never the API, and no other repository’s cache', async () => {
+    // A cache of another repository, then a step that asks for it by id.
+    const otherLog = await build('other', other.commits[0]!);
+    assert.match(otherLog, /client: saved/);
+    const caches = await waitFor(async () => {
+      const { Redis } = await import('ioredis');
+      const r = new Redis(redis.url);
+      try {
+        const keys = await r.keys(`${redis.prefix}:cache:entry:*`);
+        const owned = [];
+        for (const k of keys) if ((await r.hget(k, 'repository')) === 'github:octo-org/other') owned.push(k);
+        return owned.length > 0 ? owned : null;
+      } finally {
+        r.disconnect();
+      }
+    });
+    const target = caches[0]!.split(':').at(-1)!;
+    const sha = repo.commit({ 'target.txt': `${target}\n` });
+    const log = await build('ac', sha);
+    assert.match(log, /attack: no credential in the environment/);
+    assert.match(log, /attack: api\/builds 404/);
+    assert.match(log, /attack: job\/artifacts 404/);
+    assert.match(log, /attack: _apis\/artifactcache\/\.\.\/\.\.\/api\/builds 404/);
+    assert.match(log, /attack: _apis\/artifactcache\/%2e%2e\/%2e%2e\/api\/builds 404/);
+    assert.match(log, /attack: other repository's cache 404/);
+  });
+});

@@ -169,3 +169,69 @@ jobs:
     assert.match(log, /attack: other repository's cache 404/);
   });
 });
+
+describe('the actions/cache protocol on the host runner (the gateway on this machine’s loopback)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: string;
+
+  before(async () => {
+    client = cacheClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'lock.txt': 'h1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'host.yml': `name: host
+repository: octo-org/host
+clone-url: ${repo.dir}
+on: push
+jobs:
+  build:
+    steps:
+      - run: |
+          case "$ACTIONS_CACHE_URL" in http://127.0.0.1:*/) echo "url: loopback";; esac
+          "${client}/node" "${client}/client.mjs" restore deps-h1
+          [ -f deps-dir/made.txt ] && echo "step: restored from build $(cat deps-dir/made.txt)" || { mkdir -p deps-dir; echo "$CI_BUILD_NUMBER" > deps-dir/made.txt; }
+          "${client}/node" "${client}/client.mjs" save deps-h1
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    if (client) rmSync(client, { recursive: true, force: true });
+  });
+
+  it('saves in one build and restores in the next', async () => {
+    const run = async () => {
+      const sha = repo.commits[0]!;
+      const res = await sendGithub(
+        server.base,
+        githubPush({ before: sha, after: sha, repo: 'octo-org/host' }),
+        SECRET,
+      );
+      assert.equal(res.status, 202, res.text);
+      const id = res.json.builds[0].id as string;
+      await waitFor(
+        async () => {
+          const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+        },
+        120_000,
+        `build ${id}`,
+      );
+      return (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    };
+    const first = await run();
+    assert.match(first, /url: loopback/);
+    assert.match(first, /client: restored nothing/);
+    assert.match(first, /client: saved/);
+    const second = await run();
+    assert.match(second, /client: restored deps-h1/);
+    assert.match(second, /step: restored from build 1/);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { ArtifactStore } from '../../../src/artifacts/artifact-store.ts';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../../../src/errors.ts';
+import { startRedis, type TestRedis } from '../../helpers/redis.ts';
+
+const DAY = 86_400_000;
+
+describe('artifact store (real Redis, real files)', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  let store: ArtifactStore;
+  let dataDir: string;
+  const body = (s: string) => Readable.from([Buffer.from(s)]);
+
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    dataDir = mkdtempSync(join(tmpdir(), 'pushci-test-artifacts-'));
+    store = new ArtifactStore({
+      redis: client,
+      prefix: redis.prefix,
+      dataDir,
+      retentionMs: 30 * DAY,
+      maxBytes: 10,
+      now: () => clock,
+    });
+  });
+  after(async () => {
+    client.disconnect();
+    await redis.stop();
+  });
+
+  it('stores, lists and reads an artifact; its job may replace it, another job may not', async () => {
+    await store.put('b1', 'build', 'dist', body('one'));
+    await store.put('b1', 'build', 'dist', body('two'));
+    await assert.rejects(store.put('b1', 'test', 'dist', body('x')), ConflictError);
+    const list = await store.list('b1');
+    assert.deepEqual(
+      list.map((a) => [a.name, a.job, a.size, a.expires_at]),
+      [['dist', 'build', 3, '2026-01-31T00:00:00.000Z']],
+    );
+    assert.equal(await text((await store.open('b1', 'dist')).stream), 'two');
+    assert.deepEqual(await store.list('b2'), []);
+  });
+
+  it('refuses names that are not plain, and bodies over the cap (leaving no file)', async () => {
+    await assert.rejects(store.put('b1', 'build', '../x', body('x')), InvalidRequestError);
+    await assert.rejects(store.put('b1', 'build', '.hidden', body('x')), InvalidRequestError);
+    await assert.rejects(store.put('b1', 'build', 'big', body('x'.repeat(11))), PayloadTooLargeError);
+    assert.deepEqual(readdirSync(join(dataDir, 'artifacts', 'b1')), ['dist.tar.gz']);
+  });
+
+  it('expires after the retention: not listed, not readable, then removed with its folder', async () => {
+    await store.put('b3', 'build', 'late', body('z'));
+    clock += 30 * DAY + 1;
+    assert.deepEqual(await store.list('b1'), []);
+    await assert.rejects(store.open('b1', 'dist'), NotFoundError);
+    // b1 and b3 are past their retention; b4, stored now, stays.
+    await store.put('b4', 'build', 'fresh', body('f'));
+    assert.equal(await store.sweep(), 2);
+    assert.ok(!existsSync(join(dataDir, 'artifacts', 'b1')));
+    assert.ok(!existsSync(join(dataDir, 'artifacts', 'b3')));
+    assert.ok(existsSync(join(dataDir, 'artifacts', 'b4', 'fresh.tar.gz')));
+  });
+});

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -32,6 +31,7 @@ export interface ArtifactStoreOptions {
 
 export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const BUILD_ID = /^[0-9a-z]{1,64}$/;
+const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 
 /**
  * Artifacts (a `.tar.gz` each) of builds, stored by the server under the data dir and indexed in Redis;
@@ -81,17 +81,47 @@ export class ArtifactStore {
     return a;
   }
 
-  /** Stores the body as the artifact `name` of the build, uploaded by `job`. */
-  async put(buildId: string, job: string, name: string, body: Readable): Promise<ArtifactInfo> {
+  private async owned(buildId: string, job: string, name: string): Promise<void> {
     ArtifactStore.check(buildId, name);
+    if (!JOB_NAME.test(job)) throw new InvalidRequestError(`bad job name ${job}`);
     const existing = await this.o.redis.hget(this.index(buildId), name);
     const owner = existing ? (JSON.parse(existing) as ArtifactInfo).job : null;
     if (owner && owner !== job)
       throw new ConflictError(`artifact "${name}" of this build was uploaded by job "${owner}"`);
-    const dir = this.folder(buildId);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const part = join(dir, `.${name}.${randomBytes(6).toString('hex')}.part`);
-    const size = await receiveFile(body, part, this.o.maxBytes, `artifact "${name}"`);
+  }
+
+  private part(buildId: string, job: string, name: string): string {
+    return join(this.folder(buildId), `.${name}.${job}.part`);
+  }
+
+  /**
+   * Writes bytes of the artifact `name` that `job` is uploading, at `start`. Uploads come in chunks, each
+   * one request, so no single request has to outlast the server's request timeout.
+   */
+  async writeChunk(
+    buildId: string,
+    job: string,
+    name: string,
+    body: Readable,
+    start: number,
+  ): Promise<number> {
+    await this.owned(buildId, job, name);
+    await mkdir(this.folder(buildId), { recursive: true, mode: 0o700 });
+    const part = this.part(buildId, job, name);
+    // A first chunk starts the upload afresh (a retried attempt's leftovers go).
+    if (start === 0) await unlink(part).catch(() => {});
+    await open(part, 'a', 0o600).then((f) => f.close());
+    return receiveFile(body, part, this.o.maxBytes, `artifact "${name}"`, start, true);
+  }
+
+  /** Makes the uploaded chunks the artifact (replacing the job's earlier one of that name). */
+  async commit(buildId: string, job: string, name: string, expectedSize?: number): Promise<ArtifactInfo> {
+    await this.owned(buildId, job, name);
+    const part = this.part(buildId, job, name);
+    const size = (await stat(part).catch(() => null))?.size;
+    if (size === undefined) throw new InvalidRequestError(`nothing was uploaded for artifact "${name}"`);
+    if (expectedSize !== undefined && size !== expectedSize)
+      throw new InvalidRequestError(`the upload holds ${size} bytes, not ${expectedSize}`);
     const now = this.now();
     const info: ArtifactInfo = {
       name,
@@ -100,18 +130,25 @@ export class ArtifactStore {
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + this.o.retentionMs).toISOString(),
     };
-    try {
-      await rename(part, join(dir, `${name}.tar.gz`));
-    } catch (err) {
-      await unlink(part).catch(() => {});
-      throw err;
-    }
+    await rename(part, join(this.folder(buildId), `${name}.tar.gz`));
     await this.o.redis
       .multi()
       .hset(this.index(buildId), name, JSON.stringify(info))
       .zadd(this.expiry, 'GT', now + this.o.retentionMs, buildId)
       .exec();
     return info;
+  }
+
+  /** Stores the body as the artifact `name` of the build, uploaded by `job` (one chunk). */
+  async put(buildId: string, job: string, name: string, body: Readable): Promise<ArtifactInfo> {
+    try {
+      await this.writeChunk(buildId, job, name, body, 0);
+    } catch (err) {
+      if (BUILD_ID.test(buildId) && ARTIFACT_NAME.test(name) && JOB_NAME.test(job))
+        await unlink(this.part(buildId, job, name)).catch(() => {});
+      throw err;
+    }
+    return this.commit(buildId, job, name);
   }
 
   /** The artifact's bytes (a gzipped tar). */

@@ -98,10 +98,25 @@ export function jobApiRouter(deps: JobApiDeps): Router {
   r.get('/artifacts', async (ctx) => {
     ctx.body = { artifacts: await deps.artifacts.list(grantOf(ctx).buildId) };
   });
-  r.put('/artifacts/:name', async (ctx) => {
+  r.patch('/artifacts/:name', async (ctx) => {
     const g = grantOf(ctx);
+    const written = await deps.artifacts.writeChunk(
+      g.buildId,
+      g.job,
+      ctx.params.name!,
+      ctx.req,
+      rangeStart(ctx.get('content-range')),
+    );
+    ctx.body = { written };
+  });
+  r.post('/artifacts/:name/commit', async (ctx) => {
+    const g = grantOf(ctx);
+    const body = await readJsonBody(ctx, 4096);
+    const size = body.size;
+    if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0))
+      throw new InvalidRequestError('size must be a whole number of bytes');
     ctx.status = 201;
-    ctx.body = await deps.artifacts.put(g.buildId, g.job, ctx.params.name!, ctx.req);
+    ctx.body = await deps.artifacts.commit(g.buildId, g.job, ctx.params.name!, size);
   });
   r.get('/artifacts/:name', async (ctx) => {
     const { info, stream } = await deps.artifacts.open(grantOf(ctx).buildId, ctx.params.name!);

@@ -1,5 +1,45 @@
 import { Readable } from 'node:stream';
 
+/**
+ * Uploads go in chunks of this size, one request each, so none has to outlast the server's request
+ * timeout (PUSHCI_REQUEST_TIMEOUT_MS) however large the whole is.
+ */
+export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** Reads `body` in chunks of `size` bytes (the last may be shorter) and hands each to `send`, in order. */
+export async function sendChunks(
+  body: Readable,
+  size: number,
+  send: (start: number, chunk: Buffer) => Promise<void>,
+) {
+  let parts: Buffer[] = [];
+  let held = 0;
+  let start = 0;
+  const flush = async () => {
+    const chunk = Buffer.concat(parts, held);
+    parts = [];
+    held = 0;
+    await send(start, chunk);
+    start += chunk.length;
+  };
+  for await (const c of body as AsyncIterable<Buffer>) {
+    let rest = c;
+    while (held + rest.length >= size) {
+      const take = size - held;
+      parts.push(rest.subarray(0, take));
+      held += take;
+      rest = rest.subarray(take);
+      await flush();
+    }
+    if (rest.length > 0) {
+      parts.push(rest);
+      held += rest.length;
+    }
+  }
+  if (held > 0 || start === 0) await flush();
+  return start;
+}
+
 /** A cache entry as the server describes it. */
 export interface CacheHit {
   id: string;
@@ -22,14 +62,21 @@ export class JobFilesError extends Error {
 export class JobFilesClient {
   private readonly base: string;
   private readonly token: string;
-  constructor(base: string, token: string) {
+  private readonly chunkBytes: number;
+  constructor(base: string, token: string, chunkBytes = UPLOAD_CHUNK_BYTES) {
     this.base = base.replace(/\/+$/, '');
     this.token = token;
+    this.chunkBytes = chunkBytes;
   }
 
-  private async call(method: string, path: string, init: { body?: Readable | string; type?: string } = {}) {
+  private async call(
+    method: string,
+    path: string,
+    init: { body?: Readable | string | Buffer; type?: string; range?: string } = {},
+  ) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (init.type) headers['content-type'] = init.type;
+    if (init.range) headers['content-range'] = init.range;
     const body =
       init.body instanceof Readable ? (Readable.toWeb(init.body) as unknown as ReadableStream) : init.body;
     let res: Response;
@@ -90,20 +137,38 @@ export class JobFilesClient {
       }
       throw err;
     }
+    let size: number;
     try {
-      await this.call('PUT', `/caches/${id}`, { body, type: 'application/octet-stream' });
+      size = await sendChunks(body, this.chunkBytes, (start, chunk) =>
+        this.call('PATCH', `/caches/${id}`, {
+          body: chunk,
+          type: 'application/octet-stream',
+          range: `bytes ${start}-${start + Math.max(chunk.length, 1) - 1}/*`,
+        }).then(() => {}),
+      );
     } catch (err) {
       await this.call('DELETE', `/caches/${id}`).catch(() => {});
       throw err;
     }
-    const res = await this.call('POST', `/caches/${id}/commit`, { body: '{}', type: 'application/json' });
+    const res = await this.call('POST', `/caches/${id}/commit`, {
+      body: JSON.stringify({ size }),
+      type: 'application/json',
+    });
     return { saved: true, size: ((await res.json()) as { size: number }).size };
   }
 
   async uploadArtifact(name: string, body: Readable): Promise<{ size: number }> {
-    const res = await this.call('PUT', `/artifacts/${encodeURIComponent(name)}`, {
-      body,
-      type: 'application/gzip',
+    const path = `/artifacts/${encodeURIComponent(name)}`;
+    const size = await sendChunks(body, this.chunkBytes, (start, chunk) =>
+      this.call('PATCH', path, {
+        body: chunk,
+        type: 'application/octet-stream',
+        range: `bytes ${start}-${start + Math.max(chunk.length, 1) - 1}/*`,
+      }).then(() => {}),
+    );
+    const res = await this.call('POST', `${path}/commit`, {
+      body: JSON.stringify({ size }),
+      type: 'application/json',
     });
     return (await res.json()) as { size: number };
   }

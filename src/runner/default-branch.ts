@@ -1,4 +1,4 @@
-import { git } from './git.ts';
+import { defaultBranch } from './git.ts';
 
 /** How long a worker trusts what it learned about a repository's default branch. */
 const TTL_MS = 10 * 60_000;
@@ -10,20 +10,11 @@ const TTL_MS = 10 * 60_000;
  */
 export function defaultBranchResolver(now: () => number = Date.now) {
   const known = new Map<string, { ref: string | null; at: number }>();
-  return async (url: string, env: Record<string, string>, signal?: AbortSignal): Promise<string | null> => {
+  return async (url: string, env: Record<string, string>): Promise<string | null> => {
     const hit = known.get(url);
     if (hit && now() - hit.at < TTL_MS) return hit.ref;
-    let ref: string | null = null;
-    try {
-      const out = await git(['ls-remote', '--symref', '--', url, 'HEAD'], {
-        env,
-        redact: url,
-        ...(signal ? { signal } : {}),
-      });
-      ref = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(out)?.[1] ?? null;
-    } catch {
-      ref = null;
-    }
+    const branch = await defaultBranch(url, env).catch(() => null);
+    const ref = branch ? `refs/heads/${branch}` : null;
     known.set(url, { ref, at: now() });
     return ref;
   };

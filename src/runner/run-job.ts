@@ -193,7 +193,7 @@ export async function runJob(
         attempt,
         repository: `${record.meta.forge}:${record.meta.repository}`,
         ref: record.meta.ref,
-        defaultRef: await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git, stop),
+        defaultRef: await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git),
       },
       timeoutMs + 10 * 60_000,
     );

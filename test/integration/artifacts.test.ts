@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -239,5 +239,69 @@ jobs:
       (await fetch(`${server.base}/api/builds`, { headers: { authorization: `Bearer ${stale}` } })).status,
       401,
     );
+  });
+});
+
+describe('a worker on another machine (its own data dir) sends caches and artifacts to the server over HTTP', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let web: TestServer;
+  let worker: TestServer;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': 'a\n' }]);
+    const pipelines = {
+      'remote.yml': `name: remote
+repository: octo-org/remote
+clone-url: ${repo.dir}
+on: push
+jobs:
+  make:
+    cache: { key: remote-1, paths: [kept] }
+    artifacts: { name: out, paths: [out.txt] }
+    steps:
+      - run: |
+          [ -f kept/x ] && echo "kept: $(cat kept/x)" || { mkdir -p kept; echo "$CI_BUILD_NUMBER" > kept/x; }
+          echo made > out.txt
+`,
+    };
+    web = await startServer(redis, pipelines, { GITHUB_WEBHOOK_SECRET: SECRET }, { worker: false });
+    worker = await startServer(redis, pipelines, { PUSHCI_URL: web.base }, { http: false });
+  });
+  after(async () => {
+    await worker?.close();
+    await web?.close();
+    await redis?.stop();
+  });
+
+  it('stores them in the server’s data dir, none in the worker’s, and the next build restores', async () => {
+    const run = async () => {
+      const sha = repo.commits[0]!;
+      const res = await sendGithub(
+        web.base,
+        githubPush({ before: sha, after: sha, repo: 'octo-org/remote' }),
+        SECRET,
+      );
+      assert.equal(res.status, 202, res.text);
+      const id = res.json.builds[0].id as string;
+      const b = await waitFor(
+        async () => {
+          const v = (await (await web.api(`/api/builds/${id}`)).json()) as BuildView;
+          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+        },
+        90_000,
+        `build ${id}`,
+      );
+      const log = await (await web.api(`/api/builds/${id}/jobs/make/log`)).text();
+      assert.equal(b.status, 'success', log);
+      return { id, log };
+    };
+    const first = await run();
+    assert.ok(existsSync(join(web.config.dataDir, 'artifacts', first.id, 'out.tar.gz')));
+    assert.ok(!existsSync(join(worker.config.dataDir, 'artifacts')));
+    assert.ok(!existsSync(join(worker.config.dataDir, 'caches')));
+    const second = await run();
+    assert.match(second.log, /kept: 1/);
   });
 });

@@ -16,6 +16,7 @@ import { keys } from '../queue/keys.ts';
 import { LastGoodPipelines } from '../queue/last-good-pipelines.ts';
 import { findCgroups } from '../runner/backends/sandbox/cgroups.ts';
 import { probeSandbox } from '../runner/backends/sandbox/probe.ts';
+import { forwarderProblem } from '../runner/backends/sandbox/forwarder.ts';
 
 const run = promisify(execFile);
 
@@ -75,6 +76,14 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       'sandbox',
       'ok',
       `steps run in bubblewrap; job limits as ${cg ? `cgroup v${cg.version}` : 'rlimits'}`,
+    );
+    const problem = forwarderProblem();
+    add(
+      'cache',
+      problem ? 'warn' : 'ok',
+      problem
+        ? `${problem}: sandboxed steps cannot use the actions/cache protocol (cache: keys still work)`
+        : 'sandboxed steps reach the actions/cache protocol through socat',
     );
   } else if (config.runner === 'sandbox') add('sandbox', 'fail', `PUSHCI_RUNNER=sandbox, but ${missing}`);
   else add('sandbox', 'warn', `${missing}: steps would run unsandboxed (PUSHCI_RUNNER=auto)`);

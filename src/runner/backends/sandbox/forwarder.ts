@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,4 +55,17 @@ export async function startForwarder(pid: number, port: number, socket: string):
     await sleep(5);
   }
   return stop;
+}
+
+let tools: string | null | undefined;
+/** Why the forwarder cannot run here (socat or nsenter missing), or null; asked once per process. */
+export function forwarderProblem(): string | null {
+  if (tools !== undefined) return tools;
+  try {
+    execFileSync('sh', ['-c', 'command -v socat && command -v nsenter'], { stdio: 'ignore' });
+    tools = null;
+  } catch {
+    tools = 'socat or nsenter is not installed (apt-get install socat util-linux)';
+  }
+  return tools;
 }

@@ -16,21 +16,7 @@ import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobC
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
 import { GUARD_CAPS, SLIRP_DNS, attachNetwork, blockedDestinations, stepCommand } from './network.ts';
-import { startForwarder } from './forwarder.ts';
-import { execFileSync } from 'node:child_process';
-
-/** Whether socat and nsenter are installed (asked once). */
-let forwarderTools: string | null | undefined;
-function forwarderProblem(): string | null {
-  if (forwarderTools !== undefined) return forwarderTools;
-  try {
-    execFileSync('sh', ['-c', 'command -v socat && command -v nsenter'], { stdio: 'ignore' });
-    forwarderTools = null;
-  } catch {
-    forwarderTools = 'socat or nsenter is not installed (apt-get install socat util-linux)';
-  }
-  return forwarderTools;
-}
+import { forwarderProblem, startForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
   /** pushci's own folders the steps must not see (data dir, working directory, pipelines folder). */

@@ -63,10 +63,13 @@ export class JobFilesClient {
   private readonly base: string;
   private readonly token: string;
   private readonly chunkBytes: number;
-  constructor(base: string, token: string, chunkBytes = UPLOAD_CHUNK_BYTES) {
+  private readonly signal: AbortSignal | undefined;
+  /** `signal` (the job's timeout and cancel) aborts whatever transfer is under way. */
+  constructor(base: string, token: string, o: { chunkBytes?: number; signal?: AbortSignal } = {}) {
     this.base = base.replace(/\/+$/, '');
     this.token = token;
-    this.chunkBytes = chunkBytes;
+    this.chunkBytes = o.chunkBytes ?? UPLOAD_CHUNK_BYTES;
+    this.signal = o.signal;
   }
 
   private async call(
@@ -85,6 +88,7 @@ export class JobFilesClient {
         method,
         headers,
         ...(body !== undefined ? { body, duplex: 'half' } : {}),
+        ...(this.signal ? { signal: this.signal } : {}),
       } as RequestInit);
     } catch (err) {
       throw new JobFilesError(

@@ -222,7 +222,7 @@ export async function runJob(
     const files: JobFilesContext = {
       runtime,
       dirs,
-      client: new JobFilesClient(serverUrl, credential),
+      client: new JobFilesClient(serverUrl, credential, { signal: stop }),
       serverEnv: config.env,
       secrets,
       say: (line) => log.system(line),

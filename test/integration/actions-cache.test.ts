@@ -235,3 +235,82 @@ jobs:
     assert.match(second, /step: restored from build 1/);
   });
 });
+
+describe('@actions/cache against the cap and the branch scopes', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: string;
+
+  before(async () => {
+    client = cacheClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'ops.txt': '' }]);
+    server = await startServer(
+      redis,
+      {
+        'cap.yml': `name: cap
+repository: octo-org/cap
+clone-url: ${repo.dir}
+on: push
+jobs:
+  build:
+    steps:
+      - run: |
+          mkdir -p deps-dir
+          # Random bytes: the archive cannot be compressed below ~1.5 kB.
+          head -c 1500 /dev/urandom > deps-dir/r
+          while read -r op key; do "${client}/node" "${client}/client.mjs" "$op" "$key"; done < ops.txt
+`,
+      },
+      // Two entries of ~1.7 kB fit, a third does not.
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CACHE_MAX_BYTES: '4000' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    if (client) rmSync(client, { recursive: true, force: true });
+  });
+
+  /** One build on `branch` that runs the client's operations (`save key` / `restore key`) in order. */
+  const ops = async (branch: string, lines: string[]) => {
+    if (repo.git('branch', '--show-current') !== branch) repo.git('checkout', '-q', '-B', branch);
+    const sha = repo.commit({ 'ops.txt': `${lines.join('\n')}\n` });
+    const res = await sendGithub(
+      server.base,
+      githubPush({ ref: `refs/heads/${branch}`, before: sha, after: sha, repo: 'octo-org/cap' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      120_000,
+      `build ${id}`,
+    );
+    return (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+  };
+
+  it('a branch restores the default branch’s entry; the default branch never sees the branch’s', async () => {
+    const main = await ops('main', ['save on-main']);
+    assert.match(main, /client: saved/);
+    const feature = await ops('feature', ['restore on-main', 'save on-feature', 'restore on-feature']);
+    assert.match(feature, /client: restored on-main/);
+    assert.match(feature, /client: restored on-feature/);
+    const back = await ops('main', ['restore on-feature']);
+    assert.match(back, /client: restored nothing/);
+  });
+
+  it('saving past PUSHCI_CACHE_MAX_BYTES evicts the least recently used entry', async () => {
+    // on-main was last used before on-feature was saved: it is the least recently used of the two.
+    const log = await ops('main', ['save newest', 'restore newest', 'restore on-main']);
+    assert.match(log, /client: restored newest/);
+    assert.match(log, /client: restored nothing/, 'on-main was evicted');
+    const feature = await ops('feature', ['restore on-feature']);
+    assert.match(feature, /client: restored on-feature/, 'only the least recently used went');
+  });
+});

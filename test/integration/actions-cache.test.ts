@@ -25,8 +25,11 @@ const ROOT = join(import.meta.dirname, '../..');
  * A cache client built on the real `@actions/cache` (npm), with a Node to run it, in a folder the
  * sandbox shows (not /tmp, which is the job's own, nor pushci's working directory, which is hidden).
  */
+let made: string | null = null;
 function cacheClient(): string {
+  if (made) return made;
   const dir = mkdtempSync('/var/tmp/pushci-test-cache-client-');
+  made = dir;
   const seen = new Set<string>();
   const copy = (name: string) => {
     if (seen.has(name)) return;
@@ -54,6 +57,11 @@ else console.log('client: restored', (await cache.restoreCache(paths, key, resto
   );
   return dir;
 }
+
+// One client for every suite of this file, removed at the end.
+after(() => {
+  if (made) rmSync(made, { recursive: true, force: true });
+});
 
 describe('the actions/cache protocol from inside a sandboxed step (@actions/cache)', () => {
   let redis: TestRedis;
@@ -100,7 +108,6 @@ jobs:
   after(async () => {
     await server?.close();
     await redis?.stop();
-    if (client) rmSync(client, { recursive: true, force: true });
   });
 
   const build = async (name: string, sha: string) => {
@@ -203,7 +210,6 @@ jobs:
   after(async () => {
     await server?.close();
     await redis?.stop();
-    if (client) rmSync(client, { recursive: true, force: true });
   });
 
   it('saves in one build and restores in the next', async () => {
@@ -270,7 +276,6 @@ jobs:
   after(async () => {
     await server?.close();
     await redis?.stop();
-    if (client) rmSync(client, { recursive: true, force: true });
   });
 
   /** One build on `branch` that runs the client's operations (`save key` / `restore key`) in order. */

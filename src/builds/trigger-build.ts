@@ -2,6 +2,7 @@ import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ManualEvent } from '../core/event.ts';
 import type { ForgeName } from '../model.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { resolveInputs } from '../pipelines/inputs.ts';
 import { repositoryMatches } from '../pipelines/match.ts';
 import { isRepositoryName } from './repository-name.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
@@ -13,6 +14,8 @@ export interface TriggerRequest {
   sha?: string;
   /** Needed when the pipeline's `repository` is a glob. */
   repository?: string;
+  /** Values for the pipeline's `on.workflow_dispatch.inputs`. */
+  inputs?: unknown;
 }
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -42,6 +45,8 @@ export async function triggerBuild(
         `pipeline ${pipeline.name} is for ${pipeline.repository}, not ${req.repository}`,
       );
   }
+  const checked = resolveInputs(pipeline.inputs ?? [], req.inputs);
+  if (checked.problems.length > 0) throw new InvalidRequestError(checked.problems.join('; '));
   const repository = req.repository ?? pipeline.repository;
   if (/[*?[{]/.test(repository))
     throw new InvalidRequestError(
@@ -53,7 +58,7 @@ export async function triggerBuild(
   if (!sha) throw new InvalidRequestError(`${ref} does not exist in ${repository}`);
   const event: ManualEvent = {
     kind: 'manual',
-    inputs: {},
+    inputs: checked.inputs,
     forge,
     deliveryId: `manual:${Date.now()}`,
     repository,

@@ -72,6 +72,13 @@ export function listPipelines(deps: ListDeps) {
         notify: p.notify.length,
         concurrency: p.concurrency,
         commit_status: p.commitStatus,
+        events: [
+          ...(p.trigger ? ['push'] : []),
+          ...(p.pullRequest ? ['pull_request'] : []),
+          ...((p.schedules ?? []).length > 0 ? ['schedule'] : []),
+        ],
+        schedules: p.schedules ?? [],
+        inputs: p.inputs ?? [],
       })),
       files: set.files.map((f) => ({
         name: f.name,

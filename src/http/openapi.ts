@@ -296,6 +296,12 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
                 tag: { type: 'string' },
                 sha: { type: 'string' },
                 repository: { type: 'string' },
+                inputs: {
+                  type: 'object',
+                  additionalProperties: { type: ['string', 'number', 'boolean'] },
+                  description:
+                    'Values for the pipeline’s on.workflow_dispatch.inputs; checked by type, every problem in one 400',
+                },
               },
             },
             'Exactly one of branch and tag',

@@ -5,7 +5,7 @@ import { settingEnvProblem } from './settings-env.ts';
 import { GlobSyntaxError, parseGlob, type Glob } from './glob.ts';
 import { PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { cronProblem } from './cron.ts';
-import { inputProblem } from './inputs.ts';
+import { inputProblem, inputVariable } from './inputs.ts';
 import type {
   ArtifactDef,
   CacheDef,
@@ -203,6 +203,16 @@ export function compilePipeline(
       options: d.options ?? null,
     };
   });
+  const byVariable = new Map<string, string>();
+  for (const i of inputs) {
+    const other = byVariable.get(inputVariable(i.name));
+    if (other)
+      report(
+        pos.ofKey(['on', 'workflow_dispatch', 'inputs'], i.name),
+        `inputs "${other}" and "${i.name}" would both be ${inputVariable(i.name)} in steps; rename one`,
+      );
+    byVariable.set(inputVariable(i.name), i.name);
+  }
   const secretScopes: Record<string, SecretScope> = {};
   for (const [secret, scope] of Object.entries(data.secrets ?? {})) {
     secretScopes[secret] = {

@@ -13,3 +13,52 @@ export function inputProblem(def: Pick<InputDef, 'type' | 'options'>, value: str
       return value.length <= 65_536 ? null : 'is longer than 65536 characters';
   }
 }
+
+/** The variable a step reads an input from: `INPUT_` and the name upper-cased, `-` as `_`. */
+export function inputVariable(name: string): string {
+  return `INPUT_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * A manual build's inputs, checked against the pipeline's `workflow_dispatch.inputs`: every problem at
+ * once (unknown names, missing required ones, values of the wrong type), else the values as strings
+ * with the defaults filled in. JSON booleans and numbers are taken for boolean and number inputs.
+ */
+export function resolveInputs(
+  defs: readonly InputDef[],
+  given: unknown,
+): { inputs: Record<string, string>; problems: string[] } {
+  const problems: string[] = [];
+  const inputs: Record<string, string> = {};
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given)))
+    return { inputs, problems: ['"inputs" must be an object of name: value'] };
+  const values = (given ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(values))
+    if (!defs.some((d) => d.name === name))
+      problems.push(
+        defs.length === 0
+          ? `input "${name}": this pipeline takes no inputs (on.workflow_dispatch.inputs)`
+          : `input "${name}" is not one of: ${defs.map((d) => d.name).join(', ')}`,
+      );
+  for (const d of defs) {
+    const raw = values[d.name];
+    if (raw === undefined || raw === null) {
+      if (d.default !== null) inputs[d.name] = d.default;
+      else if (d.required) problems.push(`input "${d.name}" is required`);
+      continue;
+    }
+    const ok =
+      typeof raw === 'string' ||
+      (typeof raw === 'boolean' && d.type === 'boolean') ||
+      (typeof raw === 'number' && (d.type === 'number' || d.type === 'string'));
+    if (!ok) {
+      problems.push(`input "${d.name}" must be a ${d.type === 'choice' ? 'string' : d.type}`);
+      continue;
+    }
+    const value = String(raw);
+    const problem = inputProblem(d, value);
+    if (problem) problems.push(`input "${d.name}" ${problem}`);
+    else inputs[d.name] = value;
+  }
+  return { inputs, problems };
+}

@@ -1,5 +1,6 @@
 import type { BuildRecord } from '../queue/store.ts';
 import { resolveTemplate } from '../pipelines/expressions.ts';
+import { inputVariable } from '../pipelines/inputs.ts';
 import type { JobDef, StepDef } from '../pipelines/pipeline.ts';
 
 /** The only variables a step inherits from the worker: enough to find programs and a home, no secrets. */
@@ -49,6 +50,8 @@ export function stepEnv(
     env.CI_COMMIT_PULL_REQUEST_FORK = String(pr.fork);
   }
   if (m.cron !== null) env.CI_PIPELINE_SCHEDULE = m.cron;
+  // Inputs are data a person typed: they reach steps only as values, like everything from outside.
+  for (const [name, value] of Object.entries(m.inputs ?? {})) env[inputVariable(name)] = value;
   for (const layer of [record.def.env, job.env, step.env]) {
     for (const [k, v] of Object.entries(layer)) env[k] = resolveTemplate(v, ctx.serverEnv, ctx.secrets);
   }

@@ -6,11 +6,18 @@ import { JSON_FLAG, type Command } from '../command.ts';
 export const trigger: Command = {
   name: 'trigger',
   summary: 'Starts a build of a pipeline for a branch or tag without a push (from a running server).',
-  usage: '<pipeline> --branch B | --tag T [--sha S] [--follow] [--json]',
+  usage: '<pipeline> --branch B | --tag T [--sha S] [--input NAME=VALUE]... [--follow] [--json]',
   flags: [
     { name: 'branch', type: 'string', value: 'B', doc: 'Build the head of this branch.' },
     { name: 'tag', type: 'string', value: 'T', doc: 'Build this tag.' },
     { name: 'sha', type: 'string', value: 'S', doc: 'Build this commit (of the branch or tag).' },
+    {
+      name: 'input',
+      type: 'string',
+      multiple: true,
+      value: 'NAME=VALUE',
+      doc: 'A value for one of the pipeline’s workflow_dispatch inputs (repeat for more); the server checks them.',
+    },
     {
       name: 'follow',
       short: 'f',
@@ -29,6 +36,7 @@ export const trigger: Command = {
       ...(values.branch ? { branch: values.branch } : {}),
       ...(values.tag ? { tag: values.tag } : {}),
       ...(values.sha ? { sha: values.sha } : {}),
+      ...(values.input ? { inputs: parseInputs(values.input as string[]) } : {}),
     };
     const r = await api.json<{
       builds: Array<{ id: string; pipeline: string; number: number; url: string }>;
@@ -42,3 +50,14 @@ export const trigger: Command = {
     return values.follow ? followBuild(api, b.id, { follow: true, json: Boolean(values.json) }) : 0;
   },
 };
+
+/** `--input name=value` flags as the trigger API's `inputs` (names and types are the server's to check). */
+function parseInputs(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const at = f.indexOf('=');
+    if (at <= 0) throw new UsageError(`--input ${f}: write --input NAME=VALUE`);
+    out[f.slice(0, at)] = f.slice(at + 1);
+  }
+  return out;
+}

@@ -240,7 +240,12 @@ export async function pipelinePage(main, name) {
         if (f.elements.sha.value.trim()) body.sha = f.elements.sha.value.trim();
         if (globRepo) body.repository = f.elements.repository.value.trim();
         if (inputs.length)
-          body.inputs = Object.fromEntries(inputs.map((i) => [i.name, f.elements[`input-${i.name}`].value]));
+          body.inputs = Object.fromEntries(
+            inputs.map((i) => {
+              const el = f.elements[`input-${i.name}`];
+              return [i.name, i.type === 'boolean' ? el.checked : el.value];
+            }),
+          );
         f.elements.go.disabled = true;
         try {
           const r = await post(`/api/pipelines/${enc}/trigger`, body);
@@ -277,14 +282,29 @@ export async function pipelinePage(main, name) {
     ...inputs.map((i) =>
       h(
         'label',
-        {},
+        { title: i.description ?? '' },
         `${i.name} `,
-        h('input', {
-          name: `input-${i.name}`,
-          value: i.default ?? '',
-          required: i.required ?? false,
-          title: i.description ?? '',
-        }),
+        i.type === 'choice'
+          ? h(
+              'select',
+              { name: `input-${i.name}`, 'data-testid': `input-${i.name}` },
+              ...(i.options ?? []).map((o) => h('option', { value: o, selected: o === i.default }, o)),
+            )
+          : i.type === 'boolean'
+            ? h('input', {
+                type: 'checkbox',
+                name: `input-${i.name}`,
+                checked: i.default === 'true',
+                'data-testid': `input-${i.name}`,
+              })
+            : h('input', {
+                name: `input-${i.name}`,
+                type: i.type === 'number' ? 'number' : 'text',
+                step: i.type === 'number' ? 'any' : undefined,
+                value: i.default ?? '',
+                required: i.required ?? false,
+                'data-testid': `input-${i.name}`,
+              }),
       ),
     ),
     h('button', { name: 'go', type: 'submit', 'data-testid': 'trigger-run' }, 'Run pipeline'),

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+describe('manual builds with inputs', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }]);
+    server = await startServer(redis, {
+      'deploy.yml': `
+name: deploy
+repository: octo-org/app
+clone-url: ${repo.dir}
+on:
+  workflow_dispatch:
+    inputs:
+      environment:
+        type: choice
+        options: [staging, production]
+        required: true
+      dry-run:
+        type: boolean
+        default: true
+      replicas:
+        type: number
+        default: 2
+      note:
+        description: Free text
+jobs:
+  deploy:
+    steps:
+      - name: show
+        run: |
+          echo "OUT [$INPUT_ENVIRONMENT] [$INPUT_DRY_RUN] [$INPUT_REPLICAS] [$INPUT_NOTE] [$CI_PIPELINE_EVENT]"
+`,
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const trigger = (body: unknown) =>
+    server.api('/api/pipelines/deploy/trigger', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const final = (id: string) =>
+    waitFor(
+      async () =>
+        ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
+          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
+        ),
+      30_000,
+      id,
+    );
+  const out = async (id: string) => {
+    const log = await (await server.api(`/api/builds/${id}/jobs/deploy/log`)).text();
+    const line = log.split('\n').find((l) => l.includes('OUT ['))!;
+    return line.slice(line.indexOf('OUT [') + 4);
+  };
+
+  it('validates inputs and gives them to steps as values, defaults filled in', async () => {
+    const note = 'it\'s "$(id)" `whoami` ; rm -rf /';
+    const r = await trigger({
+      branch: 'main',
+      inputs: { environment: 'production', 'dry-run': false, note },
+    });
+    assert.equal(r.status, 202, await r.clone().text());
+    const id = ((await r.json()) as { builds: Array<{ id: string }> }).builds[0]!.id;
+    const v = await final(id);
+    assert.equal(v.status, 'success', v.reason ?? '');
+    assert.equal(v.event, 'manual');
+    assert.deepEqual(v.inputs, { environment: 'production', 'dry-run': 'false', replicas: '2', note });
+    assert.equal(await out(id), `[production] [false] [2] [${note}] [manual]`);
+
+    // A re-run keeps the inputs.
+    const again = await server.api(`/api/builds/${id}/rerun`, { method: 'POST' });
+    const rerun = ((await again.json()) as { builds: Array<{ id: string }> }).builds[0]!.id;
+    const rv = await final(rerun);
+    assert.equal(rv.event, 'rerun');
+    assert.deepEqual(rv.inputs, v.inputs);
+    assert.equal(await out(rerun), `[production] [false] [2] [${note}] [rerun]`);
+  });
+
+  it('answers 400 with every problem, and builds nothing', async () => {
+    const before = ((await (await server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] })
+      .builds.length;
+    const r = await trigger({
+      branch: 'main',
+      inputs: { environment: 'qa', replicas: 'many', 'dry-run': 'yes', color: 'red' },
+    });
+    assert.equal(r.status, 400);
+    const body = (await r.json()) as { error: string; message: string };
+    assert.equal(body.error, 'invalid_request');
+    assert.equal(
+      body.message,
+      'input "color" is not one of: environment, dry-run, replicas, note; input "environment" must be one of: staging, production; input "dry-run" must be true or false; input "replicas" must be a number',
+    );
+    const missing = await trigger({ branch: 'main' });
+    assert.equal(missing.status, 400);
+    assert.match(((await missing.json()) as { message: string }).message, /input "environment" is required/);
+    const after = ((await (await server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] })
+      .builds.length;
+    assert.equal(after, before);
+  });
+});

@@ -89,3 +89,13 @@ export function requireBranch(value: unknown, field: string): string {
     throw new MalformedPayloadError(`${field} is not a branch`);
   return name;
 }
+
+/**
+ * The commit a tag push builds: the payload's commit of the tag (`head_commit.id`, `checkout_sha`) when
+ * it differs from `after` (then `after` is an annotated tag's object), else `after`. Branch pushes and
+ * deletions keep `after`.
+ */
+export function peeledTag(ref: string, after: string, commit: unknown): string {
+  if (!ref.startsWith('refs/tags/') || ZERO_SHA.test(after)) return after;
+  return typeof commit === 'string' && SHA.test(commit) ? commit : after;
+}

@@ -11,6 +11,7 @@ import {
   pick,
   requireSha,
   requireString,
+  peeledTag,
   splitRef,
 } from '../payload.ts';
 
@@ -79,7 +80,9 @@ function bodyText(req: InboundRequest): string {
 
 function toPushEvent(p: Record<string, unknown>, deliveryId: string): PushEvent {
   const ref = requireString(p.ref, 'ref');
-  const after = requireSha(p.after, 'after');
+  // An annotated tag's push names the tag object in `after`; head_commit is the commit it tags, which
+  // is what builds and what every status and payload names.
+  const after = peeledTag(ref, requireSha(p.after, 'after'), pick(p, 'head_commit', 'id'));
   const before = requireSha(p.before, 'before');
   const repository = requireString(pick(p, 'repository', 'full_name'), 'repository.full_name', 300);
   return {

@@ -13,6 +13,7 @@ import {
   pick,
   requireSha,
   requireString,
+  peeledTag,
   splitRef,
 } from '../payload.ts';
 
@@ -100,7 +101,8 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
 
 function toPushEvent(p: Record<string, unknown>, deliveryId: string): PushEvent {
   const ref = requireString(p.ref, 'ref');
-  const after = requireSha(p.after, 'after');
+  // GitLab's `after` of an annotated tag is the tag object; `checkout_sha` is the commit.
+  const after = peeledTag(ref, requireSha(p.after, 'after'), p.checkout_sha);
   const before = requireSha(p.before, 'before');
   const repository = requireString(
     pick(p, 'project', 'path_with_namespace'),

@@ -103,6 +103,16 @@ jobs:
     steps:
       - run: 'true'
 `,
+        'slow.yml': `
+name: slow
+repository: octo-org/slow
+clone-url: ${repo.dir}
+on: pull_request
+jobs:
+  build:
+    steps:
+      - run: sleep 60
+`,
         'push.yml': `
 name: push-only
 repository: octo-org/web
@@ -303,6 +313,31 @@ jobs:
     const v = await view(res.json.builds[0].id);
     assert.equal(v.status, 'skipped');
     assert.match(v.reason ?? '', /does not build forks \(pull-requests.forks: never\)/);
+  });
+
+  it('cancels the running build of a pull request when a new head is pushed to it', async () => {
+    repo.git('update-ref', 'refs/pull/11/head', same);
+    const first = await sendPr({ repo: 'octo-org/slow', number: 11, head: same, base: repo.commits[0]! });
+    const old = first.json.builds[0].id as string;
+    await waitFor(async () => (await view(old)).status === 'running', 30_000, 'the first build running');
+    repo.git('checkout', '-q', '--detach', same);
+    const next = repo.commit({ 'n.txt': 'next\n' }, 'next head');
+    repo.git('checkout', '-q', 'main');
+    repo.git('update-ref', 'refs/pull/11/head', next);
+    const second = await sendPr({
+      repo: 'octo-org/slow',
+      number: 11,
+      head: next,
+      base: repo.commits[0]!,
+      action: 'synchronize',
+    });
+    const fresh = second.json.builds[0].id as string;
+    const v = await final(old);
+    assert.equal(v.status, 'canceled');
+    assert.equal(v.superseded_by, fresh);
+    assert.equal((await view(fresh)).sha, next);
+    await server.api(`/api/builds/${fresh}/cancel`, { method: 'POST' });
+    await final(fresh);
   });
 
   it('refuses a build whose commit is not the pull request’s (the webhook named another)', async () => {

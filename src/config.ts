@@ -430,6 +430,8 @@ export interface Config {
   endpointDisableAfterMs: number;
   githubToken: string | undefined;
   gitlabToken: string | undefined;
+  giteaToken: string | undefined;
+  forgejoToken: string | undefined;
   githubApiUrl: string;
   gitlabApiUrl: string;
   notifyTimeoutMs: number;

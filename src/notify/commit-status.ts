@@ -10,7 +10,9 @@ export { MissingTokenError };
 export function statusRequest(d: StatusDelivery, config: Readonly<Config>): ApiCall {
   const forge = forgeNamed(d.forge);
   if (!forge.commitStatus)
-    throw new MissingTokenError(`commit statuses are supported for GitHub and GitLab, not ${d.forge}`);
+    throw new MissingTokenError(
+      `commit statuses are supported for GitHub, GitLab, Gitea and Forgejo, not ${d.forge}`,
+    );
   // GitHub cuts descriptions at 140 characters and refuses longer ones; so do we, visibly.
   const description = d.description.length > 140 ? `${d.description.slice(0, 139)}…` : d.description;
   return forge.commitStatus({ ...d, description }, config);

@@ -286,7 +286,7 @@ export const pipelineSchema = z
       })
       .optional()
       .describe(
-        'Report the build as a GitHub/GitLab commit status (token from GITHUB_TOKEN / GITLAB_TOKEN).',
+        'Report the build as a commit status on GitHub, GitLab, Gitea or Forgejo (token from GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN).',
       ),
     concurrency: z
       .strictObject({

@@ -1,6 +1,7 @@
 import type { Config } from '../../config.ts';
 import type { Forge } from '../forge.ts';
 import { cloneUrlUnder } from '../forge.ts';
+import { giteaCommitStatus } from './commit-status.ts';
 import { createGiteaInbound } from './inbound.ts';
 import { FORGEJO_SETTINGS, GITEA_SETTINGS } from './settings.ts';
 
@@ -11,6 +12,8 @@ function giteaLike(
   secretEnv: string,
   secrets: (config: Readonly<Config>) => readonly string[],
   baseUrl: (config: Readonly<Config>) => string,
+  token: (config: Readonly<Config>) => string | undefined,
+  tokenEnv: string,
 ): Omit<Forge, 'settings'> {
   const header = name === 'gitea' ? 'X-Gitea' : 'X-Forgejo';
   return {
@@ -19,7 +22,7 @@ function giteaLike(
     webhookSecrets: (config) => [{ env: secretEnv, values: secrets(config) }],
     inbound: (config) => createGiteaInbound(name, secrets(config)),
     cloneUrl: (config, repository) => cloneUrlUnder(baseUrl(config), repository),
-    commitStatus: null,
+    commitStatus: (s, config) => giteaCommitStatus(s, baseUrl(config), token(config), tokenEnv),
     hooks: null,
     setup: {
       secretEnv,
@@ -54,6 +57,8 @@ export const gitea: Forge = {
     'GITEA_WEBHOOK_SECRET',
     (c) => c.giteaSecrets,
     (c) => c.giteaUrl,
+    (c) => c.giteaToken,
+    'GITEA_TOKEN',
   ),
   settings: GITEA_SETTINGS,
 };
@@ -65,6 +70,8 @@ export const forgejo: Forge = {
     'FORGEJO_WEBHOOK_SECRET',
     (c) => c.forgejoSecrets,
     (c) => c.forgejoUrl,
+    (c) => c.forgejoToken,
+    'FORGEJO_TOKEN',
   ),
   settings: FORGEJO_SETTINGS,
 };

@@ -16,7 +16,15 @@ export const GITEA_SETTINGS: readonly Setting[] = [
     flag: 'gitea-url',
     kind: 'string',
     default: 'https://gitea.com',
-    doc: 'Gitea web base URL, for default clone URLs.',
+    doc: 'Gitea web base URL, for default clone URLs and its API (`<url>/api/v1`).',
+  },
+  {
+    key: 'giteaToken',
+    env: 'GITEA_TOKEN',
+    flag: 'gitea-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Token for Gitea commit statuses (`commit-status: true`), with write access to the repository.',
   },
 ];
 
@@ -36,6 +44,14 @@ export const FORGEJO_SETTINGS: readonly Setting[] = [
     flag: 'forgejo-url',
     kind: 'string',
     default: 'https://codeberg.org',
-    doc: 'Forgejo web base URL, for default clone URLs.',
+    doc: 'Forgejo web base URL, for default clone URLs and its API (`<url>/api/v1`).',
+  },
+  {
+    key: 'forgejoToken',
+    env: 'FORGEJO_TOKEN',
+    flag: 'forgejo-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Token for Forgejo commit statuses (`commit-status: true`), with write access to the repository.',
   },
 ];

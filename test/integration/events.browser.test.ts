@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+/** Pull request approval and manual inputs as a person uses them, in a real headless Chromium. */
+describe('events in the dashboard', { skip: browserSkip }, () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let forkHead: string;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }]);
+    repo.git('checkout', '-q', '--detach');
+    forkHead = repo.commit({ 'f.txt': 'fork' }, 'from a fork');
+    repo.git('checkout', '-q', 'main');
+    repo.git('update-ref', 'refs/pull/4/head', forkHead);
+    server = await startServer(
+      redis,
+      {
+        'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non: pull_request\njobs:\n  build:\n    steps:\n      - run: 'true'\n`,
+        'deploy.yml': `
+name: deploy
+repository: octo-org/web
+clone-url: ${repo.dir}
+on:
+  workflow_dispatch:
+    inputs:
+      environment:
+        type: choice
+        options: [staging, production]
+        default: staging
+      dry-run:
+        type: boolean
+        default: true
+jobs:
+  deploy:
+    steps:
+      - run: echo "OUT $INPUT_ENVIRONMENT $INPUT_DRY_RUN"
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'events-token' },
+    );
+    browser = await launchBrowser();
+    page = await loggedInPage(browser, server.base, server.token);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await redis?.stop();
+  });
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+
+  it('shows a fork’s pull request waiting for approval, and runs it when someone clicks Approve', async () => {
+    const res = await sendGithub(
+      server.base,
+      githubPullRequest({
+        number: 4,
+        head: forkHead,
+        base: repo.commits[0]!,
+        headRepo: 'mallory/web',
+        source: 'x',
+      }),
+      's',
+      { 'x-github-event': 'pull_request' },
+    );
+    const id = res.json.builds[0].id as string;
+    await page.goto(`${server.base}/#/builds/${id}`);
+    await page.getByTestId('approve').waitFor();
+    assert.equal(
+      await page.getByTestId('build-event').innerText(),
+      'pull_request #4 (fork mallory/web x → main)',
+    );
+    assert.match(await page.locator('main').innerText(), /waiting for approval/);
+    await page.getByTestId('approve').click();
+    await waitFor(async () => (await view(id)).status === 'success', 30_000, 'the approved build');
+    assert.equal((await view(id)).approval?.by, 'dashboard');
+    await page.getByTestId('approval').waitFor();
+    assert.match(await page.getByTestId('approval').innerText(), /approved by dashboard/);
+    assert.equal(await page.getByTestId('approve').count(), 0, 'no approve button once it ran');
+  });
+
+  it('offers a manual build’s inputs as a select and a checkbox, and passes them on', async () => {
+    await page.goto(`${server.base}/#/pipelines/deploy`);
+    await page.getByTestId('input-environment').selectOption('production');
+    await page.getByTestId('input-dry-run').uncheck();
+    await page.getByTestId('trigger-run').click();
+    await page.waitForURL(/#\/builds\//);
+    const id = decodeURIComponent(page.url().split('#/builds/')[1]!);
+    await waitFor(async () => (await view(id)).status === 'success', 30_000, 'the manual build');
+    const v = await view(id);
+    assert.deepEqual(v.inputs, { environment: 'production', 'dry-run': 'false' });
+    await page.getByTestId('build-event').waitFor();
+    assert.equal(
+      await page.getByTestId('build-event').innerText(),
+      'manual (environment=production, dry-run=false)',
+    );
+  });
+});

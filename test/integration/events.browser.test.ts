@@ -28,7 +28,7 @@ describe('events in the dashboard', { skip: browserSkip }, () => {
     server = await startServer(
       redis,
       {
-        'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non: pull_request\njobs:\n  build:\n    steps:\n      - run: 'true'\n`,
+        'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non:\n  pull_request:\n  schedule:\n    - cron: '0 3 * * *'\n      branch: main\njobs:\n  build:\n    steps:\n      - run: 'true'\n`,
         'deploy.yml': `
 name: deploy
 repository: octo-org/web
@@ -88,10 +88,18 @@ jobs:
     await page.getByTestId('approval').waitFor();
     assert.match(await page.getByTestId('approval').innerText(), /approved by dashboard/);
     assert.equal(await page.getByTestId('approve').count(), 0, 'no approve button once it ran');
+    await page.goto(`${server.base}/#/pipelines/web`);
+    await page.getByTestId('schedule').waitFor();
+    assert.equal(
+      await page.getByTestId('pipeline-events').innerText(),
+      'Builds on: pull_request, schedule, manual · 0 3 * * * UTC on main',
+    );
   });
 
   it('offers a manual build’s inputs as a select and a checkbox, and passes them on', async () => {
     await page.goto(`${server.base}/#/pipelines/deploy`);
+    await page.getByTestId('pipeline-events').waitFor();
+    assert.equal(await page.getByTestId('pipeline-events').innerText(), 'Builds on: manual');
     await page.getByTestId('input-environment').selectOption('production');
     await page.getByTestId('input-dry-run').uncheck();
     await page.getByTestId('trigger-run').click();

@@ -312,6 +312,18 @@ export async function pipelinePage(main, name) {
   main.replaceChildren(
     h('h2', {}, 'Pipeline ', h('span', { 'data-testid': 'pipeline-name' }, name)),
     h('p', { class: 'mono muted' }, `${p.repository} · ${p.file}`),
+    h(
+      'p',
+      { class: 'muted', 'data-testid': 'pipeline-events' },
+      `Builds on: ${[...(p.events ?? []), 'manual'].join(', ')}`,
+      ...(p.schedules ?? []).map((s) =>
+        h(
+          'span',
+          { class: 'mono', 'data-testid': 'schedule' },
+          ` · ${s.cron} UTC on ${s.branch ?? 'the default branch'}${s.always ? ' (always)' : ''}`,
+        ),
+      ),
+    ),
     h('div', { id: 'flash' }),
     h(
       'div',

@@ -53,6 +53,8 @@ const KNOWN_KEYS: Record<string, string[]> = {
   schedule: ['cron', 'branch', 'always'],
   workflow_dispatch: ['inputs'],
   input: ['description', 'type', 'required', 'default', 'options'],
+  'pull-requests': ['forks'],
+  secret: ['events', 'branches'],
   push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
   job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],
   step: ['name', 'run', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'shell'],
@@ -69,6 +71,8 @@ function contextOf(path: readonly PropertyKey[]): string | null {
   if (/^on\.schedule\.\d+$/.test(p)) return 'schedule';
   if (p === 'on.workflow_dispatch') return 'workflow_dispatch';
   if (/^on\.workflow_dispatch\.inputs\.[^.]+$/.test(p)) return 'input';
+  if (p === 'pull-requests') return 'pull-requests';
+  if (/^secrets\.[^.]+$/.test(p)) return 'secret';
   if (/^jobs\.[^.]+$/.test(p)) return 'job';
   if (/^jobs\.[^.]+\.steps\.\d+$/.test(p)) return 'step';
   if (/^notify\.\d+$/.test(p)) return 'notify';

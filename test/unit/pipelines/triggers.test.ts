@@ -67,4 +67,19 @@ describe('on: (the events a pipeline builds)', () => {
       'p.yml:2:12: on[1]: Invalid option: expected one of "push"|"pull_request"|"workflow_dispatch"',
     ]);
   });
+
+  it('suggests the key a typo meant, in every part of on: and the trust settings', () => {
+    assert.deepEqual(
+      problems(
+        `\n  pull_request:\n    branch: [main]\n  workflow_dispatch:\n    inputs:\n      x:\n        typ: string\n`,
+        `pull-requests:\n  fork: run\nsecrets:\n  KEY:\n    event: [push]\n`,
+      ),
+      [
+        'p.yml:4:5: unknown key "branch" in on.pull_request (did you mean "branches"?)',
+        'p.yml:8:9: unknown key "typ" in on.workflow_dispatch.inputs.x (did you mean "type"?)',
+        'p.yml:11:3: unknown key "fork" in pull-requests (did you mean "forks"?)',
+        'p.yml:14:5: unknown key "event" in secrets.KEY (did you mean "events"?)',
+      ],
+    );
+  });
 });

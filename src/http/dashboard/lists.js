@@ -14,7 +14,10 @@ const STATUSES = [
 const EVENTS = ['push', 'tag', 'pull_request', 'manual', 'rerun', 'schedule'];
 const FILTERS = ['pipeline', 'branch', 'event', 'status'];
 
-const refOf = (b) => b.branch ?? (b.tag ? `tag ${b.tag}` : b.ref);
+const refOf = (b) =>
+  b.pull_request
+    ? `${b.pull_request.source_branch} → ${b.pull_request.target_branch}`
+    : (b.branch ?? (b.tag ? `tag ${b.tag}` : b.ref));
 
 function buildRows(builds) {
   return builds.map((b) =>

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -350,5 +352,62 @@ jobs:
     const v = await final(res.json.builds[0].id);
     assert.equal(v.status, 'error');
     assert.match(v.jobs[0]!.reason ?? '', /refs\/pull\/7\/head points at/);
+  });
+});
+
+describe('a fork’s pull request and the host runner', () => {
+  let redis: TestRedis;
+  let server: TestServer;
+  let repo: TestRepo;
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': '1' }]);
+    repo.git('update-ref', 'refs/pull/3/head', repo.commits[0]!);
+    server = await startServer(
+      redis,
+      {
+        'pr.yml': `name: pr\nrepository: octo-org/web\nclone-url: ${repo.dir}\non: pull_request\npull-requests:\n  forks: run\njobs:\n  build:\n    steps:\n      - run: echo ran > "$CI_WORKSPACE/../../ran"\n`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it('errors the job instead of running a fork’s code without the sandbox; a same-repository one runs', async () => {
+    const send = (headRepo: string) =>
+      sendGithub(
+        server.base,
+        githubPullRequest({ number: 3, head: repo.commits[0]!, base: repo.commits[0]!, headRepo }),
+        SECRET,
+        { 'x-github-event': 'pull_request' },
+      );
+    const final = (id: string) =>
+      waitFor(
+        async () =>
+          ((v) => (['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null))(
+            (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
+          ),
+        30_000,
+        id,
+      );
+    const fork = await final((await send('mallory/web')).json.builds[0].id);
+    assert.equal(fork.status, 'error');
+    assert.match(
+      fork.jobs[0]!.reason ?? '',
+      /comes from a fork \(mallory\/web\): it runs only in the sandbox/,
+    );
+    assert.equal(fork.jobs[0]!.runner, 'host');
+    const ran = join(server.config.dataDir, 'workspaces', 'ran');
+    assert.equal(existsSync(ran), false, 'no step of the fork ran');
+    const same = await final((await send('octo-org/web')).json.builds[0].id);
+    assert.equal(
+      same.status,
+      'success',
+      'the control: the same pull request from the repository itself runs',
+    );
+    assert.equal(existsSync(ran), true);
   });
 });

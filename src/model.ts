@@ -4,7 +4,7 @@ import type { EventKind, PullRequestInfo } from './core/event.ts';
 export const FORGES = ['github', 'gitlab', 'gitea', 'forgejo', 'bitbucket'] as const;
 export type ForgeName = (typeof FORGES)[number];
 
-export { FINAL_STATUSES, isFinal, type BuildStatus, type JobStatus } from './core/states.ts';
+export { BUILD_STATUSES, FINAL_STATUSES, isFinal, type BuildStatus, type JobStatus } from './core/states.ts';
 import type { BuildStatus, JobStatus } from './core/states.ts';
 
 /** One job of a build as the API and outbound payloads show it. */

@@ -1,3 +1,5 @@
+import { EVENT_KINDS } from '../core/event.ts';
+import { BUILD_STATUSES } from '../model.ts';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
@@ -14,16 +16,8 @@ export interface ListDeps {
   liveEvents: EventEmitter;
 }
 
-const STATUSES = new Set([
-  'pending-approval',
-  'queued',
-  'running',
-  'success',
-  'failure',
-  'canceled',
-  'error',
-  'skipped',
-]);
+const STATUSES: ReadonlySet<string> = new Set(BUILD_STATUSES);
+const EVENTS: ReadonlySet<string> = new Set(EVENT_KINDS);
 
 /** `GET /api/builds?pipeline=&repository=&branch=&event=&status=&limit=&cursor=`: newest first, with `next` for the following page. */
 export function listBuilds(deps: ListDeps) {
@@ -34,6 +28,9 @@ export function listBuilds(deps: ListDeps) {
     const status = str('status');
     if (status && !STATUSES.has(status))
       throw new InvalidRequestError(`status is one of ${[...STATUSES].join(', ')}`);
+    const event = str('event');
+    if (event && !EVENTS.has(event))
+      throw new InvalidRequestError(`event is one of ${[...EVENTS].join(', ')}`);
     const cursor = str('cursor');
     if (cursor && !/^\(?[\d.]+:[0-9a-z]+$/.test(cursor))
       throw new InvalidRequestError('bad cursor; use the "next" of the previous page');
@@ -42,7 +39,7 @@ export function listBuilds(deps: ListDeps) {
       ...(str('repository') ? { repository: str('repository')! } : {}),
       ...(str('branch') ? { branch: str('branch')! } : {}),
       ...(status ? { status } : {}),
-      ...(str('event') ? { event: str('event')! } : {}),
+      ...(event ? { event } : {}),
     };
     const page = await deps.store.list(filter, cursor ?? null, limit);
     ctx.body = { builds: page.records.map((r) => toView(r, deps.publicUrl)), next: page.next };

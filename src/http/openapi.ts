@@ -1,5 +1,6 @@
+import { EVENT_KINDS } from '../core/event.ts';
 import { FORGE_LIST } from '../forges/registry.ts';
-import { OUTBOUND_EVENT_TYPES } from '../model.ts';
+import { BUILD_STATUSES, OUTBOUND_EVENT_TYPES } from '../model.ts';
 import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
 import { endpointPaths, endpointSchemas } from './endpoints-openapi.ts';
 import { JOB_CREDENTIAL_SCHEME, artifactPaths, artifactSchemas } from './artifacts-openapi.ts';
@@ -119,7 +120,12 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
             (name) => ({
               name,
               in: 'query',
-              schema: { type: 'string' },
+              schema:
+                name === 'event'
+                  ? { type: 'string', enum: [...EVENT_KINDS] }
+                  : name === 'status'
+                    ? { type: 'string', enum: [...BUILD_STATUSES] }
+                    : { type: 'string' },
             }),
           ),
           responses: {

@@ -220,6 +220,21 @@ jobs:
     assert.match(text, /comes from a fork \(mallory\/web\): no secrets, sandbox only, network "default"/);
   });
 
+  it('lists builds by event and status, and says which events there are', async () => {
+    const list = async (q: string) =>
+      ((await (await server.api(`/api/builds?${q}`)).json()) as { builds: BuildView[] }).builds;
+    const prs = await list('event=pull_request');
+    assert.ok(prs.length >= 2);
+    assert.ok(prs.every((b) => b.event === 'pull_request'));
+    assert.deepEqual(await list('event=schedule'), []);
+    const bad = await server.api('/api/builds?event=pr');
+    assert.equal(bad.status, 400);
+    assert.match(
+      ((await bad.json()) as { message: string }).message,
+      /event is one of push, tag, pull_request/,
+    );
+  });
+
   it('skips pull requests into other branches and acknowledges closed ones', async () => {
     const other = await sendPr({ number: 7, head: same, base: repo.commits[0]!, target: 'release' });
     assert.equal(other.status, 200, other.text);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { spawnPushci } from '../helpers/process.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -90,6 +91,34 @@ jobs:
     assert.equal(rv.event, 'rerun');
     assert.deepEqual(rv.inputs, v.inputs);
     assert.equal(await out(rerun), `[production] [false] [2] [${note}] [rerun]`);
+  });
+
+  it('takes inputs from the CLI, and approves a waiting build from it', async () => {
+    const env = { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
+    const run = async (args: string[]) => {
+      const p = spawnPushci(args, env);
+      const code = await p.exited;
+      return { code, out: p.output.join('') };
+    };
+    const r = await run([
+      'trigger',
+      'deploy',
+      '--branch',
+      'main',
+      '--input',
+      'environment=staging',
+      '--input',
+      'note=a=b',
+      '--follow',
+    ]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /OUT \[staging\] \[true\] \[2\] \[a=b\] \[manual\]/);
+    const bad = await run(['trigger', 'deploy', '--branch', 'main', '--input', 'environment=qa']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /input "environment" must be one of: staging, production/);
+    const notWaiting = await run(['approve', 'nosuchbuild', '--as', 'bob']);
+    assert.equal(notWaiting.code, 1);
+    assert.match(notWaiting.out, /no build nosuchbuild/);
   });
 
   it('answers 400 with every problem, and builds nothing', async () => {

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { spawnPushci } from '../helpers/process.ts';
 import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -307,6 +308,27 @@ jobs:
     const again = await server.api(`/api/builds/${waiting}/approve`, { method: 'POST' });
     assert.equal(again.status, 409);
     assert.equal(((await again.json()) as { error: string }).error, 'conflict');
+  });
+
+  it('approves from the CLI, recording who', async () => {
+    repo.git('update-ref', 'refs/pull/12/head', forkHead);
+    const res = await sendPr({
+      repo: 'octo-org/gated',
+      headRepo: 'mallory/gated',
+      number: 12,
+      head: forkHead,
+      base: repo.commits[0]!,
+    });
+    const id = res.json.builds[0].id as string;
+    const p = spawnPushci(['approve', id, '--as', 'carol'], {
+      PUSHCI_URL: server.base,
+      PUSHCI_API_TOKEN: server.token,
+    });
+    assert.equal(await p.exited, 0, p.output.join(''));
+    assert.match(p.output.join(''), new RegExp(`approved ${id} as carol; it is queued`));
+    const v = await final(id);
+    assert.equal(v.status, 'success');
+    assert.equal(v.approval?.by, 'carol');
   });
 
   it('runs a same-repository pull request of the same pipeline at once (the control)', async () => {

@@ -11,6 +11,7 @@ import {
   pick,
   requireSha,
   requireString,
+  peeledTag,
   splitRef,
 } from '../payload.ts';
 
@@ -47,7 +48,8 @@ export function createGiteaInbound(name: 'gitea' | 'forgejo', secrets: readonly 
       if (event === 'pull_request') return pullRequest(name, payload, deliveryId);
       if (event !== 'push') return { kind: 'ignored', event, deliveryId };
       const ref = requireString(payload.ref, 'ref');
-      const after = requireSha(payload.after, 'after');
+      // For an annotated tag, head_commit (when sent) is the commit the tag object in `after` tags.
+      const after = peeledTag(ref, requireSha(payload.after, 'after'), pick(payload, 'head_commit', 'id'));
       const before = requireSha(payload.before, 'before');
       const push: PushEvent = {
         forge: name,

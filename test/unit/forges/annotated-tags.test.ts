@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createGiteaInbound } from '../../../src/forges/gitea/inbound.ts';
 import { createGithubInbound } from '../../../src/forges/github/inbound.ts';
 import { createGitlabInbound } from '../../../src/forges/gitlab/inbound.ts';
 import type { ForgeResult } from '../../../src/forges/forge.ts';
@@ -35,6 +36,23 @@ describe('an annotated tag builds the commit it tags, never the tag object', () 
     const r = createGitlabInbound({ tokens: ['t'], signingTokens: [] }).parse({
       headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-event-uuid': 'u' },
       body: Buffer.from(JSON.stringify(p)),
+    });
+    assert.equal(after(r), COMMIT);
+  });
+
+  it('Gitea and Forgejo: head_commit.id when they send it', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        ref: 'refs/tags/v1',
+        before: '0'.repeat(40),
+        after: TAG_OBJECT,
+        repository: { full_name: 'team/app' },
+        head_commit: { id: COMMIT, message: 'tagged' },
+      }),
+    );
+    const r = createGiteaInbound('forgejo', ['s']).parse({
+      headers: { 'x-forgejo-event': 'push', 'x-forgejo-delivery': 'd' },
+      body,
     });
     assert.equal(after(r), COMMIT);
   });

@@ -1,4 +1,4 @@
-import type { PullRequestEvent, PushEvent } from '../core/event.ts';
+import type { PushEvent } from '../core/event.ts';
 import type { Glob } from './glob.ts';
 import { matchesAny } from './glob.ts';
 import { branchAllowed, refMatches, repositoryMatches, skipMarker, type ForgeEvent } from './match.ts';

@@ -35,6 +35,9 @@ export function scanCacheKey(key: string): {
       });
     return ' '.repeat(whole.length);
   });
+  // The cache protocol sends keys as one comma-separated list (as GitHub's does).
+  const comma = rest.indexOf(',');
+  if (comma >= 0) problems.push({ offset: comma, message: 'cache keys cannot contain ","' });
   return { rest, problems };
 }
 

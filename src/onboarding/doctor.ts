@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
 import { FORGE_LIST } from '../forges/registry.ts';
+import { publicUrlAdvice } from './public-url-advice.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
@@ -165,6 +166,7 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       `pushci serve will generate the key for endpoint secrets into ${keyFile} (or set PUSHCI_SECRETS_KEY)`,
     );
 
+  for (const a of publicUrlAdvice(config.publicUrl)) add('public URL', a.status, a.detail);
   try {
     const res = await fetch(`${config.publicUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
     add(

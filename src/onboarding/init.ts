@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { parseEnv } from 'node:util';
 import { join } from 'node:path';
 import { forgeNamed } from '../forges/registry.ts';
 import type { ForgeName } from '../model.ts';
@@ -18,6 +19,8 @@ export interface InitResult {
   wrotePipeline: boolean;
   envFile: string;
   wroteEnv: boolean;
+  /** Names appended to an existing .env (it lacked them); existing values are never changed. */
+  addedToEnv: string[];
   /** The lines of .env (written, or to add by hand when a .env already existed). */
   env: Record<string, string>;
   /** What to paste into the forge's webhook settings. */
@@ -77,6 +80,7 @@ export async function init(dir: string, pipelinesDir: string, a: InitAnswers): P
   };
   const envFile = join(dir, '.env');
   const wroteEnv = !existsSync(envFile);
+  const added: string[] = [];
   if (wroteEnv) {
     const text = `# Written by pushci init. Keep it secret; pushci serve and worker read it.\n${Object.entries(
       env,
@@ -84,11 +88,25 @@ export async function init(dir: string, pipelinesDir: string, a: InitAnswers): P
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`;
     await writeFile(envFile, text, { mode: 0o600 });
+  } else {
+    // A rerun keeps every value the .env already has, so what it prints to paste into the forge is
+    // what pushci will check; only the names it lacks (another forge's secret, say) are appended.
+    const existing = parseEnv(await readFile(envFile, 'utf8'));
+    for (const k of Object.keys(env)) {
+      const have = existing[k];
+      if (have !== undefined) env[k] = have;
+      else added.push(k);
+    }
+    if (added.length > 0)
+      await appendFile(
+        envFile,
+        `\n# Added by pushci init for ${a.forge} ${a.repository}.\n${added.map((k) => `${k}=${env[k]}`).join('\n')}\n`,
+      );
   }
   const instructions = forge.setup.instructions({
     repository: a.repository,
     hookUrl: `${a.publicUrl}/webhooks/${a.forge}`,
-    secret: forgeSecret,
+    secret: env[forge.setup.secretEnv]!,
   });
-  return { pipelineFile, wrotePipeline, envFile, wroteEnv, env, instructions };
+  return { pipelineFile, wrotePipeline, envFile, wroteEnv, addedToEnv: added, env, instructions };
 }

@@ -44,6 +44,9 @@ describe('pushci doctor', () => {
       /✔ API token/,
       /✔ endpoint key\s+pushci serve will generate the key/,
       /✔ public URL\s+.*\/healthz answers/,
+      // The test server's address is loopback and plain http: a forge on the internet could not use it.
+      /! public URL\s+127\.0\.0\.1:\d+ is an internal address: GitHub, GitLab\.com and Bitbucket cannot reach it/,
+      /! public URL\s+http:\/\/127\.0\.0\.1:\d+ is plain http/,
     ])
       assert.match(r.out, line);
   });

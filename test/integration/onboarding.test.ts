@@ -83,8 +83,22 @@ describe('from zero to the first green build', () => {
       [join(ROOT, 'src/cli.ts'), 'init', '--yes', '--repo', 'octo-org/demo'],
       { cwd: dir, env: { PATH: process.env.PATH! }, encoding: 'utf8' },
     );
-    assert.match(again, /kept your existing .*\.env/);
+    assert.match(again, /kept your .*\.env: it already has every value/);
+    // …and what it says to paste is what .env holds, not a fresh secret.
+    assert.equal(/Secret:\s+(\S+)/.exec(again)?.[1], secret);
     assert.equal(envOf(join(dir, '.env')).GITHUB_WEBHOOK_SECRET, secret);
+    // The public URL is http://, so the forge form cannot enable SSL verification: init does not say it can.
+    assert.match(out, /SSL verification: not applicable to an http:\/\/ URL/);
+    // Another forge: its secret is appended, the existing values stay, and the printed token is the stored one.
+    const gitlab = execFileSync(
+      process.execPath,
+      [join(ROOT, 'src/cli.ts'), 'init', '--yes', '--forge', 'gitlab', '--repo', 'octo-org/demo'],
+      { cwd: dir, env: { PATH: process.env.PATH! }, encoding: 'utf8' },
+    );
+    assert.match(gitlab, /added GITLAB_WEBHOOK_TOKEN/);
+    const afterGitlab = envOf(join(dir, '.env'));
+    assert.equal(afterGitlab.GITHUB_WEBHOOK_SECRET, secret);
+    assert.equal(/Secret token:\s+(\S+)/.exec(gitlab)?.[1], afterGitlab.GITLAB_WEBHOOK_TOKEN);
 
     const serve = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), 'serve'], {
       cwd: dir,
@@ -296,7 +310,15 @@ describe('test events and the README receivers', () => {
 
   it('notify-test and POST /api/endpoints/test send one signed example of every event type', async () => {
     const receiver = await startReceiver();
-    const p = spawnPushci(['notify-test', receiver.url, '--secret', secret], {});
+    // The same address policy as real deliveries: a loopback receiver is refused, and the output says how to allow it…
+    const refusedCli = spawnPushci(['notify-test', receiver.url, '--secret', secret], {});
+    assert.equal(await refusedCli.exited, 1, refusedCli.output.join(''));
+    assert.match(refusedCli.output.join(''), /✘ build\.queued .*internal address.*PUSHCI_NOTIFY_ALLOW/);
+    assert.equal(receiver.got.length, 0);
+    // …and once allowed, as deliveries would be, every event type arrives.
+    const p = spawnPushci(['notify-test', receiver.url, '--secret', secret], {
+      PUSHCI_NOTIFY_ALLOW: '127.0.0.1',
+    });
     assert.equal(await p.exited, 0, p.output.join(''));
     assert.deepEqual(receiver.types(), ['build.queued', 'build.started', 'build.completed', 'job.completed']);
     const wh = new Webhook(secret);

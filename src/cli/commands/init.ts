@@ -75,10 +75,9 @@ export const init: Command = {
     const r = await runInit(process.cwd(), c.pipelinesDir, answers);
     console.log(r.wrotePipeline ? `wrote ${r.pipelineFile}` : `kept the existing ${r.pipelineFile}`);
     if (r.wroteEnv) console.log(`wrote ${r.envFile} (secrets; pushci serve reads it)`);
-    else {
-      console.log(`kept your existing ${r.envFile}; add these lines to it:`);
-      for (const [k, v] of Object.entries(r.env)) console.log(`  ${k}=${v}`);
-    }
+    else if (r.addedToEnv.length > 0)
+      console.log(`kept the values in your ${r.envFile} and added ${r.addedToEnv.join(', ')}`);
+    else console.log(`kept your ${r.envFile}: it already has every value below`);
     console.log('');
     for (const line of r.instructions) console.log(line);
     console.log('\nThen: npm start (or npx pushci serve), push a commit, and watch the build:');

@@ -3,6 +3,7 @@ import { cloneUrlUnder } from '../forge.ts';
 import { githubCommitStatus } from './commit-status.ts';
 import { githubHooks } from './hooks.ts';
 import { createGithubInbound } from './inbound.ts';
+import { sslVerificationLine } from '../ssl-verification-line.ts';
 import { GITHUB_SETTINGS } from './settings.ts';
 
 /** GitHub and GitHub Enterprise. */
@@ -22,7 +23,7 @@ export const github: Forge = {
       `  Payload URL:   ${hookUrl}`,
       '  Content type:  application/json',
       `  Secret:        ${secret}`,
-      '  SSL verification: enabled',
+      sslVerificationLine(hookUrl),
       '  Which events:  Let me select: Pushes and Pull requests',
       '  Active:        ticked',
       `(or let pushci do it: GITHUB_TOKEN=… npx pushci hooks create ${repository})`,

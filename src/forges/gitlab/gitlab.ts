@@ -3,6 +3,7 @@ import { cloneUrlUnder } from '../forge.ts';
 import { gitlabCommitStatus } from './commit-status.ts';
 import { gitlabHooks } from './hooks.ts';
 import { createGitlabInbound } from './inbound.ts';
+import { sslVerificationLine } from '../ssl-verification-line.ts';
 import { GITLAB_SETTINGS } from './settings.ts';
 
 /** GitLab.com and self-managed GitLab. */
@@ -26,7 +27,7 @@ export const gitlab: Forge = {
       `  URL:           ${hookUrl}`,
       `  Secret token:  ${secret}`,
       '  Trigger:       Push events (all branches), Tag push events and Merge request events',
-      '  SSL verification: enabled',
+      sslVerificationLine(hookUrl),
       `(or let pushci do it: GITLAB_TOKEN=… npx pushci hooks create ${repository} --forge gitlab)`,
     ],
   },

@@ -13,6 +13,7 @@ import { logs } from './commands/logs.ts';
 import { notifyTest } from './commands/notify-test.ts';
 import { recover } from './commands/recover.ts';
 import { redeliver } from './commands/redeliver.ts';
+import { run } from './commands/run.ts';
 import { schema } from './commands/schema.ts';
 import { serve } from './commands/serve.ts';
 import { trigger } from './commands/trigger.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   schema,
   init,
   doctor,
+  run,
   hooks,
   notifyTest,
   builds,

@@ -11,9 +11,13 @@ export interface PushciProcess {
 }
 
 /** Runs `pushci <args>` as a real child process, with only the given environment (plus PATH and HOME). */
-export function spawnPushci(args: string[], env: Record<string, string>): PushciProcess {
+export function spawnPushci(
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string } = {},
+): PushciProcess {
   const proc = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), ...args], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

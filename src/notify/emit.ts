@@ -278,7 +278,8 @@ export function createEmitter(
             status: record.status,
             context: record.def.commitStatus,
             description: describe(record),
-            targetUrl: `${config.publicUrl}/api/builds/${m.id}`,
+            // The "Details" link people click on the forge: the build page, not the JSON API.
+            targetUrl: `${config.publicUrl}/#/builds/${m.id}`,
           });
         }
       }

@@ -302,6 +302,7 @@ jobs:
     const mine = () => statuses.filter((s) => s.body.target_url.endsWith(waiting));
     await waitFor(() => mine().some((s) => s.body.state === 'success'), 15_000, 'the final status');
     for (const s of mine()) assert.equal(s.url, `/repos/octo-org/gated/statuses/${newer}`);
+    for (const s of mine()) assert.equal(s.body.target_url, `${server.config.publicUrl}/#/builds/${waiting}`);
     const said = mine().map((s) => `${s.body.state}: ${s.body.description}`);
     assert.ok(said.includes('pending: waiting for approval: a pull request from a fork'), String(said));
     assert.ok(said.includes('success: fork, no secrets: passed in 0 s'), String(said));

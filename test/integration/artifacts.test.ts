@@ -166,6 +166,10 @@ jobs:
       const link = page.getByTestId('artifact-link');
       await link.waitFor();
       assert.equal(await link.textContent(), 'dist.tar.gz');
+      assert.match(
+        (await page.getByTestId('artifacts').textContent()) ?? '',
+        /dist\.tar\.gz \d+(\.\d)? kB · from build · kept until \d{4}-\d\d-\d\d/,
+      );
       const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
       assert.equal(download.suggestedFilename(), 'deps-1-dist.tar.gz');
       const path = await download.path();

@@ -290,8 +290,8 @@ export async function buildPage(main, id, wanted = {}) {
             h(
               'span',
               { class: 'muted' },
-              ` ${size(a.size)} · from ${a.job} · kept until `,
-              when(a.expires_at),
+              // A date: when() speaks of the past ("just now"), and this is ahead.
+              ` ${size(a.size)} · from ${a.job} · kept until ${a.expires_at.slice(0, 10)}`,
             ),
           ),
         ),

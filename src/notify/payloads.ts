@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
+import { BUILD_STATUSES, JOB_STATUSES } from '../core/states.ts';
 import { FORGES, type BuildView, type JobView } from '../model.ts';
 
 /** The outbound payload's parts as schemas: published in the OpenAPI document, checked against the types below. */
-const jobStatus = z.enum(['queued', 'running', 'success', 'failure', 'canceled', 'error', 'skipped']);
-const status = z.enum(['pending-approval', ...jobStatus.options]);
+const status = z.enum(BUILD_STATUSES);
 const time = z.iso.datetime();
 
 export const jobSchema = z
   .object({
     name: z.string(),
-    status: z.enum(['pending', ...jobStatus.options]),
+    status: z.enum(JOB_STATUSES),
     needs: z.array(z.string()),
     attempt: z.int().min(0).describe('1 for the first run; 2 when the job ran again after its worker died.'),
     exit_code: z.int().nullable(),

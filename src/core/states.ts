@@ -4,34 +4,19 @@
  * are lost compare-and-sets, and the loser does nothing).
  */
 
-/** `pending-approval`: a fork's pull request waits until someone approves it (then `queued`) or cancels it. */
-export const BUILD_STATUSES = [
-  'pending-approval',
-  'queued',
-  'running',
-  'success',
-  'failure',
-  'canceled',
-  'error',
-  'skipped',
-] as const;
-export type BuildStatus = (typeof BUILD_STATUSES)[number];
-
-/** A job starts `pending` (waiting for the jobs it needs) and otherwise shares the build's states but approval. */
-export const JOB_STATUSES = [
-  'pending',
-  'queued',
-  'running',
-  'success',
-  'failure',
-  'canceled',
-  'error',
-  'skipped',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
 export const FINAL_STATUSES = ['success', 'failure', 'canceled', 'error', 'skipped'] as const;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+/**
+ * A build: `pending-approval` (a fork's pull request waits until someone approves it, then `queued`, or
+ * cancels it), `queued`, `running`, then final.
+ */
+export const BUILD_STATUSES = ['pending-approval', 'queued', 'running', ...FINAL_STATUSES] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
+
+/** A job: `pending` (waiting for the jobs it needs), `queued`, `running`, then final. */
+export const JOB_STATUSES = ['pending', 'queued', 'running', ...FINAL_STATUSES] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const FINAL: ReadonlySet<string> = new Set(FINAL_STATUSES);
 

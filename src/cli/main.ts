@@ -106,6 +106,8 @@ function configOnce(values: Record<string, unknown>): () => Readonly<Config> {
 function knownFailure(err: unknown): string | null {
   if (err instanceof PushciError) return err.message;
   const code = (err as { code?: unknown } | null)?.code;
+  // A command that parses its own flags (artifacts) and met one it does not know.
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return (err as Error).message;
   // Files the user named (validate's dir, schema's file) that cannot be read or written.
   if (typeof code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code))
     return (err as Error).message;
@@ -120,7 +122,9 @@ export function main(argv: string[]): void {
       const known = knownFailure(err);
       if (known !== null) {
         console.error(known.startsWith('pushci') || known.startsWith('usage:') ? known : `pushci: ${known}`);
-        exit(err instanceof UsageError ? 2 : 1);
+        const usage =
+          err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+        exit(usage ? 2 : 1);
         return;
       }
       console.error(err);

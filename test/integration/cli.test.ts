@@ -88,6 +88,10 @@ describe('pushci CLI', () => {
     const far = await pushci(['frobnicate']);
     assert.equal(far.code, 2);
     assert.doesNotMatch(far.stderr, /did you mean|\n\s+at /);
+    const own = await pushci(['artifacts', 'x', '--bogus']);
+    assert.equal(own.code, 2, 'a command with its own parser: still one line and exit code 2');
+    assert.match(own.stderr, /^pushci: Unknown option '--bogus'/);
+    assert.doesNotMatch(own.stderr, /\n\s+at /);
     const endpoints = await pushci(['endpoints', 'lst']);
     assert.equal(endpoints.code, 2);
     assert.match(endpoints.stderr, /unknown action "lst"; did you mean list\?/);

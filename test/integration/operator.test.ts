@@ -198,6 +198,22 @@ describe('operator surface: API, events, metrics, badges, admin, CLI', () => {
     const builds = await run(['builds', '--pipeline', 'web', '--limit', '2', '--json']);
     assert.equal(builds.code, 0, builds.out);
     assert.equal(JSON.parse(builds.out).builds.length, 2);
+    const page1 = await run(['builds', '--pipeline', 'web', '--limit', '2']);
+    const cursor = /… more: the same with --cursor (\S+)/.exec(page1.out)?.[1];
+    assert.ok(cursor, page1.out);
+    const page2 = await run(['builds', '--pipeline', 'web', '--limit', '2', '--cursor', cursor, '--json']);
+    const firstIds = JSON.parse(builds.out).builds.map((b: BuildView) => b.id);
+    const secondIds = JSON.parse(page2.out).builds.map((b: BuildView) => b.id);
+    assert.equal(secondIds.length, 2);
+    assert.ok(
+      secondIds.every((id: string) => !firstIds.includes(id)),
+      'the next page, not the first again',
+    );
+    const byEvent = await run(['builds', '--event', 'push', '--status', 'failure', '--json']);
+    assert.deepEqual(
+      JSON.parse(byEvent.out).builds.map((b: BuildView) => b.id),
+      ids.api,
+    );
     const logs = await run(['logs', ids.web![0]!]);
     assert.equal(logs.code, 0);
     assert.match(logs.out, /── j ──/);

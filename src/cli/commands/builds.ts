@@ -1,29 +1,44 @@
 import { ApiClient } from '../../api-client.ts';
+import { EVENT_KINDS } from '../../core/event.ts';
+import { BUILD_STATUSES } from '../../core/states.ts';
 import type { BuildView } from '../../model.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
 
 export const builds: Command = {
   name: 'builds',
-  summary: 'Lists builds newest first, filtered by pipeline, branch and status (from a running server).',
-  usage: '[--pipeline P] [--branch B] [--status S] [--limit N] [--json]',
+  summary:
+    'Lists builds newest first, filtered by pipeline, branch, event and status, a page at a time (from a running server).',
+  usage: '[--pipeline P] [--branch B] [--event E] [--status S] [--limit N] [--cursor C] [--json]',
   details: 'Talks to a running server: PUSHCI_URL, and PUSHCI_API_TOKEN or the token in the data dir.',
   flags: [
     { name: 'pipeline', type: 'string', value: 'P', doc: 'Only builds of this pipeline.' },
     { name: 'branch', type: 'string', value: 'B', doc: 'Only builds of this branch.' },
     {
+      name: 'event',
+      type: 'string',
+      value: 'E',
+      doc: `Only builds started by this event (${EVENT_KINDS.join(', ')}).`,
+    },
+    {
       name: 'status',
       type: 'string',
       value: 'S',
-      doc: 'Only builds in this state (queued, running, success, failure, …).',
+      doc: `Only builds in this state (${BUILD_STATUSES.join(', ')}).`,
     },
     { name: 'limit', type: 'string', value: 'N', doc: 'How many (default 50, at most 200).' },
+    {
+      name: 'cursor',
+      type: 'string',
+      value: 'C',
+      doc: 'The next page: the cursor the previous page ended with.',
+    },
     JSON_FLAG,
   ],
   settings: true,
   async run({ values, config }) {
     const api = new ApiClient(config());
     const q = new URLSearchParams();
-    for (const k of ['pipeline', 'branch', 'status', 'limit'] as const)
+    for (const k of ['pipeline', 'branch', 'event', 'status', 'limit', 'cursor'] as const)
       if (values[k]) q.set(k, String(values[k]));
     const page = await api.json<{ builds: BuildView[]; next: string | null }>(`/api/builds?${q}`);
     if (values.json) {
@@ -41,7 +56,7 @@ export const builds: Command = {
           (b.message ?? '').split('\n')[0]!.slice(0, 50),
         ].join('  '),
       );
-    if (page.next) console.log(`… more: pushci builds --json and the "next" cursor with /api/builds?cursor=`);
+    if (page.next) console.error(`… more: the same with --cursor ${page.next}`);
     return 0;
   },
 };

@@ -8,8 +8,34 @@ export { BUILD_STATUSES, FINAL_STATUSES, isFinal, type BuildStatus, type JobStat
 import type { BuildStatus, JobStatus } from './core/states.ts';
 
 /** One job of a build as the API and outbound payloads show it. */
+/** An annotation a step made with `::error::`, `::warning::` or `::notice::`, listed on the build. */
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice';
+  message: string;
+  /** The step that printed it. */
+  step: string;
+  title: string | null;
+  file: string | null;
+  line: number | null;
+  end_line: number | null;
+  col: number | null;
+  end_column: number | null;
+}
+
 export interface JobView {
   name: string;
+  /** What to show: the job's name: (rendered for its matrix combination), else its id. */
+  display_name: string;
+  /** For a combination of a matrix, the matrix job's key in the pipeline file; null otherwise. */
+  group: string | null;
+  /** This combination's matrix values; null for a job without a matrix. */
+  matrix: Record<string, unknown> | null;
+  /** Its `outputs:` as evaluated when it ended. */
+  outputs: Record<string, string>;
+  /** `::error::`, `::warning::` and `::notice::` lines of its steps. */
+  annotations: Annotation[];
+  /** What its steps wrote to $GITHUB_STEP_SUMMARY (Markdown), or null. */
+  summary: string | null;
   status: JobStatus;
   needs: string[];
   attempt: number;

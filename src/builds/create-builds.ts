@@ -4,7 +4,9 @@ import type { JobStatus } from '../model.ts';
 import type { Emitter } from '../notify/emit.ts';
 import type { ForkPolicy, Pipeline } from '../pipelines/pipeline.ts';
 import { skipMarker } from '../pipelines/match.ts';
-import type { BuildRecord, BuildStore, NewBuild } from '../queue/store.ts';
+import type { BuildMeta, BuildRecord, BuildStore, NewBuild } from '../queue/store.ts';
+import { renderTemplate, hasExpression } from '../pipelines/expr/template.ts';
+import { githubContext } from './github-context.ts';
 import { newBuildId } from './ids.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -36,10 +38,32 @@ export function newBuild(
   // A pull request's builds always share a group (the pipeline and the pull request), so a new push to
   // it cancels the build of the old head: that commit is no longer what would merge.
   const pr = pullRequestOf(event);
+  const id = newBuildId();
+  const meta: BuildMeta = {
+    id,
+    pipeline: def.name,
+    forge: event.forge,
+    repository: event.repository,
+    ref: event.ref,
+    branch: event.branch ?? null,
+    tag: event.tag ?? null,
+    sha: event.after,
+    before: event.before,
+    message: event.headMessage,
+    pusher: event.pusher,
+    delivery_id: event.deliveryId,
+    event: event.kind,
+    rerun_of: event.kind === 'rerun' ? event.rerunOf : null,
+    original_event: event.kind === 'rerun' ? event.original : event.kind,
+    pull_request: pullRequestOf(event),
+    cron: event.kind === 'schedule' ? event.cron : null,
+    inputs: inputsOf(event),
+    created_at,
+  };
   const group = marker
     ? null
     : def.concurrency
-      ? (def.concurrency.group ?? `${def.name}/${event.ref}`)
+      ? concurrencyGroup(def, meta)
       : pr
         ? `${def.name}/pull/${pr.number}`
         : null;
@@ -60,29 +84,8 @@ export function newBuild(
     if (now) queueNow.push(j.name);
   }
   const status = skip ? 'skipped' : hold ? 'pending-approval' : 'queued';
-  const id = newBuildId();
   return {
-    meta: {
-      id,
-      pipeline: def.name,
-      forge: event.forge,
-      repository: event.repository,
-      ref: event.ref,
-      branch: event.branch ?? null,
-      tag: event.tag ?? null,
-      sha: event.after,
-      before: event.before,
-      message: event.headMessage,
-      pusher: event.pusher,
-      delivery_id: event.deliveryId,
-      event: event.kind,
-      rerun_of: event.kind === 'rerun' ? event.rerunOf : null,
-      original_event: event.kind === 'rerun' ? event.original : event.kind,
-      pull_request: pullRequestOf(event),
-      cron: event.kind === 'schedule' ? event.cron : null,
-      inputs: inputsOf(event),
-      created_at,
-    },
+    meta,
     def,
     status,
     reason:
@@ -218,4 +221,25 @@ export async function createBuildsForPushes(
       status: r.status as CreatedBuild['status'],
     })),
   };
+}
+
+/**
+ * The concurrency group of a build: as written, `${{ }}` evaluated with this build's `github` and
+ * `inputs` (GitHub's `${{ github.workflow }}-${{ github.ref }}` idiom), or the pipeline and ref.
+ */
+function concurrencyGroup(def: Pipeline, meta: BuildMeta): string {
+  const group = def.concurrency?.group ?? null;
+  if (group === null) return `${def.name}/${meta.ref}`;
+  if (!hasExpression(group)) return group;
+  try {
+    const value = renderTemplate(group, {
+      contexts: {
+        github: githubContext({ meta, number: 0, def }, '', '', 1),
+        inputs: meta.inputs,
+      },
+    });
+    return value || `${def.name}/${meta.ref}`;
+  } catch {
+    return `${def.name}/${meta.ref}`;
+  }
 }

@@ -12,6 +12,12 @@ export interface JobResult {
   status: Extract<JobStatus, 'success' | 'failure' | 'canceled' | 'error' | 'skipped'>;
   exitCode: number | null;
   reason: string | null;
+  /** The job's `outputs:`, evaluated when it ended (for `needs.<job>.outputs`). */
+  outputs?: Record<string, string>;
+  /** `::error::`, `::warning::` and `::notice::` of its steps. */
+  annotations?: JobState['annotations'];
+  /** What its steps wrote to $GITHUB_STEP_SUMMARY (Markdown). */
+  summary?: string;
 }
 
 /** What repair() found half done and finished (empty: nothing). */
@@ -29,6 +35,8 @@ export type RepairFinding =
 export interface CancelMessage {
   buildId: string;
   reason: string;
+  /** Only these jobs of the build (a matrix's fail-fast); absent: all of them. */
+  jobs?: string[];
 }
 
 /**
@@ -178,6 +186,9 @@ export class Lifecycle {
       exit_code: result.exitCode,
       reason: result.reason,
       finished_at: new Date().toISOString(),
+      ...(result.outputs && Object.keys(result.outputs).length > 0 ? { outputs: result.outputs } : {}),
+      ...(result.annotations?.length ? { annotations: result.annotations } : {}),
+      ...(result.summary ? { summary: result.summary } : {}),
     };
     // A result from the states that can reach it: success or failure only from running.
     const from = (['running', 'queued'] as const).filter((f) => canMoveJob(f, result.status));

@@ -9,7 +9,38 @@ const time = z.iso.datetime();
 
 export const jobSchema = z
   .object({
-    name: z.string(),
+    name: z
+      .string()
+      .describe('The job id; a matrix combination’s is its key plus its values (test-20-ubuntu-latest).'),
+    display_name: z.string().describe('What to show: the job’s name (with its matrix values), else its id.'),
+    group: z
+      .string()
+      .nullable()
+      .describe('For a combination of a matrix: the matrix job’s key in the pipeline file; null otherwise.'),
+    matrix: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The matrix values of this combination; null for a job without a matrix.'),
+    outputs: z.record(z.string(), z.string()).describe('Its outputs: as evaluated when it ended.'),
+    annotations: z
+      .array(
+        z.object({
+          level: z.enum(['error', 'warning', 'notice']),
+          message: z.string(),
+          step: z.string().describe('The step that printed it.'),
+          title: z.string().nullable(),
+          file: z.string().nullable(),
+          line: z.int().nullable(),
+          end_line: z.int().nullable(),
+          col: z.int().nullable(),
+          end_column: z.int().nullable(),
+        }),
+      )
+      .describe('::error::, ::warning:: and ::notice:: lines of its steps (at most 50 per job).'),
+    summary: z
+      .string()
+      .nullable()
+      .describe('What its steps wrote to $GITHUB_STEP_SUMMARY (Markdown, at most 64 KiB), or null.'),
     status: z.enum(JOB_STATUSES),
     needs: z.array(z.string()),
     attempt: z.int().min(0).describe('1 for the first run; 2 when the job ran again after its worker died.'),

@@ -42,6 +42,12 @@ export function exampleBuild(publicUrl: string, status: BuildView['status']): Bu
     jobs: [
       {
         name: 'build',
+        display_name: 'build',
+        group: null,
+        matrix: null,
+        outputs: {},
+        annotations: [],
+        summary: null,
         status: status === 'queued' ? 'queued' : status === 'running' ? 'running' : 'success',
         needs: [],
         attempt: status === 'queued' ? 0 : 1,

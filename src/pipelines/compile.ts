@@ -2,6 +2,14 @@ import { basename, extname } from 'node:path';
 import type { Diagnostic } from './diagnostic.ts';
 import { SECRET_ENV_PREFIX, findReferences, variableFor } from './expressions.ts';
 import { settingEnvProblem } from './settings-env.ts';
+import { createExpressionChecker } from './expression-checker.ts';
+import type { Place } from './expr/check-expression.ts';
+import { place, type PlaceName } from './expr/places.ts';
+import { evaluateTemplate, hasExpression, usesStatusFunction } from './expr/template.ts';
+import { toBoolean, toNumber, toText, type Value } from './expr/values.ts';
+import type { EvalContext } from './expr/evaluate.ts';
+import { combinationId, describeCombination, expandMatrix, type Combination } from './matrix.ts';
+import { isPosixShell, shellCommand } from './shells.ts';
 import { GlobSyntaxError, parseGlob, type Glob } from './glob.ts';
 import { PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { cronProblem } from './cron.ts';
@@ -27,6 +35,22 @@ type Path = PropertyKey[];
 
 const DEFAULT_EVENTS: OutboundEventType[] = ['build.queued', 'build.started', 'build.completed'];
 
+/** What a pipeline id may be: it names keys, URLs and workspaces. */
+export const PIPELINE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+const UNSUPPORTED_JOB_KEYS = [
+  ['uses', 'reusable workflows (jobs.<id>.uses); copy the called workflow’s jobs into this file'],
+  ['with', 'inputs of reusable workflows (jobs.<id>.with)'],
+  ['secrets', 'secrets of reusable workflows (jobs.<id>.secrets); steps read ${{ secrets.NAME }} directly'],
+  ['container', 'container: jobs run in pushci’s sandbox on the worker, not in a container image'],
+  ['services', 'services: start what the job needs in a step, or run it next to the worker'],
+] as const;
+
+const UNSUPPORTED_STEP_KEYS = [
+  ['uses', 'actions (steps[*].uses); write the step as run:'],
+  ['with', 'with: (inputs of actions, which are not supported)'],
+] as const;
+
 /**
  * Turns a schema-valid file into a Pipeline and checks what a schema cannot: globs, the `needs` graph,
  * `${{ }}` references against the server's environment, and filter combinations GitHub also refuses.
@@ -41,6 +65,41 @@ export function compilePipeline(
   const diagnostics: Diagnostic[] = [];
   const report = (at: { line: number; col: number }, message: string) =>
     diagnostics.push({ file, ...at, message });
+
+  const reported = new Set<string>();
+  const reportOnce = (at: { line: number; col: number }, message: string) => {
+    const key = `${at.line}:${at.col}:${message}`;
+    if (!reported.has(key)) report(at, message);
+    reported.add(key);
+  };
+
+  /** strategy: its combinations (none after a problem), fail-fast and max-parallel. */
+  const compileStrategy = (
+    value: PipelineFile['jobs'][string]['strategy'],
+    path: Path,
+  ): { combinations: Combination[]; failFast: boolean; maxParallel: number | null } | null => {
+    if (value === undefined) return null;
+    const failFast = value['fail-fast'] ?? true;
+    const maxParallel = value['max-parallel'] ?? null;
+    if (typeof value.matrix === 'string') {
+      report(
+        pos.of([...path, 'matrix']),
+        'not supported: a matrix computed by an expression; list its values in the file',
+      );
+      return { combinations: [], failFast, maxParallel };
+    }
+    const withExpression = findExpressionPath(value.matrix);
+    if (withExpression) {
+      report(
+        pos.of([...path, 'matrix', ...withExpression]),
+        'not supported: ${{ }} in matrix values; list the values in the file',
+      );
+      return { combinations: [], failFast, maxParallel };
+    }
+    const { combinations, problems } = expandMatrix(value.matrix);
+    for (const p of problems) report(pos.of([...path, 'matrix', ...p.path]), p.message);
+    return { combinations, failFast, maxParallel };
+  };
 
   const list = (value: string | string[] | undefined): string[] | null =>
     value === undefined ? null : Array.isArray(value) ? value : [value];
@@ -100,22 +159,29 @@ export function compilePipeline(
       );
   };
 
-  const envMap = (value: Record<string, string | number | boolean> | undefined, path: Path) => {
+  const expressions = createExpressionChecker(pos, report, env);
+  const envMap = (
+    value: Record<string, string | number | boolean | null> | undefined,
+    path: Path,
+    where: Place,
+  ) => {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(value ?? {})) {
-      out[k] = String(v);
-      checkRefs(out[k], [...path, k]);
+      out[k] = v === null ? '' : String(v);
+      expressions.template(out[k], [...path, k], where);
     }
     return out;
   };
 
-  const name = data.name ?? basename(file, extname(file));
-  if (data.name === undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
+  const id =
+    data.name !== undefined && PIPELINE_ID.test(data.name) ? data.name : basename(file, extname(file));
+  if (!PIPELINE_ID.test(id)) {
     report(
-      { line: 1, col: 1 },
-      `file name "${name}" cannot be a pipeline name; add a "name:" with letters, digits, ".", "_" and "-"`,
+      data.name === undefined ? { line: 1, col: 1 } : pos.of(['name']),
+      `file name "${id}" cannot be a pipeline id; rename the file to letters, digits, ".", "_" and "-"${data.name === undefined ? ' or add a "name:" like that' : ''}`,
     );
   }
+  const name = id;
 
   // Triggers: `on: push`, `on: [push, pull_request]`, or a map of events with their filters.
   const on =
@@ -232,42 +298,170 @@ export function compilePipeline(
   if (data['clone-url'] !== undefined) checkRefs(data['clone-url'], ['clone-url']);
 
   // Jobs
+  const workflowEnvNames = new Set(Object.keys(data.env ?? {}));
   const jobIds = Object.keys(data.jobs);
   const artifactOwners = new Map<string, string>();
   const list2 = <T>(value: T | T[] | undefined): T[] | null =>
     value === undefined ? null : Array.isArray(value) ? value : [value];
   if (jobIds.length === 0) report(pos.of(['jobs']), 'jobs is empty; add at least one job with steps');
-  const jobs: JobDef[] = jobIds.map((id) => {
-    const j = data.jobs[id]!;
-    const jp: Path = ['jobs', id];
+  const jobs: JobDef[] = [];
+  for (const jobId of jobIds) {
+    const j = data.jobs[jobId]!;
+    const jp: Path = ['jobs', jobId];
     const needs = list(j.needs) ?? [];
     needs.forEach((n, i) => {
       const np = Array.isArray(j.needs) ? [...jp, 'needs', i] : [...jp, 'needs'];
-      if (n === id) report(pos.of(np), `job "${id}" needs itself`);
+      if (n === jobId) report(pos.of(np), `job "${jobId}" needs itself`);
       else if (!(n in data.jobs))
-        report(pos.of(np), `job "${id}" needs "${n}", which is not a job in this file`);
+        report(pos.of(np), `job "${jobId}" needs "${n}", which is not a job in this file`);
     });
+    for (const [key, what] of UNSUPPORTED_JOB_KEYS) {
+      // A reusable workflow call is one problem, whatever it passes along.
+      if (j.uses !== undefined && (key === 'with' || key === 'secrets')) continue;
+      if (j[key] !== undefined) report(pos.ofKey(jp, key), `not supported: ${what}`);
+    }
+    if (j.steps === undefined) {
+      if (j.uses === undefined)
+        report(pos.of(jp), `job "${jobId}" has no steps; add "steps:" with at least one run step`);
+      continue;
+    }
+    if (j.steps.length === 0)
+      report(pos.of([...jp, 'steps']), `job "${jobId}" has no steps; add at least one run step`);
+    const jobEnvNames = new Set([...workflowEnvNames, ...Object.keys(j.env ?? {})]);
+    const strategy = compileStrategy(j.strategy, [...jp, 'strategy']);
+    const matrixKeys = strategy ? [...new Set(strategy.combinations.flatMap((c) => Object.keys(c)))] : null;
+    const names = (
+      stepIds: ReadonlySet<string> | null,
+      envScope: ReadonlySet<string> | null,
+    ): Place['names'] =>
+      expressions.names({
+        ...(envScope ? { env: expressions.envNames(envScope, stepIds !== null) } : {}),
+        needs: (n) =>
+          needs.includes(n)
+            ? null
+            : `needs.${n}: job "${n}" is not in the needs of "${jobId}"${needs.length ? ` (${needs.join(', ')})` : ''}; add it to needs:`,
+        matrix: (n) =>
+          matrixKeys === null
+            ? `matrix.${n}: job "${jobId}" has no strategy.matrix`
+            : matrixKeys.includes(n) || strategy!.combinations.length === 0
+              ? null
+              : `matrix.${n}: the matrix of "${jobId}" has no key "${n}" (it has ${matrixKeys.join(', ')})`,
+        ...(stepIds
+          ? {
+              steps: (n: string) =>
+                stepIds.has(n) ? null : `steps.${n}: no step before this one has id: ${n}`,
+            }
+          : {}),
+      });
+    const jobNames = names(null, null);
+
+    // The if: gate the lifecycle applies, and what the worker evaluates on top of it.
+    let gate: JobDef['if'] = 'success';
+    let condition: string | null = null;
+    if (j.if !== undefined) {
+      const text = typeof j.if === 'boolean' ? String(j.if) : j.if;
+      const simple = /^\s*(?:\$\{\{\s*)?(success|failure|always)\(\s*\)(?:\s*\}\})?\s*$/i.exec(text);
+      if (simple) gate = simple[1]!.toLowerCase() as JobDef['if'];
+      else {
+        const parsed = expressions.condition(text, [...jp, 'if'], place("a job's if:", jobNames));
+        if (parsed) {
+          gate = usesStatusFunction(parsed.expr) ? 'always' : 'success';
+          condition = text;
+        }
+      }
+    }
+    const title = j.name ?? null;
+    const titleOk =
+      title !== null && expressions.template(title, [...jp, 'name'], place("a job's name", jobNames));
+    const jobTimeout = j['timeout-minutes'];
+    const jobContinue = j['continue-on-error'];
+    const timeoutOk =
+      typeof jobTimeout !== 'string' ||
+      expressions.template(
+        jobTimeout,
+        [...jp, 'timeout-minutes'],
+        place("a job's timeout-minutes", jobNames),
+      );
+    const continueOk =
+      typeof jobContinue !== 'string' ||
+      expressions.template(
+        jobContinue,
+        [...jp, 'continue-on-error'],
+        place("a job's continue-on-error", jobNames),
+      );
+    const defaultsRun = { ...data.defaults?.run, ...j.defaults?.run };
+    const stepIds = new Set<string>();
     const steps: StepDef[] = j.steps.map((s, i) => {
       const sp: Path = [...jp, 'steps', i];
-      const refs = findReferences(s.run);
-      if (refs.length > 0) {
-        report(
-          pos.inString([...sp, 'run'], refs[0]!.offset),
-          '${{ }} is not expanded in run scripts (it would splice text into shell code); pass the value through env: and use "$NAME"',
-        );
+      const stepNames = names(new Set(stepIds), new Set([...jobEnvNames, ...Object.keys(s.env ?? {})]));
+      if (s.id !== undefined) {
+        if (stepIds.has(s.id))
+          report(pos.of([...sp, 'id']), `step id "${s.id}" is used twice in job "${jobId}"`);
+        stepIds.add(s.id);
       }
+      for (const [key, what] of UNSUPPORTED_STEP_KEYS) {
+        if (s.uses !== undefined && key === 'with') continue;
+        if (s[key] !== undefined) report(pos.ofKey(sp, key), `not supported: ${what}`);
+      }
+      const run = s.run ?? '';
+      if (s.run === undefined && s.uses === undefined)
+        report(
+          pos.of(sp),
+          `missing required key "run" in ${jobId}'s step ${i + 1}: the script the step runs`,
+        );
+      const shellName = s.shell ?? defaultsRun.shell;
+      const shell = shellName === undefined ? null : shellCommand(shellName);
+      const stepPlace = (where: PlaceName) => place(where, stepNames);
+      if (s.name !== undefined) expressions.template(s.name, [...sp, 'name'], stepPlace("a step's name"));
+      const stepIf = s.if === undefined ? null : typeof s.if === 'boolean' ? String(s.if) : s.if;
+      if (stepIf !== null) expressions.condition(stepIf, [...sp, 'if'], stepPlace("a step's if:"));
+      const timeout = s['timeout-minutes'];
+      if (typeof timeout === 'string')
+        expressions.template(timeout, [...sp, 'timeout-minutes'], stepPlace("a step's timeout-minutes"));
+      const cont = s['continue-on-error'];
+      if (typeof cont === 'string')
+        expressions.template(cont, [...sp, 'continue-on-error'], stepPlace("a step's continue-on-error"));
+      let script: string | undefined;
+      let exprs: StepDef['expressions'];
+      if (hasExpression(run)) {
+        const rewritten = expressions.run(run, [...sp, 'run'], stepPlace("a step's run"));
+        if (rewritten && !isPosixShell(shell)) {
+          report(
+            pos.inString([...sp, 'run'], run.indexOf('${{')),
+            `\${{ }} in a ${shellName} script cannot be passed as data; set the value in env: and read it from the environment`,
+          );
+        } else if (rewritten) {
+          script = rewritten.script;
+          exprs = rewritten.expressions.map((e) => ({ variable: e.variable, source: e.source }));
+        }
+      }
+      const workingDirectory = s['working-directory'] ?? defaultsRun['working-directory'] ?? null;
+      if (workingDirectory !== null && hasExpression(workingDirectory))
+        report(
+          pos.of([...sp, 'working-directory']),
+          'working-directory cannot use ${{ }}: paths come from the pipeline file only',
+        );
       return {
-        name: s.name ?? s.run.split('\n')[0]!.slice(0, 80),
-        run: s.run,
-        env: envMap(s.env, [...sp, 'env']),
-        timeoutMinutes: s['timeout-minutes'] ?? null,
-        continueOnError: s['continue-on-error'] ?? false,
-        workingDirectory: s['working-directory'] ?? null,
-        shell: s.shell ?? null,
+        ...(s.id !== undefined ? { id: s.id } : {}),
+        name: s.name ?? run.split('\n')[0]!.slice(0, 80),
+        ...(s.name !== undefined && hasExpression(s.name) ? { nameTemplate: true } : {}),
+        run: run,
+        ...(script !== undefined ? { script, expressions: exprs! } : {}),
+        ...(stepIf !== null ? { if: stepIf } : {}),
+        env: envMap(s.env, [...sp, 'env'], stepPlace("a step's env")),
+        timeoutMinutes: timeout ?? null,
+        continueOnError: cont ?? false,
+        workingDirectory,
+        shell,
       };
     });
-    for (const wd of [j['working-directory'], ...j.steps.map((s) => s['working-directory'])]) {
-      if (wd !== undefined && (wd.startsWith('/') || wd.split('/').includes('..'))) {
+    const outputs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(j.outputs ?? {})) {
+      outputs[k] = v;
+      expressions.template(v, [...jp, 'outputs', k], place("a job's outputs", names(stepIds, jobEnvNames)));
+    }
+    for (const wd of [j['working-directory'], ...steps.map((s) => s.workingDirectory)]) {
+      if (wd && (wd.startsWith('/') || wd.split('/').includes('..'))) {
         report(
           pos.of([...jp]),
           `working-directory "${wd}" must stay inside the checkout (relative, without "..")`,
@@ -316,24 +510,97 @@ export function compilePipeline(
           pos.of([...at, 'name']),
           `artifact "${a.name}" is also made by job "${earlier}"; names are unique in a pipeline`,
         );
-      else artifactOwners.set(a.name, id);
+      else artifactOwners.set(a.name, jobId);
       return { name: a.name, paths };
     });
-    return {
-      name: id,
-      needs,
-      if: (j.if ?? 'success()').slice(0, -2) as JobDef['if'],
-      env: envMap(j.env, [...jp, 'env']),
-      timeoutMinutes: j['timeout-minutes'] ?? null,
-      continueOnError: j['continue-on-error'] ?? false,
-      workingDirectory: j['working-directory'] ?? null,
-      network: j.network ?? data.network ?? 'default',
-      caches,
-      artifacts,
-      downloadArtifacts: [],
-      steps,
-    };
-  });
+    const env = envMap(j.env, [...jp, 'env'], place("a job's env", names(null, workflowEnvNames)));
+    const variants = strategy ? strategy.combinations : [null];
+    const ids = new Set<string>();
+    variants.forEach((values, index) => {
+      const strategyContext: { [k: string]: Value } = {
+        'fail-fast': strategy?.failFast ?? true,
+        'job-index': index,
+        'job-total': variants.length,
+        'max-parallel': strategy?.maxParallel ?? variants.length,
+      };
+      const ctx = { contexts: { matrix: values ?? {}, strategy: strategyContext } };
+      const evaluated = (value: string | number | boolean, path: Path): Value => {
+        if (typeof value !== 'string') return value;
+        try {
+          return evaluateTemplate(value, ctx);
+        } catch (err) {
+          reportOnce(pos.of(path), (err as Error).message);
+          return null;
+        }
+      };
+      let timeoutMinutes: number | null = null;
+      if (jobTimeout !== undefined && timeoutOk) {
+        const v = toNumber(evaluated(jobTimeout, [...jp, 'timeout-minutes']));
+        if (v > 0 && v <= 10_080) timeoutMinutes = v;
+        else
+          reportOnce(
+            pos.of([...jp, 'timeout-minutes']),
+            `timeout-minutes ${String(jobTimeout)} is ${v}, not a number of minutes above 0 and at most 10080`,
+          );
+      }
+      const continueOnError =
+        jobContinue !== undefined && continueOk
+          ? toBoolean(evaluated(jobContinue, [...jp, 'continue-on-error']))
+          : false;
+      // A name that only uses matrix and strategy is shown rendered; GitHub appends the values otherwise.
+      let shown = title;
+      if (title !== null && titleOk && hasExpression(title)) shown = renderTitle(title, ctx);
+      if (values && !(title !== null && /\bmatrix\b/.test(title)))
+        shown = `${title ?? jobId} (${describeCombination(values)})`;
+      let id = jobId;
+      if (values) {
+        id = combinationId(jobId, values);
+        if (id === jobId || ids.has(id) || (id !== jobId && id in data.jobs)) id = `${jobId}-${index + 1}`;
+        ids.add(id);
+      }
+      jobs.push({
+        name: id,
+        ...(shown !== null ? { title: shown } : {}),
+        ...(values
+          ? {
+              group: jobId,
+              matrix: {
+                values,
+                index,
+                total: variants.length,
+                failFast: strategy!.failFast,
+                maxParallel: strategy!.maxParallel,
+              },
+            }
+          : {}),
+        needs,
+        if: gate,
+        ...(condition !== null ? { condition } : {}),
+        env,
+        ...(j.outputs !== undefined ? { outputs } : {}),
+        timeoutMinutes,
+        continueOnError,
+        workingDirectory: j['working-directory'] ?? null,
+        network: j.network ?? data.network ?? 'default',
+        caches,
+        artifacts,
+        downloadArtifacts: [],
+        steps,
+      });
+    });
+  }
+  // Cycles are found on the jobs as written; then needs of a matrix job mean all of its combinations.
+  const written = jobIds.map((id) => ({ name: id, needs: list(data.jobs[id]!.needs) ?? [] }));
+  for (const cycle of findCycles(written)) {
+    report(
+      pos.of(['jobs', cycle[0]!, 'needs']),
+      `jobs form a cycle through needs: ${[...cycle, cycle[0]].join(' → ')}`,
+    );
+  }
+  const members = new Map<string, string[]>();
+  for (const job of jobs)
+    members.set(job.group ?? job.name, [...(members.get(job.group ?? job.name) ?? []), job.name]);
+  for (const job of jobs) job.needs = job.needs.flatMap((n) => members.get(n) ?? [n]);
   // Which artifacts each job unpacks: only ones made by jobs it needs (directly or not), which have
   // finished by the time it starts.
   const byId = new Map(jobs.map((j) => [j.name, j]));
@@ -346,7 +613,8 @@ export function compilePipeline(
     return seen;
   };
   for (const job of jobs) {
-    const wanted = data.jobs[job.name]!['download-artifacts'];
+    const written = job.group ?? job.name;
+    const wanted = data.jobs[written]!['download-artifacts'];
     const before = upstream(job.name);
     const available = jobs.filter((j) => before.has(j.name)).flatMap((j) => j.artifacts.map((a) => a.name));
     if (wanted === undefined || wanted === true) {
@@ -357,22 +625,16 @@ export function compilePipeline(
     } else if (wanted !== false) {
       wanted.forEach((n, i) => {
         const owner = artifactOwners.get(n);
-        const at = pos.of(['jobs', job.name, 'download-artifacts', i]);
-        if (!owner) report(at, `no job makes an artifact "${n}"`);
+        const at = pos.of(['jobs', written, 'download-artifacts', i]);
+        if (!owner) reportOnce(at, `no job makes an artifact "${n}"`);
         else if (!available.includes(n))
-          report(
+          reportOnce(
             at,
-            `artifact "${n}" is made by job "${owner}", which job "${job.name}" does not need (add it to needs)`,
+            `artifact "${n}" is made by job "${owner}", which job "${written}" does not need (add it to needs)`,
           );
       });
       job.downloadArtifacts = wanted.filter((n) => available.includes(n));
     }
-  }
-  for (const cycle of findCycles(jobs)) {
-    report(
-      pos.of(['jobs', cycle[0]!, 'needs']),
-      `jobs form a cycle through needs: ${[...cycle, cycle[0]].join(' → ')}`,
-    );
   }
 
   // Notify
@@ -398,9 +660,17 @@ export function compilePipeline(
     };
   });
 
+  // GitHub's short form `concurrency: <group>`; a group with ${{ }} is evaluated when a build is created.
+  const concurrency = typeof data.concurrency === 'string' ? { group: data.concurrency } : data.concurrency;
+  if (concurrency?.group !== undefined && hasExpression(concurrency.group)) {
+    const path = typeof data.concurrency === 'string' ? ['concurrency'] : ['concurrency', 'group'];
+    expressions.template(concurrency.group, path, place('a concurrency group', expressions.names({})));
+  }
+
   return {
     pipeline: {
       name,
+      ...(data.name !== undefined && data.name !== name ? { title: data.name } : {}),
       file,
       repository: data.repository,
       cloneUrl: data['clone-url'] ?? null,
@@ -411,20 +681,24 @@ export function compilePipeline(
       inputs,
       forks: data['pull-requests']?.forks ?? null,
       secretScopes,
-      env: envMap(data.env, ['env']),
+      env: envMap(
+        data.env,
+        ['env'],
+        place('workflow env', expressions.names({ env: expressions.envNames(new Set(), false) })),
+      ),
       jobs,
       notify,
       concurrency:
-        data.concurrency &&
-        (data.concurrency.group !== undefined ||
-          data.concurrency['cancel-in-progress'] !== undefined ||
-          data.concurrency.max === undefined)
+        concurrency &&
+        (concurrency.group !== undefined ||
+          concurrency['cancel-in-progress'] !== undefined ||
+          concurrency.max === undefined)
           ? {
-              group: data.concurrency.group ?? null,
-              cancelInProgress: data.concurrency['cancel-in-progress'] ?? false,
+              group: concurrency.group ?? null,
+              cancelInProgress: concurrency['cancel-in-progress'] ?? false,
             }
           : null,
-      maxJobs: data.concurrency?.max ?? null,
+      maxJobs: concurrency?.max ?? null,
       commitStatus: data['commit-status']
         ? ((typeof data['commit-status'] === 'object' ? data['commit-status'].context : undefined) ??
           `pushci/${name}`)
@@ -444,7 +718,7 @@ function isBranchName(name: string): boolean {
 }
 
 /** Each elementary cycle reported once, starting at its first job in file order. */
-function findCycles(jobs: readonly JobDef[]): string[][] {
+function findCycles(jobs: ReadonlyArray<{ name: string; needs: string[] }>): string[][] {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const state = new Map<string, 'visiting' | 'done'>();
   const cycles: string[][] = [];
@@ -462,4 +736,30 @@ function findCycles(jobs: readonly JobDef[]): string[][] {
   };
   for (const j of jobs) if (!state.has(j.name)) visit(j.name);
   return cycles;
+}
+
+/** The path of the first string holding `${{` inside a matrix, or null. */
+function findExpressionPath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | null {
+  if (typeof value === 'string') return value.includes('${{') ? path : null;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const p = findExpressionPath(v, [...path, i]);
+      if (p) return p;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const p = findExpressionPath(v, [...path, k]);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/** A job name rendered with the matrix; a name that needs runtime contexts is shown as written. */
+function renderTitle(title: string, ctx: EvalContext): string {
+  try {
+    return toText(evaluateTemplate(title, ctx)).replace(/\s+/g, ' ').trim() || title;
+  } catch {
+    return title;
+  }
 }

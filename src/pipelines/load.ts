@@ -8,6 +8,7 @@ import type { Diagnostic } from './diagnostic.ts';
 import type { Pipeline } from './pipeline.ts';
 import { Positions } from './positions.ts';
 import { pipelineSchema } from './schema.ts';
+import { repairForChecks } from './repair-for-checks.ts';
 
 /** Files larger than this are refused before parsing. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -36,6 +37,9 @@ const KNOWN_KEYS: Record<string, string[]> = {
   top: [
     '$schema',
     'name',
+    'run-name',
+    'permissions',
+    'defaults',
     'repository',
     'clone-url',
     'forge',
@@ -56,8 +60,33 @@ const KNOWN_KEYS: Record<string, string[]> = {
   'pull-requests': ['forks'],
   secret: ['events', 'branches'],
   push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
-  job: ['name', 'needs', 'if', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'steps'],
-  step: ['name', 'run', 'env', 'timeout-minutes', 'continue-on-error', 'working-directory', 'shell'],
+  job: [
+    'name',
+    'needs',
+    'if',
+    'env',
+    'timeout-minutes',
+    'continue-on-error',
+    'working-directory',
+    'defaults',
+    'network',
+    'permissions',
+    'environment',
+    'concurrency',
+    'runs-on',
+    'steps',
+  ],
+  step: [
+    'id',
+    'name',
+    'if',
+    'run',
+    'env',
+    'timeout-minutes',
+    'continue-on-error',
+    'working-directory',
+    'shell',
+  ],
   notify: ['url', 'secret', 'events', 'branches'],
   concurrency: ['group', 'cancel-in-progress', 'max'],
 };
@@ -114,17 +143,98 @@ function label(path: readonly PropertyKey[]): string {
   );
 }
 
+/** What to add after "missing required key X". */
+const MISSING_HINTS: Record<string, string> = {
+  on: ': say which events start the pipeline, e.g. "on: push" or "on: [push, pull_request]"',
+  repository: ': the repository this pipeline builds, e.g. "repository: octo-org/web"',
+  jobs: ': the jobs to run, e.g. "jobs: { build: { steps: [ { run: make } ] } }"',
+  run: ': the script the step runs',
+  cron: ': five fields, e.g. "0 3 * * *"',
+  url: ': where to send the webhooks',
+  secret: ': the whsec_ signing secret, as ${{ env.NAME }} or ${{ secrets.NAME }}',
+  matrix: ': keys with lists of values',
+};
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let at = data;
+  for (const k of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[k as string];
+  }
+  return at;
+}
+
+/** A value as a message names it: "the number 42", "a list", "text "abc"". */
+function describeValue(v: unknown): string {
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'string') return `the text "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  if (typeof v === 'boolean') return String(v);
+  return `the ${typeof v} ${String(v)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a map of keys and values',
+  record: 'a map of keys and values',
+  array: 'a list',
+  null: 'empty',
+};
+
+/** A zod issue in words: what is wrong and what would be right. */
+function humanIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(value)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(value)}`;
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'string')
+        return min <= 1 ? 'must not be empty' : `must be at least ${min} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return min <= 1 ? 'must not be an empty list' : `needs at least ${min} items`;
+      return `must be ${issue.inclusive ? 'at least' : 'more than'} ${min}, not ${describeValue(value)}`;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${max} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${max} items`;
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${max}, not ${describeValue(value)}`;
+    }
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return /^Invalid input/.test(issue.message)
+        ? `is not valid here (${describeValue(value)})`
+        : `: ${issue.message}`.replace(/^: /, ': ');
+  }
+}
+
 /** Turns zod issues into diagnostics; for unions, reports the nested problems of the branch that nearly fit. */
 function issuesToDiagnostics(
   file: string,
   issues: readonly z.core.$ZodIssue[],
   pos: Positions,
+  data: unknown,
   base: PropertyKey[] = [],
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
     const path = [...base, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
+    const value = valueAt(data, path);
+    if (value === undefined && issue.code !== 'unrecognized_keys' && issue.code !== 'invalid_key') {
+      const key = String(path.at(-1));
+      out.push({
+        file,
+        ...pos.of(path.slice(0, -1)),
+        message: `missing required key "${key}"${path.length > 1 ? ` in ${label(path.slice(0, -1))}` : ''}${MISSING_HINTS[key] ?? ''}`,
+      });
+    } else if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         out.push({
           file,
@@ -144,14 +254,20 @@ function issuesToDiagnostics(
       const nested = issue.errors.find((branch) =>
         branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
       );
-      if (nested) out.push(...issuesToDiagnostics(file, nested, pos, path));
-      else out.push({ file, ...pos.of(path), message: `${label(path) || 'file'} ${issue.message}` });
+      if (nested) out.push(...issuesToDiagnostics(file, nested, pos, data, path));
+      else
+        out.push({
+          file,
+          ...pos.of(path),
+          message: `${label(path) || 'file'} ${issue.message}, not ${describeValue(value)}`,
+        });
     } else {
-      const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
-      const message = missing
-        ? `missing required key "${String(path.at(-1))}"${path.length > 1 ? ` in ${label(path.slice(0, -1))}` : ''}`
-        : `${label(path) || 'file'}: ${issue.message}`;
-      out.push({ file, ...pos.of(path), message });
+      const words = humanIssue(issue, value);
+      out.push({
+        file,
+        ...pos.of(path),
+        message: `${label(path) || 'file'}${words.startsWith(':') ? '' : ' '}${words}`,
+      });
     }
   }
   return out;
@@ -228,7 +344,7 @@ export function loadPipelineSource(
     if (err instanceof RangeError) return fail(1, 1, 'file is nested too deeply to parse');
     throw err;
   }
-  const pos = new Positions(doc, lines);
+  const pos = new Positions(doc, lines, text);
   if (doc.errors.length > 0) {
     // A stack overflow is reported once per level it unwound; one line says it.
     const deep = doc.errors.find((e) => /call stack/i.test(e.message));
@@ -236,13 +352,29 @@ export function loadPipelineSource(
       const p = pos.at(deep.pos[0]);
       return fail(p.line, p.col, 'file is nested too deeply to parse');
     }
+    // One indentation slip makes the parser report several errors at once: the first one says it. What
+    // the parser still read before that line is checked too, so other problems are not hidden.
+    const first = doc.errors[0]!;
+    const at = pos.at(first.pos[0]);
+    const yamlProblem = { file, ...at, message: humanYamlError(first.message.split('\n')[0]!) };
+    let rest: Diagnostic[] = [];
+    try {
+      const partial = scalarKeysOnly(doc.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true }));
+      if (partial && typeof partial === 'object' && depthOf(partial) <= MAX_DEPTH) {
+        const parsed = pipelineSchema.safeParse(partial);
+        rest = parsed.success
+          ? compilePipeline(file, parsed.data, pos, env).diagnostics
+          : [
+              ...issuesToDiagnostics(file, parsed.error.issues, pos, partial),
+              ...checkTheRest(file, partial, parsed.error.issues, pos, env, []),
+            ];
+      }
+    } catch {
+      rest = [];
+    }
     return {
       pipeline: null,
-      diagnostics: doc.errors.map((e) => ({
-        file,
-        ...pos.at(e.pos[0]),
-        message: e.message.split('\n')[0]!,
-      })),
+      diagnostics: byPosition([yamlProblem, ...rest.filter((d) => d.line < at.line)]),
     };
   }
   let data: unknown;
@@ -264,12 +396,72 @@ export function loadPipelineSource(
 
   const parsed = pipelineSchema.safeParse(data);
   if (!parsed.success) {
-    return { pipeline: null, diagnostics: byPosition(issuesToDiagnostics(file, parsed.error.issues, pos)) };
+    const schema = issuesToDiagnostics(file, parsed.error.issues, pos, data);
+    return {
+      pipeline: null,
+      diagnostics: byPosition([
+        ...schema,
+        ...checkTheRest(file, data, parsed.error.issues, pos, env, schema),
+      ]),
+    };
   }
   const compiled = compilePipeline(file, parsed.data, pos, env);
   const diagnostics = byPosition(compiled.diagnostics);
   const nameAt = parsed.data.name === undefined ? { line: 1, col: 1 } : pos.of(['name']);
   return { pipeline: diagnostics.length ? null : compiled.pipeline, diagnostics, nameAt };
+}
+
+/** Maps to objects, leaving out entries whose key is a list or map (what a broken line parses into). */
+function scalarKeysOnly(v: unknown): unknown {
+  if (v instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of v) if (k === null || typeof k !== 'object') out[String(k)] = scalarKeysOnly(x);
+    return out;
+  }
+  if (Array.isArray(v)) return v.map(scalarKeysOnly);
+  return v;
+}
+
+/** The parser's words, with what to do about the common ones. */
+function humanYamlError(message: string): string {
+  if (
+    /block sequence may not be used as an implicit map key|must be sufficiently indented|Implicit map keys need/i.test(
+      message,
+    )
+  )
+    return `YAML: ${message}; check the indentation of this line against the lines above it`;
+  if (/tab/i.test(message)) return `YAML: ${message}; indent with spaces, not tabs`;
+  return `YAML: ${message}`;
+}
+
+const before = (a: { line: number; col: number }, b: { line: number; col: number }) =>
+  a.line < b.line || (a.line === b.line && a.col <= b.col);
+
+/**
+ * One run shows every problem: what the schema refused is taken out, the rest is compiled, and the
+ * graph, pattern and expression problems found there are reported too, except where they are only
+ * echoes of what was taken out.
+ */
+function checkTheRest(
+  file: string,
+  data: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  pos: Positions,
+  env: Readonly<Record<string, string>>,
+  schema: Diagnostic[],
+): Diagnostic[] {
+  const removed: PropertyKey[][] = [];
+  const repaired = repairForChecks(data, issues, removed);
+  if (!repaired) return [];
+  const spans = removed.flatMap((p) => pos.span(p) ?? []);
+  const parents = removed.map((p) => pos.of(p.slice(0, -1)));
+  const seen = new Set(schema.map((d) => `${d.line}:${d.col}`));
+  return compilePipeline(file, repaired, pos, env).diagnostics.filter(
+    (d) =>
+      !seen.has(`${d.line}:${d.col}`) &&
+      !spans.some((s) => before(s.start, d) && before(d, s.end)) &&
+      !parents.some((p) => p.line === d.line && p.col === d.col),
+  );
 }
 
 function firstInvalidUtf8(bytes: Buffer): number {

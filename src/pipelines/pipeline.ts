@@ -4,7 +4,10 @@ import type { Glob } from './glob.ts';
 
 /** A compiled pipeline: what matching and the runner use. Strings may still hold `${{ }}` references. */
 export interface Pipeline {
+  /** The id: `name:` when it is letters, digits, ".", "_" and "-", else the file name. */
   name: string;
+  /** `name:` when it is not usable as an id (spaces, …): shown instead of the id. */
+  title?: string | null;
   file: string;
   repository: string;
   cloneUrl: string | null;
@@ -82,9 +85,20 @@ export interface SecretScope {
 
 export interface JobDef {
   name: string;
+  /** The name to show: `name:` of the job, rendered for its matrix combination (absent: the id). */
+  title?: string | null;
+  /** The job's key in the file, for a combination of a matrix (whose `name` is the key plus values). */
+  group?: string;
+  /** This combination of `strategy.matrix`. */
+  matrix?: MatrixCombination;
   needs: string[];
+  /** When the lifecycle queues the job: all needs passed, one failed, or once they all finished. */
   if: 'success' | 'failure' | 'always';
+  /** The rest of the job's if: expression, evaluated by the worker before the checkout; null: none. */
+  condition?: string | null;
   env: Record<string, string>;
+  /** `outputs:`, templates the worker evaluates when the job ends. */
+  outputs?: Record<string, string>;
   timeoutMinutes: number | null;
   continueOnError: boolean;
   workingDirectory: string | null;
@@ -114,11 +128,25 @@ export interface ArtifactDef {
 }
 
 export interface StepDef {
+  /** `id:` of the step, for `steps.<id>`. */
+  id?: string | null;
+  /** The name to show: `name:`, or the script's first line. */
   name: string;
+  /** `name:` holds `${{ }}` the worker renders (a name taken from the script is shown as written). */
+  nameTemplate?: boolean;
+  /** The script as written. */
   run: string;
+  /** What runs: `run` with each `${{ }}` replaced by `${PUSHCI_EXPR_n}` (absent: `run` has none). */
+  script?: string;
+  /** The values of those variables, evaluated by the worker. */
+  expressions?: Array<{ variable: string; source: string }>;
+  /** The step's if: expression; null: success(). */
+  if?: string | null;
   env: Record<string, string>;
-  timeoutMinutes: number | null;
-  continueOnError: boolean;
+  /** Minutes, or a `${{ }}` expression the worker evaluates. */
+  timeoutMinutes: number | string | null;
+  /** A boolean, or a `${{ }}` expression the worker evaluates. */
+  continueOnError: boolean | string;
   workingDirectory: string | null;
   shell: string | null;
 }
@@ -128,4 +156,16 @@ export interface NotifyDef {
   secrets: string[];
   events: OutboundEventType[];
   branches: Glob[] | null;
+}
+
+export interface MatrixCombination {
+  /** The `matrix` context: one value per key. */
+  values: { [key: string]: unknown };
+  /** Position among the combinations (`strategy.job-index`) and their count (`strategy.job-total`). */
+  index: number;
+  total: number;
+  /** A failed combination cancels the others (default true). */
+  failFast: boolean;
+  /** At most this many combinations run at once; null: no limit. */
+  maxParallel: number | null;
 }

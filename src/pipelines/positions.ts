@@ -4,10 +4,13 @@ import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type N
 export class Positions {
   private readonly doc: Document;
   private readonly lines: LineCounter;
+  private readonly text: string | null;
 
-  constructor(doc: Document, lines: LineCounter) {
+  /** `text`, the parsed source, lets positions inside `|` block scalars point at their exact line. */
+  constructor(doc: Document, lines: LineCounter, text?: string) {
     this.doc = doc;
     this.lines = lines;
+    this.text = text ?? null;
   }
 
   at(offset: number): { line: number; col: number } {
@@ -22,6 +25,15 @@ export class Positions {
       if (node && typeof node === 'object' && 'range' in node && node.range) return node;
     }
     return (this.doc.contents as Node | null) ?? null;
+  }
+
+  /** Start and end of the node exactly at `path`, or null when there is none. */
+  span(
+    path: readonly PropertyKey[],
+  ): { start: { line: number; col: number }; end: { line: number; col: number } } | null {
+    const node = this.doc.getIn(path as unknown[], true) as Node | undefined;
+    if (!node || typeof node !== 'object' || !('range' in node) || !node.range) return null;
+    return { start: this.at(node.range[0]), end: this.at(node.range[1]) };
   }
 
   /** Position of the value at `path`. */
@@ -50,9 +62,27 @@ export class Positions {
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
       const single = node.type === 'PLAIN' || quoted;
       if (single) return this.at(node.range[0] + (quoted ? 1 : 0) + offset);
+      if (node.type === 'BLOCK_LITERAL' && this.text !== null && typeof node.value === 'string')
+        return this.inBlock(node.range[0], node.value, offset);
       return this.at(node.range[0]);
     }
-    if (isSeq(node) || isMap(node)) return this.of(path);
     return this.of(path);
+  }
+
+  /** A `|` scalar keeps its lines: line k of the value is line k after the header, behind the indentation. */
+  private inBlock(header: number, value: string, offset: number): { line: number; col: number } {
+    const text = this.text!;
+    const before = value.slice(0, offset).split('\n');
+    const colInLine = before.at(-1)!.length;
+    let at = text.indexOf('\n', header);
+    if (at < 0) return this.at(header);
+    at++;
+    const indent = /^[ ]*/.exec(text.slice(at))![0].length;
+    for (let k = 1; k < before.length; k++) {
+      const nl = text.indexOf('\n', at);
+      if (nl < 0) return this.at(header);
+      at = nl + 1;
+    }
+    return this.at(at + indent + colInLine);
   }
 }

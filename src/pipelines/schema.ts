@@ -16,29 +16,96 @@ const patterns = z
 const envMap = z
   .record(
     z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'),
-    z.union([z.string(), z.number(), z.boolean()]),
+    z.union([z.string(), z.number(), z.boolean(), z.null()], {
+      error: 'must be a string, a number or a boolean (an empty value is an empty string)',
+    }),
   )
-  .describe('Environment variables; values may use ${{ env.NAME }} and ${{ secrets.NAME }}.');
+  .describe(
+    'Environment variables; values may use ${{ }} expressions (env, secrets, vars, github, matrix, …).',
+  );
 
-const timeout = z.number().positive().max(10_080).describe('Minutes before the step or job is killed.');
+/** A whole value written as one `${{ }}` expression, evaluated where GitHub evaluates it. */
+const expression = (what: string) =>
+  z
+    .string()
+    .regex(/^\s*\$\{\{[\s\S]*\}\}\s*$/, `must be ${what} or a \${{ }} expression`)
+    .describe('A ${{ }} expression.');
+
+const timeout = z
+  .union([z.number().positive().max(10_080), expression('a number of minutes')], {
+    error: 'must be a number of minutes (more than 0, at most 10080) or a ${{ }} expression',
+  })
+  .describe('Minutes before the step or job is killed.');
+
+const condition = z
+  .union([z.string().min(1), z.boolean()], { error: 'must be an expression such as success() or a boolean' })
+  .describe(
+    'Run only when this expression is true; ${{ }} may be left out. Without a status function it means success() && (…).',
+  );
+
+const continueOnError = (what: string) =>
+  z
+    .union([z.boolean(), expression('true or false')], {
+      error: 'must be true, false or a ${{ }} expression',
+    })
+    .describe(what);
+
+/** Keys real workflows carry that pushci accepts and does not act on (see "Coming from GitHub Actions"). */
+const ignored = z
+  .unknown()
+  .describe('Accepted for compatibility with GitHub Actions; pushci does not use it.');
+/** Keys pushci reports as not supported, with one message each (compile explains). */
+const unsupported = z.unknown().describe('Not supported by pushci; reported by pushci validate.');
 
 const step = z
   .strictObject({
-    name: z.string().max(200).optional().describe('Shown in logs and the dashboard.'),
-    run: z.string().min(1).describe('Script run by the shell, in the job’s working directory.'),
+    id: z
+      .string()
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/,
+        'step ids are letters, digits, _ and -, starting with a letter or _',
+      )
+      .optional()
+      .describe('Names the step for steps.<id>.outputs, .outcome and .conclusion.'),
+    name: z.string().max(200).optional().describe('Shown in logs and the dashboard; may use ${{ }}.'),
+    if: condition.optional(),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Script run by the shell, in the job’s working directory. Each ${{ }} reaches the script as an environment variable, never as code.',
+      ),
+    uses: unsupported.optional(),
+    with: unsupported.optional(),
     env: envMap.optional(),
     'timeout-minutes': timeout.optional(),
-    'continue-on-error': z.boolean().optional().describe('A failure of this step does not fail the job.'),
+    'continue-on-error': continueOnError('A failure of this step does not fail the job.').optional(),
     'working-directory': z.string().min(1).optional().describe('Relative to the checkout.'),
     shell: z
       .string()
       .min(1)
       .optional()
       .describe(
-        'Shell command line, e.g. `bash -eo pipefail` (default) or `sh -e`; the script is passed as the last argument file.',
+        'bash (default), sh, python, node, pwsh, or a command line such as `bash -e {0}`; the script file replaces {0} or is appended.',
       ),
   })
   .describe('One step: a script.');
+
+const defaults = z
+  .strictObject({
+    run: z
+      .strictObject({
+        shell: z.string().min(1).optional().describe('Shell of every run step that sets none.'),
+        'working-directory': z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Working directory of every run step that sets none.'),
+      })
+      .optional(),
+  })
+  .describe('Defaults for run steps.');
 
 export const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 
@@ -92,14 +159,12 @@ const job = z
       .union([z.string(), z.array(z.string())], { error: 'must be a job id or a list of job ids' })
       .optional()
       .describe('Jobs that must finish first.'),
-    if: z
-      .enum(['success()', 'failure()', 'always()'])
-      .optional()
-      .describe('success(): all needs succeeded (default); failure(): one failed; always(): run regardless.'),
+    if: condition.optional(),
     env: envMap.optional(),
     'timeout-minutes': timeout.optional(),
-    'continue-on-error': z.boolean().optional().describe('A failure of this job does not fail the build.'),
+    'continue-on-error': continueOnError('A failure of this job does not fail the build.').optional(),
     'working-directory': z.string().min(1).optional().describe('Default working directory of the steps.'),
+    defaults: defaults.optional(),
     network: network.optional(),
     cache: z
       .union([cacheEntry, z.array(cacheEntry).min(1).max(10)], {
@@ -119,7 +184,48 @@ const job = z
       .describe(
         'Artifacts unpacked into the checkout before the steps: true (default) for every artifact of the jobs this one needs, false for none, or a list of names.',
       ),
-    steps: z.array(step).min(1).describe('Run in order; the first failure stops the job.'),
+    permissions: ignored.optional(),
+    environment: ignored.optional(),
+    concurrency: ignored.optional(),
+    'runs-on': ignored.optional(),
+    container: unsupported.optional(),
+    services: unsupported.optional(),
+    uses: unsupported.optional(),
+    secrets: unsupported.optional(),
+    with: unsupported.optional(),
+    strategy: z
+      .strictObject({
+        matrix: z
+          .union([z.record(z.string(), z.unknown()), z.string()], {
+            error: 'must be a map of matrix keys to lists of values (with optional include and exclude)',
+          })
+          .describe('Keys with lists of values; every combination is a job. include/exclude as on GitHub.'),
+        'fail-fast': z
+          .boolean({ error: 'must be true or false' })
+          .optional()
+          .describe('A failed combination cancels the others (default true).'),
+        'max-parallel': z
+          .number({ error: 'must be a whole number above 0' })
+          .int()
+          .positive()
+          .optional()
+          .describe('At most this many combinations run at once.'),
+      })
+      .optional()
+      .describe('A matrix: the job runs once for each combination of values (at most 256).'),
+    outputs: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'output names are letters, digits, _ and -'),
+        z.string({ error: 'must be a string, usually ${{ steps.<id>.outputs.<name> }}' }),
+      )
+      .optional()
+      .describe(
+        'Values for the jobs that need this one (needs.<job>.outputs.<name>); evaluated when the job ends.',
+      ),
+    steps: z
+      .array(step)
+      .optional()
+      .describe('Run in order; after a failure only steps whose if: asks for it run.'),
   })
   .describe('A job: steps that run in one fresh checkout.');
 
@@ -223,9 +329,15 @@ export const pipelineSchema = z
     $schema: z.string().optional(),
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'names are letters, digits, ".", "_" and "-"')
+      .min(1)
+      .max(200)
       .optional()
-      .describe('Defaults to the file name.'),
+      .describe(
+        'The pipeline’s name, defaults to the file name. A name of letters, digits, ".", "_" and "-" is also its id; any other name (spaces, …) is shown, and the id is the file name.',
+      ),
+    'run-name': ignored.optional(),
+    permissions: ignored.optional(),
+    defaults: defaults.optional(),
     repository: z
       .string()
       .min(1)
@@ -289,25 +401,33 @@ export const pipelineSchema = z
         'Report the build as a commit status on GitHub, GitLab, Gitea or Forgejo (token from GITHUB_TOKEN, GITLAB_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN).',
       ),
     concurrency: z
-      .strictObject({
-        group: z
-          .string()
-          .min(1)
-          .max(200)
-          .optional()
-          .describe('Builds in one group run one at a time (default: pipeline and ref).'),
-        'cancel-in-progress': z
-          .boolean()
-          .optional()
-          .describe('A newer build cancels the running one instead of waiting for it.'),
-        max: z
-          .number()
-          .int()
-          .positive()
-          .max(1000)
-          .optional()
-          .describe('At most this many jobs of this pipeline run at once, across all workers.'),
-      })
+      .union(
+        [
+          z.string().min(1).max(200).describe('The group, as GitHub’s short form.'),
+          z.strictObject({
+            group: z
+              .string()
+              .min(1)
+              .max(200)
+              .optional()
+              .describe(
+                'Builds in one group run one at a time (default: pipeline and ref); may use ${{ github.* }}, ${{ inputs.* }} and ${{ vars.* }}.',
+              ),
+            'cancel-in-progress': z
+              .boolean()
+              .optional()
+              .describe('A newer build cancels the running one instead of waiting for it.'),
+            max: z
+              .number()
+              .int()
+              .positive()
+              .max(1000)
+              .optional()
+              .describe('At most this many jobs of this pipeline run at once, across all workers.'),
+          }),
+        ],
+        { error: 'must be a group name or a map with group, cancel-in-progress and max' },
+      )
       .optional()
       .describe('Superseding and limits. Without it every push builds, in parallel.'),
   })

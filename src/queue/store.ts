@@ -4,7 +4,7 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { EventKind, PullRequestInfo } from '../core/event.ts';
 import { canMoveBuild, canMoveJob, type BuildStatus, type JobStatus } from '../core/states.ts';
 import { InvalidTransitionError } from '../errors.ts';
-import type { BuildView, ForgeName, JobView } from '../model.ts';
+import type { Annotation, BuildView, ForgeName, JobView } from '../model.ts';
 import type { Keys } from './keys.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
 import { addJobKeys, JOB_OPTIONS_TEMPLATE, queueJobArgs } from './queued-job.ts';
@@ -46,6 +46,12 @@ export interface JobState {
   finished_at: string | null;
   /** The backend that ran the last attempt (absent before it started, and in older records). */
   runner?: 'sandbox' | 'host';
+  /** The job's evaluated `outputs:` (absent: none). */
+  outputs?: Record<string, string>;
+  /** Annotations its steps made (absent: none). */
+  annotations?: Annotation[];
+  /** Its steps' $GITHUB_STEP_SUMMARY, Markdown (absent: none). */
+  summary?: string;
 }
 
 export interface BuildRecord {
@@ -534,6 +540,12 @@ export function toView(r: BuildRecord, publicUrl: string): BuildView {
     const s = r.jobs.get(j.name)!;
     return {
       name: j.name,
+      display_name: j.title ?? j.name,
+      group: j.group ?? null,
+      matrix: j.matrix?.values ?? null,
+      outputs: s.outputs ?? {},
+      annotations: s.annotations ?? [],
+      summary: s.summary ?? null,
       status: s.status,
       needs: j.needs,
       attempt: s.attempt,

@@ -75,6 +75,8 @@ export interface StartedStep {
 export interface JobRuntime {
   /** The checkout's path as the steps see it (`CI_WORKSPACE`). */
   readonly workspace: string;
+  /** The job's `tmp` folder as the steps see it (where step command files such as GITHUB_OUTPUT live). */
+  readonly tmp: string;
   /** Variables the backend sets for every step (`HOME`, `TMPDIR`), over the step's own. */
   readonly env: Readonly<Record<string, string>>;
   start(o: StartOptions): Promise<StartedStep>;

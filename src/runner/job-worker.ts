@@ -69,22 +69,34 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     const { buildId, job: name } = job.data;
     const record = await deps.store.get(buildId);
     const def = record?.def;
-    const slotKey = def?.maxJobs ? deps.keys.slots(def.name) : null;
-    if (slotKey && def?.maxJobs) {
-      const timeout =
-        (def.jobs.find((j) => j.name === name)?.timeoutMinutes ?? config.jobTimeoutMinutes) * 60_000;
+    const jobDef = def?.jobs.find((j) => j.name === name);
+    // Slots: the pipeline's concurrency.max, and a matrix's max-parallel among its combinations.
+    const slots: Array<[key: string, max: number]> = [];
+    if (def?.maxJobs) slots.push([deps.keys.slots(def.name), def.maxJobs]);
+    if (def && jobDef?.matrix?.maxParallel)
+      slots.push([
+        deps.keys.slots(`${def.name}:${buildId}:${jobDef.group ?? name}`),
+        jobDef.matrix.maxParallel,
+      ]);
+    const taken: string[] = [];
+    if (slots.length > 0) {
+      const timeout = (jobDef?.timeoutMinutes ?? config.jobTimeoutMinutes) * 60_000;
       const now = Date.now();
-      const got = await redis.pushciTakeSlot(
-        slotKey,
-        String(now),
-        String(now + timeout + 5 * 60_000),
-        job.id!,
-        String(def.maxJobs),
-      );
-      if (!got) {
-        // Every slot of the pipeline is taken: look again in a second, without holding this worker.
-        await job.moveToDelayed(now + 1000 + Math.floor(Math.random() * 500), token);
-        throw new DelayedError();
+      for (const [key, max] of slots) {
+        const got = await redis.pushciTakeSlot(
+          key,
+          String(now),
+          String(now + timeout + 5 * 60_000),
+          job.id!,
+          String(max),
+        );
+        if (!got) {
+          for (const k of taken) await redis.zrem(k, job.id!);
+          // Every slot is taken: look again in a second, without holding this worker.
+          await job.moveToDelayed(now + 1000 + Math.floor(Math.random() * 500), token);
+          throw new DelayedError();
+        }
+        taken.push(key);
       }
     }
     const names = active.get(buildId) ?? new Set<string>();
@@ -109,10 +121,26 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       }
       jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
       await lifecycle.jobFinished(buildId, name, outcome);
+      if (
+        (outcome.status === 'failure' || outcome.status === 'error') &&
+        jobDef?.matrix?.failFast &&
+        !jobDef.continueOnError
+      ) {
+        // fail-fast: the other combinations of the matrix stop, wherever they run.
+        const siblings = def!.jobs
+          .filter((j) => j.group === jobDef.group && j.name !== name)
+          .map((j) => j.name);
+        const message: CancelMessage = {
+          buildId,
+          reason: `fail-fast: ${jobDef.title ?? name} failed`,
+          jobs: siblings,
+        };
+        await deps.redis.publish(deps.keys.cancelChannel, JSON.stringify(message));
+      }
     } finally {
       names.delete(name);
       if (names.size === 0) active.delete(buildId);
-      if (slotKey) await redis.zrem(slotKey, job.id!);
+      for (const k of taken) await redis.zrem(k, job.id!);
     }
   };
 
@@ -149,7 +177,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       return;
     }
     for (const name of active.get(msg.buildId) ?? [])
-      worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
+      if (!msg.jobs || msg.jobs.includes(name)) worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
   });
 
   const sweeper = setInterval(() => void backend.sweep().catch(() => 0), 30_000);

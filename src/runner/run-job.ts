@@ -6,6 +6,12 @@ import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
 import { cloneUrlFor } from '../builds/clone-url.ts';
 import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
+import type { EvalContext } from '../pipelines/expr/evaluate.ts';
+import { ExpressionError } from '../pipelines/expr/expression-error.ts';
+import { evaluateCondition, evaluateTemplate, renderTemplate } from '../pipelines/expr/template.ts';
+import { toBoolean, toNumber, toText, type Value } from '../pipelines/expr/values.ts';
+import { scriptExtension } from '../pipelines/shells.ts';
+import type { StepDef } from '../pipelines/pipeline.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
@@ -15,7 +21,18 @@ import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
 import { describeShell, runStep } from './run-step.ts';
-import { stepEnv } from './step-env.ts';
+import { githubContext } from '../builds/github-context.ts';
+import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
+import { hashFiles } from './hash-files.ts';
+import { baseEnv, renderEnv } from './step-env.ts';
+import {
+  actionsEnv,
+  collectStepFiles,
+  createStepFileState,
+  jobOutputs,
+  workflowCommandReader,
+} from './step-files.ts';
+import { createCommandFiles } from './command-files.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { pullRequestRef } from '../core/event.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
@@ -67,7 +84,6 @@ export async function runJob(
   const { config } = deps;
   const job = record.def.jobs.find((j) => j.name === jobName)!;
   const secrets = new Set<string>();
-  let envs: Record<string, string>[];
   let cloneUrl: string;
   const id = `${record.meta.id}-${jobName}-${attempt}`;
   const root = join(config.dataDir, 'workspaces', id);
@@ -94,17 +110,88 @@ export async function runJob(
   };
   try {
     cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
-    envs = job.steps.map((s) => stepEnv(record, job, s, { workspace, serverEnv: visible.env, secrets }));
   } catch (err) {
     if (!(err instanceof UnresolvedReferenceError)) throw err;
     return { status: 'error', exitCode: null, reason: `this worker cannot run the job: ${err.message}` };
   }
-  const log = new JobLog(
-    deps.redis,
-    deps.keys.log(record.meta.id, jobName),
-    config.logMaxBytes,
-    createMasker(secrets),
+  // Secrets this build may not read (a fork's pull request, a scope) are there but empty.
+  const server = serverContexts(visible.env);
+  // Every secret of this server is masked in this job's log, whichever expression reads it.
+  for (const v of Object.values(serverContexts(config.env).secrets))
+    if (typeof v === 'string' && v.length > 0) secrets.add(v);
+  const steps: { [id: string]: Value } = {};
+  const contexts: { [name: string]: Value } = {
+    github: githubContext(record, jobName, workspace, attempt),
+    secrets: server.secrets,
+    vars: server.vars,
+    inputs: record.meta.inputs ?? {},
+    needs: needsContext(record, job),
+    ...matrixContexts(job),
+    runner: runnerContext(dirs.tmp),
+    job: { status: 'success' },
+    steps,
+    env: server.env,
+  };
+  const needStates = job.needs.map((n) => ({
+    def: record.def.jobs.find((d) => d.name === n),
+    status: record.jobs.get(n)?.status,
+  }));
+  const jobCtx: EvalContext = {
+    contexts,
+    status: {
+      success: needStates.every(
+        (n) => n.status === 'success' || (n.status === 'failure' && n.def?.continueOnError),
+      ),
+      failure: needStates.some(
+        (n) =>
+          n.status !== 'success' &&
+          n.status !== 'skipped' &&
+          !(n.status === 'failure' && n.def?.continueOnError),
+      ),
+      cancelled: record.cancelReason !== null,
+    },
+  };
+  if (job.matrix?.failFast) {
+    // fail-fast: a combination that starts after another one failed does not run.
+    const failed = record.def.jobs.find(
+      (d) =>
+        d.group === job.group &&
+        d.name !== job.name &&
+        !d.continueOnError &&
+        ['failure', 'error'].includes(record.jobs.get(d.name)?.status ?? ''),
+    );
+    if (failed)
+      return {
+        status: 'canceled',
+        exitCode: null,
+        reason: `fail-fast: ${failed.title ?? failed.name} failed`,
+      };
+  }
+  let jobEnv: Record<string, string>;
+  try {
+    if (job.condition && !evaluateCondition(job.condition, jobCtx))
+      return { status: 'skipped', exitCode: null, reason: `its if: is false (${job.condition.trim()})` };
+    const workflowEnv = renderEnv(record.def.env, { contexts: { ...contexts, env: server.env } });
+    jobEnv = {
+      ...workflowEnv,
+      ...renderEnv(job.env, { contexts: { ...contexts, env: { ...server.env, ...workflowEnv } } }),
+    };
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return { status: 'failure', exitCode: null, reason: `expression error: ${err.message}` };
+  }
+  const base = baseEnv(record, job, { workspace, serverEnv: config.env });
+  // ::add-mask:: adds values while the job runs, so the masker is rebuilt then.
+  let mask = createMasker(secrets);
+  const addMask = (value: string) => {
+    if (value.trim().length === 0 || secrets.has(value)) return;
+    secrets.add(value);
+    mask = createMasker(secrets);
+  };
+  const log = new JobLog(deps.redis, deps.keys.log(record.meta.id, jobName), config.logMaxBytes, (line) =>
+    mask(line),
   );
+  const fromSteps = createStepFileState();
   const timeoutMs = (job.timeoutMinutes ?? config.jobTimeoutMinutes) * 60_000;
   const jobTimeout = new AbortController();
   const timer = setTimeout(() => jobTimeout.abort(), timeoutMs);
@@ -232,70 +319,145 @@ export async function runJob(
     await downloadArtifacts(files, job.downloadArtifacts ?? []);
     const caches = await resolveCaches(files, job);
     await restoreCaches(files, caches);
+    const rt = runtime;
+    contexts.runner = runnerContext(rt.tmp);
     const realSrc = await realpath(dirs.src);
+    let failed: { exitCode: number | null; reason: string } | null = null;
     for (const [i, step] of job.steps.entries()) {
+      const status = { success: failed === null, failure: failed !== null, cancelled: stop.aborted };
+      (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
+      const stepCtx: EvalContext = {
+        contexts: { ...contexts, env: { ...server.env, ...jobEnv, ...fromSteps.env } },
+        status,
+        hashFiles: (patterns) => hashFiles(realSrc, patterns),
+      };
+      let stepOutputs: Record<string, string> = {};
+      const result = (outcome: string, conclusion = outcome) => {
+        if (step.id) steps[step.id] = { outputs: stepOutputs, outcome, conclusion };
+      };
+      let plan: {
+        name: string;
+        env: Record<string, string>;
+        timeoutMinutes: number | null;
+        continueOnError: boolean;
+      };
+      try {
+        if (!evaluateCondition(step.if ?? 'success()', stepCtx)) {
+          log.system(
+            `pushci: step "${step.name}" skipped: ${step.if ? `its if: is false (${step.if.trim()})` : 'an earlier step failed'}`,
+          );
+          result('skipped');
+          continue;
+        }
+        plan = stepPlan(step, stepCtx, { ...jobEnv, ...fromSteps.env }, base);
+      } catch (err) {
+        if (!(err instanceof ExpressionError)) throw err;
+        const reason = `step "${step.name}": expression error: ${err.message}`;
+        log.system(`pushci: ${reason}`);
+        result('failure');
+        failed ??= { exitCode: null, reason };
+        continue;
+      }
       const cwd = join(dirs.src, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
       // A committed symlink must not move the working directory out of the checkout.
       const realCwd = await realpath(cwd).catch(() => null);
       if (realCwd === null || (realCwd !== realSrc && !realCwd.startsWith(realSrc + sep))) {
         const where = join(job.workingDirectory ?? '.', step.workingDirectory ?? '.');
-        const reason = `working directory "${where}" of step "${step.name}" ${realCwd === null ? 'does not exist in the checkout' : 'leads outside the checkout (through a symlink)'}`;
+        const reason = `working directory "${where}" of step "${plan.name}" ${realCwd === null ? 'does not exist in the checkout' : 'leads outside the checkout (through a symlink)'}`;
         log.system(`pushci: ${reason}`);
-        return { status: 'failure', exitCode: null, reason };
+        result('failure');
+        failed ??= { exitCode: null, reason };
+        continue;
       }
-      const stepTimeout = step.timeoutMinutes ? step.timeoutMinutes * 60_000 : Infinity;
+      const stepTimeout = plan.timeoutMinutes ? plan.timeoutMinutes * 60_000 : Infinity;
       const left = deadline - Date.now();
-      log.system(`▶ ${step.name}  (${describeShell(step.shell)})`);
+      log.system(`▶ ${plan.name}  (${describeShell(step.shell)})`);
       const started = Date.now();
-      const res = await runStep(runtime, {
-        script: step.run,
+      const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, i);
+      const env = {
+        ...plan.env,
+        ...actionsEnv(contexts, rt, step.id ?? `__run_${i + 1}`),
+        ...commandFiles.env,
+        PATH: [...fromSteps.path, plan.env.PATH].filter(Boolean).join(':'),
+        ...rt.env,
+      };
+      const commands = workflowCommandReader(plan.name, addMask, fromSteps.annotations);
+      const res = await runStep(rt, {
+        script: step.script ?? step.run,
         shell: step.shell,
-        scriptFile: join(dirs.scripts, `step-${i}.sh`),
+        scriptFile: join(dirs.scripts, `step-${i}${scriptExtension(step.shell)}`),
         cwd: realCwd,
-        env: { ...envs[i]!, ...runtime.env, ...cacheEnv },
+        env: { ...env, ...cacheEnv },
         timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
         killGraceMs: config.killGraceMs,
         signal: stop,
-        onLine: (s, line) => log.write(s, line),
+        onLine: (s, line) => {
+          if (s === 'out') commands(line);
+          log.write(s, line);
+        },
       });
+      // Every process of the step has ended: what it left in its command files is final.
+      stepOutputs = collectStepFiles(commandFiles, fromSteps, (m) => log.system(`pushci: ${m}`), plan.name);
       const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
       if (res.canceled && signal?.aborted) {
-        log.system(`pushci: step "${step.name}" canceled after ${took}`);
+        log.system(`pushci: step "${plan.name}" canceled after ${took}`);
         return { status: 'canceled', exitCode: res.exitCode, reason: String(signal.reason ?? 'canceled') };
       }
       if (res.canceled || (res.timedOut && stepTimeout >= left)) {
-        const reason = `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min (in step "${step.name}")`;
+        const reason = `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min (in step "${plan.name}")`;
         log.system(`pushci: ${reason}`);
         return { status: 'failure', exitCode: res.exitCode, reason };
       }
-      if (res.timedOut) {
-        const reason = `step "${step.name}" timed out after ${step.timeoutMinutes} min`;
-        log.system(`pushci: ${reason}`);
-        if (!step.continueOnError) return { status: 'failure', exitCode: res.exitCode, reason };
+      let problem: string | null = null;
+      if (res.timedOut) problem = `step "${plan.name}" timed out after ${plan.timeoutMinutes} min`;
+      else if (res.limit) problem = `step "${plan.name}" ${res.limit}`;
+      else {
+        const code = res.exitCode;
+        log.system(
+          `pushci: step "${plan.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
+        );
+        if (code !== 0)
+          problem = `step "${plan.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
+      }
+      if (problem === null) {
+        result('success');
         continue;
       }
-      if (res.limit) {
-        const reason = `step "${step.name}" ${res.limit}`;
-        log.system(`pushci: ${reason}`);
-        if (!step.continueOnError) return { status: 'failure', exitCode: res.exitCode, reason };
+      if (res.timedOut || res.limit) log.system(`pushci: ${problem}`);
+      if (plan.continueOnError) {
+        log.system('pushci: continue-on-error is set; going on');
+        result('failure', 'success');
         continue;
       }
-      const code = res.exitCode;
-      log.system(
-        `pushci: step "${step.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
-      );
-      if (code !== 0) {
-        const reason = `step "${step.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
-        if (step.continueOnError) {
-          log.system('pushci: continue-on-error is set; going on');
-          continue;
-        }
-        return { status: 'failure', exitCode: code, reason };
-      }
+      result('failure');
+      failed ??= { exitCode: res.exitCode, reason: problem };
     }
+    (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
+    // What leaves the job (Redis, the API, payloads) is masked; an output holding a secret is dropped, as on GitHub.
+    const outputs = jobOutputs(
+      job.outputs ?? {},
+      { contexts: { ...contexts, env: { ...server.env, ...jobEnv, ...fromSteps.env } } },
+      (m) => log.system(`pushci: ${m}`),
+    );
+    for (const [k, v] of Object.entries(outputs)) {
+      if (mask(v) === v) continue;
+      delete outputs[k];
+      log.system(`pushci: output "${k}" is left out: it holds a secret or a masked value`);
+    }
+    const ended = {
+      outputs,
+      annotations: fromSteps.annotations.map((a) => ({
+        ...a,
+        message: a.message.split('\n').map(mask).join('\n'),
+        title: a.title === null ? null : mask(a.title),
+      })),
+      summary: fromSteps.summary.split('\n').map(mask).join('\n'),
+    };
+    if (failed) return { status: 'failure', ...failed, ...ended };
+    // Caches and artifacts are kept only from a job that succeeded.
     await saveCaches(files, caches);
     await uploadArtifacts(files, job);
-    return { status: 'success', exitCode: 0, reason: null };
+    return { status: 'success', exitCode: 0, reason: null, ...ended };
   } catch (err) {
     const reason = (err as Error).message;
     log.system(`pushci: error: ${reason}`);
@@ -316,4 +478,34 @@ export async function runJob(
     await log.close().catch(() => {});
     if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** What a step's expressions say: its shown name, environment, timeout and continue-on-error. */
+function stepPlan(
+  step: StepDef,
+  ctx: EvalContext,
+  jobEnv: Record<string, string>,
+  base: Record<string, string>,
+): { name: string; env: Record<string, string>; timeoutMinutes: number | null; continueOnError: boolean } {
+  const name = step.nameTemplate ? renderTemplate(step.name, ctx).replace(/\s*\n\s*/g, ' ') : step.name;
+  const own = renderEnv(step.env, ctx);
+  const env = { ...base, ...jobEnv, ...own };
+  // Each ${{ }} of the script reaches it as a variable: data, never code.
+  const valueCtx: EvalContext = {
+    ...ctx,
+    contexts: { ...ctx.contexts, env: { ...(ctx.contexts.env as object), ...own } },
+  };
+  for (const e of step.expressions ?? [])
+    env[e.variable] = toText(evaluateTemplate(`\${{${e.source}}}`, valueCtx));
+  const t = step.timeoutMinutes;
+  let timeoutMinutes: number | null = null;
+  if (typeof t === 'number') timeoutMinutes = t;
+  else if (typeof t === 'string') {
+    const v = toNumber(evaluateTemplate(t, valueCtx));
+    if (!(v > 0)) throw new ExpressionError(`timeout-minutes ${t} is ${v}, not a positive number of minutes`);
+    timeoutMinutes = v;
+  }
+  const c = step.continueOnError;
+  const continueOnError = typeof c === 'string' ? toBoolean(evaluateTemplate(c, valueCtx)) : c;
+  return { name, env, timeoutMinutes, continueOnError };
 }

@@ -1,22 +1,20 @@
 import type { BuildRecord } from '../queue/store.ts';
-import { resolveTemplate } from '../pipelines/expressions.ts';
+import type { EvalContext } from '../pipelines/expr/evaluate.ts';
+import { renderTemplate } from '../pipelines/expr/template.ts';
 import { inputVariable } from '../pipelines/inputs.ts';
-import type { JobDef, StepDef } from '../pipelines/pipeline.ts';
+import type { JobDef } from '../pipelines/pipeline.ts';
 
 /** The only variables a step inherits from the worker: enough to find programs and a home, no secrets. */
 const PASSTHROUGH = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
 
 /**
- * A step's environment, built from scratch: a few harmless worker variables, the CI_* variables (values
- * from the payload travel only here, never into a command line or a path), then the pipeline's, the
- * job's and the step's `env`, with `${{ }}` resolved from the server's environment. Values that came
- * from `secrets.*` are added to `secrets` for masking.
+ * What every step of a job starts from, built from scratch: a few harmless worker variables and the
+ * CI_* variables (values from the payload travel only here, never into a command line or a path).
  */
-export function stepEnv(
+export function baseEnv(
   record: BuildRecord,
   job: JobDef,
-  step: StepDef,
-  ctx: { workspace: string; serverEnv: Readonly<Record<string, string>>; secrets: Set<string> },
+  ctx: { workspace: string; serverEnv: Readonly<Record<string, string>> },
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of PASSTHROUGH) {
@@ -52,8 +50,12 @@ export function stepEnv(
   if (m.cron !== null) env.CI_PIPELINE_SCHEDULE = m.cron;
   // Inputs are data a person typed: they reach steps only as values, like everything from outside.
   for (const [name, value] of Object.entries(m.inputs ?? {})) env[inputVariable(name)] = value;
-  for (const layer of [record.def.env, job.env, step.env]) {
-    for (const [k, v] of Object.entries(layer)) env[k] = resolveTemplate(v, ctx.serverEnv, ctx.secrets);
-  }
   return env;
+}
+
+/** One `env:` map with its `${{ }}` evaluated (ExpressionError when one cannot be). */
+export function renderEnv(layer: Readonly<Record<string, string>>, ctx: EvalContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(layer)) out[k] = renderTemplate(v, ctx);
+  return out;
 }

@@ -66,9 +66,9 @@ describe('a pushed pipeline cannot read pushci settings through ${{ env }}', () 
     assert.equal(steal.state, 'none');
     const texts = steal.problems.map((p) => p.text);
     for (const [at, name] of [
-      ['10:14', 'GITHUB_TOKEN'],
-      ['11:14', 'PUSHCI_API_TOKEN'],
-      ['12:14', 'REDIS_URL'],
+      ['10:18', 'GITHUB_TOKEN'],
+      ['11:18', 'PUSHCI_API_TOKEN'],
+      ['12:18', 'REDIS_URL'],
       ['15:40', 'GITHUB_TOKEN'],
       ['16:13', 'GITHUB_WEBHOOK_SECRET'],
     ])
@@ -76,7 +76,7 @@ describe('a pushed pipeline cannot read pushci settings through ${{ env }}', () 
         texts.some((t) => t.includes(`steal.yml:${at}: \${{ env.${name} }} is one of pushci's own settings`)),
         `${name} at ${at} in:\n${texts.join('\n')}`,
       );
-    assert.ok(texts.some((t) => /steal\.yml:13:14: .*write it as \$\{\{ secrets\.DEPLOY \}\}/.test(t)));
+    assert.ok(texts.some((t) => /steal\.yml:13:18: .*write it as \$\{\{ secrets\.DEPLOY \}\}/.test(t)));
     assert.equal((await push('steal')).status, 200, 'no build from the hostile file');
 
     // Control: the good pipeline builds, its secret is masked, its ordinary env callback secret signs.

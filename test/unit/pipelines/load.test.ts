@@ -48,7 +48,7 @@ describe('pipeline loading and diagnostics', () => {
     assert.deepEqual(d, [
       'm.yml:8:13: job "build" needs "tset", which is not a job in this file',
       'm.yml:12:12: jobs form a cycle through needs: test → deploy → test',
-      'm.yml:18:19: ${{ }} is not expanded in run scripts (it would splice text into shell code); pass the value through env: and use "$NAME"',
+      "m.yml:18:23: ${{ secrets.NOPE }} is not defined: set PUSHCI_SECRET_NOPE in the server's environment",
       'm.yml:21:13: write the secret as ${{ env.NAME }} or ${{ secrets.NAME }}; literal secrets do not belong in pipeline files',
     ]);
   });

@@ -26,7 +26,7 @@ describe('${{ env.NAME }} cannot read pushci settings', () => {
       const got = loadPipelineSource('p.yml', pipeline(`\${{ env.${s.env} }}`), serverEnv);
       assert.equal(got.pipeline, null);
       assert.deepEqual(got.diagnostics.map(formatDiagnostic), [
-        `p.yml:8:15: \${{ env.${s.env} }} is one of pushci's own settings, which pipelines cannot read: give the value to the pipeline as a secret (\${{ secrets.NAME }} from PUSHCI_SECRET_NAME) or use another variable`,
+        `p.yml:8:19: \${{ env.${s.env} }} is one of pushci's own settings, which pipelines cannot read: give the value to the pipeline as a secret (\${{ secrets.NAME }} from PUSHCI_SECRET_NAME) or use another variable`,
       ]);
     });
   }
@@ -34,10 +34,10 @@ describe('${{ env.NAME }} cannot read pushci settings', () => {
   it('refuses any PUSHCI_ name, and points PUSHCI_SECRET_ names at secrets.', () => {
     const env = { ...serverEnv, PUSHCI_FUTURE_THING: 'x' };
     const future = loadPipelineSource('p.yml', pipeline('${{ env.PUSHCI_FUTURE_THING }}'), env);
-    assert.match(formatDiagnostic(future.diagnostics[0]!), /^p\.yml:8:15: .*pushci's own settings/);
+    assert.match(formatDiagnostic(future.diagnostics[0]!), /^p\.yml:8:19: .*pushci's own settings/);
     const secret = loadPipelineSource('p.yml', pipeline('${{ env.PUSHCI_SECRET_DEPLOY }}'), env);
     assert.deepEqual(secret.diagnostics.map(formatDiagnostic), [
-      'p.yml:8:15: ${{ env.PUSHCI_SECRET_DEPLOY }} cannot be read through env.: write it as ${{ secrets.DEPLOY }}, which is masked in logs',
+      'p.yml:8:19: ${{ env.PUSHCI_SECRET_DEPLOY }} cannot be read through env.: write it as ${{ secrets.DEPLOY }}, which is masked in logs',
     ]);
   });
 

@@ -48,7 +48,7 @@ describe('on: (the events a pipeline builds)', () => {
         `\n  pull_request:\n    types: [closed]\n  schedule:\n    - cron: '61 * * * *'\n    - cron: '* * *'\n      branch: '-evil'\n  workflow_dispatch:\n    inputs:\n      pick:\n        type: choice\n      n:\n        type: number\n        default: many\n`,
       ),
       [
-        'p.yml:4:13: on.pull_request.types[0]: Invalid option: expected one of "opened"|"synchronize"|"reopened"',
+        'p.yml:4:13: on.pull_request.types[0] must be one of "opened", "synchronize", "reopened", not the text "closed"',
       ],
     );
     assert.deepEqual(
@@ -64,7 +64,7 @@ describe('on: (the events a pipeline builds)', () => {
       ],
     );
     assert.deepEqual(problems(' [push, schedule]'), [
-      'p.yml:2:12: on[1]: Invalid option: expected one of "push"|"pull_request"|"workflow_dispatch"',
+      'p.yml:2:12: on[1] must be one of "push", "pull_request", "workflow_dispatch", not the text "schedule"',
     ]);
   });
 

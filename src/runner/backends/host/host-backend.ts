@@ -51,7 +51,7 @@ export function hostBackend(): Backend {
     describe: (o) =>
       `pushci: runner: host (no sandbox: steps run as the pushci user and see what it sees; job limits${o.network === 'default' ? '' : ` and network: ${o.network}`} are not enforced)`,
     async prepare(o: PrepareOptions): Promise<JobRuntime> {
-      return { workspace: o.dirs.src, env: {}, start, destroy: async () => {} };
+      return { workspace: o.dirs.src, tmp: o.dirs.tmp, env: {}, start, destroy: async () => {} };
     },
     sweep: sweepOrphans,
   };

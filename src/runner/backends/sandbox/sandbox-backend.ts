@@ -325,6 +325,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
 
       return {
         workspace: o.dirs.src,
+        tmp: '/tmp',
         env: { HOME: homeInside({ home: opts.home, dirs: o.dirs }), TMPDIR: '/tmp' },
         start,
         async exposeGateway(socket) {

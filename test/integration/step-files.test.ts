@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const SECRET = 'files-secret';
+
+describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workflow commands', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  // A file on the worker a step must not be able to read through its command files.
+  const hostDir = mkdtempSync(join(tmpdir(), 'pushci-host-only-'));
+  const hostFile = join(hostDir, 'private');
+  writeFileSync(hostFile, 'stolen=worker-private-content\n');
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([{ 'a.txt': 'a\n' }]);
+    const head = (name: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
+    server = await startServer(
+      redis,
+      {
+        'files.yml': `${head('files')}jobs:
+  produce:
+    outputs:
+      version: \${{ steps.v.outputs.version }}
+      notes: \${{ steps.v.outputs.notes }}
+      leaked: \${{ steps.v.outputs.token }}
+    steps:
+      - id: v
+        env:
+          TOKEN: \${{ secrets.DEPLOY }}
+        run: |
+          echo "version=1.2.3" >> "$GITHUB_OUTPUT"
+          { echo "notes<<EOF"; echo "line one"; echo "line two"; echo "EOF"; } >> "$GITHUB_OUTPUT"
+          echo "token=$TOKEN" >> "$GITHUB_OUTPUT"
+          echo "FROM_ENV=set by step one" >> "$GITHUB_ENV"
+          echo "PUSHCI_EXPR_1=nope" >> "$GITHUB_ENV"
+          mkdir -p "$RUNNER_TEMP/bin"
+          printf '#!/bin/sh\\necho tool-ran\\n' > "$RUNNER_TEMP/bin/mytool"
+          chmod +x "$RUNNER_TEMP/bin/mytool"
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
+          echo "## Results" >> "$GITHUB_STEP_SUMMARY"
+          echo "all **green**" >> "$GITHUB_STEP_SUMMARY"
+          echo "::add-mask::dynamic-value-42"
+          echo "then dynamic-value-42 is hidden"
+          echo "::error file=src/a.ts,line=3,col=5,title=Type error::bad thing"
+          echo "::warning::careful"
+          echo "::stop-commands::tok123"
+          echo "::error::not an annotation"
+          echo "::tok123::"
+          echo "::notice::after resume"
+      - run: |
+          echo "env=$FROM_ENV out=\${{ steps.v.outputs.version }} expr-var=\${PUSHCI_EXPR_1:-unset}"
+          mytool
+          echo "gh=$GITHUB_REF_NAME $GITHUB_JOB $GITHUB_ACTION $RUNNER_OS $GITHUB_EVENT_NAME"
+          test "$GITHUB_WORKSPACE" = "$PWD" && echo workspace-ok
+  consume:
+    needs: produce
+    steps:
+      - run: |
+          echo "got \${{ needs.produce.outputs.version }} [\${{ needs.produce.outputs.leaked }}]"
+          echo "\${{ needs.produce.outputs.notes }}"
+`,
+        'attack.yml': `${head('attack')}jobs:
+  steal:
+    outputs:
+      stolen: \${{ steps.s.outputs.stolen }}
+      viadir: \${{ steps.d.outputs.stolen }}
+    steps:
+      - id: s
+        run: ln -sf ${hostFile} "$GITHUB_OUTPUT"
+      - id: d
+        run: |
+          dir=$(dirname "$GITHUB_OUTPUT")
+          rm -rf "$dir" && ln -s ${hostDir} "$dir"
+      - id: control
+        run: echo "fine=yes" >> "$GITHUB_OUTPUT"
+      - run: echo "control=\${{ steps.control.outputs.fine }}"
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: 'deploy-key-secret-value' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = async (name: string) => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    return waitFor(
+      async () => {
+        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
+      },
+      60_000,
+      `build ${id}`,
+    );
+  };
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  it('passes outputs, env and path along; masks, annotates and summarizes', async () => {
+    const b = await build('files');
+    assert.equal(b.status, 'success', JSON.stringify(b.jobs));
+    const produce = b.jobs.find((j) => j.name === 'produce')!;
+    // The output holding a secret is left out, as on GitHub.
+    assert.deepEqual(produce.outputs, { version: '1.2.3', notes: 'line one\nline two' });
+    assert.deepEqual(
+      produce.annotations.map((a) => [a.level, a.message, a.file, a.line, a.col, a.title]),
+      [
+        ['error', 'bad thing', 'src/a.ts', 3, 5, 'Type error'],
+        ['warning', 'careful', null, null, null, null],
+        ['notice', 'after resume', null, null, null, null],
+      ],
+    );
+    assert.equal(produce.summary, '## Results\nall **green**\n');
+    const text = await log(b.id, 'produce');
+    assert.match(text, /then \*{8} is hidden/);
+    assert.ok(!text.includes('dynamic-value-42'), text);
+    assert.ok(!text.includes('deploy-key-secret-value'));
+    assert.match(text, /PUSHCI_EXPR_1 cannot be set this way/);
+    // $GITHUB_ENV could not replace the variable that carries the ${{ }} value.
+    assert.match(text, /env=set by step one out=1\.2\.3 expr-var=1\.2\.3/);
+    assert.match(text, /tool-ran/);
+    assert.match(text, /gh=main produce __run_2 Linux push/);
+    assert.match(text, /workspace-ok/);
+    const consume = await log(b.id, 'consume');
+    assert.match(consume, /got 1\.2\.3 \[\]/);
+    assert.match(consume, /line one\n.*line two/);
+  });
+
+  it('a step cannot read the worker’s files through symlinked command files', async () => {
+    const b = await build('attack');
+    assert.equal(b.status, 'success');
+    const steal = b.jobs.find((j) => j.name === 'steal')!;
+    assert.deepEqual(steal.outputs, { stolen: '', viadir: '' });
+    const text = await log(b.id, 'steal');
+    assert.ok(!text.includes('worker-private-content'));
+    assert.match(text, /\$GITHUB_OUTPUT of step "ln -sf .*": it is a symlink, which is not followed/);
+    assert.match(text, /\$GITHUB_OUTPUT of step "dir=.*": its folder was replaced/);
+    // Control: an ordinary output in the same job works.
+    assert.match(text, /control=yes/);
+  });
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseKeyValues } from '../../../src/runner/command-files.ts';
+import { parseWorkflowCommand } from '../../../src/runner/workflow-commands.ts';
+
+describe('workflow commands', () => {
+  it('parses annotations with their properties and escapes', () => {
+    assert.deepEqual(
+      parseWorkflowCommand(
+        '::error file=a%2Cb.ts,line=3,endLine=4,col=1,endColumn=9,title=T%3A x::two%0Alines 100%25',
+      ),
+      {
+        kind: 'annotation',
+        annotation: {
+          level: 'error',
+          message: 'two\nlines 100%',
+          title: 'T: x',
+          file: 'a,b.ts',
+          line: 3,
+          end_line: 4,
+          col: 1,
+          end_column: 9,
+        },
+      },
+    );
+    assert.equal(parseWorkflowCommand('  ::notice::indented')?.kind, 'annotation');
+  });
+
+  it('knows add-mask, stop-commands and debug; everything else is output', () => {
+    assert.deepEqual(parseWorkflowCommand('::add-mask::s3cr3t'), { kind: 'add-mask', value: 's3cr3t' });
+    assert.deepEqual(parseWorkflowCommand('::stop-commands::abc'), { kind: 'stop-commands', token: 'abc' });
+    assert.equal(parseWorkflowCommand('::debug::x')?.kind, 'debug');
+    for (const line of [
+      '::group::Build',
+      '::endgroup::',
+      '::set-env name=X::y',
+      'plain :: text',
+      '::error',
+      ':: x ::y',
+    ])
+      assert.equal(parseWorkflowCommand(line), null, line);
+  });
+});
+
+describe('GITHUB_OUTPUT / GITHUB_ENV format', () => {
+  it('reads name=value and heredoc blocks; later values win', () => {
+    const r = parseKeyValues('a=1\nb=x=y\n\nlong<<EOF\none\ntwo=2\nEOF\na=3\r\nempty=\n');
+    assert.deepEqual(r.values, { a: '3', b: 'x=y', long: 'one\ntwo=2', empty: '' });
+    assert.deepEqual(r.problems, []);
+  });
+
+  it('reports what it cannot read', () => {
+    const r = parseKeyValues('justtext\nx<<END\nno end');
+    assert.deepEqual(r.values, {});
+    assert.equal(r.problems.length, 2);
+    assert.match(r.problems[0]!, /neither name=value/);
+    assert.match(r.problems[1]!, /no closing "END"/);
+  });
+});

@@ -197,6 +197,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Jobs one worker process runs at once.',
   },
   {
+    key: 'runnerLabels',
+    env: 'PUSHCI_RUNNER_LABELS',
+    flag: 'runner-labels',
+    kind: 'list',
+    default: undefined,
+    doc: 'Labels this worker offers to `runs-on` (e.g. `linux,x64,gpu`); a job runs only on a worker with all the labels it asks for. Unset: `self-hosted`, the OS (`linux`, `macos`, `windows`) and the architecture (`x64`, `arm64`).',
+  },
+  {
+    key: 'runsOnAliases',
+    env: 'PUSHCI_RUNS_ON_ALIASES',
+    flag: 'runs-on-aliases',
+    kind: 'list',
+    default: undefined,
+    doc: 'More `runs-on` names mapped to labels, as `name=label+label` (e.g. `big-runner=linux+x64+gpu`). Built in: `ubuntu-*` → `linux`, `macos-*` → `macos`, `windows-*` → `windows`.',
+  },
+  {
     key: 'jobTimeoutMinutes',
     env: 'PUSHCI_JOB_TIMEOUT_MINUTES',
     flag: 'job-timeout-minutes',
@@ -444,6 +460,10 @@ export interface Config {
   forgejoUrl: string;
   bitbucketUrl: string;
   concurrency: number;
+  /** Labels this worker offers; empty: the machine's (see workerLabels). */
+  runnerLabels: string[];
+  /** Extra `name=label+label` entries of the runs-on alias table. */
+  runsOnAliases: string[];
   jobTimeoutMinutes: number;
   killGraceMs: number;
   shutdownGraceMs: number;

@@ -33,6 +33,7 @@ import { createStack, type Stack } from './stack.ts';
 import { startSchedules } from './builds/schedules.ts';
 import { startMaintenance } from './maintenance/maintenance.ts';
 import { startHeartbeat } from './queue/worker-heartbeat.ts';
+import { workerLabels } from './runner/labels.ts';
 
 export interface StartOptions {
   /** Serve HTTP (receiver, API). */
@@ -137,7 +138,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       // The Workers page: who is alive, what it runs. Stops (and leaves) before the workers close.
       const stopBeat = startHeartbeat(redis, stack.keys, {
         concurrency: config.concurrency,
-        labels: (config as { runnerLabels?: readonly string[] }).runnerLabels ?? [],
+        labels: workerLabels(config.runnerLabels ?? []),
         running: () => jobWorker.running(),
       });
       closers.push(stopBeat);

@@ -375,6 +375,26 @@ export function compilePipeline(
       title !== null && expressions.template(title, [...jp, 'name'], place("a job's name", jobNames));
     const jobTimeout = j['timeout-minutes'];
     const jobContinue = j['continue-on-error'];
+    const runsOnRaw = j['runs-on'];
+    const runsOnWritten =
+      runsOnRaw === undefined
+        ? []
+        : typeof runsOnRaw === 'string'
+          ? [runsOnRaw]
+          : Array.isArray(runsOnRaw)
+            ? runsOnRaw
+            : (list(runsOnRaw.labels) ?? []);
+    const runsOnPath = (i: number): Path =>
+      Array.isArray(runsOnRaw)
+        ? [...jp, 'runs-on', i]
+        : typeof runsOnRaw === 'string'
+          ? [...jp, 'runs-on']
+          : Array.isArray((runsOnRaw as { labels?: unknown }).labels)
+            ? [...jp, 'runs-on', 'labels', i]
+            : [...jp, 'runs-on', 'labels'];
+    const runsOnOk = runsOnWritten.every((l, i) =>
+      expressions.template(l, runsOnPath(i), place("a job's runs-on", jobNames)),
+    );
     const timeoutOk =
       typeof jobTimeout !== 'string' ||
       expressions.template(
@@ -547,6 +567,14 @@ export function compilePipeline(
         jobContinue !== undefined && continueOk
           ? toBoolean(evaluated(jobContinue, [...jp, 'continue-on-error']))
           : false;
+      const runsOn = runsOnOk
+        ? runsOnWritten.flatMap((l, i) => {
+            const v = evaluated(l, runsOnPath(i));
+            return (Array.isArray(v) ? v.map(toText) : [toText(v)])
+              .map((x) => x.trim().toLowerCase())
+              .filter(Boolean);
+          })
+        : [];
       // A name that only uses matrix and strategy is shown rendered; GitHub appends the values otherwise.
       let shown = title;
       if (title !== null && titleOk && hasExpression(title)) shown = renderTitle(title, ctx);
@@ -577,6 +605,7 @@ export function compilePipeline(
         if: gate,
         ...(condition !== null ? { condition } : {}),
         env,
+        ...(runsOn.length > 0 ? { runsOn } : {}),
         ...(j.outputs !== undefined ? { outputs } : {}),
         timeoutMinutes,
         continueOnError,

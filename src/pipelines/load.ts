@@ -362,12 +362,10 @@ export function loadPipelineSource(
       const partial = scalarKeysOnly(doc.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true }));
       if (partial && typeof partial === 'object' && depthOf(partial) <= MAX_DEPTH) {
         const parsed = pipelineSchema.safeParse(partial);
+        // Only what compiling finds: the schema's view of a cut-off file would blame the cut.
         rest = parsed.success
           ? compilePipeline(file, parsed.data, pos, env).diagnostics
-          : [
-              ...issuesToDiagnostics(file, parsed.error.issues, pos, partial),
-              ...checkTheRest(file, partial, parsed.error.issues, pos, env, []),
-            ];
+          : checkTheRest(file, partial, parsed.error.issues, pos, env, []);
       }
     } catch {
       rest = [];

@@ -97,6 +97,8 @@ export interface JobDef {
   /** The rest of the job's if: expression, evaluated by the worker before the checkout; null: none. */
   condition?: string | null;
   env: Record<string, string>;
+  /** `runs-on` labels as written (aliases are applied by the worker); absent or empty: any worker. */
+  runsOn?: string[];
   /** `outputs:`, templates the worker evaluates when the job ends. */
   outputs?: Record<string, string>;
   timeoutMinutes: number | null;

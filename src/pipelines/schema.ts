@@ -187,7 +187,22 @@ const job = z
     permissions: ignored.optional(),
     environment: ignored.optional(),
     concurrency: ignored.optional(),
-    'runs-on': ignored.optional(),
+    'runs-on': z
+      .union(
+        [
+          z.string().min(1),
+          z.array(z.string().min(1)).min(1),
+          z.strictObject({
+            group: z.string().min(1).optional().describe('Accepted; pushci has no runner groups.'),
+            labels: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+          }),
+        ],
+        { error: 'must be a label, a list of labels, or { labels: [...] }' },
+      )
+      .optional()
+      .describe(
+        'Labels a worker must have (PUSHCI_RUNNER_LABELS); ubuntu-latest and other GitHub-hosted names map to linux, macos, windows. May use ${{ matrix.* }}.',
+      ),
     container: unsupported.optional(),
     services: unsupported.optional(),
     uses: unsupported.optional(),

@@ -12,6 +12,8 @@ import type { BuildStore } from '../queue/store.ts';
 import type { Backend } from './backend.ts';
 import { hostBackend } from './backends/host/host-backend.ts';
 import { runJob } from './run-job.ts';
+import { parseAliases, requiredLabels, workerLabels } from './labels.ts';
+import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 
 export interface JobWorkerDeps {
@@ -62,6 +64,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   };
   const redis = withScripts(deps.redis);
 
+  const labels = new Set(workerLabels(config.runnerLabels ?? []));
+  const aliases = parseAliases(config.runsOnAliases ?? []);
   const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
 
@@ -70,6 +74,22 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     const record = await deps.store.get(buildId);
     const def = record?.def;
     const jobDef = def?.jobs.find((j) => j.name === name);
+    if (record && jobDef?.runsOn?.length) {
+      const need = requiredLabels(jobDef.runsOn, aliases);
+      if (!need.every((l) => labels.has(l))) {
+        // Not this worker's job: back to the queue for one that has the labels, saying why it waits.
+        const live = await listWorkers(deps.redis, deps.keys.prefix).catch(() => []);
+        const able = live.some((w) => need.every((l) => w.labels.includes(l)));
+        const reason = `waiting for a worker with the labels ${need.join(', ')}${able ? '' : ' (no live worker has them)'}`;
+        const state = record.jobs.get(name);
+        if (state && state.status === 'queued' && state.reason !== reason)
+          await deps.store
+            .cas(buildId, `s:${name}`, ['queued'], { [`j:${name}`]: JSON.stringify({ ...state, reason }) })
+            .catch(() => null);
+        await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+        throw new DelayedError();
+      }
+    }
     // Slots: the pipeline's concurrency.max, and a matrix's max-parallel among its combinations.
     const slots: Array<[key: string, max: number]> = [];
     if (def?.maxJobs) slots.push([deps.keys.slots(def.name), def.maxJobs]);

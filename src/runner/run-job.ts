@@ -24,6 +24,7 @@ import { describeShell, runStep } from './run-step.ts';
 import { githubContext } from '../builds/github-context.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { hashFiles } from './hash-files.ts';
+import { workerLabels } from './labels.ts';
 import { baseEnv, renderEnv } from './step-env.ts';
 import {
   actionsEnv,
@@ -202,7 +203,9 @@ export async function runJob(
   let credential: string | null = null;
   let gateway: JobGateway | null = null;
   try {
-    log.system(`pushci: job ${jobName}, attempt ${attempt}, on ${hostname()}`);
+    log.system(
+      `pushci: job ${jobName}, attempt ${attempt}, on ${hostname()} (labels: ${workerLabels(config.runnerLabels ?? []).join(', ')})`,
+    );
     if (attempt > 1)
       log.system(
         `pushci: this is attempt ${attempt}; the worker running attempt ${attempt - 1} stopped before finishing`,

@@ -44,7 +44,8 @@ const CONTEXTS: Record<PlaceName, { contexts: ContextName[]; status?: boolean; w
   "a job's if:": { contexts: ['github', 'needs', 'vars', 'inputs'], status: true },
   "a job's name": { contexts: JOB },
   "a job's env": { contexts: [...JOB, 'env', 'secrets'] },
-  "a job's runs-on": { contexts: JOB },
+  // Decided when the file is loaded, like a job's timeout.
+  "a job's runs-on": { contexts: ['matrix', 'strategy'] },
   // Decided when the file is loaded, so only what is known then.
   "a job's continue-on-error": { contexts: ['matrix', 'strategy'] },
   "a job's timeout-minutes": { contexts: ['matrix', 'strategy'] },

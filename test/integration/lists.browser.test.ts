@@ -213,7 +213,11 @@ describe(
         12_000,
         'the running job on the Workers page',
       );
-      assert.match(await row.first().innerText(), /\(pid \d+\)\s+any job\s+1 of \d+/);
+      // Without PUSHCI_RUNNER_LABELS a worker offers self-hosted, its OS and its architecture.
+      assert.match(
+        await row.first().innerText(),
+        /\(pid \d+\)\s+self-hosted, [a-z0-9]+, [a-z0-9]+\s+1 of \d+/,
+      );
       assert.match((await row.first().locator('time').first().getAttribute('title'))!, /^\d{4}-\d\d-\d\dT/);
     });
 

@@ -444,6 +444,11 @@ export class BuildStore {
     return won;
   }
 
+  /** Says why a queued job has not started (no live worker has its runs-on labels); its status stays. */
+  async setJobWaitingReason(id: string, job: string, details: JobState): Promise<Moved> {
+    return this.cas(id, jobStatusField(job), ['queued'], { [jobStateField(job)]: JSON.stringify(details) });
+  }
+
   /** Says why a queued build has not started (it waits for its concurrency group). */
   async setWaitingReason(id: string, reason: string): Promise<void> {
     await this.redis.hset(this.keys.build(id), 'reason', reason);

@@ -78,14 +78,14 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       const need = requiredLabels(jobDef.runsOn, aliases);
       if (!need.every((l) => labels.has(l))) {
         // Not this worker's job: back to the queue for one that has the labels, saying why it waits.
-        const live = await listWorkers(deps.redis, deps.keys.prefix).catch(() => []);
+        const live = await listWorkers(deps.redis, deps.keys).catch(() => []);
         const able = live.some((w) => need.every((l) => w.labels.includes(l)));
         const reason = `waiting for a worker with the labels ${need.join(', ')}${able ? '' : ' (no live worker has them)'}`;
         const state = record.jobs.get(name);
-        if (state && state.status === 'queued' && state.reason !== reason)
-          await deps.store
-            .cas(buildId, `s:${name}`, ['queued'], { [`j:${name}`]: JSON.stringify({ ...state, reason }) })
-            .catch(() => null);
+        if (state && state.status === 'queued' && state.reason !== reason) {
+          const { status: _status, ...details } = state;
+          await deps.store.setJobWaitingReason(buildId, name, { ...details, reason }).catch(() => null);
+        }
         await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
         throw new DelayedError();
       }

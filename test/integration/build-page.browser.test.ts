@@ -56,6 +56,26 @@ jobs:
           for i in $(seq 1 20); do echo "tick $(date +%s%3N)"; sleep 0.2; done
 `;
 
+const NOTES = (cloneUrl: string) => `name: notes
+repository: octo-org/notes
+clone-url: ${cloneUrl}
+on: push
+jobs:
+  lint:
+    steps:
+      - name: eslint
+        run: |
+          echo "::warning file=src/a.ts,line=3,col=7::unused import"
+          echo '## Lint <img src=x onerror="window.pwned=1">' >> "$GITHUB_STEP_SUMMARY"
+          echo '2 files checked' >> "$GITHUB_STEP_SUMMARY"
+  unit:
+    steps:
+      - name: tests
+        run: |
+          echo "::error title=Tests::3 failed <script>window.pwned=2</script>"
+          exit 1
+`;
+
 const SLOW = (cloneUrl: string) => `name: slow
 repository: octo-org/slow
 clone-url: ${cloneUrl}
@@ -79,7 +99,12 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
     receiver = await startReceiver();
     server = await startServer(
       redis,
-      { 'ci.yml': CI(repo.dir, receiver.url), 'tail.yml': TAIL(repo.dir), 'slow.yml': SLOW(repo.dir) },
+      {
+        'ci.yml': CI(repo.dir, receiver.url),
+        'tail.yml': TAIL(repo.dir),
+        'slow.yml': SLOW(repo.dir),
+        'notes.yml': NOTES(repo.dir),
+      },
       {
         GITHUB_WEBHOOK_SECRET: 's',
         CALLBACK_SECRET: whsec(),
@@ -201,6 +226,35 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
     await page.waitForFunction(() => (globalThis as any).location.hash.endsWith('/lint'));
     await page.locator('[data-testid="log"]', { hasText: 'lint ok' }).waitFor();
     assert.match(await page.getByTestId('job-title').innerText(), /success\s+lint/);
+  });
+
+  it('lists every job’s annotations above the log and shows a job’s step summary, as text', async () => {
+    const id = await push('notes');
+    await finished(id);
+    await page.goto(`${server.base}/#/builds/${id}`);
+    const list = page.getByTestId('annotations');
+    await list.waitFor();
+    const items = list.locator('li');
+    assert.equal(await items.count(), 2);
+    // Errors first, each naming its job, step and place.
+    assert.equal(await items.nth(0).getAttribute('data-level'), 'error');
+    assert.match(
+      await items.nth(0).innerText(),
+      /unit · tests[\s\S]*Tests: 3 failed <script>window\.pwned=2<\/script>/,
+    );
+    assert.equal(await items.nth(1).getAttribute('data-level'), 'warning');
+    assert.match(await items.nth(1).innerText(), /lint · eslint src\/a\.ts:3:7[\s\S]*unused import/);
+    // The failed job is shown; its annotation link opens the other job, whose summary shows.
+    await items.nth(1).locator('a').click();
+    const summary = page.getByTestId('step-summary');
+    await summary.waitFor();
+    assert.equal(
+      await summary.innerText(),
+      '## Lint <img src=x onerror="window.pwned=1">\n2 files checked\n',
+    );
+    // What steps printed stayed text: no element was made from it, no script ran.
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined);
   });
 
   it('searches the log, unfolding what matches, and downloads it raw', async () => {

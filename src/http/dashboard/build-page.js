@@ -71,6 +71,8 @@ export async function buildPage(main, id, wanted = {}) {
   const graph = h('div', {});
   const jobHead = h('div', { class: 'job-head' });
   const logSlot = h('div', {});
+  const noteSlot = h('div', {});
+  const summarySlot = h('div', {});
   const deliverySlot = h('div', {});
   const artifactSlot = h('div', {});
 
@@ -266,6 +268,51 @@ export async function buildPage(main, id, wanted = {}) {
     log.job = job;
   }
 
+  /**
+   * Every job's `::error::`/`::warning::`/`::notice::` lines in one list above the log, as on GitHub;
+   * each opens its job. Text only: what a step printed never becomes markup.
+   */
+  function drawAnnotations() {
+    const all = b.jobs.flatMap((j) => (j.annotations ?? []).map((a) => ({ ...a, job: j })));
+    if (all.length === 0) return noteSlot.replaceChildren();
+    const order = { error: 0, warning: 1, notice: 2 };
+    all.sort((x, y) => order[x.level] - order[y.level]);
+    const where = (a) =>
+      a.file ? ` ${a.file}${a.line !== null ? `:${a.line}${a.col !== null ? `:${a.col}` : ''}` : ''}` : '';
+    noteSlot.replaceChildren(
+      h('h3', {}, `Annotations (${all.length})`),
+      h(
+        'ul',
+        { class: 'annotations', 'data-testid': 'annotations' },
+        ...all.map((a) =>
+          h(
+            'li',
+            { class: `annotation ${a.level}`, 'data-level': a.level },
+            h(
+              'span',
+              { class: 'level' },
+              a.level === 'error' ? '✘ error' : a.level === 'warning' ? '! warning' : 'i notice',
+            ),
+            ' ',
+            h('a', { href: hrefOf(id, a.job.name) }, a.job.display_name ?? a.job.name),
+            h('span', { class: 'muted' }, ` · ${a.step}${where(a)}`),
+            h('div', { class: 'message' }, a.title ? `${a.title}: ${a.message}` : a.message),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** The shown job's $GITHUB_STEP_SUMMARY, as the text the steps wrote (never as HTML). */
+  function drawSummary() {
+    const j = b.jobs.find((x) => x.name === job);
+    if (!j || !j.summary) return summarySlot.replaceChildren();
+    summarySlot.replaceChildren(
+      h('h3', {}, `Summary of ${j.display_name ?? j.name}`),
+      h('pre', { class: 'step-summary', 'data-testid': 'step-summary' }, j.summary),
+    );
+  }
+
   function drawArtifacts() {
     if (artifacts.length === 0) return artifactSlot.replaceChildren();
     const size = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
@@ -331,6 +378,8 @@ export async function buildPage(main, id, wanted = {}) {
         drawHead();
         drawGraph();
         drawJobHead();
+        drawAnnotations();
+        drawSummary();
         drawArtifacts();
         drawDeliveries();
         const j = b.jobs.find((x) => x.name === job);
@@ -343,9 +392,11 @@ export async function buildPage(main, id, wanted = {}) {
   drawHead();
   drawGraph();
   drawJobHead();
+  drawAnnotations();
+  drawSummary();
   drawArtifacts();
   drawDeliveries();
-  main.replaceChildren(head, graph, jobHead, logSlot, artifactSlot, deliverySlot);
+  main.replaceChildren(head, graph, noteSlot, jobHead, logSlot, summarySlot, artifactSlot, deliverySlot);
   openLog(wanted.line);
 
   // Jobs starting do not publish an event: while the build runs, look again now and then.
@@ -364,6 +415,7 @@ export async function buildPage(main, id, wanted = {}) {
         job = next;
         drawGraph();
         drawJobHead();
+        drawSummary();
         openLog(route.line);
       } else if (route.line) log?.target(route.line);
       return true;

@@ -36,6 +36,7 @@ jobs:
           printf '\\033[32m✔\\033[0m matches branches\\n'
           printf '\\033[31m✘ retries a delivery\\033[0m\\n' >&2
           echo "  expected 3 attempts, got 2" >&2
+          echo "::error file=src/notify/retry.ts,line=42::retries a delivery: expected 3 attempts, got 2"
           exit 1
   e2e:
     needs: lint
@@ -85,7 +86,8 @@ try {
   const page = await loggedInPage(browser, server.base, server.token, { width: 1280, height: 820 });
   await page.goto(`${server.base}/#/builds/${last}`);
   await page.getByTestId('logview').waitFor();
-  await page.locator('text=expected 3 attempts').waitFor();
+  await page.locator('text=expected 3 attempts').first().waitFor();
+  await page.getByTestId('annotations').waitFor();
   await page.screenshot({ path: join(OUT, 'dashboard-build.png') });
   await page.goto(`${server.base}/#/`);
   await page.locator('text=Retry deliveries with jitter').first().waitFor();

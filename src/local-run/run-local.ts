@@ -188,7 +188,6 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
     // Every job's log as it grows, each line prefixed with its job (jobs may run side by side).
     const printed = new Map<string, number>();
     const width = Math.max(...def.jobs.map((j) => j.name.length));
-    const announced = new Set<string>();
     const drain = async (job: string) => {
       const from = printed.get(job) ?? 0;
       const lines = await redis.lrange(stack.keys.log(created.id, job), from, from + 4999);
@@ -200,15 +199,12 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
       }
       return lines.length;
     };
-    let record = await stack.store.get(created.id);
+    let record;
     for (;;) {
       record = await stack.store.get(created.id);
       if (!record) throw new Error('the build disappeared');
       for (const [name, j] of record.jobs) {
         if (j.status === 'pending' || j.status === 'queued') continue;
-        if (!announced.has(name)) {
-          announced.add(name);
-        }
         while ((await drain(name)) === 5000);
       }
       if (isFinal(record.status)) break;

@@ -195,6 +195,10 @@ describe(
       const rerun = page.url().split('/').pop()!;
       assert.notEqual(rerun, slow);
       assert.equal((await view(rerun)).event, 'rerun');
+      // As a person would: the re-run's own page is shown, its job running, before Cancel is clicked
+      // (under load the old page can still be on screen for a moment after the address changed).
+      await page.getByTestId('rerun-of').waitFor({ timeout: 15_000 });
+      await page.locator('[data-job="wait"].running').waitFor({ timeout: 15_000 });
       await page.getByTestId('cancel').click();
       await page.locator('h2 [data-status="canceled"]').waitFor({ timeout: 15_000 });
     });

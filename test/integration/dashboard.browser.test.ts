@@ -158,6 +158,10 @@ describe(
       );
       assert.match(await page.url(), /#\/builds\/[0-9a-z]{19}$/);
       assert.notEqual(page.url().split('/').pop(), id);
+      // As a person would: the re-run's own page is shown, its job running, before Cancel is clicked
+      // (under load the old page can still be on screen for a moment after the address changed).
+      await page.getByTestId('rerun-of').waitFor({ timeout: 15_000 });
+      await page.locator('[data-job="wait"].running').waitFor({ timeout: 15_000 });
       await page.getByTestId('cancel').click();
       await page.locator('h2 [data-status="canceled"]').waitFor({ timeout: 15_000 });
     });

@@ -68,12 +68,13 @@ export function localPipeline(
   }
   let jobs = p!.jobs;
   if (job !== undefined) {
-    const j = jobs.find((x) => x.name === job);
-    if (!j)
+    // A job id, or a matrix job's id for all of its combinations.
+    const picked = jobs.filter((x) => x.name === job || (x.group ?? null) === job);
+    if (picked.length === 0)
       throw new ConfigError(
         `pipeline ${p!.name} has no job ${job}; it has: ${jobs.map((x) => x.name).join(', ')}`,
       );
-    jobs = [{ ...j, needs: [] }];
+    jobs = picked.map((j) => ({ ...j, needs: [] }));
   }
   // A local run tells nobody: no receivers, no commit statuses, no concurrency with real builds.
   return { ...p!, jobs, cloneUrl, notify: [], commitStatus: null, concurrency: null, maxJobs: null };

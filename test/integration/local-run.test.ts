@@ -118,6 +118,22 @@ jobs:
     assert.match(p.output.join(''), /use +│ got built-here/);
   });
 
+  it('--job with a matrix job’s id runs all of its combinations', async () => {
+    const dir = makeRepo([
+      {
+        'pipelines/m.yml':
+          'repository: octo-org/m\non: push\njobs:\n  test:\n    strategy:\n      matrix:\n        node: [20, 22]\n    steps:\n      - run: echo "node ${{ matrix.node }}"\n  done:\n    needs: test\n    steps:\n      - run: echo finished\n',
+      },
+    ]).dir;
+    const p = spawnPushci(['run', '--job', 'test'], env, { cwd: dir });
+    running.push(p);
+    assert.equal(await p.exited, 0, p.output.join(''));
+    const out = p.output.join('');
+    assert.match(out, /test-20 │ node 20/);
+    assert.match(out, /test-22 │ node 22/);
+    assert.doesNotMatch(out, /finished/);
+  });
+
   it('says which pipelines and jobs exist when the name is wrong, and shows broken files', async () => {
     const p = run(['nope']);
     assert.equal(await p.exited, 1);

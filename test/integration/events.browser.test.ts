@@ -98,7 +98,12 @@ jobs:
 
   it('offers a manual build’s inputs as a select and a checkbox, and passes them on', async () => {
     await page.goto(`${server.base}/#/pipelines/deploy`);
-    await page.getByTestId('pipeline-events').waitFor();
+    // The previous test's pipeline page can still be on screen for a moment after the address changed.
+    await page.getByRole('heading', { name: 'deploy' }).first().waitFor();
+    await page
+      .getByTestId('pipeline-events')
+      .filter({ hasText: /^Builds on: manual$/ })
+      .waitFor();
     assert.equal(await page.getByTestId('pipeline-events').innerText(), 'Builds on: manual');
     await page.getByTestId('input-environment').selectOption('production');
     await page.getByTestId('input-dry-run').uncheck();

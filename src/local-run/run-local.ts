@@ -109,10 +109,8 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
       queuePrefix: 'pushci-run',
       notifyUrls: [],
     } as Config;
-    const [backend, redis] = await Promise.all([
-      selectBackend(local, log),
-      Promise.resolve(createRedis(redisServer.url, 'worker')),
-    ]);
+    const redis = createRedis(redisServer.url, 'worker');
+    const backend = await selectBackend(local, log);
     closers.push(() => redis.quit().catch(() => redis.disconnect()));
     await waitReady(redis, 5000);
     const stack = createStack(redis, local, log);

@@ -198,6 +198,16 @@ export async function runJob(
   const timer = setTimeout(() => jobTimeout.abort(), timeoutMs);
   const stop = signal ? AbortSignal.any([signal, jobTimeout.signal]) : jobTimeout.signal;
   const deadline = Date.now() + timeoutMs;
+  /** The outcome of a job that a cancel or its timeout stopped (`where` is said in the log). */
+  const stoppedOutcome = (where: string | null): JobResult => {
+    if (signal?.aborted) {
+      if (where) log.system(`pushci: job canceled ${where}`);
+      return { status: 'canceled', exitCode: null, reason: String(signal.reason ?? 'canceled') };
+    }
+    const reason = `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min`;
+    if (where) log.system(`pushci: ${reason} (${where})`);
+    return { status: 'failure', exitCode: null, reason };
+  };
   let runtime: Awaited<ReturnType<Backend['prepare']>> | null = null;
   const credentials = new JobCredentials(deps.redis, deps.keys.prefix);
   let credential: string | null = null;
@@ -327,6 +337,10 @@ export async function runJob(
     const realSrc = await realpath(dirs.src);
     let failed: { exitCode: number | null; reason: string } | null = null;
     for (const [i, step] of job.steps.entries()) {
+      // A cancel or the job's timeout that came between steps (or during the checkout, which may not
+      // notice it) ends the job here: without this, success() is false once stopped, every step is skipped
+      // and the job would end as a success it never earned.
+      if (stop.aborted) return stoppedOutcome(`before step "${step.name}"`);
       const status = { success: failed === null, failure: failed !== null, cancelled: stop.aborted };
       (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
       const stepCtx: EvalContext = {
@@ -457,6 +471,7 @@ export async function runJob(
       summary: fromSteps.summary.split('\n').map(mask).join('\n'),
     };
     if (failed) return { status: 'failure', ...failed, ...ended };
+    if (stop.aborted) return stoppedOutcome('after the last step');
     // Caches and artifacts are kept only from a job that succeeded.
     await saveCaches(files, caches);
     await uploadArtifacts(files, job);
@@ -464,14 +479,7 @@ export async function runJob(
   } catch (err) {
     const reason = (err as Error).message;
     log.system(`pushci: error: ${reason}`);
-    if (signal?.aborted)
-      return { status: 'canceled', exitCode: null, reason: String(signal.reason ?? 'canceled') };
-    if (jobTimeout.signal.aborted)
-      return {
-        status: 'failure',
-        exitCode: null,
-        reason: `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min`,
-      };
+    if (stop.aborted) return stoppedOutcome(null);
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);

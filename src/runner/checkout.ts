@@ -188,6 +188,49 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
   await git(['reset', '-q', '--hard', o.sha], { cwd: o.workspace, env, ...sig });
 }
 
+/**
+ * The commit a branch of the clone URL points at now, fetched into the mirror (for a merge request whose
+ * webhook names no target commit: its whole change is measured from the merge base with this). Null when
+ * the branch is gone or the name is not a valid branch name. The name is checked again here, and it only
+ * ever forms the source side of a refspec that starts with `refs/heads/`; the local ref is a hash.
+ */
+export async function fetchBranchHead(o: {
+  dataDir: string;
+  cloneUrl: string;
+  branch: string;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+  serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+}): Promise<string | null> {
+  const mirror = mirrorPath(o.dataDir, o.cloneUrl);
+  const ref = `refs/heads/${o.branch}`;
+  try {
+    await git(['check-ref-format', ref], { env: o.env });
+  } catch {
+    return null;
+  }
+  const local = `refs/pushci/branch-heads/${createHash('sha256').update(o.branch).digest('hex').slice(0, 24)}`;
+  const sig = o.signal ? { signal: o.signal } : {};
+  const run = async () => {
+    await ensureMirror(mirror, o.env);
+    await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', o.cloneUrl, `+${ref}:${local}`], {
+      cwd: mirror,
+      env: o.env,
+      redact: o.cloneUrl,
+      ...sig,
+    });
+    return (
+      await git(['rev-parse', '--verify', '-q', `${local}^{commit}`], { cwd: mirror, env: o.env })
+    ).trim();
+  };
+  try {
+    return await (o.serialize ? o.serialize(mirror, run) : run());
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    return null;
+  }
+}
+
 /** The object store a checkout borrows (its steps need to read it; none may write it). */
 export function mirrorObjects(dataDir: string, cloneUrl: string): string {
   return join(mirrorPath(dataDir, cloneUrl), 'objects');

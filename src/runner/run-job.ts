@@ -16,7 +16,7 @@ import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
 import type { Backend, JobDirs, JobLimits, NetworkMode } from './backend.ts';
-import { changedFiles, checkout, mirrorObjects } from './checkout.ts';
+import { changedFiles, checkout, fetchBranchHead, mirrorObjects } from './checkout.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
@@ -260,9 +260,27 @@ export async function runJob(
       signal: stop,
     });
     if (filters && hasPathFilter(filters)) {
+      // GitLab's merge request hook names no target commit: the target branch's head, fetched from the
+      // pipeline's own clone URL, stands in for it (the change is then measured from the merge base).
+      let before = record.meta.before;
+      if (pr && /^0+$/.test(before)) {
+        const target = await fetchBranchHead({
+          dataDir: config.dataDir,
+          cloneUrl,
+          branch: pr.target_branch,
+          env: git,
+          signal: stop,
+          ...(deps.serialize ? { serialize: deps.serialize } : {}),
+        });
+        if (target) before = target;
+        else
+          log.system(
+            `pushci: the target branch ${pr.target_branch} could not be fetched; path filters judge the head commit's own files`,
+          );
+      }
       const files = await changedFiles(
         workspace,
-        record.meta.before,
+        before,
         record.meta.sha,
         git,
         CHANGED_FILES_CAP,

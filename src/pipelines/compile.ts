@@ -27,6 +27,7 @@ import type {
   StepDef,
 } from './pipeline.ts';
 import { scanCacheKey } from './cache-key.ts';
+import { compileServices } from './services.ts';
 import type { PipelineFile } from './schema.ts';
 import type { Positions } from './positions.ts';
 import type { OutboundEventType } from '../model.ts';
@@ -43,7 +44,6 @@ const UNSUPPORTED_JOB_KEYS = [
   ['with', 'inputs of reusable workflows (jobs.<id>.with)'],
   ['secrets', 'secrets of reusable workflows (jobs.<id>.secrets); steps read ${{ secrets.NAME }} directly'],
   ['container', 'container: jobs run in pushci’s sandbox on the worker, not in a container image'],
-  ['services', 'services: start what the job needs in a step, or run it next to the worker'],
 ] as const;
 
 const UNSUPPORTED_STEP_KEYS = [
@@ -534,6 +534,13 @@ export function compilePipeline(
       return { name: a.name, paths };
     });
     const env = envMap(j.env, [...jp, 'env'], place("a job's env", names(null, workflowEnvNames)));
+    const services = compileServices(j.services, [...jp, 'services'], {
+      report,
+      of: (p) => pos.of(p),
+      ofKey: (p, k) => pos.ofKey(p, k),
+      inString: (p, o) => pos.inString(p, o),
+      env: (v, p) => envMap(v, p, place("a job's env", names(null, jobEnvNames))),
+    });
     const variants = strategy ? strategy.combinations : [null];
     const ids = new Set<string>();
     variants.forEach((values, index) => {
@@ -614,6 +621,7 @@ export function compilePipeline(
         caches,
         artifacts,
         downloadArtifacts: [],
+        ...(services.length > 0 ? { services } : {}),
         steps,
       });
     });

@@ -112,7 +112,24 @@ export interface JobDef {
   artifacts: ArtifactDef[];
   /** Names of the artifacts (of jobs it needs) unpacked into the checkout before the steps. */
   downloadArtifacts: string[];
+  /** Processes started before the steps and stopped with the job (absent in older records). */
+  services?: ServiceDef[];
   steps: StepDef[];
+}
+
+/** One `services:` entry: a process next to the job's steps, on a port of the job's loopback. */
+export interface ServiceDef {
+  /** Its key under `services:`; names `SERVICE_<ID>_PORT` and `job.services.<id>`. */
+  id: string;
+  /** The bash script that starts it (it runs until the job ends). */
+  run: string;
+  /** When it counts as started: a command retried until it succeeds, its port listening, or at once. */
+  ready: { command: string } | 'port' | 'none';
+  readyTimeoutSeconds: number;
+  /** A port of its own choosing; null: the worker picks a free one. */
+  port: number | null;
+  /** `env:` of the service; values may hold `${{ }}`, rendered like the job's env. */
+  env: Record<string, string>;
 }
 
 export interface CacheDef {

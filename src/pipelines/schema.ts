@@ -152,6 +152,48 @@ const artifactEntry = z
   })
   .describe('Files uploaded after the steps succeeded; later jobs and users download them.');
 
+/** The service keys of a GitHub workflow that only mean something with `image:` (compile explains). */
+const containerOnly = z.unknown().describe('Only for image: services, which need a container engine.');
+
+const service = z
+  .strictObject({
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Bash script that starts the service in the job’s sandbox, before the steps; it reads its port from $PORT and runs until the job ends.',
+      ),
+    ready: z
+      .union([z.string().min(1), z.literal(false)], {
+        error: 'must be a command (retried until it succeeds) or false',
+      })
+      .optional()
+      .describe(
+        'A command retried until it succeeds (e.g. redis-cli -p $PORT ping); false: no check. Default: the service listens on $PORT.',
+      ),
+    'ready-timeout': z
+      .number({ error: 'must be a number of seconds' })
+      .positive()
+      .max(3600)
+      .optional()
+      .describe('Seconds the service has to become ready (default 60); then the job fails.'),
+    port: z
+      .number({ error: 'must be a port number' })
+      .int()
+      .min(1024)
+      .max(65535)
+      .optional()
+      .describe('The port it listens on (default: a free one chosen by the worker), as $PORT.'),
+    env: envMap.optional(),
+    image: containerOnly.optional(),
+    ports: containerOnly.optional(),
+    options: containerOnly.optional(),
+    volumes: containerOnly.optional(),
+    credentials: containerOnly.optional(),
+  })
+  .describe('A process next to the job (a database, a cache), reached by the steps on 127.0.0.1.');
+
 const job = z
   .strictObject({
     name: z.string().max(200).optional().describe('Display name.'),
@@ -204,7 +246,13 @@ const job = z
         'Labels a worker must have (PUSHCI_RUNNER_LABELS); ubuntu-latest and other GitHub-hosted names map to linux, macos, windows. May use ${{ matrix.* }}.',
       ),
     container: unsupported.optional(),
-    services: unsupported.optional(),
+    services: z
+      .record(
+        z.string().regex(JOB_ID, 'service ids are letters, digits, _ and -, starting with a letter or _'),
+        service,
+      )
+      .optional()
+      .describe('Processes started before the steps and stopped with the job.'),
     uses: unsupported.optional(),
     secrets: unsupported.optional(),
     with: unsupported.optional(),

@@ -71,6 +71,16 @@ export interface StartedStep {
   limitHit(): Promise<string | null>;
 }
 
+/** How services (processes started with `start` that run next to the steps) reach the steps. */
+export interface ServiceSupport {
+  /** True when each sandbox has a loopback of its own (any port is free there); false: this machine's. */
+  readonly privateLoopback: boolean;
+  /** Makes 127.0.0.1:`port` of `service` reachable at that address in every sandbox started from now on. */
+  publish(service: StartedStep, port: number): Promise<void>;
+  /** True when something in `service`'s network listens on TCP `port`. */
+  listening(service: StartedStep, port: number): Promise<boolean>;
+}
+
 /** A prepared job: its steps start here, one at a time. */
 export interface JobRuntime {
   /** The checkout's path as the steps see it (`CI_WORKSPACE`). */
@@ -86,6 +96,8 @@ export interface JobRuntime {
    * steps share this machine's network (the gateway then listens on its loopback itself).
    */
   exposeGateway?(socket: string): Promise<{ url: string } | { unavailable: string } | null>;
+  /** Services' ports, when steps do not share this machine's loopback (absent: they do). */
+  readonly services?: ServiceSupport;
   /** Ends whatever is left and releases what `prepare` took (network helpers, cgroups). Idempotent. */
   destroy(): Promise<void>;
 }

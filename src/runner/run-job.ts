@@ -49,6 +49,7 @@ import {
 } from './job-files.ts';
 import { startJobGateway, type JobGateway } from './job-gateway.ts';
 import { randomBytes } from 'node:crypto';
+import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
 
 /** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
 export const CHANGED_FILES_CAP = 3000;
@@ -212,6 +213,7 @@ export async function runJob(
   const credentials = new JobCredentials(deps.redis, deps.keys.prefix);
   let credential: string | null = null;
   let gateway: JobGateway | null = null;
+  let services: JobServices | null = null;
   try {
     log.system(
       `pushci: job ${jobName}, attempt ${attempt}, on ${hostname()} (labels: ${workerLabels(config.runnerLabels ?? []).join(', ')})`,
@@ -353,6 +355,30 @@ export async function runJob(
     const rt = runtime;
     contexts.runner = runnerContext(rt.tmp);
     const realSrc = await realpath(dirs.src);
+    if (job.services?.length) {
+      try {
+        services = await prepareServices({
+          runtime: rt,
+          defs: job.services,
+          scripts: dirs.scripts,
+          cwd: realSrc,
+          envFor: (def) => ({
+            ...base,
+            ...jobEnv,
+            ...renderEnv(def.env, { contexts: { ...contexts, env: { ...server.env, ...jobEnv } } }),
+          }),
+          log,
+          killGraceMs: config.killGraceMs,
+          signal: stop,
+        });
+        (contexts.job as { [k: string]: Value }).services = services.context;
+        await services.start();
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        log.system(`pushci: ${err.message}`);
+        return { status: 'failure', exitCode: null, reason: err.message };
+      }
+    }
     let failed: { exitCode: number | null; reason: string } | null = null;
     for (const [i, step] of job.steps.entries()) {
       // A cancel or the job's timeout that came between steps (or during the checkout, which may not
@@ -422,7 +448,7 @@ export async function runJob(
         shell: step.shell,
         scriptFile: join(dirs.scripts, `step-${i}${scriptExtension(step.shell)}`),
         cwd: realCwd,
-        env: { ...env, ...cacheEnv },
+        env: { ...env, ...cacheEnv, ...services?.env },
         timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
         killGraceMs: config.killGraceMs,
         signal: stop,
@@ -501,6 +527,7 @@ export async function runJob(
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);
+    await services?.stop().catch(() => {});
     await gateway?.close().catch(() => {});
     if (credential) await credentials.revoke(credential).catch(() => {});
     await runtime?.destroy().catch(() => {});

@@ -42,7 +42,8 @@ function shellArgs(shell: string | null, file: string): string[] {
   return words.map((w) => (w === '{0}' ? file : w));
 }
 
-function splitLines(stream: Readable, emit: (line: string) => void): Promise<void> {
+/** Calls `emit` with each line of `stream` (long lines in pieces); resolves when it ends. */
+export function splitLines(stream: Readable, emit: (line: string) => void): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   const push = (text: string) => {

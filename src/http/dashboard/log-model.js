@@ -4,7 +4,9 @@
 // with `▶ name  (shell)` and its end with `pushci: step "name" succeeded|failed …`.
 
 const STEP_START = /^▶ (.*?)(?: {2}\((.*)\))?$/;
-const STEP_END = /^pushci: step "(.*)" (succeeded|failed|canceled|timed out|skipped|exceeded|was killed)/;
+// A service's log comes as a section of its own when the job ends (`▶ service <id>`), closed the same way.
+const STEP_END =
+  /^pushci: (?:step|service) "(.*)" (succeeded|failed|canceled|timed out|skipped|exceeded|was killed|stopped)/;
 // A group's start: the runner's rendering of `::group::title` (`▸ title`), or the raw command.
 const GROUP_START = /^(?:▸ |::group::)(.*)$/;
 const GROUP_END = /^::endgroup::\s*$/;
@@ -17,6 +19,7 @@ const ENDINGS = {
   exceeded: 'failure',
   'was killed': 'failure',
   skipped: 'skipped',
+  stopped: 'success',
 };
 
 /** One line of the API's text log. */

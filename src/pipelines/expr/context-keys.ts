@@ -31,6 +31,6 @@ export const RUNNER_CONTEXT_KEYS = [
   'temp',
   'tool_cache',
 ] as const;
-export const JOB_CONTEXT_KEYS = ['status'] as const;
+export const JOB_CONTEXT_KEYS = ['services', 'status'] as const;
 export const STRATEGY_CONTEXT_KEYS = ['fail-fast', 'job-index', 'job-total', 'max-parallel'] as const;
 export const STEP_RESULT_KEYS = ['outputs', 'outcome', 'conclusion'] as const;

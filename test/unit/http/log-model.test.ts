@@ -60,6 +60,29 @@ describe('the log model of the build page', () => {
     assert.equal(m.sections.at(-1)!.end, Date.parse(at(5)));
   });
 
+  it('gives each service its own section after the steps, closed by how it ended', () => {
+    const m = model([
+      sys(0, 'pushci: starting service "db" on 127.0.0.1:5000'),
+      sys(1, '▶ test  (bash)'),
+      sys(2, 'pushci: step "test" succeeded in 1.0 s'),
+      sys(3, '▶ service db  (bash)'),
+      err(3, 'db log line'),
+      sys(3, 'pushci: service "db" stopped with the job'),
+      sys(3, '▶ service worker  (bash)'),
+      sys(3, 'pushci: service "worker" failed: it ended by itself (exit code 2) before the job did'),
+    ]);
+    assert.deepEqual(
+      m.sections.map((s) => [s.kind, s.name, s.status]),
+      [
+        ['setup', 'Set up job', 'success'],
+        ['step', 'test', 'success'],
+        ['step', 'service db', 'success'],
+        ['step', 'service worker', 'failure'],
+      ],
+    );
+    assert.equal(m.sections[2]!.lines.length, 3);
+  });
+
   it('a job that fails before any step ends in its set-up section', () => {
     const m = model([sys(0, 'pushci: checking out abc'), sys(1, 'pushci: error: fatal: bad object')]);
     m.finish('error', Date.parse(at(1)));

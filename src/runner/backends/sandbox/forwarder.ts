@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,4 +69,60 @@ export function forwarderProblem(): string | null {
     tools = 'socat or nsenter is not installed (apt-get install socat util-linux)';
   }
   return tools;
+}
+
+/**
+ * The other end for a service: listens on the unix socket `socket` (a worker's path no sandbox sees)
+ * and connects each client to 127.0.0.1:`port` inside the network namespace of `pid` (the service's
+ * sandbox). `startForwarder` in a step's sandbox then makes that port appear on the step's loopback.
+ * Like that forwarder it joins only the user and network namespaces and dies with the worker.
+ */
+export async function startServiceForwarder(pid: number, port: number, socket: string): Promise<() => void> {
+  if (!/^[A-Za-z0-9_./-]+$/.test(socket)) throw new Error(`socket path not usable by socat: ${socket}`);
+  const child = spawn(
+    'setpriv',
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'nsenter',
+      '-t',
+      String(pid),
+      '-U',
+      '-n',
+      '--preserve-credentials',
+      '--',
+      'socat',
+      `UNIX-LISTEN:${socket},fork,unlink-early`,
+      `TCP:127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  let exited = false;
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.on('error', (e) => (err += e.message));
+  child.once('exit', () => (exited = true));
+  const stop = () => void child.kill('SIGKILL');
+  for (let waited = 0; !existsSync(socket); waited += 5) {
+    if (exited || waited > 5000) {
+      stop();
+      throw new Error(`could not start the service's forwarder: ${err.trim() || 'socat did not listen'}`);
+    }
+    await sleep(5);
+  }
+  return stop;
+}
+
+/** True when the network namespace of `pid` has a TCP socket listening on `port` (any address). */
+export async function listensOn(pid: number, port: number): Promise<boolean> {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const file of ['tcp', 'tcp6']) {
+    const text = await readFile(`/proc/${pid}/net/${file}`, 'utf8').catch(() => '');
+    for (const l of text.split('\n')) {
+      const f = l.trim().split(/\s+/);
+      if (f[1]?.endsWith(suffix) && f[3] === '0A') return true;
+    }
+  }
+  return false;
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type {
@@ -16,7 +17,7 @@ import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobC
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
 import { GUARD_CAPS, SLIRP_DNS, attachNetwork, blockedDestinations, stepCommand } from './network.ts';
-import { forwarderProblem, startForwarder } from './forwarder.ts';
+import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
   /** pushci's own folders the steps must not see (data dir, working directory, pipelines folder). */
@@ -171,6 +172,11 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const limitArgs = rlimits(o.limits, cgroup !== null);
       const live = new Set<StartedStep>();
       let gateway: { socket: string; port: number } | null = null;
+      // Services' ports: each appears on the loopback of every sandbox started after it.
+      const published: Array<{ socket: string; port: number }> = [];
+      const serviceForwarders: Array<() => void> = [];
+      let socketDir: string | null = null;
+      const pids = new WeakMap<StartedStep, () => number | null>();
       let diskOver: string | null = null;
       const diskMessage = (used: number) =>
         `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp and $HOME hold ${formatBytes(used)}`;
@@ -244,16 +250,18 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           // The network and the gateway's forwarder are set up side by side, before the step starts.
           // Without the forwarder the step still runs: the cache protocol then refuses connections
           // and its clients carry on without a cache, as they do when a cache service is down.
-          const [net, fwd] = await Promise.allSettled([
+          const [net, fwd, ...ports] = await Promise.allSettled([
             guard ? attachNetwork(st.pid) : null,
             gateway ? startForwarder(st.pid, gateway.port, gateway.socket) : null,
+            ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
           ]);
           st.stopNetwork = () => {
-            if (net.status === 'fulfilled') net.value?.();
-            if (fwd.status === 'fulfilled') fwd.value?.();
+            for (const f of [net, fwd, ...ports]) if (f.status === 'fulfilled') f.value?.();
           };
           if (st.exited) st.stopNetwork();
           if (net.status === 'rejected') throw net.reason as Error;
+          // A step that cannot reach the job's services would fail for a reason it cannot see.
+          for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
           block.end('go');
         } catch (e) {
           child.kill('SIGKILL');
@@ -320,6 +328,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           },
         };
         live.add(step);
+        pids.set(step, () => (st.exited ? null : st.pid));
         return step;
       };
 
@@ -336,9 +345,27 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           gateway = { socket, port: 20000 + Math.floor(Math.random() * 40000) };
           return { url: `http://127.0.0.1:${gateway.port}/` };
         },
+        services: {
+          privateLoopback: o.network !== 'host',
+          async publish(service, port) {
+            if (o.network === 'host') return;
+            const pid = pids.get(service)?.();
+            if (!pid) throw new Error('the service ended before its port could be shared');
+            socketDir ??= await mkdtemp(join(tmpdir(), 'pushci-services-'));
+            const socket = join(socketDir, `${port}.sock`);
+            serviceForwarders.push(await startServiceForwarder(pid, port, socket));
+            published.push({ socket, port });
+          },
+          async listening(service, port) {
+            const pid = pids.get(service)?.();
+            return pid ? listensOn(pid, port) : false;
+          },
+        },
         async destroy() {
           if (watcher) clearInterval(watcher);
           await Promise.all([...live].map((s) => s.kill(0)));
+          for (const stop of serviceForwarders.splice(0)) stop();
+          if (socketDir) await rm(socketDir, { recursive: true, force: true }).catch(() => {});
           await cgroup?.remove();
         },
       };

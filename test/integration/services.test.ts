@@ -1,0 +1,349 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BuildView } from '../../src/model.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const SECRET = 'services-secret';
+const TAG = randomUUID().slice(0, 8);
+/** A fixed port the attack job's service listens on, in its own sandbox. */
+const FIXED = 20_000 + Math.floor(Math.random() * 20_000);
+// A folder the steps can see (the sandbox shows / read-only; /tmp is its own): the test opens a gate there.
+const GATES = mkdtempSync('/var/tmp/pushci-test-services-');
+
+/** Host pids whose command line holds `marker`. */
+function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(marker)) out.push(Number(e));
+    } catch {
+      // Gone.
+    }
+  }
+  return out;
+}
+
+const reachable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, timeout: 3000 });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+  });
+
+// A TCP server in python (installed on the workers), as a `run: |` block: answers each client with one line.
+const echoServer = (marker: string) =>
+  indent(
+    `exec python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("listening", flush=True)
+while True:
+    c,_=s.accept(); c.sendall(("hello from " + sys.argv[2] + "\\n").encode()); c.close()' "$PORT" ${marker}`,
+    10,
+  );
+
+const indent = (text: string, n: number) =>
+  text
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+
+describe('services: processes next to a job (real sandbox)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    const head = (name: string) => `name: ${name}
+repository: octo-org/${name}
+clone-url: ${repo.dir}
+on: push
+`;
+    server = await startServer(
+      redis,
+      {
+        'redis.yml': `${head('redis')}jobs:
+  test:
+    services:
+      cache:
+        run: exec redis-server --port $PORT --save '' --appendonly no --bind 127.0.0.1
+        ready: redis-cli -p $PORT ping
+        env:
+          UNUSED: \${{ github.sha }}
+    steps:
+      - run: |
+          redis-cli -p $SERVICE_CACHE_PORT set greeting "hi-${TAG}"
+          echo "got: $(redis-cli -p \${{ job.services.cache.port }} get greeting)"
+          echo "host: $SERVICE_CACHE_HOST"
+`,
+        'slow.yml': `${head('slow')}jobs:
+  test:
+    services:
+      never:
+        run: |
+          echo "booting slow-${TAG}"
+          exec sleep 600
+        ready-timeout: 2
+    steps:
+      - run: echo "the step ran"
+`,
+        'crash.yml': `${head('crash')}jobs:
+  test:
+    services:
+      db:
+        run: |
+          echo "config error crash-${TAG}" >&2
+          exit 3
+        ready-timeout: 30
+    steps:
+      - run: echo "the step ran"
+`,
+        'cancel.yml': `${head('cancel')}jobs:
+  test:
+    services:
+      echo:
+        run: |
+${echoServer(`cancel-${TAG}`)}
+    steps:
+      - run: |
+          echo "step up"
+          sleep 600
+`,
+        'attack.yml': `${head('attack')}jobs:
+  owner:
+    services:
+      echo:
+        port: ${FIXED}
+        run: |
+${echoServer(`attack-${TAG}`)}
+    steps:
+      - run: |
+          echo "control: $(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${FIXED} && cat <&3')"
+          echo "owner waiting"
+          for i in $(seq 600); do [ -e ${GATES}/open ] && break; sleep 0.2; done
+  other:
+    steps:
+      - run: |
+          for i in $(seq 600); do [ -e ${GATES}/owner-up ] && break; sleep 0.2; done
+          if timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${FIXED} && cat <&3' | grep -q hello; then
+            echo "ATTACK other-job SUCCEEDED"
+          else
+            echo "ATTACK other-job BLOCKED"
+          fi
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CONCURRENCY: '3' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    rmSync(GATES, { recursive: true, force: true });
+  });
+
+  const push = async (name: string) => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ ref: 'refs/heads/main', before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    return res.json.builds[0].id as string;
+  };
+  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const b = await view(id);
+        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
+      },
+      120_000,
+      `build ${id}`,
+    );
+  const log = async (id: string, job = 'test') =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  it('a step talks to a redis-server service; the service is gone after the job', async () => {
+    const id = await push('redis');
+    const b = await finished(id);
+    const text = await log(id);
+    assert.equal(b.status, 'success', text);
+    assert.match(text, /pushci: starting service "cache" on 127\.0\.0\.1:\d+/);
+    assert.match(text, /pushci: service "cache" is ready on 127\.0\.0\.1:\d+/);
+    assert.match(text, new RegExp(`got: hi-${TAG}`));
+    assert.match(text, /host: 127\.0\.0\.1/);
+    // Its log is a section of its own after the steps, closed when the job stopped it.
+    const section = text.slice(text.indexOf('▶ service cache'));
+    assert.ok(text.indexOf('▶ service cache') > text.lastIndexOf('pushci: step '), text);
+    assert.match(section, /Ready to accept connections/);
+    assert.match(section, /pushci: service "cache" stopped with the job/);
+    // redis-server shows "redis-server 127.0.0.1:<port>" as its command line.
+    const port = /starting service "cache" on 127\.0\.0\.1:(\d+)/.exec(text)![1]!;
+    assert.deepEqual(processesWith(`redis-server 127.0.0.1:${port}`), []);
+  });
+
+  it('a service that never gets ready fails the job after ready-timeout, with its log shown', async () => {
+    const id = await push('slow');
+    const b = await finished(id);
+    const text = await log(id);
+    assert.equal(b.status, 'failure', text);
+    const job = b.jobs.find((j) => j.name === 'test')!;
+    assert.match(
+      job.reason ?? '',
+      /service "never" was not listening on port \d+ after 2 s \(ready-timeout\)/,
+    );
+    assert.match(text, new RegExp(`▶ service never[\\s\\S]*booting slow-${TAG}`));
+    assert.doesNotMatch(text, /the step ran/);
+    assert.deepEqual(processesWith(`slow-${TAG}`), []);
+  });
+
+  it('a service that exits at start fails the job with its exit code and output', async () => {
+    const id = await push('crash');
+    const b = await finished(id);
+    const text = await log(id);
+    assert.equal(b.status, 'failure', text);
+    assert.match(
+      b.jobs[0]!.reason ?? '',
+      /service "db" ended before it was listening on port \d+: exit code 3/,
+    );
+    assert.match(text, new RegExp(`config error crash-${TAG}`));
+    assert.doesNotMatch(text, /the step ran/);
+  });
+
+  it('cancelling the build ends the service with the job', async () => {
+    const id = await push('cancel');
+    await waitFor(async () => (await log(id)).includes('step up'), 90_000, 'the step to run');
+    assert.ok(processesWith(`cancel-${TAG}`).length > 0, 'the service runs while the step does');
+    const res = await server.api(`/api/builds/${id}/cancel`, { method: 'POST' });
+    assert.ok(res.ok, await res.text());
+    const b = await finished(id);
+    assert.equal(b.status, 'canceled');
+    await waitFor(async () => processesWith(`cancel-${TAG}`).length === 0, 15_000, 'the service to end');
+    assert.match(await log(id), /pushci: service "echo" stopped with the job/);
+  });
+
+  it('attack: neither the host nor another job reaches a service; its own steps do', async () => {
+    const id = await push('attack');
+    await waitFor(async () => (await log(id, 'owner')).includes('owner waiting'), 90_000, 'owner step');
+    const owner = await log(id, 'owner');
+    assert.match(owner, new RegExp(`control: hello from attack-${TAG}`));
+    // The service listens on its sandbox's loopback only: not on this machine's.
+    assert.equal(await reachable(FIXED), false, `the host reached the service on ${FIXED}`);
+    mkdirSync(GATES, { recursive: true });
+    writeFileSync(join(GATES, 'owner-up'), '');
+    await waitFor(
+      async () => /ATTACK other-job (BLOCKED|SUCCEEDED)/.test(await log(id, 'other')),
+      90_000,
+      'the other job',
+    );
+    assert.equal(await reachable(FIXED), false);
+    writeFileSync(join(GATES, 'open'), '');
+    const b = await finished(id);
+    assert.equal(b.status, 'success', await log(id, 'other'));
+    assert.match(await log(id, 'other'), /ATTACK other-job BLOCKED/);
+    assert.deepEqual(processesWith(`attack-${TAG}`), []);
+  });
+});
+
+describe('services: on the host runner (PUSHCI_RUNNER=host)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let holder: ReturnType<typeof createServer>;
+  let held: number;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    // A port something on this machine already listens on.
+    holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    held = (holder.address() as { port: number }).port;
+    const head = (name: string) => `name: ${name}
+repository: octo-org/${name}
+clone-url: ${repo.dir}
+on: push
+`;
+    server = await startServer(
+      redis,
+      {
+        'hosted.yml': `${head('hosted')}jobs:
+  test:
+    services:
+      echo:
+        run: |
+${echoServer(`host-${TAG}`)}
+    steps:
+      - run: |
+          echo "reply: $(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SERVICE_ECHO_PORT && cat <&3")"
+`,
+        'taken.yml': `${head('taken')}jobs:
+  test:
+    services:
+      echo:
+        port: ${held}
+        run: exec sleep 600
+    steps:
+      - run: echo "the step ran"
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    holder?.close();
+  });
+
+  const run = async (name: string) => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ ref: 'refs/heads/main', before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      120_000,
+      `build ${id}`,
+    );
+    return { b, log: await (await server.api(`/api/builds/${id}/jobs/test/log`)).text() };
+  };
+
+  it('a service on a free port of this machine serves the step, and ends with the job', async () => {
+    const { b, log } = await run('hosted');
+    assert.equal(b.status, 'success', log);
+    assert.match(log, new RegExp(`reply: hello from host-${TAG}`));
+    assert.deepEqual(processesWith(`host-${TAG}`), []);
+  });
+
+  it('a fixed port already in use on this machine fails the job and says so', async () => {
+    const { b, log } = await run('taken');
+    assert.equal(b.status, 'failure', log);
+    assert.match(
+      b.jobs[0]!.reason ?? '',
+      new RegExp(
+        `service "echo": port ${held} is in use on this machine \\(the steps share its network here\\)`,
+      ),
+    );
+    assert.doesNotMatch(log, /the step ran/);
+  });
+});

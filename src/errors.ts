@@ -43,6 +43,11 @@ export class StoreUnavailableError extends PushciError {
   override readonly code = 'store_unavailable';
 }
 
+/** A repository pushci had to read to take a webhook (a pull request's source) did not answer. */
+export class RepositoryUnavailableError extends PushciError {
+  override readonly code = 'repository_unavailable';
+}
+
 /** `/api` was called without a valid bearer token. */
 export class UnauthorizedError extends PushciError {
   override readonly code = 'unauthorized';

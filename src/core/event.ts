@@ -61,6 +61,12 @@ export type PullRequestAction = (typeof PULL_REQUEST_ACTIONS)[number];
 export interface PullRequestEvent extends EventBase {
   kind: 'pull_request';
   pullRequest: PullRequestInfo;
+  /**
+   * The forge named the head by an abbreviated id (Bitbucket Cloud: 12 characters). `after` is then
+   * only that prefix: the receiver resolves it to the full commit through the source branch
+   * (`builds/resolve-pull-request-head.ts`) before anything is stored, or builds nothing.
+   */
+  abbreviated?: true;
 }
 
 /** A schedule fired: builds the branch head as it was then. */
@@ -103,7 +109,8 @@ export function inputsOf(e: CiEvent): Record<string, string> {
 
 /**
  * The ref a forge keeps a pull request's head under, made from its number (never taken from a payload),
- * or null where the forge has none pushci can fetch (Bitbucket: the source commit is fetched by id).
+ * or null where the forge has none (Bitbucket Cloud: the head is fetched through the source branch, see
+ * `forges/pull-request-source.ts`).
  */
 export function pullRequestRef(forge: ForgeName, number: number): string | null {
   if (!Number.isSafeInteger(number) || number < 1) return null;

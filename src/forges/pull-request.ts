@@ -24,6 +24,16 @@ export interface RawPullRequest {
   actor: unknown;
   /** The forge's PR ref name (`refs/pull/7/head`): recorded as the build's ref, never fetched as given. */
   ref: string;
+  /** `head` (and `base`) are abbreviated commit ids (Bitbucket Cloud): see `PullRequestEvent.abbreviated`. */
+  abbreviated?: true;
+}
+
+const ABBREVIATED = /^[0-9a-f]{7,64}$/;
+
+function requirePrefix(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !ABBREVIATED.test(value))
+    throw new MalformedPayloadError(`${field} must be a hex commit id of 7 to 64 characters`);
+  return value;
 }
 
 /** Checks and normalises what a forge parsed into the one pull request event. */
@@ -34,8 +44,10 @@ export function pullRequestEvent(r: RawPullRequest): PullRequestEvent {
   const repository = requireString(r.repository, 'repository', 300);
   const headRepository =
     r.headRepository === null ? '(deleted fork)' : requireString(r.headRepository, 'head repository', 300);
-  const after = requireSha(r.head, 'head commit');
-  const before = r.base === null ? '0'.repeat(after.length) : requireSha(r.base, 'base commit');
+  const after = r.abbreviated ? requirePrefix(r.head, 'head commit') : requireSha(r.head, 'head commit');
+  // An abbreviated base is resolved with the head (as the target branch's commit), zeros until then.
+  const before =
+    r.base === null || r.abbreviated ? '0'.repeat(after.length) : requireSha(r.base, 'base commit');
   return {
     kind: 'pull_request',
     forge: r.forge,
@@ -56,6 +68,7 @@ export function pullRequestEvent(r: RawPullRequest): PullRequestEvent {
       // A deleted head repository cannot be trusted to be the base.
       fork: r.fork || r.headRepository === null,
     },
+    ...(r.abbreviated ? { abbreviated: true as const } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ const STATUS: Record<string, number> = {
   rate_limited: 429,
   unsupported_media_type: 415,
   store_unavailable: 503,
+  repository_unavailable: 502,
   intake_busy: 503,
 };
 
@@ -41,6 +42,7 @@ export function errorResponse(err: unknown): ErrorResponse {
   }
   const headers: Record<string, string> = {};
   if (err.code === 'store_unavailable') headers['Retry-After'] = '5';
+  if (err.code === 'repository_unavailable') headers['Retry-After'] = '30';
   if (err.code === 'rate_limited') headers['Retry-After'] = String(err.details?.retry_after_s ?? 60);
   if (err.code === 'intake_busy') headers['Retry-After'] = String(err.details?.retry_after_s ?? 5);
   if (err.code === 'method_not_allowed') headers.Allow = String(err.details?.allow ?? 'POST');

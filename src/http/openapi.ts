@@ -24,6 +24,7 @@ const errors = (...codes: number[]) =>
           409: 'Conflict',
           413: 'Too large',
           429: 'Too many failed authentications from this source (PUSHCI_RATE_LIMIT); Retry-After says when to try again',
+          502: 'A repository pushci had to read did not answer (a Bitbucket pull request source, `repository_unavailable`): nothing stored; Retry-After says when to redeliver',
           503: 'Redis unavailable, or too many unverified bytes in flight (PUSHCI_MAX_INTAKE_BYTES): nothing stored',
         }[c] ?? 'Error',
       ),
@@ -45,9 +46,9 @@ const webhookResponses = {
   ),
   '200': json(
     ref('WebhookAccepted'),
-    'Valid, but nothing to build (no pipeline matches, a deletion, or a ping).',
+    'Valid, but nothing to build (no pipeline matches, a deletion, a ping, or a Bitbucket pull request whose source branch moved on), or a duplicate (`duplicate: true`).',
   ),
-  ...errors(400, 401, 404, 413, 429, 503),
+  ...errors(400, 401, 404, 413, 429, 502, 503),
 };
 
 /** `POST /webhooks/<name>` of every forge in the registry. */

@@ -1,8 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Redis } from 'ioredis';
-import { createBuildsForPushes, type CreateBuildsDeps, type PushesResult } from '../builds/create-builds.ts';
+import type { Config } from '../config.ts';
+import {
+  createBuildsForPushes,
+  type CreateBuildsDeps,
+  type PushesResult,
+  type PushToBuild,
+} from '../builds/create-builds.ts';
+import { resolvePullRequestHead } from '../builds/resolve-pull-request-head.ts';
 import { NotFoundError, PushciError, StoreUnavailableError } from '../errors.ts';
+import type { PullRequestEvent } from '../core/event.ts';
 import type { Inbound } from '../forges/forge.ts';
 import { explainMatch } from '../pipelines/explain.ts';
 import { matchPipelines } from '../pipelines/match.ts';
@@ -20,6 +28,7 @@ export interface WebhookDeps extends CreateBuildsDeps {
   /** Caps the bytes of bodies read but not yet verified, across all requests. */
   intake: IntakeBudget;
   publicUrl: string;
+  config: Readonly<Config>;
 }
 
 /** What a webhook is answered with when nothing went wrong (errors are thrown as `PushciError`s). */
@@ -85,9 +94,32 @@ export function webhookReceiver(deps: WebhookDeps) {
     trace.refs = result.events.map((e) => e.ref);
     trace.pipelines = result.events.flatMap((e) => explainMatch(deps.pipelines().pipelines, e));
     trace.result = live.length === 0 ? 'deleted' : 'no_match';
-    const pushes = live
+    const matched = live
       .map((event) => ({ event, pipelines: matchPipelines(deps.pipelines().pipelines, event) }))
       .filter((p) => p.pipelines.length > 0);
+    // Bitbucket names a pull request's head by a prefix: resolved before anything is stored.
+    // Bitbucket also sends `pullrequest:updated` for edits, and does not say whether commits came: such
+    // a delivery is de-duplicated by the head it names, so a pull request's head builds once.
+    const pushes: PushToBuild[] = [];
+    const unresolved: string[] = [];
+    let headKey: { key: string; pr: PullRequestEvent } | null = null;
+    for (const p of matched) {
+      if (p.event.kind !== 'pull_request' || !p.event.abbreviated) pushes.push(p);
+      else {
+        const r = await resolvePullRequestHead(p.event, p.pipelines[0]!, deps.config);
+        if ('skipped' in r) unresolved.push(r.skipped);
+        else {
+          pushes.push({ event: r.event, pipelines: p.pipelines });
+          const pr = r.event;
+          headKey = { key: `pull-request:${pr.repository}#${pr.pullRequest.number}@${pr.after}`, pr };
+        }
+      }
+    }
+    if (pushes.length === 0 && unresolved.length > 0) {
+      trace.result = 'ignored';
+      log().info({ ...at, reason: unresolved.join('; ') }, 'pull request head not built');
+      return { status: 200, body: { builds: [], reason: unresolved.join('; ') } };
+    }
     if (pushes.length === 0) {
       const first = result.events[0]!;
       log().info(
@@ -111,7 +143,7 @@ export function webhookReceiver(deps: WebhookDeps) {
     let stored: PushesResult;
     try {
       stored = await createBuildsForPushes(deps, pushes, {
-        key: deps.store.keys.seen(forge.name, result.deliveryId),
+        key: deps.store.keys.seen(forge.name, headKey?.key ?? result.deliveryId),
         ttlMs: deps.dedupeWindowMs,
       });
     } catch (err) {
@@ -136,7 +168,9 @@ export function webhookReceiver(deps: WebhookDeps) {
         body: {
           builds: stored.seen.builds.map(view),
           duplicate: true,
-          reason: `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
+          reason: headKey
+            ? `commit ${headKey.pr.after} of pull request #${headKey.pr.pullRequest.number} was already received at ${stored.seen.at}; these are its builds`
+            : `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
         },
       };
     }

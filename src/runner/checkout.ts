@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PullRequestSource } from '../forges/pull-request-source.ts';
 import { GitError, git } from './git.ts';
 
 export interface CheckoutOptions {
@@ -11,11 +12,11 @@ export interface CheckoutOptions {
   /** Also fetch these commits (e.g. the push's `before`, to list changed files); missing ones are ignored. */
   alsoFetch?: string[];
   /**
-   * A pull request's ref on the forge (`refs/pull/7/head`), made by pushci from the number: `sha` is
-   * fetched through it, never by a URL or ref a payload named, and must be the head it points at (or
-   * an ancestor of it, when the pull request moved on since).
+   * Where a pull request's head is (`pullRequestSource`: the forge's pull request ref, or Bitbucket's
+   * source branch), made by pushci: `sha` is fetched through it, never by a URL or ref a payload named,
+   * and must be the commit it points at (or an ancestor of it, when the pull request moved on since).
    */
-  pullRef?: string;
+  pull?: PullRequestSource;
   workspace: string;
   env: Record<string, string>;
   signal?: AbortSignal;
@@ -141,15 +142,14 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     if (await hasCommit(mirror, sha, env)) o.known?.add(`${mirror}\n${sha}`);
     else missing.push(sha);
   }
-  if (o.pullRef && missing.includes(o.sha)) {
-    const pullRef = o.pullRef;
-    const local = `refs/pushci/${pullRef.slice('refs/'.length)}`;
+  if (o.pull && missing.includes(o.sha)) {
+    const { url, ref: pullRef, local } = o.pull;
     const fetchPull = async () => {
       if (await hasCommit(mirror, o.sha, env)) return;
-      await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', o.cloneUrl, `+${pullRef}:${local}`], {
+      await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', url, `+${pullRef}:${local}`], {
         cwd: mirror,
         env,
-        redact: o.cloneUrl,
+        redact: url,
         ...sig,
       });
       const head = (

@@ -57,9 +57,14 @@ export async function lsRemote(
   url: string,
   ref: string,
   env: Record<string, string>,
+  signal?: AbortSignal,
 ): Promise<string | null> {
   // An annotated tag's ref names the tag object; `^{}` names the commit it tags, which is what builds.
-  const out = await git(['ls-remote', '--', url, ref, `${ref}^{}`], { env, redact: url });
+  const out = await git(['ls-remote', '--', url, ref, `${ref}^{}`], {
+    env,
+    redact: url,
+    ...(signal ? { signal } : {}),
+  });
   const lines = out.split('\n');
   const line = lines.find((l) => l.endsWith(`\t${ref}^{}`)) ?? lines.find((l) => l.endsWith(`\t${ref}`));
   return line ? line.split('\t')[0]! : null;

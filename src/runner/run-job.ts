@@ -17,6 +17,7 @@ import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/store.ts';
 import type { Backend, JobDirs, JobLimits, NetworkMode } from './backend.ts';
 import { changedFiles, checkout, fetchBranchHead, mirrorObjects } from './checkout.ts';
+import { pullRequestSource } from '../forges/pull-request-source.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
@@ -35,7 +36,6 @@ import {
 } from './step-files.ts';
 import { createCommandFiles } from './command-files.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
-import { pullRequestRef } from '../core/event.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { JobFilesClient } from './job-files-client.ts';
@@ -248,11 +248,16 @@ export async function runJob(
         : record.meta.event === 'pull_request'
           ? (record.def.pullRequest ?? null)
           : null;
-    const pullRef = pr ? pullRequestRef(record.meta.forge, pr.number) : null;
+    const pull = pr ? pullRequestSource(record.meta.forge, pr, cloneUrl, config) : null;
+    if (pr && !pull) {
+      const reason = `pull request #${pr.number}: its head repository ${pr.head_repository} cannot be fetched (a deleted fork, or a name pushci does not build a clone URL from)`;
+      log.system(`pushci: ${reason}`);
+      return { status: 'error', exitCode: null, reason };
+    }
     await checkout({
       ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
       ...(deps.serialize ? { serialize: deps.serialize } : {}),
-      ...(pullRef ? { pullRef } : {}),
+      ...(pull ? { pull } : {}),
       dataDir: config.dataDir,
       cloneUrl,
       sha: record.meta.sha,

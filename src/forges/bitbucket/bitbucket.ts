@@ -21,15 +21,17 @@ export const bitbucket: Forge = {
       `  URL:           ${hookUrl}`,
       `  Secret:        ${secret}`,
       '  Status:        Active',
-      '  Triggers:      Repository push',
+      '  Triggers:      Repository push; Pull request Created and Updated',
     ],
   },
   webhookDoc: {
-    summary: 'Bitbucket Cloud push webhook (each ref of `push.changes[]` builds on its own)',
+    summary:
+      'Bitbucket Cloud push and pull request webhook (each ref of `push.changes[]` builds on its own; a pull request builds its source commit)',
     headers: [
       {
         name: 'X-Event-Key',
-        description: '`repo:push` starts builds; `diagnostics:ping` answers 200; others are ignored (202).',
+        description:
+          '`repo:push`, `pullrequest:created` and `pullrequest:updated` start builds; `diagnostics:ping` answers 200; others (`pullrequest:fulfilled`, `pullrequest:rejected`, ...) are ignored (202).',
       },
       { name: 'X-Request-UUID', description: 'Delivery id (`X-Hook-UUID` when it is missing).' },
       {

@@ -1,5 +1,6 @@
 import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
 import type { PushEvent } from '../../core/event.ts';
+import { pullRequestEvent, sameRepository } from '../pull-request.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import { hmacMatches } from '../hmac.ts';
 import {
@@ -19,7 +20,8 @@ const MAX_CHANGES = 100;
 /**
  * Bitbucket Cloud: `X-Hub-Signature: sha256=<hex HMAC>` of the raw body, `X-Event-Key: repo:push`.
  * One delivery lists several ref changes (`push.changes[]`, each with `new` and `old`): each becomes its
- * own push, so each gets its own builds.
+ * own push, so each gets its own builds. `pullrequest:created` and `pullrequest:updated` build the pull
+ * request (see `pullRequest`); its other events are acknowledged and ignored.
  */
 export function createBitbucketInbound(secrets: readonly string[]): Inbound {
   return {
@@ -51,14 +53,13 @@ export function createBitbucketInbound(secrets: readonly string[]): Inbound {
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
       if (event === 'diagnostics:ping') return { kind: 'ping', deliveryId };
       if (event === 'pullrequest:created' || event === 'pullrequest:updated')
-        // Its pull request payloads name commits by 12-character prefixes: pushci builds exact commits
-        // only, and does not guess which commit a prefix meant.
+        return pullRequest(payload, deliveryId, event);
+      if (event.startsWith('pullrequest:'))
         return {
           kind: 'ignored',
           event,
           deliveryId,
-          reason:
-            'Bitbucket pull request payloads carry abbreviated commit ids; pushci builds the pushes of their branches instead',
+          reason: `pull request ${event.slice('pullrequest:'.length).slice(0, 40)}: only created and updated build`,
         };
       if (event !== 'repo:push') return { kind: 'ignored', event, deliveryId };
       const repository = requireString(pick(payload, 'repository', 'full_name'), 'repository.full_name', 300);
@@ -100,5 +101,49 @@ export function createBitbucketInbound(secrets: readonly string[]): Inbound {
       });
       return { kind: 'build', deliveryId, events };
     },
+  };
+}
+
+/**
+ * A pull request created or updated. Bitbucket Cloud sends `pullrequest:updated` for new commits and for
+ * edits alike (the receiver builds a head once, see `webhooks.ts`), names commits by 12-character
+ * prefixes (the event is `abbreviated` until the receiver resolves it) and serves no pull request refs:
+ * the head is fetched through the source branch (`pull-request-source.ts`). A fork is a source repository
+ * with another uuid than the destination.
+ */
+function pullRequest(p: Record<string, unknown>, deliveryId: string, event: string): ForgeResult {
+  const pr = pick(p, 'pullrequest');
+  const id = pick(pr, 'id');
+  const source = pick(pr, 'source', 'repository');
+  const destination = pick(pr, 'destination', 'repository');
+  const repository = pick(p, 'repository', 'full_name') ?? pick(destination, 'full_name');
+  return {
+    kind: 'build',
+    deliveryId,
+    events: [
+      pullRequestEvent({
+        forge: 'bitbucket',
+        deliveryId,
+        repository,
+        number: id,
+        action: event === 'pullrequest:created' ? 'opened' : 'synchronize',
+        title: pick(pr, 'title'),
+        sourceBranch: pick(pr, 'source', 'branch', 'name'),
+        targetBranch: pick(pr, 'destination', 'branch', 'name'),
+        headRepository: source === null ? null : pick(source, 'full_name'),
+        fork:
+          source === null ||
+          !sameRepository(
+            { id: pick(source, 'uuid'), name: pick(source, 'full_name') },
+            { id: pick(destination, 'uuid') ?? pick(p, 'repository', 'uuid'), name: repository },
+          ),
+        head: pick(pr, 'source', 'commit', 'hash'),
+        base: pick(pr, 'destination', 'commit', 'hash'),
+        actor: pick(p, 'actor', 'nickname') ?? pick(p, 'actor', 'display_name'),
+        // A name for people and CI_COMMIT_REF (Bitbucket Server's spelling); Bitbucket Cloud serves no such ref.
+        ref: `refs/pull-requests/${String(id)}/from`,
+        abbreviated: true,
+      }),
+    ],
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createBitbucketInbound } from '../../../src/forges/bitbucket/inbound.ts';
 import { createGiteaInbound } from '../../../src/forges/gitea/inbound.ts';
 import { createGithubInbound } from '../../../src/forges/github/inbound.ts';
 import { createGitlabInbound } from '../../../src/forges/gitlab/inbound.ts';
@@ -133,5 +134,52 @@ describe('pull request payloads, per forge', () => {
       closed.action = 'closed';
       assert.equal(parse(closed).kind, 'ignored');
     }
+  });
+
+  it('Bitbucket: created and updated build with the abbreviated head; a fork is another repository uuid', () => {
+    const bb = createBitbucketInbound(['s']);
+    const parse = (p: unknown, event = 'pullrequest:created') =>
+      bb.parse({ headers: { 'x-event-key': event, 'x-request-uuid': 'u' }, body: body(p) });
+    const pr = fixture('bitbucket/pull-request.json');
+    const e = pullRequest(parse(pr));
+    assert.equal(e.forge, 'bitbucket');
+    assert.equal(e.repository, 'team_name/repo_name');
+    assert.equal(e.ref, 'refs/pull-requests/4/from');
+    assert.equal(e.after, 'd3a9c2b1f07e', 'the prefix, until the receiver resolves it');
+    assert.equal(e.abbreviated, true);
+    assert.equal(e.before, '0'.repeat(12));
+    assert.equal(e.pusher, 'emma');
+    assert.deepEqual(e.pullRequest, {
+      number: 4,
+      action: 'opened',
+      title: 'Add the widget',
+      source_branch: 'feature/widget',
+      target_branch: 'main',
+      head_repository: 'team_name/repo_name',
+      fork: false,
+    });
+    assert.equal(pullRequest(parse(pr, 'pullrequest:updated')).pullRequest.action, 'synchronize');
+    const fork = structuredClone(pr);
+    fork.pullrequest.source.repository.uuid = '{0c0ffee0-0000-4000-8000-000000000001}';
+    fork.pullrequest.source.repository.full_name = 'eve/repo_name';
+    const f = pullRequest(parse(fork)).pullRequest;
+    assert.equal(f.fork, true);
+    assert.equal(f.head_repository, 'eve/repo_name');
+    // Renamed to the base's name, it is still another repository (the uuids differ).
+    fork.pullrequest.source.repository.full_name = 'team_name/repo_name';
+    assert.equal(pullRequest(parse(fork)).pullRequest.fork, true);
+    const gone = structuredClone(pr);
+    gone.pullrequest.source.repository = null;
+    assert.equal(pullRequest(parse(gone)).pullRequest.fork, true, 'a deleted source repository is a fork');
+    for (const event of ['pullrequest:fulfilled', 'pullrequest:rejected', 'pullrequest:approved']) {
+      const r = parse(pr, event);
+      assert.equal(r.kind, 'ignored', event);
+    }
+    const evil = structuredClone(pr);
+    evil.pullrequest.source.commit.hash = '--upload-pack';
+    assert.throws(() => parse(evil), { code: 'malformed_payload' });
+    const badBranch = structuredClone(pr);
+    badBranch.pullrequest.source.branch.name = 'a..b';
+    assert.throws(() => parse(badBranch), { code: 'malformed_payload' });
   });
 });

@@ -333,6 +333,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Largest artifact (compressed) a job may upload.',
   },
   {
+    key: 'artifactUrlTtlMs',
+    env: 'PUSHCI_ARTIFACT_URL_TTL',
+    flag: 'artifact-url-ttl',
+    kind: 'duration',
+    default: '6h',
+    doc: 'How long a signed upload or download URL of the artifact protocol (`@actions/artifact`) stays valid; each is for one job and one artifact.',
+  },
+  {
     key: 'maxBodyBytes',
     env: 'PUSHCI_MAX_BODY_BYTES',
     flag: 'max-body-bytes',
@@ -483,6 +491,7 @@ export interface Config {
   artifactRetentionMs: number;
   /** Bytes. */
   artifactMaxBytes: number;
+  artifactUrlTtlMs: number;
   maxBodyBytes: number;
   maxIntakeBytes: number;
   queuePrefix: string;

@@ -1,9 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
+import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { receiveFile } from './receive-file.ts';
 import { keys } from '../queue/keys.ts';
 
@@ -15,6 +17,32 @@ export interface ArtifactInfo {
   size: number;
   created_at: string;
   expires_at: string;
+  /** A number unique to this artifact (the artifact protocol's `database_id`). */
+  id?: number;
+  /**
+   * What the bytes are: absent for the native `artifacts:` key's `.tar.gz`; `zip` (or a single `file`,
+   * named `file_name`) for an upload through the artifact protocol (`@actions/artifact`).
+   */
+  format?: 'zip' | 'file';
+  file_name?: string;
+  /** `sha256:<hex>` of the bytes, when the uploader sent it (and it matched). */
+  digest?: string;
+}
+
+/** An upload through the artifact protocol, begun and not yet finalized. */
+export interface ArtifactUpload {
+  job: string;
+  format: 'zip' | 'file';
+  file_name?: string;
+  /** The uploader's own, shorter retention (never longer than the server's). */
+  expires_at?: string;
+}
+
+/** The content type and download file name of an artifact. */
+export function artifactFileOf(a: ArtifactInfo): { type: string; file: string } {
+  if (a.format === 'zip') return { type: 'application/zip', file: `${a.name}.zip` };
+  if (a.format === 'file') return { type: 'application/octet-stream', file: a.file_name ?? a.name };
+  return { type: 'application/gzip', file: `${a.name}.tar.gz` };
 }
 
 export interface ArtifactStoreOptions {
@@ -32,6 +60,10 @@ export interface ArtifactStoreOptions {
 export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const BUILD_ID = /^[0-9a-z]{1,64}$/;
 const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+/** Block ids are the client's (base64 in Azure's protocol): never a path, only hashed into one. */
+const BLOCK_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
+/** Azure's own limit of blocks in one blob. */
+const MAX_BLOCKS = 50_000;
 
 /**
  * Artifacts (a `.tar.gz` each) of builds, stored by the server under the data dir and indexed in Redis;
@@ -41,6 +73,8 @@ const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 export class ArtifactStore {
   private readonly now: () => number;
   private readonly o: ArtifactStoreOptions;
+  /** Bytes each open protocol upload holds (staged and arriving), so the cap holds across parallel blocks. */
+  private readonly receiving = new Map<string, number>();
   constructor(o: ArtifactStoreOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
@@ -93,6 +127,16 @@ export class ArtifactStore {
   private part(buildId: string, job: string, name: string): string {
     return join(this.folder(buildId), `.${name}.${job}.part`);
   }
+  private blocks(buildId: string, job: string, name: string): string {
+    return join(this.folder(buildId), `.${name}.${job}.blocks`);
+  }
+  /** Where the bytes of an artifact live: native ones keep their `.tar.gz` name. */
+  private file(buildId: string, name: string, format?: 'zip' | 'file'): string {
+    return join(this.folder(buildId), format ? `${name}.blob` : `${name}.tar.gz`);
+  }
+  private get uploads() {
+    return (buildId: string) => keys(this.o.prefix).artifactUploads(buildId);
+  }
 
   /**
    * Writes bytes of the artifact `name` that `job` is uploading, at `start`. Uploads come in chunks, each
@@ -117,25 +161,219 @@ export class ArtifactStore {
   /** Makes the uploaded chunks the artifact (replacing the job's earlier one of that name). */
   async commit(buildId: string, job: string, name: string, expectedSize?: number): Promise<ArtifactInfo> {
     await this.owned(buildId, job, name);
+    return this.publish(buildId, job, name, { expectedSize });
+  }
+
+  /** Moves the finished part file into place and indexes it: only now is the artifact listed. */
+  private async publish(
+    buildId: string,
+    job: string,
+    name: string,
+    o: { expectedSize?: number | undefined; upload?: ArtifactUpload; digest?: string },
+  ): Promise<ArtifactInfo> {
     const part = this.part(buildId, job, name);
     const size = (await stat(part).catch(() => null))?.size;
     if (size === undefined) throw new InvalidRequestError(`nothing was uploaded for artifact "${name}"`);
-    if (expectedSize !== undefined && size !== expectedSize)
-      throw new InvalidRequestError(`the upload holds ${size} bytes, not ${expectedSize}`);
+    if (o.expectedSize !== undefined && size !== o.expectedSize)
+      throw new InvalidRequestError(`the upload holds ${size} bytes, not ${o.expectedSize}`);
+    if (o.digest !== undefined) {
+      const m = /^sha256:([0-9a-f]{64})$/.exec(o.digest);
+      if (!m) throw new InvalidRequestError('a digest is "sha256:" and 64 hex digits');
+      const hash = createHash('sha256');
+      await pipeline(createReadStream(part), hash);
+      if (hash.digest('hex') !== m[1])
+        throw new InvalidRequestError(`the upload's bytes do not have the digest ${o.digest}`);
+    }
     const now = this.now();
+    const kept = now + this.o.retentionMs;
+    const asked = o.upload?.expires_at ? Date.parse(o.upload.expires_at) : NaN;
+    const expires = Number.isFinite(asked) && asked > now && asked < kept ? asked : kept;
+    const format = o.upload?.format;
     const info: ArtifactInfo = {
       name,
       job,
       size,
       created_at: new Date(now).toISOString(),
-      expires_at: new Date(now + this.o.retentionMs).toISOString(),
+      expires_at: new Date(expires).toISOString(),
+      id: await this.o.redis.incr(keys(this.o.prefix).artifactIds),
+      ...(format ? { format } : {}),
+      ...(o.upload?.file_name ? { file_name: o.upload.file_name } : {}),
+      ...(o.digest ? { digest: o.digest } : {}),
     };
-    await rename(part, join(this.folder(buildId), `${name}.tar.gz`));
-    await this.o.redis
+    await rename(part, this.file(buildId, name, format));
+    // The other format's file of an earlier upload of this name goes.
+    await unlink(this.file(buildId, name, format ? undefined : 'zip')).catch(() => {});
+    const m = this.o.redis
       .multi()
       .hset(this.index(buildId), name, JSON.stringify(info))
-      .zadd(this.expiry, 'GT', now + this.o.retentionMs, buildId)
+      .zadd(this.expiry, 'GT', kept, buildId);
+    if (o.upload) m.hdel(this.uploads(buildId), name);
+    await m.exec();
+    return info;
+  }
+
+  private uploadKey(buildId: string, job: string, name: string): string {
+    return `${buildId}\n${job}\n${name}`;
+  }
+
+  /**
+   * Begins an upload through the artifact protocol (`CreateArtifact`): nothing is listed until
+   * `finalize`, and what a crash leaves (staged blocks, a half-written file) never is, and goes with the
+   * build's folder at the end of the retention.
+   */
+  async begin(buildId: string, job: string, name: string, upload: ArtifactUpload): Promise<void> {
+    await this.owned(buildId, job, name);
+    if (upload.job !== job) throw new InvalidRequestError('an upload belongs to the job that begins it');
+    const pending = await this.o.redis.hget(this.uploads(buildId), name);
+    const other = pending ? (JSON.parse(pending) as ArtifactUpload).job : null;
+    if (other && other !== job)
+      throw new ConflictError(`artifact "${name}" of this build is being uploaded by job "${other}"`);
+    const dir = this.blocks(buildId, job, name);
+    await rm(dir, { recursive: true, force: true });
+    await unlink(this.part(buildId, job, name)).catch(() => {});
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.receiving.set(this.uploadKey(buildId, job, name), 0);
+    await this.o.redis
+      .multi()
+      .hset(this.uploads(buildId), name, JSON.stringify(upload))
+      .zadd(this.expiry, 'GT', this.now() + this.o.retentionMs, buildId)
       .exec();
+  }
+
+  /** The upload `job` began for `name`, or NotFoundError. */
+  async upload(buildId: string, job: string, name: string): Promise<ArtifactUpload> {
+    ArtifactStore.check(buildId, name);
+    const text = await this.o.redis.hget(this.uploads(buildId), name);
+    const u = text ? (JSON.parse(text) as ArtifactUpload) : null;
+    if (!u || u.job !== job) throw new NotFoundError(`no upload of artifact "${name}" by this job is open`);
+    return u;
+  }
+
+  /** Bytes already staged for an upload (after a restart, from its files). */
+  private async held(key: string, dir: string): Promise<number> {
+    const known = this.receiving.get(key);
+    if (known !== undefined) return known;
+    let total = 0;
+    for (const f of await readdir(dir).catch(() => [] as string[]))
+      if (!f.includes('.')) total += (await stat(join(dir, f)).catch(() => null))?.size ?? 0;
+    this.receiving.set(key, total);
+    return total;
+  }
+
+  /**
+   * Stages one block of an upload (Azure's `PUT ?comp=block`). Blocks may arrive in parallel and in any
+   * order; the cap counts every byte of the upload as it arrives, and refuses the block that passes it.
+   */
+  async stageBlock(
+    buildId: string,
+    job: string,
+    name: string,
+    blockId: string,
+    body: Readable,
+  ): Promise<number> {
+    await this.upload(buildId, job, name);
+    if (!BLOCK_ID.test(blockId)) throw new InvalidRequestError('a block id is 1 to 128 base64 characters');
+    const dir = this.blocks(buildId, job, name);
+    const key = this.uploadKey(buildId, job, name);
+    const file = join(dir, createHash('sha256').update(blockId).digest('hex'));
+    let total = await this.held(key, dir);
+    const before = (await stat(file).catch(() => null))?.size ?? 0;
+    this.receiving.set(key, (total -= before));
+    const tmp = `${file}.${randomBytes(6).toString('hex')}`;
+    let size = 0;
+    const max = this.o.maxBytes;
+    const receiving = this.receiving;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        const now = (receiving.get(key) ?? 0) + chunk.length;
+        receiving.set(key, now);
+        if (now > max)
+          done(new PayloadTooLargeError(`artifact "${name}" is larger than its limit of ${max} bytes`));
+        else done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, count, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      await rename(tmp, file);
+    } catch (err) {
+      this.receiving.set(key, (this.receiving.get(key) ?? 0) - size);
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    return size;
+  }
+
+  /**
+   * Joins the staged blocks, in the order of the block list (Azure's `PUT ?comp=blocklist`), into the
+   * upload's file; still not listed until `finalize`.
+   */
+  async commitBlocks(buildId: string, job: string, name: string, blockIds: string[]): Promise<number> {
+    await this.upload(buildId, job, name);
+    if (blockIds.length > MAX_BLOCKS) throw new InvalidRequestError(`at most ${MAX_BLOCKS} blocks`);
+    const dir = this.blocks(buildId, job, name);
+    const files = blockIds.map((id) => {
+      if (!BLOCK_ID.test(id)) throw new InvalidRequestError('a block id is 1 to 128 base64 characters');
+      return join(dir, createHash('sha256').update(id).digest('hex'));
+    });
+    const part = this.part(buildId, job, name);
+    const tmp = `${part}.${randomBytes(6).toString('hex')}`;
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+    try {
+      let size = 0;
+      for (const [i, f] of files.entries()) {
+        const s = await stat(f).catch(() => null);
+        if (!s) throw new InvalidRequestError(`block ${blockIds[i]} was never staged`);
+        size += s.size;
+        if (size > this.o.maxBytes)
+          throw new PayloadTooLargeError(
+            `artifact "${name}" is larger than its limit of ${this.o.maxBytes} bytes`,
+          );
+        await pipeline(createReadStream(f), out, { end: false });
+      }
+      await new Promise<void>((resolve, reject) =>
+        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+      await rename(tmp, part);
+      return size;
+    } catch (err) {
+      out.destroy();
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Lists the upload as an artifact (`FinalizeArtifact`), after checking the size and digest the client
+   * sends against the bytes; the staged blocks go.
+   */
+  async finalize(
+    buildId: string,
+    job: string,
+    name: string,
+    o: { size?: number | undefined; digest?: string | undefined },
+  ): Promise<ArtifactInfo> {
+    const upload = await this.upload(buildId, job, name);
+    await this.owned(buildId, job, name);
+    const info = await this.publish(buildId, job, name, {
+      expectedSize: o.size,
+      upload,
+      ...(o.digest ? { digest: o.digest } : {}),
+    });
+    this.receiving.delete(this.uploadKey(buildId, job, name));
+    await rm(this.blocks(buildId, job, name), { recursive: true, force: true });
+    return info;
+  }
+
+  /** Removes one artifact `job` uploaded (`DeleteArtifact`). */
+  async delete(buildId: string, job: string, name: string): Promise<ArtifactInfo> {
+    const info = await this.info(buildId, name);
+    if (info.job !== job)
+      throw new ConflictError(
+        `artifact "${name}" was uploaded by job "${info.job}"; only that job deletes it`,
+      );
+    await this.o.redis.hdel(this.index(buildId), name);
+    await unlink(this.file(buildId, name, info.format)).catch(() => {});
     return info;
   }
 
@@ -151,10 +389,10 @@ export class ArtifactStore {
     return this.commit(buildId, job, name);
   }
 
-  /** The artifact's bytes (a gzipped tar). */
+  /** The artifact's bytes (a gzipped tar, or what the artifact protocol uploaded). */
   async open(buildId: string, name: string): Promise<{ info: ArtifactInfo; stream: Readable }> {
     const info = await this.info(buildId, name);
-    const stream = createReadStream(join(this.folder(buildId), `${name}.tar.gz`));
+    const stream = createReadStream(this.file(buildId, name, info.format));
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', () => reject(new NotFoundError(`artifact "${name}" of build ${buildId} is gone`)));
@@ -166,7 +404,12 @@ export class ArtifactStore {
   async remove(buildId: string): Promise<void> {
     if (!BUILD_ID.test(buildId)) return;
     await rm(this.folder(buildId), { recursive: true, force: true });
-    await this.o.redis.multi().del(this.index(buildId)).zrem(this.expiry, buildId).exec();
+    await this.o.redis
+      .multi()
+      .del(this.index(buildId))
+      .del(this.uploads(buildId))
+      .zrem(this.expiry, buildId)
+      .exec();
   }
 
   /** Housekeeping: removes the artifacts of builds whose newest artifact has expired. Returns how many builds. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ArtifactStore } from './artifact-store.ts';
+import { ArtifactUrlSigner } from './artifact-url-signer.ts';
 import { CacheStore } from './cache-store.ts';
 import { JobCredentials } from './job-credentials.ts';
 
@@ -27,5 +28,7 @@ export function createFileStores(redis: Redis, config: Readonly<Config>, now?: (
       maxBytes: config.artifactMaxBytes,
       ...clock,
     }),
+    artifactUrls: new ArtifactUrlSigner(redis, config.queuePrefix, now),
+    artifactUrlTtlMs: config.artifactUrlTtlMs,
   };
 }

@@ -11,7 +11,7 @@ export const JOB_BASE_HEADER = 'x-pushci-job-base';
 const grantOf = (ctx: Context) => ctx.state.grant as JobGrant;
 
 /** Where the step fetches an entry from: through its own gateway (a loopback URL), never the server's. */
-function baseOf(ctx: Context): string {
+export function jobBaseOf(ctx: Context): string {
   const given = ctx.get(JOB_BASE_HEADER);
   if (!/^http:\/\/(127\.0\.0\.1|localhost):\d{1,5}\/$/.test(given))
     throw new InvalidRequestError(
@@ -41,7 +41,7 @@ export function mountActionsCache(r: Router, caches: CacheStore): void {
     }
     ctx.body = {
       result: 'hit',
-      archiveLocation: `${baseOf(ctx)}_apis/artifactcache/artifacts/${hit.id}`,
+      archiveLocation: `${jobBaseOf(ctx)}_apis/artifactcache/artifacts/${hit.id}`,
       cacheKey: hit.key,
       cacheVersion: hit.version,
       scope: hit.ref,

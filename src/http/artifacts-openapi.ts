@@ -11,6 +11,11 @@ const gzip = (description: string) => ({
   description,
   content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } },
 });
+const twirpError = {
+  type: 'object',
+  required: ['code', 'msg'],
+  properties: { code: { type: 'string' }, msg: { type: 'string' } },
+};
 const jobErrors = { '401': error('No live credential of a running job') };
 
 /** The schemas the artifact and cache routes use. */
@@ -22,7 +27,7 @@ export function artifactSchemas(): Record<string, unknown> {
       properties: {
         name: { type: 'string' },
         job: { type: 'string', description: 'The job that uploaded it.' },
-        size: { type: 'integer', description: 'Bytes of the .tar.gz.' },
+        size: { type: 'integer', description: 'Bytes as stored (the .tar.gz, the .zip or the file).' },
         created_at: { type: 'string', format: 'date-time' },
         expires_at: {
           type: 'string',
@@ -30,6 +35,15 @@ export function artifactSchemas(): Record<string, unknown> {
           description: 'PUSHCI_ARTIFACT_RETENTION after upload.',
         },
         url: { type: 'string', description: 'Download URL (API token).' },
+        id: { type: 'integer', description: 'Unique number (the artifact protocol’s id).' },
+        format: {
+          type: 'string',
+          enum: ['zip', 'file'],
+          description:
+            'Absent: a .tar.gz of the `artifacts:` key. `zip` or `file` (named file_name): uploaded through the artifact protocol.',
+        },
+        file_name: { type: 'string' },
+        digest: { type: 'string', description: '`sha256:<hex>`, when the uploader sent it.' },
       },
     },
     CacheEntry: {
@@ -75,7 +89,7 @@ export function artifactPaths(): Record<string, unknown> {
     },
     '/api/builds/{id}/artifacts/{name}': {
       get: {
-        summary: 'Download an artifact (.tar.gz)',
+        summary: 'Download an artifact as uploaded (.tar.gz, .zip, or the single file)',
         security: user,
         parameters: [path('id'), path('name')],
         responses: {
@@ -217,6 +231,48 @@ export function artifactPaths(): Record<string, unknown> {
         security: job,
         parameters: [path('id')],
         responses: { '200': gzip('Bytes'), '404': error('Not readable by this job'), ...jobErrors },
+      },
+    },
+    '/job/twirp/github.actions.results.api.v1.ArtifactService/{method}': {
+      post: {
+        summary:
+          'The artifact protocol of @actions/artifact (Twirp, JSON): CreateArtifact, FinalizeArtifact, ListArtifacts, GetSignedArtifactURL, DeleteArtifact; the step reaches it through its job gateway (ACTIONS_RESULTS_URL)',
+        security: job,
+        parameters: [path('method')],
+        responses: {
+          '200': json({ type: 'object' }, 'The method’s response'),
+          '400': json(twirpError, 'invalid_argument'),
+          '403': json(twirpError, 'permission_denied: another build’s or job’s ids'),
+          '404': json(twirpError, 'not_found'),
+          ...jobErrors,
+        },
+      },
+    },
+    '/job/_apis/pushci/artifacts/{build}/{job}/{name}/upload': {
+      put: {
+        summary:
+          'Signed upload URL (Azure block blob): ?comp=block&blockid= stages a block, ?comp=blocklist joins them',
+        security: job,
+        parameters: [path('build'), path('job'), path('name')],
+        responses: {
+          '201': { description: 'Staged, or joined' },
+          '403': error('Not signed for this job and artifact, or expired'),
+          '413': error('Past PUSHCI_ARTIFACT_MAX_BYTES'),
+          ...jobErrors,
+        },
+      },
+    },
+    '/job/_apis/pushci/artifacts/{build}/{job}/{name}/download': {
+      get: {
+        summary: 'Signed download URL of an artifact of the job’s build',
+        security: job,
+        parameters: [path('build'), path('job'), path('name')],
+        responses: {
+          '200': { description: 'The bytes (application/zip, or the file)' },
+          '403': error('Not signed for this job and artifact, or expired'),
+          '404': error('No such artifact'),
+          ...jobErrors,
+        },
       },
     },
     '/job/artifacts': {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { ArtifactStore } from '../artifacts/artifact-store.ts';
+import { artifactFileOf, type ArtifactStore } from '../artifacts/artifact-store.ts';
 import { NotFoundError } from '../errors.ts';
 import type { BuildStore } from '../queue/store.ts';
 
@@ -29,14 +29,19 @@ export function listArtifacts(deps: ArtifactsDeps) {
   };
 }
 
-/** `GET /api/builds/:id/artifacts/:name`: the artifact as a `.tar.gz` download. */
+/**
+ * `GET /api/builds/:id/artifacts/:name`: the artifact as it was uploaded: a `.tar.gz` (the `artifacts:`
+ * key), a `.zip` (upload-artifact), or the single file an `archive: false` upload sent.
+ */
 export function downloadArtifact(deps: ArtifactsDeps) {
   return async (ctx: Context) => {
     const record = await build(deps, ctx.params.id!);
     const { info, stream } = await deps.artifacts.open(record.meta.id, ctx.params.name!);
-    ctx.type = 'application/gzip';
+    const f = artifactFileOf(info);
+    ctx.type = f.type;
     ctx.length = info.size;
-    ctx.attachment(`${record.meta.pipeline}-${record.number}-${info.name}.tar.gz`, { fallback: true });
+    const file = info.format === 'file' ? f.file : `${record.meta.pipeline}-${record.number}-${f.file}`;
+    ctx.attachment(file, { fallback: true });
     ctx.body = stream;
   };
 }

@@ -8,8 +8,9 @@ import type { BuildStore } from '../queue/store.ts';
 import { bearerToken } from './auth.ts';
 import { readJsonBody } from './json-body.ts';
 import { mountActionsCache } from './actions-cache-api.ts';
+import { mountActionsArtifacts, type ActionsArtifactDeps } from './actions-artifact-api.ts';
 
-export interface JobApiDeps {
+export interface JobApiDeps extends ActionsArtifactDeps {
   credentials: JobCredentials;
   store: BuildStore;
   caches: CacheStore;
@@ -54,6 +55,7 @@ export function jobApiRouter(deps: JobApiDeps): Router {
   const r = new Router({ prefix: '/job' });
   r.use(jobAuth(deps));
   mountActionsCache(r, deps.caches);
+  mountActionsArtifacts(r, deps);
   r.get('/caches', async (ctx) => {
     const keys = query(ctx, 'keys').split(',');
     const hit = await deps.caches.lookup(grantOf(ctx), keys, query(ctx, 'version'));

@@ -80,6 +80,12 @@ export interface Keys {
   artifacts(buildId: string): string;
   /** Builds with artifacts, by when they expire. */
   artifactsExpiry: string;
+  /** Uploads of one build begun by the artifact protocol (a hash by name), not yet finalized. */
+  artifactUploads(buildId: string): string;
+  /** The counter artifact ids come from. */
+  artifactIds: string;
+  /** The key artifact protocol URLs are signed with (made once, shared by every server process). */
+  artifactUrlKey: string;
   /** The caches of one repository and ref (hashed: both are the user's). */
   cacheScope(repository: string, ref: string): string;
   /** One cache entry's record. */
@@ -140,6 +146,9 @@ export function keys(prefix: string): Keys {
     webhooks: `${prefix}:index:webhooks`,
     artifacts: (buildId) => `${prefix}:artifacts:${buildId}`,
     artifactsExpiry: `${prefix}:artifacts:expiry`,
+    artifactUploads: (buildId) => `${prefix}:artifact-uploads:${buildId}`,
+    artifactIds: `${prefix}:artifact-ids`,
+    artifactUrlKey: `${prefix}:artifact-url-key`,
     cacheScope: (repository, ref) =>
       `${prefix}:cache:scope:${createHash('sha256').update(`${repository}\n${ref}`).digest('hex').slice(0, 40)}`,
     cacheEntry: (id) => `${prefix}:cache:entry:${id}`,

@@ -5,10 +5,32 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The routes of the cache protocol a step may use; everything else answers 404 without reaching the server. */
+/**
+ * The routes of the cache and artifact protocols a step may use, each with its methods; everything else
+ * answers 404 without reaching the server.
+ */
 // Exact shapes only: no "..", no percent-encoded path, nothing a URL parser could normalise elsewhere.
-const ALLOWED =
-  /^\/_apis\/artifactcache\/(cache|caches|caches\/[0-9a-f]{32}|artifacts\/[0-9a-f]{32})(\?[^#/]*)?$/;
+const ALLOWED: Array<[RegExp, string[]]> = [
+  [
+    /^\/_apis\/artifactcache\/(cache|caches|caches\/[0-9a-f]{32}|artifacts\/[0-9a-f]{32})(\?[^#/]*)?$/,
+    ['GET', 'POST', 'PATCH'],
+  ],
+  [
+    /^\/twirp\/github\.actions\.results\.api\.v1\.ArtifactService\/(CreateArtifact|FinalizeArtifact|ListArtifacts|GetSignedArtifactURL|DeleteArtifact)$/,
+    ['POST'],
+  ],
+  // A signed blob URL: build id / job / artifact name (the store's own shapes) / purpose, then the query.
+  [
+    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/upload\?[A-Za-z0-9%=&_.~+-]*$/,
+    ['PUT'],
+  ],
+  [
+    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/download\?[A-Za-z0-9%=&_.~+-]*$/,
+    ['GET', 'HEAD'],
+  ],
+];
+const allowed = (method: string, path: string) =>
+  ALLOWED.some(([re, methods]) => methods.includes(method) && re.test(path));
 const FORWARDED = [
   'content-type',
   'content-length',
@@ -41,8 +63,8 @@ async function socketDir(dataDir: string): Promise<string> {
 }
 
 /**
- * One job's way to the cache service: a small HTTP proxy on a unix socket of the worker's, which the
- * job's sandboxes reach through a forwarder on their own loopback. It passes only the cache protocol's
+ * One job's way to the cache and artifact services: a small HTTP proxy on a unix socket of the worker's, which the
+ * job's sandboxes reach through a forwarder on their own loopback. It passes only those protocols'
  * routes to the server (`PUSHCI_URL`, `/job/…`), adding the job's credential, so the step never holds
  * the credential, and nothing else of the server (or of this machine) becomes reachable.
  */
@@ -85,12 +107,13 @@ export async function startJobGateway(o: {
   };
   function handle(req: IncomingMessage, res: ServerResponse) {
     const path = req.url ?? '';
-    if (!ALLOWED.test(path) || !gw.base) {
+    if (!allowed(req.method ?? '', path) || !gw.base) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
           error: 'not_found',
-          message: 'only the cache protocol (_apis/artifactcache) is here',
+          message:
+            'only the cache and artifact protocols (_apis/artifactcache, twirp ArtifactService) are here',
         }),
       );
       req.resume();

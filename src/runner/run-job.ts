@@ -48,6 +48,7 @@ import {
   type JobFilesContext,
 } from './job-files.ts';
 import { startJobGateway, type JobGateway } from './job-gateway.ts';
+import { runtimeToken } from './runtime-token.ts';
 import { randomBytes } from 'node:crypto';
 import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
 
@@ -322,7 +323,7 @@ export async function runJob(
       },
       timeoutMs + 10 * 60_000,
     );
-    // The actions/cache protocol for the steps, through the job's gateway (which holds the credential).
+    // The actions/cache and artifact protocols for the steps, through the job's gateway (which holds the credential).
     gateway = await startJobGateway({
       dataDir: config.dataDir,
       name: randomBytes(8).toString('hex'),
@@ -334,12 +335,16 @@ export async function runJob(
       exposed === null ? await gateway.listenLoopback() : 'url' in exposed ? exposed.url : null;
     if (exposed && 'url' in exposed) gateway.base = exposed.url;
     if (exposed && 'unavailable' in exposed)
-      log.system(`pushci: the actions/cache protocol is not available to the steps: ${exposed.unavailable}`);
+      log.system(
+        `pushci: the actions/cache and artifact protocols are not available to the steps: ${exposed.unavailable}`,
+      );
     // Not a secret: the gateway authenticates; clients only want the variable set.
     const cacheEnv: Record<string, string> = cacheUrl
       ? {
           ACTIONS_CACHE_URL: cacheUrl,
-          ACTIONS_RUNTIME_TOKEN: 'pushci-job-gateway',
+          // The artifact protocol (@actions/artifact) is served by the same gateway.
+          ACTIONS_RESULTS_URL: cacheUrl,
+          ACTIONS_RUNTIME_TOKEN: runtimeToken(record.meta.id, jobName),
           // Where @actions/cache puts its archive (its default is GitHub's runner's /home/actions/temp).
           RUNNER_TEMP: runtime.env.TMPDIR ?? dirs.tmp,
         }

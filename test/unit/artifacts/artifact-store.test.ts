@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,5 +75,50 @@ describe('artifact store (real Redis, real files)', () => {
     assert.ok(!existsSync(join(dataDir, 'artifacts', 'b1')));
     assert.ok(!existsSync(join(dataDir, 'artifacts', 'b3')));
     assert.ok(existsSync(join(dataDir, 'artifacts', 'b4', 'fresh.tar.gz')));
+  });
+
+  it('the artifact protocol: blocks in any order join by the block list; listed only once finalized', async () => {
+    const zip = { job: 'make', format: 'zip' as const };
+    await store.begin('p1', 'make', 'pkg', zip);
+    await store.stageBlock('p1', 'make', 'pkg', 'Yg==', body('world'));
+    await store.stageBlock('p1', 'make', 'pkg', 'YQ==', body('hi '));
+    await store.commitBlocks('p1', 'make', 'pkg', ['YQ==', 'Yg==']);
+    assert.deepEqual(await store.list('p1'), [], 'not listed before FinalizeArtifact');
+    await assert.rejects(store.finalize('p1', 'make', 'pkg', { size: 7 }), InvalidRequestError);
+    const sha = 'sha256:' + createHash('sha256').update('wrong').digest('hex');
+    await assert.rejects(store.finalize('p1', 'make', 'pkg', { digest: sha }), InvalidRequestError);
+    const good = 'sha256:' + createHash('sha256').update('hi world').digest('hex');
+    const info = await store.finalize('p1', 'make', 'pkg', { size: 8, digest: good });
+    assert.equal(info.format, 'zip');
+    assert.equal(info.digest, good);
+    assert.ok(info.id! > 0);
+    assert.equal(await text((await store.open('p1', 'pkg')).stream), 'hi world');
+    // Nothing of the upload is left beside the artifact.
+    assert.deepEqual(readdirSync(join(dataDir, 'artifacts', 'p1')), ['pkg.blob']);
+    // Another job may neither stage into it nor take the name.
+    await assert.rejects(store.stageBlock('p1', 'other', 'pkg', 'YQ==', body('x')), NotFoundError);
+    await assert.rejects(store.begin('p1', 'other', 'pkg', { job: 'other', format: 'zip' }), ConflictError);
+    await assert.rejects(store.delete('p1', 'other', 'pkg'), ConflictError);
+    await store.delete('p1', 'make', 'pkg');
+    assert.deepEqual(await store.list('p1'), []);
+  });
+
+  it('counts the cap across the blocks of an upload as they arrive, and a crashed upload is never listed', async () => {
+    await store.begin('p2', 'make', 'big', { job: 'make', format: 'zip' });
+    await store.stageBlock('p2', 'make', 'big', 'AA==', body('123456'));
+    // 6 staged + 5 arriving > 10: refused while streaming, and the refused block leaves no file.
+    await assert.rejects(store.stageBlock('p2', 'make', 'big', 'AQ==', body('12345')), PayloadTooLargeError);
+    // Re-staging a block replaces its bytes in the count.
+    await store.stageBlock('p2', 'make', 'big', 'AA==', body('12'));
+    await store.stageBlock('p2', 'make', 'big', 'AQ==', body('12345678'));
+    await store.commitBlocks('p2', 'make', 'big', ['AA==', 'AQ==']);
+    await assert.rejects(store.commitBlocks('p2', 'make', 'big', ['AA==', 'Ag==']), InvalidRequestError);
+    await assert.rejects(store.stageBlock('p2', 'make', 'big', '../x', body('1')), InvalidRequestError);
+    // Never finalized (the job died): not listed, not readable; the folder goes with the retention.
+    assert.deepEqual(await store.list('p2'), []);
+    await assert.rejects(store.open('p2', 'big'), NotFoundError);
+    clock += 31 * DAY;
+    await store.sweep();
+    assert.ok(!existsSync(join(dataDir, 'artifacts', 'p2')));
   });
 });

@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BuildView } from '../../src/model.ts';
+import { copyPackage } from '../helpers/copy-package.ts';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const SECRET = 'actions-artifact-secret';
+const ROOT = join(import.meta.dirname, '../..');
+
+/**
+ * A client built on the real `@actions/artifact` (npm), the library upload-artifact@v4 and
+ * download-artifact@v4 are made of, with a Node to run it, in a folder the sandbox shows.
+ */
+let made: string | null = null;
+function artifactClient(): string {
+  if (made) return made;
+  const dir = mkdtempSync('/var/tmp/pushci-test-artifact-client-');
+  made = dir;
+  copyPackage('@actions/artifact', ROOT, dir);
+  const node = realpathSync(process.execPath);
+  try {
+    linkSync(node, join(dir, 'node'));
+  } catch {
+    copyFileSync(node, join(dir, 'node'));
+  }
+  writeFileSync(
+    join(dir, 'client.mjs'),
+    `import { DefaultArtifactClient } from '@actions/artifact';
+const client = new DefaultArtifactClient();
+const [op, name, ...rest] = process.argv.slice(2);
+try {
+  if (op === 'upload') {
+    const r = await client.uploadArtifact(name, rest, process.cwd(), {});
+    console.log('client: uploaded', name, r.size, r.digest ? 'with digest' : 'no digest');
+  } else if (op === 'upload-file') {
+    const r = await client.uploadArtifact(name, rest, process.cwd(), { skipArchive: true });
+    console.log('client: uploaded file', name, r.size);
+  } else if (op === 'list') {
+    const { artifacts } = await client.listArtifacts({ latest: true });
+    console.log('client: listed', artifacts.map((a) => a.name + ':' + a.size).sort().join(' '));
+  } else if (op === 'download') {
+    const { artifact } = await client.getArtifact(name);
+    const r = await client.downloadArtifact(artifact.id, { path: rest[0], expectedHash: artifact.digest });
+    console.log('client: downloaded', name, r.digestMismatch ? 'digest mismatch' : 'digest ok');
+  } else if (op === 'delete') {
+    console.log('client: deleted', name, (await client.deleteArtifact(name)).id > 0);
+  }
+} catch (err) {
+  console.log('client: failed:', err.message.split('\\n')[0]);
+}
+`,
+  );
+  return dir;
+}
+
+after(() => {
+  if (made) rmSync(made, { recursive: true, force: true });
+});
+
+describe('the artifact protocol from inside sandboxed steps (@actions/artifact)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: string;
+
+  before(async () => {
+    client = artifactClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'art.yml': `name: art
+repository: octo-org/art
+clone-url: ${repo.dir}
+on: push
+env:
+  CLIENT: ${client}
+jobs:
+  make:
+    steps:
+      - run: |
+          mkdir -p out/sub
+          echo "made by build $CI_BUILD_NUMBER" > out/a.txt
+          head -c 30000 /dev/urandom | base64 > out/sub/b.txt
+          sha256sum out/a.txt out/sub/b.txt > sums.txt
+          echo "<p>report of $CI_BUILD_NUMBER</p>" > report.html
+          "$CLIENT/node" "$CLIENT/client.mjs" upload dist out/a.txt out/sub/b.txt sums.txt
+          "$CLIENT/node" "$CLIENT/client.mjs" upload-file report.html report.html
+          "$CLIENT/node" "$CLIENT/client.mjs" upload scratch sums.txt
+          "$CLIENT/node" "$CLIENT/client.mjs" delete scratch
+  use:
+    needs: make
+    steps:
+      - run: |
+          "$CLIENT/node" "$CLIENT/client.mjs" list
+          "$CLIENT/node" "$CLIENT/client.mjs" download dist got
+          (cd got && sha256sum -c sums.txt && cat out/a.txt)
+          "$CLIENT/node" "$CLIENT/client.mjs" download report.html got-file
+          cat got-file/report.html
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = async (sha: string) => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: 'octo-org/art' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      180_000,
+      `build ${id}`,
+    );
+    return { id, b };
+  };
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  let first: string;
+
+  it('job A uploads, job B (needs: A) lists and downloads them with their contents intact', async () => {
+    const { id, b } = await build(repo.commits[0]!);
+    first = id;
+    const make = await log(id, 'make');
+    const use = await log(id, 'use');
+    assert.equal(b.status, 'success', `${make}\n${use}`);
+    assert.match(make, /client: uploaded dist \d+ with digest/);
+    assert.match(make, /client: uploaded file report\.html \d+/);
+    assert.match(make, /client: deleted scratch true/);
+    assert.match(use, /client: listed dist:\d+ report\.html:\d+\n/);
+    assert.match(use, /client: downloaded dist digest ok/);
+    assert.match(use, /out\/sub\/b\.txt: OK/);
+    assert.match(use, /made by build 1/);
+    assert.match(use, /client: downloaded report\.html digest ok/);
+    assert.match(use, /<p>report of 1<\/p>/);
+  });
+
+  it('users list and download them through the API, as a zip and as the file itself', async () => {
+    const list = (await (await server.api(`/api/builds/${first}/artifacts`)).json()) as {
+      artifacts: Array<{ name: string; job: string; format?: string; digest?: string }>;
+    };
+    assert.deepEqual(
+      list.artifacts.map((a) => [a.name, a.job, a.format]),
+      [
+        ['dist', 'make', 'zip'],
+        ['report.html', 'make', 'file'],
+      ],
+    );
+    assert.match(list.artifacts[0]!.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    const res = await server.api(`/api/builds/${first}/artifacts/dist`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/zip');
+    assert.match(res.headers.get('content-disposition') ?? '', /art-1-dist\.zip/);
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-test-v4-artifact-'));
+    try {
+      writeFileSync(join(dir, 'a.zip'), Buffer.from(await res.arrayBuffer()));
+      execFileSync('unzip', ['-q', join(dir, 'a.zip'), '-d', join(dir, 'x')]);
+      assert.deepEqual(readdirSync(join(dir, 'x')).sort(), ['out', 'sums.txt']);
+      assert.equal(readFileSync(join(dir, 'x', 'out', 'a.txt'), 'utf8'), 'made by build 1\n');
+      const file = await server.api(`/api/builds/${first}/artifacts/report.html`);
+      assert.match(file.headers.get('content-disposition') ?? '', /filename="report\.html"/);
+      assert.equal(await file.text(), '<p>report of 1</p>\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the artifact protocol against a step that attacks it (real sandbox)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let client: string;
+
+  before(async () => {
+    client = artifactClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'atk.yml': `name: atk
+repository: octo-org/atk
+clone-url: ${repo.dir}
+on: push
+env:
+  CLIENT: ${client}
+jobs:
+  make:
+    steps:
+      - run: |
+          head -c 2000 /dev/urandom > secret.bin
+          "$CLIENT/node" "$CLIENT/client.mjs" upload dist secret.bin
+  attack:
+    needs: make
+    steps:
+      - run: |
+          lib() { "$CLIENT/node" "$CLIENT/client.mjs" "$@" | grep '^client:'; }
+          code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+          twirp() {
+            curl -s -o out.json -w '%{http_code}' -X POST -H 'content-type: application/json' \\
+              "\${ACTIONS_RESULTS_URL}twirp/github.actions.results.api.v1.ArtifactService/$1" -d "$2"
+          }
+          b64() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+          token() { echo "$(printf '{"typ":"JWT","alg":"none"}' | b64).$(printf '{"scp":"Actions.Results:%s:%s"}' "$1" "$2" | b64)."; }
+          lib list | sed 's/^/control: /'
+          c=$(twirp GetSignedArtifactURL '{"workflow_run_backend_id":"'"$CI_BUILD_ID"'","workflow_job_run_backend_id":"make","name":"dist"}')
+          url=$(sed -n 's/.*"signed_url":"\\([^"]*\\)".*/\\1/p' out.json)
+          echo "control: signed $c, fetched $(code "$url")"
+          bad="\${url%?}0"; [ "$bad" != "$url" ] || bad="\${url%?}1"
+          echo "attack: altered signature $(code "$bad")"
+          echo "attack: guessed signature $(code "\${url%%sig=*}sig=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')")"
+          echo "attack: later expiry $(code "$(printf '%s' "$url" | sed 's/expires=1/expires=2/')")"
+          echo "attack: upload with a download URL $(code -X PUT --data-binary x "$(printf '%s' "$url" | sed 's#/download?#/upload?#')&comp=block&blockid=AAAA")"
+          ACTIONS_RUNTIME_TOKEN=$(token "$CI_BUILD_ID" make) lib upload-file seed.txt seed.txt | sed 's/^/attack: posing as job make: /'
+          head -c 300000 /dev/urandom > big.bin
+          lib upload-file big.bin big.bin | sed 's/^/attack: oversize: /'
+          head -c 100 /dev/urandom > small.bin
+          lib upload-file small.bin small.bin | sed 's/^/control: /'
+          lib list | sed 's/^/control: after: /'
+          if [ -f target.txt ]; then
+            T=$(cat target.txt)
+            ACTIONS_RUNTIME_TOKEN=$(token "$T" attack) lib list | sed 's/^/attack: forged build: /'
+            ACTIONS_RUNTIME_TOKEN=$(token "$T" make) lib download dist stolen | sed 's/^/attack: forged build: /'
+            echo "attack: other build's URL $(twirp GetSignedArtifactURL '{"workflow_run_backend_id":"'"$T"'","workflow_job_run_backend_id":"make","name":"dist"}')"
+            echo "attack: own signature on the other build $(code "$(printf '%s' "$url" | sed "s#/artifacts/$CI_BUILD_ID/#/artifacts/$T/#")")"
+            test ! -e stolen/secret.bin && echo "attack: nothing stolen"
+          fi
+          for i in $(seq 120); do c=$(code "$url"); [ "$c" = 200 ] || break; sleep 1; done
+          echo "attack: expired URL $c"
+`,
+      },
+      {
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        PUSHCI_ARTIFACT_MAX_BYTES: '100000',
+        PUSHCI_ARTIFACT_URL_TTL: '15s',
+      },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = async (sha: string) => {
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: 'octo-org/atk' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      300_000,
+      `build ${id}`,
+    );
+    const log = await (await server.api(`/api/builds/${id}/jobs/attack/log`)).text();
+    assert.equal(b.status, 'success', log);
+    return { id, log };
+  };
+
+  it('refuses forged ids, altered, guessed and expired URLs, and an oversize upload, next to the controls', async () => {
+    const victim = await build(repo.commits[0]!);
+    const sha = repo.commit({ 'target.txt': `${victim.id}\n` });
+    const { id, log } = await build(sha);
+    assert.match(log, /control: client: listed dist:\d+\n/);
+    assert.match(log, /control: signed 200, fetched 200/);
+    assert.match(log, /attack: altered signature 403/);
+    assert.match(log, /attack: guessed signature 403/);
+    assert.match(log, /attack: later expiry 403/);
+    assert.match(log, /attack: upload with a download URL 403/);
+    assert.match(log, /attack: posing as job make: client: failed: .*\(403\).*its own artifacts/);
+    assert.match(log, /attack: oversize: client: failed: .*larger than its limit of 100000 bytes/);
+    assert.match(log, /control: client: uploaded file small\.bin 100/);
+    // The refused upload left nothing listed.
+    assert.match(log, /control: after: client: listed dist:\d+ small\.bin:100\n/);
+    assert.match(log, /attack: forged build: client: failed: .*\(403\).*its own build/);
+    assert.match(log, /attack: other build's URL 403/);
+    assert.match(log, /attack: own signature on the other build 404/);
+    assert.match(log, /attack: nothing stolen/);
+    assert.match(log, /attack: expired URL 403/);
+    const list = (await (await server.api(`/api/builds/${id}/artifacts`)).json()) as {
+      artifacts: Array<{ name: string }>;
+    };
+    assert.deepEqual(
+      list.artifacts.map((a) => a.name),
+      ['dist', 'small.bin'],
+    );
+  });
+});

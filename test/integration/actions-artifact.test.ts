@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   copyFileSync,
   linkSync,
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BuildView } from '../../src/model.ts';
+import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
 import { copyPackage } from '../helpers/copy-package.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
@@ -194,6 +196,53 @@ jobs:
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('the CLI downloads the zip and unpacks it (with pushci’s own unzip), and saves the single file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-test-v4-cli-'));
+    const env = { PATH: process.env.PATH ?? '', PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
+    // Not execFileSync: the server answering it runs in this very process.
+    const cli = async (...args: string[]) =>
+      (
+        await promisify(execFile)(
+          process.execPath,
+          [join(import.meta.dirname, '../../src/cli.ts'), 'artifacts', ...args],
+          { cwd: dir, env, encoding: 'utf8' },
+        )
+      ).stdout;
+    try {
+      assert.match(await cli(first), /^dist\s+make\s+\d+(\.\d)? kB\s+expires \d{4}-\d\d-\d\d$/m);
+      await cli(first, 'dist');
+      const listed = execFileSync('unzip', ['-Z1', join(dir, 'art-1-dist.zip')], { encoding: 'utf8' });
+      assert.deepEqual(listed.trim().split('\n').sort(), ['out/a.txt', 'out/sub/b.txt', 'sums.txt']);
+      await cli(first, 'dist', '--extract', join(dir, 'x'));
+      assert.equal(readFileSync(join(dir, 'x/out/a.txt'), 'utf8'), 'made by build 1\n');
+      execFileSync('sha256sum', ['-c', 'sums.txt'], { cwd: join(dir, 'x') });
+      await cli(first, 'report.html', '--extract', join(dir, 'y'));
+      assert.equal(readFileSync(join(dir, 'y/report.html'), 'utf8'), '<p>report of 1</p>\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    'the dashboard links them by what they are: dist.zip and report.html',
+    { skip: browserSkip },
+    async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await loggedInPage(browser, server.base, server.token);
+        await page.goto(`${server.base}/#/builds/${first}`);
+        const links = page.getByTestId('artifact-link');
+        await links.first().waitFor();
+        assert.deepEqual(await links.allTextContents(), ['dist.zip', 'report.html']);
+        const [download] = await Promise.all([page.waitForEvent('download'), links.first().click()]);
+        assert.equal(download.suggestedFilename(), 'art-1-dist.zip');
+        const listed = execFileSync('unzip', ['-Z1', await download.path()], { encoding: 'utf8' });
+        assert.deepEqual(listed.trim().split('\n').sort(), ['out/a.txt', 'out/sub/b.txt', 'sums.txt']);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
 
 describe('the artifact protocol against a step that attacks it (real sandbox)', () => {

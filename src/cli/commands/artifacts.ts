@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../api-client.ts';
 import type { ArtifactInfo } from '../../artifacts/artifact-store.ts';
+import { extractZip } from '../../artifacts/extract-zip.ts';
 import { SETTINGS, loadConfig } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
 import type { RawCommand } from '../command.ts';
@@ -15,8 +18,10 @@ export const ARTIFACTS_USAGE = `pushci artifacts: list and download a build's ar
 Usage:
   pushci artifacts <build> [--json]    the build's artifacts: name, job, size, expiry
   pushci artifacts <build> <name> [--output FILE|-] [--extract DIR]
-                                       download one as .tar.gz (default <pipeline>-<number>-<name>.tar.gz
-                                       here; - writes to stdout), or unpack it into DIR
+                                       download one as uploaded: a .tar.gz (artifacts: key), a .zip
+                                       (upload-artifact / @actions/artifact) or the single file it sent
+                                       (default <pipeline>-<number>-<name>.tar.gz|.zip here; - writes to
+                                       stdout), or unpack it into DIR
 
 Talks to a running server (PUSHCI_URL, PUSHCI_API_TOKEN).`;
 
@@ -62,6 +67,30 @@ export async function artifactsCommand(argv: string[], env = process.env): Promi
     throw new ConfigError(`${res.status}: ${body?.message ?? res.statusText}`);
   }
   const body = Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream<Uint8Array>);
+  const type = res.headers.get('content-type') ?? '';
+  const named = /filename="([^"/\\]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+  if (typeof values.extract === 'string' && !type.startsWith('application/gzip')) {
+    const dir = values.extract;
+    await mkdir(dir, { recursive: true });
+    if (!type.startsWith('application/zip')) {
+      // A single file (upload-artifact's `archive: false`): it goes into DIR under its own name.
+      const file = join(dir, named ?? name);
+      await pipeline(body, createWriteStream(file));
+      console.error(`wrote ${file}`);
+      return 0;
+    }
+    // A zip's directory is at its end: spool it, then unpack (members outside DIR and symlinks are skipped).
+    const tmp = await mkdtemp(join(tmpdir(), 'pushci-artifact-'));
+    try {
+      await pipeline(body, createWriteStream(join(tmp, 'a.zip')));
+      const { files, skipped } = await extractZip(join(tmp, 'a.zip'), dir);
+      for (const s of skipped) console.error(`skipped ${s} (outside ${dir}, or a symlink)`);
+      console.error(`unpacked ${name} (${files} file${files === 1 ? '' : 's'}) into ${dir}`);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return 0;
+  }
   if (typeof values.extract === 'string') {
     const dir = values.extract;
     await mkdir(dir, { recursive: true });
@@ -76,10 +105,7 @@ export async function artifactsCommand(argv: string[], env = process.env): Promi
     console.error(`unpacked ${name} into ${dir}`);
     return 0;
   }
-  const file =
-    typeof values.output === 'string'
-      ? values.output
-      : (/filename="([^"/\\]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `${name}.tar.gz`);
+  const file = typeof values.output === 'string' ? values.output : (named ?? `${name}.tar.gz`);
   if (file === '-') await pipeline(body, process.stdout);
   else {
     await pipeline(body, createWriteStream(file));
@@ -90,7 +116,8 @@ export async function artifactsCommand(argv: string[], env = process.env): Promi
 
 export const artifacts: RawCommand = {
   name: 'artifacts',
-  summary: "Lists a build's artifacts, or downloads one as .tar.gz (or unpacks it into a folder).",
+  summary:
+    "Lists a build's artifacts, or downloads one (.tar.gz, .zip or a file) or unpacks it into a folder.",
   usage: '<build> [<name> [--output FILE|-] [--extract DIR]]',
   raw: (argv) => artifactsCommand(argv),
 };

@@ -313,6 +313,10 @@ export async function buildPage(main, id, wanted = {}) {
     );
   }
 
+  // As the API serves it: the artifacts: key's .tar.gz, upload-artifact's .zip, or its single file.
+  const fileOf = (a) =>
+    a.format === 'zip' ? `${a.name}.zip` : a.format === 'file' ? a.file_name : `${a.name}.tar.gz`;
+
   function drawArtifacts() {
     if (artifacts.length === 0) return artifactSlot.replaceChildren();
     const size = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} kB`);
@@ -329,10 +333,10 @@ export async function buildPage(main, id, wanted = {}) {
               'a',
               {
                 href: `/api/builds/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(a.name)}`,
-                download: `${b.pipeline}-${b.number}-${a.name}.tar.gz`,
+                download: a.format === 'file' ? a.file_name : `${b.pipeline}-${b.number}-${fileOf(a)}`,
                 'data-testid': 'artifact-link',
               },
-              `${a.name}.tar.gz`,
+              fileOf(a),
             ),
             h(
               'span',

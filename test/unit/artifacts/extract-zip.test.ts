@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { extractZip } from '../../../src/artifacts/extract-zip.ts';
+
+// The zip writer @actions/artifact (so upload-artifact@v4) uses, installed with it.
+interface Archive {
+  pipe(out: NodeJS.WritableStream): void;
+  append(data: string | Buffer, o: { name: string; mode?: number }): void;
+  symlink(name: string, target: string): void;
+  finalize(): Promise<void>;
+}
+const archiver = createRequire(import.meta.url)('archiver') as (
+  format: 'zip',
+  o: { zlib?: { level: number }; forceZip64?: boolean },
+) => Archive;
+
+const dir = mkdtempSync(join(tmpdir(), 'pushci-test-zip-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function made(name: string, o: { forceZip64?: boolean; level?: number }, fill: (a: Archive) => void) {
+  const file = join(dir, name);
+  const a = archiver('zip', { zlib: { level: o.level ?? 6 }, ...(o.forceZip64 ? { forceZip64: true } : {}) });
+  const out = createWriteStream(file);
+  const closed = new Promise<void>((r) => out.on('close', () => r()));
+  a.pipe(out);
+  fill(a);
+  await a.finalize();
+  await closed;
+  return file;
+}
+
+/** A zip with one stored member of any name (archiver cleans names; an attacker's tool does not). */
+function rawZip(file: string, name: string, data: string): string {
+  const n = Buffer.from(name);
+  const d = Buffer.from(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt32LE(d.length, 18);
+  local.writeUInt32LE(d.length, 22);
+  local.writeUInt16LE(n.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt32LE(d.length, 20);
+  central.writeUInt32LE(d.length, 24);
+  central.writeUInt16LE(n.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + n.length, 12);
+  end.writeUInt32LE(30 + n.length + d.length, 16);
+  writeFileSync(join(dir, file), Buffer.concat([local, n, d, central, n, end]));
+  return join(dir, file);
+}
+
+describe('extractZip (zips made by the same library as upload-artifact@v4)', () => {
+  it('unpacks deflated and stored members, folders, empty files, and keeps executables executable', async () => {
+    const big = 'x'.repeat(200_000);
+    for (const [label, o] of [
+      ['deflated', {}],
+      ['stored', { level: 0 }],
+      ['zip64', { forceZip64: true }],
+    ] as const) {
+      const zip = await made(`${label}.zip`, o, (a) => {
+        a.append('hello\n', { name: 'out/a.txt' });
+        a.append(big, { name: 'out/sub/big.txt' });
+        a.append('', { name: 'empty.txt' });
+        a.append('#!/bin/sh\necho hi\n', { name: 'run.sh', mode: 0o755 });
+      });
+      const to = join(dir, `x-${label}`);
+      assert.deepEqual(await extractZip(zip, to), { files: 4, skipped: [] }, label);
+      assert.equal(readFileSync(join(to, 'out/a.txt'), 'utf8'), 'hello\n');
+      assert.equal(readFileSync(join(to, 'out/sub/big.txt'), 'utf8'), big);
+      assert.equal(readFileSync(join(to, 'empty.txt'), 'utf8'), '');
+      assert.equal(statSync(join(to, 'run.sh')).mode & 0o111, 0o111, label);
+      assert.equal(statSync(join(to, 'out/a.txt')).mode & 0o111, 0, label);
+    }
+  });
+
+  it('skips members that would land outside the folder, and symlinks, without following them', async () => {
+    const to = join(dir, 'x-evil');
+    for (const name of ['../evil.txt', '/tmp/evil.txt', 'a/../../evil.txt', 'a\\..\\evil.txt']) {
+      const zip = rawZip('evil.zip', name, 'gotcha');
+      assert.deepEqual(await extractZip(zip, to), { files: 0, skipped: [name] }, name);
+    }
+    assert.ok(!existsSync(join(dir, 'evil.txt')));
+    const linked = await made('link.zip', {}, (a) => {
+      a.symlink('link', '/etc/passwd');
+      a.append('ok', { name: 'fine.txt' });
+    });
+    assert.deepEqual(await extractZip(linked, join(dir, 'x-link')), { files: 1, skipped: ['link'] });
+    assert.ok(!existsSync(join(dir, 'x-link', 'link')));
+    // Not a zip at all: said, nothing written.
+    writeFileSync(join(dir, 'not.zip'), 'plain text');
+    await assert.rejects(extractZip(join(dir, 'not.zip'), join(dir, 'x-not')), /not a zip file/);
+  });
+});

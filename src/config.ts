@@ -333,6 +333,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Largest artifact (compressed) a job may upload.',
   },
   {
+    key: 'artifactTotalBytes',
+    env: 'PUSHCI_ARTIFACT_TOTAL_BYTES',
+    flag: 'artifact-total-bytes',
+    kind: 'size',
+    default: '0',
+    doc: 'Total size of all builds’ artifacts the server keeps; past it the oldest go first (0: no total cap, only the retention).',
+  },
+  {
     key: 'artifactUrlTtlMs',
     env: 'PUSHCI_ARTIFACT_URL_TTL',
     flag: 'artifact-url-ttl',
@@ -491,6 +499,8 @@ export interface Config {
   artifactRetentionMs: number;
   /** Bytes. */
   artifactMaxBytes: number;
+  /** Bytes; 0 for no total cap. */
+  artifactTotalBytes: number;
   artifactUrlTtlMs: number;
   maxBodyBytes: number;
   maxIntakeBytes: number;

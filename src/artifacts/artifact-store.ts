@@ -54,6 +54,8 @@ export interface ArtifactStoreOptions {
   retentionMs: number;
   /** Largest artifact accepted. */
   maxBytes: number;
+  /** Total bytes of all builds' artifacts; past it the oldest go first (0 or absent: no total cap). */
+  totalBytes?: number;
   now?: () => number;
 }
 
@@ -64,6 +66,28 @@ const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 const BLOCK_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
 /** Azure's own limit of blocks in one blob. */
 const MAX_BLOCKS = 50_000;
+
+/** Indexes an artifact, replacing one of that name (whose bytes leave the total). */
+//   KEYS: index, by-age, bytes, expiry; ARGV: name, info JSON, size, age member, created ms, kept ms, build id
+const PUBLISH = `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then redis.call('DECRBY', KEYS[3], cjson.decode(old).size) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCRBY', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[4], 'GT', ARGV[6], ARGV[7])
+`;
+
+/** Removes one artifact from the index; only the caller that removes it frees its bytes (no double count). */
+//   KEYS: index, by-age, bytes; ARGV: name, age member
+const DROP = `
+redis.call('ZREM', KEYS[2], ARGV[2])
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DECRBY', KEYS[3], cjson.decode(old).size)
+return 1
+`;
 
 /**
  * Artifacts (a `.tar.gz` each) of builds, stored by the server under the data dir and indexed in Redis;
@@ -203,13 +227,68 @@ export class ArtifactStore {
     await rename(part, this.file(buildId, name, format));
     // The other format's file of an earlier upload of this name goes.
     await unlink(this.file(buildId, name, format ? undefined : 'zip')).catch(() => {});
-    const m = this.o.redis
-      .multi()
-      .hset(this.index(buildId), name, JSON.stringify(info))
-      .zadd(this.expiry, 'GT', kept, buildId);
-    if (o.upload) m.hdel(this.uploads(buildId), name);
-    await m.exec();
+    const k = keys(this.o.prefix);
+    await this.o.redis.eval(
+      PUBLISH,
+      4,
+      this.index(buildId),
+      k.artifactsByAge,
+      k.artifactBytes,
+      this.expiry,
+      name,
+      JSON.stringify(info),
+      size,
+      `${buildId}\n${name}`,
+      now,
+      kept,
+      buildId,
+    );
+    if (o.upload) await this.o.redis.hdel(this.uploads(buildId), name);
+    await this.evict(`${buildId}\n${name}`);
     return info;
+  }
+
+  /** Unindexes one artifact and removes its file; false when another caller did first. */
+  private async drop(buildId: string, name: string, format?: 'zip' | 'file'): Promise<boolean> {
+    const k = keys(this.o.prefix);
+    const text = await this.o.redis.hget(this.index(buildId), name);
+    const dropped = Number(
+      await this.o.redis.eval(
+        DROP,
+        3,
+        this.index(buildId),
+        k.artifactsByAge,
+        k.artifactBytes,
+        name,
+        `${buildId}\n${name}`,
+      ),
+    );
+    const f = format ?? (text ? (JSON.parse(text) as ArtifactInfo).format : undefined);
+    await unlink(this.file(buildId, name, f)).catch(() => {});
+    return dropped === 1;
+  }
+
+  /**
+   * Past the total cap, removes the oldest artifacts of any build (never `keep`, the one just stored).
+   * Returns how many went.
+   */
+  async evict(keep?: string): Promise<number> {
+    const total = this.o.totalBytes ?? 0;
+    if (total <= 0) return 0;
+    const k = keys(this.o.prefix);
+    let n = 0;
+    while (Number((await this.o.redis.get(k.artifactBytes)) ?? 0) > total) {
+      const oldest = (await this.o.redis.zrange(k.artifactsByAge, '0', '1')).find((m) => m !== keep);
+      if (!oldest) break;
+      const [buildId, name] = oldest.split('\n') as [string, string];
+      if (await this.drop(buildId, name)) n++;
+    }
+    return n;
+  }
+
+  /** Bytes all stored artifacts hold. */
+  async totalBytes(): Promise<number> {
+    return Number((await this.o.redis.get(keys(this.o.prefix).artifactBytes)) ?? 0);
   }
 
   private uploadKey(buildId: string, job: string, name: string): string {
@@ -403,6 +482,7 @@ export class ArtifactStore {
   /** Removes every artifact of a build. */
   async remove(buildId: string): Promise<void> {
     if (!BUILD_ID.test(buildId)) return;
+    for (const name of await this.o.redis.hkeys(this.index(buildId))) await this.drop(buildId, name);
     await rm(this.folder(buildId), { recursive: true, force: true });
     await this.o.redis
       .multi()

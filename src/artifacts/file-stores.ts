@@ -26,6 +26,7 @@ export function createFileStores(redis: Redis, config: Readonly<Config>, now?: (
       dataDir: config.dataDir,
       retentionMs: config.artifactRetentionMs,
       maxBytes: config.artifactMaxBytes,
+      totalBytes: config.artifactTotalBytes,
       ...clock,
     }),
     artifactUrls: new ArtifactUrlSigner(redis, config.queuePrefix, now),

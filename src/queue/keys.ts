@@ -84,6 +84,10 @@ export interface Keys {
   artifactUploads(buildId: string): string;
   /** The counter artifact ids come from. */
   artifactIds: string;
+  /** Every stored artifact (`<build id>\n<name>`) by when it was stored, for the total cap. */
+  artifactsByAge: string;
+  /** Bytes all stored artifacts hold. */
+  artifactBytes: string;
   /** The key artifact protocol URLs are signed with (made once, shared by every server process). */
   artifactUrlKey: string;
   /** The caches of one repository and ref (hashed: both are the user's). */
@@ -148,6 +152,8 @@ export function keys(prefix: string): Keys {
     artifactsExpiry: `${prefix}:artifacts:expiry`,
     artifactUploads: (buildId) => `${prefix}:artifact-uploads:${buildId}`,
     artifactIds: `${prefix}:artifact-ids`,
+    artifactsByAge: `${prefix}:artifact-age`,
+    artifactBytes: `${prefix}:artifact-bytes`,
     artifactUrlKey: `${prefix}:artifact-url-key`,
     cacheScope: (repository, ref) =>
       `${prefix}:cache:scope:${createHash('sha256').update(`${repository}\n${ref}`).digest('hex').slice(0, 40)}`,

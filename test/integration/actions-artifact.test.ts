@@ -371,3 +371,73 @@ jobs:
     );
   });
 });
+
+describe('PUSHCI_ARTIFACT_TOTAL_BYTES across builds (@actions/artifact uploads)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+
+  before(async () => {
+    const client = artifactClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'cap.yml': `name: cap
+repository: octo-org/cap
+clone-url: ${repo.dir}
+on: push
+jobs:
+  make:
+    steps:
+      - run: |
+          head -c 3000 /dev/urandom > blob.bin
+          "${client}/node" "${client}/client.mjs" upload-file blob.bin blob.bin
+`,
+      },
+      // One artifact of 3000 bytes fits; a second one does not.
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_ARTIFACT_TOTAL_BYTES: '5000' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it('the newer build’s upload removes the older build’s artifact, not its own', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const sha = repo.commit({ 'seed.txt': `s${i}\n` });
+      const res = await sendGithub(
+        server.base,
+        githubPush({ before: sha, after: sha, repo: 'octo-org/cap' }),
+        SECRET,
+      );
+      assert.equal(res.status, 202, res.text);
+      const id = res.json.builds[0].id as string;
+      const b = await waitFor(
+        async () => {
+          const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+        },
+        180_000,
+        `build ${id}`,
+      );
+      const log = await (await server.api(`/api/builds/${id}/jobs/make/log`)).text();
+      assert.equal(b.status, 'success', log);
+      assert.match(log, /client: uploaded file blob\.bin 3000/);
+      ids.push(id);
+    }
+    const names = async (id: string) =>
+      (
+        (await (await server.api(`/api/builds/${id}/artifacts`)).json()) as {
+          artifacts: Array<{ name: string }>;
+        }
+      ).artifacts.map((a) => a.name);
+    assert.deepEqual(await names(ids[0]!), []);
+    assert.equal((await server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
+    assert.deepEqual(await names(ids[1]!), ['blob.bin']);
+    assert.equal((await server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
+  });
+});

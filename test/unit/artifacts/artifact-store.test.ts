@@ -121,4 +121,46 @@ describe('artifact store (real Redis, real files)', () => {
     await store.sweep();
     assert.ok(!existsSync(join(dataDir, 'artifacts', 'p2')));
   });
+
+  it('past PUSHCI_ARTIFACT_TOTAL_BYTES the oldest artifacts of any build go first, the new one stays', async () => {
+    const totalDir = mkdtempSync(join(tmpdir(), 'pushci-test-artifacts-total-'));
+    const capped = new ArtifactStore({
+      redis: client,
+      prefix: `${redis.prefix}-total`,
+      dataDir: totalDir,
+      retentionMs: 30 * DAY,
+      maxBytes: 10,
+      totalBytes: 12,
+      now: () => clock,
+    });
+    const at = async (build: string, name: string, bytes: string) => {
+      clock += 1000;
+      return capped.put(build, 'build', name, body(bytes));
+    };
+    await at('t1', 'old', '1234');
+    await at('t2', 'mid', '1234');
+    await at('t2', 'mid', '12345'); // replaced: its 4 bytes leave the total
+    assert.equal(await capped.totalBytes(), 9);
+    await at('t3', 'new', '123456'); // 15 > 12: "old" (t1) goes; 11 fits
+    assert.deepEqual(await capped.list('t1'), []);
+    assert.deepEqual(
+      [...(await capped.list('t2')), ...(await capped.list('t3'))].map((a) => a.name),
+      ['mid', 'new'],
+    );
+    assert.equal(await capped.totalBytes(), 11);
+    await assert.rejects(capped.open('t1', 'old'), NotFoundError);
+    assert.ok(!existsSync(join(totalDir, 'artifacts', 't1', 'old.tar.gz')), 'its file went too');
+    // One bigger than everything else: all the others go, it stays.
+    await at('t4', 'huge', '1234567890');
+    assert.deepEqual(
+      [...(await capped.list('t2')), ...(await capped.list('t3')), ...(await capped.list('t4'))].map(
+        (a) => a.name,
+      ),
+      ['huge'],
+    );
+    assert.equal(await capped.totalBytes(), 10);
+    // Removing a build (retention) frees its bytes too.
+    await capped.remove('t4');
+    assert.equal(await capped.totalBytes(), 0);
+  });
 });

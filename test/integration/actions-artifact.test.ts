@@ -108,6 +108,11 @@ jobs:
           "$CLIENT/node" "$CLIENT/client.mjs" upload-file report.html report.html
           "$CLIENT/node" "$CLIENT/client.mjs" upload scratch sums.txt
           "$CLIENT/node" "$CLIENT/client.mjs" delete scratch
+          # 20 MB: three 8 MB blocks, sent in parallel, joined in the block list's order.
+          head -c 20000000 /dev/urandom > big.bin
+          "$CLIENT/node" "$CLIENT/client.mjs" upload-file big.bin big.bin
+          sha256sum big.bin | cut -d' ' -f1 > big.sum
+          "$CLIENT/node" "$CLIENT/client.mjs" upload-file big.sum big.sum
   use:
     needs: make
     steps:
@@ -117,6 +122,9 @@ jobs:
           (cd got && sha256sum -c sums.txt && cat out/a.txt)
           "$CLIENT/node" "$CLIENT/client.mjs" download report.html got-file
           cat got-file/report.html
+          "$CLIENT/node" "$CLIENT/client.mjs" download big.bin got-big
+          "$CLIENT/node" "$CLIENT/client.mjs" download big.sum got-big
+          [ "$(sha256sum got-big/big.bin | cut -d' ' -f1)" = "$(cat got-big/big.sum)" ] && echo "big: same bytes"
 `,
       },
       { GITHUB_WEBHOOK_SECRET: SECRET },
@@ -159,7 +167,9 @@ jobs:
     assert.match(make, /client: uploaded dist \d+ with digest/);
     assert.match(make, /client: uploaded file report\.html \d+/);
     assert.match(make, /client: deleted scratch true/);
-    assert.match(use, /client: listed dist:\d+ report\.html:\d+\n/);
+    assert.match(make, /client: uploaded file big\.bin 20000000/);
+    assert.match(use, /client: listed big\.bin:20000000 big\.sum:65 dist:\d+ report\.html:\d+\n/);
+    assert.match(use, /big: same bytes/);
     assert.match(use, /client: downloaded dist digest ok/);
     assert.match(use, /out\/sub\/b\.txt: OK/);
     assert.match(use, /made by build 1/);
@@ -174,11 +184,13 @@ jobs:
     assert.deepEqual(
       list.artifacts.map((a) => [a.name, a.job, a.format]),
       [
+        ['big.bin', 'make', 'file'],
+        ['big.sum', 'make', 'file'],
         ['dist', 'make', 'zip'],
         ['report.html', 'make', 'file'],
       ],
     );
-    assert.match(list.artifacts[0]!.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.match(list.artifacts[2]!.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     const res = await server.api(`/api/builds/${first}/artifacts/dist`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/zip');
@@ -232,9 +244,9 @@ jobs:
         const page = await loggedInPage(browser, server.base, server.token);
         await page.goto(`${server.base}/#/builds/${first}`);
         const links = page.getByTestId('artifact-link');
-        await links.first().waitFor();
-        assert.deepEqual(await links.allTextContents(), ['dist.zip', 'report.html']);
-        const [download] = await Promise.all([page.waitForEvent('download'), links.first().click()]);
+        await links.nth(3).waitFor();
+        assert.deepEqual(await links.allTextContents(), ['big.bin', 'big.sum', 'dist.zip', 'report.html']);
+        const [download] = await Promise.all([page.waitForEvent('download'), links.nth(2).click()]);
         assert.equal(download.suggestedFilename(), 'art-1-dist.zip');
         const listed = execFileSync('unzip', ['-Z1', await download.path()], { encoding: 'utf8' });
         assert.deepEqual(listed.trim().split('\n').sort(), ['out/a.txt', 'out/sub/b.txt', 'sums.txt']);

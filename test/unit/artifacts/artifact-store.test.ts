@@ -101,6 +101,16 @@ describe('artifact store (real Redis, real files)', () => {
     await assert.rejects(store.delete('p1', 'other', 'pkg'), ConflictError);
     await store.delete('p1', 'make', 'pkg');
     assert.deepEqual(await store.list('p1'), []);
+    // One block becomes the file as it is; no block at all is an empty artifact.
+    const digestOf = (t: string) => 'sha256:' + createHash('sha256').update(t).digest('hex');
+    await store.begin('p1', 'make', 'one', { job: 'make', format: 'file', file_name: 'one' });
+    await store.stageBlock('p1', 'make', 'one', 'AA==', body('only'));
+    await store.commitBlocks('p1', 'make', 'one', ['AA==']);
+    assert.equal((await store.finalize('p1', 'make', 'one', { size: 4, digest: digestOf('only') })).size, 4);
+    assert.equal(await text((await store.open('p1', 'one')).stream), 'only');
+    await store.begin('p1', 'make', 'none', { job: 'make', format: 'zip' });
+    await store.commitBlocks('p1', 'make', 'none', []);
+    assert.equal((await store.finalize('p1', 'make', 'none', { size: 0, digest: digestOf('') })).size, 0);
   });
 
   it('counts the cap across the blocks of an upload as they arrive, and a crashed upload is never listed', async () => {

@@ -453,3 +453,69 @@ jobs:
     assert.equal((await server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
   });
 });
+
+describe('the artifact protocol on the host runner (the gateway on this machine’s loopback)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+
+  before(async () => {
+    const client = artifactClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'seed.txt': 'h1\n' }]);
+    server = await startServer(
+      redis,
+      {
+        'host.yml': `name: host
+repository: octo-org/host
+clone-url: ${repo.dir}
+on: push
+jobs:
+  make:
+    steps:
+      - run: |
+          case "$ACTIONS_RESULTS_URL" in http://127.0.0.1:*/) echo "url: loopback";; esac
+          echo "from the host runner" > note.txt
+          "${client}/node" "${client}/client.mjs" upload notes note.txt
+  use:
+    needs: make
+    steps:
+      - run: |
+          "${client}/node" "${client}/client.mjs" download notes got
+          cat got/note.txt
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it('uploads in one job and downloads in the next', async () => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: 'octo-org/host' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      180_000,
+      `build ${id}`,
+    );
+    const make = await (await server.api(`/api/builds/${id}/jobs/make/log`)).text();
+    const use = await (await server.api(`/api/builds/${id}/jobs/use/log`)).text();
+    assert.equal(b.status, 'success', `${make}\n${use}`);
+    assert.match(make, /url: loopback/);
+    assert.match(make, /client: uploaded notes \d+ with digest/);
+    assert.match(use, /client: downloaded notes digest ok/);
+    assert.match(use, /from the host runner/);
+  });
+});

@@ -301,6 +301,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Open files per process of a sandboxed job (0: leave the rlimit alone).',
   },
   {
+    key: 'jobTimings',
+    env: 'PUSHCI_JOB_TIMINGS',
+    flag: 'job-timings',
+    kind: 'bool',
+    default: 'false',
+    doc: 'Log where each job’s milliseconds go: one `job timings` line per job (dequeue, state writes, checkout, sandbox start, step, log flush, cleanup, status).',
+  },
+  {
     key: 'keepWorkspaces',
     env: 'PUSHCI_KEEP_WORKSPACES',
     flag: 'keep-workspaces',
@@ -493,6 +501,8 @@ export interface Config {
   /** Bytes. */
   jobDisk: number;
   jobOpenFiles: number;
+  /** Log a `job timings` line per job (PUSHCI_JOB_TIMINGS). */
+  jobTimings: boolean;
   keepWorkspaces: boolean;
   /** Bytes. */
   cacheMaxBytes: number;

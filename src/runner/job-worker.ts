@@ -12,6 +12,7 @@ import type { BuildStore } from '../queue/store.ts';
 import type { Backend } from './backend.ts';
 import { hostBackend } from './backends/host/host-backend.ts';
 import { runJob } from './run-job.ts';
+import { noTimings, startTimings } from './job-timings.ts';
 import { parseAliases, requiredLabels, workerLabels } from './labels.ts';
 import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { defaultBranchResolver } from './default-branch.ts';
@@ -71,7 +72,10 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
 
   const processJob = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
+    const timings = config.jobTimings ? startTimings() : noTimings;
+    const queuedMs = Date.now() - job.timestamp;
     const record = await deps.store.get(buildId);
+    timings.lap('record read');
     const def = record?.def;
     const jobDef = def?.jobs.find((j) => j.name === name);
     if (record && jobDef?.runsOn?.length) {
@@ -124,10 +128,11 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     active.set(buildId, names);
     try {
       const started = await lifecycle.jobStarted(buildId, name, record, backend.name);
+      timings.lap('state write: running');
       if (!started) return;
       const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
       jlog.info('job started');
-      const outcome = await runJob(runDeps, started.record, name, started.attempt, signal);
+      const outcome = await runJob(runDeps, started.record, name, started.attempt, signal, timings);
       if (outcome.status === 'skip-build') {
         jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
         await lifecycle.skipBuild(buildId, outcome.reason);
@@ -141,6 +146,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       }
       jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
       await lifecycle.jobFinished(buildId, name, outcome);
+      timings.lap('state write: result, status webhooks queued');
+      if (config.jobTimings) jlog.info({ queued_ms: queuedMs, ms: timings.phases() }, 'job timings');
       if (
         (outcome.status === 'failure' || outcome.status === 'error') &&
         jobDef?.matrix?.failFast &&

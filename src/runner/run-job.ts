@@ -49,6 +49,7 @@ import {
 } from './job-files.ts';
 import { startJobGateway, type JobGateway } from './job-gateway.ts';
 import { runtimeToken } from './runtime-token.ts';
+import { noTimings, type JobTimings } from './job-timings.ts';
 import { randomBytes } from 'node:crypto';
 import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
 
@@ -83,6 +84,7 @@ export async function runJob(
   jobName: string,
   attempt: number,
   signal: AbortSignal | undefined,
+  timings: JobTimings = noTimings,
 ): Promise<RunJobOutcome> {
   const { config } = deps;
   const job = record.def.jobs.find((j) => j.name === jobName)!;
@@ -255,6 +257,7 @@ export async function runJob(
       log.system(`pushci: ${reason}`);
       return { status: 'error', exitCode: null, reason };
     }
+    timings.lap('setup');
     await checkout({
       ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
       ...(deps.serialize ? { serialize: deps.serialize } : {}),
@@ -308,8 +311,10 @@ export async function runJob(
       network,
       limits,
     };
+    timings.lap('checkout');
     log.system(backend.describe(prepare));
     runtime = await backend.prepare(prepare);
+    timings.lap('sandbox prepare');
     // The job's own credential for the server's cache and artifact service, revoked when it ends.
     const serverUrl = deps.serverUrl?.() ?? config.serverUrl;
     credential = await credentials.mint(
@@ -359,12 +364,14 @@ export async function runJob(
       stderr: (line) => log.write('err', line),
       signal: stop,
     };
+    timings.lap('credential and cache gateway');
     await downloadArtifacts(files, job.downloadArtifacts ?? []);
     const caches = await resolveCaches(files, job);
     await restoreCaches(files, caches);
     const rt = runtime;
     contexts.runner = runnerContext(rt.tmp);
     const realSrc = await realpath(dirs.src);
+    timings.lap('artifacts and caches');
     if (job.services?.length) {
       try {
         services = await prepareServices({
@@ -389,6 +396,7 @@ export async function runJob(
         return { status: 'failure', exitCode: null, reason: err.message };
       }
     }
+    timings.lap('services');
     let failed: { exitCode: number | null; reason: string } | null = null;
     for (const [i, step] of job.steps.entries()) {
       // A cancel or the job's timeout that came between steps (or during the checkout, which may not
@@ -462,6 +470,7 @@ export async function runJob(
         timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
         killGraceMs: config.killGraceMs,
         signal: stop,
+        onStarted: () => timings.lap('sandbox start'),
         onLine: (s, line) => {
           if (s === 'out') commands(line);
           log.write(s, line);
@@ -469,6 +478,7 @@ export async function runJob(
       });
       // Every process of the step has ended: what it left in its command files is final.
       stepOutputs = collectStepFiles(commandFiles, fromSteps, (m) => log.system(`pushci: ${m}`), plan.name);
+      timings.lap('step');
       const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
       if (res.canceled && signal?.aborted) {
         log.system(`pushci: step "${plan.name}" canceled after ${took}`);
@@ -537,12 +547,16 @@ export async function runJob(
     return { status: 'error', exitCode: null, reason };
   } finally {
     clearTimeout(timer);
+    timings.lap('outputs');
     await services?.stop().catch(() => {});
     await gateway?.close().catch(() => {});
     if (credential) await credentials.revoke(credential).catch(() => {});
     await runtime?.destroy().catch(() => {});
+    timings.lap('sandbox and gateway teardown');
     await log.close().catch(() => {});
+    timings.lap('log flush');
     if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});
+    timings.lap('workspace removal');
   }
 }
 

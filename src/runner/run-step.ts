@@ -20,6 +20,8 @@ export interface StepOptions {
   killGraceMs: number;
   signal?: AbortSignal;
   onLine(stream: 'out' | 'err', line: string): void;
+  /** Called once the step's process runs (its sandbox is set up). */
+  onStarted?(): void;
 }
 
 export interface StepResult {
@@ -78,6 +80,7 @@ export function splitLines(stream: Readable, emit: (line: string) => void): Prom
 export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
   await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
   const step = await rt.start({ argv: shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
+  o.onStarted?.();
   let timedOut = false;
   let canceled = false;
   const timer = setTimeout(() => {

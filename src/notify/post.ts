@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { RefusedAddressError, type AddressGuard } from './ssrf.ts';
 
@@ -12,10 +12,30 @@ export interface PostResult {
 }
 
 const BODY_KEEP = 4096;
+/** A kept-alive connection nobody used for this long is closed (before a receiver's usual 5 s). */
+const IDLE_MS = 4000;
+
+/**
+ * Kept-alive connections, one pool per address guard (so a connection opened under one guard's
+ * allow-list never serves another's) and per endpoint's host and port within it. A connection is only
+ * opened through the guard's `lookup`, which checks the address it connects to; reusing it keeps that
+ * checked address, so DNS rebinding cannot move an open connection elsewhere.
+ */
+const agents = new WeakMap<AddressGuard, { http: HttpAgent; https: HttpsAgent }>();
+function agentsFor(guard: AddressGuard) {
+  let a = agents.get(guard);
+  if (!a) {
+    const opts = { keepAlive: true, timeout: IDLE_MS, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    a = { http: new HttpAgent(opts), https: new HttpsAgent(opts) };
+    agents.set(guard, a);
+  }
+  return a;
+}
 
 /**
  * One POST through the address guard: no redirects followed (Node's http never follows them), a hard
- * timeout for the whole exchange, and only the first 4 KiB of the answer kept.
+ * timeout for the whole exchange, and only the first 4 KiB of the answer kept. The connection is kept
+ * alive for the endpoint's next message.
  */
 export function postJson(
   url: string,
@@ -24,6 +44,18 @@ export function postJson(
   { guard, timeoutMs }: { guard: AddressGuard; timeoutMs: number },
 ): Promise<PostResult> {
   const started = performance.now();
+  return send(url, headers, body, guard, timeoutMs, started, false);
+}
+
+function send(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  guard: AddressGuard,
+  timeoutMs: number,
+  started: number,
+  retried: boolean,
+): Promise<PostResult> {
   return new Promise((resolve, reject) => {
     let target: URL;
     try {
@@ -41,8 +73,8 @@ export function postJson(
       const why = guard.refusal(host);
       if (why) return reject(new RefusedAddressError(why));
     }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
+    const https = target.protocol === 'https:';
+    const req = (https ? httpsRequest : httpRequest)(
       target,
       {
         method: 'POST',
@@ -53,7 +85,7 @@ export function postJson(
           'content-length': String(Buffer.byteLength(body)),
         },
         lookup: guard.lookup,
-        agent: false,
+        agent: https ? agentsFor(guard).https : agentsFor(guard).http,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -76,9 +108,13 @@ export function postJson(
         res.on('error', reject);
       },
     );
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err) => {
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), left);
+    req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      // A kept-alive connection the receiver closed as this request went out: once more, on a new one.
+      if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+        return resolve(send(url, headers, body, guard, timeoutMs, started, true));
       reject(err);
     });
     req.end(body);

@@ -47,6 +47,8 @@ export function getBuild(deps: ApiDeps) {
 
 /** How often a followed log looks for new lines (the worker stores them every 100 ms). */
 const FOLLOW_POLL_MS = 100;
+/** Lines a follower reads at once; a full batch is followed by the next read at once. */
+const FOLLOW_BATCH = 5000;
 
 function formatLine(raw: string): string {
   const l = decodeLine(raw);
@@ -82,10 +84,10 @@ export function getJobLog(deps: ApiDeps) {
       let offset = 0;
       try {
         while (!closed) {
-          const lines = await deps.redis.lrange(key, offset, offset + 999);
+          const lines = await deps.redis.lrange(key, offset, offset + FOLLOW_BATCH - 1);
           offset += lines.length;
           if (lines.length > 0) out.write(lines.map(formatLine).join(''));
-          if (lines.length === 1000) continue;
+          if (lines.length === FOLLOW_BATCH) continue;
           const state = (await deps.store.get(record.meta.id))?.jobs.get(job)?.status;
           if (!state || isFinal(state)) {
             // The worker flushes its last lines before it records the result: one more read gets them.

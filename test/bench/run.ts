@@ -565,6 +565,7 @@ async function logs(redis: TestRedis) {
   const client = new Redis(redis.url);
   await sleep(2000);
   const rates: number[] = [];
+  const spans: Array<{ readMs: number; storedMs: number; followedMs: number }> = [];
   const p99s: number[] = [];
   const p50s: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -575,6 +576,7 @@ async function logs(redis: TestRedis) {
     // The follower, as the build page opens it.
     const delays: number[] = [];
     let seen = 0;
+    let lastSeen = 0;
     const following = (async () => {
       const res = await fetch(`${server.base}/api/builds/${id}/jobs/j/log?follow=1`, {
         headers: { authorization: `Bearer ${TOKEN}` },
@@ -589,6 +591,7 @@ async function logs(redis: TestRedis) {
         for (const l of lines) {
           if (!l.includes(' bench line ')) continue;
           seen++;
+          lastSeen = now;
           delays.push(now - Date.parse(l.slice(0, 24)));
         }
       }
@@ -603,11 +606,15 @@ async function logs(redis: TestRedis) {
       600_000,
       'all log lines stored',
     );
-    const first = (await client.lrange(key, 0, 50)).find((l) => l.includes('\tbench line '))!;
-    const rate = LINES / ((done - Number(first.slice(0, first.indexOf('	')))) / 1000);
+    const stamp = (l: string) => Number(l.slice(0, l.indexOf('\t')));
+    const body = (await client.lrange(key, 0, -1)).filter((l) => l.includes('\tbench line '));
+    const [t0, t1] = [stamp(body[0]!), stamp(body.at(-1)!)];
+    const rate = LINES / ((done - t0) / 1000);
     await waitFor(() => recv.got.length > before, 120_000, 'the log build');
     await following;
     rates.push(rate);
+    // Where the delay comes from: the worker reading the step's output, storing it, the follower.
+    spans.push({ readMs: t1 - t0, storedMs: done - t0, followedMs: lastSeen - t0 });
     p50s.push(pct(delays, 50));
     p99s.push(pct(delays, 99));
     if (seen < LINES) console.error(`the follower saw ${seen} of ${LINES} lines`);
@@ -621,6 +628,7 @@ async function logs(redis: TestRedis) {
     tailP99Ms: median(p99s),
     rates,
     p99s,
+    spans,
   };
   row(
     `a step printing ${LINES} lines`,

@@ -50,9 +50,17 @@ const FOLLOW_POLL_MS = 100;
 /** Lines a follower reads at once; a full batch is followed by the next read at once. */
 const FOLLOW_BATCH = 5000;
 
+/** The last timestamp formatted: a fast step's lines share their millisecond by the hundred. */
+let lastTime = NaN;
+let lastIso = '';
+
 function formatLine(raw: string): string {
   const l = decodeLine(raw);
-  return `${new Date(l.t).toISOString()} ${l.s === 'err' ? '!' : l.s === 'sys' ? '#' : ' '} ${l.m}\n`;
+  if (l.t !== lastTime) {
+    lastTime = l.t;
+    lastIso = new Date(l.t).toISOString();
+  }
+  return `${lastIso} ${l.s === 'err' ? '!' : l.s === 'sys' ? '#' : ' '} ${l.m}\n`;
 }
 
 /**

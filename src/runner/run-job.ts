@@ -241,8 +241,10 @@ export async function runJob(
         `pushci: secrets limited to other events or branches are empty in this build: ${visible.withheld.join(', ')}`,
       );
     log.system(`pushci: checking out ${record.meta.sha}${pr ? ` (pull request #${pr.number})` : ''}`);
-    for (const d of [dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home])
-      await mkdir(d, { recursive: true, mode: 0o700 });
+    await mkdir(dirs.root, { recursive: true, mode: 0o700 });
+    await Promise.all(
+      [dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
+    );
     const git = gitEnv(config.env);
     // Path filters apply to what a push or pull request changed; a manual, scheduled or re-run build means it.
     const filters =

@@ -26,7 +26,10 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = new Set(
   (process.env.BENCH_ONLY ?? 'intake,start,scaling,profile,throughput,dag,deliveries,logs').split(','),
 );
-const RUNS = QUICK ? 1 : 3;
+/** BENCH_RUNS, BENCH_BUILDS and BENCH_MESSAGES shorten a run (the README's table says which were used). */
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+const BUILDS = Number(process.env.BENCH_BUILDS ?? (QUICK ? 300 : 2000));
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 500 : 2000));
 const SECONDS = QUICK ? 2 : 5;
 const ROOT = join(import.meta.dirname, '../..');
 const results: Record<string, unknown> = {};
@@ -767,6 +770,9 @@ try {
     memGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     quick: QUICK,
+    runs: RUNS,
+    builds: BUILDS,
+    messages: MESSAGES,
     // The machine is shared: every figure sits next to a baseline from the same run, and the load is kept.
     loadAverageAtStart: loadavg(),
   };
@@ -805,12 +811,11 @@ try {
   if (ONLY.has('profile')) results.profile = await profile(redis, QUICK ? 30 : 100);
   if (ONLY.has('throughput')) {
     const tp: Record<string, unknown> = {};
-    for (const w of QUICK ? [1, 2] : [1, 2, 4])
-      tp[`workers${w}`] = await throughputVsFloor(redis, w, QUICK ? 300 : 2000);
+    for (const w of QUICK ? [1, 2] : [1, 2, 4]) tp[`workers${w}`] = await throughputVsFloor(redis, w, BUILDS);
     results.throughput = tp;
   }
   if (ONLY.has('dag')) results.dag = await dag(redis);
-  if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, QUICK ? 500 : 2000);
+  if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, MESSAGES);
   if (ONLY.has('logs')) results.logs = await logs(redis);
 } finally {
   await redis.stop();

@@ -22,9 +22,11 @@ import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeFloor, runFloor } from './floor.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=intake,start,scaling,profile,throughput,dag,deliveries,logs runs only those parts (default: all). */
+/** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs runs only those parts (default: all). */
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'intake,start,scaling,profile,throughput,dag,deliveries,logs').split(','),
+  (
+    process.env.BENCH_ONLY ?? 'intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs'
+  ).split(','),
 );
 /** BENCH_RUNS, BENCH_BUILDS and BENCH_MESSAGES shorten a run (the README's table says which were used). */
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
@@ -63,13 +65,13 @@ function track<T extends { proc: { kill(signal: NodeJS.Signals): unknown } }>(p:
 /** What the bench's runs of push-to-first-step compare (PUSHCI_RUNNER of the worker). */
 type Runner = 'sandbox' | 'host';
 
-function pipelines(receiverUrl: string, extra = ''): string {
+function pipelines(receiverUrl: string, extra = '', network?: 'none'): string {
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
   // The step prints when it started, in ns, into its log: push-to-first-step is measured from it (a
   // sandboxed step cannot write into a folder of the bench).
   writeFileSync(
     join(dir, 'bench.yml'),
-    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo "BENCH_START $(date +%s%N)"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
+    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n${network ? `    network: ${network}\n` : ''}    steps:\n      - run: echo "BENCH_START $(date +%s%N)"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
   );
   return dir;
 }
@@ -405,9 +407,9 @@ async function trimSince(redis: TestRedis, since: number) {
   await drainJobs(redis);
 }
 
-async function throughput(redis: TestRedis, workers: number, builds: number) {
+async function throughput(redis: TestRedis, workers: number, builds: number, network?: 'none') {
   const recv = await startReceiver();
-  const pipes = pipelines(recv.url);
+  const pipes = pipelines(recv.url, '', network);
   const server = await startReceiverProcess(redis, pipes);
   const ws = startWorkers(redis, pipes, workers);
   await sleep(2000);
@@ -479,18 +481,18 @@ async function profile(redis: TestRedis, builds: number) {
  * Trivial builds per second with `workers` worker processes, each run next to the per-job floor at the
  * same concurrency (workers x PUSHCI_CONCURRENCY lanes), interleaved run by run.
  */
-async function throughputVsFloor(redis: TestRedis, workers: number, builds: number) {
+async function throughputVsFloor(redis: TestRedis, workers: number, builds: number, network?: 'none') {
   const ours: number[] = [];
   const floors: number[] = [];
   const lanes = workers * CONCURRENCY;
   const floorJobs = QUICK ? 100 : 300;
   for (let i = 0; i < RUNS; i++) {
     floors.push(floorJobs / ((await runFloor(floor, floorJobs, lanes)) / 1000));
-    ours.push((await throughput(redis, workers, builds)).perSecond);
+    ours.push((await throughput(redis, workers, builds, network)).perSecond);
   }
   const [o, f] = [median(ours), median(floors)];
   row(
-    `${builds} trivial builds (sandbox on, build.completed delivered), ${workers} worker process(es)`,
+    `${builds} trivial builds (sandbox on${network ? `, network: ${network}` : ''}, build.completed delivered), ${workers} worker process(es)`,
     `${o.toFixed(1)} builds/s`,
     `floor (worktree add + bwrap bash -c true + worktree remove, ${lanes} lanes) ${f.toFixed(1)} jobs/s`,
     `pushci ${((100 * o) / f).toFixed(0)}% of the floor`,
@@ -814,6 +816,9 @@ try {
     for (const w of QUICK ? [1, 2] : [1, 2, 4]) tp[`workers${w}`] = await throughputVsFloor(redis, w, BUILDS);
     results.throughput = tp;
   }
+  // The same with `network: none`: no slirp4netns and no routes, closer to what the floor's sandbox has.
+  if (ONLY.has('throughput-none'))
+    results.throughputNetworkNone = await throughputVsFloor(redis, 1, BUILDS, 'none');
   if (ONLY.has('dag')) results.dag = await dag(redis);
   if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, MESSAGES);
   if (ONLY.has('logs')) results.logs = await logs(redis);

@@ -4,6 +4,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SETTINGS } from '../../src/config.ts';
+import { baseEnv } from '../../src/runner/step-env.ts';
+import type { BuildRecord } from '../../src/queue/store.ts';
+import type { JobDef } from '../../src/pipelines/pipeline.ts';
+import { EVENT_KINDS } from '../../src/core/event.ts';
+import { BUILD_STATUSES, JOB_STATUSES } from '../../src/core/states.ts';
+import { FORGES, OUTBOUND_EVENT_TYPES } from '../../src/model.ts';
+import { buildSchema, jobSchema, pullRequestSchema } from '../../src/notify/payloads.ts';
+import { makeRepo } from '../helpers/git.ts';
+import { spawnPushci } from '../helpers/process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -53,6 +62,125 @@ describe('the README cannot drift from the code', () => {
       [...byEnv.keys()].filter((env) => !SETTINGS.some((s) => s.env === env)),
       [],
       'rows for settings pushci does not read',
+    );
+  });
+
+  it('the step environment table names exactly the variables a real step gets', async () => {
+    const section = README.slice(README.indexOf('**Step environment:**'));
+    const intro = section.slice(0, section.indexOf('|'));
+    const after = section.slice(
+      section.indexOf('\n\n', section.indexOf('|')),
+      section.indexOf('**Step command files'),
+    );
+    const names = (text: string) =>
+      [...text.matchAll(/`([A-Z][A-Z0-9_]*(?:<[A-Za-z]+>)?)`/g)].map((m) => m[1]!);
+    const documented = new Set([
+      ...names(intro),
+      ...tableAfter('**Step environment:**').flatMap((row) => names(row[0]!)),
+      // The paragraph after the table: what is added after `env:`.
+      ...names(after).filter((n) => n.startsWith('ACTIONS_')),
+    ]);
+    // A real step of a push build and of a pull request build, in the sandbox, from `pushci run`.
+    const repo = makeRepo([
+      {
+        'pipelines/ci.yml': `repository: octo-org/demo
+on: [push, pull_request]
+jobs:
+  build:
+    steps:
+      - run: |
+          echo "sha \${{ github.sha }}"
+          export -p | grep '^declare -x' | cut -d' ' -f3 | cut -d= -f1 | sed 's/^/ENVNAME /'
+`,
+      },
+    ]);
+    const seen = new Set<string>();
+    for (const event of ['push', 'pull_request']) {
+      const p = spawnPushci(
+        ['run', '--event', event],
+        {
+          PUSHCI_RUNNER: 'sandbox',
+          USER: 'someone',
+          LOGNAME: 'someone',
+          LANG: 'C.UTF-8',
+          LC_ALL: 'C.UTF-8',
+          LC_CTYPE: 'C.UTF-8',
+          TZ: 'UTC',
+          TMPDIR: '/tmp',
+          NOT_FOR_STEPS: 'x',
+        },
+        { cwd: repo.dir },
+      );
+      const code = await p.exited;
+      const out = p.output.join('');
+      assert.equal(code, 0, out);
+      for (const m of out.matchAll(/ENVNAME ([A-Za-z_][A-Za-z0-9_]*)/g)) seen.add(m[1]!);
+    }
+    assert.ok(seen.has('CI_COMMIT_SHA') && seen.has('CI_COMMIT_PULL_REQUEST'), [...seen].join(' '));
+    assert.ok(!seen.has('NOT_FOR_STEPS'), 'the worker’s other variables never reach a step');
+    // What only tags, schedules and manual builds set, from the code that sets it.
+    const record = {
+      meta: { tag: 'v1', branch: null, cron: '0 3 * * *', inputs: { 'dry-run': 'true' }, pull_request: null },
+      number: 1,
+    } as unknown as BuildRecord;
+    for (const k of Object.keys(baseEnv(record, { name: 'j' } as JobDef, { workspace: '/w', serverEnv: {} })))
+      seen.add(k);
+    // The shell's own variables, and the ones a step's `run` and inputs produce by pattern.
+    for (const k of ['PWD', 'OLDPWD', 'SHLVL', '_']) seen.delete(k);
+    const byPattern = (k: string) =>
+      k.replace(/^PUSHCI_EXPR_\d+$/, 'PUSHCI_EXPR_<n>').replace(/^INPUT_[A-Z0-9_]+$/, 'INPUT_<NAME>');
+    const real = new Set([...seen].map(byPattern));
+    assert.deepEqual(
+      [...real].filter((k) => !documented.has(k)).sort(),
+      [],
+      'variables steps get that the README does not list',
+    );
+    assert.deepEqual(
+      [...documented].filter((k) => !real.has(k)).sort(),
+      [],
+      'variables the README lists that no step gets',
+    );
+  });
+
+  it('the outbound payload description has the fields, types and statuses of the payload schemas', () => {
+    const section = README.slice(README.indexOf('## Outbound status webhooks'));
+    const prose = section.slice(0, section.indexOf('Verify with'));
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(prose)![1]!) as {
+      type: string;
+      data: { build: Record<string, unknown> & { jobs: Array<Record<string, unknown>> } };
+    };
+    const build = example.data.build;
+    assert.deepEqual(Object.keys(build).sort(), Object.keys(buildSchema.shape).sort(), 'the example build');
+    assert.deepEqual(
+      Object.keys(build.jobs[0]!).sort(),
+      Object.keys(jobSchema.shape).sort(),
+      'the example job',
+    );
+    assert.ok(OUTBOUND_EVENT_TYPES.includes(example.type as never), example.type);
+    assert.ok(BUILD_STATUSES.includes(build.status as never), String(build.status));
+    assert.ok(EVENT_KINDS.includes(build.event as never), String(build.event));
+    assert.ok(FORGES.includes(build.forge as never), String(build.forge));
+    const ticked = (text: string) => [...text.matchAll(/`([a-z_.-]+)`/g)].map((m) => m[1]!);
+    const after = (label: RegExp) => {
+      const m = label.exec(prose);
+      assert.ok(m, `the README says ${label}`);
+      return m[1]!;
+    };
+    assert.deepEqual(
+      ticked(after(/Types: ([^.]*(?:\.[a-z][^.]*)*)\. `event`/)).filter((t) => t.includes('.')),
+      [...OUTBOUND_EVENT_TYPES],
+    );
+    assert.deepEqual(ticked(after(/`event` says what started the build \(([^)]*)\)/)), [...EVENT_KINDS]);
+    assert.deepEqual(
+      after(/`pull_request` is `\{([^}]*)\}`/)
+        .split(',')
+        .map((k) => k.trim()),
+      Object.keys(pullRequestSchema.shape),
+    );
+    assert.deepEqual(ticked(after(/Build statuses: ([^;]*);/)), [...BUILD_STATUSES]);
+    assert.deepEqual(
+      ticked(after(/; jobs\s+also ([^.]*)\./)),
+      JOB_STATUSES.filter((s) => !(BUILD_STATUSES as readonly string[]).includes(s)),
     );
   });
 });

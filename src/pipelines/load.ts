@@ -9,6 +9,7 @@ import type { Pipeline } from './pipeline.ts';
 import { Positions } from './positions.ts';
 import { pipelineSchema } from './schema.ts';
 import { repairForChecks } from './repair-for-checks.ts';
+import { yamlProblem } from './yaml-problem.ts';
 
 /** Files larger than this are refused before parsing. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -354,9 +355,9 @@ export function loadPipelineSource(
     }
     // One indentation slip makes the parser report several errors at once: the first one says it. What
     // the parser still read before that line is checked too, so other problems are not hidden.
-    const first = doc.errors[0]!;
-    const at = pos.at(first.pos[0]);
-    const yamlProblem = { file, ...at, message: humanYamlError(first.message.split('\n')[0]!) };
+    const at = pos.at(doc.errors[0]!.pos[0]);
+    const plain = yamlProblem(doc.errors[0]!, text);
+    const yamlDiagnostic = { file, ...pos.at(plain.offset), message: plain.message };
     let rest: Diagnostic[] = [];
     try {
       const partial = scalarKeysOnly(doc.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true }));
@@ -372,7 +373,7 @@ export function loadPipelineSource(
     }
     return {
       pipeline: null,
-      diagnostics: byPosition([yamlProblem, ...rest.filter((d) => d.line < at.line)]),
+      diagnostics: byPosition([yamlDiagnostic, ...rest.filter((d) => d.line < at.line)]),
     };
   }
   let data: unknown;
@@ -418,18 +419,6 @@ function scalarKeysOnly(v: unknown): unknown {
   }
   if (Array.isArray(v)) return v.map(scalarKeysOnly);
   return v;
-}
-
-/** The parser's words, with what to do about the common ones. */
-function humanYamlError(message: string): string {
-  if (
-    /block sequence may not be used as an implicit map key|must be sufficiently indented|Implicit map keys need/i.test(
-      message,
-    )
-  )
-    return `YAML: ${message}; check the indentation of this line against the lines above it`;
-  if (/tab/i.test(message)) return `YAML: ${message}; indent with spaces, not tabs`;
-  return `YAML: ${message}`;
 }
 
 const before = (a: { line: number; col: number }, b: { line: number; col: number }) =>

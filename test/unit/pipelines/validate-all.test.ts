@@ -54,7 +54,7 @@ jobs:
 `),
       [
         'p.yml:5:13: job "build" needs "nope", which is not a job in this file',
-        'p.yml:11:1: YAML: A block sequence may not be used as an implicit map key; check the indentation of this line against the lines above it',
+        'p.yml:11:1: this "- item" line is indented less than the list it belongs to: line it up with the other items of that list',
       ],
     );
   });

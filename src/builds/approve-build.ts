@@ -1,6 +1,7 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { BuildRecord, BuildStore } from '../queue/store.ts';
+import type { BuildRecord } from '../queue/build-record.ts';
+import type { BuildStore } from '../queue/store.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
 export interface ApproveDeps {

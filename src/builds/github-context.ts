@@ -1,6 +1,6 @@
 import type { Value } from '../pipelines/expr/values.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
-import type { BuildMeta } from '../queue/store.ts';
+import type { BuildMeta } from '../queue/build-record.ts';
 
 type Obj = { [k: string]: Value };
 

@@ -6,7 +6,8 @@ import type { Emitter } from '../notify/emit.ts';
 import { failedJobReason } from '../queue/failed-job-reason.ts';
 import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
-import type { BuildRecord, BuildStore, JobState } from '../queue/store.ts';
+import type { BuildRecord, JobState } from '../queue/build-record.ts';
+import type { BuildStore } from '../queue/store.ts';
 
 export interface JobResult {
   status: Extract<JobStatus, 'success' | 'failure' | 'canceled' | 'error' | 'skipped'>;

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { RerunEvent } from '../core/event.ts';
 import { isFinal } from '../model.ts';
-import type { BuildMeta } from '../queue/store.ts';
+import type { BuildMeta } from '../queue/build-record.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { isFinal, type JobStatus } from '../model.ts';
-import type { JobState } from '../queue/store.ts';
+import type { JobState } from '../queue/build-record.ts';
 import { rerunEvent } from './rerun-build.ts';
 import { asRecord, newBuild, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 

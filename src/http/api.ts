@@ -6,7 +6,8 @@ import { isFinal } from '../model.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { Config } from '../config.ts';
 import { webBase, webLinks } from '../forges/web-links.ts';
-import { toView, type BuildStore } from '../queue/store.ts';
+import { toView } from '../queue/build-view.ts';
+import type { BuildStore } from '../queue/store.ts';
 import { decodeLine } from '../runner/job-log.ts';
 
 export interface ApiDeps {

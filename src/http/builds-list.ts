@@ -6,7 +6,8 @@ import type { Context } from 'koa';
 import { InvalidRequestError } from '../errors.ts';
 import { formatDiagnostic, type Diagnostic } from '../pipelines/diagnostic.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
-import { toView, type BuildStore } from '../queue/store.ts';
+import { toView } from '../queue/build-view.ts';
+import type { BuildStore } from '../queue/store.ts';
 
 export interface ListDeps {
   store: BuildStore;

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Keys } from '../queue/keys.ts';
-import { JOB_BUCKETS } from '../queue/store.ts';
+import { JOB_BUCKETS } from '../queue/build-stats.ts';
 
 export interface MetricsDeps {
   redis: Redis;

@@ -5,7 +5,8 @@ import type { Config } from '../config.ts';
 import type { BuildStatus, ForgeName, JobView, OutboundEventType } from '../model.ts';
 import { notifyWants } from '../pipelines/match.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
-import { toView, type BuildRecord } from '../queue/store.ts';
+import { toView } from '../queue/build-view.ts';
+import type { BuildRecord } from '../queue/build-record.ts';
 import type { DeliverySeal } from './delivery-seal.ts';
 
 /** Messages about pushci itself, for the operator's global endpoints (`PUSHCI_NOTIFY_URLS`) only. */

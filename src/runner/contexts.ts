@@ -5,7 +5,7 @@ import { SECRET_ENV_PREFIX } from '../pipelines/expressions.ts';
 import { VAR_ENV_PREFIX } from '../pipelines/expression-checker.ts';
 import type { JobDef } from '../pipelines/pipeline.ts';
 import { settingEnvProblem } from '../pipelines/settings-env.ts';
-import type { BuildRecord } from '../queue/store.ts';
+import type { BuildRecord } from '../queue/build-record.ts';
 
 type Obj = { [k: string]: Value };
 

@@ -14,7 +14,7 @@ import { scriptExtension } from '../pipelines/shells.ts';
 import type { StepDef } from '../pipelines/pipeline.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
-import type { BuildRecord } from '../queue/store.ts';
+import type { BuildRecord } from '../queue/build-record.ts';
 import type { Backend, JobDirs, JobLimits, NetworkMode } from './backend.ts';
 import { changedFiles, checkout, fetchBranchHead, mirrorObjects } from './checkout.ts';
 import { pullRequestSource } from '../forges/pull-request-source.ts';

@@ -1,7 +1,7 @@
 import { SECRET_ENV_PREFIX } from '../pipelines/expressions.ts';
 import { matchesList } from '../pipelines/glob.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
-import type { BuildMeta } from '../queue/store.ts';
+import type { BuildMeta } from '../queue/build-record.ts';
 
 /** A build of a fork's pull request runs code nobody with access to this server wrote. */
 export function fromFork(meta: Pick<BuildMeta, 'pull_request'>): boolean {

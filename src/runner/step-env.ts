@@ -1,4 +1,4 @@
-import type { BuildRecord } from '../queue/store.ts';
+import type { BuildRecord } from '../queue/build-record.ts';
 import type { EvalContext } from '../pipelines/expr/evaluate.ts';
 import { renderTemplate } from '../pipelines/expr/template.ts';
 import { inputVariable } from '../pipelines/inputs.ts';

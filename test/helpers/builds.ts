@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadPipelineSource } from '../../src/pipelines/load.ts';
 import type { Pipeline } from '../../src/pipelines/pipeline.ts';
-import type { NewBuild } from '../../src/queue/store.ts';
+import type { NewBuild } from '../../src/queue/build-record.ts';
 
 /** Pipeline `web` for octo-org/web: one job, `build`, whose one step runs `run`. */
 export function webPipeline(run: string): Pipeline {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SETTINGS } from '../../src/config.ts';
 import { baseEnv } from '../../src/runner/step-env.ts';
-import type { BuildRecord } from '../../src/queue/store.ts';
+import type { BuildRecord } from '../../src/queue/build-record.ts';
 import type { JobDef } from '../../src/pipelines/pipeline.ts';
 import { EVENT_KINDS } from '../../src/core/event.ts';
 import { BUILD_STATUSES, JOB_STATUSES } from '../../src/core/states.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadPipelineSource } from '../../../src/pipelines/load.ts';
-import type { BuildMeta } from '../../../src/queue/store.ts';
+import type { BuildMeta } from '../../../src/queue/build-record.ts';
 import { environmentFor, secretAllowed } from '../../../src/runner/secret-access.ts';
 
 const text = `repository: o/r

@@ -472,7 +472,9 @@ export interface Config {
   gitlabToken: string | undefined;
   giteaToken: string | undefined;
   forgejoToken: string | undefined;
+  bitbucketToken: string | undefined;
   githubApiUrl: string;
+  bitbucketApiUrl: string;
   gitlabApiUrl: string;
   notifyTimeoutMs: number;
   notifyEndpointConcurrency: number;

@@ -10,9 +10,7 @@ export { MissingTokenError };
 export function statusRequest(d: StatusDelivery, config: Readonly<Config>): ApiCall {
   const forge = forgeNamed(d.forge);
   if (!forge.commitStatus)
-    throw new MissingTokenError(
-      `commit statuses are supported for GitHub, GitLab, Gitea and Forgejo, not ${d.forge}`,
-    );
+    throw new MissingTokenError(`${forge.title} has no commit statuses pushci can set`);
   // GitHub cuts descriptions at 140 characters and refuses longer ones; so do we, visibly.
   const description = d.description.length > 140 ? `${d.description.slice(0, 139)}…` : d.description;
   return forge.commitStatus({ ...d, description }, config);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,8 +40,25 @@ describe('Bitbucket pull request builds', () => {
   let server: TestServer;
   let head: string;
   let forkHead: string;
+  let api: Server;
+  /** What the fake Bitbucket API received: build statuses. */
+  const statuses: Array<{ url: string; auth: string; body: { key: string; state: string; url: string } }> =
+    [];
 
   before(async () => {
+    api = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        statuses.push({
+          url: req.url!,
+          auth: req.headers.authorization ?? '',
+          body: JSON.parse(text || 'null'),
+        });
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{"type":"commitstatus"}');
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     redis = await startRedis();
     repo = makeRepo([{ 'a.txt': 'base\n' }]);
     repo.git('checkout', '-q', '-b', 'feature/widget');
@@ -68,6 +87,7 @@ repository: team_name/repo_name
 forge: bitbucket
 clone-url: ${repo.dir}
 on: pull_request
+commit-status: true
 pull-requests:
   forks: run
 jobs:
@@ -102,11 +122,14 @@ jobs:
         BITBUCKET_WEBHOOK_SECRET: SECRET,
         PUSHCI_SECRET_DEPLOY: DEPLOY,
         PUSHCI_BITBUCKET_URL: bitbucket,
+        PUSHCI_BITBUCKET_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+        BITBUCKET_TOKEN: 'bb-token',
       },
     );
   });
   after(async () => {
     await server?.close();
+    await new Promise((r) => api?.close(r));
     await redis?.stop();
   });
 
@@ -173,6 +196,18 @@ jobs:
     assert.equal(line(text, 'EVENT'), 'pull_request 4 feature/widget main false');
     assert.equal(line(text, 'HEAD'), `${head} ${head}`);
     assert.notEqual(line(text, 'TOKEN'), '[]', 'a same-repository pull request gets the secret');
+    // Build statuses go to the full commit, through Bitbucket's build status API, linked to the build.
+    const mine = () => statuses.filter((s) => s.body.url.endsWith(v.id));
+    await waitFor(() => mine().some((s) => s.body.state === 'SUCCESSFUL'), 15_000, 'the final status');
+    for (const s of mine()) {
+      assert.equal(s.url, `/2.0/repositories/team_name/repo_name/commit/${head}/statuses/build`);
+      assert.equal(s.auth, 'Bearer bb-token');
+      assert.equal(s.body.key, 'pushci/bb-pr');
+    }
+    assert.ok(
+      mine().some((s) => s.body.state === 'INPROGRESS'),
+      JSON.stringify(mine()),
+    );
     const docs = await final(byName.get('bb-docs')!);
     assert.equal(docs.status, 'success', 'the path filter saw the whole pull request, not only its head');
   });

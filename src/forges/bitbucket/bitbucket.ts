@@ -1,5 +1,6 @@
 import type { Forge } from '../forge.ts';
 import { cloneUrlUnder } from '../forge.ts';
+import { bitbucketCommitStatus } from './commit-status.ts';
 import { createBitbucketInbound } from './inbound.ts';
 import { BITBUCKET_SETTINGS } from './settings.ts';
 
@@ -11,7 +12,8 @@ export const bitbucket: Forge = {
   webhookSecrets: (config) => [{ env: 'BITBUCKET_WEBHOOK_SECRET', values: config.bitbucketSecrets }],
   inbound: (config) => createBitbucketInbound(config.bitbucketSecrets),
   cloneUrl: (config, repository) => cloneUrlUnder(config.bitbucketUrl, repository),
-  commitStatus: null,
+  commitStatus: (status, config) =>
+    bitbucketCommitStatus(status, config.bitbucketApiUrl, config.bitbucketToken),
   hooks: null,
   setup: {
     secretEnv: 'BITBUCKET_WEBHOOK_SECRET',

@@ -18,4 +18,20 @@ export const BITBUCKET_SETTINGS: readonly Setting[] = [
     default: 'https://bitbucket.org',
     doc: 'Bitbucket web base URL, for default clone URLs.',
   },
+  {
+    key: 'bitbucketApiUrl',
+    env: 'PUSHCI_BITBUCKET_API_URL',
+    flag: 'bitbucket-api-url',
+    kind: 'string',
+    default: 'https://api.bitbucket.org',
+    doc: 'Bitbucket API base URL, for build statuses.',
+  },
+  {
+    key: 'bitbucketToken',
+    env: 'BITBUCKET_TOKEN',
+    flag: 'bitbucket-token',
+    kind: 'string',
+    default: undefined,
+    doc: 'Access token for Bitbucket build statuses (`commit-status: true`), sent as a Bearer token.',
+  },
 ];

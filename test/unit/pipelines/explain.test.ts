@@ -1,60 +1,15 @@
 import assert from 'node:assert/strict';
+import { globs, matchPipeline, pushOf } from '../../helpers/match-fixtures.ts';
 import { describe, it } from 'node:test';
 import type { PushEvent } from '../../../src/core/event.ts';
 import { explainMatch } from '../../../src/pipelines/explain.ts';
-import { parseGlob } from '../../../src/pipelines/glob.ts';
 import { matchPipelines } from '../../../src/pipelines/match.ts';
 import type { Pipeline, Trigger } from '../../../src/pipelines/pipeline.ts';
 
-const g = (...p: string[]) => p.map(parseGlob);
-const NONE: Trigger = {
-  branches: null,
-  branchesIgnore: null,
-  tags: null,
-  tagsIgnore: null,
-  paths: null,
-  pathsIgnore: null,
-};
-
-function pipeline(name: string, trigger: Partial<Trigger>, extra: Partial<Pipeline> = {}): Pipeline {
-  return {
-    name,
-    file: `${name}.yml`,
-    repository: 'octo-org/web',
-    cloneUrl: null,
-    forge: null,
-    trigger: { ...NONE, ...trigger },
-    env: {},
-    jobs: [],
-    notify: [],
-    concurrency: null,
-    maxJobs: null,
-    commitStatus: null,
-    ...extra,
-  };
-}
-
-function push(ref: string, extra: Partial<PushEvent> = {}): PushEvent {
-  const branch = ref.startsWith('refs/heads/') ? { branch: ref.slice(11) } : {};
-  const tag = ref.startsWith('refs/tags/') ? { tag: ref.slice(10) } : {};
-  return {
-    kind: ref.startsWith('refs/tags/') ? 'tag' : 'push',
-    forge: 'github',
-    deliveryId: 'd',
-    repository: 'octo-org/web',
-    ref,
-    ...branch,
-    ...tag,
-    before: 'a'.repeat(40),
-    after: 'b'.repeat(40),
-    deleted: false,
-    created: false,
-    forced: false,
-    headMessage: 'a change',
-    pusher: null,
-    ...extra,
-  };
-}
+const g = globs;
+const pipeline = matchPipeline;
+const push = (ref: string, extra: Partial<PushEvent> = {}) =>
+  pushOf(ref, { headMessage: 'a change', ...extra });
 
 const PIPELINES = [
   pipeline('any', {}),

@@ -1,59 +1,13 @@
 import assert from 'node:assert/strict';
+import { NO_TRIGGER, globs, matchPipeline, pushOf } from '../../helpers/match-fixtures.ts';
 import { describe, it } from 'node:test';
 import type { PushEvent } from '../../../src/core/event.ts';
-import { parseGlob } from '../../../src/pipelines/glob.ts';
 import { matchPipelines, pathsAllow, skipMarker } from '../../../src/pipelines/match.ts';
 import type { Pipeline, Trigger } from '../../../src/pipelines/pipeline.ts';
 
-const g = (...p: string[]) => p.map(parseGlob);
-const NONE: Trigger = {
-  branches: null,
-  branchesIgnore: null,
-  tags: null,
-  tagsIgnore: null,
-  paths: null,
-  pathsIgnore: null,
-};
-
-function pipeline(name: string, trigger: Partial<Trigger>, extra: Partial<Pipeline> = {}): Pipeline {
-  return {
-    name,
-    file: `${name}.yml`,
-    repository: 'octo-org/web',
-    cloneUrl: null,
-    forge: null,
-    trigger: { ...NONE, ...trigger },
-    env: {},
-    jobs: [],
-    notify: [],
-    concurrency: null,
-    maxJobs: null,
-    commitStatus: null,
-    ...extra,
-  };
-}
-
-function push(ref: string, extra: Partial<PushEvent> = {}): PushEvent {
-  const branch = ref.startsWith('refs/heads/') ? { branch: ref.slice(11) } : {};
-  const tag = ref.startsWith('refs/tags/') ? { tag: ref.slice(10) } : {};
-  return {
-    kind: ref.startsWith('refs/tags/') ? 'tag' : 'push',
-    forge: 'github',
-    deliveryId: 'd',
-    repository: 'octo-org/web',
-    ref,
-    ...branch,
-    ...tag,
-    before: 'a'.repeat(40),
-    after: 'b'.repeat(40),
-    deleted: false,
-    created: false,
-    forced: false,
-    headMessage: null,
-    pusher: null,
-    ...extra,
-  };
-}
+const g = globs;
+const pipeline = matchPipeline;
+const push = pushOf;
 
 describe('matchPipelines', () => {
   const table: Array<[string, Partial<Trigger>, string, boolean, Partial<PushEvent>?]> = [
@@ -99,7 +53,7 @@ describe('matchPipelines', () => {
 });
 
 describe('pathsAllow', () => {
-  const t = (x: Partial<Trigger>) => ({ ...NONE, ...x });
+  const t = (x: Partial<Trigger>) => ({ ...NO_TRIGGER, ...x });
   it('paths: any changed file matching is enough', () => {
     assert.equal(pathsAllow(t({ paths: g('src/**') }), ['README.md', 'src/a.ts']), true);
     assert.equal(pathsAllow(t({ paths: g('src/**') }), ['README.md']), false);

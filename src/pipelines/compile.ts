@@ -28,6 +28,8 @@ import type {
 } from './pipeline.ts';
 import { scanCacheKey } from './cache-key.ts';
 import { compileServices } from './services.ts';
+import { parseActionRef } from './action-ref.ts';
+import { DOCKER_ACTION_PROBLEM } from './action-file.ts';
 import type { PipelineFile } from './schema.ts';
 import type { Positions } from './positions.ts';
 import type { OutboundEventType } from '../model.ts';
@@ -44,11 +46,6 @@ const UNSUPPORTED_JOB_KEYS = [
   ['with', 'inputs of reusable workflows (jobs.<id>.with)'],
   ['secrets', 'secrets of reusable workflows (jobs.<id>.secrets); steps read ${{ secrets.NAME }} directly'],
   ['container', 'container: jobs run in pushci’s sandbox on the worker, not in a container image'],
-] as const;
-
-const UNSUPPORTED_STEP_KEYS = [
-  ['uses', 'actions (steps[*].uses); write the step as run:'],
-  ['with', 'with: (inputs of actions, which are not supported)'],
 ] as const;
 
 /**
@@ -419,16 +416,32 @@ export function compilePipeline(
           report(pos.of([...sp, 'id']), `step id "${s.id}" is used twice in job "${jobId}"`);
         stepIds.add(s.id);
       }
-      for (const [key, what] of UNSUPPORTED_STEP_KEYS) {
-        if (s.uses !== undefined && key === 'with') continue;
-        if (s[key] !== undefined) report(pos.ofKey(sp, key), `not supported: ${what}`);
-      }
       const run = s.run ?? '';
       if (s.run === undefined && s.uses === undefined)
         report(
           pos.of(sp),
-          `missing required key "run" in ${jobId}'s step ${i + 1}: the script the step runs`,
+          `missing required key "run" in ${jobId}'s step ${i + 1}: the script the step runs (or uses: for an action)`,
         );
+      if (s.run !== undefined && s.uses !== undefined)
+        report(pos.ofKey(sp, 'uses'), 'a step has either run: or uses:, not both');
+      if (s.with !== undefined && s.uses === undefined)
+        report(pos.ofKey(sp, 'with'), 'with: gives inputs to an action: it goes with uses:');
+      if (s.uses !== undefined) {
+        const ref = parseActionRef(s.uses);
+        if ('problem' in ref) report(pos.of([...sp, 'uses']), ref.problem);
+        else if (ref.kind === 'docker') report(pos.of([...sp, 'uses']), `uses: ${DOCKER_ACTION_PROBLEM}`);
+        else if (ref.kind === 'remote')
+          report(
+            pos.of([...sp, 'uses']),
+            'not supported: actions from other repositories (owner/repo@ref), yet; use an action in this repository (./path)',
+          );
+      }
+      const withInputs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(s.with ?? {})) {
+        withInputs[k] = v === null ? '' : String(v);
+        if (typeof v === 'string' && hasExpression(v))
+          expressions.template(v, [...sp, 'with', k], place("a step's with:", stepNames));
+      }
       const shellName = s.shell ?? defaultsRun.shell;
       const shell = shellName === undefined ? null : shellCommand(shellName);
       const stepPlace = (where: PlaceName) => place(where, stepNames);
@@ -463,7 +476,8 @@ export function compilePipeline(
         );
       return {
         ...(s.id !== undefined ? { id: s.id } : {}),
-        name: s.name ?? run.split('\n')[0]!.slice(0, 80),
+        name: s.name ?? (s.uses !== undefined ? s.uses.trim() : run.split('\n')[0]!.slice(0, 80)),
+        ...(s.uses !== undefined ? { uses: s.uses.trim(), with: withInputs } : {}),
         ...(s.name !== undefined && hasExpression(s.name) ? { nameTemplate: true } : {}),
         run: run,
         ...(script !== undefined ? { script, expressions: exprs! } : {}),

@@ -87,6 +87,8 @@ const KNOWN_KEYS: Record<string, string[]> = {
     'continue-on-error',
     'working-directory',
     'shell',
+    'uses',
+    'with',
   ],
   notify: ['url', 'secret', 'events', 'branches'],
   concurrency: ['group', 'cancel-in-progress', 'max'],

@@ -153,8 +153,12 @@ export interface StepDef {
   name: string;
   /** `name:` holds `${{ }}` the worker renders (a name taken from the script is shown as written). */
   nameTemplate?: boolean;
-  /** The script as written. */
+  /** The script as written ('' for an action). */
   run: string;
+  /** The action this step runs instead of a script (`uses:` as written). */
+  uses?: string;
+  /** Its `with:` inputs, templates the worker evaluates. */
+  with?: Record<string, string>;
   /** What runs: `run` with each `${{ }}` replaced by `${PUSHCI_EXPR_n}` (absent: `run` has none). */
   script?: string;
   /** The values of those variables, evaluated by the worker. */

@@ -76,8 +76,22 @@ const step = z
       .describe(
         'Script run by the shell, in the job’s working directory. Each ${{ }} reaches the script as an environment variable, never as code.',
       ),
-    uses: unsupported.optional(),
-    with: unsupported.optional(),
+    uses: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'An action instead of run: ./path (an action.yml in the checkout), owner/repo@ref or owner/repo/path@ref (see "Actions" in the README).',
+      ),
+    with: z
+      .record(
+        z.string().min(1),
+        z.union([z.string(), z.number(), z.boolean(), z.null()], {
+          error: 'must be a string, a number or a boolean',
+        }),
+      )
+      .optional()
+      .describe('Inputs of the action in uses:; values may use ${{ }}.'),
     env: envMap.optional(),
     'timeout-minutes': timeout.optional(),
     'continue-on-error': continueOnError('A failure of this step does not fail the job.').optional(),
@@ -90,7 +104,7 @@ const step = z
         'bash (default), sh, python, node, pwsh, or a command line such as `bash -e {0}`; the script file replaces {0} or is appended.',
       ),
   })
-  .describe('One step: a script.');
+  .describe('One step: a script (run:) or an action (uses:).');
 
 const defaults = z
   .strictObject({

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 export const MAX_COMMAND_FILE_BYTES = 1024 * 1024;
 
 export interface CommandFiles {
-  /** GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY as the step sees them. */
+  /** GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY, GITHUB_STATE as the step sees them. */
   env: Record<string, string>;
   /** The same files on the worker's side. */
-  host: { output: string; env: string; path: string; summary: string };
+  host: { output: string; env: string; path: string; summary: string; state: string };
 }
 
 /**
@@ -27,7 +27,13 @@ export interface CommandFiles {
 export function createCommandFiles(hostTmp: string, insideTmp: string, step: number): CommandFiles {
   const dir = `_pushci_step_${step}`;
   mkdirSync(join(hostTmp, dir), { recursive: true, mode: 0o700 });
-  const names = { output: 'output', env: 'env', path: 'path', summary: 'summary.md' } as const;
+  const names = {
+    output: 'output',
+    env: 'env',
+    path: 'path',
+    summary: 'summary.md',
+    state: 'state',
+  } as const;
   const host = Object.fromEntries(
     Object.entries(names).map(([k, f]) => {
       const p = join(hostTmp, dir, f);
@@ -43,6 +49,8 @@ export function createCommandFiles(hostTmp: string, insideTmp: string, step: num
       GITHUB_ENV: inside(names.env),
       GITHUB_PATH: inside(names.path),
       GITHUB_STEP_SUMMARY: inside(names.summary),
+      // Read only for node actions (pre/main hand it to post as STATE_*).
+      GITHUB_STATE: inside(names.state),
     },
   };
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { mkdir, realpath, rm } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
@@ -8,10 +8,8 @@ import { cloneUrlFor } from '../builds/clone-url.ts';
 import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
 import type { EvalContext } from '../pipelines/expr/evaluate.ts';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
-import { evaluateCondition, evaluateTemplate, renderTemplate } from '../pipelines/expr/template.ts';
-import { toBoolean, toNumber, toText, type Value } from '../pipelines/expr/values.ts';
-import { scriptExtension } from '../pipelines/shells.ts';
-import type { StepDef } from '../pipelines/pipeline.ts';
+import { evaluateCondition } from '../pipelines/expr/template.ts';
+import type { Value } from '../pipelines/expr/values.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
@@ -21,20 +19,13 @@ import { pullRequestSource } from '../forges/pull-request-source.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
-import { describeShell, runStep } from './run-step.ts';
+import { runJobSteps } from './run-steps.ts';
+import { loadAction } from './load-action.ts';
 import { githubContext } from '../builds/github-context.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
-import { hashFiles } from './hash-files.ts';
 import { workerLabels } from './labels.ts';
 import { baseEnv, renderEnv } from './step-env.ts';
-import {
-  actionsEnv,
-  collectStepFiles,
-  createStepFileState,
-  jobOutputs,
-  workflowCommandReader,
-} from './step-files.ts';
-import { createCommandFiles } from './command-files.ts';
+import { createStepFileState, jobOutputs } from './step-files.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
 import { defaultBranchResolver } from './default-branch.ts';
@@ -306,10 +297,13 @@ export async function runJob(
         };
       }
     }
+    // Node actions run with this worker's own Node, shown read-only to the steps.
+    const nodePath = await realpath(process.execPath);
+    const usesActions = job.steps.some((s) => s.uses !== undefined);
     const prepare = {
       id,
       dirs,
-      readOnly: [mirrorObjects(config.dataDir, cloneUrl)],
+      readOnly: [mirrorObjects(config.dataDir, cloneUrl), ...(usesActions ? [nodePath] : [])],
       network,
       limits,
     };
@@ -399,122 +393,37 @@ export async function runJob(
       }
     }
     timings.lap('services');
-    let failed: { exitCode: number | null; reason: string } | null = null;
-    for (const [i, step] of job.steps.entries()) {
-      // A cancel or the job's timeout that came between steps (or during the checkout, which may not
-      // notice it) ends the job here: without this, success() is false once stopped, every step is skipped
-      // and the job would end as a success it never earned.
-      if (stop.aborted) return stoppedOutcome(`before step "${step.name}"`);
-      const status = { success: failed === null, failure: failed !== null, cancelled: stop.aborted };
-      (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
-      const stepCtx: EvalContext = {
-        contexts: { ...contexts, env: { ...server.env, ...jobEnv, ...fromSteps.env } },
-        status,
-        hashFiles: (patterns) => hashFiles(realSrc, patterns),
-      };
-      let stepOutputs: Record<string, string> = {};
-      const result = (outcome: string, conclusion = outcome) => {
-        if (step.id) steps[step.id] = { outputs: stepOutputs, outcome, conclusion };
-      };
-      let plan: {
-        name: string;
-        env: Record<string, string>;
-        timeoutMinutes: number | null;
-        continueOnError: boolean;
-      };
-      try {
-        if (!evaluateCondition(step.if ?? 'success()', stepCtx)) {
-          log.system(
-            `pushci: step "${step.name}" skipped: ${step.if ? `its if: is false (${step.if.trim()})` : 'an earlier step failed'}`,
-          );
-          result('skipped');
-          continue;
-        }
-        plan = stepPlan(step, stepCtx, { ...jobEnv, ...fromSteps.env }, base);
-      } catch (err) {
-        if (!(err instanceof ExpressionError)) throw err;
-        const reason = `step "${step.name}": expression error: ${err.message}`;
-        log.system(`pushci: ${reason}`);
-        result('failure');
-        failed ??= { exitCode: null, reason };
-        continue;
-      }
-      const cwd = join(dirs.src, job.workingDirectory ?? '.', step.workingDirectory ?? '.');
-      // A committed symlink must not move the working directory out of the checkout.
-      const realCwd = await realpath(cwd).catch(() => null);
-      if (realCwd === null || (realCwd !== realSrc && !realCwd.startsWith(realSrc + sep))) {
-        const where = join(job.workingDirectory ?? '.', step.workingDirectory ?? '.');
-        const reason = `working directory "${where}" of step "${plan.name}" ${realCwd === null ? 'does not exist in the checkout' : 'leads outside the checkout (through a symlink)'}`;
-        log.system(`pushci: ${reason}`);
-        result('failure');
-        failed ??= { exitCode: null, reason };
-        continue;
-      }
-      const stepTimeout = plan.timeoutMinutes ? plan.timeoutMinutes * 60_000 : Infinity;
-      const left = deadline - Date.now();
-      log.system(`▶ ${plan.name}  (${describeShell(step.shell)})`);
-      const started = Date.now();
-      const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, i);
-      const env = {
-        ...plan.env,
-        ...actionsEnv(contexts, rt, step.id ?? `__run_${i + 1}`),
-        ...commandFiles.env,
-        PATH: [...fromSteps.path, plan.env.PATH].filter(Boolean).join(':'),
-        ...rt.env,
-      };
-      const commands = workflowCommandReader(plan.name, addMask, fromSteps.annotations);
-      const res = await runStep(rt, {
-        script: step.script ?? step.run,
-        shell: step.shell,
-        scriptFile: join(dirs.scripts, `step-${i}${scriptExtension(step.shell)}`),
-        cwd: realCwd,
-        env: { ...env, ...cacheEnv, ...services?.env },
-        timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
+    const ran = await runJobSteps(
+      {
+        rt,
+        dirs,
+        realSrc,
+        log,
+        contexts,
+        serverEnv: server.env,
+        jobEnv,
+        base,
+        // The actions/cache protocol and the services' variables, for every step.
+        cacheEnv: { ...cacheEnv, ...services?.env },
+        fromSteps,
+        addMask,
+        jobWorkingDirectory: job.workingDirectory,
         killGraceMs: config.killGraceMs,
-        signal: stop,
-        onStarted: () => timings.lap('sandbox start'),
-        onLine: (s, line) => {
-          if (s === 'out') commands(line);
-          log.write(s, line);
-        },
-      });
-      // Every process of the step has ended: what it left in its command files is final.
-      stepOutputs = collectStepFiles(commandFiles, fromSteps, (m) => log.system(`pushci: ${m}`), plan.name);
-      timings.lap('step');
-      const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-      if (res.canceled && signal?.aborted) {
-        log.system(`pushci: step "${plan.name}" canceled after ${took}`);
-        return { status: 'canceled', exitCode: res.exitCode, reason: String(signal.reason ?? 'canceled') };
-      }
-      if (res.canceled || (res.timedOut && stepTimeout >= left)) {
-        const reason = `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min (in step "${plan.name}")`;
-        log.system(`pushci: ${reason}`);
-        return { status: 'failure', exitCode: res.exitCode, reason };
-      }
-      let problem: string | null = null;
-      if (res.timedOut) problem = `step "${plan.name}" timed out after ${plan.timeoutMinutes} min`;
-      else if (res.limit) problem = `step "${plan.name}" ${res.limit}`;
-      else {
-        const code = res.exitCode;
-        log.system(
-          `pushci: step "${plan.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
-        );
-        if (code !== 0)
-          problem = `step "${plan.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
-      }
-      if (problem === null) {
-        result('success');
-        continue;
-      }
-      if (res.timedOut || res.limit) log.system(`pushci: ${problem}`);
-      if (plan.continueOnError) {
-        log.system('pushci: continue-on-error is set; going on');
-        result('failure', 'success');
-        continue;
-      }
-      result('failure');
-      failed ??= { exitCode: res.exitCode, reason: problem };
-    }
+        stop,
+        cancel: signal,
+        deadline,
+        timeoutText: `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min`,
+        stopped: stoppedOutcome,
+        loadAction: (ref) => loadAction(ref, { checkout: dirs.src, realSrc, workspace: rt.workspace }),
+        node: nodePath,
+        posts: [],
+        seq: 0,
+        timings,
+      },
+      job.steps,
+    );
+    if ('end' in ran) return ran.end;
+    const failed = ran.failed;
     (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
     // What leaves the job (Redis, the API, payloads) is masked; an output holding a secret is dropped, as on GitHub.
     const outputs = jobOutputs(
@@ -560,34 +469,4 @@ export async function runJob(
     if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});
     timings.lap('workspace removal');
   }
-}
-
-/** What a step's expressions say: its shown name, environment, timeout and continue-on-error. */
-function stepPlan(
-  step: StepDef,
-  ctx: EvalContext,
-  jobEnv: Record<string, string>,
-  base: Record<string, string>,
-): { name: string; env: Record<string, string>; timeoutMinutes: number | null; continueOnError: boolean } {
-  const name = step.nameTemplate ? renderTemplate(step.name, ctx).replace(/\s*\n\s*/g, ' ') : step.name;
-  const own = renderEnv(step.env, ctx);
-  const env = { ...base, ...jobEnv, ...own };
-  // Each ${{ }} of the script reaches it as a variable: data, never code.
-  const valueCtx: EvalContext = {
-    ...ctx,
-    contexts: { ...ctx.contexts, env: { ...(ctx.contexts.env as object), ...own } },
-  };
-  for (const e of step.expressions ?? [])
-    env[e.variable] = toText(evaluateTemplate(`\${{${e.source}}}`, valueCtx));
-  const t = step.timeoutMinutes;
-  let timeoutMinutes: number | null = null;
-  if (typeof t === 'number') timeoutMinutes = t;
-  else if (typeof t === 'string') {
-    const v = toNumber(evaluateTemplate(t, valueCtx));
-    if (!(v > 0)) throw new ExpressionError(`timeout-minutes ${t} is ${v}, not a positive number of minutes`);
-    timeoutMinutes = v;
-  }
-  const c = step.continueOnError;
-  const continueOnError = typeof c === 'string' ? toBoolean(evaluateTemplate(c, valueCtx)) : c;
-  return { name, env, timeoutMinutes, continueOnError };
 }

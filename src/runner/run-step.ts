@@ -9,6 +9,8 @@ const MAX_LINE = 64 * 1024;
 
 export interface StepOptions {
   script: string;
+  /** A program and its arguments to run instead of the script (a node action's file). */
+  argv?: string[];
   /** Shell command line; the script file is appended (or replaces `{0}`). */
   shell: string | null;
   /** Where to write the script file (a host path under the job's `scripts` folder). */
@@ -78,8 +80,9 @@ export function splitLines(stream: Readable, emit: (line: string) => void): Prom
  * step's end, so nothing it started in the background outlives it.
  */
 export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
-  await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
-  const step = await rt.start({ argv: shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
+  if (!o.argv)
+    await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
+  const step = await rt.start({ argv: o.argv ?? shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
   o.onStarted?.();
   let timedOut = false;
   let canceled = false;

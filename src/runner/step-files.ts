@@ -28,7 +28,7 @@ export function createStepFileState(): StepFileState {
 }
 
 /** $GITHUB_ENV may not set these: pushci's own variables and the command files themselves. */
-const PROTECTED = /^(?:PUSHCI_.*|GITHUB_(?:OUTPUT|ENV|PATH|STEP_SUMMARY)|NODE_OPTIONS)$/;
+const PROTECTED = /^(?:PUSHCI_.*|GITHUB_(?:OUTPUT|ENV|PATH|STEP_SUMMARY|STATE|ACTION_PATH)|NODE_OPTIONS)$/;
 
 /** Reads a step's command files into `state`; returns its outputs (for steps.<id>.outputs). */
 export function collectStepFiles(

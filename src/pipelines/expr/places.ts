@@ -19,6 +19,7 @@ export type PlaceName =
   | "a step's name"
   | "a step's env"
   | "a step's run"
+  | "a step's with:"
   | "a step's working-directory"
   | "a step's continue-on-error"
   | "a step's timeout-minutes";
@@ -55,6 +56,7 @@ const CONTEXTS: Record<PlaceName, { contexts: ContextName[]; status?: boolean; w
   "a step's name": { contexts: STEP, workspace: true },
   "a step's env": { contexts: STEP, workspace: true },
   "a step's run": { contexts: STEP, workspace: true },
+  "a step's with:": { contexts: STEP, workspace: true },
   "a step's working-directory": { contexts: STEP, workspace: true },
   "a step's continue-on-error": { contexts: STEP, workspace: true },
   "a step's timeout-minutes": { contexts: STEP, workspace: true },

@@ -117,14 +117,14 @@ jobs:
       redis:
         image: redis
     steps:
-      - uses: actions/checkout@v4
+      - uses: docker://alpine:3
       - run: make
 `);
     assert.deepEqual(got, [
       'w.yml:5:5: not supported: reusable workflows (jobs.<id>.uses); copy the called workflow’s jobs into this file',
       'w.yml:9:5: not supported: container: jobs run in pushci’s sandbox on the worker, not in a container image',
       'w.yml:12:9: not supported: image: services need a container engine (service "redis"); run it as a process with run:, e.g. run: redis-server --port $PORT',
-      'w.yml:14:9: not supported: actions (steps[*].uses); write the step as run:',
+      'w.yml:14:15: uses: docker actions need a container engine, which pushci does not have configured',
     ]);
   });
 });

@@ -1,0 +1,67 @@
+import { lstat, readFile, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { parseActionFile, MAX_ACTION_FILE_BYTES } from '../pipelines/action-file.ts';
+import type { ActionRef } from '../pipelines/action-ref.ts';
+import { formatDiagnostic } from '../pipelines/diagnostic.ts';
+import type { LoadedAction } from './run-steps.ts';
+
+const inside = (p: string, root: string) => p === root || p.startsWith(root + sep);
+
+/**
+ * Reads and parses the action.yml (or action.yaml) in `hostDir`, which must stay inside `root` (a
+ * committed symlink must not lead to the worker's files). `label` names the action in messages.
+ */
+export async function readAction(
+  hostDir: string,
+  root: string,
+  label: string,
+  shown: string,
+  /** The folder as the steps see it, from its real path on the worker. */
+  seen: (real: string) => string,
+): Promise<LoadedAction | { problem: string }> {
+  const real = await realpath(hostDir).catch(() => null);
+  if (real === null) return { problem: `${label}: there is no folder ${shown}` };
+  if (!inside(real, root))
+    return { problem: `${label}: ${shown} leads outside its repository (through a symlink)` };
+  for (const name of ['action.yml', 'action.yaml']) {
+    const file = join(real, name);
+    const st = await lstat(file).catch(() => null);
+    if (st === null) continue;
+    const realFile = await realpath(file).catch(() => null);
+    if (realFile === null || !inside(realFile, root) || !(await lstat(realFile)).isFile())
+      return { problem: `${label}: ${name} is not a file inside the repository` };
+    if ((await lstat(realFile)).size > MAX_ACTION_FILE_BYTES)
+      return { problem: `${label}: ${name} is larger than ${MAX_ACTION_FILE_BYTES} bytes` };
+    const shownFile = shown === '.' ? name : `${shown.replace(/\/$/, '')}/${name}`;
+    const { action, diagnostics } = parseActionFile(shownFile, await readFile(realFile, 'utf8'));
+    if (!action)
+      return {
+        problem: `${label}: its action file has problems:\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
+      };
+    return { label, hostDir: real, dir: seen(real), def: action };
+  }
+  return { problem: `${label}: there is no action.yml or action.yaml in ${shown}` };
+}
+
+/**
+ * The action a `uses:` names. A local one (`./path`) is read from the checkout when its step runs,
+ * so it is the one of the commit being built.
+ */
+export async function loadAction(
+  ref: ActionRef,
+  where: { checkout: string; realSrc: string; workspace: string },
+): Promise<LoadedAction | { problem: string }> {
+  if (ref.kind === 'local') {
+    const shown = ref.path === '' ? '.' : ref.path;
+    return readAction(
+      join(where.checkout, ref.path),
+      where.realSrc,
+      `./${ref.path}`,
+      shown,
+      (real) => where.workspace + real.slice(where.realSrc.length),
+    );
+  }
+  if (ref.kind === 'remote')
+    return { problem: 'actions from other repositories (owner/repo@ref) are not supported yet' };
+  return { problem: 'docker actions are not supported' };
+}

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const SECRET = 'composite-secret';
+
+const GREET = `name: Greet
+inputs:
+  who:
+    description: whom to greet
+    required: true
+  greeting:
+    default: Hello
+  shout mode:
+    default: \${{ github.ref_name }}
+outputs:
+  message:
+    value: \${{ steps.say.outputs.text }}
+  inner:
+    value: \${{ steps.nested.outputs.echoed }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      shell: bash
+      run: |
+        echo "text=\${{ inputs.greeting }}, \${{ inputs.who }}!" >> "$GITHUB_OUTPUT"
+        echo "said: \${{ inputs.greeting }}, \${{ inputs.who }}!"
+        echo "env: who=$INPUT_WHO shout=$INPUT_SHOUT_MODE caller=$CALLER"
+        echo "path-ok: $([ "$GITHUB_ACTION_PATH" = "\${{ github.action_path }}" ] && echo yes)"
+    - if: inputs.greeting == 'never'
+      shell: bash
+      run: echo "must not run $((40+2))"
+    - shell: bash
+      working-directory: \${{ github.action_path }}
+      run: cat data.txt
+    - id: nested
+      uses: ./.github/actions/inner
+      with:
+        value: inner-\${{ inputs.greeting }}
+`;
+
+const INNER = `name: Inner
+inputs:
+  value:
+    required: true
+outputs:
+  echoed:
+    value: \${{ steps.e.outputs.v }}
+runs:
+  using: composite
+  steps:
+    - id: e
+      shell: sh
+      run: |
+        echo "v=$INPUT_VALUE" >> "$GITHUB_OUTPUT"
+        echo "inner got \${{ inputs.value }}"
+`;
+
+describe('local composite actions (uses: ./path)', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo([
+      {
+        '.github/actions/greet/action.yml': GREET,
+        '.github/actions/greet/data.txt': 'data from the action folder\n',
+        '.github/actions/inner/action.yaml': INNER,
+        '.github/actions/fails/action.yml': `name: Fails\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo about to fail; exit 3\n    - shell: bash\n      run: echo not reached $((40+2))\n`,
+        '.github/actions/broken/action.yml': `name: Broken\ninputs:\n  a:\n    required: maybe\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      nope: 1\n      run: echo hi\n`,
+        '.github/actions/docker/action.yml': `name: D\nruns:\n  using: docker\n  image: Dockerfile\n`,
+        '.github/actions/loop/action.yml': `name: Loop\nruns:\n  using: composite\n  steps:\n    - uses: ./.github/actions/loop\n`,
+      },
+    ]);
+    const head = (name: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
+    server = await startServer(
+      redis,
+      {
+        'ok.yml': `${head('ok')}jobs:
+  build:
+    outputs:
+      message: \${{ steps.g.outputs.message }}
+    steps:
+      - id: g
+        uses: ./.github/actions/greet
+        env:
+          CALLER: from-the-step
+        with:
+          who: $(echo INJECTED) "quoted" \${{ github.event_name }}
+          Shout Mode: loud
+      - run: |
+          echo "message=\${{ steps.g.outputs.message }}"
+          echo "inner=\${{ steps.g.outputs.inner }}"
+          echo "outcome=\${{ steps.g.outcome }}"
+`,
+        'fail.yml': `${head('fail')}jobs:
+  missing:
+    steps:
+      - uses: ./.github/actions/greet
+  failing:
+    steps:
+      - id: f
+        uses: ./.github/actions/fails
+        continue-on-error: true
+      - run: echo "after=\${{ steps.f.outcome }}/\${{ steps.f.conclusion }}"
+      - uses: ./.github/actions/fails
+      - if: failure()
+        run: echo cleanup-ran
+  broken:
+    steps:
+      - uses: ./.github/actions/broken
+  docker:
+    steps:
+      - uses: ./.github/actions/docker
+  nowhere:
+    steps:
+      - uses: ./no/such/action
+  loop:
+    steps:
+      - uses: ./.github/actions/loop
+`,
+      },
+      { GITHUB_WEBHOOK_SECRET: SECRET },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = async (name: string) => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    return waitFor(
+      async () => {
+        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
+      },
+      90_000,
+      `build ${id}`,
+    );
+  };
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  it('runs a composite action with inputs, defaults, outputs, nesting and the action path', async () => {
+    const b = await build('ok');
+    const text = await log(b.id, 'build');
+    assert.equal(b.status, 'success', text);
+    // with: values reach the script as data: nothing in them runs.
+    assert.match(text, /said: Hello, \$\(echo INJECTED\) "quoted" push!/);
+    assert.ok(!/said: Hello, INJECTED/.test(text), text);
+    // INPUT_* as GitHub spells them; with: keys match inputs without regard to case.
+    assert.match(text, /env: who=\$\(echo INJECTED\) "quoted" push shout=loud caller=from-the-step/);
+    assert.match(text, /path-ok: yes/);
+    assert.match(text, /data from the action folder/);
+    assert.match(text, /skipped: its if: is false \(inputs\.greeting == 'never'\)/);
+    assert.ok(!text.includes('must not run 42'), text);
+    assert.match(text, /inner got inner-Hello/);
+    assert.match(text, /message=Hello, \$\(echo INJECTED\) "quoted" push!/);
+    assert.match(text, /inner=inner-Hello/);
+    assert.match(text, /outcome=success/);
+    assert.equal(
+      b.jobs.find((j) => j.name === 'build')!.outputs?.message,
+      'Hello, $(echo INJECTED) "quoted" push!',
+    );
+  });
+
+  it('fails clearly: missing inputs, failing steps, bad action files, docker, missing folders, loops', async () => {
+    const b = await build('fail');
+    assert.equal(b.status, 'failure');
+    const job = (name: string) => b.jobs.find((j) => j.name === name)!;
+    for (const name of ['missing', 'failing', 'broken', 'docker', 'nowhere', 'loop'])
+      assert.equal(job(name).status, 'failure', name);
+
+    assert.match(job('missing').reason ?? '', /needs the input\(s\) "who"/);
+
+    const failing = await log(b.id, 'failing');
+    assert.match(failing, /about to fail/);
+    assert.ok(!failing.includes('not reached 42'), failing);
+    assert.match(failing, /after=failure\/success/);
+    assert.match(failing, /cleanup-ran/);
+    assert.match(job('failing').reason ?? '', /exit code 3/);
+
+    const broken = await log(b.id, 'broken');
+    assert.match(broken, /\.github\/actions\/broken\/action\.yml:4:15: required must be true or false/);
+    assert.match(broken, /\.github\/actions\/broken\/action\.yml:9:7: unknown key "nope"/);
+
+    assert.match(
+      job('docker').reason ?? '',
+      /docker actions need a container engine, which pushci does not have configured/,
+    );
+    assert.match(job('nowhere').reason ?? '', /there is no folder no\/such\/action/);
+    assert.match(job('loop').reason ?? '', /more than 10 deep/);
+  });
+});

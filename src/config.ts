@@ -205,6 +205,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Labels this worker offers to `runs-on` (e.g. `linux,x64,gpu`); a job runs only on a worker with all the labels it asks for. Unset: `self-hosted`, the OS (`linux`, `macos`, `windows`) and the architecture (`x64`, `arm64`).',
   },
   {
+    key: 'actionsUrl',
+    env: 'PUSHCI_ACTIONS_URL',
+    flag: 'actions-url',
+    kind: 'string',
+    default: 'https://github.com',
+    doc: 'Where workers fetch `uses: owner/repo@ref` actions by git: `<url>/<owner>/<repo>` (or `.git`); an https URL, a `file://` URL or a folder.',
+  },
+  {
+    key: 'actionsAllow',
+    env: 'PUSHCI_ACTIONS_ALLOW',
+    flag: 'actions-allow',
+    kind: 'list',
+    default: undefined,
+    doc: 'Owners whose actions may run (e.g. `actions,octo-org`); unset: any owner. `actions/checkout` is built in and always allowed.',
+  },
+  {
+    key: 'actionsNode',
+    env: 'PUSHCI_ACTIONS_NODE',
+    flag: 'actions-node',
+    kind: 'string',
+    default: undefined,
+    doc: 'The Node that runs node actions (`runs.using: node12`…`node24`), shown read-only to the steps; unset: the Node running pushci.',
+  },
+  {
     key: 'runsOnAliases',
     env: 'PUSHCI_RUNS_ON_ALIASES',
     flag: 'runs-on-aliases',
@@ -490,6 +514,12 @@ export interface Config {
   runnerLabels: string[];
   /** Extra `name=label+label` entries of the runs-on alias table. */
   runsOnAliases: string[];
+  /** Base URL of remote actions' repositories. */
+  actionsUrl: string;
+  /** Owners whose actions may run; empty: any. */
+  actionsAllow: string[];
+  /** The node binary for node actions; undefined: process.execPath. */
+  actionsNode: string | undefined;
   jobTimeoutMinutes: number;
   killGraceMs: number;
   shutdownGraceMs: number;
@@ -608,6 +638,9 @@ export function loadConfig(
     throw new ConfigError(
       `PUSHCI_FORK_PULL_REQUESTS must be approve, run or never, got "${c.forkPullRequests}"`,
     );
+  if (c.actionsNode !== undefined && !c.actionsNode.startsWith('/'))
+    throw new ConfigError(`PUSHCI_ACTIONS_NODE must be an absolute path, got "${c.actionsNode}"`);
+  c.actionsUrl = c.actionsUrl.replace(/\/+$/, '');
   c.pipelinesDir = resolve(c.pipelinesDir);
   c.dataDir = resolve(c.dataDir);
   c.publicUrl = (c.publicUrl ?? `http://localhost:${c.port}`).replace(/\/+$/, '');

@@ -430,11 +430,6 @@ export function compilePipeline(
         const ref = parseActionRef(s.uses);
         if ('problem' in ref) report(pos.of([...sp, 'uses']), ref.problem);
         else if (ref.kind === 'docker') report(pos.of([...sp, 'uses']), `uses: ${DOCKER_ACTION_PROBLEM}`);
-        else if (ref.kind === 'remote')
-          report(
-            pos.of([...sp, 'uses']),
-            'not supported: actions from other repositories (owner/repo@ref), yet; use an action in this repository (./path)',
-          );
       }
       const withInputs: Record<string, string> = {};
       for (const [k, v] of Object.entries(s.with ?? {})) {

@@ -4,6 +4,7 @@ import { parseActionFile, MAX_ACTION_FILE_BYTES } from '../pipelines/action-file
 import type { ActionRef } from '../pipelines/action-ref.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import type { LoadedAction } from './run-steps.ts';
+import { remoteKey, remoteLabel, type FetchedAction } from './fetch-action.ts';
 
 const inside = (p: string, root: string) => p === root || p.startsWith(root + sep);
 
@@ -19,16 +20,17 @@ export async function readAction(
   /** The folder as the steps see it, from its real path on the worker. */
   seen: (real: string) => string,
 ): Promise<LoadedAction | { problem: string }> {
+  const realRoot = await realpath(root).catch(() => root);
   const real = await realpath(hostDir).catch(() => null);
   if (real === null) return { problem: `${label}: there is no folder ${shown}` };
-  if (!inside(real, root))
+  if (!inside(real, realRoot))
     return { problem: `${label}: ${shown} leads outside its repository (through a symlink)` };
   for (const name of ['action.yml', 'action.yaml']) {
     const file = join(real, name);
     const st = await lstat(file).catch(() => null);
     if (st === null) continue;
     const realFile = await realpath(file).catch(() => null);
-    if (realFile === null || !inside(realFile, root) || !(await lstat(realFile)).isFile())
+    if (realFile === null || !inside(realFile, realRoot) || !(await lstat(realFile)).isFile())
       return { problem: `${label}: ${name} is not a file inside the repository` };
     if ((await lstat(realFile)).size > MAX_ACTION_FILE_BYTES)
       return { problem: `${label}: ${name} is larger than ${MAX_ACTION_FILE_BYTES} bytes` };
@@ -45,11 +47,17 @@ export async function readAction(
 
 /**
  * The action a `uses:` names. A local one (`./path`) is read from the checkout when its step runs,
- * so it is the one of the commit being built.
+ * so it is the one of the commit being built; a remote one from the folder fetched at the job's start.
  */
 export async function loadAction(
   ref: ActionRef,
-  where: { checkout: string; realSrc: string; workspace: string },
+  where: {
+    checkout: string;
+    realSrc: string;
+    workspace: string;
+    /** Remote actions fetched when the job started (prefetchActions). */
+    fetched: ReadonlyMap<string, FetchedAction | { problem: string }>;
+  },
 ): Promise<LoadedAction | { problem: string }> {
   if (ref.kind === 'local') {
     const shown = ref.path === '' ? '.' : ref.path;
@@ -61,7 +69,12 @@ export async function loadAction(
       (real) => where.workspace + real.slice(where.realSrc.length),
     );
   }
-  if (ref.kind === 'remote')
-    return { problem: 'actions from other repositories (owner/repo@ref) are not supported yet' };
+  if (ref.kind === 'remote') {
+    const f = where.fetched.get(remoteKey(ref));
+    if (!f) return { problem: `${remoteLabel(ref)} was not fetched when the job started` };
+    if ('problem' in f) return f;
+    // Fetched folders are shown to the steps read-only, at the same path.
+    return readAction(join(f.dir, ref.path), f.dir, remoteLabel(ref), ref.path || '.', (r) => r);
+  }
   return { problem: 'docker actions are not supported' };
 }

@@ -21,6 +21,8 @@ import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
 import { runJobSteps } from './run-steps.ts';
 import { loadAction } from './load-action.ts';
+import { prefetchActions } from './prefetch-actions.ts';
+import { fetchAction } from './fetch-action.ts';
 import { githubContext } from '../builds/github-context.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { workerLabels } from './labels.ts';
@@ -297,17 +299,39 @@ export async function runJob(
         };
       }
     }
-    // Node actions run with this worker's own Node, shown read-only to the steps.
-    const nodePath = await realpath(process.execPath);
-    const usesActions = job.steps.some((s) => s.uses !== undefined);
+    timings.lap('checkout');
+    // Actions from other repositories are fetched here, by the worker, before any step runs.
+    const realSrc = await realpath(dirs.src);
+    const uses = job.steps.flatMap((s) => (s.uses !== undefined ? [s.uses] : []));
+    const fetched = await prefetchActions(uses, {
+      checkout: dirs.src,
+      realSrc,
+      fetch: (ref) =>
+        fetchAction({
+          dataDir: config.dataDir,
+          baseUrl: config.actionsUrl,
+          allow: config.actionsAllow,
+          ref,
+          env: git,
+          signal: stop,
+        }),
+      say: (line) => log.system(line),
+    });
+    const actionDirs = [...fetched.values()].flatMap((f) => ('dir' in f ? [f.dir] : []));
+    // Node actions run with this worker's own Node (or PUSHCI_ACTIONS_NODE), shown read-only to the steps.
+    const nodePath = await realpath(config.actionsNode ?? process.execPath).catch(() => null);
     const prepare = {
       id,
       dirs,
-      readOnly: [mirrorObjects(config.dataDir, cloneUrl), ...(usesActions ? [nodePath] : [])],
+      readOnly: [
+        mirrorObjects(config.dataDir, cloneUrl),
+        ...new Set(actionDirs),
+        ...(uses.length > 0 && nodePath ? [nodePath] : []),
+      ],
       network,
       limits,
     };
-    timings.lap('checkout');
+    if (uses.length > 0) timings.lap('actions');
     log.system(backend.describe(prepare));
     runtime = await backend.prepare(prepare);
     timings.lap('sandbox prepare');
@@ -366,7 +390,6 @@ export async function runJob(
     await restoreCaches(files, caches);
     const rt = runtime;
     contexts.runner = runnerContext(rt.tmp);
-    const realSrc = await realpath(dirs.src);
     timings.lap('artifacts and caches');
     if (job.services?.length) {
       try {
@@ -414,8 +437,11 @@ export async function runJob(
         deadline,
         timeoutText: `job timed out after ${job.timeoutMinutes ?? config.jobTimeoutMinutes} min`,
         stopped: stoppedOutcome,
-        loadAction: (ref) => loadAction(ref, { checkout: dirs.src, realSrc, workspace: rt.workspace }),
-        node: nodePath,
+        loadAction: (ref) =>
+          loadAction(ref, { checkout: dirs.src, realSrc, workspace: rt.workspace, fetched }),
+        node: nodePath ?? {
+          problem: `node actions need a Node: ${config.actionsNode ?? process.execPath} (PUSHCI_ACTIONS_NODE) does not exist`,
+        },
         posts: [],
         seq: 0,
         timings,

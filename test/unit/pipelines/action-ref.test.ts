@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseActionRef } from '../../../src/pipelines/action-ref.ts';
+import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load.ts';
 
 describe('parseActionRef', () => {
   it('reads local, remote and docker references', () => {
@@ -52,5 +54,38 @@ describe('parseActionRef', () => {
       'a/b@v1\n--x',
     ];
     for (const u of hostile) assert.ok('problem' in parseActionRef(u), u);
+  });
+
+  it('makes pushci validate report bad spellings at file:line:col, and accept good ones', () => {
+    const r = loadPipelineSource(
+      'w.yml',
+      Buffer.from(`name: w
+repository: octo-org/w
+on: push
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./.github/actions/x
+        with:
+          n: \${{ github.sha }}
+      - uses: octo-org/tools/setup@v1.2
+      - uses: a/b@--upload-pack=touch /tmp/pwned
+      - uses: ./../../etc
+      - uses: evil/x/../../y@v1
+      - uses: docker://alpine
+      - run: make
+        with:
+          x: 1
+`),
+      {},
+    );
+    assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+      'w.yml:12:15: uses: "--upload-pack=touch /tmp/pwned" is not a usable ref: a tag, branch or commit of letters, digits, ".", "_", "-", "/"',
+      'w.yml:13:15: uses: the folder "../../etc" must be names of letters, digits, ".", "_", "-" separated by "/" (no "..", no leading "-")',
+      'w.yml:14:15: uses: the folder "../../y" must be names of letters, digits, ".", "_", "-" separated by "/" (no "..", no leading "-")',
+      'w.yml:15:15: uses: docker actions need a container engine, which pushci does not have configured',
+      'w.yml:17:9: with: gives inputs to an action: it goes with uses:',
+    ]);
   });
 });

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ActionRef } from '../pipelines/action-ref.ts';
+import { git, GitError } from './git.ts';
+
+type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
+
+export interface FetchedAction {
+  /** The repository's files at the commit, on the worker (read-only to the steps). */
+  dir: string;
+  commit: string;
+  /** Where it came from, for the log. */
+  url: string;
+  cached: boolean;
+}
+
+/** The key of a remote action's repository and ref. */
+export const remoteKey = (r: RemoteRef) => `${r.owner}/${r.repo}@${r.ref}`;
+
+/** A remote action's label: `owner/repo[/path]@ref`. */
+export const remoteLabel = (r: RemoteRef) => `${r.owner}/${r.repo}${r.path ? `/${r.path}` : ''}@${r.ref}`;
+
+/** The folder under the data dir that holds every fetched action, one folder per commit. */
+export function actionsCacheDir(dataDir: string): string {
+  return join(dataDir, 'actions');
+}
+
+/** The URLs an action's repository may be at: `<base>/<owner>/<repo>`, then with `.git`. */
+export function actionUrls(base: string, ref: Pick<RemoteRef, 'owner' | 'repo'>): string[] {
+  const b = base.replace(/\/+$/, '');
+  return [`${b}/${ref.owner}/${ref.repo}`, `${b}/${ref.owner}/${ref.repo}.git`];
+}
+
+/**
+ * Resolves `owner/repo@ref` to a commit and makes its files available under the data dir, fetched
+ * by git on the worker (never through a job's network). Every value reaches git after `--` or as a
+ * refspec built from the checked ref, so nothing in `uses:` can become an option. A commit is fetched
+ * once: into a private folder, then renamed into place, so concurrent jobs never see half an action.
+ */
+export async function fetchAction(o: {
+  dataDir: string;
+  baseUrl: string;
+  /** Owners allowed (case-insensitive); empty: any. */
+  allow: readonly string[];
+  ref: RemoteRef;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+}): Promise<FetchedAction | { problem: string }> {
+  const { ref } = o;
+  const name = `${ref.owner}/${ref.repo}@${ref.ref}`;
+  if (o.allow.length > 0 && !o.allow.some((a) => a.toLowerCase() === ref.owner.toLowerCase()))
+    return {
+      problem: `${name}: the owner "${ref.owner}" is not in PUSHCI_ACTIONS_ALLOW (${o.allow.join(', ')})`,
+    };
+  const sig = o.signal ? { signal: o.signal } : {};
+  let url: string | null = null;
+  let commit: string | null = null;
+  let refspec: string | null = null;
+  let lastError = '';
+  for (const candidate of actionUrls(o.baseUrl, ref)) {
+    try {
+      const wanted = /^[0-9a-f]{40}$/.test(ref.ref)
+        ? []
+        : [`refs/tags/${ref.ref}`, `refs/tags/${ref.ref}^{}`, `refs/heads/${ref.ref}`];
+      const out = await git(['ls-remote', '--', candidate, ...(wanted.length ? wanted : ['HEAD'])], {
+        env: o.env,
+        redact: candidate,
+        ...sig,
+      });
+      url = candidate;
+      if (wanted.length === 0) {
+        commit = ref.ref;
+        break;
+      }
+      const lines = out.split('\n').map((l) => l.split('\t') as [string, string]);
+      const pick = (r: string) => lines.find((l) => l[1] === r)?.[0] ?? null;
+      // An annotated tag's ref names the tag object; its peeled line names the commit.
+      const tag = pick(`refs/tags/${ref.ref}^{}`) ?? pick(`refs/tags/${ref.ref}`);
+      const branch = pick(`refs/heads/${ref.ref}`);
+      commit = tag ?? branch;
+      refspec = tag ? `refs/tags/${ref.ref}` : `refs/heads/${ref.ref}`;
+      if (commit === null)
+        return {
+          problem: `${name}: the repository has no tag or branch "${ref.ref}" (${redact(candidate)})`,
+        };
+      break;
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      lastError = err.message;
+    }
+  }
+  if (url === null || commit === null)
+    return {
+      problem: `${name}: cannot reach the repository at ${redact(actionUrls(o.baseUrl, ref)[0]!)} (PUSHCI_ACTIONS_URL): ${lastError}`,
+    };
+  const root = actionsCacheDir(o.dataDir);
+  const dir = join(root, ref.owner, ref.repo, commit);
+  if (await exists(dir)) return { dir, commit, url, cached: true };
+  const tmp = join(root, `.tmp-${randomBytes(8).toString('hex')}`);
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  try {
+    const opts = { cwd: tmp, env: o.env, redact: url, ...sig };
+    await git(['init', '-q', '--template='], opts);
+    await git(['fetch', '-q', '--no-tags', '--depth', '1', '--', url, refspec ?? commit], opts);
+    const got = await git(['rev-parse', '--verify', '-q', 'FETCH_HEAD^{commit}'], opts);
+    if (got !== commit)
+      return {
+        problem: `${name}: the repository moved while it was fetched (${got}, not ${commit}); try again`,
+      };
+    await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', commit], opts);
+    // The steps get the files, not the repository.
+    await rm(join(tmp, '.git'), { recursive: true, force: true });
+    await mkdir(join(root, ref.owner, ref.repo), { recursive: true, mode: 0o700 });
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another job put the same commit there first: theirs is as good.
+      if (!(await exists(dir))) throw err;
+    }
+    return { dir, commit, url, cached: false };
+  } catch (err) {
+    if (!(err instanceof GitError)) throw err;
+    return { problem: `${name}: fetching ${commit} failed: ${err.message}` };
+  } finally {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => null))?.isDirectory() ?? false;
+}
+
+/** A URL without its user:password part, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//');
+}

@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import type { BuildView } from '../../src/model.ts';
+
+const SECRET = 'remote-actions-secret';
+const ROOT = join(import.meta.dirname, '../..');
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+/** A repository at `<base>/<owner>/<repo>` holding `files`, standing in for github.com/<owner>/<repo>. */
+function actionRepo(
+  base: string,
+  name: string,
+  files: Record<string, string>,
+  extra?: (dir: string) => void,
+) {
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  for (const [f, c] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), c);
+  }
+  extra?.(dir);
+  git('add', '-A');
+  git('commit', '-q', '-m', 'action');
+  return { dir, git, head: git('rev-parse', 'HEAD') };
+}
+
+/** @actions/core and what it imports, copied from pushci's own node_modules (no download). */
+function copyActionsCore(dir: string) {
+  for (const p of [
+    '@actions/core',
+    '@actions/exec',
+    '@actions/io',
+    '@actions/http-client',
+    'tunnel',
+    'undici',
+  ])
+    cpSync(join(ROOT, 'node_modules', p), join(dir, 'node_modules', p), {
+      recursive: true,
+      dereference: true,
+    });
+}
+
+const NODE_ACTION = `name: Node greeter
+inputs:
+  name:
+    required: true
+  greeting:
+    default: Hi
+outputs:
+  said:
+    description: what it said
+runs:
+  using: node20
+  pre: dist/pre.mjs
+  main: dist/main.mjs
+  post: dist/post.mjs
+  post-if: always()
+`;
+
+const PRE = `import * as core from '@actions/core';
+core.saveState('from_pre', 'pre-state');
+console.log('pre ran for ' + core.getInput('name'));
+`;
+
+const MAIN = `import * as core from '@actions/core';
+import { writeFileSync } from 'node:fs';
+const name = core.getInput('name', { required: true });
+core.setOutput('said', core.getInput('greeting') + ', ' + name);
+core.saveState('started', 'yes-' + name);
+core.exportVariable('FROM_NODE_ACTION', 'exported');
+core.setSecret('node-secret-value-xyz');
+console.log('main ran: name=' + process.env.INPUT_NAME + ' pre=' + process.env.STATE_from_pre + ' node=' + process.version);
+console.log('now masked: node-secret-value-xyz');
+try {
+  writeFileSync(new URL('./main.mjs', import.meta.url), 'console.log("TAMPERED")');
+  console.log('tamper: wrote the action');
+} catch (e) {
+  console.log('tamper: refused ' + e.code);
+}
+writeFileSync(process.env.GITHUB_WORKSPACE + '/written-by-action.txt', 'ok');
+`;
+
+const POST = `import * as core from '@actions/core';
+console.log('post ran: started=' + core.getState('started') + ' pre=' + core.getState('from_pre'));
+`;
+
+const COMPOSITE = `name: Setup
+inputs:
+  level:
+    default: '2'
+outputs:
+  said:
+    value: \${{ steps.inner.outputs.said }}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: cat "$GITHUB_ACTION_PATH/banner.txt"; echo "level=\${{ inputs.level }}"
+    - id: inner
+      uses: octo-tools/node-action@v1
+      with:
+        name: from-composite
+`;
+
+describe('remote actions (owner/repo@ref) and node actions', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let nodeHead: string;
+  const base = mkdtempSync(join(tmpdir(), 'pushci-actions-base-'));
+
+  before(async () => {
+    redis = await startRedis();
+    const node = actionRepo(
+      base,
+      'octo-tools/node-action',
+      {
+        'action.yml': NODE_ACTION,
+        'dist/pre.mjs': PRE,
+        'dist/main.mjs': MAIN,
+        'dist/post.mjs': POST,
+      },
+      copyActionsCore,
+    );
+    node.git('tag', '-a', 'v1', '-m', 'v1');
+    nodeHead = node.head;
+    const comp = actionRepo(base, 'octo-tools/composite', {
+      'setup/action.yml': COMPOSITE,
+      'setup/banner.txt': 'banner from the remote action\n',
+    });
+    comp.git('tag', 'v2');
+    actionRepo(base, 'elsewhere/x', {
+      'action.yml':
+        'name: X\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo must-not-run\n',
+    }).git('tag', 'v1');
+    repo = makeRepo([{ 'a.txt': 'a\n' }]);
+    const head = (name: string) =>
+      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
+    server = await startServer(
+      redis,
+      {
+        'node.yml': `${head('node')}jobs:
+  use:
+    outputs:
+      said: \${{ steps.n.outputs.said }}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+          path: copy
+      - run: test "$(cat copy/a.txt)" = a && echo copy-ok
+      - id: n
+        uses: octo-tools/node-action@v1
+        with:
+          name: World
+      - run: |
+          echo "said=\${{ steps.n.outputs.said }} env=$FROM_NODE_ACTION"
+          cat written-by-action.txt && echo " workspace-write-ok"
+      - id: c
+        uses: octo-tools/composite/setup@v2
+      - run: echo "composite-said=\${{ steps.c.outputs.said }}"
+  fails:
+    steps:
+      - uses: octo-tools/node-action@${nodeHead}
+        with:
+          name: Pinned
+      - run: exit 7
+  refused:
+    steps:
+      - uses: elsewhere/x@v1
+  missing:
+    steps:
+      - uses: octo-tools/node-action@v9
+  other-ref:
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: some-other-branch
+`,
+      },
+      {
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        PUSHCI_RUNNER: 'sandbox',
+        PUSHCI_ACTIONS_URL: `file://${base}`,
+        PUSHCI_ACTIONS_ALLOW: 'octo-tools',
+      },
+    );
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = async (name: string) => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    return waitFor(
+      async () => {
+        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
+      },
+      120_000,
+      `build ${id}`,
+    );
+  };
+  const log = async (id: string, job: string) =>
+    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+
+  it('fetches, pins and runs node and composite actions with inputs, outputs, pre and post', async () => {
+    const b = await build('node');
+    const job = (n: string) => b.jobs.find((j) => j.name === n)!;
+    const use = await log(b.id, 'use');
+    assert.equal(job('use').status, 'success', use);
+    // Pinned: the resolved commit is in the log.
+    assert.match(
+      use,
+      new RegExp(`action octo-tools/node-action@v1 is commit ${nodeHead} \\(fetched from file://`),
+    );
+    assert.match(use, /actions\/checkout: ignored fetch-depth/);
+    assert.match(use, /copy-ok/);
+    assert.match(use, /pre ran for World/);
+    assert.match(use, /main ran: name=World pre=pre-state node=v\d+/);
+    assert.match(use, /now masked: \*{8}/);
+    assert.ok(!use.includes('node-secret-value-xyz'));
+    assert.match(use, /said=Hi, World env=exported/);
+    assert.match(use, /workspace-write-ok/);
+    assert.match(use, /banner from the remote action/);
+    assert.match(use, /level=2/);
+    assert.match(use, /composite-said=Hi, from-composite/);
+    // Post steps at the end, newest first.
+    const posts = [...use.matchAll(/post ran: started=(\S+) pre=(\S+)/g)].map((m) => m[1]);
+    assert.deepEqual(posts, ['yes-from-composite', 'yes-World']);
+    assert.ok(use.indexOf('post ran') > use.indexOf('composite-said='), 'post steps run after the last step');
+    assert.equal(job('use').outputs?.said, 'Hi, World');
+
+    // The action's files are read-only in the sandbox; the workspace is not.
+    assert.match(use, /tamper: refused E(ROFS|ACCES|PERM)/);
+    const cached = join(
+      server.config.dataDir,
+      'actions',
+      'octo-tools',
+      'node-action',
+      nodeHead,
+      'dist',
+      'main.mjs',
+    );
+    assert.equal(readFileSync(cached, 'utf8'), MAIN);
+
+    // A post step runs after a failed step too, and the job keeps the first failure.
+    const fails = await log(b.id, 'fails');
+    assert.equal(job('fails').status, 'failure');
+    assert.match(job('fails').reason ?? '', /exit code 7/);
+    assert.match(fails, /post ran: started=yes-Pinned/);
+    assert.match(
+      fails,
+      new RegExp(`is commit ${nodeHead} \\(cached on this worker\\)|is commit ${nodeHead} \\(fetched`),
+    );
+
+    assert.equal(job('refused').status, 'failure');
+    assert.match(
+      job('refused').reason ?? '',
+      /owner "elsewhere" is not in PUSHCI_ACTIONS_ALLOW \(octo-tools\)/,
+    );
+    assert.ok(!(await log(b.id, 'refused')).includes('must-not-run'));
+    assert.match(job('missing').reason ?? '', /has no tag or branch "v9"/);
+    assert.match(
+      job('other-ref').reason ?? '',
+      /actions\/checkout of ref "some-other-branch" is not supported/,
+    );
+  });
+
+  it('runs the cached commit the next time, untouched by the job before', async () => {
+    const b = await build('node');
+    const use = await log(b.id, 'use');
+    assert.equal(b.jobs.find((j) => j.name === 'use')!.status, 'success', use);
+    assert.match(
+      use,
+      new RegExp(`action octo-tools/node-action@v1 is commit ${nodeHead} \\(cached on this worker\\)`),
+    );
+    assert.ok(!use.includes('TAMPERED'));
+    // One folder per commit, and no half-made folders left behind.
+    assert.deepEqual(readdirSync(join(server.config.dataDir, 'actions')).sort(), ['octo-tools']);
+  });
+});

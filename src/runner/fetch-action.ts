@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ActionRef } from '../pipelines/action-ref.ts';
+import { join, sep } from 'node:path';
+import { parseActionRef, type ActionRef } from '../pipelines/action-ref.ts';
 import { git, GitError } from './git.ts';
 
 type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
@@ -49,6 +49,10 @@ export async function fetchAction(o: {
 }): Promise<FetchedAction | { problem: string }> {
   const { ref } = o;
   const name = `${ref.owner}/${ref.repo}@${ref.ref}`;
+  // Checked again here, whoever calls: these strings become a URL, a refspec and a folder name.
+  const again = parseActionRef(remoteLabel(ref));
+  if ('problem' in again || again.kind !== 'remote' || remoteLabel(again) !== remoteLabel(ref))
+    return { problem: `${name}: not a valid owner/repo@ref` };
   if (o.allow.length > 0 && !o.allow.some((a) => a.toLowerCase() === ref.owner.toLowerCase()))
     return {
       problem: `${name}: the owner "${ref.owner}" is not in PUSHCI_ACTIONS_ALLOW (${o.allow.join(', ')})`,
@@ -96,6 +100,8 @@ export async function fetchAction(o: {
     };
   const root = actionsCacheDir(o.dataDir);
   const dir = join(root, ref.owner, ref.repo, commit);
+  if (!/^[0-9a-f]{40}$/.test(commit) || !dir.startsWith(root + sep))
+    return { problem: `${name}: ${commit} is not a commit id` };
   if (await exists(dir)) return { dir, commit, url, cached: true };
   const tmp = join(root, `.tmp-${randomBytes(8).toString('hex')}`);
   await mkdir(tmp, { recursive: true, mode: 0o700 });

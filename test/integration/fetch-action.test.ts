@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fetchAction } from '../../src/runner/fetch-action.ts';
+import { gitEnv } from '../../src/runner/git.ts';
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'T',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 'T',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+describe('fetchAction', () => {
+  const base = mkdtempSync(join(tmpdir(), 'pushci-fetch-action-'));
+  const dir = join(base, 'octo', 'tool.git');
+  mkdirSync(dir, { recursive: true });
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, env: GIT_ENV, encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(dir, 'action.yml'), 'name: t\nruns:\n  using: node20\n  main: index.js\n');
+  writeFileSync(join(dir, 'index.js'), 'console.log(1)\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'one');
+  git('tag', 'v1');
+  const v1 = git('rev-parse', 'HEAD');
+  const env = gitEnv(process.env as Record<string, string>);
+  const ref = (r: string, owner = 'octo', repo = 'tool') => ({
+    kind: 'remote' as const,
+    owner,
+    repo,
+    path: '',
+    ref: r,
+  });
+
+  it('fetches one commit once, even when jobs ask at the same moment, with no half-made folders left', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pushci-fetch-data-'));
+    const got = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        fetchAction({ dataDir, baseUrl: base, allow: [], ref: ref('v1'), env }),
+      ),
+    );
+    for (const g of got) {
+      assert.ok('dir' in g, JSON.stringify(g));
+      assert.equal(g.commit, v1);
+      assert.equal(g.dir, join(dataDir, 'actions', 'octo', 'tool', v1));
+    }
+    // The `.git` suffix was found (`<base>/<owner>/<repo>` first, then `.git`), and only files are kept.
+    assert.equal(
+      readFileSync(join(dataDir, 'actions', 'octo', 'tool', v1, 'index.js'), 'utf8'),
+      'console.log(1)\n',
+    );
+    assert.ok(!existsSync(join(dataDir, 'actions', 'octo', 'tool', v1, '.git')));
+    assert.deepEqual(readdirSync(join(dataDir, 'actions')), ['octo']);
+    const again = await fetchAction({ dataDir, baseUrl: `file://${base}/`, allow: [], ref: ref(v1), env });
+    assert.ok('cached' in again && again.cached);
+  });
+
+  it('refuses hostile values before git sees them, and owners outside the allow-list', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pushci-fetch-data-'));
+    const marker = join(dataDir, 'pwned');
+    for (const r of [
+      ref(`--upload-pack=touch ${marker}`),
+      ref('v1', '..', '..'),
+      ref('v1', '--config=x', 'tool'),
+      ref('../../v1'),
+      ref('v1', 'octo', 'tool/../../x'),
+    ]) {
+      const got = await fetchAction({ dataDir, baseUrl: base, allow: [], ref: r, env });
+      assert.ok('problem' in got, JSON.stringify(r));
+    }
+    assert.ok(!existsSync(marker));
+    assert.ok(!existsSync(join(dataDir, 'actions')) || readdirSync(join(dataDir, 'actions')).length === 0);
+    const refused = await fetchAction({ dataDir, baseUrl: base, allow: ['actions'], ref: ref('v1'), env });
+    assert.match((refused as { problem: string }).problem, /"octo" is not in PUSHCI_ACTIONS_ALLOW/);
+    // Control: the same action with its owner allowed.
+    const ok = await fetchAction({ dataDir, baseUrl: base, allow: ['Octo'], ref: ref('v1'), env });
+    assert.ok('dir' in ok);
+  });
+});

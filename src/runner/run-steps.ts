@@ -70,6 +70,8 @@ export interface StepsJob {
   loadAction(ref: ActionRef, uses: string): Promise<LoadedAction | { problem: string }>;
   /** The Node that runs node actions: its path as the steps see it, or why there is none. */
   node: string | { problem: string };
+  /** $GITHUB_STATE of the `pre` scripts run at the job's start, by step (the step's main sees it). */
+  preState?: Map<object, Record<string, string>>;
   /** Post steps of node actions, run at the job's end in reverse order. */
   posts: Array<() => Promise<JobEnd | Failure | null>>;
   /** Numbers each script run (scripts and command files). */
@@ -156,11 +158,31 @@ export async function runJobSteps(
     depth: 0,
     trail: '',
   };
-  const r = await runSteps(j, steps.map(fromStepDef), frame, false);
+  const list = steps.map(fromStepDef);
+  // As on GitHub, node actions' `pre` scripts run when the job starts, before the first step.
+  j.preState ??= new Map();
+  let preFailed: Failure | null = null;
+  for (const [i, step] of list.entries()) {
+    if (step.uses === null) continue;
+    if (j.stop.aborted) return { end: j.stopped(`before the pre step of "${step.name}"`) };
+    const ctx = stepContext(j, frame, { success: true, failure: false, cancelled: false });
+    let plan: Plan;
+    try {
+      plan = stepPlan(step, ctx, { ...j.jobEnv, ...j.fromSteps.env }, j.base);
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      continue; // the step itself reports it
+    }
+    const pre = await runAction(j, step, plan, ctx, frame, step.id ?? `__run_${i + 1}`, false, 'pre');
+    if (pre === null) continue;
+    if ('end' in pre) return pre;
+    if (pre.problem) preFailed ??= { exitCode: pre.exitCode, reason: pre.problem };
+  }
+  const r = await runSteps(j, list, frame, preFailed !== null);
   if ('end' in r) return r;
   // Post steps run whatever happened before, newest first (GitHub's order).
-  (j.contexts.job as { status: string }).status = r.failed ? 'failure' : 'success';
-  let failed = r.failed;
+  (j.contexts.job as { status: string }).status = preFailed || r.failed ? 'failure' : 'success';
+  let failed = preFailed ?? r.failed;
   for (const post of j.posts.reverse()) {
     const ended = await post();
     if (ended && 'end' in ended) return ended;
@@ -181,7 +203,7 @@ async function runSteps(
     // notice it) ends the job here: without this, success() is false once stopped, every step is
     // skipped and the job would end as a success it never earned.
     if (j.stop.aborted) return { end: j.stopped(`before step "${frame.trail}${step.name}"`) };
-    const anyFailed = failed !== null || parentFailed;
+    const anyFailed: boolean = failed !== null || parentFailed;
     const status = { success: !anyFailed, failure: anyFailed, cancelled: j.stop.aborted };
     if (frame.depth === 0) (j.contexts.job as { status: string }).status = anyFailed ? 'failure' : 'success';
     const ctx = stepContext(j, frame, status);
@@ -455,7 +477,33 @@ async function runAction(
   frame: Frame,
   actionId: string,
   anyFailed: boolean,
-): Promise<StepOutcome | JobEnd> {
+  phase: 'pre',
+): Promise<StepOutcome | JobEnd | null>;
+async function runAction(
+  j: StepsJob,
+  step: AnyStep,
+  plan: Plan,
+  ctx: EvalContext,
+  frame: Frame,
+  actionId: string,
+  anyFailed: boolean,
+  phase?: 'main',
+): Promise<StepOutcome | JobEnd>;
+/**
+ * A `uses:` step: loads the action, works out its inputs, and runs it by its kind. In the `pre`
+ * phase (the job's start) it runs only a node action's `pre` script, and says nothing otherwise.
+ */
+async function runAction(
+  j: StepsJob,
+  step: AnyStep,
+  plan: Plan,
+  ctx: EvalContext,
+  frame: Frame,
+  actionId: string,
+  anyFailed: boolean,
+  phase: 'pre' | 'main' = 'main',
+): Promise<StepOutcome | JobEnd | null> {
+  const quiet = phase === 'pre';
   const problem = (text: string): StepOutcome => ({
     problem: `step "${plan.name}": ${text}`,
     logProblem: true,
@@ -463,24 +511,28 @@ async function runAction(
     outputs: {},
   });
   const uses = step.uses!;
-  j.log.system(`▶ ${plan.name}  (uses: ${uses})`);
+  if (!quiet) j.log.system(`▶ ${plan.name}  (uses: ${uses})`);
   if (frame.depth >= MAX_ACTION_DEPTH)
     return problem(`actions call actions more than ${MAX_ACTION_DEPTH} deep; "${uses}" is not run`);
   const ref = parseActionRef(uses);
   if ('problem' in ref) return problem(ref.problem);
   if (ref.kind === 'docker') return problem(DOCKER_ACTION_PROBLEM);
   if (ref.kind === 'remote' && builtinAction(ref) === 'checkout')
-    return builtinCheckout(j, step, plan, ctx, frame, actionId);
+    return quiet ? null : builtinCheckout(j, step, plan, ctx, frame, actionId);
   const loaded = await j.loadAction(ref, uses);
-  if ('problem' in loaded) return problem(loaded.problem);
+  if ('problem' in loaded) return quiet ? null : problem(loaded.problem);
   const def = loaded.def;
+  const hasPre = def.runs.using !== 'composite' && def.runs.using !== 'docker' && def.runs.pre !== null;
+  // Only the pre script runs now; everything else (and every problem) waits for the step's turn.
+  if (quiet && !hasPre) return null;
   let inputs: Record<string, string>;
   try {
     const given: Record<string, string> = {};
     for (const [k, v] of Object.entries(step.with)) given[k] = renderTemplate(v, ctx);
     const r = inputValues(def, given, (d) => renderTemplate(d, ctx));
-    for (const name of r.unexpected)
+    for (const name of quiet ? [] : r.unexpected)
       j.log.system(`pushci: warning: ${loaded.label} has no input "${name}" (with: ${name})`);
+    if (r.missing.length > 0 && quiet) return null;
     if (r.missing.length > 0)
       return problem(
         `${loaded.label} needs the input(s) ${r.missing.map((m) => `"${m}"`).join(', ')} (with:)`,
@@ -488,9 +540,13 @@ async function runAction(
     inputs = r.values;
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    return problem(`expression error in with: ${err.message}`);
+    return quiet ? null : problem(`expression error in with: ${err.message}`);
   }
   const processEnv: Record<string, string> = { GITHUB_ACTION_PATH: loaded.dir };
+  if (ref.kind === 'remote') {
+    processEnv.GITHUB_ACTION_REPOSITORY = `${ref.owner}/${ref.repo}`;
+    processEnv.GITHUB_ACTION_REF = ref.ref;
+  }
   for (const [k, v] of Object.entries(inputs)) processEnv[actionInputVariable(k)] = v;
   const runs = def.runs;
   if (runs.using === 'docker') return problem(DOCKER_ACTION_PROBLEM);
@@ -522,12 +578,12 @@ async function runAction(
     return { problem: null, logProblem: false, exitCode: 0, outputs };
   }
   // A node action: main now, pre just before it, post at the job's end.
-  if (typeof j.node !== 'string') return problem(j.node.problem);
+  if (typeof j.node !== 'string') return quiet ? null : problem(j.node.problem);
   const node = j.node;
   const env = { ...j.base, ...j.jobEnv, ...j.fromSteps.env, ...frame.env, ...plan.own, ...processEnv };
   // GitHub runs node actions in the workspace.
   const cwd = { dir: j.realSrc };
-  const state: Record<string, string> = {};
+  const state: Record<string, string> = { ...j.preState?.get(step) };
   const stateEnv = () =>
     Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v] as const));
   const script = (file: string, name: string): ScriptRun => ({
@@ -552,8 +608,17 @@ async function runAction(
       return false;
     }
   };
-  if (runs.pre && cond(runs.preIf, 'always()')) {
-    const pre = await runScript(j, script(runs.pre, `${plan.name} (pre)`));
+  if (quiet) {
+    if (!runs.pre || !cond(runs.preIf, 'always()')) return null;
+    j.log.system(`▶ Pre ${plan.name}  (${loaded.label}, ${runs.using}, with ${node})`);
+    const pre = await runScript(j, script(runs.pre, `Pre ${plan.name}`));
+    if (!('end' in pre)) j.preState?.set(step, { ...state });
+    return pre;
+  }
+  j.log.system(`pushci: ${loaded.label} (${runs.using}) runs with ${node}`);
+  // A pre script of an action inside a composite action runs right before its main.
+  if (runs.pre && !j.preState?.has(step) && cond(runs.preIf, 'always()')) {
+    const pre = await runScript(j, script(runs.pre, `Pre ${plan.name}`));
     if ('end' in pre || pre.problem) return pre;
   }
   const main = await runScript(j, script(runs.main, plan.name));

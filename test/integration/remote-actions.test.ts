@@ -116,7 +116,7 @@ runs:
   using: composite
   steps:
     - shell: bash
-      run: cat "$GITHUB_ACTION_PATH/banner.txt"; echo "level=\${{ inputs.level }}"
+      run: cat "$GITHUB_ACTION_PATH/banner.txt"; echo "level=\${{ inputs.level }} from=$GITHUB_ACTION_REPOSITORY@$GITHUB_ACTION_REF"
     - id: inner
       uses: octo-tools/node-action@v1
       with:
@@ -246,13 +246,16 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
     assert.match(use, /actions\/checkout: ignored fetch-depth/);
     assert.match(use, /copy-ok/);
     assert.match(use, /pre ran for World/);
+    // pre runs when the job starts (before the first step); inside a composite action, before its main.
+    assert.ok(use.indexOf('pre ran for World') < use.indexOf('copy-ok'), use);
+    assert.ok(use.indexOf('pre ran for from-composite') > use.indexOf('said=Hi, World'), use);
     assert.match(use, /main ran: name=World pre=pre-state node=v\d+/);
     assert.match(use, /now masked: \*{8}/);
     assert.ok(!use.includes('node-secret-value-xyz'));
     assert.match(use, /said=Hi, World env=exported/);
     assert.match(use, /workspace-write-ok/);
     assert.match(use, /banner from the remote action/);
-    assert.match(use, /level=2/);
+    assert.match(use, /level=2 from=octo-tools\/composite@v2/);
     assert.match(use, /composite-said=Hi, from-composite/);
     // Post steps at the end, newest first.
     const posts = [...use.matchAll(/post ran: started=(\S+) pre=(\S+)/g)].map((m) => m[1]);

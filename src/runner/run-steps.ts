@@ -417,7 +417,8 @@ async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome | JobEn
     ...j.cacheEnv,
     ...s.extraEnv,
   };
-  const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations);
+  const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
+  const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const res: StepResult = await runStep(rt, {
     script: s.script,
     ...(s.argv ? { argv: s.argv } : {}),
@@ -436,11 +437,14 @@ async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome | JobEn
   });
   j.timings?.lap('step');
   // Every process of the step has ended: what it left in its command files is final.
-  const outputs = collectStepFiles(commandFiles, j.fromSteps, (m) => j.log.system(`pushci: ${m}`), s.name);
+  const outputs = {
+    ...legacy.outputs,
+    ...collectStepFiles(commandFiles, j.fromSteps, (m) => j.log.system(`pushci: ${m}`), s.name),
+  };
   if (s.onState) {
     const r = readCommandFile(commandFiles.host.state);
     if (r.problem) j.log.system(`pushci: $GITHUB_STATE of step "${s.name}": ${r.problem}`);
-    s.onState(parseKeyValues(r.text).values);
+    s.onState({ ...legacy.state, ...parseKeyValues(r.text).values });
   }
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
   if (res.canceled && j.cancel?.aborted) {

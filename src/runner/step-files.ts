@@ -80,6 +80,8 @@ export function workflowCommandReader(
   step: string,
   addMask: (value: string) => void,
   annotations: Annotation[],
+  /** `::set-output` and `::save-state` values (GitHub still honours them, with a warning). */
+  legacy?: { outputs: Record<string, string>; state: Record<string, string> },
 ): (line: string) => void {
   let stopToken: string | null = null;
   return (line) => {
@@ -91,7 +93,11 @@ export function workflowCommandReader(
     if (!c) return;
     if (c.kind === 'add-mask') addMask(c.value);
     else if (c.kind === 'stop-commands') stopToken = c.token || null;
-    else if (c.kind === 'annotation' && annotations.length < MAX_ANNOTATIONS)
+    else if (c.kind === 'set-output') {
+      if (legacy) legacy.outputs[c.name] = c.value;
+    } else if (c.kind === 'save-state') {
+      if (legacy) legacy.state[c.name] = c.value;
+    } else if (c.kind === 'annotation' && annotations.length < MAX_ANNOTATIONS)
       annotations.push({ ...c.annotation, step });
   };
 }

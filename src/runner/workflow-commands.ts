@@ -4,6 +4,8 @@ export type WorkflowCommand =
   | { kind: 'add-mask'; value: string }
   | { kind: 'annotation'; annotation: Omit<Annotation, 'step'> }
   | { kind: 'stop-commands'; token: string }
+  /** The old `::set-output name=x::v` and `::save-state name=x::v`, which actions written before the command files still print. */
+  | { kind: 'set-output' | 'save-state'; name: string; value: string }
   | { kind: 'debug'; message: string };
 
 const unescapeData = (s: string) => s.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
@@ -37,6 +39,9 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | null {
       return { kind: 'stop-commands', token: data };
     case 'debug':
       return { kind: 'debug', message: data };
+    case 'set-output':
+    case 'save-state':
+      return props.name ? { kind: name, name: props.name, value: data } : null;
     case 'error':
     case 'warning':
     case 'notice':

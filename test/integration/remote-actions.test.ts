@@ -90,6 +90,9 @@ core.setOutput('said', core.getInput('greeting') + ', ' + name);
 core.saveState('started', 'yes-' + name);
 core.exportVariable('FROM_NODE_ACTION', 'exported');
 core.setSecret('node-secret-value-xyz');
+// What actions written before the command files print (GitHub still honours it).
+console.log('::set-output name=legacy::old-style');
+console.log('::save-state name=legacy_state::s1');
 console.log('main ran: name=' + process.env.INPUT_NAME + ' pre=' + process.env.STATE_from_pre + ' node=' + process.version);
 console.log('now masked: node-secret-value-xyz');
 try {
@@ -102,7 +105,7 @@ writeFileSync(process.env.GITHUB_WORKSPACE + '/written-by-action.txt', 'ok');
 `;
 
 const POST = `import * as core from '@actions/core';
-console.log('post ran: started=' + core.getState('started') + ' pre=' + core.getState('from_pre'));
+console.log('post ran: started=' + core.getState('started') + ' pre=' + core.getState('from_pre') + ' legacy=' + process.env.STATE_legacy_state);
 `;
 
 const COMPOSITE = `name: Setup
@@ -175,7 +178,7 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
         with:
           name: World
       - run: |
-          echo "said=\${{ steps.n.outputs.said }} env=$FROM_NODE_ACTION"
+          echo "said=\${{ steps.n.outputs.said }} env=$FROM_NODE_ACTION legacy=\${{ steps.n.outputs.legacy }}"
           cat written-by-action.txt && echo " workspace-write-ok"
       - id: c
         uses: octo-tools/composite/setup@v2
@@ -252,7 +255,8 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
     assert.match(use, /main ran: name=World pre=pre-state node=v\d+/);
     assert.match(use, /now masked: \*{8}/);
     assert.ok(!use.includes('node-secret-value-xyz'));
-    assert.match(use, /said=Hi, World env=exported/);
+    assert.match(use, /said=Hi, World env=exported legacy=old-style/);
+    assert.match(use, /post ran: started=yes-World pre=pre-state legacy=s1/);
     assert.match(use, /workspace-write-ok/);
     assert.match(use, /banner from the remote action/);
     assert.match(use, /level=2 from=octo-tools\/composite@v2/);

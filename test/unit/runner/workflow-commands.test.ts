@@ -26,11 +26,22 @@ describe('workflow commands', () => {
     assert.equal(parseWorkflowCommand('  ::notice::indented')?.kind, 'annotation');
   });
 
-  it('knows add-mask, stop-commands and debug; everything else is output', () => {
+  it('knows add-mask, stop-commands, debug, set-output and save-state; everything else is output', () => {
     assert.deepEqual(parseWorkflowCommand('::add-mask::s3cr3t'), { kind: 'add-mask', value: 's3cr3t' });
     assert.deepEqual(parseWorkflowCommand('::stop-commands::abc'), { kind: 'stop-commands', token: 'abc' });
     assert.equal(parseWorkflowCommand('::debug::x')?.kind, 'debug');
+    assert.deepEqual(parseWorkflowCommand('::set-output name=v::a%0Ab'), {
+      kind: 'set-output',
+      name: 'v',
+      value: 'a\nb',
+    });
+    assert.deepEqual(parseWorkflowCommand('::save-state name=s::1'), {
+      kind: 'save-state',
+      name: 's',
+      value: '1',
+    });
     for (const line of [
+      '::set-output::no name',
       '::group::Build',
       '::endgroup::',
       '::set-env name=X::y',

@@ -170,7 +170,33 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
   const hooks: any[] = [];
   let gh: Awaited<ReturnType<typeof fakeApi>>;
   let gl: Awaited<ReturnType<typeof fakeApi>>;
+  let bb: Awaited<ReturnType<typeof fakeApi>>;
+  const bbHooks: any[] = [
+    { uuid: '{old}', url: 'https://elsewhere.example/hook', active: true, events: ['repo:push'] },
+  ];
   before(async () => {
+    bb = await fakeApi({
+      'GET /2.0/repositories/team/app/hooks': () => [200, { values: bbHooks }],
+      'POST /2.0/repositories/team/app/hooks': (b) => {
+        const h = { uuid: '{b7}', url: b.url, active: b.active, events: b.events, secret_set: true };
+        bbHooks.push(h);
+        return [201, h];
+      },
+      'GET /2.0/repositories/team/off/hooks': () => [
+        200,
+        {
+          values: [
+            {
+              uuid: '{o1}',
+              url: `${PUBLIC}/webhooks/bitbucket`,
+              active: false,
+              events: ['repo:push'],
+              secret_set: false,
+            },
+          ],
+        },
+      ],
+    });
     gh = await fakeApi({
       'GET /repos/octo-org/web/hooks': () => [200, hooks],
       'POST /repos/octo-org/web/hooks': (b) => {
@@ -219,6 +245,7 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
   after(() => {
     gh?.close();
     gl?.close();
+    bb?.close();
   });
   const env = {
     PUSHCI_PUBLIC_URL: PUBLIC,
@@ -226,12 +253,15 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
     GITHUB_WEBHOOK_SECRET: 'the-hook-secret',
     GITLAB_TOKEN: 'glpat-hooks',
     GITLAB_WEBHOOK_TOKEN: 'the-gitlab-token',
+    BITBUCKET_TOKEN: 'bb-hooks',
+    BITBUCKET_WEBHOOK_SECRET: 'the-bitbucket-secret',
   };
   const cli = async (args: string[]) => {
     const p = spawnPushci(args, {
       ...env,
       PUSHCI_GITHUB_API_URL: gh.url,
       PUSHCI_GITLAB_API_URL: `${gl.url}/api/v4`,
+      PUSHCI_BITBUCKET_API_URL: bb.url,
     });
     const code = await p.exited;
     return { code, out: p.output.join('') };
@@ -289,6 +319,32 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
       merge_requests_events: true,
       enable_ssl_verification: true,
     });
+  });
+
+  it('creates a Bitbucket webhook with push and pull request events and the secret, once, and checks it', async () => {
+    const r = await cli(['hooks', 'create', 'team/app', '--forge', 'bitbucket']);
+    assert.equal(r.code, 0, r.out);
+    const create = bb.got.find((g) => g.method === 'POST')!;
+    assert.equal(create.path, '/2.0/repositories/team/app/hooks');
+    assert.equal(create.headers.authorization, 'Bearer bb-hooks');
+    assert.deepEqual(create.body, {
+      description: 'pushci',
+      url: `${PUBLIC}/webhooks/bitbucket`,
+      active: true,
+      secret: 'the-bitbucket-secret',
+      events: ['repo:push', 'pullrequest:created', 'pullrequest:updated'],
+    });
+    const again = await cli(['hooks', 'create', 'team/app', '--forge', 'bitbucket']);
+    assert.match(again.out, /already has webhook \{b7\}/);
+    assert.equal(bb.got.filter((g) => g.method === 'POST').length, 1);
+    const check = await cli(['hooks', 'check', 'team/app', '--forge', 'bitbucket']);
+    assert.equal(check.code, 0, check.out);
+    assert.match(check.out, /✔ webhook \{b7\} points at https:\/\/ci\.example\.com\/webhooks\/bitbucket/);
+    const off = await cli(['hooks', 'check', 'team/off', '--forge', 'bitbucket']);
+    assert.equal(off.code, 1, off.out);
+    assert.match(off.out, /✘ the webhook is not active/);
+    assert.match(off.out, /! pullrequest:created and pullrequest:updated are not a trigger/);
+    assert.match(off.out, /✘ the webhook has no secret/);
   });
 });
 

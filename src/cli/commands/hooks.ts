@@ -9,7 +9,7 @@ export const hooks: Command = {
   summary: "Registers pushci's webhook through the forge API, or checks it and its recent deliveries.",
   usage: `create|check <owner/repo> [--forge ${HOOK_FORGES.join('|')}]`,
   details:
-    'Needs the forge token (GITHUB_TOKEN, GITLAB_TOKEN) and its webhook secret; exit code 1 when the check finds a problem.',
+    'Needs the forge token (GITHUB_TOKEN, GITLAB_TOKEN, BITBUCKET_TOKEN) and its webhook secret; exit code 1 when the check finds a problem.',
   flags: [
     { name: 'forge', type: 'string', value: HOOK_FORGES.join('|'), doc: 'The forge (default github).' },
   ],

@@ -1,6 +1,7 @@
 import type { Forge } from '../forge.ts';
 import { cloneUrlUnder } from '../forge.ts';
 import { bitbucketCommitStatus } from './commit-status.ts';
+import { bitbucketHooks } from './hooks.ts';
 import { createBitbucketInbound } from './inbound.ts';
 import { BITBUCKET_SETTINGS } from './settings.ts';
 
@@ -14,7 +15,7 @@ export const bitbucket: Forge = {
   cloneUrl: (config, repository) => cloneUrlUnder(config.bitbucketUrl, repository),
   commitStatus: (status, config) =>
     bitbucketCommitStatus(status, config.bitbucketApiUrl, config.bitbucketToken),
-  hooks: null,
+  hooks: bitbucketHooks,
   setup: {
     secretEnv: 'BITBUCKET_WEBHOOK_SECRET',
     instructions: ({ repository, hookUrl, secret }) => [

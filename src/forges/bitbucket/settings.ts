@@ -32,6 +32,6 @@ export const BITBUCKET_SETTINGS: readonly Setting[] = [
     flag: 'bitbucket-token',
     kind: 'string',
     default: undefined,
-    doc: 'Access token for Bitbucket build statuses (`commit-status: true`), sent as a Bearer token.',
+    doc: 'Access token for Bitbucket build statuses (`commit-status: true`) and `pushci hooks` (scopes: repository, webhook).',
   },
 ];

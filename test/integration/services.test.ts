@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BuildView } from '../../src/model.ts';
@@ -32,6 +33,12 @@ function processesWith(marker: string): number[] {
   return out;
 }
 
+const hostAddresses = () =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+
 const reachable = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = connect({ host: '127.0.0.1', port, timeout: 3000 });
@@ -61,10 +68,16 @@ describe('services: processes next to a job (real sandbox)', () => {
   let redis: TestRedis;
   let repo: TestRepo;
   let server: TestServer;
+  let sentinel: ReturnType<typeof createServer>;
+  let sentinelPort: number;
 
   before(async () => {
     redis = await startRedis();
     repo = makeRepo();
+    // Something of this machine's a service must not reach (on every address, loopback included).
+    sentinel = createServer((c) => c.destroy());
+    await new Promise<void>((r) => sentinel.listen(0, '0.0.0.0', r));
+    sentinelPort = (sentinel.address() as { port: number }).port;
     const head = (name: string) => `name: ${name}
 repository: octo-org/${name}
 clone-url: ${repo.dir}
@@ -126,6 +139,10 @@ ${echoServer(`cancel-${TAG}`)}
       echo:
         port: ${FIXED}
         run: |
+          for dest in 10.0.2.2 ${hostAddresses().join(' ')}; do
+            if timeout 3 bash -c "exec 3<>/dev/tcp/$dest/${sentinelPort}"; then echo "ATTACK service-to-host $dest SUCCEEDED"
+            else echo "ATTACK service-to-host $dest BLOCKED"; fi
+          done
 ${echoServer(`attack-${TAG}`)}
     steps:
       - run: |
@@ -149,6 +166,7 @@ ${echoServer(`attack-${TAG}`)}
   after(async () => {
     await server?.close();
     await redis?.stop();
+    sentinel?.close();
     rmSync(GATES, { recursive: true, force: true });
   });
 
@@ -253,6 +271,11 @@ ${echoServer(`attack-${TAG}`)}
     const b = await finished(id);
     assert.equal(b.status, 'success', await log(id, 'other'));
     assert.match(await log(id, 'other'), /ATTACK other-job BLOCKED/);
+    // The service itself is sandboxed like a step: this machine is out of its reach.
+    const own = await log(id, 'owner');
+    assert.match(own, /ATTACK service-to-host 10\.0\.2\.2 BLOCKED/);
+    for (const a of hostAddresses()) assert.match(own, new RegExp(`ATTACK service-to-host ${a} BLOCKED`));
+    assert.doesNotMatch(own, /SUCCEEDED/);
     assert.deepEqual(processesWith(`attack-${TAG}`), []);
   });
 });

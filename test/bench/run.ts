@@ -20,12 +20,14 @@ import { startReceiver, waitFor } from '../helpers/receiver.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeFloor, runFloor } from './floor.ts';
+import { npmCacheBench } from './npm-cache.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs runs only those parts (default: all). */
+/** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm runs only those parts (default: all). */
 const ONLY = new Set(
   (
-    process.env.BENCH_ONLY ?? 'intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs'
+    process.env.BENCH_ONLY ??
+    'intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm'
   ).split(','),
 );
 /** BENCH_RUNS, BENCH_BUILDS and BENCH_MESSAGES shorten a run (the README's table says which were used). */
@@ -822,6 +824,23 @@ try {
   if (ONLY.has('dag')) results.dag = await dag(redis);
   if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, MESSAGES);
   if (ONLY.has('logs')) results.logs = await logs(redis);
+  if (ONLY.has('npm')) {
+    const n = await npmCacheBench(redis, RUNS, median);
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    row(
+      `npm ci --offline, ${n.packages} packages, cold (no cache)`,
+      `job ${sec(n.cold.jobMs)}`,
+      `install step ${sec(n.cold.stepMs)}`,
+      `median of ${n.runs}, local tarballs`,
+    );
+    row(
+      `same build, warm (cache: node_modules restored)`,
+      `job ${sec(n.warm.jobMs)}`,
+      `install step ${sec(n.warm.stepMs)}`,
+      `median of ${n.runs}`,
+    );
+    results.npmCache = n;
+  }
 } finally {
   await redis.stop();
 }

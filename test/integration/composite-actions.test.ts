@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
@@ -80,6 +83,16 @@ describe('local composite actions (uses: ./path)', () => {
         '.github/actions/loop/action.yml': `name: Loop\nruns:\n  using: composite\n  steps:\n    - uses: ./.github/actions/loop\n`,
       },
     ]);
+    // An action on the worker, outside any checkout, that committed symlinks point at.
+    const outside = mkdtempSync(join(tmpdir(), 'pushci-outside-action-'));
+    writeFileSync(
+      join(outside, 'action.yml'),
+      'name: Outside\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo ESCAPED-$((40+2))\n',
+    );
+    symlinkSync(outside, join(repo.dir, '.github/actions/link'));
+    mkdirSync(join(repo.dir, '.github/actions/file-link'));
+    symlinkSync(join(outside, 'action.yml'), join(repo.dir, '.github/actions/file-link/action.yml'));
+    repo.commit({}, 'symlinks out of the checkout');
     const head = (name: string) =>
       `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
     server = await startServer(
@@ -127,6 +140,12 @@ describe('local composite actions (uses: ./path)', () => {
   loop:
     steps:
       - uses: ./.github/actions/loop
+  escape:
+    steps:
+      - uses: ./.github/actions/link
+  escape-file:
+    steps:
+      - uses: ./.github/actions/file-link
 `,
       },
       { GITHUB_WEBHOOK_SECRET: SECRET },
@@ -138,7 +157,7 @@ describe('local composite actions (uses: ./path)', () => {
   });
 
   const build = async (name: string) => {
-    const sha = repo.commits[0]!;
+    const sha = repo.commits.at(-1)!;
     const res = await sendGithub(
       server.base,
       githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
@@ -185,7 +204,7 @@ describe('local composite actions (uses: ./path)', () => {
     const b = await build('fail');
     assert.equal(b.status, 'failure');
     const job = (name: string) => b.jobs.find((j) => j.name === name)!;
-    for (const name of ['missing', 'failing', 'broken', 'docker', 'nowhere', 'loop'])
+    for (const name of ['missing', 'failing', 'broken', 'docker', 'nowhere', 'loop', 'escape', 'escape-file'])
       assert.equal(job(name).status, 'failure', name);
 
     assert.match(job('missing').reason ?? '', /needs the input\(s\) "who"/);
@@ -207,5 +226,9 @@ describe('local composite actions (uses: ./path)', () => {
     );
     assert.match(job('nowhere').reason ?? '', /there is no folder no\/such\/action/);
     assert.match(job('loop').reason ?? '', /more than 10 deep/);
+    // Committed symlinks cannot make the worker read an action from outside the checkout.
+    assert.match(job('escape').reason ?? '', /leads outside its repository \(through a symlink\)/);
+    assert.match(job('escape-file').reason ?? '', /action\.yml is not a file inside the repository/);
+    for (const name of ['escape', 'escape-file']) assert.ok(!(await log(b.id, name)).includes('ESCAPED-42'));
   });
 });

@@ -99,7 +99,8 @@ export function webhookReceiver(deps: WebhookDeps) {
       .filter((p) => p.pipelines.length > 0);
     // Bitbucket names a pull request's head by a prefix: resolved before anything is stored.
     // Bitbucket also sends `pullrequest:updated` for edits, and does not say whether commits came: such
-    // a delivery is de-duplicated by the head it names, so a pull request's head builds once.
+    // a delivery is de-duplicated by the head and target it names, so a pull request's head builds once
+    // per target branch.
     const pushes: PushToBuild[] = [];
     const unresolved: string[] = [];
     let headKey: { key: string; pr: PullRequestEvent } | null = null;
@@ -111,7 +112,9 @@ export function webhookReceiver(deps: WebhookDeps) {
         else {
           pushes.push({ event: r.event, pipelines: p.pipelines });
           const pr = r.event;
-          headKey = { key: `pull-request:${pr.repository}#${pr.pullRequest.number}@${pr.after}`, pr };
+          // The target is part of it: a pull request moved to another branch builds again.
+          const { number, target_branch } = pr.pullRequest;
+          headKey = { key: `pull-request:${pr.repository}#${number}@${pr.after}→${target_branch}`, pr };
         }
       }
     }
@@ -169,7 +172,7 @@ export function webhookReceiver(deps: WebhookDeps) {
           builds: stored.seen.builds.map(view),
           duplicate: true,
           reason: headKey
-            ? `commit ${headKey.pr.after} of pull request #${headKey.pr.pullRequest.number} was already received at ${stored.seen.at}; these are its builds`
+            ? `commit ${headKey.pr.after} of pull request #${headKey.pr.pullRequest.number} into ${headKey.pr.pullRequest.target_branch} was already received at ${stored.seen.at}; these are its builds`
             : `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
         },
       };

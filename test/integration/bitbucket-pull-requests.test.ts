@@ -212,12 +212,26 @@ jobs:
     assert.equal(docs.status, 'success', 'the path filter saw the whole pull request, not only its head');
   });
 
-  it('builds a head once, however many updates name it (Bitbucket sends updated for edits too)', async () => {
+  it('builds a head once per target branch, however many updates name it (Bitbucket sends updated for edits too)', async () => {
     const first = await send('pullrequest:updated', pr({ head }));
     assert.equal(first.status, 200, first.text);
     assert.equal(first.json.duplicate, true);
-    assert.match(first.json.reason, new RegExp(`commit ${head} of pull request #4 was already received`));
+    assert.match(
+      first.json.reason,
+      new RegExp(`commit ${head} of pull request #4 into main was already received`),
+    );
     assert.equal(first.json.builds.length, 2, 'the builds of the head’s first delivery');
+    // Moved to another target branch, the same head is a different change: it builds again.
+    const retargeted = await send('pullrequest:updated', (p) => {
+      pr({ head })(p);
+      p.pullrequest.destination.branch.name = 'release';
+    });
+    assert.equal(retargeted.status, 202, retargeted.text);
+    const id = retargeted.json.builds.find((b: { pipeline: string }) => b.pipeline === 'bb-pr').id as string;
+    const v = await final(id);
+    assert.equal(v.status, 'success', v.reason ?? '');
+    assert.equal(v.sha, head);
+    assert.equal(v.pull_request?.target_branch, 'release');
   });
 
   it('builds the newer head when the branch moved on, and nothing for the stale prefix', async () => {

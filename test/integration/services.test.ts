@@ -133,6 +133,18 @@ ${echoServer(`cancel-${TAG}`)}
           echo "step up"
           sleep 600
 `,
+        'timeout.yml': `${head('timeout')}jobs:
+  test:
+    timeout-minutes: 0.1
+    services:
+      echo:
+        run: |
+${echoServer(`timeout-${TAG}`)}
+    steps:
+      - run: |
+          echo "step up"
+          sleep 600
+`,
         'attack.yml': `${head('attack')}jobs:
   owner:
     services:
@@ -250,6 +262,17 @@ ${echoServer(`attack-${TAG}`)}
     assert.equal(b.status, 'canceled');
     await waitFor(async () => processesWith(`cancel-${TAG}`).length === 0, 15_000, 'the service to end');
     assert.match(await log(id), /pushci: service "echo" stopped with the job/);
+  });
+
+  it('a job that times out ends its service too', async () => {
+    const id = await push('timeout');
+    const b = await finished(id);
+    const text = await log(id);
+    assert.equal(b.status, 'failure', text);
+    assert.match(b.jobs[0]!.reason ?? '', /timed out after 0\.1 min/);
+    assert.match(text, /step up/);
+    assert.match(text, /pushci: service "echo" stopped with the job/);
+    assert.deepEqual(processesWith(`timeout-${TAG}`), []);
   });
 
   it('attack: neither the host nor another job reaches a service; its own steps do', async () => {

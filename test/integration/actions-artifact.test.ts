@@ -3,6 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   copyFileSync,
+  existsSync,
   linkSync,
   mkdtempSync,
   readFileSync,
@@ -517,5 +518,70 @@ jobs:
     assert.match(make, /client: uploaded notes \d+ with digest/);
     assert.match(use, /client: downloaded notes digest ok/);
     assert.match(use, /from the host runner/);
+  });
+});
+
+describe('a worker on another machine (its own data dir): @actions/artifact uploads reach the server over HTTP', () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let web: TestServer;
+  let worker: TestServer;
+
+  before(async () => {
+    const client = artifactClient();
+    redis = await startRedis();
+    repo = makeRepo([{ 'seed.txt': 'r1\n' }]);
+    const pipelines = {
+      'remote.yml': `name: remote
+repository: octo-org/remote
+clone-url: ${repo.dir}
+on: push
+jobs:
+  make:
+    steps:
+      - run: |
+          echo "made on the worker" > w.txt
+          "${client}/node" "${client}/client.mjs" upload from-worker w.txt
+  use:
+    needs: make
+    steps:
+      - run: |
+          "${client}/node" "${client}/client.mjs" download from-worker got
+          cat got/w.txt
+`,
+    };
+    web = await startServer(redis, pipelines, { GITHUB_WEBHOOK_SECRET: SECRET }, { worker: false });
+    worker = await startServer(redis, pipelines, { PUSHCI_URL: web.base }, { http: false });
+  });
+  after(async () => {
+    await worker?.close();
+    await web?.close();
+    await redis?.stop();
+  });
+
+  it('stores it in the server’s data dir, none in the worker’s, and the next job downloads it', async () => {
+    const sha = repo.commits[0]!;
+    const res = await sendGithub(
+      web.base,
+      githubPush({ before: sha, after: sha, repo: 'octo-org/remote' }),
+      SECRET,
+    );
+    assert.equal(res.status, 202, res.text);
+    const id = res.json.builds[0].id as string;
+    const b = await waitFor(
+      async () => {
+        const v = (await (await web.api(`/api/builds/${id}`)).json()) as BuildView;
+        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
+      },
+      180_000,
+      `build ${id}`,
+    );
+    const make = await (await web.api(`/api/builds/${id}/jobs/make/log`)).text();
+    const use = await (await web.api(`/api/builds/${id}/jobs/use/log`)).text();
+    assert.equal(b.status, 'success', `${make}\n${use}`);
+    assert.match(make, /client: uploaded from-worker \d+ with digest/);
+    assert.match(use, /made on the worker/);
+    assert.ok(existsSync(join(web.config.dataDir, 'artifacts', id, 'from-worker.blob')));
+    assert.ok(!existsSync(join(worker.config.dataDir, 'artifacts')));
   });
 });

@@ -5,7 +5,16 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +22,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
+import { copyPackage } from '../helpers/copy-package.ts';
 import { makeRepo } from '../helpers/git.ts';
 import { githubPush, githubSignature, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
@@ -23,11 +33,11 @@ import { makeFloor, runFloor } from './floor.ts';
 import { npmCacheBench } from './npm-cache.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm runs only those parts (default: all). */
+/** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm,artifacts runs only those parts (default: all). */
 const ONLY = new Set(
   (
     process.env.BENCH_ONLY ??
-    'intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm'
+    'intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm,artifacts'
   ).split(','),
 );
 /** BENCH_RUNS, BENCH_BUILDS and BENCH_MESSAGES shorten a run (the README's table says which were used). */
@@ -762,6 +772,65 @@ async function memory(redis: TestRedis) {
   };
 }
 
+/**
+ * The artifact protocol end to end: `@actions/artifact` (what upload-artifact@v4 is made of) in a sandboxed
+ * step sends one file up, a job that needs it brings it down: socat, the job gateway, the server, its disk.
+ */
+async function artifactProtocol(redis: TestRedis, mb: number, runs: number) {
+  const client = mkdtempSync('/var/tmp/pushci-bench-artifact-client-');
+  copyPackage('@actions/artifact', ROOT, client);
+  const node = realpathSync(process.execPath);
+  try {
+    linkSync(node, join(client, 'node'));
+  } catch {
+    copyFileSync(node, join(client, 'node'));
+  }
+  writeFileSync(
+    join(client, 'c.mjs'),
+    `import { DefaultArtifactClient } from '@actions/artifact';
+const c = new DefaultArtifactClient();
+const [op, name] = process.argv.slice(2);
+if (op === 'up') await c.uploadArtifact(name, [name], process.cwd(), { skipArchive: true });
+else await c.downloadArtifact((await c.getArtifact(name)).artifact.id, { path: 'got' });
+`,
+  );
+  const timed = (label: string, cmd: string) =>
+    `s=$(date +%s%N); ${cmd} > /dev/null; echo "${label} $(( ($(date +%s%N) - s) / 1000 ))"`;
+  const pipes = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
+  writeFileSync(
+    join(pipes, 'art.yml'),
+    `name: art\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  up:\n    steps:\n      - run: |\n          head -c ${mb * 1_000_000} /dev/urandom > blob.bin\n          ${timed('BENCH_UP', `"${client}/node" "${client}/c.mjs" up blob.bin`)}\n  down:\n    needs: up\n    steps:\n      - run: |\n          ${timed('BENCH_DOWN', `"${client}/node" "${client}/c.mjs" down blob.bin`)}\n`,
+  );
+  const server = await startReceiverProcess(redis, pipes, { PUSHCI_ARTIFACT_MAX_BYTES: '2G' });
+  const workers = startWorkers(redis, pipes, 1, { PUSHCI_URL: server.base });
+  const db = new Redis(redis.url);
+  const up: number[] = [];
+  const down: number[] = [];
+  const figure = async (id: string, job: string, label: string) => {
+    const lines = await db.lrange(keys(redis.prefix).log(id, job), 0, -1);
+    const m = lines.map((l) => new RegExp(`${label} (\\d+)`).exec(l)).find(Boolean);
+    return m ? Number(m[1]) / 1000 : null;
+  };
+  for (let i = 0; i < runs; i++) {
+    const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+    const id = r.json.builds[0].id as string;
+    up.push(await waitFor(() => figure(id, 'up', 'BENCH_UP'), 300_000, 'the upload'));
+    down.push(await waitFor(() => figure(id, 'down', 'BENCH_DOWN'), 300_000, 'the download'));
+  }
+  db.disconnect();
+  const rate = (ms: number) => `${(mb / (ms / 1000)).toFixed(0)} MB/s`;
+  row(
+    `artifact protocol, ${mb} MB file (@actions/artifact, sandboxed step)`,
+    `upload median ${median(up).toFixed(0)} ms (${rate(median(up))})`,
+    `download median ${median(down).toFixed(0)} ms (${rate(median(down))})`,
+    `${runs} builds; includes the client's Node start-up and hashing`,
+  );
+  await stop(server, ...workers);
+  await drainJobs(redis);
+  rmSync(client, { recursive: true, force: true });
+  return { mb, uploadMs: up, downloadMs: down, uploadMedianMs: median(up), downloadMedianMs: median(down) };
+}
+
 const started = Date.now();
 const redis = await startRedis({ private: true });
 try {
@@ -841,6 +910,7 @@ try {
     );
     results.npmCache = n;
   }
+  if (ONLY.has('artifacts')) results.artifactProtocol = await artifactProtocol(redis, QUICK ? 20 : 100, RUNS);
 } finally {
   await redis.stop();
 }

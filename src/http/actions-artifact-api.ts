@@ -68,10 +68,10 @@ function wrapped(body: Record<string, unknown>, field: string): string | undefin
  * The ids in the request are the ones the step's ACTIONS_RUNTIME_TOKEN carries (the build and the job);
  * the grant of the credential the gateway added decides, so ids of another build or job are refused.
  */
-function checkRun(grant: JobGrant, body: Record<string, unknown>, job = grant.job): void {
+function checkRun(grant: JobGrant, body: Record<string, unknown>): void {
   if (text(body, 'workflow_run_backend_id') !== grant.buildId)
     throw new ForbiddenError('a job reaches only the artifacts of its own build');
-  if (text(body, 'workflow_job_run_backend_id') !== job)
+  if (text(body, 'workflow_job_run_backend_id') !== grant.job)
     throw new ForbiddenError('a job uploads and deletes only its own artifacts');
 }
 
@@ -167,10 +167,13 @@ export function mountActionsArtifacts(r: Router, deps: ActionsArtifactDeps): voi
 
   rpc('GetSignedArtifactURL', async (ctx, body) => {
     const g = grantOf(ctx);
+    // Any job of the build may download; the job id is the uploader's, as ListArtifacts gave it.
+    if (text(body, 'workflow_run_backend_id') !== g.buildId)
+      throw new ForbiddenError('a job reaches only the artifacts of its own build');
     const name = nameOf(body);
-    const info = await artifacts.info(g.buildId, name).catch(() => null);
-    checkRun(g, body, info?.job ?? g.job);
-    if (!info) throw new NotFoundError(`this build has no artifact "${name}"`);
+    const info = await artifacts.info(g.buildId, name);
+    if (text(body, 'workflow_job_run_backend_id') !== info.job)
+      throw new NotFoundError(`artifact "${name}" of this build was uploaded by another job`);
     return {
       signed_url: await signed(ctx, {
         purpose: 'download',

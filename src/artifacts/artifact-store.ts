@@ -60,6 +60,17 @@ export interface ArtifactStoreOptions {
 }
 
 export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/**
+ * Any name upload-artifact accepts (it refuses `" : < > | * ? \ /` and line breaks), at most 100
+ * characters, not starting with "." or a space. Names outside ARTIFACT_NAME never become paths: their files
+ * are named after a hash of the name.
+ */
+export const ANY_ARTIFACT_NAME = /^[^"\\/:<>|*?\x00-\x1f\x7f. ][^"\\/:<>|*?\x00-\x1f\x7f]{0,99}$/u;
+
+/** The name an artifact's files use: the name itself when it is plain, else `~` and a hash of it. */
+export function artifactDiskName(name: string): string {
+  return ARTIFACT_NAME.test(name) ? name : `~${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+}
 const BUILD_ID = /^[0-9a-z]{1,64}$/;
 const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 /** Block ids are the client's (base64 in Azure's protocol): never a path, only hashed into one. */
@@ -118,8 +129,10 @@ export class ArtifactStore {
 
   private static check(buildId: string, name: string): void {
     if (!BUILD_ID.test(buildId)) throw new NotFoundError(`no build ${buildId}`);
-    if (!ARTIFACT_NAME.test(name))
-      throw new InvalidRequestError('artifact names are letters, digits, ".", "_" and "-" (at most 100)');
+    if (!ANY_ARTIFACT_NAME.test(name))
+      throw new InvalidRequestError(
+        'an artifact name is at most 100 characters without " : < > | * ? \\ / or line breaks, not starting with "." or a space',
+      );
   }
 
   async list(buildId: string): Promise<ArtifactInfo[]> {
@@ -151,14 +164,15 @@ export class ArtifactStore {
   }
 
   private part(buildId: string, job: string, name: string): string {
-    return join(this.folder(buildId), `.${name}.${job}.part`);
+    return join(this.folder(buildId), `.${artifactDiskName(name)}.${job}.part`);
   }
   private blocks(buildId: string, job: string, name: string): string {
-    return join(this.folder(buildId), `.${name}.${job}.blocks`);
+    return join(this.folder(buildId), `.${artifactDiskName(name)}.${job}.blocks`);
   }
   /** Where the bytes of an artifact live: native ones keep their `.tar.gz` name. */
   private file(buildId: string, name: string, format?: 'zip' | 'file'): string {
-    return join(this.folder(buildId), format ? `${name}.blob` : `${name}.tar.gz`);
+    const disk = artifactDiskName(name);
+    return join(this.folder(buildId), format ? `${disk}.blob` : `${disk}.tar.gz`);
   }
   private get uploads() {
     return (buildId: string) => keys(this.o.prefix).artifactUploads(buildId);
@@ -484,7 +498,7 @@ export class ArtifactStore {
     try {
       await this.writeChunk(buildId, job, name, body, 0);
     } catch (err) {
-      if (BUILD_ID.test(buildId) && ARTIFACT_NAME.test(name) && JOB_NAME.test(job))
+      if (BUILD_ID.test(buildId) && ANY_ARTIFACT_NAME.test(name) && JOB_NAME.test(job))
         await unlink(this.part(buildId, job, name)).catch(() => {});
       throw err;
     }

@@ -1,6 +1,11 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
-import { ARTIFACT_NAME, artifactFileOf, type ArtifactInfo } from '../artifacts/artifact-store.ts';
+import {
+  ANY_ARTIFACT_NAME,
+  artifactDiskName,
+  artifactFileOf,
+  type ArtifactInfo,
+} from '../artifacts/artifact-store.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { ArtifactUrlScope, ArtifactUrlSigner } from '../artifacts/artifact-url-signer.ts';
 import type { JobGrant } from '../artifacts/job-credentials.ts';
@@ -77,9 +82,9 @@ function checkRun(grant: JobGrant, body: Record<string, unknown>): void {
 
 function nameOf(body: Record<string, unknown>): string {
   const name = text(body, 'name');
-  if (!ARTIFACT_NAME.test(name))
+  if (!ANY_ARTIFACT_NAME.test(name))
     throw new InvalidRequestError(
-      `artifact name "${name}": pushci takes letters, digits, ".", "_" and "-" (at most 100, starting with a letter or digit)`,
+      `artifact name "${name}": at most 100 characters without " : < > | * ? \\ / or line breaks, not starting with "." or a space`,
     );
   return name;
 }
@@ -106,8 +111,16 @@ function listed(buildId: string, a: ArtifactInfo) {
 export function mountActionsArtifacts(r: Router, deps: ActionsArtifactDeps): void {
   const { artifacts, artifactUrls: urls } = deps;
   const signed = async (ctx: Context, scope: ArtifactUrlScope) => {
-    const path = [scope.buildId, scope.owner, scope.name, scope.purpose].join('/');
-    const query = await urls.sign(scope, deps.artifactUrlTtlMs);
+    // A name that is not plain travels in the query; the path has its hash (nothing to normalise there).
+    const key = artifactDiskName(scope.name);
+    const path = [scope.buildId, scope.owner, key, scope.purpose].join('/');
+    // Encoded down to the characters the job gateway lets through in a query (`!'()*` too).
+    const value = encodeURIComponent(scope.name).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+    const named = key === scope.name ? '' : `name=${value}&`;
+    const query = named + (await urls.sign(scope, deps.artifactUrlTtlMs));
     return `${jobBaseOf(ctx)}${ARTIFACT_BLOBS.slice(1)}/${path}?${query}`;
   };
   const rpc = (method: string, handle: (ctx: Context, body: Record<string, unknown>) => Promise<unknown>) =>
@@ -195,13 +208,15 @@ export function mountActionsArtifacts(r: Router, deps: ActionsArtifactDeps): voi
   /** Checks a blob URL: this job's build, and a signature over this job, the artifact and the purpose. */
   const blob = async (ctx: Context, purpose: ArtifactUrlScope['purpose']) => {
     const g = grantOf(ctx);
-    const { build, owner, name } = ctx.params as Record<string, string>;
+    const { build, owner, key } = ctx.params as Record<string, string>;
     if (build !== g.buildId) throw new NotFoundError('a job reaches only the artifacts of its own build');
-    const scope = { purpose, buildId: g.buildId, job: g.job, owner: owner!, name: name! };
+    const name = key!.startsWith('~') ? String(ctx.query.name ?? '') : key!;
+    if (artifactDiskName(name) !== key) throw new NotFoundError('no such artifact URL');
+    const scope = { purpose, buildId: g.buildId, job: g.job, owner: owner!, name };
     await urls.verify(scope, String(ctx.query.expires ?? ''), String(ctx.query.sig ?? ''));
     return scope;
   };
-  const blobPath = `${ARTIFACT_BLOBS}/:build/:owner/:name`;
+  const blobPath = `${ARTIFACT_BLOBS}/:build/:owner/:key`;
 
   r.put(`${blobPath}/upload`, async (ctx) => {
     const s = await blob(ctx, 'upload');

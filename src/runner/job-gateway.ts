@@ -19,13 +19,13 @@ const ALLOWED: Array<[RegExp, string[]]> = [
     /^\/twirp\/github\.actions\.results\.api\.v1\.ArtifactService\/(CreateArtifact|FinalizeArtifact|ListArtifacts|GetSignedArtifactURL|DeleteArtifact)$/,
     ['POST'],
   ],
-  // A signed blob URL: build id / job / artifact name (the store's own shapes) / purpose, then the query.
+  // A signed blob URL: build id / job / artifact name or its hash (the store's own shapes) / purpose, then the query.
   [
-    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/upload\?[A-Za-z0-9%=&_.~+-]*$/,
+    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/([A-Za-z0-9][A-Za-z0-9._-]{0,99}|~[0-9a-f]{40})\/upload\?[A-Za-z0-9%=&_.~+-]*$/,
     ['PUT'],
   ],
   [
-    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/download\?[A-Za-z0-9%=&_.~+-]*$/,
+    /^\/_apis\/pushci\/artifacts\/[0-9a-z]{1,64}\/[A-Za-z_][A-Za-z0-9_-]{0,99}\/([A-Za-z0-9][A-Za-z0-9._-]{0,99}|~[0-9a-f]{40})\/download\?[A-Za-z0-9%=&_.~+-]*$/,
     ['GET', 'HEAD'],
   ],
 ];

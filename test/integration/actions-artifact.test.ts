@@ -108,6 +108,7 @@ jobs:
           "$CLIENT/node" "$CLIENT/client.mjs" upload dist out/a.txt out/sub/b.txt sums.txt
           "$CLIENT/node" "$CLIENT/client.mjs" upload-file report.html report.html
           "$CLIENT/node" "$CLIENT/client.mjs" upload scratch sums.txt
+          "$CLIENT/node" "$CLIENT/client.mjs" upload "Test Results (3.12)" sums.txt
           "$CLIENT/node" "$CLIENT/client.mjs" delete scratch
           # 20 MB: three 8 MB blocks, sent in parallel, joined in the block list's order.
           head -c 20000000 /dev/urandom > big.bin
@@ -123,6 +124,8 @@ jobs:
           (cd got && sha256sum -c sums.txt && cat out/a.txt)
           "$CLIENT/node" "$CLIENT/client.mjs" download report.html got-file
           cat got-file/report.html
+          "$CLIENT/node" "$CLIENT/client.mjs" download "Test Results (3.12)" got-results
+          echo "results: $(wc -l < got-results/sums.txt) lines"
           "$CLIENT/node" "$CLIENT/client.mjs" download big.bin got-big
           "$CLIENT/node" "$CLIENT/client.mjs" download big.sum got-big
           [ "$(sha256sum got-big/big.bin | cut -d' ' -f1)" = "$(cat got-big/big.sum)" ] && echo "big: same bytes"
@@ -169,7 +172,13 @@ jobs:
     assert.match(make, /client: uploaded file report\.html \d+/);
     assert.match(make, /client: deleted scratch true/);
     assert.match(make, /client: uploaded file big\.bin 20000000/);
-    assert.match(use, /client: listed big\.bin:20000000 big\.sum:65 dist:\d+ report\.html:\d+\n/);
+    assert.match(make, /client: uploaded Test Results \(3\.12\) \d+ with digest/);
+    assert.match(
+      use,
+      /client: listed Test Results \(3\.12\):\d+ big\.bin:20000000 big\.sum:65 dist:\d+ report\.html:\d+\n/,
+    );
+    assert.match(use, /client: downloaded Test Results \(3\.12\) digest ok/);
+    assert.match(use, /results: 2 lines/);
     assert.match(use, /big: same bytes/);
     assert.match(use, /client: downloaded dist digest ok/);
     assert.match(use, /out\/sub\/b\.txt: OK/);
@@ -189,6 +198,7 @@ jobs:
         ['big.sum', 'make', 'file'],
         ['dist', 'make', 'zip'],
         ['report.html', 'make', 'file'],
+        ['Test Results (3.12)', 'make', 'zip'],
       ],
     );
     assert.match(list.artifacts[2]!.digest ?? '', /^sha256:[0-9a-f]{64}$/);
@@ -205,6 +215,11 @@ jobs:
       const file = await server.api(`/api/builds/${first}/artifacts/report.html`);
       assert.match(file.headers.get('content-disposition') ?? '', /filename="report\.html"/);
       assert.equal(await file.text(), '<p>report of 1</p>\n');
+      const spaced = await server.api(
+        `/api/builds/${first}/artifacts/${encodeURIComponent('Test Results (3.12)')}`,
+      );
+      assert.equal(spaced.status, 200);
+      assert.match(spaced.headers.get('content-disposition') ?? '', /art-1-Test Results \(3\.12\)\.zip/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -245,8 +260,14 @@ jobs:
         const page = await loggedInPage(browser, server.base, server.token);
         await page.goto(`${server.base}/#/builds/${first}`);
         const links = page.getByTestId('artifact-link');
-        await links.nth(3).waitFor();
-        assert.deepEqual(await links.allTextContents(), ['big.bin', 'big.sum', 'dist.zip', 'report.html']);
+        await links.nth(4).waitFor();
+        assert.deepEqual(await links.allTextContents(), [
+          'big.bin',
+          'big.sum',
+          'dist.zip',
+          'report.html',
+          'Test Results (3.12).zip',
+        ]);
         const [download] = await Promise.all([page.waitForEvent('download'), links.nth(2).click()]);
         assert.equal(download.suggestedFilename(), 'art-1-dist.zip');
         const listed = execFileSync('unzip', ['-Z1', await download.path()], { encoding: 'utf8' });

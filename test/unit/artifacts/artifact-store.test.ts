@@ -108,6 +108,18 @@ describe('artifact store (real Redis, real files)', () => {
     await store.commitBlocks('p1', 'make', 'one', ['AA==']);
     assert.equal((await store.finalize('p1', 'make', 'one', { size: 4, digest: digestOf('only') })).size, 4);
     assert.equal(await text((await store.open('p1', 'one')).stream), 'only');
+    // A name that is not plain (spaces, brackets) is kept as given; its files are named after its hash.
+    await store.begin('p1', 'make', 'Test Results (3.12)', { job: 'make', format: 'zip' });
+    await store.stageBlock('p1', 'make', 'Test Results (3.12)', 'AA==', body('zip'));
+    await store.commitBlocks('p1', 'make', 'Test Results (3.12)', ['AA==']);
+    await store.finalize('p1', 'make', 'Test Results (3.12)', { size: 3 });
+    assert.equal(await text((await store.open('p1', 'Test Results (3.12)')).stream), 'zip');
+    assert.ok(readdirSync(join(dataDir, 'artifacts', 'p1')).some((f) => /^~[0-9a-f]{40}\.blob$/.test(f)));
+    for (const bad of ['a/b', 'a:b', '.x', ' x', 'x'.repeat(101)])
+      await assert.rejects(
+        store.begin('p1', 'make', bad, { job: 'make', format: 'zip' }),
+        InvalidRequestError,
+      );
     await store.begin('p1', 'make', 'none', { job: 'make', format: 'zip' });
     await store.commitBlocks('p1', 'make', 'none', []);
     assert.equal((await store.finalize('p1', 'make', 'none', { size: 0, digest: digestOf('') })).size, 0);

@@ -488,8 +488,9 @@ export class ArtifactStore {
       throw new ConflictError(
         `artifact "${name}" was uploaded by job "${info.job}"; only that job deletes it`,
       );
-    await this.o.redis.hdel(this.index(buildId), name);
-    await unlink(this.file(buildId, name, info.format)).catch(() => {});
+    // Through drop, so its bytes leave the total and its place in the age order (else every delete would
+    // leave its bytes counted, and the total cap would evict other builds' artifacts).
+    await this.drop(buildId, name, info.format);
     return info;
   }
 

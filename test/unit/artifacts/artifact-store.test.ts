@@ -185,4 +185,32 @@ describe('artifact store (real Redis, real files)', () => {
     await capped.remove('t4');
     assert.equal(await capped.totalBytes(), 0);
   });
+
+  it('a deleted artifact (DeleteArtifact, overwrite: true) frees its bytes, so the cap never evicts another build for it', async () => {
+    const capped = new ArtifactStore({
+      redis: client,
+      prefix: `${redis.prefix}-deleted`,
+      dataDir: mkdtempSync(join(tmpdir(), 'pushci-test-artifacts-deleted-')),
+      retentionMs: 30 * DAY,
+      maxBytes: 10,
+      totalBytes: 25,
+      now: () => clock,
+    });
+    await capped.put('victim', 'build', 'release', body('0123456789'));
+    // What a job could repeat: upload through the protocol, then delete; each time its 10 bytes must leave.
+    for (let i = 0; i < 3; i++) {
+      clock += 1000;
+      await capped.begin('other', 'build', 'x', { job: 'build', format: 'zip' });
+      await capped.stageBlock('other', 'build', 'x', 'AAAA', body('0123456789'));
+      await capped.commitBlocks('other', 'build', 'x', ['AAAA']);
+      await capped.finalize('other', 'build', 'x', {});
+      await capped.delete('other', 'build', 'x');
+      assert.equal(await capped.totalBytes(), 10, `after delete ${i + 1} only the release is counted`);
+    }
+    assert.deepEqual(
+      (await capped.list('victim')).map((a) => a.name),
+      ['release'],
+      'the other build kept its artifact',
+    );
+  });
 });

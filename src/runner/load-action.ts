@@ -1,4 +1,5 @@
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { lstat, open, readlink, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseActionFile, MAX_ACTION_FILE_BYTES } from '../pipelines/action-file.ts';
 import type { ActionRef } from '../pipelines/action-ref.ts';
@@ -30,12 +31,14 @@ export async function readAction(
     const st = await lstat(file).catch(() => null);
     if (st === null) continue;
     const realFile = await realpath(file).catch(() => null);
-    if (realFile === null || !inside(realFile, realRoot) || !(await lstat(realFile)).isFile())
+    if (realFile === null || !inside(realFile, realRoot))
       return { problem: `${label}: ${name} is not a file inside the repository` };
-    if ((await lstat(realFile)).size > MAX_ACTION_FILE_BYTES)
+    const text = await readFileInside(realFile, realRoot);
+    if (text === 'outside') return { problem: `${label}: ${name} is not a file inside the repository` };
+    if (text === 'too-big')
       return { problem: `${label}: ${name} is larger than ${MAX_ACTION_FILE_BYTES} bytes` };
     const shownFile = shown === '.' ? name : `${shown.replace(/\/$/, '')}/${name}`;
-    const { action, diagnostics } = parseActionFile(shownFile, await readFile(realFile, 'utf8'));
+    const { action, diagnostics } = parseActionFile(shownFile, text);
     if (!action)
       return {
         problem: `${label}: its action file has problems:\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
@@ -77,4 +80,33 @@ export async function loadAction(
     return readAction(join(f.dir, ref.path), f.dir, remoteLabel(ref), ref.path || '.', (r) => r);
   }
   return { problem: 'docker actions are not supported' };
+}
+
+/**
+ * Reads a file that must be a regular file inside `realRoot`, judged on what was actually opened: the
+ * checkout is writable by the job's steps and services while this runs, so a path checked a moment ago
+ * may be a symlink (to the worker's files, /dev/zero, a FIFO) by now. No symlink is followed at the last
+ * component, opening never blocks, the opened file's real path is read back from /proc, and at most the
+ * size limit is read.
+ */
+async function readFileInside(file: string, realRoot: string): Promise<string | 'outside' | 'too-big'> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    () => null,
+  );
+  if (fh === null) return 'outside';
+  try {
+    // Linux tells what was opened; elsewhere the realpath check before the open has to do.
+    if (existsSync('/proc/self/fd')) {
+      const opened = await readlink(`/proc/self/fd/${fh.fd}`).catch(() => null);
+      if (opened === null || !inside(opened, realRoot)) return 'outside';
+    }
+    const st = await fh.stat();
+    if (!st.isFile()) return 'outside';
+    const buf = Buffer.alloc(MAX_ACTION_FILE_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > MAX_ACTION_FILE_BYTES) return 'too-big';
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
 }

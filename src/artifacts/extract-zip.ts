@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants, createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, open, statfs } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
@@ -122,10 +122,19 @@ export async function extractZip(file: string, dir: string): Promise<{ files: nu
   const skipped: string[] = [];
   let files = 0;
   await mkdir(dir, { recursive: true });
+  // A zip bomb says what it unpacks to (each member is held to its stated size below): refuse before
+  // writing anything when that does not fit on the disk.
+  const total = entries.reduce((n, e) => n + e.size, 0);
+  const fs = await statfs(dir).catch(() => null);
+  if (fs && total > fs.bavail * fs.bsize)
+    throw new ZipError(
+      `the zip unpacks to ${total} bytes, more than the ${fs.bavail * fs.bsize} free where it would go`,
+    );
   for (const e of entries) {
     const to = safePath(dir, e.name);
     const type = e.mode & 0o170000;
-    if (!to || type === 0o120000) {
+    // A symlink already in the folder (from an earlier unpack, or put there) is never followed.
+    if (!to || type === 0o120000 || (await symlinkOnTheWay(dir, to))) {
       skipped.push(e.name);
       continue;
     }
@@ -144,7 +153,9 @@ export async function extractZip(file: string, dir: string): Promise<{ files: nu
         else done(null, chunk);
       },
     });
-    const out = createWriteStream(to, { mode: 0o644 });
+    const out = (
+      await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644)
+    ).createWriteStream();
     if (e.compressed === 0) await pipeline(Readable.from([]), out);
     else {
       const raw = createReadStream(file, { start: e.offset, end: e.offset + e.compressed - 1 });
@@ -156,4 +167,17 @@ export async function extractZip(file: string, dir: string): Promise<{ files: nu
     files++;
   }
   return { files, skipped };
+}
+
+/** Whether a path between `dir` (exclusive) and `to` (inclusive) exists as a symlink. */
+async function symlinkOnTheWay(dir: string, to: string): Promise<boolean> {
+  const rel = relative(dir, to).split(sep);
+  let at = dir;
+  for (const part of rel) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null) return false;
+    if (st.isSymbolicLink()) return true;
+  }
+  return false;
 }

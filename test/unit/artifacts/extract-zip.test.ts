@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import {
   createWriteStream,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -105,5 +108,53 @@ describe('extractZip (zips made by the same library as upload-artifact@v4)', () 
     // Not a zip at all: said, nothing written.
     writeFileSync(join(dir, 'not.zip'), 'plain text');
     await assert.rejects(extractZip(join(dir, 'not.zip'), join(dir, 'x-not')), /not a zip file/);
+  });
+
+  it('never follows a symlink already in the folder, for a file or a folder on the way', async () => {
+    const to = join(dir, 'x-planted');
+    const target = mkdtempSync(join(tmpdir(), 'pushci-test-zip-target-'));
+    mkdirSync(to, { recursive: true });
+    symlinkSync(join(target, 'victim.txt'), join(to, 'file.txt'));
+    symlinkSync(target, join(to, 'sub'));
+    const zip = await made('planted.zip', {}, (a) => {
+      a.append('over', { name: 'file.txt' });
+      a.append('into', { name: 'sub/inner.txt' });
+      a.append('ok', { name: 'fine.txt' });
+    });
+    assert.deepEqual(await extractZip(zip, to), { files: 1, skipped: ['file.txt', 'sub/inner.txt'] });
+    assert.deepEqual(readdirSync(target), [], 'nothing was written through the symlinks');
+    assert.equal(readFileSync(join(to, 'fine.txt'), 'utf8'), 'ok');
+  });
+
+  it('refuses, before writing anything, a zip that says it unpacks to more than the disk has free', async () => {
+    // One stored member of 4 bytes whose zip64 size field says 2^60 bytes, as a bomb's would.
+    const n = Buffer.from('big.bin');
+    const d = Buffer.from('tiny');
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt32LE(d.length, 18);
+    local.writeUInt32LE(d.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt32LE(d.length, 20);
+    central.writeUInt32LE(0xffffffff, 24);
+    central.writeUInt16LE(n.length, 28);
+    central.writeUInt16LE(12, 30);
+    const extra = Buffer.alloc(12);
+    extra.writeUInt16LE(1, 0);
+    extra.writeUInt16LE(8, 2);
+    extra.writeBigUInt64LE(2n ** 60n, 4);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(1, 8);
+    end.writeUInt16LE(1, 10);
+    end.writeUInt32LE(46 + n.length + 12, 12);
+    end.writeUInt32LE(30 + n.length + d.length, 16);
+    const zip = join(dir, 'bomb.zip');
+    writeFileSync(zip, Buffer.concat([local, n, d, central, n, extra, end]));
+    const to = join(dir, 'x-bomb');
+    await assert.rejects(extractZip(zip, to), /unpacks to \d+ bytes, more than the \d+ free/);
+    assert.deepEqual(readdirSync(to), [], 'nothing was written');
   });
 });

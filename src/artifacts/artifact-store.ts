@@ -77,6 +77,8 @@ const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 const BLOCK_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
 /** Azure's own limit of blocks in one blob. */
 const MAX_BLOCKS = 50_000;
+/** Artifact-protocol uploads one job may have begun and not finalized at once. */
+export const MAX_OPEN_UPLOADS = 10;
 
 /** Indexes an artifact, replacing one of that name (whose bytes leave the total). */
 //   KEYS: index, by-age, bytes, expiry; ARGV: name, info JSON, size, age member, created ms, kept ms, build id
@@ -328,6 +330,17 @@ export class ArtifactStore {
     const other = pending ? (JSON.parse(pending) as ArtifactUpload).job : null;
     if (other && other !== job)
       throw new ConflictError(`artifact "${name}" of this build is being uploaded by job "${other}"`);
+    if (!pending) {
+      // Each open upload may stage up to the per-artifact cap before it is counted anywhere: a job may
+      // hold only a few open at once, so it cannot fill the disk with uploads it never finalizes.
+      const open = (await this.o.redis.hvals(this.uploads(buildId))).filter(
+        (v) => (JSON.parse(v) as ArtifactUpload).job === job,
+      ).length;
+      if (open >= MAX_OPEN_UPLOADS)
+        throw new PayloadTooLargeError(
+          `job "${job}" already has ${open} artifact uploads in progress, the most one job may have at once: finalize one first`,
+        );
+    }
     const dir = this.blocks(buildId, job, name);
     await rm(dir, { recursive: true, force: true });
     await unlink(this.part(buildId, job, name)).catch(() => {});

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { ArtifactStore } from '../../../src/artifacts/artifact-store.ts';
+import { ArtifactStore, MAX_OPEN_UPLOADS } from '../../../src/artifacts/artifact-store.ts';
 import {
   ConflictError,
   InvalidRequestError,
@@ -184,6 +184,22 @@ describe('artifact store (real Redis, real files)', () => {
     // Removing a build (retention) frees its bytes too.
     await capped.remove('t4');
     assert.equal(await capped.totalBytes(), 0);
+  });
+
+  it('a job holds at most MAX_OPEN_UPLOADS unfinalized uploads at once; finalizing one frees a place', async () => {
+    const names = Array.from({ length: MAX_OPEN_UPLOADS }, (_, i) => `open-${i}`);
+    for (const name of names) await store.begin('uploads', 'build', name, { job: 'build', format: 'zip' });
+    await assert.rejects(
+      store.begin('uploads', 'build', 'one-more', { job: 'build', format: 'zip' }),
+      /already has 10 artifact uploads in progress/,
+    );
+    // Another job of the build has its own places; beginning an open one again is not a new upload.
+    await store.begin('uploads', 'test', 'theirs', { job: 'test', format: 'zip' });
+    await store.begin('uploads', 'build', names[0]!, { job: 'build', format: 'zip' });
+    await store.stageBlock('uploads', 'build', names[0]!, 'AAAA', body('12'));
+    await store.commitBlocks('uploads', 'build', names[0]!, ['AAAA']);
+    await store.finalize('uploads', 'build', names[0]!, {});
+    await store.begin('uploads', 'build', 'one-more', { job: 'build', format: 'zip' });
   });
 
   it('a deleted artifact (DeleteArtifact, overwrite: true) frees its bytes, so the cap never evicts another build for it', async () => {

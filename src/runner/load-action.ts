@@ -33,12 +33,12 @@ export async function readAction(
     const realFile = await realpath(file).catch(() => null);
     if (realFile === null || !inside(realFile, realRoot))
       return { problem: `${label}: ${name} is not a file inside the repository` };
-    const text = await readFileInside(realFile, realRoot);
-    if (text === 'outside') return { problem: `${label}: ${name} is not a file inside the repository` };
-    if (text === 'too-big')
+    const read = await readFileInside(realFile, realRoot);
+    if (read === 'outside') return { problem: `${label}: ${name} is not a file inside the repository` };
+    if (read === 'too-big')
       return { problem: `${label}: ${name} is larger than ${MAX_ACTION_FILE_BYTES} bytes` };
     const shownFile = shown === '.' ? name : `${shown.replace(/\/$/, '')}/${name}`;
-    const { action, diagnostics } = parseActionFile(shownFile, text);
+    const { action, diagnostics } = parseActionFile(shownFile, read.text);
     if (!action)
       return {
         problem: `${label}: its action file has problems:\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
@@ -89,7 +89,10 @@ export async function loadAction(
  * component, opening never blocks, the opened file's real path is read back from /proc, and at most the
  * size limit is read.
  */
-async function readFileInside(file: string, realRoot: string): Promise<string | 'outside' | 'too-big'> {
+async function readFileInside(
+  file: string,
+  realRoot: string,
+): Promise<{ text: string } | 'outside' | 'too-big'> {
   const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
     () => null,
   );
@@ -102,10 +105,16 @@ async function readFileInside(file: string, realRoot: string): Promise<string | 
     }
     const st = await fh.stat();
     if (!st.isFile()) return 'outside';
+    // Up to one byte past the limit (to tell "too big"), however the reads come back.
     const buf = Buffer.alloc(MAX_ACTION_FILE_BYTES + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > MAX_ACTION_FILE_BYTES) return 'too-big';
-    return buf.subarray(0, bytesRead).toString('utf8');
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === buf.length) return 'too-big';
+    }
+    return { text: buf.subarray(0, got).toString('utf8') };
   } finally {
     await fh.close();
   }

@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
+import { jobLog, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'composite-secret';
 
@@ -156,26 +154,9 @@ describe('local composite actions (uses: ./path)', () => {
     await redis?.stop();
   });
 
-  const build = async (name: string) => {
-    const sha = repo.commits.at(-1)!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    return waitFor(
-      async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
-      },
-      90_000,
-      `build ${id}`,
-    );
-  };
-  const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const build = (name: string) =>
+    pushAndWait(server, { name, sha: repo.commits.at(-1)!, secret: SECRET, timeoutMs: 90_000 });
+  const log = (id: string, job: string) => jobLog(server, id, job);
 
   it('runs a composite action with inputs, defaults, outputs, nesting and the action path', async () => {
     const b = await build('ok');

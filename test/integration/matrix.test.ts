@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { whsec } from '../helpers/payloads.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView, JobView } from '../../src/model.ts';
+import { jobLog, pushAndWait } from '../helpers/push-build.ts';
+import type { JobView } from '../../src/model.ts';
 
 const SECRET = 'matrix-secret';
 
@@ -79,26 +80,9 @@ notify:
     await redis?.stop();
   });
 
-  const build = async (name: string) => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    return waitFor(
-      async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
-      },
-      60_000,
-      `build ${id}`,
-    );
-  };
-  const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const build = (name: string) =>
+    pushAndWait(server, { name, sha: repo.commits[0]!, secret: SECRET, timeoutMs: 60_000 });
+  const log = (id: string, job: string) => jobLog(server, id, job);
 
   it('runs each combination as its own job, one at a time with max-parallel 1, and needs waits for all', async () => {
     const b = await build('fan');

@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
+import { jobLog, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'files-secret';
 
@@ -96,26 +94,9 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
     await redis?.stop();
   });
 
-  const build = async (name: string) => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    return waitFor(
-      async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
-      },
-      60_000,
-      `build ${id}`,
-    );
-  };
-  const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const build = (name: string) =>
+    pushAndWait(server, { name, sha: repo.commits[0]!, secret: SECRET, timeoutMs: 60_000 });
+  const log = (id: string, job: string) => jobLog(server, id, job);
 
   it('passes outputs, env and path along; masks, annotates and summarizes', async () => {
     const b = await build('files');

@@ -107,6 +107,13 @@ export async function fetchAction(o: {
   await mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
     const opts = { cwd: tmp, env: o.env, redact: url, ...sig };
+    // A commit named by its id must be one of this repository's own: a forge serves any commit of the
+    // repository's fork network by id, so `allowed-owner/repo@<id of a commit pushed to a fork>` would
+    // otherwise run a stranger's code under an allowed owner's name.
+    if (refspec === null && !(await onBranchOrTag(root, url, commit, opts)))
+      return {
+        problem: `${name}: the commit is on no branch or tag of ${ref.owner}/${ref.repo}; a commit id must name one of the repository's own commits (a fork's commit is refused)`,
+      };
     await git(['init', '-q', '--template='], opts);
     await git(['fetch', '-q', '--no-tags', '--depth', '1', '--', url, refspec ?? commit], opts);
     const got = await git(['rev-parse', '--verify', '-q', 'FETCH_HEAD^{commit}'], opts);
@@ -130,6 +137,42 @@ export async function fetchAction(o: {
     return { problem: `${name}: fetching ${commit} failed: ${err.message}` };
   } finally {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Whether `commit` is reachable from a branch or tag of the repository at `url`: the branches' and tags'
+ * commits (no trees or files where the server can filter) fetched into a scratch repository, then listed.
+ * The listing reads only the fetched commits, so nothing is fetched on demand.
+ */
+async function onBranchOrTag(
+  root: string,
+  url: string,
+  commit: string,
+  opts: { env: Record<string, string>; redact: string; signal?: AbortSignal },
+): Promise<boolean> {
+  const scratch = join(root, `.tmp-reach-${randomBytes(8).toString('hex')}`);
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  try {
+    const o = { ...opts, cwd: scratch, env: { ...opts.env, GIT_NO_LAZY_FETCH: '1' } };
+    await git(['init', '-q', '--bare', '--template='], o);
+    await git(
+      [
+        'fetch',
+        '-q',
+        '--no-tags',
+        '--filter=tree:0',
+        '--',
+        url,
+        '+refs/heads/*:refs/reach/heads/*',
+        '+refs/tags/*:refs/reach/tags/*',
+      ],
+      o,
+    );
+    const listed = await git(['rev-list', '--glob=refs/reach/*'], o);
+    return listed.split('\n').includes(commit);
+  } finally {
+    await rm(scratch, { recursive: true, force: true }).catch(() => {});
   }
 }
 

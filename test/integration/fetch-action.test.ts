@@ -81,4 +81,25 @@ describe('fetchAction', () => {
     const ok = await fetchAction({ dataDir, baseUrl: base, allow: ['Octo'], ref: ref('v1'), env });
     assert.ok('dir' in ok);
   });
+
+  it("refuses a commit id that is on none of the repository's branches or tags (a fork's commit), and takes an older one that is", async () => {
+    // A commit the repository's object store holds but no branch or tag reaches: what a forge serves by
+    // id for any commit pushed to a fork of the repository.
+    git('checkout', '-q', '-b', 'fork-work');
+    writeFileSync(join(dir, 'index.js'), 'console.log("from a fork")\n');
+    git('commit', '-q', '-am', 'fork');
+    const stranger = git('rev-parse', 'HEAD');
+    git('checkout', '-q', 'main');
+    git('branch', '-q', '-D', 'fork-work');
+    git('commit', '-q', '--allow-empty', '-m', 'two');
+    const dataDir = mkdtempSync(join(tmpdir(), 'pushci-fetch-data-'));
+    const refused = await fetchAction({ dataDir, baseUrl: base, allow: ['octo'], ref: ref(stranger), env });
+    assert.match((refused as { problem: string }).problem, /on no branch or tag of octo\/tool/);
+    assert.ok(!existsSync(join(dataDir, 'actions', 'octo', 'tool', stranger)));
+    assert.deepEqual(readdirSync(join(dataDir, 'actions')), [], 'no scratch folders left behind');
+    // Control: an older commit of main, by id, is fetched (its files, not the stranger's).
+    const ok = await fetchAction({ dataDir, baseUrl: base, allow: ['octo'], ref: ref(v1), env });
+    assert.ok('dir' in ok && !ok.cached, JSON.stringify(ok));
+    assert.equal(readFileSync(join(ok.dir, 'index.js'), 'utf8'), 'console.log(1)\n');
+  });
 });

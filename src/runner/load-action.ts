@@ -1,11 +1,21 @@
 import { constants, existsSync } from 'node:fs';
 import { lstat, open, readlink, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { parseActionFile, MAX_ACTION_FILE_BYTES } from '../pipelines/action-file.ts';
+import { parseActionFile, MAX_ACTION_FILE_BYTES, type ActionDef } from '../pipelines/action-file.ts';
 import type { ActionRef } from '../pipelines/action-ref.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
-import type { LoadedAction } from './run-steps.ts';
 import { remoteKey, remoteLabel, type FetchedAction } from './fetch-action.ts';
+
+/** An action ready to run: where its files are (on the worker and as the steps see them) and its definition. */
+export interface LoadedAction {
+  /** Shown in the log: `./path` or `owner/repo@ref` (with the commit). */
+  label: string;
+  /** Folder of the action on the worker. */
+  hostDir: string;
+  /** The same folder as the steps see it. */
+  dir: string;
+  def: ActionDef;
+}
 
 const inside = (p: string, root: string) => p === root || p.startsWith(root + sep);
 

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { parseActionRef, type ActionRef } from '../pipelines/action-ref.ts';
 import { builtinAction } from './builtin-actions.ts';
 import { remoteKey, remoteLabel, type FetchedAction } from './fetch-action.ts';
-import { readAction } from './load-action.ts';
-import { MAX_ACTION_DEPTH, type LoadedAction } from './run-steps.ts';
+import { readAction, type LoadedAction } from './load-action.ts';
+import { MAX_ACTION_DEPTH } from './steps-job.ts';
 
 type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
 

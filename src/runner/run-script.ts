@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { scriptExtension } from '../pipelines/shells.ts';
+import { createCommandFiles, parseKeyValues, readCommandFile } from './command-files.ts';
+import { runStep, type StepResult } from './run-step.ts';
+import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
+import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
+
+export interface ScriptRun {
+  name: string;
+  /** A program to run instead of a script (a node action). */
+  argv: string[] | null;
+  script: string;
+  shell: string | null;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMinutes: number | null;
+  actionId: string;
+  seq: number;
+  /** Extra variables, after everything else (STATE_* of a post step). */
+  extraEnv?: Record<string, string>;
+  /** Receives the GITHUB_STATE values the script saved. */
+  onState?: (state: Record<string, string>) => void;
+}
+
+/** One process of a step: a run: script or a node action's script; its command files are read after it. */
+export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome | JobEnd> {
+  const { rt, dirs } = j;
+  const stepTimeout = s.timeoutMinutes ? s.timeoutMinutes * 60_000 : Infinity;
+  const left = j.deadline - Date.now();
+  const started = Date.now();
+  const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, s.seq);
+  const env = {
+    ...s.env,
+    ...actionsEnv(j.contexts, rt, s.actionId),
+    ...commandFiles.env,
+    PATH: [...j.fromSteps.path, s.env.PATH].filter(Boolean).join(':'),
+    ...rt.env,
+    ...j.cacheEnv,
+    ...s.extraEnv,
+  };
+  const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
+  const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
+  const res: StepResult = await runStep(rt, {
+    script: s.script,
+    ...(s.argv ? { argv: s.argv } : {}),
+    shell: s.shell,
+    scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
+    cwd: s.cwd,
+    env,
+    timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
+    killGraceMs: j.killGraceMs,
+    signal: j.stop,
+    onStarted: () => j.timings?.lap('sandbox start'),
+    onLine: (stream, line) => {
+      if (stream === 'out') commands(line);
+      j.log.write(stream, line);
+    },
+  });
+  j.timings?.lap('step');
+  // Every process of the step has ended: what it left in its command files is final.
+  const outputs = {
+    ...legacy.outputs,
+    ...collectStepFiles(commandFiles, j.fromSteps, (m) => j.log.system(`pushci: ${m}`), s.name),
+  };
+  if (s.onState) {
+    const r = readCommandFile(commandFiles.host.state);
+    if (r.problem) j.log.system(`pushci: $GITHUB_STATE of step "${s.name}": ${r.problem}`);
+    s.onState({ ...legacy.state, ...parseKeyValues(r.text).values });
+  }
+  const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  if (res.canceled && j.cancel?.aborted) {
+    j.log.system(`pushci: step "${s.name}" canceled after ${took}`);
+    return {
+      end: { status: 'canceled', exitCode: res.exitCode, reason: String(j.cancel.reason ?? 'canceled') },
+    };
+  }
+  if (res.canceled || (res.timedOut && stepTimeout >= left)) {
+    const reason = `${j.timeoutText} (in step "${s.name}")`;
+    j.log.system(`pushci: ${reason}`);
+    return { end: { status: 'failure', exitCode: res.exitCode, reason } };
+  }
+  let problem: string | null = null;
+  if (res.timedOut) problem = `step "${s.name}" timed out after ${s.timeoutMinutes} min`;
+  else if (res.limit) problem = `step "${s.name}" ${res.limit}`;
+  else {
+    const code = res.exitCode;
+    j.log.system(
+      `pushci: step "${s.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
+    );
+    if (code !== 0)
+      problem = `step "${s.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
+  }
+  return { problem, logProblem: res.timedOut || res.limit !== null, exitCode: res.exitCode, outputs };
+}

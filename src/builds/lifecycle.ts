@@ -3,11 +3,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { canMoveBuild, canMoveJob, isFinal, type BuildStatus, type JobStatus } from '../core/states.ts';
 import type { Emitter } from '../notify/emit.ts';
-import { failedJobReason } from '../queue/failed-job-reason.ts';
-import { queueJobId, queueJobOptions } from '../queue/queued-job.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { BuildRecord, JobState } from '../queue/build-record.ts';
 import type { BuildStore } from '../queue/store.ts';
+import { buildStatus } from './build-status.ts';
+import { joinGroup, leaveGroup, type GroupParts } from './concurrency-group.ts';
+import { dependentJobMove } from './dependent-job-move.ts';
+import { enqueueJob } from './enqueue-job.ts';
+import { repairBuild, type RepairFinding } from './repair-build.ts';
 
 export interface JobResult {
   status: Extract<JobStatus, 'success' | 'failure' | 'canceled' | 'error' | 'skipped'>;
@@ -20,17 +23,6 @@ export interface JobResult {
   /** What its steps wrote to $GITHUB_STEP_SUMMARY (Markdown). */
   summary?: string;
 }
-
-/** What repair() found half done and finished (empty: nothing). */
-export type RepairFinding =
-  /** complete() won but its process died before announcing: build.completed sent now. */
-  | { kind: 'sent_build_completed' }
-  /** A queued or running job had no queue entry: queued again. */
-  | { kind: 'requeued_job'; job: string }
-  /** A job's queue entry had failed and nobody recorded it: the job ended as error. */
-  | { kind: 'ended_failed_job'; job: string; reason: string }
-  /** A build waited for its concurrency group, which no longer held anything older: started. */
-  | { kind: 'started_waiting_build' };
 
 /** A cancellation request every worker process hears (Redis pub/sub), whichever holds the job. */
 export interface CancelMessage {
@@ -67,25 +59,9 @@ export class Lifecycle {
    */
   async admit(record: BuildRecord, opts: { hold?: boolean } = {}): Promise<void> {
     if (record.group === null) return this.startRoots(record);
-    // Without `concurrency:` only pull requests have a group, and a newer head cancels the older build.
-    const cancelInProgress = record.def.concurrency?.cancelInProgress ?? true;
-    const members = await this.redis.pushciGroupAdd(
-      this.store.keys.group(record.group),
-      String(Date.parse(record.meta.created_at)),
-      record.meta.id,
+    const wait = await joinGroup(this.groupParts(), record.group, record, (id, reason, by) =>
+      this.cancel(id, reason, by),
     );
-    let wait: string | null = null;
-    for (const id of members) {
-      if (id >= record.meta.id) continue; // ids sort by creation: only older builds are superseded
-      const older = await this.store.get(id);
-      if (!older || isFinal(older.status)) continue;
-      const running = [...older.jobs.values()].some((j) => j.status === 'running' || isFinal(j.status));
-      if (running && !cancelInProgress) {
-        wait = id;
-        continue;
-      }
-      await this.cancel(id, `superseded by build ${record.meta.id}`, record.meta.id);
-    }
     // Waiting for approval: joined the group (and superseded what it replaces), starts when approved.
     if (opts.hold) return;
     if (wait) {
@@ -112,12 +88,7 @@ export class Lifecycle {
     for (const def of record.def.jobs) {
       if (def.needs.length > 0) continue;
       const res = await this.store.moveJob(record.meta.id, def.name, ['pending'], 'queued');
-      if (res.ok)
-        await this.jobs.add(
-          def.name,
-          { buildId: record.meta.id, job: def.name },
-          queueJobOptions(record.meta.id, def.name),
-        );
+      if (res.ok) await enqueueJob(this.jobs, record.meta.id, def.name);
     }
     if (settled) await this.advance((await this.store.get(record.meta.id)) ?? record);
   }
@@ -211,39 +182,18 @@ export class Lifecycle {
       for (const def of record.def.jobs) {
         if (record.jobs.get(def.name)!.status !== 'pending') continue;
         if (def.needs.length === 0) continue; // roots are started by admit/startRoots
-        const needs = def.needs.map((n) => ({
-          def: record.def.jobs.find((j) => j.name === n)!,
-          state: record.jobs.get(n)!,
-        }));
-        if (!needs.every((n) => isFinal(n.state.status))) continue;
-        const allPassed = needs.every((n) => passed(n.state.status, n.def.continueOnError));
-        const anyFailed = needs.some(
-          (n) => n.state.status !== 'skipped' && !passed(n.state.status, n.def.continueOnError),
-        );
-        const run =
-          !record.cancelReason && (def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed));
+        const move = dependentJobMove(record, def);
+        if (!move) continue;
         const { status: _, ...state } = record.jobs.get(def.name)!;
-        const res = run
-          ? await this.store.moveJob(record.meta.id, def.name, ['pending'], 'queued')
-          : await this.store.moveJob(
-              record.meta.id,
-              def.name,
-              ['pending'],
-              record.cancelReason ? 'canceled' : 'skipped',
-              {
+        const res =
+          move.to === 'queued'
+            ? await this.store.moveJob(record.meta.id, def.name, ['pending'], 'queued')
+            : await this.store.moveJob(record.meta.id, def.name, ['pending'], move.to, {
                 ...state,
-                reason:
-                  record.cancelReason ??
-                  (def.if === 'failure' ? 'no job it needs failed' : 'a job it needs did not succeed'),
-              },
-            );
+                reason: move.reason,
+              });
         if (res.record) record = res.record;
-        if (res.ok && run)
-          await this.jobs.add(
-            def.name,
-            { buildId: record.meta.id, job: def.name },
-            queueJobOptions(record.meta.id, def.name),
-          );
+        if (res.ok && move.to === 'queued') await enqueueJob(this.jobs, record.meta.id, def.name);
         changed ||= res.ok;
       }
     }
@@ -310,91 +260,18 @@ export class Lifecycle {
       await this.emitter.emit('build.completed', after);
       await this.store.markNotified(after.meta.id);
       await this.store.recordOutcome(after);
-      await this.release(after);
+      await leaveGroup(this.groupParts(), after, (next) => this.startRoots(next));
     }
     return ok;
   }
 
-  /**
-   * Finishes whatever a crashed process left half done for one build, idempotently: sends a missing
-   * build.completed, re-queues jobs whose queue entry is gone, moves jobs whose needs are settled, starts
-   * a group member nobody started, and completes a build whose jobs are all done.
-   */
+  /** Finishes whatever a crashed process left half done for one build (see repairBuild). */
   async repair(buildId: string): Promise<RepairFinding[]> {
-    const record = await this.store.get(buildId);
-    if (!record) {
-      await this.store.markNotified(buildId);
-      return [];
-    }
-    if (isFinal(record.status)) {
-      if (record.notified) return [];
-      // complete() won the compare-and-set but died before announcing: the message id makes this idempotent.
-      await this.emitter.emit('build.completed', record);
-      await this.store.markNotified(buildId);
-      await this.release(record);
-      return [{ kind: 'sent_build_completed' }];
-    }
-    // Waiting for a person: nothing to repair until someone approves or cancels it.
-    if (record.status === 'pending-approval') return [];
-    const done: RepairFinding[] = [];
-    for (const def of record.def.jobs) {
-      const state = record.jobs.get(def.name)!;
-      if (state.status !== 'queued' && state.status !== 'running') continue;
-      const entry = await this.jobs.getJob(queueJobId(buildId, def.name));
-      if (entry && (await entry.isFailed())) {
-        // BullMQ failed it (it stalled too often, or the worker threw) and the process that should have
-        // recorded that died first: without this the job would stay queued or running for ever.
-        const reason = failedJobReason(entry);
-        await this.jobFinished(buildId, def.name, { status: 'error', exitCode: null, reason });
-        done.push({ kind: 'ended_failed_job', job: def.name, reason });
-        continue;
-      }
-      if (entry) continue;
-      await this.jobs.add(def.name, { buildId, job: def.name }, queueJobOptions(buildId, def.name));
-      done.push({ kind: 'requeued_job', job: def.name });
-    }
-    // Not started yet (nothing queued or running, no job began; a re-run of failed jobs starts with kept
-    // jobs finished): it may be waiting for its concurrency group.
-    const notStarted =
-      record.group !== null &&
-      record.started_at === null &&
-      record.def.jobs.every((j) => !['queued', 'running'].includes(record.jobs.get(j.name)!.status));
-    if (notStarted) {
-      const members = await this.redis.zrange(this.store.keys.group(record.group!), '0', '-1');
-      const olderActive = [];
-      for (const id of members)
-        if (id < buildId && !isFinal((await this.store.get(id))?.status ?? 'success')) olderActive.push(id);
-      if (olderActive.length > 0) return done; // still waiting: nothing starts
-      await this.startRoots(record);
-      done.push({ kind: 'started_waiting_build' });
-    }
-    await this.advance((await this.store.get(buildId)) ?? record);
-    return done;
+    const { store, redis, jobs, emitter } = this;
+    return repairBuild({ store, redis, jobs, emitter, lifecycle: this }, buildId);
   }
 
-  /** Leaves the concurrency group and starts the build that waited for this one. */
-  private async release(record: BuildRecord): Promise<void> {
-    if (record.group === null) return;
-    const members = await this.redis.pushciGroupRemove(this.store.keys.group(record.group), record.meta.id);
-    for (const id of members) {
-      const next = await this.store.get(id);
-      if (!next || isFinal(next.status)) continue;
-      await this.startRoots(next);
-      break;
-    }
+  private groupParts(): GroupParts {
+    return { store: this.store, redis: this.redis };
   }
-}
-
-/** A job's outcome as its dependents see it: continue-on-error turns a failure into a pass; skipped is no pass. */
-function passed(status: JobStatus, continueOnError: boolean): boolean {
-  return status === 'success' || (continueOnError && status === 'failure');
-}
-
-/** The build's result from its jobs: error beats failure beats cancellation beats success. */
-export function buildStatus(record: BuildRecord): BuildStatus {
-  const jobs = record.def.jobs.map((d) => ({ d, s: record.jobs.get(d.name)!.status }));
-  if (jobs.some(({ s }) => s === 'error')) return 'error';
-  if (jobs.some(({ d, s }) => s === 'failure' && !d.continueOnError)) return 'failure';
-  if (jobs.some(({ s }) => s === 'canceled')) return 'canceled';
-  return 'success';
 }

@@ -31,6 +31,8 @@ import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeFloor, runFloor } from './floor.ts';
 import { npmCacheBench } from './npm-cache.ts';
+import { cpuMs, waitIdle } from './process-cpu.ts';
+import { startWebhookTool } from './webhook-tool.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=intake,start,scaling,profile,throughput,throughput-none,dag,deliveries,logs,npm,artifacts runs only those parts (default: all). */
@@ -196,7 +198,14 @@ async function load(
     },
   });
   const ok = r['2xx'];
-  return { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+  return {
+    rps: ok / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.non2xx + r.errors,
+    answered: ok,
+    seconds: r.duration,
+  };
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -225,59 +234,58 @@ async function startBaseline(file: string, env: Record<string, string> = {}) {
   return { proc, url };
 }
 
-/**
- * The classic `webhook` tool (Debian package `webhook`) with one hook: an HMAC-SHA256 rule on the same
- * header and secret GitHub uses, spawning /bin/true for every push it accepts.
- */
-async function startWebhookTool() {
-  const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-webhook-'));
-  const hooks = [
-    {
-      id: 'push',
-      'execute-command': '/bin/true',
-      'trigger-rule': {
-        match: {
-          type: 'payload-hmac-sha256',
-          secret: SECRET,
-          parameter: { source: 'header', name: 'X-Hub-Signature-256' },
-        },
-      },
-    },
-  ];
-  writeFileSync(join(dir, 'hooks.json'), JSON.stringify(hooks));
-  const port = await freePort();
-  const proc = spawn(
-    'webhook',
-    ['-hooks', join(dir, 'hooks.json'), '-ip', '127.0.0.1', '-port', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    () =>
-      fetch(`${url}/`).then(
-        () => true,
-        () => false,
-      ),
-    10_000,
-    'webhook',
-  );
-  return { proc, url };
+type Load = Awaited<ReturnType<typeof load>>;
+/** A load run with the CPU the server used per answered request (and Redis, where it stores). */
+type Measured = Load & {
+  cpuMsPerReq: number;
+  redisMsPerReq: number | null;
+  /** How long the server kept working after its last answer (the `webhook` tool's commands). */
+  drainMs: number;
+  /** Requests whose work was done, per second from the start of the load to the end of that work. */
+  doneRps: number;
+};
+
+async function measured(
+  server: { pid: number; children?: boolean; drain?: boolean },
+  redis: TestRedis | null,
+  run: () => Promise<Load>,
+): Promise<Measured> {
+  const opts = { children: server.children ?? false };
+  const rpid = redis?.pid?.();
+  const [c0, r0] = [cpuMs(server.pid, opts), rpid ? cpuMs(rpid) : 0];
+  const x = await run();
+  // The `webhook` tool spawns its commands after answering: its work ends when it is idle again, and
+  // the next measurement must not share the machine with its backlog.
+  const drainMs = server.drain ? await waitIdle(server.pid) : 0;
+  const n = Math.max(1, x.answered);
+  return {
+    ...x,
+    drainMs,
+    doneRps: x.answered / (x.seconds + drainMs / 1000),
+    cpuMsPerReq: (cpuMs(server.pid, opts) - c0) / n,
+    redisMsPerReq: rpid ? (cpuMs(rpid) - r0) / n : null,
+  };
 }
 
-type Load = Awaited<ReturnType<typeof load>>;
-const summary = (xs: Load[]) => ({
+const summary = (xs: Measured[]) => ({
   rps: median(xs.map((x) => x.rps)),
   p50: median(xs.map((x) => x.p50)),
   p99: median(xs.map((x) => x.p99)),
+  cpuMsPerReq: median(xs.map((x) => x.cpuMsPerReq)),
+  redisMsPerReq: xs[0]?.redisMsPerReq == null ? null : median(xs.map((x) => x.redisMsPerReq!)),
+  drainMs: median(xs.map((x) => x.drainMs)),
+  doneRps: median(xs.map((x) => x.doneRps)),
 });
 const show = (x: ReturnType<typeof summary>) => `${x.rps.toFixed(0)}/s (p50 ${x.p50} ms, p99 ${x.p99} ms)`;
+const cpu = (x: ReturnType<typeof summary>) =>
+  `CPU ${x.cpuMsPerReq.toFixed(3)} ms/request${x.redisMsPerReq === null ? '' : ` + Redis ${x.redisMsPerReq.toFixed(3)} ms`}`;
 
 /**
  * Intake at each connection count, next to two baselines measured in the same run, interleaved run by
  * run: `bare` verifies the HMAC and parses the JSON (the ceiling for any Node receiver), `durable` also
  * stores the delivery in Redis before answering (the floor for any receiver whose 2xx means "stored").
+ * Each row also gives the CPU time per request of the server (and of Redis where it stores), which
+ * depends much less on the machine's load than a rate.
  */
 async function intake(
   redis: TestRedis,
@@ -295,19 +303,24 @@ async function intake(
     PREFIX: `${redis.prefix}:durable-baseline`,
   });
   // The `webhook` tool is compared at 64 connections (the issue's target) when it is installed.
-  const tool = conns.includes(64) ? await startWebhookTool().catch(() => null) : null;
+  const tool = conns.includes(64) ? await startWebhookTool(SECRET).catch(() => null) : null;
   const out: Record<string, unknown> = {};
   for (const c of conns) {
-    const ours: Load[] = [];
-    const base: Load[] = [];
-    const floor: Load[] = [];
-    const classic: Load[] = [];
+    const ours: Measured[] = [];
+    const base: Measured[] = [];
+    const floor: Measured[] = [];
+    const classic: Measured[] = [];
     for (let i = 0; i < RUNS; i++) {
-      base.push(await load(bare.url, c));
-      floor.push(await load(durable.url, c));
-      if (tool && c === 64) classic.push(await load(tool.url, c, SECONDS, undefined, '/hooks/push'));
+      base.push(await measured({ pid: bare.proc.pid! }, null, () => load(bare.url, c)));
+      floor.push(await measured({ pid: durable.proc.pid! }, redis, () => load(durable.url, c)));
+      if (tool && c === 64)
+        classic.push(
+          await measured({ pid: tool.proc.pid!, children: true, drain: true }, null, () =>
+            load(tool.url, c, SECONDS, undefined, '/hooks/push'),
+          ),
+        );
       const since = Date.now();
-      ours.push(await load(server.base, c));
+      ours.push(await measured({ pid: server.proc.pid! }, redis, () => load(server.base, c)));
       await afterRun?.(since);
     }
     const [o, b, d] = [summary(ours), summary(base), summary(floor)];
@@ -320,16 +333,16 @@ async function intake(
     };
     row(
       `intake ${label}, ${c} conn`,
-      show(o),
-      `bare baseline ${show(b)}: pushci ${((100 * o.rps) / b.rps).toFixed(0)}%`,
-      `durable baseline ${show(d)}: pushci ${((100 * o.rps) / d.rps).toFixed(0)}%`,
+      `${show(o)}, ${cpu(o)}`,
+      `bare baseline ${show(b)}, ${cpu(b)}: pushci ${((100 * o.rps) / b.rps).toFixed(0)}%`,
+      `durable baseline ${show(d)}, ${cpu(d)}: pushci ${((100 * o.rps) / d.rps).toFixed(0)}%`,
     );
     if (w)
       row(
         `intake ${label}, ${c} conn, vs the webhook tool`,
         show(o),
-        `webhook ${show(w)} (HMAC rule, spawns /bin/true)`,
-        `pushci ${(o.rps / w.rps).toFixed(2)}x`,
+        `webhook answered ${show(w)}; its /bin/true runs ended ${(w.drainMs / 1000).toFixed(1)} s after the load: ${w.doneRps.toFixed(0)}/s run; ${cpu(w)} with its commands`,
+        `pushci ${(o.rps / w.rps).toFixed(2)}x its answers, ${(o.rps / w.doneRps).toFixed(2)}x its runs`,
       );
   }
   tool?.proc.kill('SIGKILL');

@@ -13,6 +13,8 @@ export interface TestRedis {
   /** Only for private servers: SIGKILL it, and start it again on the same port and data. */
   kill?(): Promise<void>;
   restart?(): Promise<void>;
+  /** Only for private servers: the redis-server's process id (the bench reads its CPU time). */
+  pid?(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,5 +63,12 @@ export async function startRedis(opts: { private?: boolean } = {}): Promise<Test
     proc.kill('SIGKILL');
     await gone;
   };
-  return { url: `redis://127.0.0.1:${port}`, prefix: uniquePrefix(), kill, restart: launch, stop: kill };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    prefix: uniquePrefix(),
+    kill,
+    restart: launch,
+    stop: kill,
+    pid: () => proc.pid,
+  };
 }

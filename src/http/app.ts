@@ -4,11 +4,12 @@ import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from '../log.ts';
-import { pipelineJsonSchema } from '../pipelines/schema.ts';
 import { openApiDocument } from './openapi.ts';
 import type { ActionDeps } from './actions.ts';
 import type { ApiDeps } from './api.ts';
 import { API_ROUTES } from './api-routes.ts';
+import { mountRoutes } from './route.ts';
+import { SITE_ROUTES } from './site-routes.ts';
 import type { DeliveriesDeps } from './deliveries.ts';
 import { endpointHandlers, type EndpointsDeps } from './endpoints.ts';
 import { apiAuth, login } from './auth.ts';
@@ -20,9 +21,7 @@ import { createIntakeBudget } from './intake-budget.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { clientAddress } from './client-address.ts';
 import { bullBoard } from './admin.ts';
-import { badge } from './badge.ts';
 import type { ListDeps } from './builds-list.ts';
-import { dashboardAsset, dashboardPage } from './dashboard.ts';
 import { createMetrics, type MetricsDeps } from './metrics.ts';
 import { WebhookLog } from '../queue/webhook-log.ts';
 import { createFileStores } from '../artifacts/file-stores.ts';
@@ -74,42 +73,15 @@ export function createApp(deps: AppDeps): RequestListener {
 
   const router = new Router();
   const metrics = createMetrics(deps);
-  router.get('/metrics', metrics.handler);
-  router.get('/badge/:pipeline.svg', badge(deps));
-  router.get('/', dashboardPage());
-  router.get('/dashboard/:file', dashboardAsset());
   const addressOf = clientAddress(deps.config.trustProxy);
   const loginRoute = login({
     token: deps.apiToken,
     failures: createRateLimiter(LOGIN_FAILURES_PER_MINUTE, 'wrong login tokens'),
     clientAddress: addressOf,
   });
-  router.get('/login', loginRoute);
-  const sameOrigin = sameOriginWrites(deps.publicUrl);
-  router.post('/login', loginRoute);
-  router.get('/healthz', (ctx) => {
-    ctx.body = { ok: true };
-  });
-  router.get('/readyz', async (ctx) => {
-    const redis =
-      deps.redis.status === 'ready' &&
-      (await deps.redis.ping().then(
-        () => true,
-        () => false,
-      ));
-    const set = deps.pipelines();
-    const ok = redis && set.pipelines.length > 0;
-    ctx.status = ok ? 200 : 503;
-    ctx.body = { ok, redis, pipelines: set.pipelines.length, problems: set.diagnostics.length };
-  });
   const openapi = openApiDocument(deps.publicUrl, VERSION);
-  router.get('/openapi.json', (ctx) => {
-    ctx.body = openapi;
-  });
-  router.get('/schema/pipeline.json', (ctx) => {
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = pipelineJsonSchema();
-  });
+  mountRoutes(router, SITE_ROUTES, { deps, metrics, login: loginRoute, openapi });
+  const sameOrigin = sameOriginWrites(deps.publicUrl);
 
   const files = createFileStores(deps.redis, deps.config);
   const artifactDeps = { ...deps, artifacts: files.artifacts };
@@ -123,7 +95,7 @@ export function createApp(deps: AppDeps): RequestListener {
     ttlMs: deps.config.retentionMs,
   });
   const handlerDeps = { deps, webhookLog, endpoints: endpointHandlers(deps), artifacts: artifactDeps };
-  for (const route of API_ROUTES) api[route.method](route.path, route.handler(handlerDeps));
+  mountRoutes(api, API_ROUTES, handlerDeps);
 
   // Bull Board, behind the same auth as the API.
   const admin = bullBoard([deps.jobs, deps.deliveries], { write: deps.config.adminWrite });

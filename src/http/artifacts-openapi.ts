@@ -5,7 +5,6 @@ const json = (schema: unknown, description: string) => ({
 });
 const error = (description: string) => json(ref('Error'), description);
 const path = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-const user = [{ bearer: [] }];
 const job = [{ jobCredential: [] }];
 const gzip = (description: string) => ({
   description,
@@ -68,38 +67,9 @@ export const JOB_CREDENTIAL_SCHEME = {
   description: 'A running job’s credential (pcj_…): minted when the job starts, revoked when it ends.',
 };
 
-/** Paths: users' artifact downloads, and the `/job` service running jobs use. */
+/** Paths: the `/job` service running jobs use. */
 export function artifactPaths(): Record<string, unknown> {
   return {
-    '/api/builds/{id}/artifacts': {
-      get: {
-        summary: 'The build’s artifacts',
-        security: user,
-        parameters: [path('id')],
-        responses: {
-          '200': json(
-            { type: 'object', properties: { artifacts: { type: 'array', items: ref('Artifact') } } },
-            'Artifacts',
-          ),
-          '401': error('No or wrong token'),
-          '403': error('Forbidden: a cross-site request, or a token from outside'),
-          '404': error('No such build'),
-        },
-      },
-    },
-    '/api/builds/{id}/artifacts/{name}': {
-      get: {
-        summary: 'Download an artifact as uploaded (.tar.gz, .zip, or the single file)',
-        security: user,
-        parameters: [path('id'), path('name')],
-        responses: {
-          '200': gzip('The artifact'),
-          '401': error('No or wrong token'),
-          '403': error('Forbidden: a cross-site request, or a token from outside'),
-          '404': error('No such artifact (or expired)'),
-        },
-      },
-    },
     '/job/caches': {
       get: {
         summary:

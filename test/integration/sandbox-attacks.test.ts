@@ -241,6 +241,9 @@ ${indent(LIB, 10)}
             r "daemon-via-$a" "tcp $a $(get any) any-$a"
           done
           if timeout 8 bash -c 'exec 3<>/dev/tcp/registry.npmjs.org/443'; then echo "OUTBOUND ok"; else echo "OUTBOUND failed"; fi
+          ip route show type prohibit | sed 's/^/ROUTE /'
+          r route-delete 'ip route del prohibit 10.0.2.2/32'
+          r capabilities 'grep -Eq "^Cap(Prm|Eff|Bnd|Amb):[[:space:]]*0*[1-9a-f]" /proc/self/status'
       - name: environment
         run: env | sort | sed 's/^/ENV /'
       - name: git
@@ -426,6 +429,8 @@ ${indent(LIB, 10)}
         'daemon-loopback',
         'api-gateway',
         'metadata',
+        'route-delete',
+        'capabilities',
         'mirror-objects',
         'mirror-replace',
         'mirror-config',
@@ -440,6 +445,9 @@ ${indent(LIB, 10)}
       const worked = results.filter(([n, r]) => r === 'SUCCEEDED' && n !== 'mirror-hook');
       assert.deepEqual(worked, [], `attacks that worked:\n${text}`);
       assert.ok(hostAddresses().length > 0, 'this machine has a non-loopback address to attack through');
+      // The walls the step could not take down are there (set from outside the sandbox).
+      assert.match(text, /ROUTE prohibit 10\.0\.2\.2 /);
+      assert.match(text, /ROUTE prohibit 169\.254\.0\.0\/16 /);
       // The step sees its own checkout's replacement (its .git is its own) and nothing else.
       assert.match(text, /own checkout after replace: poisoned/);
     });

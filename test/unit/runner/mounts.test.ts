@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bwrapArgs, homeInside } from '../../../src/runner/backends/sandbox/mounts.ts';
-import { stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
+import { guardRoutes, stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
 import { parseSize } from '../../../src/config.ts';
 
 const root = '/srv/ci/.pushci/workspaces/b1-j-1';
@@ -79,17 +79,22 @@ describe('the sandbox mounts', () => {
 });
 
 describe('the step command', () => {
-  it('sets the blocked routes, drops every capability, says it is up, then runs the step', () => {
-    const argv = stepCommand(['bash', 'step.sh'], ['192.0.2.2/32', '169.254.0.0/16']);
+  it('sets its limits with the shell, says it is up, then runs the step; it holds no capability to drop', () => {
+    const argv = stepCommand(['bash', 'step.sh'], { nofile: 1024, fsize: 8 * 2 ** 20 + 100 });
     assert.equal(argv[0], '/bin/sh');
-    assert.match(
-      argv[2]!,
-      /ip -batch - <<'ROUTES' \|\| exit 125\nroute add prohibit 192\.0\.2\.2\/32\nroute add prohibit 169\.254\.0\.0\/16\nROUTES\n/,
+    // File size in 512-byte blocks, rounded down (never above the limit).
+    assert.equal(
+      argv[2],
+      'ulimit -n 1024 && ulimit -f 16384 || exit 125; printf . >&5; exec 5>&-; exec "$@"',
     );
-    assert.match(argv[2]!, /printf \. >&5; exec 5>&-; exec setpriv --bounding-set=-all/);
     assert.deepEqual(argv.slice(3), ['pushci-step', 'bash', 'step.sh']);
-    assert.throws(() => stepCommand(['true'], ['1.2.3.4/32; rm -rf /']), /not an address/);
-    assert.deepEqual(stepCommand(['true'], null).slice(3), ['pushci-step', 'true']);
+    assert.equal(stepCommand(['true'])[2], 'printf . >&5; exec 5>&-; exec "$@"');
+    assert.deepEqual(stepCommand(['true']).slice(3), ['pushci-step', 'true']);
+    assert.throws(() => stepCommand(['true'], { nofile: Number.NaN }), /not a limit/);
+  });
+
+  it('refuses to hand anything but an address to ip', async () => {
+    await assert.rejects(guardRoutes(1, ['1.2.3.4/32; rm -rf /']), /not an address/);
   });
 });
 

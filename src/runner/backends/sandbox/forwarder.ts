@@ -1,28 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** True when `pid`'s network namespace has a socket listening on 127.0.0.1:`port`. */
-async function listening(pid: number, port: number): Promise<boolean> {
-  const text = await readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '');
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return text.split('\n').some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f[1] === local && f[3] === '0A';
-  });
-}
-
 /**
- * Listens on 127.0.0.1:`port` inside the network namespace of `pid` (a sandbox waiting to start) and
- * forwards each connection to the unix socket `socket` of the job's gateway. socat joins only the
- * sandbox's user and network namespaces (as slirp4netns does): it stays outside the sandbox's PID
- * namespace and mounts, so the step can neither see nor stop it, and it dies with the worker
- * (`--pdeathsig`). The returned function ends it.
+ * Starts socat as `setpriv --pdeathsig KILL -- nsenter -t <pid> -U -n -- socat -d -d <from> <to>`
+ * (joining only the user and network namespaces of `pid`) and resolves once it says it listens (its
+ * notice on stderr: no polling), with the function that ends it.
  */
-export async function startForwarder(pid: number, port: number, socket: string): Promise<() => void> {
-  if (!/^[A-Za-z0-9_./-]+$/.test(socket)) throw new Error(`socket path not usable by socat: ${socket}`);
+function socatIn(pid: number, from: string, to: string, what: string): Promise<() => void> {
   const child = spawn(
     'setpriv',
     [
@@ -37,25 +21,56 @@ export async function startForwarder(pid: number, port: number, socket: string):
       '--preserve-credentials',
       '--',
       'socat',
-      `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
-      `UNIX-CONNECT:${socket}`,
+      '-d',
+      '-d',
+      from,
+      to,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let err = '';
-  let exited = false;
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.on('error', (e) => (err += e.message));
-  child.once('exit', () => (exited = true));
   const stop = () => void child.kill('SIGKILL');
-  for (let waited = 0; !(await listening(pid, port)); waited += 5) {
-    if (exited || waited > 5000) {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.stderr!.off('data', read);
       stop();
-      throw new Error(`could not start the cache forwarder: ${err.trim() || 'socat did not listen'}`);
-    }
-    await sleep(5);
-  }
-  return stop;
+      reject(new Error(`could not start ${what}: ${why}`));
+    };
+    const read = (c: Buffer) => {
+      err += c.toString();
+      if (/ N listening on /.test(err)) {
+        clearTimeout(timer);
+        // Its later notices (one per connection) are read and dropped, so socat never blocks on them.
+        child.stderr!.off('data', read);
+        child.stderr!.resume();
+        child.off('exit', exited);
+        resolve(stop);
+      }
+    };
+    const exited = () => fail(err.replace(/^.* [NW] .*$/gm, '').trim() || 'socat did not listen');
+    const timer = setTimeout(() => fail('socat did not listen within 5 s'), 5000);
+    child.stderr!.on('data', read);
+    child.once('error', (e) => fail(e.message));
+    child.once('exit', exited);
+  });
+}
+
+/**
+ * Listens on 127.0.0.1:`port` inside the network namespace of `pid` (a sandbox waiting to start) and
+ * forwards each connection to the unix socket `socket` of the job's gateway. socat joins only the
+ * sandbox's user and network namespaces (as slirp4netns does): it stays outside the sandbox's PID
+ * namespace and mounts, so the step can neither see nor stop it, and it dies with the worker
+ * (`--pdeathsig`). The returned function ends it.
+ */
+export async function startForwarder(pid: number, port: number, socket: string): Promise<() => void> {
+  if (!/^[A-Za-z0-9_./-]+$/.test(socket)) throw new Error(`socket path not usable by socat: ${socket}`);
+  return socatIn(
+    pid,
+    `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
+    `UNIX-CONNECT:${socket}`,
+    'the cache forwarder',
+  );
 }
 
 let tools: string | null | undefined;
@@ -79,39 +94,12 @@ export function forwarderProblem(): string | null {
  */
 export async function startServiceForwarder(pid: number, port: number, socket: string): Promise<() => void> {
   if (!/^[A-Za-z0-9_./-]+$/.test(socket)) throw new Error(`socket path not usable by socat: ${socket}`);
-  const child = spawn(
-    'setpriv',
-    [
-      '--pdeathsig',
-      'KILL',
-      '--',
-      'nsenter',
-      '-t',
-      String(pid),
-      '-U',
-      '-n',
-      '--preserve-credentials',
-      '--',
-      'socat',
-      `UNIX-LISTEN:${socket},fork,unlink-early`,
-      `TCP:127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+  return socatIn(
+    pid,
+    `UNIX-LISTEN:${socket},fork,unlink-early`,
+    `TCP:127.0.0.1:${port}`,
+    "the service's forwarder",
   );
-  let err = '';
-  let exited = false;
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.on('error', (e) => (err += e.message));
-  child.once('exit', () => (exited = true));
-  const stop = () => void child.kill('SIGKILL');
-  for (let waited = 0; !existsSync(socket); waited += 5) {
-    if (exited || waited > 5000) {
-      stop();
-      throw new Error(`could not start the service's forwarder: ${err.trim() || 'socat did not listen'}`);
-    }
-    await sleep(5);
-  }
-  return stop;
 }
 
 /** True when the network namespace of `pid` has a TCP socket listening on `port` (any address). */

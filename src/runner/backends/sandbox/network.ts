@@ -30,34 +30,66 @@ function firstByte(stream: Readable, what: string): Promise<void> {
   });
 }
 
-/**
- * The command that runs first inside every sandbox. With a private network it adds a "prohibit" route
- * for each blocked destination (it holds CAP_NET_ADMIN in the sandbox's namespaces for this), then drops
- * every capability for good (bounding set included), so nothing the step starts can change the routes.
- * Then it reports on fd 5 that the sandbox is up (bubblewrap can fail while setting it up, before any
- * of the step ran: that start is retried) and runs the step.
- */
-export function stepCommand(argv: string[], blocked: string[] | null): string[] {
-  const ready = 'printf . >&5; exec 5>&-; ';
-  if (!blocked) return ['/bin/sh', '-c', `${ready}exec "$@"`, 'pushci-step', ...argv];
-  // One `ip` for all routes. The destinations come from this machine's interfaces, never from a payload;
-  // anything but an address with a prefix length is refused rather than put into the script.
-  const routes = blocked.map((d) => {
-    if (!/^[0-9a-f.:]+\/\d{1,3}$/i.test(d)) throw new Error(`not an address: ${d}`);
-    return `route add prohibit ${d}`;
-  });
-  const script =
-    `ip -batch - <<'ROUTES' || exit 125\n${routes.join('\n')}\nROUTES\n` +
-    `${ready}exec setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all -- "$@"`;
-  return ['/bin/sh', '-c', script, 'pushci-step', ...argv];
+/** Limits the step's shell sets on itself with `ulimit` (soft = hard): open files and file size in bytes. */
+export interface ShellLimits {
+  nofile?: number;
+  fsize?: number;
 }
 
-/** bubblewrap options that let `stepCommand` set its routes (and nothing else). */
-export const GUARD_CAPS = ['--cap-add', 'CAP_NET_ADMIN', '--cap-add', 'CAP_SETPCAP'];
+/**
+ * The command that runs first inside every sandbox: it sets the step's open-file and file-size limits
+ * with the shell's own `ulimit` (no program to start for them), reports on fd 5 that the sandbox is up
+ * (bubblewrap can fail while setting it up, before any of the step ran: that start is retried) and
+ * runs the step. The sandbox holds no capability at all: the routes that wall off this machine are set
+ * from outside (`guardRoutes`) before it may start.
+ */
+export function stepCommand(argv: string[], limits: ShellLimits = {}): string[] {
+  const set: string[] = [];
+  if (limits.nofile !== undefined) set.push(`ulimit -n ${Math.floor(limits.nofile)}`);
+  // `ulimit -f` counts 512-byte blocks (dash, and bash as sh).
+  if (limits.fsize !== undefined) set.push(`ulimit -f ${Math.floor(limits.fsize / 512)}`);
+  for (const c of set) if (!/^ulimit -[nf] \d+$/.test(c)) throw new Error(`not a limit: ${c}`);
+  const ulimits = set.length > 0 ? `${set.join(' && ')} || exit 125; ` : '';
+  return ['/bin/sh', '-c', `${ulimits}printf . >&5; exec 5>&-; exec "$@"`, 'pushci-step', ...argv];
+}
+
+/**
+ * Makes each blocked destination unreachable in the network namespace of `pid` (a sandbox waiting to
+ * start): one `ip` entered into the sandbox's user and network namespaces from outside (as slirp4netns
+ * and the cache forwarder are), so the sandbox itself never holds CAP_NET_ADMIN and nothing in it can
+ * change the routes. Rejects when a route could not be set: the step must then not run.
+ */
+export async function guardRoutes(pid: number, blocked: string[]): Promise<void> {
+  // The destinations come from this machine's interfaces, never from a payload; anything but an
+  // address with a prefix length is refused rather than handed to `ip`.
+  const routes = blocked.map((d) => {
+    if (!/^[0-9a-f.:]+\/\d{1,3}$/i.test(d)) throw new Error(`not an address: ${d}`);
+    return `route add prohibit ${d}\n`;
+  });
+  return new Promise((resolve, reject) => {
+    const ip = spawn(
+      'nsenter',
+      ['-t', String(pid), '-U', '-n', '--preserve-credentials', '--', 'ip', '-batch', '-'],
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    ip.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    ip.stdin!.on('error', () => {});
+    ip.once('error', (e) => reject(new Error(`could not wall off this machine from the job: ${e.message}`)));
+    ip.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(`could not wall off this machine from the job: ${err.trim() || `ip exited ${code}`}`),
+          ),
+    );
+    ip.stdin!.end(routes.join(''));
+  });
+}
 
 /**
  * Gives the network namespace of `pid` (a sandbox waiting to start) outbound access through
- * slirp4netns; the sandbox's own `stepCommand` makes this machine's addresses unreachable. The
+ * slirp4netns; `guardRoutes` makes this machine's addresses unreachable. The
  * returned function ends it.
  */
 export async function attachNetwork(pid: number): Promise<() => void> {

@@ -27,7 +27,7 @@ function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
 
 /**
  * Whether this machine can run sandboxed steps: bubblewrap creates user, PID, mount and network
- * namespaces here, and slirp4netns, ip, setpriv and prlimit are installed for the job's network and
+ * namespaces here, and slirp4netns, ip, nsenter, setpriv and prlimit are installed for the job's network and
  * limits. Null when it can, else the reason in one line. One process at most: a worker starts fast.
  */
 export async function probeSandbox(): Promise<string | null> {
@@ -36,6 +36,7 @@ export async function probeSandbox(): Promise<string | null> {
     ['bwrap', 'bubblewrap'],
     ['slirp4netns', 'slirp4netns'],
     ['ip', 'iproute2'],
+    ['nsenter', 'util-linux'],
     ['setpriv', 'util-linux'],
     ['prlimit', 'util-linux'],
   ] as const) {

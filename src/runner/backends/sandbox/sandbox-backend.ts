@@ -16,7 +16,14 @@ import type {
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
-import { GUARD_CAPS, SLIRP_DNS, attachNetwork, blockedDestinations, stepCommand } from './network.ts';
+import {
+  SLIRP_DNS,
+  attachNetwork,
+  blockedDestinations,
+  guardRoutes,
+  stepCommand,
+  type ShellLimits,
+} from './network.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -98,20 +105,23 @@ function hardLimits(): Map<string, number> {
 
 /**
  * rlimits for the step (soft = hard, never above what pushci itself may raise them to): open files and
- * file size always; processes and memory when no cgroup limits them.
+ * file size always, set by the step's own shell (`stepCommand`); processes and memory when no cgroup
+ * limits them, by prlimit (`ulimit`'s flag for processes differs between shells).
  */
-function rlimits(l: JobLimits, cgroup: boolean): string[] {
+function rlimits(l: JobLimits, cgroup: boolean): { shell: ShellLimits; prlimit: string[] } {
   const hard = hardLimits();
-  const out: string[] = [];
+  const cap = (name: string, value: number) => Math.min(value, hard.get(name) ?? Infinity);
+  const shell: ShellLimits = {};
+  if (l.openFiles > 0) shell.nofile = cap('nofile', l.openFiles);
+  if (l.diskBytes > 0) shell.fsize = cap('fsize', l.diskBytes);
+  const prlimit: string[] = [];
   const set = (name: string, value: number) => {
-    const v = Math.min(value, hard.get(name) ?? Infinity);
-    out.push(`--${name}=${v}:${v}`);
+    const v = cap(name, value);
+    prlimit.push(`--${name}=${v}:${v}`);
   };
-  if (l.openFiles > 0) set('nofile', l.openFiles);
-  if (l.diskBytes > 0) set('fsize', l.diskBytes);
   if (!cgroup && l.processes > 0) set('nproc', l.processes);
   if (!cgroup && l.memoryBytes > 0) set('data', l.memoryBytes);
-  return out;
+  return { shell, prlimit };
 }
 
 function resolvConfFor(): string | null {
@@ -169,7 +179,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const cgroup: JobCgroup | null = opts.cgroups
         ? await createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null)
         : null;
-      const limitArgs = rlimits(o.limits, cgroup !== null);
+      const limits = rlimits(o.limits, cgroup !== null);
       const live = new Set<StartedStep>();
       let gateway: { socket: string; port: number } | null = null;
       // Services' ports: each appears on the loopback of every sandbox started after it.
@@ -199,23 +209,14 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
 
       /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
       const launch = async (s: StartOptions) => {
-        let argv = limitArgs.length > 0 ? ['prlimit', ...limitArgs, '--', ...s.argv] : s.argv;
+        const argv = stepCommand(
+          limits.prlimit.length > 0 ? ['prlimit', ...limits.prlimit, '--', ...s.argv] : s.argv,
+          limits.shell,
+        );
         const guard = o.network === 'default';
-        argv = stepCommand(argv, guard ? blockedDestinations() : null);
         const child = spawn(
           'bwrap',
-          [
-            ...base,
-            ...(guard ? GUARD_CAPS : []),
-            '--chdir',
-            s.cwd,
-            '--info-fd',
-            '3',
-            '--block-fd',
-            '4',
-            '--',
-            ...argv,
-          ],
+          [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv],
           { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
         );
         const st = {
@@ -247,11 +248,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st.pid = await readInfo(child.stdio[3] as Readable);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
-          // The network and the gateway's forwarder are set up side by side, before the step starts.
-          // Without the forwarder the step still runs: the cache protocol then refuses connections
-          // and its clients carry on without a cache, as they do when a cache service is down.
-          const [net, fwd, ...ports] = await Promise.allSettled([
+          // The network, its walls and the gateway's forwarder are set up side by side, before the step
+          // starts. Without the forwarder the step still runs: the cache protocol then refuses
+          // connections and its clients carry on without a cache, as they do when a cache service is down.
+          const [net, walls, fwd, ...ports] = await Promise.allSettled([
             guard ? attachNetwork(st.pid) : null,
+            guard ? guardRoutes(st.pid, blockedDestinations()) : null,
             gateway ? startForwarder(st.pid, gateway.port, gateway.socket) : null,
             ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
           ]);
@@ -260,14 +262,18 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           };
           if (st.exited) st.stopNetwork();
           if (net.status === 'rejected') throw net.reason as Error;
+          if (walls.status === 'rejected') throw walls.reason as Error;
           // A step that cannot reach the job's services would fail for a reason it cannot see.
           for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
           block.end('go');
         } catch (e) {
+          const gone = st.exited;
           child.kill('SIGKILL');
           if (st.pid && !st.exited) signal(st.pid, 'SIGKILL');
-          await st.exit;
-          throw e;
+          const r = await st.exit;
+          // bubblewrap gave up setting up the sandbox by itself (it exited, nobody killed it) while its
+          // network was being attached: nothing of the step ran, `start` tries again.
+          if (!gone && r.signal !== null) throw e;
         }
         return st;
       };

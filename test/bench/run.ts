@@ -126,19 +126,24 @@ function startWorkers(
   pipes: string,
   n: number,
   env: Record<string, string> = {},
+  root?: string,
 ): PushciProcess[] {
   return Array.from({ length: n }, () =>
     track(
-      spawnPushci(['worker'], {
-        REDIS_URL: redis.url,
-        PUSHCI_QUEUE_PREFIX: redis.prefix,
-        PUSHCI_PIPELINES: pipes,
-        PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-w-')),
-        PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
-        PUSHCI_CONCURRENCY: String(CONCURRENCY),
-        CB,
-        ...env,
-      }),
+      spawnPushci(
+        ['worker'],
+        {
+          REDIS_URL: redis.url,
+          PUSHCI_QUEUE_PREFIX: redis.prefix,
+          PUSHCI_PIPELINES: pipes,
+          PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-w-')),
+          PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
+          PUSHCI_CONCURRENCY: String(CONCURRENCY),
+          CB,
+          ...env,
+        },
+        root ? { cwd: root, root } : {},
+      ),
     ),
   );
 }
@@ -669,10 +674,28 @@ async function logs(redis: TestRedis) {
   return out;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Calls of every Redis command so far (INFO commandstats), summed. */
+async function redisCalls(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let n = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) n += Number(m[1]);
+  return n;
+}
+
 /**
  * Status webhooks per second to a live receiver: alone, next to a receiver that is down (connection
  * refused), and next to one that accepts connections and never answers (each attempt waits for
- * PUSHCI_NOTIFY_TIMEOUT_MS).
+ * PUSHCI_NOTIFY_TIMEOUT_MS). The messages are queued first (`[skip ci]` pushes, each build sending one
+ * build.completed to each endpoint) with the deliveries queue paused, then the queue is resumed and the
+ * time until the live receiver has them all is measured: the intake is not part of the figure. Redis
+ * commands and the worker's and Redis's CPU per message are counted over the drain (load-independent, or
+ * nearly).
  */
 async function deliveries(redis: TestRedis, messages: number) {
   const up = await startReceiver();
@@ -692,53 +715,107 @@ async function deliveries(redis: TestRedis, messages: number) {
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
   const endpoint = (url: string) =>
     `  - url: ${url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`;
-  const out: Record<string, number> = {};
+  const client = new Redis(redis.url);
+  const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))![1]);
+  const queue = new Queue('deliveries', { connection: client, prefix: redis.prefix });
+  const out: Record<string, unknown> = {};
+  // BENCH_BASE=<another checkout of pushci>: its worker is measured too, run by run interleaved with this
+  // one's, against the same server, Redis and receivers (an A/B comparison under the same load).
+  const variants: Array<[string, string | undefined]> = process.env.BENCH_BASE
+    ? [
+        ['base', process.env.BENCH_BASE],
+        ['', undefined],
+      ]
+    : [['', undefined]];
+  const alone = new Map<string, number[]>();
   for (const [mode, other] of Object.entries(others)) {
     writeFileSync(
       join(dir, 'd.yml'),
       `name: d\nrepository: octo-org/*\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n${other ? endpoint(other) : ''}${endpoint(up.url)}`,
     );
     const server = await startReceiverProcess(redis, dir);
-    const ws = startWorkers(redis, dir, 1, {
-      PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s',
-      ...(process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY
-        ? { PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY: process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY }
-        : {}),
-    });
-    await sleep(2000);
-    const rates: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const before = up.got.length;
-      const t0 = Date.now();
-      // [skip ci]: the build is recorded as skipped at once and only its build.completed goes out.
-      let sent = 0;
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (sent < messages) {
-            sent++;
-            await sendGithub(
-              server.base,
-              githubPush({ before: sha, after: sha, message: 'bench [skip ci]' }),
-              SECRET,
-            );
-          }
-        }),
-      );
-      await waitFor(() => up.got.length - before >= messages, 10 * 60_000, 'deliveries');
-      rates.push(messages / ((Date.now() - t0) / 1000));
-    }
-    const rate = median(rates);
-    out[mode] = rate;
-    const label = { alone: '', down: ', another receiver down', hanging: ', another receiver hangs' }[mode];
-    row(
-      `outbound deliveries to a local receiver${label}`,
-      `${rate.toFixed(0)} messages/s`,
-      `${messages} messages, median of ${RUNS} runs`,
-      other ? `${((100 * rate) / out.alone!).toFixed(0)}% of its rate alone` : 'signed, attempt logged',
+    const samples = new Map(
+      variants.map(([name]) => [
+        name,
+        { rates: [] as number[], calls: [] as number[], workerCpu: [] as number[], redisCpu: [] as number[] },
+      ]),
     );
-    await stop(server, ...ws);
+    for (let run = 0; run < RUNS; run++) {
+      for (const [name, root] of variants) {
+        const s = samples.get(name)!;
+        await queue.pause();
+        const [w] = startWorkers(
+          redis,
+          dir,
+          1,
+          {
+            PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s',
+            ...(process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY
+              ? { PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY: process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY }
+              : {}),
+          },
+          root,
+        );
+        // [skip ci]: the build is recorded as skipped at once and only its build.completed goes out.
+        let sent = 0;
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (sent < messages) {
+              sent++;
+              await sendGithub(
+                server.base,
+                githubPush({ before: sha, after: sha, message: 'bench [skip ci]' }),
+                SECRET,
+              );
+            }
+          }),
+        );
+        await sleep(1500); // the worker has started and is waiting on the paused queue
+        const before = up.got.length;
+        const c0 = await redisCalls(client);
+        const w0 = cpuSeconds(w!.proc.pid!);
+        const r0 = cpuSeconds(redisPid);
+        const t0 = Date.now();
+        await queue.resume();
+        await waitFor(() => up.got.length - before >= messages, 10 * 60_000, 'deliveries');
+        const seconds = (Date.now() - t0) / 1000;
+        s.rates.push(messages / seconds);
+        s.calls.push(((await redisCalls(client)) - c0) / messages);
+        s.workerCpu.push(((cpuSeconds(w!.proc.pid!) - w0) * 1000) / messages);
+        s.redisCpu.push(((cpuSeconds(redisPid) - r0) * 1000) / messages);
+        if (mode === 'alone') alone.set(name, [...(alone.get(name) ?? []), messages / seconds]);
+        await stop(w!);
+        // What is left (the dead endpoint's retries) must not slow the next run down.
+        await drainQueue(redis, 'deliveries');
+      }
+    }
+    for (const [name] of variants) {
+      const s = samples.get(name)!;
+      const rate = median(s.rates);
+      const key = name ? `${mode}_${name}` : mode;
+      out[key] = rate;
+      out[`${key}Runs`] = {
+        rates: s.rates,
+        redisCallsPerMessage: s.calls,
+        workerCpuMsPerMessage: s.workerCpu,
+        redisCpuMsPerMessage: s.redisCpu,
+      };
+      const label = { alone: '', down: ', another receiver down', hanging: ', another receiver hangs' }[mode];
+      const cost = `${median(s.calls).toFixed(1)} Redis commands, worker CPU ${median(s.workerCpu).toFixed(2)} ms, Redis CPU ${median(s.redisCpu).toFixed(2)} ms per message`;
+      row(
+        `${name ? `[${name}] ` : ''}outbound deliveries to a local receiver${label}`,
+        `${rate.toFixed(0)} messages/s`,
+        `${messages} queued messages drained, median of ${RUNS} runs; ${cost}`,
+        other
+          ? `${((100 * rate) / median(alone.get(name)!)).toFixed(0)}% of its rate alone`
+          : 'signed, attempt logged',
+      );
+    }
+    await stop(server);
     await drainQueue(redis, 'deliveries');
   }
+  await queue.close();
+  client.disconnect();
   await up.close();
   hanging.closeAllConnections();
   hanging.close();

@@ -10,13 +10,16 @@ export interface PushciProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs `pushci <args>` as a real child process, with only the given environment (plus PATH and HOME). */
+/**
+ * Runs `pushci <args>` as a real child process, with only the given environment (plus PATH and HOME);
+ * `root` runs another checkout's pushci (the bench's A/B comparisons).
+ */
 export function spawnPushci(
   args: string[],
   env: Record<string, string>,
-  opts: { cwd?: string } = {},
+  opts: { cwd?: string; root?: string } = {},
 ): PushciProcess {
-  const proc = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), ...args], {
+  const proc = spawn(process.execPath, [join(opts.root ?? ROOT, 'src/cli.ts'), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -178,7 +178,15 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'notify-endpoint-concurrency',
     kind: 'int',
     default: '4',
-    doc: 'Attempts at one new or slow endpoint (over 1 s an attempt) a worker process makes at once, of its 16 delivery slots; a fast one may use all but this many. A receiver that hangs cannot hold up the others.',
+    doc: 'Attempts at one new or slow endpoint (over 1 s an attempt) a worker process makes at once, of its PUSHCI_NOTIFY_CONCURRENCY delivery slots; a fast one may use all but this many. A receiver that hangs cannot hold up the others.',
+  },
+  {
+    key: 'notifyConcurrency',
+    env: 'PUSHCI_NOTIFY_CONCURRENCY',
+    flag: 'notify-concurrency',
+    kind: 'int',
+    default: '64',
+    doc: 'Outbound delivery attempts one worker process makes at once (its delivery slots). Each mostly waits on the receiver and on Redis, so many are cheap.',
   },
   {
     key: 'notifyRetrySchedule',
@@ -502,6 +510,7 @@ export interface Config {
   gitlabApiUrl: string;
   notifyTimeoutMs: number;
   notifyEndpointConcurrency: number;
+  notifyConcurrency: number;
   /** Delay in ms before each delivery attempt; its length is the number of attempts. */
   notifyRetrySchedule: number[];
   githubUrl: string;
@@ -630,6 +639,7 @@ export function loadConfig(
     throw new ConfigError(
       `PUSHCI_MAX_INTAKE_BYTES (${c.maxIntakeBytes}) must be at least PUSHCI_MAX_BODY_BYTES (${c.maxBodyBytes}), or the largest body could never be read`,
     );
+  if (c.notifyConcurrency < 1) throw new ConfigError('PUSHCI_NOTIFY_CONCURRENCY must be at least 1');
   if (c.notifyEndpointConcurrency < 1)
     throw new ConfigError('PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY must be at least 1');
   if (!['auto', 'sandbox', 'host'].includes(c.runner))

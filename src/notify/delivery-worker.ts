@@ -92,7 +92,7 @@ export function createDeliveryWorker({
   definitions,
   endpoints,
   emitter,
-  concurrency = 16,
+  concurrency = config.notifyConcurrency,
 }: DeliveryWorkerDeps): Worker {
   const resolveDeps: ResolveDeps = { config, endpoints, ...definitions };
   const guard = createAddressGuard(config.notifyAllow);

@@ -69,6 +69,7 @@ const COMMANDS = {
   pushciEndpointRotate: 'endpoint-rotate-2.lua',
   pushciEndpointFailed: 'endpoint-failed-1.lua',
   pushciEndpointClaimKey: 'endpoint-claim-key-2.lua',
+  pushciRecordDeliveries: 'record-deliveries.lua',
 } as const;
 
 /** Text put before a script: the intake adds jobs with BullMQ's own add-job script. */
@@ -91,6 +92,7 @@ export type ScriptRedis = Redis & {
   ): Promise<number>;
   pushciEndpointFailed(key: string, at: string): Promise<string | null>;
   pushciEndpointClaimKey(keyIdKey: string, index: string, keyId: string): Promise<string | null>;
+  pushciRecordDeliveries(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
 };
 
 let loaded: Array<[string, LuaScript]> | null = null;

@@ -1,21 +1,10 @@
 import type { ActionStep } from '../pipelines/action-file.ts';
 import type { StepDef } from '../pipelines/pipeline.ts';
 
-/** A step of either kind, the way runSteps needs it. */
-export interface AnyStep {
-  id: string | null;
-  name: string;
+/** A step of either kind, the way runSteps needs it: a composite action's step, and what only a job's step has. */
+export interface AnyStep extends ActionStep {
   nameTemplate: boolean;
-  if: string | null;
-  script: string | null;
-  expressions: Array<{ variable: string; source: string }>;
-  shell: string | null;
-  uses: string | null;
-  with: Record<string, string>;
-  env: Record<string, string>;
-  workingDirectory: string | null;
   timeoutMinutes: number | string | null;
-  continueOnError: boolean | string;
 }
 
 export const fromStepDef = (s: StepDef): AnyStep => ({

@@ -1,23 +1,14 @@
-import type { EvalContext } from '../pipelines/expr/evaluate.ts';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { renderTemplate } from '../pipelines/expr/template.ts';
 import type { Value } from '../pipelines/expr/values.ts';
-import type { AnyStep } from './any-step.ts';
 import { checkoutPlan } from './builtin-actions.ts';
 import { runScript } from './run-script.ts';
-import type { Frame } from './step-context.ts';
-import type { Plan } from './step-plan.ts';
-import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
+import type { StepCall } from './step-context.ts';
+import { stepProblem, type JobEnd, type StepOutcome, type StepsJob } from './steps-job.ts';
 
 /** `actions/checkout`: the workspace already is the commit; a `path:` gets a copy, made by a step. */
-export async function builtinCheckout(
-  j: StepsJob,
-  step: AnyStep,
-  plan: Plan,
-  ctx: EvalContext,
-  frame: Frame,
-  actionId: string,
-): Promise<StepOutcome | JobEnd> {
+export async function builtinCheckout(j: StepsJob, call: StepCall): Promise<StepOutcome | JobEnd> {
+  const { step, plan, ctx, frame, actionId } = call;
   const g = j.contexts.github as { [k: string]: Value };
   const build = {
     repository: String(g.repository ?? ''),
@@ -31,16 +22,10 @@ export async function builtinCheckout(
     );
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    return {
-      problem: `step "${plan.name}": expression error in with: ${err.message}`,
-      logProblem: true,
-      exitCode: null,
-      outputs: {},
-    };
+    return stepProblem(plan.name, `expression error in with: ${err.message}`);
   }
   const p = checkoutPlan(inputs, build);
-  if ('problem' in p)
-    return { problem: `step "${plan.name}": ${p.problem}`, logProblem: true, exitCode: null, outputs: {} };
+  if ('problem' in p) return stepProblem(plan.name, p.problem);
   for (const n of p.notes) j.log.system(`pushci: ${n}`);
   const outputs = { ref: build.ref, commit: build.sha };
   if (p.path === null) return { problem: null, logProblem: false, exitCode: 0, outputs };

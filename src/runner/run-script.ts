@@ -29,15 +29,6 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const left = j.deadline - Date.now();
   const started = Date.now();
   const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, s.seq);
-  const env = {
-    ...s.env,
-    ...actionsEnv(j.contexts, rt, s.actionId),
-    ...commandFiles.env,
-    PATH: [...j.fromSteps.path, s.env.PATH].filter(Boolean).join(':'),
-    ...rt.env,
-    ...j.cacheEnv,
-    ...s.extraEnv,
-  };
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const res: StepResult = await runStep(rt, {
@@ -46,7 +37,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     shell: s.shell,
     scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
     cwd: s.cwd,
-    env,
+    env: scriptEnv(j, s, commandFiles.env),
     timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
     killGraceMs: j.killGraceMs,
     signal: j.stop,
@@ -68,13 +59,40 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     s.onState({ ...legacy.state, ...parseKeyValues(r.text).values });
   }
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  return scriptOutcome(j, s, res, { took, jobTimedOut: res.timedOut && stepTimeout >= left, outputs });
+}
+
+/** The process's environment: the step's, the runner's and the command files', in that order of strength. */
+function scriptEnv(
+  j: StepsJob,
+  s: ScriptRun,
+  commandFilesEnv: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...s.env,
+    ...actionsEnv(j.contexts, j.rt, s.actionId),
+    ...commandFilesEnv,
+    PATH: [...j.fromSteps.path, s.env.PATH].filter(Boolean).join(':'),
+    ...j.rt.env,
+    ...j.cacheEnv,
+    ...s.extraEnv,
+  };
+}
+
+/** How the process ended, logged: the job's end (cancel, job timeout), or the step's outcome. */
+function scriptOutcome(
+  j: StepsJob,
+  s: ScriptRun,
+  res: StepResult,
+  { took, jobTimedOut, outputs }: { took: string; jobTimedOut: boolean; outputs: Record<string, string> },
+): StepOutcome | JobEnd {
   if (res.canceled && j.cancel?.aborted) {
     j.log.system(`pushci: step "${s.name}" canceled after ${took}`);
     return {
       end: { status: 'canceled', exitCode: res.exitCode, reason: String(j.cancel.reason ?? 'canceled') },
     };
   }
-  if (res.canceled || (res.timedOut && stepTimeout >= left)) {
+  if (res.canceled || jobTimedOut) {
     const reason = `${j.timeoutText} (in step "${s.name}")`;
     j.log.system(`pushci: ${reason}`);
     return { end: { status: 'failure', exitCode: res.exitCode, reason } };
@@ -84,11 +102,9 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   else if (res.limit) problem = `step "${s.name}" ${res.limit}`;
   else {
     const code = res.exitCode;
-    j.log.system(
-      `pushci: step "${s.name}" ${code === 0 ? 'succeeded' : `failed with ${code === null ? `signal ${res.signal}` : `exit code ${code}`}`} in ${took}`,
-    );
-    if (code !== 0)
-      problem = `step "${s.name}" failed (${code === null ? `signal ${res.signal}` : `exit code ${code}`})`;
+    const how = code === null ? `signal ${res.signal}` : `exit code ${code}`;
+    j.log.system(`pushci: step "${s.name}" ${code === 0 ? 'succeeded' : `failed with ${how}`} in ${took}`);
+    if (code !== 0) problem = `step "${s.name}" failed (${how})`;
   }
   return { problem, logProblem: res.timedOut || res.limit !== null, exitCode: res.exitCode, outputs };
 }

@@ -3,10 +3,10 @@ import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { evaluateCondition } from '../pipelines/expr/template.ts';
 import type { Value } from '../pipelines/expr/values.ts';
 import { fromStepDef, type AnyStep } from './any-step.ts';
-import { runAction } from './run-action.ts';
+import { runAction, runActionPre } from './run-action.ts';
 import { runScript } from './run-script.ts';
 import { describeShell } from './run-step.ts';
-import { stepContext, type Frame } from './step-context.ts';
+import { stepContext, type Frame, type StepCall } from './step-context.ts';
 import { stepCwd } from './step-cwd.ts';
 import { stepPlan, type Plan } from './step-plan.ts';
 import type { Failure, JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
@@ -26,9 +26,29 @@ export async function runJobSteps(
     trail: '',
   };
   const list = steps.map(fromStepDef);
-  // As on GitHub, node actions' `pre` scripts run when the job starts, before the first step.
+  const pre = await runPreScripts(j, list, frame);
+  if ('end' in pre) return pre;
+  const r = await runSteps(j, list, frame, pre.failed !== null);
+  if ('end' in r) return r;
+  // Post steps run whatever happened before, newest first (GitHub's order).
+  (j.contexts.job as { status: string }).status = pre.failed || r.failed ? 'failure' : 'success';
+  let failed = pre.failed ?? r.failed;
+  for (const post of j.posts.reverse()) {
+    const ended = await post();
+    if (ended && 'end' in ended) return ended;
+    if (ended) failed ??= ended;
+  }
+  return { failed };
+}
+
+/** As on GitHub, node actions' `pre` scripts run when the job starts, before the first step. */
+async function runPreScripts(
+  j: StepsJob,
+  list: AnyStep[],
+  frame: Frame,
+): Promise<{ failed: Failure | null } | JobEnd> {
   j.preState ??= new Map();
-  let preFailed: Failure | null = null;
+  let failed: Failure | null = null;
   for (const [i, step] of list.entries()) {
     if (step.uses === null) continue;
     if (j.stop.aborted) return { end: j.stopped(`before the pre step of "${step.name}"`) };
@@ -40,24 +60,24 @@ export async function runJobSteps(
       if (!(err instanceof ExpressionError)) throw err;
       continue; // the step itself reports it
     }
-    const pre = await runAction(j, step, plan, ctx, frame, step.id ?? `__run_${i + 1}`, false, 'pre');
+    const actionId = step.id ?? `__run_${i + 1}`;
+    const pre = await runActionPre(j, { step, plan, ctx, frame, actionId, anyFailed: false });
     if (pre === null) continue;
     if ('end' in pre) return pre;
-    if (pre.problem) preFailed ??= { exitCode: pre.exitCode, reason: pre.problem };
-  }
-  const r = await runSteps(j, list, frame, preFailed !== null);
-  if ('end' in r) return r;
-  // Post steps run whatever happened before, newest first (GitHub's order).
-  (j.contexts.job as { status: string }).status = preFailed || r.failed ? 'failure' : 'success';
-  let failed = preFailed ?? r.failed;
-  for (const post of j.posts.reverse()) {
-    const ended = await post();
-    if (ended && 'end' in ended) return ended;
-    if (ended) failed ??= ended;
+    if (pre.problem) failed ??= { exitCode: pre.exitCode, reason: pre.problem };
   }
   return { failed };
 }
 
+/** What became of one step: its `steps.<id>` record, and the failure it adds to the job's. */
+interface StepEnd {
+  outcome: string;
+  conclusion: string;
+  outputs: Record<string, string>;
+  failed: Failure | null;
+}
+
+/** Runs a list of steps (the job's, or a composite action's in its frame) until the job ends. */
 export async function runSteps(
   j: StepsJob,
   list: AnyStep[],
@@ -70,73 +90,87 @@ export async function runSteps(
     // notice it) ends the job here: without this, success() is false once stopped, every step is
     // skipped and the job would end as a success it never earned.
     if (j.stop.aborted) return { end: j.stopped(`before step "${frame.trail}${step.name}"`) };
-    const anyFailed: boolean = failed !== null || parentFailed;
-    const status = { success: !anyFailed, failure: anyFailed, cancelled: j.stop.aborted };
-    if (frame.depth === 0) (j.contexts.job as { status: string }).status = anyFailed ? 'failure' : 'success';
-    const ctx = stepContext(j, frame, status);
-    let stepOutputs: Record<string, string> = {};
-    const result = (outcome: string, conclusion = outcome) => {
-      if (step.id) frame.steps[step.id] = { outputs: stepOutputs, outcome, conclusion };
-    };
-    const fail = (reason: string, exitCode: number | null = null) => {
-      j.log.system(`pushci: ${reason}`);
-      result('failure');
-      failed ??= { exitCode, reason };
-    };
-    let plan: Plan;
-    try {
-      if (!evaluateCondition(step.if ?? 'success()', ctx)) {
-        j.log.system(
-          `pushci: step "${frame.trail}${step.name}" skipped: ${step.if ? `its if: is false (${step.if.trim()})` : 'an earlier step failed'}`,
-        );
-        result('skipped');
-        continue;
-      }
-      plan = stepPlan(step, ctx, { ...j.jobEnv, ...j.fromSteps.env, ...frame.env }, j.base);
-      plan.name = frame.trail + plan.name;
-    } catch (err) {
-      if (!(err instanceof ExpressionError)) throw err;
-      fail(`step "${frame.trail}${step.name}": expression error: ${err.message}`);
-      continue;
-    }
-    const seq = ++j.seq;
-    const actionId = step.id ?? `__run_${frame.depth === 0 ? i + 1 : seq}`;
-    let outcome: StepOutcome | JobEnd;
-    if (step.uses !== null) {
-      outcome = await runAction(j, step, plan, ctx, frame, actionId, anyFailed);
-    } else {
-      const cwd = await stepCwd(j, frame, step, plan, ctx);
-      if ('problem' in cwd) {
-        fail(cwd.problem);
-        continue;
-      }
-      j.log.system(`▶ ${plan.name}  (${describeShell(step.shell)})`);
-      outcome = await runScript(j, {
-        name: plan.name,
-        argv: null,
-        script: step.script ?? '',
-        shell: step.shell,
-        cwd: cwd.dir,
-        env: { ...plan.env, ...frame.processEnv },
-        timeoutMinutes: plan.timeoutMinutes,
-        actionId,
-        seq,
-      });
-    }
-    if ('end' in outcome) return outcome;
-    stepOutputs = outcome.outputs;
-    if (outcome.problem === null) {
-      result('success');
-      continue;
-    }
-    if (outcome.logProblem) j.log.system(`pushci: ${outcome.problem}`);
-    if (plan.continueOnError) {
-      j.log.system('pushci: continue-on-error is set; going on');
-      result('failure', 'success');
-      continue;
-    }
-    result('failure');
-    failed ??= { exitCode: outcome.exitCode, reason: outcome.problem };
+    const ended = await runOneStep(j, step, i, frame, failed !== null || parentFailed);
+    if ('end' in ended) return ended;
+    const { outputs, outcome, conclusion } = ended;
+    if (step.id) frame.steps[step.id] = { outputs, outcome, conclusion };
+    failed ??= ended.failed;
   }
   return { failed };
+}
+
+/** One step: its if:, its expressions, then its action or script. */
+async function runOneStep(
+  j: StepsJob,
+  step: AnyStep,
+  index: number,
+  frame: Frame,
+  anyFailed: boolean,
+): Promise<StepEnd | JobEnd> {
+  const status = { success: !anyFailed, failure: anyFailed, cancelled: j.stop.aborted };
+  if (frame.depth === 0) (j.contexts.job as { status: string }).status = anyFailed ? 'failure' : 'success';
+  const ctx = stepContext(j, frame, status);
+  const fail = (reason: string): StepEnd => {
+    j.log.system(`pushci: ${reason}`);
+    return { outcome: 'failure', conclusion: 'failure', outputs: {}, failed: { exitCode: null, reason } };
+  };
+  let plan: Plan;
+  try {
+    if (!evaluateCondition(step.if ?? 'success()', ctx)) {
+      const why = step.if ? `its if: is false (${step.if.trim()})` : 'an earlier step failed';
+      j.log.system(`pushci: step "${frame.trail}${step.name}" skipped: ${why}`);
+      return { outcome: 'skipped', conclusion: 'skipped', outputs: {}, failed: null };
+    }
+    plan = stepPlan(step, ctx, { ...j.jobEnv, ...j.fromSteps.env, ...frame.env }, j.base);
+    plan.name = frame.trail + plan.name;
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return fail(`step "${frame.trail}${step.name}": expression error: ${err.message}`);
+  }
+  const seq = ++j.seq;
+  const actionId = step.id ?? `__run_${frame.depth === 0 ? index + 1 : seq}`;
+  const call: StepCall = { step, plan, ctx, frame, actionId, anyFailed };
+  let outcome: StepOutcome | JobEnd;
+  if (step.uses !== null) outcome = await runAction(j, call, runSteps);
+  else {
+    const cwd = await stepCwd(j, frame, step, plan, ctx);
+    if ('problem' in cwd) return fail(cwd.problem);
+    outcome = await runScriptStep(j, call, cwd.dir, seq);
+  }
+  if ('end' in outcome) return outcome;
+  return stepEnd(j, plan, outcome);
+}
+
+/** A `run:` step: its script, in its shell, with the step's environment. */
+function runScriptStep(j: StepsJob, call: StepCall, cwd: string, seq: number): Promise<StepOutcome | JobEnd> {
+  const { step, plan, frame } = call;
+  j.log.system(`▶ ${plan.name}  (${describeShell(step.shell)})`);
+  return runScript(j, {
+    name: plan.name,
+    argv: null,
+    script: step.script ?? '',
+    shell: step.shell,
+    cwd,
+    env: { ...plan.env, ...frame.processEnv },
+    timeoutMinutes: plan.timeoutMinutes,
+    actionId: call.actionId,
+    seq,
+  });
+}
+
+/** A step that ran: success, a failure, or a failure that continue-on-error lets pass. */
+function stepEnd(j: StepsJob, plan: Plan, o: StepOutcome): StepEnd {
+  const outputs = o.outputs;
+  if (o.problem === null) return { outcome: 'success', conclusion: 'success', outputs, failed: null };
+  if (o.logProblem) j.log.system(`pushci: ${o.problem}`);
+  if (plan.continueOnError) {
+    j.log.system('pushci: continue-on-error is set; going on');
+    return { outcome: 'failure', conclusion: 'success', outputs, failed: null };
+  }
+  return {
+    outcome: 'failure',
+    conclusion: 'failure',
+    outputs,
+    failed: { exitCode: o.exitCode, reason: o.problem },
+  };
 }

@@ -59,11 +59,14 @@ export interface StepsJob {
 export interface JobEnd {
   end: JobResult;
 }
+
+/** Why a job's steps failed: the first failure. */
 export interface Failure {
   exitCode: number | null;
   reason: string;
 }
 
+/** How one step (or one process of it) went. */
 export interface StepOutcome {
   problem: string | null;
   /** The problem still needs its own log line (timeouts, limits, action problems). */
@@ -71,3 +74,11 @@ export interface StepOutcome {
   exitCode: number | null;
   outputs: Record<string, string>;
 }
+
+/** A step that could not start: `problem` names the step, and still needs its log line. */
+export const stepProblem = (stepName: string, problem: string): StepOutcome => ({
+  problem: `step "${stepName}": ${problem}`,
+  logProblem: true,
+  exitCode: null,
+  outputs: {},
+});

@@ -7,6 +7,7 @@ import { compilePipeline } from './compile.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { Pipeline } from './pipeline.ts';
 import { Positions } from './positions.ts';
+import { knownKeys } from './known-keys.ts';
 import { pipelineSchema } from './schema.ts';
 import { repairForChecks } from './repair-for-checks.ts';
 import { yamlProblem } from './yaml-problem.ts';
@@ -34,84 +35,6 @@ export interface FileResult {
   diagnostics: Diagnostic[];
 }
 
-const KNOWN_KEYS: Record<string, string[]> = {
-  top: [
-    '$schema',
-    'name',
-    'run-name',
-    'permissions',
-    'defaults',
-    'repository',
-    'clone-url',
-    'forge',
-    'on',
-    'pull-requests',
-    'secrets',
-    'env',
-    'jobs',
-    'notify',
-    'concurrency',
-    'commit-status',
-  ],
-  on: ['push', 'pull_request', 'schedule', 'workflow_dispatch'],
-  pull_request: ['branches', 'branches-ignore', 'types', 'paths', 'paths-ignore'],
-  schedule: ['cron', 'branch', 'always'],
-  workflow_dispatch: ['inputs'],
-  input: ['description', 'type', 'required', 'default', 'options'],
-  'pull-requests': ['forks'],
-  secret: ['events', 'branches'],
-  push: ['branches', 'branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'],
-  job: [
-    'name',
-    'needs',
-    'if',
-    'env',
-    'timeout-minutes',
-    'continue-on-error',
-    'working-directory',
-    'defaults',
-    'network',
-    'permissions',
-    'environment',
-    'concurrency',
-    'runs-on',
-    'steps',
-  ],
-  step: [
-    'id',
-    'name',
-    'if',
-    'run',
-    'env',
-    'timeout-minutes',
-    'continue-on-error',
-    'working-directory',
-    'shell',
-    'uses',
-    'with',
-  ],
-  notify: ['url', 'secret', 'events', 'branches'],
-  concurrency: ['group', 'cancel-in-progress', 'max'],
-};
-
-function contextOf(path: readonly PropertyKey[]): string | null {
-  const p = path.map(String).join('.');
-  if (p === '') return 'top';
-  if (p === 'on') return 'on';
-  if (p === 'on.push') return 'push';
-  if (p === 'on.pull_request') return 'pull_request';
-  if (/^on\.schedule\.\d+$/.test(p)) return 'schedule';
-  if (p === 'on.workflow_dispatch') return 'workflow_dispatch';
-  if (/^on\.workflow_dispatch\.inputs\.[^.]+$/.test(p)) return 'input';
-  if (p === 'pull-requests') return 'pull-requests';
-  if (/^secrets\.[^.]+$/.test(p)) return 'secret';
-  if (/^jobs\.[^.]+$/.test(p)) return 'job';
-  if (/^jobs\.[^.]+\.steps\.\d+$/.test(p)) return 'step';
-  if (/^notify\.\d+$/.test(p)) return 'notify';
-  if (p === 'concurrency') return 'concurrency';
-  return null;
-}
-
 function distance(a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -127,7 +50,7 @@ function distance(a: string, b: string): number {
 }
 
 function suggest(key: string, path: readonly PropertyKey[]): string {
-  const known = KNOWN_KEYS[contextOf(path) ?? ''] ?? [];
+  const known = knownKeys(pipelineSchema, path);
   const lower = key.toLowerCase();
   const prefixed = known.find((k) => k.startsWith(lower) || lower.startsWith(k));
   if (prefixed) return ` (did you mean "${prefixed}"?)`;

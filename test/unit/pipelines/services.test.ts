@@ -102,7 +102,7 @@ describe('services: in pipeline files', () => {
       's.yml:8:16: jobs.test.services.c.ready must be a command (retried until it succeeds) or false, not true',
       's.yml:9:24: jobs.test.services.c.ready-timeout must be more than 0, not the number 0',
       's.yml:10:15: jobs.test.services.c.port must be at least 1024, not the number 80',
-      's.yml:11:9: unknown key "color" in jobs.test.services.c',
+      's.yml:11:9: unknown key "color" in jobs.test.services.c (expected one of: run, ready, ready-timeout, port, env, image, ports, options, volumes, credentials)',
       's.yml:12:7: invalid key "-bad" in jobs.test.services: service ids are letters, digits, _ and -, starting with a letter or _',
     ]);
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { loadPipelineSource } from '../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../src/pipelines/load-pipeline-source.ts';
 import type { Pipeline } from '../../src/pipelines/pipeline.ts';
 import type { NewBuild } from '../../src/queue/build-record.ts';
 

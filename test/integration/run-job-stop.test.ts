@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { loadPipelineSource } from '../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../src/pipelines/load-pipeline-source.ts';
 import { keys as keyMap } from '../../src/queue/keys.ts';
 import { BuildStore } from '../../src/queue/store.ts';
 import type { Backend } from '../../src/runner/backend.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { newBuild } from '../../../src/builds/create-builds.ts';
 import type { CiEvent } from '../../../src/core/event.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 const pipeline = (concurrency: string) => {
   const r = loadPipelineSource(

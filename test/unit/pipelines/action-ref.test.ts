@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseActionRef } from '../../../src/pipelines/action-ref.ts';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 describe('parseActionRef', () => {
   it('reads local, remote and docker references', () => {

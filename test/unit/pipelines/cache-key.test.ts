@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashFilesArgs, resolveCacheKey, scanCacheKey } from '../../../src/pipelines/cache-key.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 describe('cache keys', () => {
   it('reads hashFiles arguments in either quote style, and refuses anything else', () => {

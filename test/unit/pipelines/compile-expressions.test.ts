@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 const ENV = { PUSHCI_SECRET_DEPLOY: 'x', PUSHCI_VAR_REGION: 'eu', SERVER_NAME: 'ci' };
 const load = (text: string) => loadPipelineSource('w.yml', Buffer.from(text), ENV);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
 import { knownKeys } from '../../../src/pipelines/known-keys.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 import { pipelineJsonSchema, pipelineSchema } from '../../../src/pipelines/schema.ts';
 
 type Json = { [k: string]: unknown };

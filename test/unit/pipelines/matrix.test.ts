@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 import { combinationId, describeCombination, expandMatrix } from '../../../src/pipelines/matrix.ts';
 
 describe('matrix expansion (GitHub documented semantics)', () => {

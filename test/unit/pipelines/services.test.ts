@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 import { servicePortVariable } from '../../../src/pipelines/services.ts';
 
 const load = (text: string) => loadPipelineSource('s.yml', Buffer.from(text), { PUSHCI_SECRET_PW: 'x' });

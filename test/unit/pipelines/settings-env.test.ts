@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { SETTINGS } from '../../../src/config.ts';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
 import { UnresolvedReferenceError, resolveTemplate } from '../../../src/pipelines/expressions.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 const pipeline = (value: string) =>
   Buffer.from(`repository: octo-org/web

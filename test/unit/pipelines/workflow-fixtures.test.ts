@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
 const DIR = join(import.meta.dirname, '../../fixtures/workflows');
 /** What the workflows read from the server: their secrets and vars. */

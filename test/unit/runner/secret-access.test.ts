@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadPipelineSource } from '../../../src/pipelines/load.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 import type { BuildMeta } from '../../../src/queue/build-record.ts';
 import { environmentFor, secretAllowed } from '../../../src/runner/secret-access.ts';
 

@@ -1,8 +1,10 @@
 import { buildSchema, jobSchema, jsonSchema } from '../notify/payloads.ts';
 import { API_ROUTES } from './api-routes.ts';
 import { API_SURFACE } from './api-surface.ts';
-import { JOB_CREDENTIAL_SCHEME, artifactPaths, artifactSchemas } from './artifacts-openapi.ts';
+import { JOB_CREDENTIAL_SCHEME, artifactSchemas } from './artifacts-openapi.ts';
 import { endpointSchemas } from './endpoints-openapi.ts';
+import { JOB_ROUTES } from './job-routes.ts';
+import { JOB_SURFACE } from './job-surface.ts';
 import { outboundSchemas, outboundWebhooks } from './openapi/outbound.ts';
 import { object } from './openapi/parts.ts';
 import { webhookPaths } from './openapi/webhook-paths.ts';
@@ -28,7 +30,7 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
     paths: {
       ...webhookPaths(),
       ...openApiPaths(API_SURFACE, API_ROUTES),
-      ...artifactPaths(),
+      ...openApiPaths(JOB_SURFACE, JOB_ROUTES),
       ...openApiPaths(SITE_SURFACE, SITE_ROUTES),
     },
     webhooks: outboundWebhooks(),

@@ -4,6 +4,8 @@ import { Router } from '@koa/router';
 import { FORGE_LIST } from '../../../src/forges/registry.ts';
 import { API_ROUTES } from '../../../src/http/api-routes.ts';
 import { API_SURFACE } from '../../../src/http/api-surface.ts';
+import { JOB_ROUTES } from '../../../src/http/job-routes.ts';
+import { JOB_SURFACE } from '../../../src/http/job-surface.ts';
 import { openApiDocument } from '../../../src/http/openapi.ts';
 import { mountRoutes, openApiPath, pathParams, type Route, type Surface } from '../../../src/http/route.ts';
 import { SITE_ROUTES, SITE_SURFACE } from '../../../src/http/site-routes.ts';
@@ -19,6 +21,7 @@ const doc = openApiDocument('https://ci.example.com', '0.0.0') as {
 const TABLES: Array<[Surface, readonly Route<never>[]]> = [
   [API_SURFACE, API_ROUTES],
   [SITE_SURFACE, SITE_ROUTES],
+  [JOB_SURFACE, JOB_ROUTES],
 ];
 const documented = (s: Surface, routes: readonly Route<never>[]) =>
   routes.filter((r) => r.doc).map((r) => `${r.method} ${openApiPath(s, r.path)}`);
@@ -41,12 +44,12 @@ const concrete = (path: string) => {
 };
 
 describe('the route tables and the OpenAPI document agree', () => {
-  it('every documented operation at the root and under /api is a row of a table, and every documented row is in the document', () => {
+  it('every documented operation at the root, under /api and under /job is a row of a table, and every documented row is in the document', () => {
     const fromTables = new Set(TABLES.flatMap(([s, routes]) => documented(s, routes)));
     const webhooks = new Set(FORGE_LIST.map((f) => `post /webhooks/${f.name}`));
-    const inDoc = Object.entries(doc.paths)
-      .filter(([path]) => !path.startsWith('/job/'))
-      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    const inDoc = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m} ${path}`),
+    );
     assert.deepEqual(inDoc.filter((op) => !webhooks.has(op)).toSorted(), [...fromTables].toSorted());
     for (const op of webhooks) assert.ok(inDoc.includes(op), op);
   });
@@ -104,5 +107,28 @@ describe('the route tables and the OpenAPI document agree', () => {
       for (const status of ['200', '202', '400', '401', '404', '413', '429', '503'])
         assert.ok(op.responses[status], `${f.name}: ${status}`);
     }
+  });
+});
+
+describe('the /job routes', () => {
+  it('every /job operation takes the job credential and documents its 401', () => {
+    for (const r of JOB_ROUTES) {
+      const op = doc.paths[openApiPath(JOB_SURFACE, r.path)]![r.method]!;
+      assert.deepEqual(op.security, [{ jobCredential: [] }], `${r.method} ${r.path}: security`);
+      assert.ok(op.responses['401'], `${r.method} ${r.path}: 401`);
+    }
+  });
+
+  it('every Twirp method of the artifact service is its own documented operation', () => {
+    const methods = Object.keys(doc.paths)
+      .filter((p) => p.startsWith('/job/twirp/'))
+      .map((p) => p.slice(p.lastIndexOf('/') + 1));
+    assert.deepEqual(methods.toSorted(), [
+      'CreateArtifact',
+      'DeleteArtifact',
+      'FinalizeArtifact',
+      'GetSignedArtifactURL',
+      'ListArtifacts',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
+import { userMapped } from './user-mapped.ts';
 import type { Readable, Writable } from 'node:stream';
 
 /** The DNS forwarder slirp4netns answers on inside the job's network. */
@@ -57,7 +58,8 @@ export function stepCommand(argv: string[], limits: ShellLimits = {}): string[] 
  * Makes each blocked destination unreachable in the network namespace of `pid` (a sandbox waiting to
  * start): one `ip` entered into the sandbox's user and network namespaces from outside (as slirp4netns
  * and the cache forwarder are), so the sandbox itself never holds CAP_NET_ADMIN and nothing in it can
- * change the routes. Rejects when a route could not be set: the step must then not run.
+ * change the routes (once the namespace has its uid map: `userMapped`). Rejects when a route could not
+ * be set: the step must then not run.
  */
 export async function guardRoutes(pid: number, blocked: string[]): Promise<void> {
   // The destinations come from this machine's interfaces, never from a payload; anything but an
@@ -66,6 +68,7 @@ export async function guardRoutes(pid: number, blocked: string[]): Promise<void>
     if (!/^[0-9a-f.:]+\/\d{1,3}$/i.test(d)) throw new Error(`not an address: ${d}`);
     return `route add prohibit ${d}\n`;
   });
+  await userMapped(pid);
   return new Promise((resolve, reject) => {
     const ip = spawn(
       'nsenter',

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub } from '../helpers/payloads.ts';
+import { spawnPushci } from '../helpers/process.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -161,5 +162,30 @@ describe('cancel, rerun and manual trigger', () => {
     const v = await final(ok.json.builds[0].id);
     assert.equal(v.repository, 'octo-org/app');
     assert.equal(v.status, 'success');
+  });
+
+  it('pushci trigger of a pipeline for a pattern of repositories says to name one, and --repository builds it', async () => {
+    const cli = async (args: string[]) => {
+      const p = spawnPushci(args, { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: TOKEN });
+      const code = await p.exited;
+      return { code, out: p.output.join('') };
+    };
+    const bare = await cli(['trigger', 'prod', '--branch', 'main']);
+    assert.equal(bare.code, 1, bare.out);
+    assert.match(bare.out, /prod is for octo-org\/\*, a pattern: .*pushci trigger --repository owner\/name/);
+    const named = await cli([
+      'trigger',
+      'prod',
+      '--branch',
+      'main',
+      '--repository',
+      'octo-org/cli',
+      '--follow',
+    ]);
+    assert.equal(named.code, 0, named.out);
+    assert.match(named.out, /prod#\d+ success/);
+    const other = await cli(['trigger', 'prod', '--branch', 'main', '--repository', 'attacker/evil']);
+    assert.equal(other.code, 1, 'control: --repository is checked by the server like the API field');
+    assert.match(other.out, /pipeline prod is for octo-org\/\*, not attacker\/evil/);
   });
 });

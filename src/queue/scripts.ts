@@ -70,6 +70,7 @@ const COMMANDS = {
   pushciEndpointFailed: 'endpoint-failed-1.lua',
   pushciEndpointClaimKey: 'endpoint-claim-key-2.lua',
   pushciRecordDeliveries: 'record-deliveries.lua',
+  pushciWebhookLog: 'webhook-log.lua',
 } as const;
 
 /** Text put before a script: the intake adds jobs with BullMQ's own add-job script. */
@@ -93,6 +94,7 @@ export type ScriptRedis = Redis & {
   pushciEndpointFailed(key: string, at: string): Promise<string | null>;
   pushciEndpointClaimKey(keyIdKey: string, index: string, keyId: string): Promise<string | null>;
   pushciRecordDeliveries(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  pushciWebhookLog(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
 };
 
 let loaded: Array<[string, LuaScript]> | null = null;

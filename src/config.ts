@@ -229,6 +229,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Owners whose actions may run (e.g. `actions,octo-org`); unset: any owner. `actions/checkout` is built in and always allowed.',
   },
   {
+    key: 'actionsCacheBytes',
+    env: 'PUSHCI_ACTIONS_CACHE_BYTES',
+    flag: 'actions-cache-bytes',
+    kind: 'size',
+    default: '2G',
+    doc: 'Total size of the fetched actions a worker keeps under `<data dir>/actions`; past it the least recently used go first, never one a running job holds (0: no cap).',
+  },
+  {
     key: 'actionsNode',
     env: 'PUSHCI_ACTIONS_NODE',
     flag: 'actions-node',
@@ -527,6 +535,8 @@ export interface Config {
   actionsUrl: string;
   /** Owners whose actions may run; empty: any. */
   actionsAllow: string[];
+  /** Bytes; 0 for no cap. */
+  actionsCacheBytes: number;
   /** The node binary for node actions; undefined: process.execPath. */
   actionsNode: string | undefined;
   jobTimeoutMinutes: number;

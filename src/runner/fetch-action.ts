@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseActionRef, type ActionRef } from '../pipelines/action-ref.ts';
+import { folderBytes, type ActionHolds, type ActionsCache } from './actions-cache.ts';
 import { git, GitError } from './git.ts';
 
 type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
@@ -46,6 +47,9 @@ export async function fetchAction(o: {
   ref: RemoteRef;
   env: Record<string, string>;
   signal?: AbortSignal;
+  /** The size cap of the fetched actions, and the calling job's holds on them (taken before a lookup). */
+  cache?: ActionsCache;
+  holds?: ActionHolds;
 }): Promise<FetchedAction | { problem: string }> {
   const { ref } = o;
   const name = `${ref.owner}/${ref.repo}@${ref.ref}`;
@@ -102,7 +106,12 @@ export async function fetchAction(o: {
   const dir = join(root, ref.owner, ref.repo, commit);
   if (!/^[0-9a-f]{40}$/.test(commit) || !dir.startsWith(root + sep))
     return { problem: `${name}: ${commit} is not a commit id` };
-  if (await exists(dir)) return { dir, commit, url, cached: true };
+  // Held before it is looked up: the cache's trim never removes a folder a running job holds.
+  await o.holds?.take(ref.owner, ref.repo, commit);
+  if (await exists(dir)) {
+    await o.cache?.used(dir);
+    return { dir, commit, url, cached: true };
+  }
   const tmp = join(root, `.tmp-${randomBytes(8).toString('hex')}`);
   await mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
@@ -124,6 +133,7 @@ export async function fetchAction(o: {
     await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', commit], opts);
     // The steps get the files, not the repository.
     await rm(join(tmp, '.git'), { recursive: true, force: true });
+    const bytes = await folderBytes(tmp);
     await mkdir(join(root, ref.owner, ref.repo), { recursive: true, mode: 0o700 });
     try {
       await rename(tmp, dir);
@@ -131,6 +141,8 @@ export async function fetchAction(o: {
       // Another job put the same commit there first: theirs is as good.
       if (!(await exists(dir))) throw err;
     }
+    await o.cache?.used(dir, bytes);
+    void o.cache?.trim();
     return { dir, commit, url, cached: false };
   } catch (err) {
     if (!(err instanceof GitError)) throw err;

@@ -22,7 +22,8 @@ import { createMasker } from './mask.ts';
 import { runJobSteps } from './run-steps.ts';
 import { loadAction } from './load-action.ts';
 import { prefetchActions } from './prefetch-actions.ts';
-import { fetchAction } from './fetch-action.ts';
+import { actionsCacheAt, type ActionHolds } from './actions-cache.ts';
+import { actionsCacheDir, fetchAction } from './fetch-action.ts';
 import { githubContext } from '../builds/github-context.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { workerLabels } from './labels.ts';
@@ -210,6 +211,7 @@ export async function runJob(
   let credential: string | null = null;
   let gateway: JobGateway | null = null;
   let services: JobServices | null = null;
+  let holds: ActionHolds | null = null;
   try {
     log.system(
       `pushci: job ${jobName}, attempt ${attempt}, on ${hostname()} (labels: ${workerLabels(config.runnerLabels ?? []).join(', ')})`,
@@ -303,6 +305,8 @@ export async function runJob(
     // Actions from other repositories are fetched here, by the worker, before any step runs.
     const realSrc = await realpath(dirs.src);
     const uses = job.steps.flatMap((s) => (s.uses !== undefined ? [s.uses] : []));
+    const actionsCache = actionsCacheAt(actionsCacheDir(config.dataDir), config.actionsCacheBytes);
+    holds = actionsCache.holds();
     const fetched = await prefetchActions(uses, {
       checkout: dirs.src,
       realSrc,
@@ -314,6 +318,8 @@ export async function runJob(
           ref,
           env: git,
           signal: stop,
+          cache: actionsCache,
+          holds: holds!,
         }),
       say: (line) => log.system(line),
     });
@@ -489,6 +495,7 @@ export async function runJob(
     await gateway?.close().catch(() => {});
     if (credential) await credentials.revoke(credential).catch(() => {});
     await runtime?.destroy().catch(() => {});
+    await holds?.release();
     timings.lap('sandbox and gateway teardown');
     await log.close().catch(() => {});
     timings.lap('log flush');

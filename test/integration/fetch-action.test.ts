@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ActionsCache } from '../../src/runner/actions-cache.ts';
 import { fetchAction } from '../../src/runner/fetch-action.ts';
 import { gitEnv } from '../../src/runner/git.ts';
 
@@ -101,5 +102,34 @@ describe('fetchAction', () => {
     const ok = await fetchAction({ dataDir, baseUrl: base, allow: ['octo'], ref: ref(v1), env });
     assert.ok('dir' in ok && !ok.cached, JSON.stringify(ok));
     assert.equal(readFileSync(join(ok.dir, 'index.js'), 'utf8'), 'console.log(1)\n');
+  });
+
+  it('keeps the fetched actions under the size cap, never removing one a running job holds', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pushci-fetch-data-'));
+    const root = join(dataDir, 'actions');
+    // A cap smaller than two commits' files: the second fetch makes room by removing the first.
+    const cache = new ActionsCache(root, 1);
+    const jobA = cache.holds();
+    const a = await fetchAction({ dataDir, baseUrl: base, allow: [], ref: ref(v1), env, cache, holds: jobA });
+    assert.ok('dir' in a, JSON.stringify(a));
+    const jobB = cache.holds();
+    const b = await fetchAction({
+      dataDir,
+      baseUrl: base,
+      allow: [],
+      ref: ref('main'),
+      env,
+      cache,
+      holds: jobB,
+    });
+    assert.ok('dir' in b && b.commit !== v1, JSON.stringify(b));
+    await cache.trim();
+    assert.ok(existsSync(a.dir) && existsSync(b.dir), 'both jobs still run: nothing they hold is removed');
+    // Job A ends; the next trim removes its commit (used longest ago), not job B's.
+    await jobA.release();
+    await cache.trim();
+    assert.ok(!existsSync(a.dir));
+    assert.ok(existsSync(join(b.dir, 'index.js')));
+    await jobB.release();
   });
 });

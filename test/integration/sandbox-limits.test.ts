@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,5 +198,52 @@ jobs:
     // The next step did not run: it is listed as skipped, with no output of its own.
     assert.match(log, /step "echo never" skipped: an earlier step failed/);
     assert.doesNotMatch(log, /Z {3}never$/m);
+  });
+});
+
+describe('the job log names the limits steps actually get', () => {
+  // A worker cannot give its steps more than its own hard rlimit: run one under a hard open-files limit
+  // of 300 and ask for 65536 (the default) and, as the control, for 64.
+  const inWorker = (openFiles: number) => {
+    const src = join(import.meta.dirname, '../../src');
+    const code = `
+      import { mkdirSync, mkdtempSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { sandboxBackend } from ${JSON.stringify(join(src, 'runner/backends/sandbox/sandbox-backend.ts'))};
+      import { runStep } from ${JSON.stringify(join(src, 'runner/run-step.ts'))};
+      const root = join(mkdtempSync(join(${JSON.stringify(tmpdir())}, 'pushci-limits-')), 'workspaces', 'job');
+      const dirs = { root, src: join(root, 'src'), scripts: join(root, 'scripts'), tmp: join(root, 'tmp'), home: join(root, 'home') };
+      for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+      const o = { id: 'nofile-' + process.pid, dirs, readOnly: [], network: 'none',
+        limits: { processes: 0, memoryBytes: 0, diskBytes: 0, openFiles: ${openFiles} } };
+      const backend = sandboxBackend({ hide: [], home: null, cgroups: null });
+      console.log(backend.describe(o));
+      const rt = await backend.prepare(o);
+      const lines = [];
+      await runStep(rt, { script: 'echo "step: $(ulimit -n)"', shell: null, scriptFile: join(dirs.scripts, 's.sh'),
+        cwd: dirs.src, env: { PATH: process.env.PATH, ...rt.env }, timeoutMs: 30000, killGraceMs: 500,
+        onLine: (_s, l) => lines.push(l) });
+      await rt.destroy();
+      console.log(lines.join('\\n'));
+    `;
+    return execFileSync(
+      'prlimit',
+      ['--nofile=300:300', '--', process.execPath, '--input-type=module', '-e', code],
+      {
+        encoding: 'utf8',
+      },
+    );
+  };
+
+  it('says when the worker’s own hard limit lowered one, and the step gets that value', () => {
+    const out = inWorker(65536);
+    assert.match(out, /limits: 300 open files \(the worker's own hard limit; configured 65536\)/);
+    assert.match(out, /^step: 300$/m);
+  });
+
+  it('control: a limit under the worker’s own is shown and applied as configured', () => {
+    const out = inWorker(64);
+    assert.match(out, /limits: 64 open files, as rlimits\)/);
+    assert.match(out, /^step: 64$/m);
   });
 });

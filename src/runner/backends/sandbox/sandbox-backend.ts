@@ -16,14 +16,8 @@ import type {
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
-import {
-  SLIRP_DNS,
-  attachNetwork,
-  blockedDestinations,
-  guardRoutes,
-  stepCommand,
-  type ShellLimits,
-} from './network.ts';
+import { SLIRP_DNS, attachNetwork, blockedDestinations, guardRoutes, stepCommand } from './network.ts';
+import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -82,48 +76,6 @@ function readInfo(stream: Readable): Promise<number> {
   });
 }
 
-/** This process's hard rlimits (`/proc/self/limits`), by the names prlimit uses; absent: unlimited. */
-function hardLimits(): Map<string, number> {
-  const names: Record<string, string> = {
-    'Max open files': 'nofile',
-    'Max file size': 'fsize',
-    'Max processes': 'nproc',
-    'Max data size': 'data',
-  };
-  const out = new Map<string, number>();
-  try {
-    for (const line of readFileSync('/proc/self/limits', 'utf8').split('\n')) {
-      const m = /^(.+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
-      const name = m && names[m[1]!];
-      if (name && /^\d+$/.test(m[3]!)) out.set(name, Number(m[3]));
-    }
-  } catch {
-    // Not Linux /proc: prlimit reports what it cannot set.
-  }
-  return out;
-}
-
-/**
- * rlimits for the step (soft = hard, never above what pushci itself may raise them to): open files and
- * file size always, set by the step's own shell (`stepCommand`); processes and memory when no cgroup
- * limits them, by prlimit (`ulimit`'s flag for processes differs between shells).
- */
-function rlimits(l: JobLimits, cgroup: boolean): { shell: ShellLimits; prlimit: string[] } {
-  const hard = hardLimits();
-  const cap = (name: string, value: number) => Math.min(value, hard.get(name) ?? Infinity);
-  const shell: ShellLimits = {};
-  if (l.openFiles > 0) shell.nofile = cap('nofile', l.openFiles);
-  if (l.diskBytes > 0) shell.fsize = cap('fsize', l.diskBytes);
-  const prlimit: string[] = [];
-  const set = (name: string, value: number) => {
-    const v = cap(name, value);
-    prlimit.push(`--${name}=${v}:${v}`);
-  };
-  if (!cgroup && l.processes > 0) set('nproc', l.processes);
-  if (!cgroup && l.memoryBytes > 0) set('data', l.memoryBytes);
-  return { shell, prlimit };
-}
-
 function resolvConfFor(): string | null {
   try {
     const text = readFileSync('/etc/resolv.conf', 'utf8');
@@ -149,12 +101,17 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
     name: 'sandbox',
     isolated: true,
     describe(o) {
-      const l = o.limits;
+      const l = effectiveLimits(o.limits, Boolean(opts.cgroups));
+      // A limit lowered by the worker's own hard rlimit says so, or the log would claim what no step got.
+      const capped = (name: keyof JobLimits) =>
+        l[name] < o.limits[name]
+          ? ` (the worker's own hard limit; configured ${name === 'memoryBytes' ? formatBytes(o.limits[name]) : o.limits[name]})`
+          : '';
       const lim = [
-        l.processes > 0 ? `${l.processes} processes` : null,
-        l.memoryBytes > 0 ? `${formatBytes(l.memoryBytes)} memory` : null,
+        l.processes > 0 ? `${l.processes} processes${capped('processes')}` : null,
+        l.memoryBytes > 0 ? `${formatBytes(l.memoryBytes)} memory${capped('memoryBytes')}` : null,
         l.diskBytes > 0 ? `${formatBytes(l.diskBytes)} disk` : null,
-        l.openFiles > 0 ? `${l.openFiles} open files` : null,
+        l.openFiles > 0 ? `${l.openFiles} open files${capped('openFiles')}` : null,
       ].filter(Boolean);
       const net = { default: 'outbound only', none: 'none', host: 'the host’s (network: host)' }[o.network];
       return `pushci: runner: sandbox (network: ${net}; limits: ${lim.join(', ') || 'none'}${opts.cgroups ? '' : ', as rlimits'})`;
@@ -179,7 +136,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const cgroup: JobCgroup | null = opts.cgroups
         ? await createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null)
         : null;
-      const limits = rlimits(o.limits, cgroup !== null);
+      const limits = stepRlimits(o.limits, cgroup !== null);
       const live = new Set<StartedStep>();
       let gateway: { socket: string; port: number } | null = null;
       // Services' ports: each appears on the loopback of every sandbox started after it.

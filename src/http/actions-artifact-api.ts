@@ -1,10 +1,6 @@
 import type { Context } from 'koa';
-import {
-  ANY_ARTIFACT_NAME,
-  artifactDiskName,
-  artifactFileOf,
-  type ArtifactInfo,
-} from '../artifacts/artifact-store.ts';
+import { artifactFileOf, type ArtifactInfo } from '../artifacts/artifact-info.ts';
+import { ANY_ARTIFACT_NAME, artifactDiskName } from '../artifacts/artifact-names.ts';
 import type { ArtifactUrlScope } from '../artifacts/artifact-url-signer.ts';
 import type { JobGrant } from '../artifacts/job-credentials.ts';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.ts';

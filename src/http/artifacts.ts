@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { artifactFileOf, type ArtifactStore } from '../artifacts/artifact-store.ts';
+import { artifactFileOf } from '../artifacts/artifact-info.ts';
+import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { NotFoundError } from '../errors.ts';
 import type { BuildStore } from '../queue/store.ts';
 

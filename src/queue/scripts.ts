@@ -60,6 +60,8 @@ export function scriptFiles(): string[] {
 
 /** pushci's commands, each defined once per connection from its file. */
 const COMMANDS = {
+  pushciArtifactPublish: 'artifact-publish-4.lua',
+  pushciArtifactDrop: 'artifact-drop-3.lua',
   pushciCas: 'cas-1.lua',
   pushciCreate: 'create.lua',
   pushciGroupAdd: 'group-add-1.lua',
@@ -78,6 +80,28 @@ const PRELUDE: Partial<Record<keyof typeof COMMANDS, string>> = { pushciCreate: 
 
 /** A connection with pushci's scripts as commands (arguments as the script headers name them). */
 export type ScriptRedis = Redis & {
+  pushciArtifactPublish(
+    index: string,
+    byAge: string,
+    bytes: string,
+    expiry: string,
+    ...args: [
+      name: string,
+      info: string,
+      size: string,
+      member: string,
+      at: string,
+      until: string,
+      build: string,
+    ]
+  ): Promise<null>;
+  pushciArtifactDrop(
+    index: string,
+    byAge: string,
+    bytes: string,
+    name: string,
+    member: string,
+  ): Promise<number>;
   pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
   pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;

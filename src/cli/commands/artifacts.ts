@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../api-client.ts';
-import type { ArtifactInfo } from '../../artifacts/artifact-store.ts';
+import type { ArtifactInfo } from '../../artifacts/artifact-info.ts';
 import { extractZip } from '../../artifacts/extract-zip.ts';
 import { SETTINGS, loadConfig } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';

@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { ArtifactStore, MAX_OPEN_UPLOADS } from '../../../src/artifacts/artifact-store.ts';
+import { ArtifactStore } from '../../../src/artifacts/artifact-store.ts';
+import { MAX_OPEN_UPLOADS } from '../../../src/artifacts/artifact-uploads.ts';
 import {
   ConflictError,
   InvalidRequestError,

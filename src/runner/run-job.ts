@@ -1,21 +1,12 @@
-import { hostname } from 'node:os';
-import { mkdir, realpath, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath, rm } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
-import { cloneUrlFor } from '../builds/clone-url.ts';
-import { UnresolvedReferenceError } from '../pipelines/expressions.ts';
-import type { EvalContext } from '../pipelines/expr/evaluate.ts';
-import { ExpressionError } from '../pipelines/expr/expression-error.ts';
-import { evaluateCondition } from '../pipelines/expr/template.ts';
 import type { Value } from '../pipelines/expr/values.ts';
-import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
-import type { Backend, JobDirs, JobLimits, NetworkMode } from './backend.ts';
-import { changedFiles, checkout, fetchBranchHead, mirrorObjects } from './checkout.ts';
-import { pullRequestSource } from '../forges/pull-request-source.ts';
+import type { Backend } from './backend.ts';
+import { mirrorObjects } from './checkout.ts';
 import { gitEnv } from './git.ts';
 import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
@@ -24,12 +15,9 @@ import { loadAction } from './load-action.ts';
 import { prefetchActions } from './prefetch-actions.ts';
 import { actionsCacheAt, type ActionHolds } from './actions-cache.ts';
 import { actionsCacheDir, fetchAction } from './fetch-action.ts';
-import { githubContext } from '../builds/github-context.ts';
-import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
-import { workerLabels } from './labels.ts';
-import { baseEnv, renderEnv } from './step-env.ts';
+import { runnerContext } from './contexts.ts';
+import { renderEnv } from './step-env.ts';
 import { createStepFileState, jobOutputs } from './step-files.ts';
-import { environmentFor, fromFork } from './secret-access.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { JobFilesClient } from './job-files-client.ts';
@@ -44,11 +32,10 @@ import {
 import { startJobGateway, type JobGateway } from './job-gateway.ts';
 import { runtimeToken } from './runtime-token.ts';
 import { noTimings, type JobTimings } from './job-timings.ts';
+import { planJob } from './job-plan.ts';
+import { checkoutJob } from './job-checkout.ts';
 import { randomBytes } from 'node:crypto';
 import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
-
-/** More changed files than this count as "unknown", which never blocks a build (see pathsAllow). */
-export const CHANGED_FILES_CAP = 3000;
 
 export interface RunJobDeps {
   config: Readonly<Config>;
@@ -80,106 +67,10 @@ export async function runJob(
   signal: AbortSignal | undefined,
   timings: JobTimings = noTimings,
 ): Promise<RunJobOutcome> {
-  const { config } = deps;
-  const job = record.def.jobs.find((j) => j.name === jobName)!;
-  const secrets = new Set<string>();
-  let cloneUrl: string;
-  const id = `${record.meta.id}-${jobName}-${attempt}`;
-  const root = join(config.dataDir, 'workspaces', id);
-  const dirs: JobDirs = {
-    root,
-    src: join(root, 'src'),
-    scripts: join(root, 'scripts'),
-    tmp: join(root, 'tmp'),
-    home: join(root, 'home'),
-  };
-  const workspace = dirs.src;
-  const { backend } = deps;
-  const fork = fromFork(record.meta);
-  // Records stored before `network:` existed have none: the default. A fork's code never gets the
-  // host's network (loopback: pushci's API and Redis).
-  const asked: NetworkMode = job.network ?? 'default';
-  const network: NetworkMode = fork && asked === 'host' ? 'default' : asked;
-  const visible = environmentFor(record.def, record.meta, config.env);
-  const limits: JobLimits = {
-    processes: config.jobProcesses,
-    memoryBytes: config.jobMemory,
-    diskBytes: config.jobDisk,
-    openFiles: config.jobOpenFiles,
-  };
-  try {
-    cloneUrl = cloneUrlFor(record.def, record.meta.forge, record.meta.repository, config, secrets);
-  } catch (err) {
-    if (!(err instanceof UnresolvedReferenceError)) throw err;
-    return { status: 'error', exitCode: null, reason: `this worker cannot run the job: ${err.message}` };
-  }
-  // Secrets this build may not read (a fork's pull request, a scope) are there but empty.
-  const server = serverContexts(visible.env);
-  // Every secret of this server is masked in this job's log, whichever expression reads it.
-  for (const v of Object.values(serverContexts(config.env).secrets))
-    if (typeof v === 'string' && v.length > 0) secrets.add(v);
-  const steps: { [id: string]: Value } = {};
-  const contexts: { [name: string]: Value } = {
-    github: githubContext(record, jobName, workspace, attempt),
-    secrets: server.secrets,
-    vars: server.vars,
-    inputs: record.meta.inputs ?? {},
-    needs: needsContext(record, job),
-    ...matrixContexts(job),
-    runner: runnerContext(dirs.tmp),
-    job: { status: 'success' },
-    steps,
-    env: server.env,
-  };
-  const needStates = job.needs.map((n) => ({
-    def: record.def.jobs.find((d) => d.name === n),
-    status: record.jobs.get(n)?.status,
-  }));
-  const jobCtx: EvalContext = {
-    contexts,
-    status: {
-      success: needStates.every(
-        (n) => n.status === 'success' || (n.status === 'failure' && n.def?.continueOnError),
-      ),
-      failure: needStates.some(
-        (n) =>
-          n.status !== 'success' &&
-          n.status !== 'skipped' &&
-          !(n.status === 'failure' && n.def?.continueOnError),
-      ),
-      cancelled: record.cancelReason !== null,
-    },
-  };
-  if (job.matrix?.failFast) {
-    // fail-fast: a combination that starts after another one failed does not run.
-    const failed = record.def.jobs.find(
-      (d) =>
-        d.group === job.group &&
-        d.name !== job.name &&
-        !d.continueOnError &&
-        ['failure', 'error'].includes(record.jobs.get(d.name)?.status ?? ''),
-    );
-    if (failed)
-      return {
-        status: 'canceled',
-        exitCode: null,
-        reason: `fail-fast: ${failed.title ?? failed.name} failed`,
-      };
-  }
-  let jobEnv: Record<string, string>;
-  try {
-    if (job.condition && !evaluateCondition(job.condition, jobCtx))
-      return { status: 'skipped', exitCode: null, reason: `its if: is false (${job.condition.trim()})` };
-    const workflowEnv = renderEnv(record.def.env, { contexts: { ...contexts, env: server.env } });
-    jobEnv = {
-      ...workflowEnv,
-      ...renderEnv(job.env, { contexts: { ...contexts, env: { ...server.env, ...workflowEnv } } }),
-    };
-  } catch (err) {
-    if (!(err instanceof ExpressionError)) throw err;
-    return { status: 'failure', exitCode: null, reason: `expression error: ${err.message}` };
-  }
-  const base = baseEnv(record, job, { workspace, serverEnv: config.env });
+  const { config, backend } = deps;
+  const plan = planJob(config, record, jobName, attempt);
+  if ('end' in plan) return plan.end;
+  const { job, id, dirs, network, limits, cloneUrl, secrets, server, contexts, jobEnv, base } = plan;
   // ::add-mask:: adds values while the job runs, so the masker is rebuilt then.
   let mask = createMasker(secrets);
   const addMask = (value: string) => {
@@ -213,94 +104,9 @@ export async function runJob(
   let services: JobServices | null = null;
   let holds: ActionHolds | null = null;
   try {
-    log.system(
-      `pushci: job ${jobName}, attempt ${attempt}, on ${hostname()} (labels: ${workerLabels(config.runnerLabels ?? []).join(', ')})`,
-    );
-    if (attempt > 1)
-      log.system(
-        `pushci: this is attempt ${attempt}; the worker running attempt ${attempt - 1} stopped before finishing`,
-      );
-    const pr = record.meta.pull_request;
-    if (fork) {
-      if (!backend.isolated) {
-        const reason = `pull request #${pr!.number} comes from a fork (${pr!.head_repository}): it runs only in the sandbox, and this worker has none (PUSHCI_RUNNER=${backend.name})`;
-        log.system(`pushci: ${reason}`);
-        return { status: 'error', exitCode: null, reason };
-      }
-      log.system(
-        `pushci: pull request #${pr!.number} comes from a fork (${pr!.head_repository}): no secrets, sandbox only${asked === 'host' ? ', network "default" instead of "host"' : ''}`,
-      );
-    }
-    if (visible.withheld.length > 0 && !fork)
-      log.system(
-        `pushci: secrets limited to other events or branches are empty in this build: ${visible.withheld.join(', ')}`,
-      );
-    log.system(`pushci: checking out ${record.meta.sha}${pr ? ` (pull request #${pr.number})` : ''}`);
-    await mkdir(dirs.root, { recursive: true, mode: 0o700 });
-    await Promise.all(
-      [dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
-    );
     const git = gitEnv(config.env);
-    // Path filters apply to what a push or pull request changed; a manual, scheduled or re-run build means it.
-    const filters =
-      record.meta.event === 'push' || record.meta.event === 'tag'
-        ? record.def.trigger
-        : record.meta.event === 'pull_request'
-          ? (record.def.pullRequest ?? null)
-          : null;
-    const pull = pr ? pullRequestSource(record.meta.forge, pr, cloneUrl, config) : null;
-    if (pr && !pull) {
-      const reason = `pull request #${pr.number}: its head repository ${pr.head_repository} cannot be fetched (a deleted fork, or a name pushci does not build a clone URL from)`;
-      log.system(`pushci: ${reason}`);
-      return { status: 'error', exitCode: null, reason };
-    }
-    timings.lap('setup');
-    await checkout({
-      ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
-      ...(deps.serialize ? { serialize: deps.serialize } : {}),
-      ...(pull ? { pull } : {}),
-      dataDir: config.dataDir,
-      cloneUrl,
-      sha: record.meta.sha,
-      alsoFetch: hasPathFilter(filters) && !/^0+$/.test(record.meta.before) ? [record.meta.before] : [],
-      workspace,
-      env: git,
-      signal: stop,
-    });
-    if (filters && hasPathFilter(filters)) {
-      // GitLab's merge request hook names no target commit: the target branch's head, fetched from the
-      // pipeline's own clone URL, stands in for it (the change is then measured from the merge base).
-      let before = record.meta.before;
-      if (pr && /^0+$/.test(before)) {
-        const target = await fetchBranchHead({
-          dataDir: config.dataDir,
-          cloneUrl,
-          branch: pr.target_branch,
-          env: git,
-          signal: stop,
-          ...(deps.serialize ? { serialize: deps.serialize } : {}),
-        });
-        if (target) before = target;
-        else
-          log.system(
-            `pushci: the target branch ${pr.target_branch} could not be fetched; path filters judge the head commit's own files`,
-          );
-      }
-      const files = await changedFiles(
-        workspace,
-        before,
-        record.meta.sha,
-        git,
-        CHANGED_FILES_CAP,
-        record.meta.event === 'pull_request',
-      );
-      if (!pathsAllow(filters, files)) {
-        return {
-          status: 'skip-build',
-          reason: `no changed file matches the path filters (${files!.length} files changed)`,
-        };
-      }
-    }
+    const early = await checkoutJob({ deps, plan, record, jobName, attempt, log, git, stop, timings });
+    if (early) return early;
     timings.lap('checkout');
     // Actions from other repositories are fetched here, by the worker, before any step runs.
     const realSrc = await realpath(dirs.src);
@@ -499,7 +305,7 @@ export async function runJob(
     timings.lap('sandbox and gateway teardown');
     await log.close().catch(() => {});
     timings.lap('log flush');
-    if (!config.keepWorkspaces) await rm(root, { recursive: true, force: true }).catch(() => {});
+    if (!config.keepWorkspaces) await rm(dirs.root, { recursive: true, force: true }).catch(() => {});
     timings.lap('workspace removal');
   }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bwrapArgs, homeInside } from '../../../src/runner/backends/sandbox/mounts.ts';
-import { guardRoutes, stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
+import { stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
+import { networkScript } from '../../../src/runner/backends/sandbox/attach-network.ts';
 import { parseSize } from '../../../src/config.ts';
 
 const root = '/srv/ci/.pushci/workspaces/b1-j-1';
@@ -92,9 +93,38 @@ describe('the step command', () => {
     assert.deepEqual(stepCommand(['true']).slice(3), ['pushci-step', 'true']);
     assert.throws(() => stepCommand(['true'], { nofile: Number.NaN }), /not a limit/);
   });
+});
 
-  it('refuses to hand anything but an address to ip', async () => {
-    await assert.rejects(guardRoutes(1, ['1.2.3.4/32; rm -rf /']), /not an address/);
+describe('the network helper', () => {
+  const blocked = ['192.0.2.2/32', '169.254.0.0/16'];
+  const forward = { port: 31000, socket: '/data/gw/abc.sock' };
+
+  it('walls off this machine first, then starts slirp4netns and the forwarder, which keeps no fd of the worker', () => {
+    const lines = networkScript(42, { blocked, forward }).split('\n');
+    assert.deepEqual(lines, [
+      `nsenter -t 42 -U -n --preserve-credentials -- ip -batch - <<'ROUTES' || { echo "could not set the routes that wall off this machine" >&2; exit 125; }`,
+      'route add prohibit 192.0.2.2/32',
+      'route add prohibit 169.254.0.0/16',
+      'ROUTES',
+      'slirp4netns --configure --mtu=65520 --disable-host-loopback --ready-fd=3 --exit-fd=4 42 tap0 &',
+      'exec 3>&- 4>&-',
+      'exec nsenter -t 42 -U -n --preserve-credentials -- socat -d -d TCP-LISTEN:31000,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/data/gw/abc.sock',
+    ]);
+  });
+
+  it('becomes slirp4netns without a forwarder, and only the forwarder without a network', () => {
+    assert.match(networkScript(42, { blocked, forward: null }), /\nexec slirp4netns .* 42 tap0$/);
+    assert.doesNotMatch(networkScript(42, { blocked: null, forward }), /slirp4netns|ip -batch/);
+  });
+
+  it('refuses anything that is not an address, a port, a pid or a plain socket path', () => {
+    assert.throws(() => networkScript(42, { blocked: ['1.2.3.4/32; rm -rf /'], forward }), /not an address/);
+    assert.throws(
+      () => networkScript(42, { blocked, forward: { ...forward, socket: '/x y' } }),
+      /socket path/,
+    );
+    assert.throws(() => networkScript(42, { blocked, forward: { ...forward, port: 70000 } }), /not a port/);
+    assert.throws(() => networkScript(Number.NaN, { blocked, forward }), /not a pid/);
   });
 });
 

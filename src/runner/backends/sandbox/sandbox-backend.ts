@@ -16,7 +16,8 @@ import type {
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { diskUsage } from './disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
-import { SLIRP_DNS, attachNetwork, blockedDestinations, guardRoutes, stepCommand } from './network.ts';
+import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
+import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
@@ -205,21 +206,18 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st.pid = await readInfo(child.stdio[3] as Readable);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
-          // The network, its walls and the gateway's forwarder are set up side by side, before the step
-          // starts. Without the forwarder the step still runs: the cache protocol then refuses
-          // connections and its clients carry on without a cache, as they do when a cache service is down.
-          const [net, walls, fwd, ...ports] = await Promise.allSettled([
-            guard ? attachNetwork(st.pid) : null,
-            guard ? guardRoutes(st.pid, blockedDestinations()) : null,
-            gateway ? startForwarder(st.pid, gateway.port, gateway.socket) : null,
+          // The network, its walls and the gateway's forwarder come from one helper (attachNetwork);
+          // the services' ports, if any, are forwarded side by side with it, all before the step starts.
+          const [net, ...ports] = await Promise.allSettled([
+            attachNetwork(st.pid, { blocked: guard ? blockedDestinations() : null, forward: gateway }),
             ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
           ]);
           st.stopNetwork = () => {
-            for (const f of [net, fwd, ...ports]) if (f.status === 'fulfilled') f.value?.();
+            if (net.status === 'fulfilled') net.value.stop();
+            for (const f of ports) if (f.status === 'fulfilled') f.value();
           };
           if (st.exited) st.stopNetwork();
           if (net.status === 'rejected') throw net.reason as Error;
-          if (walls.status === 'rejected') throw walls.reason as Error;
           // A step that cannot reach the job's services would fail for a reason it cannot see.
           for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
           block.end('go');

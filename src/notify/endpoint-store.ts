@@ -1,85 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ConfigError, ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
-import { matchesList, parseGlob, type Glob } from '../pipelines/glob.ts';
+import { ConfigError, ConflictError, NotFoundError } from '../errors.ts';
 import type { Keys } from '../queue/keys.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { EndpointCreate, EndpointPatch } from './endpoint-schema.ts';
 import { SUBSCRIBABLE_EVENTS } from './endpoint-schema.ts';
 import type { SecretBox } from './secret-box.ts';
-import { checkSecret } from './sign.ts';
+import { SubscriberFilters } from './subscriber-filters.ts';
+import {
+  checkOwnSecret,
+  newSecret,
+  parseStoredEndpoint,
+  type EndpointState,
+  type StoredEndpoint,
+} from './stored-endpoint.ts';
 
-export type EndpointState = 'active' | 'paused' | 'disabled';
-
-/** An endpoint registered through the API, as stored (its secrets stay in Redis, encrypted). */
-export interface StoredEndpoint {
-  id: string;
-  url: string;
-  description: string;
-  events: string[];
-  pipelines: string[];
-  branches: string[];
-  onPause: 'keep' | 'drop';
-  state: EndpointState;
-  stateReason: string | null;
-  /** ms since the epoch. */
-  stateAt: number | null;
-  /** While set and in the future, messages are signed with the previous secret too. */
-  previousUntil: number | null;
-  createdAt: number;
-  updatedAt: number;
-  /** Start of the current run of failed attempts. */
-  failingSince: number | null;
-}
-
-interface Filter {
-  id: string;
-  url: string;
-  state: EndpointState;
-  events: ReadonlySet<string>;
-  pipelines: Glob[];
-  branches: Glob[];
-}
-
-/** How long one process trusts its copy of the endpoint list before it asks Redis whether it changed. */
-const RECHECK_MS = 25;
-
-/** A fresh `whsec_` secret: 32 random bytes, as Standard Webhooks suggests (24 to 64). */
-export function newSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
-}
-
-function checkOwnSecret(secret: string): void {
-  try {
-    checkSecret(secret);
-  } catch {
-    throw new InvalidRequestError('secret: must be a whsec_ secret (whsec_ and base64)');
-  }
-  const bytes = Buffer.from(secret.slice('whsec_'.length), 'base64').length;
-  if (bytes < 24 || bytes > 64)
-    throw new InvalidRequestError(`secret: must hold 24 to 64 random bytes, this one holds ${bytes}`);
-}
-
-function parse(h: Record<string, string>): StoredEndpoint | null {
-  if (!h.id) return null;
-  const num = (v: string | undefined) => (v ? Number(v) : null);
-  return {
-    id: h.id,
-    url: h.url ?? '',
-    description: h.description ?? '',
-    events: JSON.parse(h.events ?? '[]') as string[],
-    pipelines: JSON.parse(h.pipelines ?? '[]') as string[],
-    branches: JSON.parse(h.branches ?? '[]') as string[],
-    onPause: h.on_pause === 'drop' ? 'drop' : 'keep',
-    state: (h.state ?? 'active') as EndpointState,
-    stateReason: h.state_reason || null,
-    stateAt: num(h.state_at),
-    previousUntil: num(h.prev_until),
-    createdAt: Number(h.created_at),
-    updatedAt: Number(h.updated_at),
-    failingSince: num(h.failing_since),
-  };
-}
+export { newSecret, type EndpointState, type StoredEndpoint };
 
 export interface EndpointStoreDeps {
   redis: Redis;
@@ -98,15 +34,14 @@ export class EndpointStore {
   private readonly keys: Keys;
   private readonly secrets: () => Promise<SecretBox>;
   readonly now: () => number;
-  private cache: { version: string | null; filters: Filter[] } | null = null;
-  private checkedAt = 0;
-  private checking: Promise<Filter[]> | null = null;
+  private readonly filters: SubscriberFilters;
 
   constructor(deps: EndpointStoreDeps) {
     this.redis = withScripts(deps.redis);
     this.keys = deps.keys;
     this.secrets = deps.secrets;
     this.now = deps.now ?? Date.now;
+    this.filters = new SubscriberFilters(deps.redis, deps.keys, () => this.list());
   }
 
   /** Loads (on a first start: makes) the secrets key now, so a key problem shows at start, not at the first delivery. */
@@ -130,7 +65,7 @@ export class EndpointStore {
   }
 
   private changed() {
-    this.cache = null;
+    this.filters.forget();
     return this.redis.incr(this.keys.endpointsVersion);
   }
 
@@ -165,13 +100,13 @@ export class EndpointStore {
       .zadd(this.keys.endpoints, String(at), id)
       .incr(this.keys.endpointsVersion)
       .exec();
-    this.cache = null;
+    this.filters.forget();
     return { endpoint: (await this.get(id))!, secret };
   }
 
   async get(id: string): Promise<StoredEndpoint | null> {
     if (!/^ep_[0-9a-z]{1,40}$/.test(id)) return null;
-    return parse(await this.redis.hgetall(this.keys.endpoint(id)));
+    return parseStoredEndpoint(await this.redis.hgetall(this.keys.endpoint(id)));
   }
 
   async require(id: string): Promise<StoredEndpoint> {
@@ -188,7 +123,7 @@ export class EndpointStore {
     for (const id of ids) p.hgetall(this.keys.endpoint(id));
     const out: StoredEndpoint[] = [];
     for (const [, h] of (await p.exec()) ?? []) {
-      const e = parse((h ?? {}) as Record<string, string>);
+      const e = parseStoredEndpoint((h ?? {}) as Record<string, string>);
       if (e) out.push(e);
     }
     return out;
@@ -223,7 +158,7 @@ export class EndpointStore {
       .zrem(this.keys.endpoints, id)
       .incr(this.keys.endpointsVersion)
       .exec();
-    this.cache = null;
+    this.filters.forget();
     return true;
   }
 
@@ -248,7 +183,7 @@ export class EndpointStore {
       String(at),
     );
     if (!ok) throw new NotFoundError(`no endpoint ${id}`);
-    this.cache = null;
+    this.filters.forget();
     return { secret, previousUntil: until };
   }
 
@@ -329,52 +264,12 @@ export class EndpointStore {
     await this.redis.zrem(this.keys.endpointHeld(id), msgId);
   }
 
-  /**
-   * Ids of the endpoints that want this event of this build (active and paused ones: a paused one keeps
-   * or drops it when it is delivered). Served from a copy that is checked against Redis at most every
-   * 25 ms, so the hot path costs at most one small read per burst of events.
-   */
-  async subscribers(
+  /** Ids of the endpoints that want this event of this build (see SubscriberFilters). */
+  subscribers(
     type: string,
     pipeline: string,
     branch: string | null,
   ): Promise<Array<{ id: string; url: string }>> {
-    const filters = await this.filters();
-    return filters
-      .filter(
-        (f) =>
-          f.state !== 'disabled' &&
-          f.events.has(type) &&
-          (f.pipelines.length === 0 || matchesList(f.pipelines, pipeline)) &&
-          (f.branches.length === 0 || (branch !== null && matchesList(f.branches, branch))),
-      )
-      .map((f) => ({ id: f.id, url: f.url }));
-  }
-
-  private async filters(): Promise<Filter[]> {
-    const now = Date.now();
-    if (this.cache && now - this.checkedAt < RECHECK_MS) return this.cache.filters;
-    return (this.checking ??= (async () => {
-      try {
-        const version = await this.redis.get(this.keys.endpointsVersion);
-        if (this.cache && this.cache.version === version) {
-          this.checkedAt = Date.now();
-          return this.cache.filters;
-        }
-        const filters = (await this.list()).map((e) => ({
-          id: e.id,
-          url: e.url,
-          state: e.state,
-          events: new Set(e.events),
-          pipelines: e.pipelines.map(parseGlob),
-          branches: e.branches.map(parseGlob),
-        }));
-        this.cache = { version, filters };
-        this.checkedAt = Date.now();
-        return filters;
-      } finally {
-        this.checking = null;
-      }
-    })());
+    return this.filters.subscribers(type, pipeline, branch);
   }
 }

@@ -203,6 +203,8 @@ export class DeliveryLog {
       last_success_at: h.last_success_at ?? null,
       last_failure_at: h.last_failure_at ?? null,
       failing_since: failingSince === null ? null : new Date(failingSince).toISOString(),
+      circuit_open_until:
+        h.circuit_open_until && Date.parse(h.circuit_open_until) > now ? h.circuit_open_until : null,
     };
   }
 
@@ -231,6 +233,16 @@ export class DeliveryLog {
       this.enabledAt.set(endpointId, now);
     }
     return disabled;
+  }
+
+  /**
+   * Records that an endpoint's circuit is open until `until` (ms), or closed (null): its stats say so
+   * (`circuit_open_until`) while the time is in the future.
+   */
+  async setCircuit(endpointId: string, until: number | null): Promise<void> {
+    const key = this.k.endpointStats(endpointId);
+    if (until === null) await this.redis.hdel(key, 'circuit_open_until');
+    else await this.redis.hset(key, 'circuit_open_until', new Date(until).toISOString());
   }
 
   /** Why each disabled pipeline or global endpoint is disabled, by endpoint id. */

@@ -15,40 +15,11 @@ import { createEndpointGate } from './endpoint-gate.ts';
 import { CannotSendError, resolveEndpoint, type ResolveDeps } from './resolve-endpoint.ts';
 import { signatureHeader } from './sign.ts';
 import { RefusedAddressError, createAddressGuard } from './ssrf.ts';
-
-/** A receiver asked for a pause (429/503 with Retry-After). */
-class RetryAfterError extends Error {
-  readonly delayMs: number;
-  constructor(message: string, delayMs: number) {
-    super(message);
-    this.delayMs = delayMs;
-  }
-}
-
-const RETRY_AFTER_MIN_MS = 1000;
-const RETRY_AFTER_MAX_MS = 6 * 3600_000;
+import { RetryAfterError, retryAfterMs, scheduledDelay } from './retry-timing.ts';
+import { createEndpointCircuits } from './endpoint-circuits.ts';
 
 /** How often a delivery may lose its worker before it counts as failed. */
 const MAX_STALLS = 10;
-
-/** Retry-After in seconds or as an HTTP date, kept between 1 s and 6 h. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
-  if (!value) return null;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
-  if (!Number.isFinite(ms)) return null;
-  return Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, ms));
-}
-
-/** Delay before attempt `attemptsMade + 1`, from the schedule, with ±20% jitter. */
-export function scheduledDelay(
-  schedule: readonly number[],
-  attemptsMade: number,
-  random = Math.random,
-): number {
-  const base = schedule[Math.min(attemptsMade, schedule.length - 1)] ?? 0;
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
 
 export interface DeliveryWorkerDeps {
   config: Readonly<Config>;
@@ -101,6 +72,7 @@ export function createDeliveryWorker({
     concurrency,
     config.notifyTimeoutMs,
   );
+  const circuits = createEndpointCircuits({ config, log, deliveryLog });
 
   /** Disables a registered endpoint and tells the operator, once. */
   const disable = async (e: StoredEndpoint, reason: string) => {
@@ -115,6 +87,9 @@ export function createDeliveryWorker({
       })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not queue endpoint.disabled'));
   };
+
+  /** How often each message was set aside by the gate: each time it waits twice as long. */
+  const parked = new Map<string, number>();
 
   const deliver = async (job: Job<SealedDelivery>, token?: string) => {
     // A job pushci did not queue (added or edited through Bull Board, or by any other queue client) is
@@ -199,12 +174,24 @@ export function createDeliveryWorker({
     // Registered endpoints count failures towards disabling; test messages change nothing.
     const tracked = subscription !== null && !(d.kind === 'webhook' && d.test);
 
-    const place = gate.enter(d.endpointId);
+    // Test messages go whatever the endpoint's state, and their outcome changes none.
+    const counted = !(d.kind === 'webhook' && d.test);
+    const verdict = counted ? circuits.check(d.endpointId, job.timestamp) : { probe: false };
+    if ('untilMs' in verdict) {
+      // The endpoint's circuit is open: keep the message for later, without using an attempt.
+      await job.moveToDelayed(verdict.untilMs, token);
+      throw new DelayedError();
+    }
+    const place = gate.enter(d.endpointId, Date.now(), parked.get(job.id!) ?? 0);
     if ('waitMs' in place) {
       // The endpoint already has its share of slots busy: look again later, without using an attempt.
+      if (verdict.probe) circuits.abandon(d.endpointId);
+      if (parked.size >= 100_000) parked.clear();
+      parked.set(job.id!, (parked.get(job.id!) ?? 0) + 1);
       await job.moveToDelayed(Date.now() + place.waitMs, token);
       throw new DelayedError();
     }
+    parked.delete(job.id!);
     let res;
     try {
       res = await postJson(request.url, request.headers, request.body, {
@@ -213,6 +200,7 @@ export function createDeliveryWorker({
       });
     } catch (err) {
       if (err instanceof RefusedAddressError) return giveUp(err.message);
+      if (counted) circuits.outcome(d.endpointId, false);
       await record({ error: (err as Error).message }, last ? 'failed' : 'retrying');
       log.warn(
         { msg_id: d.msgId, build_id: d.buildId, attempt, err: (err as Error).message },
@@ -224,7 +212,9 @@ export function createDeliveryWorker({
       place.leave();
     }
     const entry = { status: res.status, duration_ms: res.durationMs, body: res.body };
-    if (res.status >= 200 && res.status < 300) {
+    const ok = res.status >= 200 && res.status < 300;
+    if (counted) circuits.outcome(d.endpointId, ok);
+    if (ok) {
       await record(entry, 'delivered');
       if (tracked) await endpoints.recordSuccess(subscription!.id);
       log.debug({ msg_id: d.msgId, build_id: d.buildId, attempt, status: res.status }, 'delivered');

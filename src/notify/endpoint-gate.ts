@@ -6,9 +6,10 @@ export interface EndpointPlace {
 export interface EndpointGate {
   /**
    * A place for one attempt at `endpoint`, or, when the endpoint already has its share of attempts in
-   * flight in this process, how long the message should wait before it looks again (ms).
+   * flight in this process, how long the message should wait before it looks again (ms): twice as
+   * long for each time it `waited` already, up to the attempt timeout.
    */
-  enter(endpoint: string, now?: number): EndpointPlace | { waitMs: number };
+  enter(endpoint: string, now?: number, waited?: number): EndpointPlace | { waitMs: number };
 }
 
 interface EndpointState {
@@ -27,8 +28,9 @@ const SLOW_MS = 1000;
  * attempts take over a second, or one has been in flight that long) gets at most `limit` attempts at
  * once; one that answers quickly may use all `slots` but `limit`, so there is always room for the
  * others. Messages beyond its share wait about as long as the endpoint's attempts take (a receiver that
- * hangs until the timeout makes its own messages wait that long, not everyone's), without using up an
- * attempt.
+ * hangs until the timeout makes its own messages wait that long, not everyone's), twice as long each
+ * time a message has to wait again (so a hanging receiver's backlog does not keep coming back to the
+ * worker every quarter of a second), without using up an attempt.
  */
 export function createEndpointGate(
   limit: number,
@@ -38,14 +40,15 @@ export function createEndpointGate(
 ): EndpointGate {
   const endpoints = new Map<string, EndpointState>();
   return {
-    enter(endpoint, now = Date.now()) {
+    enter(endpoint, now = Date.now(), waited = 0) {
       let state = endpoints.get(endpoint);
       if (!state) endpoints.set(endpoint, (state = { inFlight: new Set(), done: 0, typicalMs: 0 }));
       const oldest = state.inFlight.size > 0 ? Math.min(...state.inFlight) : now;
       const fast = state.done > 0 && state.typicalMs < SLOW_MS && now - oldest < SLOW_MS;
       if (state.inFlight.size >= (fast ? Math.max(limit, slots - limit) : limit)) {
         const expected = Math.max(state.typicalMs, now - oldest);
-        const waitMs = Math.min(maxWaitMs, Math.max(MIN_WAIT_MS, expected)) * (0.8 + 0.4 * random());
+        const base = Math.max(MIN_WAIT_MS, expected) * 2 ** Math.min(waited, 10);
+        const waitMs = Math.min(maxWaitMs, base) * (0.8 + 0.4 * random());
         return { waitMs: Math.round(waitMs) };
       }
       // Start times may repeat within a millisecond: keep them distinct.

@@ -71,6 +71,11 @@ export const endpointStatsSchema = z.object({
   failing_since: time
     .nullable()
     .describe('Start of the current run of failures; the endpoint is disabled when it lasts long enough.'),
+  circuit_open_until: time
+    .nullable()
+    .describe(
+      "Set while the circuit breaker holds the endpoint's messages back (5 attempts in a row failed): they are kept in the queue, and one goes as a probe at this time; a 2xx sends the rest.",
+    ),
 });
 
 export const endpointSchema = z

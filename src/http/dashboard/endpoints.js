@@ -487,6 +487,9 @@ export async function endpointPage(ui, id) {
           { 'data-testid': 'stats' },
           `Success rate ${pct(s.success_rate_24h)} of ${s.attempts_24h} attempts · delivered ${s.delivered}, failed ${s.failed} · last success ${ui.ago(s.last_success_at) || 'never'}`,
           s.failing_since ? ` · failing since ${ui.ago(s.failing_since)}` : '',
+          s.circuit_open_until
+            ? ` · circuit open: messages kept, next try ${new Date(s.circuit_open_until).toLocaleTimeString()}`
+            : '',
         ),
         chart(ui, stats.hours),
       );

@@ -43,4 +43,13 @@ describe('endpoint gate', () => {
     placed(gate2.enter('x', 0));
     assert.equal(waits(gate2.enter('x', 1000)), 800, '-20% jitter');
   });
+
+  it('makes a message that already waited wait twice as long each time, up to the timeout', () => {
+    const gate = createEndpointGate(1, 16, 15_000, () => 0.5);
+    placed(gate.enter('hangs', 0));
+    assert.equal(waits(gate.enter('hangs', 100, 0)), 250);
+    assert.equal(waits(gate.enter('hangs', 100, 1)), 500);
+    assert.equal(waits(gate.enter('hangs', 100, 3)), 2000);
+    assert.equal(waits(gate.enter('hangs', 100, 9)), 15_000);
+  });
 });

@@ -14,6 +14,7 @@ export interface PostResult {
 const BODY_KEEP = 4096;
 /** A kept-alive connection nobody used for this long is closed (before a receiver's usual 5 s). */
 const IDLE_MS = 4000;
+const FREE_KEPT = 256;
 
 /**
  * Kept-alive connections, one pool per address guard (so a connection opened under one guard's
@@ -25,7 +26,14 @@ const agents = new WeakMap<AddressGuard, { http: HttpAgent; https: HttpsAgent }>
 function agentsFor(guard: AddressGuard) {
   let a = agents.get(guard);
   if (!a) {
-    const opts = { keepAlive: true, timeout: IDLE_MS, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    // As many idle connections kept per endpoint as a worker has delivery slots: with fewer, every
+    // burst to a fast endpoint closed and reopened most of its connections.
+    const opts = {
+      keepAlive: true,
+      timeout: IDLE_MS,
+      maxFreeSockets: FREE_KEPT,
+      scheduling: 'lifo' as const,
+    };
     a = { http: new HttpAgent(opts), https: new HttpsAgent(opts) };
     agents.set(guard, a);
   }

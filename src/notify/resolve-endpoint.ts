@@ -5,6 +5,10 @@ import { endpointId, type EndpointRef } from './emit.ts';
 import type { EndpointStore, StoredEndpoint } from './endpoint-store.ts';
 import { checkSecret } from './sign.ts';
 
+/** Pipeline endpoints already resolved, by snapshot and index, per configuration (deps). */
+const resolved = new WeakMap<ResolveDeps, Map<string, { url: string; secrets: string[] }>>();
+const RESOLVED_KEPT = 1000;
+
 /** The endpoint cannot be sent to (gone from the configuration, or configured wrongly): recorded, never retried. */
 export class CannotSendError extends Error {}
 
@@ -44,13 +48,24 @@ export async function resolveEndpoint(
   }
   if (ref.kind !== 'pipeline' || !Number.isInteger(ref.index) || ref.index < 0)
     throw new CannotSendError('the delivery names no endpoint pushci knows');
-  const def = (await deps.definition(String(ref.snapshot))) ?? (await deps.buildDefinition(buildId));
+  // A snapshot is named by its content's hash, so what it resolves to never changes in this process.
+  let known = resolved.get(deps);
+  if (!known) resolved.set(deps, (known = new Map()));
+  const key = `${ref.snapshot}\n${ref.index}`;
+  const hit = known.get(key);
+  if (hit) return hit;
+  const snapshot = await deps.definition(String(ref.snapshot));
+  const def = snapshot ?? (await deps.buildDefinition(buildId));
   const n = def?.notify[ref.index];
   if (!n) throw new CannotSendError(`the pipeline this message was queued for (${ref.snapshot}) is gone`);
   try {
     const url = resolveTemplate(n.url, deps.config.env);
     const secrets = n.secrets.map((s) => resolveTemplate(s, deps.config.env));
     secrets.forEach(checkSecret);
+    if (snapshot) {
+      if (known.size >= RESOLVED_KEPT) known.clear();
+      known.set(key, { url, secrets });
+    }
     return { url, secrets };
   } catch (err) {
     throw new CannotSendError(

@@ -1,6 +1,7 @@
 import { DOCKER_ACTION_PROBLEM } from './action-file.ts';
 import { parseActionRef } from './action-ref.ts';
 import type { CompileContext, Path } from './compile-context.ts';
+import type { Place } from './expr/check-expression.ts';
 import { place, type PlaceName } from './expr/places.ts';
 import { hasExpression } from './expr/template.ts';
 import type { JobNames } from './job-names.ts';
@@ -9,6 +10,7 @@ import type { PipelineFile } from './schema.ts';
 import { isPosixShell, shellCommand } from './shells.ts';
 
 type WrittenJob = PipelineFile['jobs'][string];
+type WrittenStep = NonNullable<WrittenJob['steps']>[number];
 
 /**
  * A job's steps: run: or uses:, each `${{ }}` checked against what the step may read (earlier steps'
@@ -34,20 +36,7 @@ export function compileSteps(
       stepIds.add(s.id);
     }
     const run = s.run ?? '';
-    if (s.run === undefined && s.uses === undefined)
-      cx.report(
-        cx.pos.of(sp),
-        `missing required key "run" in ${jobId}'s step ${i + 1}: the script the step runs (or uses: for an action)`,
-      );
-    if (s.run !== undefined && s.uses !== undefined)
-      cx.report(cx.pos.ofKey(sp, 'uses'), 'a step has either run: or uses:, not both');
-    if (s.with !== undefined && s.uses === undefined)
-      cx.report(cx.pos.ofKey(sp, 'with'), 'with: gives inputs to an action: it goes with uses:');
-    if (s.uses !== undefined) {
-      const ref = parseActionRef(s.uses);
-      if ('problem' in ref) cx.report(cx.pos.of([...sp, 'uses']), ref.problem);
-      else if (ref.kind === 'docker') cx.report(cx.pos.of([...sp, 'uses']), `uses: ${DOCKER_ACTION_PROBLEM}`);
-    }
+    checkRunOrUses(cx, s, sp, `${jobId}'s step ${i + 1}`);
     const withInputs: Record<string, string> = {};
     for (const [k, v] of Object.entries(s.with ?? {})) {
       withInputs[k] = v === null ? '' : String(v);
@@ -66,20 +55,9 @@ export function compileSteps(
     const cont = s['continue-on-error'];
     if (typeof cont === 'string')
       cx.expressions.template(cont, [...sp, 'continue-on-error'], stepPlace("a step's continue-on-error"));
-    let script: string | undefined;
-    let exprs: StepDef['expressions'];
-    if (hasExpression(run)) {
-      const rewritten = cx.expressions.run(run, [...sp, 'run'], stepPlace("a step's run"));
-      if (rewritten && !isPosixShell(shell)) {
-        cx.report(
-          cx.pos.inString([...sp, 'run'], run.indexOf('${{')),
-          `\${{ }} in a ${shellName} script cannot be passed as data; set the value in env: and read it from the environment`,
-        );
-      } else if (rewritten) {
-        script = rewritten.script;
-        exprs = rewritten.expressions.map((e) => ({ variable: e.variable, source: e.source }));
-      }
-    }
+    const rewritten = hasExpression(run)
+      ? scriptWithVariables(cx, run, [...sp, 'run'], shellName, stepPlace)
+      : null;
     const workingDirectory = s['working-directory'] ?? defaultsRun['working-directory'] ?? null;
     if (workingDirectory !== null && hasExpression(workingDirectory))
       cx.report(
@@ -92,7 +70,7 @@ export function compileSteps(
       ...(s.uses !== undefined ? { uses: s.uses.trim(), with: withInputs } : {}),
       ...(s.name !== undefined && hasExpression(s.name) ? { nameTemplate: true } : {}),
       run: run,
-      ...(script !== undefined ? { script, expressions: exprs! } : {}),
+      ...(rewritten ? rewritten : {}),
       ...(stepIf !== null ? { if: stepIf } : {}),
       env: cx.envMap(s.env, [...sp, 'env'], stepPlace("a step's env")),
       timeoutMinutes: timeout ?? null,
@@ -102,4 +80,49 @@ export function compileSteps(
     };
   });
   return { steps, stepIds };
+}
+
+/** A step runs a script or an action, one of the two; `with:` goes with an action that can run here. */
+function checkRunOrUses(cx: CompileContext, s: WrittenStep, sp: Path, which: string): void {
+  if (s.run === undefined && s.uses === undefined)
+    cx.report(
+      cx.pos.of(sp),
+      `missing required key "run" in ${which}: the script the step runs (or uses: for an action)`,
+    );
+  if (s.run !== undefined && s.uses !== undefined)
+    cx.report(cx.pos.ofKey(sp, 'uses'), 'a step has either run: or uses:, not both');
+  if (s.with !== undefined && s.uses === undefined)
+    cx.report(cx.pos.ofKey(sp, 'with'), 'with: gives inputs to an action: it goes with uses:');
+  if (s.uses !== undefined) {
+    const ref = parseActionRef(s.uses);
+    if ('problem' in ref) cx.report(cx.pos.of([...sp, 'uses']), ref.problem);
+    else if (ref.kind === 'docker') cx.report(cx.pos.of([...sp, 'uses']), `uses: ${DOCKER_ACTION_PROBLEM}`);
+  }
+}
+
+/**
+ * A script's `${{ }}` as variables the script reads (data, never code): the script rewritten and the
+ * expressions behind its variables; null after a problem, or in a shell that cannot read them safely.
+ */
+function scriptWithVariables(
+  cx: CompileContext,
+  run: string,
+  path: Path,
+  shellName: string | undefined,
+  stepPlace: (where: PlaceName) => Place,
+): Pick<StepDef, 'script' | 'expressions'> | null {
+  const shell = shellName === undefined ? null : shellCommand(shellName);
+  const rewritten = cx.expressions.run(run, path, stepPlace("a step's run"));
+  if (!rewritten) return null;
+  if (!isPosixShell(shell)) {
+    cx.report(
+      cx.pos.inString(path, run.indexOf('${{')),
+      `\${{ }} in a ${shellName} script cannot be passed as data; set the value in env: and read it from the environment`,
+    );
+    return null;
+  }
+  return {
+    script: rewritten.script,
+    expressions: rewritten.expressions.map((e) => ({ variable: e.variable, source: e.source })),
+  };
 }

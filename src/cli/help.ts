@@ -1,4 +1,4 @@
-import { SETTINGS } from '../config.ts';
+import { SETTINGS } from '../settings.ts';
 import type { AnyCommand, Command } from './command.ts';
 import { commandFlags } from './parse-command-line.ts';
 

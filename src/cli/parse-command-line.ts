@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SETTINGS } from '../config.ts';
+import { SETTINGS } from '../settings.ts';
 import { UsageError } from '../errors.ts';
 import type { Command, Flag } from './command.ts';
 import { didYouMean } from './did-you-mean.ts';

@@ -1,4 +1,5 @@
-import type { Config, Setting } from '../config.ts';
+import type { Config } from '../config.ts';
+import type { Setting } from '../settings.ts';
 import type { PullRequestEvent, PushEvent } from '../core/event.ts';
 import type { BuildStatus, ForgeName } from '../model.ts';
 
@@ -94,12 +95,12 @@ export interface WebhookDoc {
  * table and commit statuses all read it from there. A forge without an API pushci uses has `null` for
  * `commitStatus` and `hooks`.
  */
-export interface Forge {
+export interface Forge<Rows extends readonly Setting[] = readonly Setting[]> {
   readonly name: ForgeName;
   /** For people: `GitHub`, `GitLab`. */
   readonly title: string;
-  /** Its rows of the settings table (env var, flag, default, doc). */
-  readonly settings: readonly Setting[];
+  /** Its rows of the settings table (env var, flag, default, doc); `Config` has a field for each. */
+  readonly settings: Rows;
   /** Its webhook secrets by setting, for the startup warning and `doctor`. */
   webhookSecrets(config: Readonly<Config>): Array<{ env: string; values: readonly string[] }>;
   /** Verifies and parses its webhooks with the configured secrets. */

@@ -1,4 +1,4 @@
-import { SETTINGS } from '../config.ts';
+import { SETTINGS } from '../settings.ts';
 import { SECRET_ENV_PREFIX } from './expressions.ts';
 
 /** Every variable of pushci's settings table: webhook secrets, forge tokens, the API token, REDIS_URL, ... */

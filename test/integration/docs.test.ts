@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { SETTINGS } from '../../src/config.ts';
+import { SETTINGS } from '../../src/settings.ts';
 import { baseEnv } from '../../src/runner/step-env.ts';
 import type { BuildRecord } from '../../src/queue/build-record.ts';
 import type { JobDef } from '../../src/pipelines/pipeline.ts';

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { ApiClient } from '../../api-client.ts';
 import type { ArtifactInfo } from '../../artifacts/artifact-info.ts';
 import { extractZip } from '../../artifacts/extract-zip.ts';
-import { SETTINGS, loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
+import { SETTINGS } from '../../settings.ts';
 import { ConfigError } from '../../errors.ts';
 import type { RawCommand } from '../command.ts';
 

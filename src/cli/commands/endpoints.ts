@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../api-client.ts';
-import { SETTINGS, loadConfig } from '../../config.ts';
+import { loadConfig } from '../../config.ts';
+import { SETTINGS } from '../../settings.ts';
 import { ConfigError, UsageError } from '../../errors.ts';
 import { didYouMean } from '../did-you-mean.ts';
 import type { RawCommand } from '../command.ts';

@@ -6,7 +6,7 @@ import { createBitbucketInbound } from './inbound.ts';
 import { BITBUCKET_SETTINGS } from './settings.ts';
 
 /** Bitbucket Cloud. */
-export const bitbucket: Forge = {
+export const bitbucket: Forge<typeof BITBUCKET_SETTINGS> = {
   name: 'bitbucket',
   title: 'Bitbucket',
   settings: BITBUCKET_SETTINGS,

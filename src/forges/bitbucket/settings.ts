@@ -1,7 +1,7 @@
-import type { Setting } from '../../config.ts';
+import type { Setting } from '../../settings.ts';
 
 /** Bitbucket's rows of the settings table. */
-export const BITBUCKET_SETTINGS: readonly Setting[] = [
+export const BITBUCKET_SETTINGS = [
   {
     key: 'bitbucketSecrets',
     env: 'BITBUCKET_WEBHOOK_SECRET',
@@ -34,4 +34,4 @@ export const BITBUCKET_SETTINGS: readonly Setting[] = [
     default: undefined,
     doc: 'Access token for Bitbucket build statuses (`commit-status: true`) and `pushci hooks` (scopes: repository, webhook).',
   },
-];
+] as const satisfies readonly Setting[];

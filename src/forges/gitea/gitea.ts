@@ -50,7 +50,7 @@ function giteaLike(
   };
 }
 
-export const gitea: Forge = {
+export const gitea: Forge<typeof GITEA_SETTINGS> = {
   ...giteaLike(
     'gitea',
     'Gitea',
@@ -63,7 +63,7 @@ export const gitea: Forge = {
   settings: GITEA_SETTINGS,
 };
 
-export const forgejo: Forge = {
+export const forgejo: Forge<typeof FORGEJO_SETTINGS> = {
   ...giteaLike(
     'forgejo',
     'Forgejo',

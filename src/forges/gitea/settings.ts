@@ -1,7 +1,7 @@
-import type { Setting } from '../../config.ts';
+import type { Setting } from '../../settings.ts';
 
 /** Gitea's rows of the settings table. */
-export const GITEA_SETTINGS: readonly Setting[] = [
+export const GITEA_SETTINGS = [
   {
     key: 'giteaSecrets',
     env: 'GITEA_WEBHOOK_SECRET',
@@ -26,10 +26,10 @@ export const GITEA_SETTINGS: readonly Setting[] = [
     default: undefined,
     doc: 'Token for Gitea commit statuses (`commit-status: true`), with write access to the repository.',
   },
-];
+] as const satisfies readonly Setting[];
 
 /** Forgejo's rows (Forgejo is Gitea's variant with its own secret and base URL). */
-export const FORGEJO_SETTINGS: readonly Setting[] = [
+export const FORGEJO_SETTINGS = [
   {
     key: 'forgejoSecrets',
     env: 'FORGEJO_WEBHOOK_SECRET',
@@ -54,4 +54,4 @@ export const FORGEJO_SETTINGS: readonly Setting[] = [
     default: undefined,
     doc: 'Token for Forgejo commit statuses (`commit-status: true`), with write access to the repository.',
   },
-];
+] as const satisfies readonly Setting[];

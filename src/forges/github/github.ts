@@ -7,7 +7,7 @@ import { sslVerificationLine } from '../ssl-verification-line.ts';
 import { GITHUB_SETTINGS } from './settings.ts';
 
 /** GitHub and GitHub Enterprise. */
-export const github: Forge = {
+export const github: Forge<typeof GITHUB_SETTINGS> = {
   name: 'github',
   title: 'GitHub',
   settings: GITHUB_SETTINGS,

@@ -1,7 +1,7 @@
-import type { Setting } from '../../config.ts';
+import type { Setting } from '../../settings.ts';
 
 /** GitHub's rows of the settings table. */
-export const GITHUB_SETTINGS: readonly Setting[] = [
+export const GITHUB_SETTINGS = [
   {
     key: 'githubSecrets',
     env: 'GITHUB_WEBHOOK_SECRET',
@@ -34,4 +34,4 @@ export const GITHUB_SETTINGS: readonly Setting[] = [
     default: 'https://github.com',
     doc: 'GitHub web base URL, for default clone URLs (GitHub Enterprise: your server).',
   },
-];
+] as const satisfies readonly Setting[];

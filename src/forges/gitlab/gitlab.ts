@@ -7,7 +7,7 @@ import { sslVerificationLine } from '../ssl-verification-line.ts';
 import { GITLAB_SETTINGS } from './settings.ts';
 
 /** GitLab.com and self-managed GitLab. */
-export const gitlab: Forge = {
+export const gitlab: Forge<typeof GITLAB_SETTINGS> = {
   name: 'gitlab',
   title: 'GitLab',
   settings: GITLAB_SETTINGS,

@@ -1,7 +1,7 @@
-import type { Setting } from '../../config.ts';
+import type { Setting } from '../../settings.ts';
 
 /** GitLab's rows of the settings table. */
-export const GITLAB_SETTINGS: readonly Setting[] = [
+export const GITLAB_SETTINGS = [
   {
     key: 'gitlabTokens',
     env: 'GITLAB_WEBHOOK_TOKEN',
@@ -42,4 +42,4 @@ export const GITLAB_SETTINGS: readonly Setting[] = [
     default: 'https://gitlab.com',
     doc: 'GitLab web base URL, for default clone URLs (self-managed GitLab: your server).',
   },
-];
+] as const satisfies readonly Setting[];

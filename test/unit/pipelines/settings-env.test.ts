@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SETTINGS } from '../../../src/config.ts';
+import { SETTINGS } from '../../../src/settings.ts';
 import { formatDiagnostic } from '../../../src/pipelines/diagnostic.ts';
 import { UnresolvedReferenceError, resolveTemplate } from '../../../src/pipelines/expressions.ts';
 import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';

@@ -50,7 +50,7 @@ export async function triggerBuild(
   const repository = req.repository ?? pipeline.repository;
   if (/[*?[{]/.test(repository))
     throw new InvalidRequestError(
-      `pipeline ${pipeline.name} is for ${repository}, a pattern: say which repository to build ("repository": "owner/name"; pushci trigger --repository owner/name)`,
+      `pipeline ${pipeline.name} is for ${repository}, a pattern: say which repository to build ("repository": "owner/name"; pushci trigger --repo owner/name)`,
     );
   const forge: ForgeName = pipeline.forge ?? 'github';
   const ref = req.branch !== undefined ? `refs/heads/${name}` : `refs/tags/${name}`;

@@ -15,7 +15,8 @@ function distance(a: string, b: string): number {
 
 /**
  * The candidate a mistyped word most likely meant: the closest within a third of its length (at least
- * one edit), or one it is a prefix of when only one is; null when nothing is close.
+ * one edit), or one it is a prefix of when only one is, or the one it extends (`--repository` for
+ * `--repo`) when only one does; null when nothing is close.
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | null {
   let best: string | null = null;
@@ -26,5 +27,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   }
   if (best !== null && bestDistance <= Math.max(1, Math.floor(word.length / 3))) return best;
   const prefixed = candidates.filter((c) => word.length >= 2 && c.startsWith(word));
-  return prefixed.length === 1 ? prefixed[0]! : null;
+  if (prefixed.length === 1) return prefixed[0]!;
+  const extended = candidates.filter((c) => c.length >= 3 && word.startsWith(c));
+  return extended.length === 1 ? extended[0]! : null;
 }

@@ -164,7 +164,7 @@ describe('cancel, rerun and manual trigger', () => {
     assert.equal(v.status, 'success');
   });
 
-  it('pushci trigger of a pipeline for a pattern of repositories says to name one, and --repository builds it', async () => {
+  it('pushci trigger of a pipeline for a pattern of repositories says to name one, and --repo builds it', async () => {
     const cli = async (args: string[]) => {
       const p = spawnPushci(args, { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: TOKEN });
       const code = await p.exited;
@@ -172,20 +172,12 @@ describe('cancel, rerun and manual trigger', () => {
     };
     const bare = await cli(['trigger', 'prod', '--branch', 'main']);
     assert.equal(bare.code, 1, bare.out);
-    assert.match(bare.out, /prod is for octo-org\/\*, a pattern: .*pushci trigger --repository owner\/name/);
-    const named = await cli([
-      'trigger',
-      'prod',
-      '--branch',
-      'main',
-      '--repository',
-      'octo-org/cli',
-      '--follow',
-    ]);
+    assert.match(bare.out, /prod is for octo-org\/\*, a pattern: .*pushci trigger --repo owner\/name/);
+    const named = await cli(['trigger', 'prod', '--branch', 'main', '--repo', 'octo-org/cli', '--follow']);
     assert.equal(named.code, 0, named.out);
     assert.match(named.out, /prod#\d+ success/);
-    const other = await cli(['trigger', 'prod', '--branch', 'main', '--repository', 'attacker/evil']);
-    assert.equal(other.code, 1, 'control: --repository is checked by the server like the API field');
+    const other = await cli(['trigger', 'prod', '--branch', 'main', '--repo', 'attacker/evil']);
+    assert.equal(other.code, 1, 'control: --repo is checked by the server like the API field');
     assert.match(other.out, /pipeline prod is for octo-org\/\*, not attacker\/evil/);
   });
 });

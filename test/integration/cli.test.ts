@@ -71,6 +71,13 @@ describe('pushci CLI', () => {
       'pushci logs: unknown flag --zzzzzz (see pushci logs --help)',
       'no wild guess',
     );
+    const longer = await pushci(['trigger', 'hello', '--branch', 'main', '--repository', 'octo-org/x']);
+    assert.equal(longer.code, 2);
+    assert.equal(
+      longer.stderr.trim(),
+      'pushci trigger: unknown flag --repository; did you mean --repo? (see pushci trigger --help)',
+      'a flag spelled out longer than its name',
+    );
     const other = await pushci(['builds', '--follow']);
     assert.equal(other.code, 2, "another command's flag is unknown here");
     const value = await pushci(['logs', 'x', '--job']);

@@ -7,16 +7,16 @@ export const trigger: Command = {
   name: 'trigger',
   summary: 'Starts a build of a pipeline for a branch or tag without a push (from a running server).',
   usage:
-    '<pipeline> --branch B | --tag T [--sha S] [--repository R] [--input NAME=VALUE]... [--follow] [--json]',
+    '<pipeline> --branch B | --tag T [--sha S] [--repo owner/name] [--input NAME=VALUE]... [--follow] [--json]',
   flags: [
     { name: 'branch', type: 'string', value: 'B', doc: 'Build the head of this branch.' },
     { name: 'tag', type: 'string', value: 'T', doc: 'Build this tag.' },
     { name: 'sha', type: 'string', value: 'S', doc: 'Build this commit (of the branch or tag).' },
     {
-      name: 'repository',
+      name: 'repo',
       type: 'string',
-      value: 'R',
-      doc: 'The repository to build (owner/name), when the pipeline’s repository is a pattern such as octo-org/*.',
+      value: 'owner/name',
+      doc: 'The repository to build, when the pipeline’s repository is a pattern such as octo-org/*.',
     },
     {
       name: 'input',
@@ -38,14 +38,14 @@ export const trigger: Command = {
     const pipeline = args[0];
     if (!pipeline || (!values.branch && !values.tag))
       throw new UsageError(
-        'usage: pushci trigger <pipeline> --branch B | --tag T [--sha S] [--repository R] [--follow]',
+        'usage: pushci trigger <pipeline> --branch B | --tag T [--sha S] [--repo owner/name] [--follow]',
       );
     const api = new ApiClient(config());
     const body = {
       ...(values.branch ? { branch: values.branch } : {}),
       ...(values.tag ? { tag: values.tag } : {}),
       ...(values.sha ? { sha: values.sha } : {}),
-      ...(values.repository ? { repository: values.repository } : {}),
+      ...(values.repo ? { repository: values.repo } : {}),
       ...(values.input ? { inputs: parseInputs(values.input as string[]) } : {}),
     };
     const r = await api.json<{

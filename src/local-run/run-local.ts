@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { createBuilds } from '../builds/create-builds.ts';
+import { isRepositoryName } from '../builds/repository-name.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { isFinal } from '../model.ts';
@@ -17,6 +18,7 @@ import { pullRequestRef, type CiEvent } from '../core/event.ts';
 import { loadPipelines } from '../pipelines/load.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { repositoryMatches } from '../pipelines/match.ts';
 import { createRedis, waitReady } from '../queue/connection.ts';
 import { startEmbeddedRedis } from '../redis/embedded.ts';
 import { createJobWorker } from '../runner/job-worker.ts';
@@ -34,6 +36,8 @@ export interface RunLocalOptions {
   event?: 'push' | 'pull_request';
   /** The target branch of `--event pull_request` (default: main). */
   target?: string | undefined;
+  /** The repository the working tree stands for, when the pipeline's `repository` is a pattern. */
+  repo?: string | undefined;
   /** The working tree to build. */
   cwd: string;
   out: NodeJS.WritableStream;
@@ -80,6 +84,22 @@ export function localPipeline(
   return { ...p!, jobs, cloneUrl, notify: [], commitStatus: null, concurrency: null, maxJobs: null };
 }
 
+/** The pipeline for the one repository the working tree stands for: its own, or `--repo` within its pattern. */
+function withRepository(def: Pipeline, repo: string | undefined): Pipeline {
+  if (repo !== undefined) {
+    if (!isRepositoryName(repo))
+      throw new ConfigError(`--repo ${repo}: write a repository path like owner/name`);
+    if (!repositoryMatches(def.repository, repo))
+      throw new ConfigError(`pipeline ${def.name} is for ${def.repository}, not ${repo}`);
+    return { ...def, repository: repo };
+  }
+  if (/[*?[{]/.test(def.repository))
+    throw new ConfigError(
+      `pipeline ${def.name} is for ${def.repository}, a pattern: say which repository this working tree is, pushci run --repo owner/name`,
+    );
+  return def;
+}
+
 /**
  * `pushci run`: builds the working tree (uncommitted changes included) with one pipeline, in the same
  * runner and sandbox the server uses, with a private Redis of its own, and prints the logs as they come.
@@ -94,11 +114,10 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
     // Every problem of every file first: a broken file is why its pipeline is missing below.
     for (const d of loaded.diagnostics) err.write(`${formatDiagnostic(d)}\n`);
     const snapshot = await snapshotWorkingTree(opts.cwd, tmp);
-    const def = localPipeline(loaded.pipelines, opts.pipeline, opts.job, snapshot.repo);
-    if (/[*?[{]/.test(def.repository))
-      throw new ConfigError(
-        `pipeline ${def.name} is for several repositories (${def.repository}); pushci run needs one`,
-      );
+    const def = withRepository(
+      localPipeline(loaded.pipelines, opts.pipeline, opts.job, snapshot.repo),
+      opts.repo,
+    );
 
     const redisServer = await startEmbeddedRedis(join(tmp, 'data'), log);
     closers.push(() => redisServer.stop());

@@ -90,6 +90,29 @@ describe('pushci run (a pipeline on the working tree, no server)', () => {
     assert.match(bad.output.join(''), /--event must be push or pull_request, not tag/);
   });
 
+  it('a pipeline for a pattern of repositories runs as the one --repo names, within the pattern', async () => {
+    const dir = makeRepo([
+      {
+        'pipelines/org.yml':
+          'repository: octo-org/*\non: push\njobs:\n  show:\n    steps:\n      - run: echo "repo is $CI_REPO"\n',
+      },
+    ]).dir;
+    const cli = async (args: string[]) => {
+      const p = spawnPushci(['run', ...args], env, { cwd: dir });
+      running.push(p);
+      return { code: await p.exited, out: p.output.join('') };
+    };
+    const bare = await cli([]);
+    assert.equal(bare.code, 1, bare.out);
+    assert.match(bare.out, /pipeline org is for octo-org\/\*, a pattern: .*pushci run --repo owner\/name/);
+    const named = await cli(['--repo', 'octo-org/site']);
+    assert.equal(named.code, 0, named.out);
+    assert.match(named.out, /show │ repo is octo-org\/site/);
+    const outside = await cli(['--repo', 'attacker/evil']);
+    assert.equal(outside.code, 1, 'control: a repository outside the pattern is refused');
+    assert.match(outside.out, /pipeline org is for octo-org\/\*, not attacker\/evil/);
+  });
+
   it('passes artifacts from job to job and saves caches, through a job API of its own', async () => {
     const dir = makeRepo([
       {

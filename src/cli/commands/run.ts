@@ -13,7 +13,7 @@ export const run: Command = {
   name: 'run',
   summary:
     'Runs a pipeline on the working tree (uncommitted changes included) in the same sandbox, without a server; exit code 1 unless it succeeds.',
-  usage: '[pipeline] [--job J] [--event push|pull_request] [--target B]',
+  usage: '[pipeline] [--job J] [--event push|pull_request] [--target B] [--repo owner/name]',
   details:
     'pipeline may be left out when PUSHCI_PIPELINES holds one. Nothing is sent: no notify receivers, endpoints or commit statuses. Ctrl-C cancels the build.',
   flags: [
@@ -30,6 +30,12 @@ export const run: Command = {
       value: 'B',
       doc: 'The target branch of --event pull_request (default main).',
     },
+    {
+      name: 'repo',
+      type: 'string',
+      value: 'owner/name',
+      doc: 'The repository the working tree stands for, when the pipeline’s repository is a pattern such as octo-org/*.',
+    },
   ],
   settings: true,
   async run({ values, args, config }) {
@@ -45,6 +51,7 @@ export const run: Command = {
         job: values.job as string | undefined,
         event,
         target: values.target as string | undefined,
+        repo: values.repo as string | undefined,
         cwd: process.cwd(),
         out: process.stdout,
         err: process.stderr,

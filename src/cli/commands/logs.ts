@@ -6,10 +6,10 @@ import type { Command } from '../command.ts';
 export const logs: Command = {
   name: 'logs',
   summary:
-    "Prints a build's job logs in order (live with --follow); exit code 0 only when the build succeeded.",
+    "Prints a build's job logs in order (live with --follow); exit code 1 when the build failed, errored, was cancelled or skipped.",
   usage: '<build> [--job J] [--follow] [--json]',
   details:
-    'Exit codes: 0 the build succeeded (or, without --follow, is still running: its logs so far); 1 it\nfailed, errored or was cancelled.',
+    'Exit codes: 0 the build succeeded (or, without --follow, is still running: its logs so far); 1 it\nfailed, errored, was cancelled or skipped.',
   flags: [
     { name: 'job', type: 'string', value: 'J', doc: 'Only this job.' },
     {

@@ -29,13 +29,17 @@ export function compileCaches(cx: CompileContext, j: WrittenJob, jp: Path): Cach
   });
 }
 
-/** A job's `artifacts:`: patterns inside the checkout, names unique in the pipeline (`owners` records them). */
+/**
+ * A job's `artifacts:`: patterns inside the checkout, names unique in the pipeline (`owners` records them),
+ * so not in a matrix job of several `combinations`.
+ */
 export function compileArtifacts(
   cx: CompileContext,
   j: WrittenJob,
   jp: Path,
   jobId: string,
   artifactOwners: Map<string, string>,
+  combinations: number,
 ): ArtifactDef[] {
   const ap: Path = [...jp, 'artifacts'];
   return (list(j.artifacts) ?? []).map((a, i) => {
@@ -54,6 +58,12 @@ export function compileArtifacts(
         );
       }
     });
+    // Every combination would upload the same name: the second one's upload is refused at run time.
+    if (combinations > 1)
+      cx.report(
+        cx.pos.of([...at, 'name']),
+        `artifact "${a.name}" would be uploaded by each of the ${combinations} combinations of matrix job "${jobId}", and names are unique in a build: artifacts: cannot be used in a matrix job (upload-artifact through the artifact protocol can, with a name per combination)`,
+      );
     const earlier = artifactOwners.get(a.name);
     if (earlier)
       cx.report(

@@ -83,7 +83,14 @@ export function compileJob(
     }
   }
   const caches = compileCaches(cx, j, jp);
-  const artifacts = compileArtifacts(cx, j, jp, jobId, artifactOwners);
+  const artifacts = compileArtifacts(
+    cx,
+    j,
+    jp,
+    jobId,
+    artifactOwners,
+    strategy ? strategy.combinations.length : 1,
+  );
   const env = cx.envMap(j.env, [...jp, 'env'], place("a job's env", names(null, workflowEnvNames)));
   const services = compileServices(j.services, [...jp, 'services'], {
     report: cx.report,

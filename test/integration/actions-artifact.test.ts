@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import {
-  copyFileSync,
-  existsSync,
-  linkSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { BuildView } from '../../src/model.ts';
+import { after, describe, it } from 'node:test';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
-import { copyPackage } from '../helpers/copy-package.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { cliAgainst } from '../helpers/cli-against.ts';
+import { nodeClientDir } from '../helpers/node-client.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'actions-artifact-secret';
-const ROOT = join(import.meta.dirname, '../..');
 
 /**
  * A client built on the real `@actions/artifact` (npm), the library upload-artifact@v4 and
@@ -33,19 +18,11 @@ const ROOT = join(import.meta.dirname, '../..');
  */
 let made: string | null = null;
 function artifactClient(): string {
-  if (made) return made;
-  const dir = mkdtempSync('/var/tmp/pushci-test-artifact-client-');
-  made = dir;
-  copyPackage('@actions/artifact', ROOT, dir);
-  const node = realpathSync(process.execPath);
-  try {
-    linkSync(node, join(dir, 'node'));
-  } catch {
-    copyFileSync(node, join(dir, 'node'));
-  }
-  writeFileSync(
-    join(dir, 'client.mjs'),
-    `import { DefaultArtifactClient } from '@actions/artifact';
+  made ??= nodeClientDir({
+    prefix: '/var/tmp/pushci-test-artifact-client-',
+    pkg: '@actions/artifact',
+    file: 'client.mjs',
+    script: `import { DefaultArtifactClient } from '@actions/artifact';
 const client = new DefaultArtifactClient();
 const [op, name, ...rest] = process.argv.slice(2);
 try {
@@ -69,8 +46,8 @@ try {
   console.log('client: failed:', err.message.split('\\n')[0]);
 }
 `,
-  );
-  return dir;
+  });
+  return made;
 }
 
 after(() => {
@@ -78,23 +55,12 @@ after(() => {
 });
 
 describe('the artifact protocol from inside sandboxed steps (@actions/artifact)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let client: string;
-
-  before(async () => {
-    client = artifactClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'art.yml': `name: art
-repository: octo-org/art
-clone-url: ${repo.dir}
-on: push
-env:
+  const s = suiteServer({
+    history: [{ 'seed.txt': 's1\n' }],
+    pipelines: (repo) => {
+      const client = artifactClient();
+      return {
+        'art.yml': `${pipelineHead('art', repo.dir)}env:
   CLIENT: ${client}
 jobs:
   make:
@@ -130,40 +96,23 @@ jobs:
           "$CLIENT/node" "$CLIENT/client.mjs" download big.sum got-big
           [ "$(sha256sum got-big/big.bin | cut -d' ' -f1)" = "$(cat got-big/big.sum)" ] && echo "big: same bytes"
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });
 
   const build = async (sha: string) => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: 'octo-org/art' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      180_000,
-      `build ${id}`,
-    );
+    const b = await pushAndWait(s.server, { name: 'art', sha, secret: SECRET, timeoutMs: 180_000 });
+    const id = b.id;
     return { id, b };
   };
   const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+    (await s.server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
 
   let first: string;
 
   it('job A uploads, job B (needs: A) lists and downloads them with their contents intact', async () => {
-    const { id, b } = await build(repo.commits[0]!);
+    const { id, b } = await build(s.repo.commits[0]!);
     first = id;
     const make = await log(id, 'make');
     const use = await log(id, 'use');
@@ -188,7 +137,7 @@ jobs:
   });
 
   it('users list and download them through the API, as a zip and as the file itself', async () => {
-    const list = (await (await server.api(`/api/builds/${first}/artifacts`)).json()) as {
+    const list = (await (await s.server.api(`/api/builds/${first}/artifacts`)).json()) as {
       artifacts: Array<{ name: string; job: string; format?: string; digest?: string }>;
     };
     assert.deepEqual(
@@ -202,7 +151,7 @@ jobs:
       ],
     );
     assert.match(list.artifacts[2]!.digest ?? '', /^sha256:[0-9a-f]{64}$/);
-    const res = await server.api(`/api/builds/${first}/artifacts/dist`);
+    const res = await s.server.api(`/api/builds/${first}/artifacts/dist`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/zip');
     assert.match(res.headers.get('content-disposition') ?? '', /art-1-dist\.zip/);
@@ -212,10 +161,10 @@ jobs:
       execFileSync('unzip', ['-q', join(dir, 'a.zip'), '-d', join(dir, 'x')]);
       assert.deepEqual(readdirSync(join(dir, 'x')).sort(), ['out', 'sums.txt']);
       assert.equal(readFileSync(join(dir, 'x', 'out', 'a.txt'), 'utf8'), 'made by build 1\n');
-      const file = await server.api(`/api/builds/${first}/artifacts/report.html`);
+      const file = await s.server.api(`/api/builds/${first}/artifacts/report.html`);
       assert.match(file.headers.get('content-disposition') ?? '', /filename="report\.html"/);
       assert.equal(await file.text(), '<p>report of 1</p>\n');
-      const spaced = await server.api(
+      const spaced = await s.server.api(
         `/api/builds/${first}/artifacts/${encodeURIComponent('Test Results (3.12)')}`,
       );
       assert.equal(spaced.status, 200);
@@ -226,16 +175,7 @@ jobs:
   });
   it('the CLI downloads the zip and unpacks it (with pushci’s own unzip), and saves the single file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-test-v4-cli-'));
-    const env = { PATH: process.env.PATH ?? '', PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
-    // Not execFileSync: the server answering it runs in this very process.
-    const cli = async (...args: string[]) =>
-      (
-        await promisify(execFile)(
-          process.execPath,
-          [join(import.meta.dirname, '../../src/cli.ts'), 'artifacts', ...args],
-          { cwd: dir, env, encoding: 'utf8' },
-        )
-      ).stdout;
+    const cli = cliAgainst(s.server, dir, 'artifacts');
     try {
       assert.match(await cli(first), /^dist\s+make\s+\d+(\.\d)? kB\s+expires \d{4}-\d\d-\d\d$/m);
       await cli(first, 'dist');
@@ -257,8 +197,8 @@ jobs:
     async () => {
       const browser = await launchBrowser();
       try {
-        const page = await loggedInPage(browser, server.base, server.token);
-        await page.goto(`${server.base}/#/builds/${first}`);
+        const page = await loggedInPage(browser, s.server.base, s.server.token);
+        await page.goto(`${s.server.base}/#/builds/${first}`);
         const links = page.getByTestId('artifact-link');
         await links.nth(4).waitFor();
         assert.deepEqual(await links.allTextContents(), [
@@ -280,23 +220,12 @@ jobs:
 });
 
 describe('the artifact protocol against a step that attacks it (real sandbox)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let client: string;
-
-  before(async () => {
-    client = artifactClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'atk.yml': `name: atk
-repository: octo-org/atk
-clone-url: ${repo.dir}
-on: push
-env:
+  const s = suiteServer({
+    history: [{ 'seed.txt': 's1\n' }],
+    pipelines: (repo) => {
+      const client = artifactClient();
+      return {
+        'atk.yml': `${pipelineHead('atk', repo.dir)}env:
   CLIENT: ${client}
 jobs:
   make:
@@ -342,43 +271,26 @@ jobs:
           for i in $(seq 120); do c=$(code "$url"); [ "$c" = 200 ] || break; sleep 1; done
           echo "attack: expired URL $c"
 `,
-      },
-      {
-        GITHUB_WEBHOOK_SECRET: SECRET,
-        PUSHCI_ARTIFACT_MAX_BYTES: '100000',
-        PUSHCI_ARTIFACT_URL_TTL: '15s',
-      },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      PUSHCI_ARTIFACT_MAX_BYTES: '100000',
+      PUSHCI_ARTIFACT_URL_TTL: '15s',
+    },
   });
 
   const build = async (sha: string) => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: 'octo-org/atk' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      300_000,
-      `build ${id}`,
-    );
-    const log = await (await server.api(`/api/builds/${id}/jobs/attack/log`)).text();
+    const b = await pushAndWait(s.server, { name: 'atk', sha, secret: SECRET, timeoutMs: 300_000 });
+    const id = b.id;
+    const log = await jobLog(s.server, id, 'attack');
     assert.equal(b.status, 'success', log);
     return { id, log };
   };
 
   it('refuses forged ids, altered, guessed and expired URLs, and an oversize upload, next to the controls', async () => {
-    const victim = await build(repo.commits[0]!);
-    const sha = repo.commit({ 'target.txt': `${victim.id}\n` });
+    const victim = await build(s.repo.commits[0]!);
+    const sha = s.repo.commit({ 'target.txt': `${victim.id}\n` });
     const { id, log } = await build(sha);
     assert.match(log, /control: client: listed dist:\d+\n/);
     assert.match(log, /control: signed 200, fetched 200/);
@@ -396,7 +308,7 @@ jobs:
     assert.match(log, /attack: own signature on the other build 404/);
     assert.match(log, /attack: nothing stolen/);
     assert.match(log, /attack: expired URL 403/);
-    const list = (await (await server.api(`/api/builds/${id}/artifacts`)).json()) as {
+    const list = (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
       artifacts: Array<{ name: string }>;
     };
     assert.deepEqual(
@@ -407,92 +319,55 @@ jobs:
 });
 
 describe('PUSHCI_ARTIFACT_TOTAL_BYTES across builds (@actions/artifact uploads)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-
-  before(async () => {
-    const client = artifactClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'seed.txt': 's1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'cap.yml': `name: cap
-repository: octo-org/cap
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'seed.txt': 's1\n' }],
+    pipelines: (repo) => {
+      const client = artifactClient();
+      return {
+        'cap.yml': `${pipelineHead('cap', repo.dir)}jobs:
   make:
     steps:
       - run: |
           head -c 3000 /dev/urandom > blob.bin
           "${client}/node" "${client}/client.mjs" upload-file blob.bin blob.bin
 `,
-      },
-      // One artifact of 3000 bytes fits; a second one does not.
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_ARTIFACT_TOTAL_BYTES: '5000' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    // One artifact of 3000 bytes fits; a second one does not.
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_ARTIFACT_TOTAL_BYTES: '5000' },
   });
 
   it('the newer build’s upload removes the older build’s artifact, not its own', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const sha = repo.commit({ 'seed.txt': `s${i}\n` });
-      const res = await sendGithub(
-        server.base,
-        githubPush({ before: sha, after: sha, repo: 'octo-org/cap' }),
-        SECRET,
-      );
-      assert.equal(res.status, 202, res.text);
-      const id = res.json.builds[0].id as string;
-      const b = await waitFor(
-        async () => {
-          const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-        },
-        180_000,
-        `build ${id}`,
-      );
-      const log = await (await server.api(`/api/builds/${id}/jobs/make/log`)).text();
+      const sha = s.repo.commit({ 'seed.txt': `s${i}\n` });
+      const b = await pushAndWait(s.server, { name: 'cap', sha, secret: SECRET, timeoutMs: 180_000 });
+      const id = b.id;
+      const log = await jobLog(s.server, id, 'make');
       assert.equal(b.status, 'success', log);
       assert.match(log, /client: uploaded file blob\.bin 3000/);
       ids.push(id);
     }
     const names = async (id: string) =>
       (
-        (await (await server.api(`/api/builds/${id}/artifacts`)).json()) as {
+        (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
           artifacts: Array<{ name: string }>;
         }
       ).artifacts.map((a) => a.name);
     assert.deepEqual(await names(ids[0]!), []);
-    assert.equal((await server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
+    assert.equal((await s.server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
     assert.deepEqual(await names(ids[1]!), ['blob.bin']);
-    assert.equal((await server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
+    assert.equal((await s.server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
   });
 });
 
 describe('the artifact protocol on the host runner (the gateway on this machine’s loopback)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-
-  before(async () => {
-    const client = artifactClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'seed.txt': 'h1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'host.yml': `name: host
-repository: octo-org/host
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'seed.txt': 'h1\n' }],
+    pipelines: (repo) => {
+      const client = artifactClient();
+      return {
+        'host.yml': `${pipelineHead('host', repo.dir)}jobs:
   make:
     steps:
       - run: |
@@ -506,34 +381,17 @@ jobs:
           "${client}/node" "${client}/client.mjs" download notes got
           cat got/note.txt
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
   });
 
   it('uploads in one job and downloads in the next', async () => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: 'octo-org/host' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      180_000,
-      `build ${id}`,
-    );
-    const make = await (await server.api(`/api/builds/${id}/jobs/make/log`)).text();
-    const use = await (await server.api(`/api/builds/${id}/jobs/use/log`)).text();
+    const sha = s.repo.commits[0]!;
+    const b = await pushAndWait(s.server, { name: 'host', sha, secret: SECRET, timeoutMs: 180_000 });
+    const id = b.id;
+    const make = await jobLog(s.server, id, 'make');
+    const use = await jobLog(s.server, id, 'use');
     assert.equal(b.status, 'success', `${make}\n${use}`);
     assert.match(make, /url: loopback/);
     assert.match(make, /client: uploaded notes \d+ with digest/);
@@ -543,21 +401,12 @@ jobs:
 });
 
 describe('a worker on another machine (its own data dir): @actions/artifact uploads reach the server over HTTP', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let web: TestServer;
-  let worker: TestServer;
-
-  before(async () => {
-    const client = artifactClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'seed.txt': 'r1\n' }]);
-    const pipelines = {
-      'remote.yml': `name: remote
-repository: octo-org/remote
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'seed.txt': 'r1\n' }],
+    pipelines: (repo) => {
+      const client = artifactClient();
+      return {
+        'remote.yml': `${pipelineHead('remote', repo.dir)}jobs:
   make:
     steps:
       - run: |
@@ -570,39 +419,22 @@ jobs:
           "${client}/node" "${client}/client.mjs" download from-worker got
           cat got/w.txt
 `,
-    };
-    web = await startServer(redis, pipelines, { GITHUB_WEBHOOK_SECRET: SECRET }, { worker: false });
-    worker = await startServer(redis, pipelines, { PUSHCI_URL: web.base }, { http: false });
-  });
-  after(async () => {
-    await worker?.close();
-    await web?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
+    remoteWorker: true,
   });
 
   it('stores it in the server’s data dir, none in the worker’s, and the next job downloads it', async () => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      web.base,
-      githubPush({ before: sha, after: sha, repo: 'octo-org/remote' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await web.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      180_000,
-      `build ${id}`,
-    );
-    const make = await (await web.api(`/api/builds/${id}/jobs/make/log`)).text();
-    const use = await (await web.api(`/api/builds/${id}/jobs/use/log`)).text();
+    const sha = s.repo.commits[0]!;
+    const b = await pushAndWait(s.server, { name: 'remote', sha, secret: SECRET, timeoutMs: 180_000 });
+    const id = b.id;
+    const make = await jobLog(s.server, id, 'make');
+    const use = await jobLog(s.server, id, 'use');
     assert.equal(b.status, 'success', `${make}\n${use}`);
     assert.match(make, /client: uploaded from-worker \d+ with digest/);
     assert.match(use, /made on the worker/);
-    assert.ok(existsSync(join(web.config.dataDir, 'artifacts', id, 'from-worker.blob')));
-    assert.ok(!existsSync(join(worker.config.dataDir, 'artifacts')));
+    assert.ok(existsSync(join(s.server.config.dataDir, 'artifacts', id, 'from-worker.blob')));
+    assert.ok(!existsSync(join(s.worker.config.dataDir, 'artifacts')));
   });
 });

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import {
-  copyFileSync,
-  cpSync,
-  linkSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { BuildView } from '../../src/model.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { nodeClientDir } from '../helpers/node-client.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'actions-cache-secret';
-const ROOT = join(import.meta.dirname, '../..');
 
 /**
  * A cache client built on the real `@actions/cache` (npm), with a Node to run it, in a folder the
@@ -27,35 +17,18 @@ const ROOT = join(import.meta.dirname, '../..');
  */
 let made: string | null = null;
 function cacheClient(): string {
-  if (made) return made;
-  const dir = mkdtempSync('/var/tmp/pushci-test-cache-client-');
-  made = dir;
-  const seen = new Set<string>();
-  const copy = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const from = join(ROOT, 'node_modules', name);
-    cpSync(from, join(dir, 'node_modules', name), { recursive: true });
-    const pkg = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as { dependencies?: object };
-    for (const dep of Object.keys(pkg.dependencies ?? {})) copy(dep);
-  };
-  copy('@actions/cache');
-  const node = realpathSync(process.execPath);
-  try {
-    linkSync(node, join(dir, 'node'));
-  } catch {
-    copyFileSync(node, join(dir, 'node'));
-  }
-  writeFileSync(
-    join(dir, 'client.mjs'),
-    `import * as cache from '@actions/cache';
+  made ??= nodeClientDir({
+    prefix: '/var/tmp/pushci-test-cache-client-',
+    pkg: '@actions/cache',
+    file: 'client.mjs',
+    script: `import * as cache from '@actions/cache';
 const [op, key, ...restoreKeys] = process.argv.slice(2);
 const paths = ['deps-dir'];
 if (op === 'save') console.log('client: saved', await cache.saveCache(paths, key));
 else console.log('client: restored', (await cache.restoreCache(paths, key, restoreKeys)) ?? 'nothing');
 `,
-  );
-  return dir;
+  });
+  return made;
 }
 
 // One client for every suite of this file, removed at the end.
@@ -111,22 +84,9 @@ jobs:
   });
 
   const build = async (name: string, sha: string) => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      120_000,
-      `build ${id}`,
-    );
-    const log = await (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    const b = await pushAndWait(server, { name, sha, secret: SECRET, timeoutMs: 120_000 });
+    const id = b.id;
+    const log = await jobLog(server, id, 'build');
     assert.equal(b.status, 'success', log);
     return log;
   };
@@ -178,23 +138,12 @@ jobs:
 });
 
 describe('the actions/cache protocol on the host runner (the gateway on this machine’s loopback)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let client: string;
-
-  before(async () => {
-    client = cacheClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'lock.txt': 'h1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'host.yml': `name: host
-repository: octo-org/host
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'lock.txt': 'h1\n' }],
+    pipelines: (repo) => {
+      const client = cacheClient();
+      return {
+        'host.yml': `${pipelineHead('host', repo.dir)}jobs:
   build:
     steps:
       - run: |
@@ -203,34 +152,21 @@ jobs:
           [ -f deps-dir/made.txt ] && echo "step: restored from build $(cat deps-dir/made.txt)" || { mkdir -p deps-dir; echo "$CI_BUILD_NUMBER" > deps-dir/made.txt; }
           "${client}/node" "${client}/client.mjs" save deps-h1
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
   });
 
   it('saves in one build and restores in the next', async () => {
     const run = async () => {
-      const sha = repo.commits[0]!;
-      const res = await sendGithub(
-        server.base,
-        githubPush({ before: sha, after: sha, repo: 'octo-org/host' }),
-        SECRET,
-      );
-      assert.equal(res.status, 202, res.text);
-      const id = res.json.builds[0].id as string;
-      await waitFor(
-        async () => {
-          const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-        },
-        120_000,
-        `build ${id}`,
-      );
-      return (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+      const sha = s.repo.commits[0]!;
+      const { id } = await pushAndWait(s.server, {
+        name: 'host',
+        sha,
+        secret: SECRET,
+        timeoutMs: 120_000,
+      });
+      return jobLog(s.server, id, 'build');
     };
     const first = await run();
     assert.match(first, /url: loopback/);
@@ -243,23 +179,12 @@ jobs:
 });
 
 describe('@actions/cache against the cap and the branch scopes', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let client: string;
-
-  before(async () => {
-    client = cacheClient();
-    redis = await startRedis();
-    repo = makeRepo([{ 'ops.txt': '' }]);
-    server = await startServer(
-      redis,
-      {
-        'cap.yml': `name: cap
-repository: octo-org/cap
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'ops.txt': '' }],
+    pipelines: (repo) => {
+      const client = cacheClient();
+      return {
+        'cap.yml': `${pipelineHead('cap', repo.dir)}jobs:
   build:
     steps:
       - run: |
@@ -268,36 +193,24 @@ jobs:
           head -c 1500 /dev/urandom > deps-dir/r
           while read -r op key; do "${client}/node" "${client}/client.mjs" "$op" "$key"; done < ops.txt
 `,
-      },
-      // Two entries of ~1.7 kB fit, a third does not.
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CACHE_MAX_BYTES: '4000' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    // Two entries of ~1.7 kB fit, a third does not.
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CACHE_MAX_BYTES: '4000' },
   });
 
   /** One build on `branch` that runs the client's operations (`save key` / `restore key`) in order. */
   const ops = async (branch: string, lines: string[]) => {
-    if (repo.git('branch', '--show-current') !== branch) repo.git('checkout', '-q', '-B', branch);
-    const sha = repo.commit({ 'ops.txt': `${lines.join('\n')}\n` });
-    const res = await sendGithub(
-      server.base,
-      githubPush({ ref: `refs/heads/${branch}`, before: sha, after: sha, repo: 'octo-org/cap' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      120_000,
-      `build ${id}`,
-    );
-    return (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    if (s.repo.git('branch', '--show-current') !== branch) s.repo.git('checkout', '-q', '-B', branch);
+    const sha = s.repo.commit({ 'ops.txt': `${lines.join('\n')}\n` });
+    const { id } = await pushAndWait(s.server, {
+      name: 'cap',
+      sha,
+      secret: SECRET,
+      timeoutMs: 120_000,
+      ref: `refs/heads/${branch}`,
+    });
+    return jobLog(s.server, id, 'build');
   };
 
   it('a branch restores the default branch’s entry; the default branch never sees the branch’s', async () => {

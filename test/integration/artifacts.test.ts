@@ -1,39 +1,23 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { JobCredentials } from '../../src/artifacts/job-credentials.ts';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
-import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { cliAgainst } from '../helpers/cli-against.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { buildEnded, jobLog, pipelineHead, pushAndWait, pushBuild } from '../helpers/push-build.ts';
 
 const SECRET = 'artifacts-secret';
 
 describe('caches and artifacts (native pipeline keys, real sandbox)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let client: Redis;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'lock.txt': 'v1\n' }]);
-    server = await startServer(
-      redis,
-      {
-        'deps.yml': `name: deps
-repository: octo-org/deps
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'lock.txt': 'v1\n' }],
+    pipelines: (repo) => ({
+      'deps.yml': `${pipelineHead('deps', repo.dir)}jobs:
   build:
     cache:
       key: deps-\${{ hashFiles('lock.txt') }}
@@ -64,37 +48,14 @@ jobs:
       - run: |
           test ! -e out/sub/app.txt && echo "alone: no artifact"
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET },
-    );
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
-    await server?.close();
-    await redis?.stop();
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });
 
-  const push = async (ref = 'refs/heads/main', sha = repo.commits[0]!) => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ ref, before: sha, after: sha, repo: 'octo-org/deps' }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
-      },
-      90_000,
-      `build ${id}`,
-    );
-  const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const push = (ref = 'refs/heads/main', sha = s.repo.commits[0]!) =>
+    pushBuild(s.server, { name: 'deps', sha, secret: SECRET, ref });
+  const finished = (id: string) => buildEnded(s.server, id, 90_000);
+  const log = (id: string, job: string) => jobLog(s.server, id, job);
 
   let first: string;
 
@@ -113,14 +74,14 @@ jobs:
   });
 
   it('users list and download the artifact through the API', async () => {
-    const list = (await (await server.api(`/api/builds/${first}/artifacts`)).json()) as {
+    const list = (await (await s.server.api(`/api/builds/${first}/artifacts`)).json()) as {
       artifacts: Array<{ name: string; job: string; size: number; url: string }>;
     };
     assert.deepEqual(
       list.artifacts.map((a) => [a.name, a.job]),
       [['dist', 'build']],
     );
-    const res = await server.api(`/api/builds/${first}/artifacts/dist`);
+    const res = await s.server.api(`/api/builds/${first}/artifacts/dist`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /deps-1-dist\.tar\.gz/);
     const dir = mkdtempSync(join(tmpdir(), 'pushci-test-artifact-'));
@@ -130,22 +91,13 @@ jobs:
       .split('\n');
     assert.deepEqual(names, ['out/sub/app.txt']);
     // Without the API token: refused, and a job credential is no API token.
-    assert.equal((await fetch(`${server.base}/api/builds/${first}/artifacts/dist`)).status, 401);
-    assert.equal((await server.api(`/api/builds/${first}/artifacts/nothing`)).status, 404);
+    assert.equal((await fetch(`${s.server.base}/api/builds/${first}/artifacts/dist`)).status, 401);
+    assert.equal((await s.server.api(`/api/builds/${first}/artifacts/nothing`)).status, 404);
   });
 
   it('the CLI lists the artifacts, downloads one and unpacks it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-test-cli-artifact-'));
-    const env = { PATH: process.env.PATH ?? '', PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
-    // Not execFileSync: the server answering it runs in this very process.
-    const cli = async (...args: string[]) =>
-      (
-        await promisify(execFile)(
-          process.execPath,
-          [join(import.meta.dirname, '../../src/cli.ts'), 'artifacts', ...args],
-          { cwd: dir, env, encoding: 'utf8' },
-        )
-      ).stdout;
+    const cli = cliAgainst(s.server, dir, 'artifacts');
     assert.match(await cli(first), /^dist\s+build\s+\d+(\.\d)? (B|kB)\s+expires \d{4}-\d\d-\d\d$/m);
     await cli(first, 'dist');
     assert.deepEqual(
@@ -161,8 +113,8 @@ jobs:
   it('the dashboard’s build page links the artifact for download', { skip: browserSkip }, async () => {
     const browser = await launchBrowser();
     try {
-      const page = await loggedInPage(browser, server.base, server.token);
-      await page.goto(`${server.base}/#/builds/${first}`);
+      const page = await loggedInPage(browser, s.server.base, s.server.token);
+      await page.goto(`${s.server.base}/#/builds/${first}`);
       const link = page.getByTestId('artifact-link');
       await link.waitFor();
       assert.equal(await link.textContent(), 'dist.tar.gz');
@@ -192,7 +144,7 @@ jobs:
   });
 
   it('a new lock file misses the key but restores through restore-keys, then saves its own', async () => {
-    const sha = repo.commit({ 'lock.txt': 'v2\n' });
+    const sha = s.repo.commit({ 'lock.txt': 'v2\n' });
     const id = await push('refs/heads/main', sha);
     const build = await log(id, 'build').then(async (t) => ((await finished(id)) ? log(id, 'build') : t));
     assert.match(build, /cache: restored from build 1/);
@@ -201,16 +153,16 @@ jobs:
   });
 
   it('a feature branch reads the default branch’s caches; main never reads the feature branch’s', async () => {
-    const sha = repo.commit({ 'lock.txt': 'feature\n' });
-    repo.git('branch', 'feature', sha);
+    const sha = s.repo.commit({ 'lock.txt': 'feature\n' });
+    s.repo.git('branch', 'feature', sha);
     const id = await push('refs/heads/feature', sha);
     await finished(id);
     const feature = await log(id, 'build');
     assert.match(feature, /cache: restored from build 1/, 'restore-keys reach main’s caches');
     assert.match(feature, /saved/);
     // main at the same lock file: the feature branch's exact key is not visible to it.
-    repo.git('checkout', '-q', 'main');
-    repo.git('reset', '-q', '--hard', sha);
+    s.repo.git('checkout', '-q', 'main');
+    s.repo.git('reset', '-q', '--hard', sha);
     const onMain = await push('refs/heads/main', sha);
     await finished(onMain);
     const mainLog = await log(onMain, 'build');
@@ -219,48 +171,41 @@ jobs:
   });
 
   it('only a live job credential opens the job API: not the API token, not a finished job’s', async () => {
-    const creds = new JobCredentials(client, redis.prefix);
-    const stale = await creds.mint(
-      {
-        buildId: first,
-        job: 'build',
-        attempt: 1,
-        repository: 'github:octo-org/deps',
-        ref: 'refs/heads/main',
-        defaultRef: 'refs/heads/main',
-      },
-      60_000,
-    );
+    const client = new Redis(s.redis.url);
+    const creds = new JobCredentials(client, s.redis.prefix);
+    const stale = await creds
+      .mint(
+        {
+          buildId: first,
+          job: 'build',
+          attempt: 1,
+          repository: 'github:octo-org/deps',
+          ref: 'refs/heads/main',
+          defaultRef: 'refs/heads/main',
+        },
+        60_000,
+      )
+      .finally(() => client.disconnect());
     const asJob = (token: string, path: string) =>
-      fetch(`${server.base}/job${path}`, { headers: { authorization: `Bearer ${token}` } });
+      fetch(`${s.server.base}/job${path}`, { headers: { authorization: `Bearer ${token}` } });
     const r1 = await asJob(stale, '/artifacts');
     assert.equal(r1.status, 401);
     assert.equal(((await r1.json()) as { error: string }).error, 'unauthorized');
-    assert.equal((await asJob(server.token, '/artifacts')).status, 401);
+    assert.equal((await asJob(s.server.token, '/artifacts')).status, 401);
     assert.equal((await asJob('pcj_guess', '/caches?keys=a&version=b')).status, 401);
     // …and a job credential opens nothing of /api.
     assert.equal(
-      (await fetch(`${server.base}/api/builds`, { headers: { authorization: `Bearer ${stale}` } })).status,
+      (await fetch(`${s.server.base}/api/builds`, { headers: { authorization: `Bearer ${stale}` } })).status,
       401,
     );
   });
 });
 
 describe('a worker on another machine (its own data dir) sends caches and artifacts to the server over HTTP', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let web: TestServer;
-  let worker: TestServer;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': 'a\n' }]);
-    const pipelines = {
-      'remote.yml': `name: remote
-repository: octo-org/remote
-clone-url: ${repo.dir}
-on: push
-jobs:
+  const s = suiteServer({
+    history: [{ 'a.txt': 'a\n' }],
+    pipelines: (repo) => ({
+      'remote.yml': `${pipelineHead('remote', repo.dir)}jobs:
   make:
     cache: { key: remote-1, paths: [kept] }
     artifacts: { name: out, paths: [out.txt] }
@@ -269,42 +214,24 @@ jobs:
           [ -f kept/x ] && echo "kept: $(cat kept/x)" || { mkdir -p kept; echo "$CI_BUILD_NUMBER" > kept/x; }
           echo made > out.txt
 `,
-    };
-    web = await startServer(redis, pipelines, { GITHUB_WEBHOOK_SECRET: SECRET }, { worker: false });
-    worker = await startServer(redis, pipelines, { PUSHCI_URL: web.base }, { http: false });
-  });
-  after(async () => {
-    await worker?.close();
-    await web?.close();
-    await redis?.stop();
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
+    remoteWorker: true,
   });
 
   it('stores them in the server’s data dir, none in the worker’s, and the next build restores', async () => {
     const run = async () => {
-      const sha = repo.commits[0]!;
-      const res = await sendGithub(
-        web.base,
-        githubPush({ before: sha, after: sha, repo: 'octo-org/remote' }),
-        SECRET,
-      );
-      assert.equal(res.status, 202, res.text);
-      const id = res.json.builds[0].id as string;
-      const b = await waitFor(
-        async () => {
-          const v = (await (await web.api(`/api/builds/${id}`)).json()) as BuildView;
-          return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-        },
-        90_000,
-        `build ${id}`,
-      );
-      const log = await (await web.api(`/api/builds/${id}/jobs/make/log`)).text();
+      const sha = s.repo.commits[0]!;
+      const b = await pushAndWait(s.server, { name: 'remote', sha, secret: SECRET, timeoutMs: 90_000 });
+      const id = b.id;
+      const log = await jobLog(s.server, id, 'make');
       assert.equal(b.status, 'success', log);
       return { id, log };
     };
     const first = await run();
-    assert.ok(existsSync(join(web.config.dataDir, 'artifacts', first.id, 'out.tar.gz')));
-    assert.ok(!existsSync(join(worker.config.dataDir, 'artifacts')));
-    assert.ok(!existsSync(join(worker.config.dataDir, 'caches')));
+    assert.ok(existsSync(join(s.server.config.dataDir, 'artifacts', first.id, 'out.tar.gz')));
+    assert.ok(!existsSync(join(s.worker.config.dataDir, 'artifacts')));
+    assert.ok(!existsSync(join(s.worker.config.dataDir, 'caches')));
     const second = await run();
     assert.match(second.log, /kept: 1/);
   });

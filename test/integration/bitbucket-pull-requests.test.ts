@@ -12,7 +12,7 @@ import { post } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
+import { buildEnded, jobLog, logValue } from '../helpers/push-build.ts';
 
 const SECRET = 'bb-secret-' + randomUUID();
 const DEPLOY = 'deploy-key-' + randomUUID();
@@ -133,21 +133,9 @@ jobs:
     await redis?.stop();
   });
 
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'canceled', 'error', 'skipped'].includes(v.status) ? v : null))(
-          await view(id),
-        ),
-      60_000,
-      id,
-    );
-  const log = async (id: string) => (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
-  const line = (text: string, prefix: string) => {
-    const l = text.split('\n').find((x) => x.includes(`${prefix} `));
-    return l?.slice(l.indexOf(`${prefix} `) + prefix.length + 1);
-  };
+  const final = (id: string) => buildEnded(server, id, 60_000);
+  const log = (id: string) => jobLog(server, id, 'build');
+  const line = logValue;
   const send = (event: string, change: (p: Record<string, any>) => void, delivery = randomUUID()) => {
     const p = fixture();
     change(p);

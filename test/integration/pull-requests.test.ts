@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
+import { buildEnded, buildView, jobLog, logValue } from '../helpers/push-build.ts';
 
 const SECRET = 'gh-secret-' + randomUUID();
 const DEPLOY = 'deploy-key-' + randomUUID();
@@ -141,29 +142,10 @@ jobs:
     await redis?.stop();
   });
 
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'canceled', 'error', 'skipped'].includes(v.status) ? v : null))(
-          await view(id),
-        ),
-      60_000,
-      id,
-    );
-  const log = async (id: string) => (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
-  const line = (text: string, prefix: string) =>
-    text
-      .split('\n')
-      .find((l) => l.includes(`${prefix} `))
-      ?.slice(
-        text
-          .split('\n')
-          .find((l) => l.includes(`${prefix} `))!
-          .indexOf(`${prefix} `) +
-          prefix.length +
-          1,
-      );
+  const view = (id: string) => buildView(server, id);
+  const final = (id: string) => buildEnded(server, id, 60_000);
+  const log = (id: string) => jobLog(server, id, 'build');
+  const line = logValue;
   const sendPr = (o: Parameters<typeof githubPullRequest>[0]) =>
     sendGithub(server.base, githubPullRequest(o), SECRET, { 'x-github-event': 'pull_request' });
 

@@ -3,30 +3,20 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
+import { describe, it } from 'node:test';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { buildEnded, jobLog, pipelineHead, pushBuild } from '../helpers/push-build.ts';
 
 const SECRET = 'runner-secret';
 
 describe('runner', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
   const marker = `pushci-tree-${randomUUID().slice(0, 8)}`;
 
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': 'a\n' }]);
-    const head = (name: string) =>
-      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': 'a\n' }],
+    pipelines: (repo) => {
+      const head = (name: string) => pipelineHead(name, repo.dir);
+      return {
         'tree.yml': `${head('tree')}jobs:
   hang:
     # The job timeout covers the checkout too: room for a slow, busy machine.
@@ -73,39 +63,19 @@ describe('runner', () => {
           echo "token is $TOKEN"
           printf 'line two of it\\n'
 `,
-      },
-      {
-        GITHUB_WEBHOOK_SECRET: SECRET,
-        PUSHCI_KILL_GRACE_MS: '500',
-        PUSHCI_SECRET_DEPLOY: 'hunter2-very-secret',
-      },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      PUSHCI_KILL_GRACE_MS: '500',
+      PUSHCI_SECRET_DEPLOY: 'hunter2-very-secret',
+    },
   });
 
-  const push = async (repoName: string) => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${repoName}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
-      },
-      60_000,
-      `build ${id}`,
-    );
-  const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const push = (repoName: string) =>
+    pushBuild(s.server, { name: repoName, sha: s.repo.commits[0]!, secret: SECRET });
+  const finished = (id: string) => buildEnded(s.server, id, 60_000);
+  const log = (id: string, job: string) => jobLog(s.server, id, job);
 
   it('kills the whole process tree on timeout, background and setsid daemons included', async () => {
     const id = await push('tree');
@@ -152,6 +122,6 @@ describe('runner', () => {
     assert.match(text, /token is \*{8}/);
     assert.doesNotMatch(text, /hunter2/);
     // Every job's workspace (named from ids, never from refs) is gone once the job ended.
-    assert.deepEqual(readdirSync(join(server.config.dataDir, 'workspaces')), []);
+    assert.deepEqual(readdirSync(join(s.server.config.dataDir, 'workspaces')), []);
   });
 });

@@ -5,12 +5,9 @@ import { connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { buildEnded, jobLog, pipelineHead, pushAndWait, pushBuild } from '../helpers/push-build.ts';
 
 const SECRET = 'services-secret';
 const TAG = randomUUID().slice(0, 8);
@@ -65,27 +62,19 @@ const indent = (text: string, n: number) =>
     .join('\n');
 
 describe('services: processes next to a job (real sandbox)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
   let sentinel: ReturnType<typeof createServer>;
   let sentinelPort: number;
 
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
     // Something of this machine's a service must not reach (on every address, loopback included).
     sentinel = createServer((c) => c.destroy());
     await new Promise<void>((r) => sentinel.listen(0, '0.0.0.0', r));
     sentinelPort = (sentinel.address() as { port: number }).port;
-    const head = (name: string) => `name: ${name}
-repository: octo-org/${name}
-clone-url: ${repo.dir}
-on: push
-`;
-    server = await startServer(
-      redis,
-      {
+  });
+  const s = suiteServer({
+    pipelines: (repo) => {
+      const head = (name: string) => pipelineHead(name, repo.dir);
+      return {
         'redis.yml': `${head('redis')}jobs:
   test:
     services:
@@ -171,39 +160,19 @@ ${echoServer(`attack-${TAG}`)}
             echo "ATTACK other-job BLOCKED"
           fi
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CONCURRENCY: '3' },
-    );
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_CONCURRENCY: '3' },
   });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+  after(() => {
     sentinel?.close();
     rmSync(GATES, { recursive: true, force: true });
   });
 
-  const push = async (name: string) => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ ref: 'refs/heads/main', before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const b = await view(id);
-        return ['success', 'failure', 'error', 'canceled', 'skipped'].includes(b.status) ? b : null;
-      },
-      120_000,
-      `build ${id}`,
-    );
-  const log = async (id: string, job = 'test') =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+  const push = (name: string) =>
+    pushBuild(s.server, { name, sha: s.repo.commits[0]!, secret: SECRET, ref: 'refs/heads/main' });
+  const finished = (id: string) => buildEnded(s.server, id, 120_000);
+  const log = (id: string, job = 'test') => jobLog(s.server, id, job);
 
   it('a step talks to a redis-server service; the service is gone after the job', async () => {
     const id = await push('redis');
@@ -256,7 +225,7 @@ ${echoServer(`attack-${TAG}`)}
     const id = await push('cancel');
     await waitFor(async () => (await log(id)).includes('step up'), 90_000, 'the step to run');
     assert.ok(processesWith(`cancel-${TAG}`).length > 0, 'the service runs while the step does');
-    const res = await server.api(`/api/builds/${id}/cancel`, { method: 'POST' });
+    const res = await s.server.api(`/api/builds/${id}/cancel`, { method: 'POST' });
     assert.ok(res.ok, await res.text());
     const b = await finished(id);
     assert.equal(b.status, 'canceled');
@@ -304,27 +273,19 @@ ${echoServer(`attack-${TAG}`)}
 });
 
 describe('services: on the host runner (PUSHCI_RUNNER=host)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
   let holder: ReturnType<typeof createServer>;
   let held: number;
 
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
     // A port something on this machine already listens on.
     holder = createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
     held = (holder.address() as { port: number }).port;
-    const head = (name: string) => `name: ${name}
-repository: octo-org/${name}
-clone-url: ${repo.dir}
-on: push
-`;
-    server = await startServer(
-      redis,
-      {
+  });
+  const s = suiteServer({
+    pipelines: (repo) => {
+      const head = (name: string) => pipelineHead(name, repo.dir);
+      return {
         'hosted.yml': `${head('hosted')}jobs:
   test:
     services:
@@ -344,34 +305,25 @@ ${echoServer(`host-${TAG}`)}
     steps:
       - run: echo "the step ran"
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
-    );
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
   });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+  after(() => {
     holder?.close();
   });
 
   const run = async (name: string) => {
-    const sha = repo.commits[0]!;
-    const res = await sendGithub(
-      server.base,
-      githubPush({ ref: 'refs/heads/main', before: sha, after: sha, repo: `octo-org/${name}` }),
-      SECRET,
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return ['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null;
-      },
-      120_000,
-      `build ${id}`,
-    );
-    return { b, log: await (await server.api(`/api/builds/${id}/jobs/test/log`)).text() };
+    const sha = s.repo.commits[0]!;
+    const b = await pushAndWait(s.server, {
+      name,
+      sha,
+      secret: SECRET,
+      timeoutMs: 120_000,
+      ref: 'refs/heads/main',
+    });
+    const id = b.id;
+    return { b, log: await jobLog(s.server, id, 'test') };
   };
 
   it('a service on a free port of this machine serves the step, and ends with the job', async () => {

@@ -2,31 +2,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
-import { jobLog, pushAndWait } from '../helpers/push-build.ts';
+import { describe, it } from 'node:test';
+import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const SECRET = 'files-secret';
 
 describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workflow commands', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
   // A file on the worker a step must not be able to read through its command files.
   const hostDir = mkdtempSync(join(tmpdir(), 'pushci-host-only-'));
   const hostFile = join(hostDir, 'private');
   writeFileSync(hostFile, 'stolen=worker-private-content\n');
 
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': 'a\n' }]);
-    const head = (name: string) =>
-      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': 'a\n' }],
+    pipelines: (repo) => {
+      const head = (name: string) => pipelineHead(name, repo.dir);
+      return {
         'files.yml': `${head('files')}jobs:
   produce:
     outputs:
@@ -85,18 +77,14 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
         run: echo "fine=yes" >> "$GITHUB_OUTPUT"
       - run: echo "control=\${{ steps.control.outputs.fine }}"
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: 'deploy-key-secret-value' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: 'deploy-key-secret-value' },
   });
 
   const build = (name: string) =>
-    pushAndWait(server, { name, sha: repo.commits[0]!, secret: SECRET, timeoutMs: 60_000 });
-  const log = (id: string, job: string) => jobLog(server, id, job);
+    pushAndWait(s.server, { name, sha: s.repo.commits[0]!, secret: SECRET, timeoutMs: 60_000 });
+  const log = (id: string, job: string) => jobLog(s.server, id, job);
 
   it('passes outputs, env and path along; masks, annotates and summarizes', async () => {
     const b = await build('files');

@@ -1,0 +1,45 @@
+import { after, before } from 'node:test';
+import { makeRepo, type TestRepo } from './git.ts';
+import { startRedis, type TestRedis } from './redis.ts';
+import { startServer, type TestServer } from './server.ts';
+
+/** What suiteServer starts; read it in the suite's tests (it is filled in before them). */
+export interface SuiteServer {
+  redis: TestRedis;
+  repo: TestRepo;
+  server: TestServer;
+  /** With `remoteWorker`: the worker process, with its own data dir, that reaches `server` over HTTP. */
+  worker: TestServer;
+}
+
+/**
+ * Call inside a `describe`: before its tests, starts a private Redis, a git repository with `history`
+ * and a whole pushci with the pipelines `pipelines(repo)` and `env`; after them, stops the servers, then
+ * Redis. With `remoteWorker`, `server` only serves HTTP and a second pushci (`worker`, its own data dir)
+ * runs the jobs, as a worker on another machine would.
+ */
+export function suiteServer(o: {
+  history?: Array<Record<string, string>>;
+  pipelines: (repo: TestRepo) => Record<string, string>;
+  env?: Record<string, string>;
+  remoteWorker?: boolean;
+}): SuiteServer {
+  const s = {} as SuiteServer;
+  before(async () => {
+    s.redis = await startRedis();
+    s.repo = makeRepo(o.history);
+    const pipelines = o.pipelines(s.repo);
+    if (!o.remoteWorker) {
+      s.server = await startServer(s.redis, pipelines, o.env);
+      return;
+    }
+    s.server = await startServer(s.redis, pipelines, o.env, { worker: false });
+    s.worker = await startServer(s.redis, pipelines, { PUSHCI_URL: s.server.base }, { http: false });
+  });
+  after(async () => {
+    await s.worker?.close();
+    await s.server?.close();
+    await s.redis?.stop();
+  });
+  return s;
+}

@@ -33,7 +33,7 @@ function bash(script: string, cwd: string, env: NodeJS.ProcessEnv, groups: numbe
 
 /**
  * "Try it in a minute", pasted into a shell in a fresh clone (with this checkout's node_modules, as after
- * `npm install`): the server starts, the signed push is accepted, and `npx pushci logs <id>` follows the
+ * `npm install`): the server starts, the signed push is accepted, and `npx pushci logs --follow <id>` follows the
  * build of the hello pipeline to its success. Only the port (a free one) and the build id (the one the
  * server answered) are filled in, as a reader would.
  */
@@ -63,8 +63,8 @@ describe('the README: Try it in a minute', () => {
   it('starts, accepts the signed push, and pushci logs follows the build to success', async () => {
     const port = await freePort();
     const lines = tryItBlock().replaceAll('localhost:3000', `localhost:${port}`).split('\n');
-    const logsAt = lines.findIndex((l) => l.startsWith('npx pushci logs <id>'));
-    assert.ok(logsAt > 0, 'the block ends by following the build with npx pushci logs <id>');
+    const logsAt = lines.findIndex((l) => l.startsWith('npx pushci logs --follow <id>'));
+    assert.ok(logsAt > 0, 'the block ends by following the build with npx pushci logs --follow <id>');
     const cwd = join(dir, 'pushci');
     const env = {
       PATH: process.env.PATH,

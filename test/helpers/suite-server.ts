@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { makeRepo, type TestRepo } from './git.ts';
+import { startReceiver } from './receiver.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { startServer, type TestServer } from './server.ts';
 
@@ -10,25 +11,30 @@ export interface SuiteServer {
   server: TestServer;
   /** With `remoteWorker`: the worker process, with its own data dir, that reaches `server` over HTTP. */
   worker: TestServer;
+  /** With `receiver`: an HTTP receiver for outbound webhooks, started before the server. */
+  receiver: Awaited<ReturnType<typeof startReceiver>>;
 }
 
 /**
  * Call inside a `describe`: before its tests, starts a private Redis, a git repository with `history`
  * and a whole pushci with the pipelines `pipelines(repo)` and `env`; after them, stops the servers, then
- * Redis. With `remoteWorker`, `server` only serves HTTP and a second pushci (`worker`, its own data dir)
+ * Redis. With `receiver`, a receiver for outbound webhooks is started first (`pipelines` gets its URL).
+ * With `remoteWorker`, `server` only serves HTTP and a second pushci (`worker`, its own data dir)
  * runs the jobs, as a worker on another machine would.
  */
 export function suiteServer(o: {
   history?: Array<Record<string, string>>;
-  pipelines: (repo: TestRepo) => Record<string, string>;
+  pipelines: (repo: TestRepo, receiver: { url: string }) => Record<string, string>;
   env?: Record<string, string>;
   remoteWorker?: boolean;
+  receiver?: boolean;
 }): SuiteServer {
   const s = {} as SuiteServer;
   before(async () => {
     s.redis = await startRedis();
     s.repo = makeRepo(o.history);
-    const pipelines = o.pipelines(s.repo);
+    if (o.receiver) s.receiver = await startReceiver();
+    const pipelines = o.pipelines(s.repo, s.receiver ?? { url: '' });
     if (!o.remoteWorker) {
       s.server = await startServer(s.redis, pipelines, o.env);
       return;
@@ -39,6 +45,7 @@ export function suiteServer(o: {
   after(async () => {
     await s.worker?.close();
     await s.server?.close();
+    await s.receiver?.close();
     await s.redis?.stop();
   });
   return s;

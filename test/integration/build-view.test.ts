@@ -1,74 +1,61 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { describe, it } from 'node:test';
 import { githubPush, gitlabPush, sendGithub, sendGitlab, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 describe('the build as people see it: html_url, forge links, raw logs, the event filter', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    receiver = await startReceiver();
-    const job = 'jobs:\n  hello:\n    steps:\n      - run: echo hello\n';
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      const job = 'jobs:\n  hello:\n    steps:\n      - run: echo hello\n';
+      return {
         'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non: push\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CALLBACK_SECRET }}\n    events: [build.completed]\n${job}`,
         'lab.yml': `name: lab\nforge: gitlab\nrepository: group/app\nclone-url: ${repo.dir}\non: push\n${job}`,
-      },
-      {
-        GITHUB_WEBHOOK_SECRET: 's',
-        GITLAB_WEBHOOK_TOKEN: 'g',
-        CALLBACK_SECRET: whsec(),
-        PUSHCI_GITLAB_URL: 'https://gitlab.example.com/',
-      },
-    );
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: 's',
+      GITLAB_WEBHOOK_TOKEN: 'g',
+      CALLBACK_SECRET: whsec(),
+      PUSHCI_GITLAB_URL: 'https://gitlab.example.com/',
+    },
   });
-  after(async () => {
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
-  });
-  const get = async (path: string) => (await (await server.api(path)).json()) as any;
+  const get = async (path: string) => (await (await s.server.api(path)).json()) as any;
 
   it('links the build page (html_url) next to the API url, in the API and in outbound payloads', async () => {
     const sent = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/web' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'octo-org/web' }),
       's',
     );
     const id = sent.json.builds[0].id as string;
     const b = await get(`/api/builds/${id}`);
-    assert.equal(b.url, `${server.config.publicUrl}/api/builds/${id}`);
-    assert.equal(b.html_url, `${server.config.publicUrl}/#/builds/${id}`);
+    assert.equal(b.url, `${s.server.config.publicUrl}/api/builds/${id}`);
+    assert.equal(b.html_url, `${s.server.config.publicUrl}/#/builds/${id}`);
     assert.deepEqual(b.links, {
       repository: 'https://github.com/octo-org/web',
-      commit: `https://github.com/octo-org/web/commit/${repo.commits[1]}`,
+      commit: `https://github.com/octo-org/web/commit/${s.repo.commits[1]}`,
       branch: 'https://github.com/octo-org/web/tree/main',
       tag: null,
       pull_request: null,
     });
-    await waitFor(() => receiver.got.length > 0, 30_000, 'the build.completed delivery');
-    const body = JSON.parse(receiver.got[0]!.body);
-    assert.equal(body.data.build.html_url, `${server.config.publicUrl}/#/builds/${id}`);
+    await waitFor(() => s.receiver.got.length > 0, 30_000, 'the build.completed delivery');
+    const body = JSON.parse(s.receiver.got[0]!.body);
+    assert.equal(body.data.build.html_url, `${s.server.config.publicUrl}/#/builds/${id}`);
     assert.equal(body.data.build.links, undefined, 'links are the API’s, not part of the payload');
-    const doc = await (await fetch(`${server.base}/openapi.json`)).json();
+    const doc = await (await fetch(`${s.server.base}/openapi.json`)).json();
     assert.ok(JSON.stringify(doc).includes('"html_url"'), 'the OpenAPI document describes html_url');
   });
 
   it('takes forge links from the forge’s web URL setting; a tag links to the tag', async () => {
     const sent = await sendGitlab(
-      server.base,
+      s.server.base,
       gitlabPush({
         ref: 'refs/tags/v1.2',
         before: '0'.repeat(40),
-        after: repo.commits[1]!,
+        after: s.repo.commits[1]!,
         repo: 'group/app',
       }),
       'g',
@@ -77,7 +64,7 @@ describe('the build as people see it: html_url, forge links, raw logs, the event
     const id = sent.json.builds[0].id as string;
     const b = await get(`/api/builds/${id}`);
     assert.equal(b.links.tag, 'https://gitlab.example.com/group/app/-/tags/v1.2');
-    assert.equal(b.links.commit, `https://gitlab.example.com/group/app/-/commit/${repo.commits[1]}`);
+    assert.equal(b.links.commit, `https://gitlab.example.com/group/app/-/commit/${s.repo.commits[1]}`);
     assert.equal(b.links.branch, null);
   });
 
@@ -98,7 +85,7 @@ describe('the build as people see it: html_url, forge links, raw logs, the event
   it('downloads a log as a file', async () => {
     const [b] = (await get('/api/builds?pipeline=web')).builds;
     await waitFor(async () => (await get(`/api/builds/${b.id}`)).status === 'success', 30_000, 'the build');
-    const res = await server.api(`/api/builds/${b.id}/jobs/hello/log?download=1`);
+    const res = await s.server.api(`/api/builds/${b.id}/jobs/hello/log?download=1`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="web-1-hello.log"');
     assert.match(await res.text(), /Z {3}hello\n/);

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { spawnPushci } from '../helpers/process.ts';
-import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor, type Received } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const TOKEN = 'cli-endpoints-token';
 const verifies = (secret: string, m: Received) => {
@@ -23,31 +21,18 @@ const verifies = (secret: string, m: Received) => {
 };
 
 describe('pushci endpoints (the CLI, as a real process)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      return {
         'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
   });
 
   const cli = async (...args: string[]) => {
-    const p = spawnPushci(['endpoints', ...args], { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: TOKEN });
+    const p = spawnPushci(['endpoints', ...args], { PUSHCI_URL: s.server.base, PUSHCI_API_TOKEN: TOKEN });
     const code = await p.exited;
     return { code, out: p.output.join('') };
   };
@@ -58,7 +43,7 @@ describe('pushci endpoints (the CLI, as a real process)', () => {
   it('add registers an endpoint and prints its secret once; list and show never do', async () => {
     const r = await cli(
       'add',
-      receiver.url,
+      s.receiver.url,
       '--events',
       'build.completed,job.completed',
       '--branches',
@@ -80,10 +65,14 @@ describe('pushci endpoints (the CLI, as a real process)', () => {
     assert.ok(json.endpoints.some((e) => e.id === id));
 
     const build = (
-      await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's')
+      await sendGithub(
+        s.server.base,
+        githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
+        's',
+      )
     ).json.builds[0].id as string;
     const m = await waitFor(
-      () => receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
+      () => s.receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
       15_000,
       'build.completed',
     );
@@ -116,11 +105,11 @@ describe('pushci endpoints (the CLI, as a real process)', () => {
     assert.equal(resumed.code, 0, resumed.out);
     assert.match(resumed.out, /resumed/);
 
-    const before = receiver.got.length;
+    const before = s.receiver.got.length;
     const tested = await cli('test', id, '--type', 'job.completed');
     assert.equal(tested.code, 0, tested.out);
     assert.match(tested.out, /✔ msg_test_[0-9a-f]+: 200/);
-    const m = receiver.got
+    const m = s.receiver.got
       .slice(before)
       .find((x) => String(x.headers['webhook-id']).startsWith('msg_test_'))!;
     assert.ok(verifies(secret, m) && verifies(fresh, m), 'both secrets sign during the overlap');

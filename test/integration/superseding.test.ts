@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { describe, it } from 'node:test';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
 import type { BuildView } from '../../src/model.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const FINAL = ['success', 'failure', 'canceled', 'error', 'skipped'];
 
 describe('concurrency groups', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }, { 'a.txt': '3' }]);
-    receiver = await startReceiver();
-    const p = (name: string, concurrency: string) => `name: ${name}
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }, { 'a.txt': '3' }],
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      const p = (name: string, concurrency: string) => `name: ${name}
 repository: octo-org/${name}
 clone-url: ${repo.dir}
 on: push
@@ -31,32 +25,25 @@ notify:
   - url: ${receiver.url}
     secret: \${{ env.CB }}
 `;
-    server = await startServer(
-      redis,
-      {
+      return {
         'cancel.yml': p('cancel', '{ cancel-in-progress: true }'),
         'queue.yml': p('queue', '{}'),
         'capped.yml': p('capped', '{ max: 1 }'),
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_CONCURRENCY: '4', PUSHCI_KILL_GRACE_MS: '300' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_CONCURRENCY: '4', PUSHCI_KILL_GRACE_MS: '300' },
   });
 
   const push = async (repoName: string, i: number) => {
     const r = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[i]!, repo: `octo-org/${repoName}` }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[i]!, repo: `octo-org/${repoName}` }),
       's',
     );
     assert.equal(r.status, 202, r.text);
     return r.json.builds[0].id as string;
   };
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+  const view = async (id: string) => (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView;
   const final = (id: string) =>
     waitFor(
       async () => ((v) => (FINAL.includes(v.status) ? v : null))(await view(id)),
@@ -64,7 +51,7 @@ notify:
       `build ${id}`,
     );
   const completions = (id: string) =>
-    receiver.got.filter(
+    s.receiver.got.filter(
       (r) => JSON.parse(r.body).type === 'build.completed' && JSON.parse(r.body).data.build.id === id,
     );
 
@@ -79,7 +66,7 @@ notify:
     assert.equal(vb.status, 'canceled');
     assert.equal(vb.superseded_by, c);
     assert.equal(vc.status, 'success');
-    assert.equal(vc.sha, repo.commits[2]);
+    assert.equal(vc.sha, s.repo.commits[2]);
     for (const id of [a, b, c]) {
       await waitFor(() => completions(id).length === 1, 10_000, `build.completed of ${id}`);
       assert.equal(completions(id).length, 1);

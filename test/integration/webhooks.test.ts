@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import {
   ZERO,
   githubPush,
@@ -13,26 +12,20 @@ import {
   sendGitlab,
   whsec,
 } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
 import type { BuildView } from '../../src/model.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const SECRET = 'gh-secret-' + randomUUID();
 const TOKEN = 'gl-token-' + randomUUID();
 const CALLBACK = whsec();
 
 describe('webhook to build to signed callback', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': 'first\n' }, { 'hello.txt': 'hello from the pushed commit\n' }]);
-    receiver = await startReceiver();
-    const pipeline = (name: string, repository: string, on: string) => `
+  const s = suiteServer({
+    history: [{ 'a.txt': 'first\n' }, { 'hello.txt': 'hello from the pushed commit\n' }],
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      const pipeline = (name: string, repository: string, on: string) => `
 name: ${name}
 repository: ${repository}
 clone-url: ${repo.dir}
@@ -54,31 +47,24 @@ notify:
   - url: ${receiver.url}
     secret: \${{ env.CALLBACK_SECRET }}
 `;
-    server = await startServer(
-      redis,
-      {
+      return {
         'gh.yml': pipeline('gh', 'octo-org/web', '  push:\n    branches: [main]'),
         'gl.yml': pipeline('gl', 'group/*', '  push:\n    branches: [main]'),
         'tags.yml': pipeline('tags', 'octo-org/web', '  push:\n    tags: ["v*"]'),
-      },
-      {
-        GITHUB_WEBHOOK_SECRET: `old-secret,${SECRET}`,
-        GITLAB_WEBHOOK_TOKEN: TOKEN,
-        CALLBACK_SECRET: CALLBACK,
-        WORKER_ONLY_SECRET: 'must-not-leak-into-steps',
-      },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: `old-secret,${SECRET}`,
+      GITLAB_WEBHOOK_TOKEN: TOKEN,
+      CALLBACK_SECRET: CALLBACK,
+      WORKER_ONLY_SECRET: 'must-not-leak-into-steps',
+    },
   });
 
   const completed = (id: string) =>
     waitFor(
       () =>
-        receiver.got
+        s.receiver.got
           .map((r) => JSON.parse(r.body))
           .find((b) => b.type === 'build.completed' && b.data.build.id === id),
       60_000,
@@ -87,7 +73,7 @@ notify:
 
   // The step's own output, from its log (a sandboxed step cannot write to this test's files).
   const output = async (id: string, prefix: string) => {
-    const text = await (await server.api(`/api/builds/${id}/jobs/build/log`)).text();
+    const text = await (await s.server.api(`/api/builds/${id}/jobs/build/log`)).text();
     return text
       .split('\n')
       .map((l) => l.indexOf(`${prefix} `))
@@ -96,8 +82,8 @@ notify:
 
   it('runs a signed GitHub push in the pushed commit and sends verified callbacks', async () => {
     const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, message: 'add hello' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, message: 'add hello' }),
       SECRET,
     );
     assert.equal(res.status, 202, res.text);
@@ -108,8 +94,8 @@ notify:
 
     const done = await completed(id);
     assert.equal(done.data.build.status, 'success');
-    assert.equal(done.data.build.sha, repo.commits[1]);
-    assert.equal(done.data.build.before, repo.commits[0]);
+    assert.equal(done.data.build.sha, s.repo.commits[1]);
+    assert.equal(done.data.build.before, s.repo.commits[0]);
     assert.deepEqual(
       done.data.build.jobs.map((j: { name: string; status: string; exit_code: number }) => [
         j.name,
@@ -124,7 +110,7 @@ notify:
     assert.deepEqual(await output(id, 'HELLO'), ['hello from the pushed commit']);
 
     const wh = new Webhook(CALLBACK);
-    const mine = receiver.got.filter((r) => JSON.parse(r.body).data.build.id === id);
+    const mine = s.receiver.got.filter((r) => JSON.parse(r.body).data.build.id === id);
     for (const m of mine) {
       wh.verify(m.body, {
         'webhook-id': String(m.headers['webhook-id']),
@@ -139,7 +125,7 @@ notify:
     assert.equal(sent.event, 'push');
     assert.equal(sent.pull_request, null);
 
-    const api = await server.api(`/api/builds/${id}`);
+    const api = await s.server.api(`/api/builds/${id}`);
     assert.equal(api.status, 200);
     const view = (await api.json()) as BuildView;
     // The API's build is the payload's, plus its forge links and whether a cancel is under way.
@@ -152,10 +138,10 @@ notify:
 
   it('gives steps the CI variables and the pipeline env, and nothing else of the worker', async () => {
     const res = await sendGithub(
-      server.base,
+      s.server.base,
       githubPush({
-        before: repo.commits[0]!,
-        after: repo.commits[1]!,
+        before: s.repo.commits[0]!,
+        after: s.repo.commits[1]!,
         message: 'env $(touch /tmp/pwned) `id`',
       }),
       SECRET,
@@ -166,8 +152,8 @@ notify:
       (await output(id, 'ENV')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     assert.equal(env.CI, 'true');
-    assert.equal(env.CI_COMMIT_SHA, repo.commits[1]);
-    assert.equal(env.CI_COMMIT_BEFORE_SHA, repo.commits[0]);
+    assert.equal(env.CI_COMMIT_SHA, s.repo.commits[1]);
+    assert.equal(env.CI_COMMIT_BEFORE_SHA, s.repo.commits[0]);
     assert.equal(env.CI_COMMIT_REF, 'refs/heads/main');
     assert.equal(env.CI_COMMIT_BRANCH, 'main');
     assert.equal(env.CI_REPO, 'octo-org/web');
@@ -178,7 +164,7 @@ notify:
     assert.equal(env.CI_JOB_NAME, 'build');
     assert.equal(env.CI_PIPELINE_EVENT, 'push');
     assert.equal(env.CI_COMMIT_PULL_REQUEST, undefined, 'pull request variables only for pull requests');
-    assert.ok(env.CI_WORKSPACE!.startsWith(server.config.dataDir));
+    assert.ok(env.CI_WORKSPACE!.startsWith(s.server.config.dataDir));
     assert.equal(env.FROM_PIPELINE, 'yes');
     assert.equal(env.WORKER_ONLY_SECRET, undefined);
     assert.equal(env.GITHUB_WEBHOOK_SECRET, undefined);
@@ -191,8 +177,8 @@ notify:
 
   it('runs a GitLab push with the right token', async () => {
     const res = await sendGitlab(
-      server.base,
-      gitlabPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'group/app' }),
+      s.server.base,
+      gitlabPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'group/app' }),
       TOKEN,
     );
     assert.equal(res.status, 202, res.text);
@@ -208,8 +194,8 @@ notify:
 
   it('runs only tag pipelines for a tag push, and nothing for a branch deletion', async () => {
     const tag = await sendGithub(
-      server.base,
-      githubPush({ ref: 'refs/tags/v1.0.0', before: ZERO, after: repo.commits[1]! }),
+      s.server.base,
+      githubPush({ ref: 'refs/tags/v1.0.0', before: ZERO, after: s.repo.commits[1]! }),
       SECRET,
     );
     assert.equal(tag.status, 202, tag.text);
@@ -218,24 +204,24 @@ notify:
       ['tags'],
     );
     const nomatch = await sendGithub(
-      server.base,
-      githubPush({ ref: 'refs/tags/release', before: ZERO, after: repo.commits[1]! }),
+      s.server.base,
+      githubPush({ ref: 'refs/tags/release', before: ZERO, after: s.repo.commits[1]! }),
       SECRET,
     );
     assert.equal(nomatch.status, 200);
     assert.deepEqual(nomatch.json.builds, []);
     assert.match(nomatch.json.reason, /no pipeline matches/);
     const deleted = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[1]!, after: ZERO }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[1]!, after: ZERO }),
       SECRET,
     );
     assert.equal(deleted.status, 200);
     assert.deepEqual(deleted.json.builds, []);
     assert.match(deleted.json.reason, /deleted/);
     const otherRepo = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'someone/else' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'someone/else' }),
       SECRET,
     );
     assert.equal(otherRepo.status, 200);
@@ -243,13 +229,13 @@ notify:
   });
 
   it('refuses unsigned, wrongly signed, malformed and oversized requests with JSON reasons', async () => {
-    const body = JSON.stringify(githubPush({ before: repo.commits[0]!, after: repo.commits[1]! }));
+    const body = JSON.stringify(githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]! }));
     const h = { 'x-github-event': 'push', 'x-github-delivery': randomUUID() };
     const cases: Array<[string, Promise<{ status: number; json: any }>, number, string]> = [
-      ['unsigned', post(`${server.base}/webhooks/github`, body, h), 401, 'signature_missing'],
+      ['unsigned', post(`${s.server.base}/webhooks/github`, body, h), 401, 'signature_missing'],
       [
         'wrong secret',
-        post(`${server.base}/webhooks/github`, body, {
+        post(`${s.server.base}/webhooks/github`, body, {
           ...h,
           'x-hub-signature-256': githubSignature(body, 'nope'),
         }),
@@ -258,7 +244,7 @@ notify:
       ],
       [
         'signature of another body',
-        post(`${server.base}/webhooks/github`, body + ' ', {
+        post(`${s.server.base}/webhooks/github`, body + ' ', {
           ...h,
           'x-hub-signature-256': githubSignature(body, SECRET),
         }),
@@ -267,7 +253,7 @@ notify:
       ],
       [
         'sha1 prefix',
-        post(`${server.base}/webhooks/github`, body, {
+        post(`${s.server.base}/webhooks/github`, body, {
           ...h,
           'x-hub-signature-256': githubSignature(body, SECRET).replace('sha256', 'sha1'),
         }),
@@ -276,7 +262,7 @@ notify:
       ],
       [
         'truncated JSON, signed',
-        post(`${server.base}/webhooks/github`, body.slice(0, 50), {
+        post(`${s.server.base}/webhooks/github`, body.slice(0, 50), {
           ...h,
           'x-hub-signature-256': githubSignature(body.slice(0, 50), SECRET),
         }),
@@ -285,7 +271,7 @@ notify:
       ],
       [
         'JSON array, signed',
-        post(`${server.base}/webhooks/github`, '[1]', {
+        post(`${s.server.base}/webhooks/github`, '[1]', {
           ...h,
           'x-hub-signature-256': githubSignature('[1]', SECRET),
         }),
@@ -296,9 +282,13 @@ notify:
         'bad ref, signed',
         (() => {
           const b = JSON.stringify(
-            githubPush({ ref: 'refs/heads/../../etc', before: repo.commits[0]!, after: repo.commits[1]! }),
+            githubPush({
+              ref: 'refs/heads/../../etc',
+              before: s.repo.commits[0]!,
+              after: s.repo.commits[1]!,
+            }),
           );
-          return post(`${server.base}/webhooks/github`, b, {
+          return post(`${s.server.base}/webhooks/github`, b, {
             ...h,
             'x-hub-signature-256': githubSignature(b, SECRET),
           });
@@ -308,20 +298,20 @@ notify:
       ],
       [
         'gitlab without token',
-        post(`${server.base}/webhooks/gitlab`, '{}', { 'x-gitlab-event': 'Push Hook' }),
+        post(`${s.server.base}/webhooks/gitlab`, '{}', { 'x-gitlab-event': 'Push Hook' }),
         401,
         'signature_missing',
       ],
       [
         'gitlab wrong token',
-        post(`${server.base}/webhooks/gitlab`, '{}', {
+        post(`${s.server.base}/webhooks/gitlab`, '{}', {
           'x-gitlab-event': 'Push Hook',
           'x-gitlab-token': 'wrong',
         }),
         401,
         'signature_mismatch',
       ],
-      ['unknown forge', post(`${server.base}/webhooks/nope`, '{}', {}), 404, 'not_found'],
+      ['unknown forge', post(`${s.server.base}/webhooks/nope`, '{}', {}), 404, 'not_found'],
     ];
     for (const [name, res, status, code] of cases) {
       const r = await res;
@@ -333,7 +323,7 @@ notify:
 
   it('refuses a body over the limit with 413, declared or streamed', async () => {
     const big = Buffer.alloc(26 * 1024 * 1024, 'a');
-    const r = await post(`${server.base}/webhooks/github`, big, {
+    const r = await post(`${s.server.base}/webhooks/github`, big, {
       'x-github-event': 'push',
       'x-hub-signature-256': githubSignature(big, SECRET),
     });
@@ -343,7 +333,7 @@ notify:
     const chunks = (async function* () {
       for (let i = 0; i < 27; i++) yield Buffer.alloc(1024 * 1024, 'b');
     })();
-    const res = await fetch(`${server.base}/webhooks/github`, {
+    const res = await fetch(`${s.server.base}/webhooks/github`, {
       method: 'POST',
       body: ReadableStreamFrom(chunks),
       headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) },
@@ -354,13 +344,13 @@ notify:
 
   it('answers ping with 200 and other events with 202 ignored', async () => {
     const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
-    const ping = await post(`${server.base}/webhooks/github`, body, {
+    const ping = await post(`${s.server.base}/webhooks/github`, body, {
       'x-github-event': 'ping',
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': githubSignature(body, SECRET),
     });
     assert.equal(ping.status, 200);
-    const issue = await post(`${server.base}/webhooks/github`, body, {
+    const issue = await post(`${s.server.base}/webhooks/github`, body, {
       'x-github-event': 'issues',
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': githubSignature(body, SECRET),

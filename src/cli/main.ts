@@ -5,6 +5,7 @@ import type { AnyCommand, Command } from './command.ts';
 import { approve } from './commands/approve.ts';
 import { artifacts } from './commands/artifacts.ts';
 import { builds } from './commands/builds.ts';
+import { cancel } from './commands/cancel.ts';
 import { doctor } from './commands/doctor.ts';
 import { endpoints } from './commands/endpoints.ts';
 import { hooks } from './commands/hooks.ts';
@@ -13,6 +14,7 @@ import { logs } from './commands/logs.ts';
 import { notifyTest } from './commands/notify-test.ts';
 import { recover } from './commands/recover.ts';
 import { redeliver } from './commands/redeliver.ts';
+import { rerun } from './commands/rerun.ts';
 import { run } from './commands/run.ts';
 import { schema } from './commands/schema.ts';
 import { serve } from './commands/serve.ts';
@@ -38,6 +40,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   logs,
   trigger,
   approve,
+  cancel,
+  rerun,
   redeliver,
   artifacts,
   endpoints,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diskUsage } from './disk-usage.ts';
 
 /**
  * The size cap of the fetched actions under `<data dir>/actions/<owner>/<repo>/<commit>`: a folder's
@@ -102,7 +103,7 @@ export class ActionsCache {
           const st = await lstat(dir).catch(() => null);
           if (!st?.isDirectory()) continue;
           const recorded = Number(await readFile(`${dir}.size`, 'utf8').catch(() => ''));
-          const bytes = recorded > 0 ? recorded : await folderBytes(dir);
+          const bytes = recorded > 0 ? recorded : ((await diskUsage(dir)) ?? 0);
           out.push({ key: `${owner}+${repo}+${commit}`, dir, bytes, usedMs: st.mtimeMs });
         }
       }
@@ -123,17 +124,6 @@ export function actionsCacheAt(root: string, maxBytes: number): ActionsCache {
 export interface ActionHolds {
   take(owner: string, repo: string, commit: string): Promise<void>;
   release(): Promise<void>;
-}
-
-/** The bytes of the files under a folder (symlinks counted as themselves, never followed). */
-export async function folderBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) n += await folderBytes(p);
-    else n += (await lstat(p).catch(() => null))?.size ?? 0;
-  }
-  return n;
 }
 
 function alive(pid: number): boolean {

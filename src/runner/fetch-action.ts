@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseActionRef, type ActionRef } from '../pipelines/action-ref.ts';
-import { folderBytes, type ActionHolds, type ActionsCache } from './actions-cache.ts';
+import type { ActionHolds, ActionsCache } from './actions-cache.ts';
+import { diskUsage } from './disk-usage.ts';
 import { git, GitError } from './git.ts';
 
 type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
@@ -133,7 +134,7 @@ export async function fetchAction(o: {
     await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', commit], opts);
     // The steps get the files, not the repository.
     await rm(join(tmp, '.git'), { recursive: true, force: true });
-    const bytes = await folderBytes(tmp);
+    const bytes = (await diskUsage(tmp)) ?? undefined;
     await mkdir(join(root, ref.owner, ref.repo), { recursive: true, mode: 0o700 });
     try {
       await rename(tmp, dir);

@@ -14,7 +14,7 @@ import type {
   StepExit,
 } from '../../backend.ts';
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
-import { diskUsage } from './disk-usage.ts';
+import { diskUsage } from '../../disk-usage.ts';
 import { bwrapArgs, homeInside } from './mounts.ts';
 import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
 import { attachNetwork } from './attach-network.ts';

@@ -5,7 +5,7 @@ import type { BuildView } from '../../src/model.ts';
 import { makeRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { spawnPushci } from '../helpers/process.ts';
-import { waitFor } from '../helpers/receiver.ts';
+import { waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { freePort, type TestRedis } from '../helpers/redis.ts';
 import { npmProject } from './npm-project.ts';
 
@@ -73,15 +73,7 @@ jobs:
   const base = `http://127.0.0.1:${port}`;
   const api = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   try {
-    await waitFor(
-      () =>
-        fetch(`${base}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      30_000,
-      'pushci',
-    );
+    await waitForHttp(`${base}/healthz`, { what: 'pushci' });
     const build = async (sha: string) => {
       const res = await sendGithub(
         base,

@@ -26,7 +26,7 @@ import { copyPackage } from '../helpers/copy-package.ts';
 import { makeRepo } from '../helpers/git.ts';
 import { githubPush, githubSignature, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startReceiver, waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeFloor, runFloor } from './floor.ts';
@@ -109,15 +109,7 @@ async function startReceiverProcess(redis: TestRedis, pipes: string, env: Record
     }),
   );
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(
-    () =>
-      fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    30_000,
-    'pushci',
-  );
+  await waitForHttp(`${base}/healthz`, { what: 'pushci' });
   return { ...p, base };
 }
 
@@ -227,15 +219,7 @@ async function startBaseline(file: string, env: Record<string, string> = {}) {
   });
   children.add(proc);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    () =>
-      fetch(`${url}/`).then(
-        () => true,
-        () => false,
-      ),
-    10_000,
-    file,
-  );
+  await waitForHttp(`${url}/`, { ms: 10_000, what: file, anyStatus: true });
   return { proc, url };
 }
 

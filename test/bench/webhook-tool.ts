@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/redis.ts';
-import { waitFor } from '../helpers/receiver.ts';
+import { waitForHttp } from '../helpers/receiver.ts';
 
 /**
  * The classic `webhook` tool (Debian package `webhook`) with one hook: an HMAC-SHA256 rule on the same
@@ -38,14 +38,6 @@ export async function startWebhookTool(secret: string) {
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    () =>
-      fetch(`${url}/`).then(
-        () => true,
-        () => false,
-      ),
-    10_000,
-    'webhook',
-  );
+  await waitForHttp(`${url}/`, { ms: 10_000, what: 'webhook', anyStatus: true });
   return { proc, url };
 }

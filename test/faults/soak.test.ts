@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startReceiver, waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 
 const PUSHES = Number(process.env.SOAK_PUSHES ?? 5000);
@@ -57,15 +57,9 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
     }
     for (let i = 0; i < 3; i++) workers.push(startWorker());
     for (const r of receivers) {
-      await waitFor(
-        () =>
-          fetch(`${r.base}/healthz`).then(
-            (x) => x.ok,
-            () => false,
-          ),
-        30_000,
-        `receiver ${r.base}: ${r.output.join('').slice(-300)}`,
-      );
+      await waitForHttp(`${r.base}/healthz`, {
+        what: `receiver ${r.base}: ${r.output.join('').slice(-300)}`,
+      });
     }
   });
   after(async () => {

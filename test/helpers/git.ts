@@ -12,7 +12,8 @@ export interface TestRepo {
   commit(files: Record<string, string>, message?: string): string;
 }
 
-const ENV = {
+/** The environment the tests' own git commands run with: a fixed author, no system config. */
+export const GIT_TEST_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'Test',
   GIT_AUTHOR_EMAIL: 'test@example.com',
@@ -25,7 +26,7 @@ const ENV = {
 export function makeRepo(history: Array<Record<string, string>> = [{ 'README.md': 'hello\n' }]): TestRepo {
   const dir = mkdtempSync(join(tmpdir(), 'pushci-test-repo-'));
   const git = (...args: string[]) =>
-    execFileSync('git', args, { cwd: dir, env: ENV, encoding: 'utf8' }).trim();
+    execFileSync('git', args, { cwd: dir, env: GIT_TEST_ENV, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   const commits: string[] = [];
   const commit = (files: Record<string, string>, message = `commit ${commits.length + 1}`) => {

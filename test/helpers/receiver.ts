@@ -52,3 +52,22 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Waits until a server at `url` answers: a 2xx, or with `anyStatus` any HTTP answer at all (for a server
+ * with nothing at that path); a refused connection is waited out.
+ */
+export function waitForHttp(
+  url: string,
+  o: { ms?: number; what?: string; anyStatus?: boolean } = {},
+): Promise<true> {
+  return waitFor(
+    () =>
+      fetch(url).then(
+        (r) => o.anyStatus === true || r.ok,
+        () => false,
+      ),
+    o.ms ?? 30_000,
+    o.what ?? url,
+  ) as Promise<true>;
+}

@@ -5,23 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ActionsCache } from '../../src/runner/actions-cache.ts';
+import { GIT_TEST_ENV } from '../helpers/git.ts';
 import { fetchAction } from '../../src/runner/fetch-action.ts';
 import { gitEnv } from '../../src/runner/git.ts';
-
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'T',
-  GIT_AUTHOR_EMAIL: 't@example.com',
-  GIT_COMMITTER_NAME: 'T',
-  GIT_COMMITTER_EMAIL: 't@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
 
 describe('fetchAction', () => {
   const base = mkdtempSync(join(tmpdir(), 'pushci-fetch-action-'));
   const dir = join(base, 'octo', 'tool.git');
   mkdirSync(dir, { recursive: true });
-  const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, env: GIT_ENV, encoding: 'utf8' }).trim();
+  const git = (...a: string[]) =>
+    execFileSync('git', a, { cwd: dir, env: GIT_TEST_ENV, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, 'action.yml'), 'name: t\nruns:\n  using: node20\n  main: index.js\n');
   writeFileSync(join(dir, 'index.js'), 'console.log(1)\n');

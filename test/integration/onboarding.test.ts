@@ -10,7 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
+import { startReceiver, waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
@@ -113,15 +113,7 @@ describe('from zero to the first green build', () => {
       stdio: 'ignore',
     });
     procs.push({ proc: serve, output: [], exited: new Promise((r) => serve.once('exit', r)) });
-    await waitFor(
-      () =>
-        fetch(`${url}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      30_000,
-      'the server',
-    );
+    await waitForHttp(`${url}/healthz`, { what: 'the server' });
     const res = await sendGithub(
       url,
       githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: 'octo-org/demo' }),

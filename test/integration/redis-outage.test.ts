@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
+import { waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { spawnPushci } from '../helpers/process.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { pipelinesDir, startServer, type TestServer } from '../helpers/server.ts';
@@ -78,15 +78,7 @@ describe('Redis outage', () => {
       GITHUB_WEBHOOK_SECRET: 's',
     });
     try {
-      await waitFor(
-        () =>
-          fetch(`http://127.0.0.1:${port}/healthz`).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        30_000,
-        'pushci serve',
-      );
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, { what: 'pushci serve' });
       await own.kill!();
       await new Promise((r) => setTimeout(r, 500));
       const signalled = Date.now();

@@ -4,22 +4,13 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { GIT_TEST_ENV, makeRepo, type TestRepo } from '../helpers/git.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { jobLog, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'remote-actions-secret';
 const ROOT = join(import.meta.dirname, '../..');
-
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
 
 /** A repository at `<base>/<owner>/<repo>` holding `files`, standing in for github.com/<owner>/<repo>. */
 function actionRepo(
@@ -31,7 +22,7 @@ function actionRepo(
   const dir = join(base, name);
   mkdirSync(dir, { recursive: true });
   const git = (...args: string[]) =>
-    execFileSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8' }).trim();
+    execFileSync('git', args, { cwd: dir, env: GIT_TEST_ENV, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   for (const [f, c] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, f)), { recursive: true });

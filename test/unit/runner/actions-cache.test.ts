@@ -37,7 +37,7 @@ describe('ActionsCache', () => {
 
   it("never removes a folder a running job holds, and a dead process's hold counts for nothing", async () => {
     const root = mkdtempSync(join(tmpdir(), 'pushci-actions-cache-'));
-    const cache = new ActionsCache(root, 90_000);
+    const cache = new ActionsCache(root, 100_000);
     const heldOld = folder(root, 'tool', 1, 40, 300);
     const deadHeld = folder(root, 'tool', 2, 40, 200);
     const newest = folder(root, 'tool', 3, 40, 0);
@@ -60,7 +60,7 @@ describe('ActionsCache', () => {
     assert.deepEqual(left(root, 'tool').sort(), [newest, another].sort());
   });
 
-  it('counts a folder by the size recorded when it was fetched, or by walking it', async () => {
+  it('counts a folder by the size recorded when it was fetched, or by measuring it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pushci-actions-cache-'));
     const a = folder(root, 'tool', 1, 1, 100);
     const b = folder(root, 'tool', 2, 1, 0);

@@ -10,7 +10,8 @@ type RemoteRef = Extract<ActionRef, { kind: 'remote' }>;
 /**
  * Fetches, before the job's steps start, every remote action the job can reach: those its steps name,
  * and those named by the composite actions they run (local ones are read from the checkout), so the
- * sandbox can be given exactly these folders, read-only. A failure is kept for the step that uses it.
+ * sandbox can be given exactly these folders, read-only. A failure fails the job before its first step
+ * (runJob), as GitHub's "Set up job" does.
  */
 export async function prefetchActions(
   uses: string[],

@@ -129,6 +129,14 @@ export async function runJob(
         }),
       say: (line) => log.system(line),
     });
+    // As GitHub's "Set up job": an action that cannot be fetched fails the job before its first step.
+    const unfetched = [...fetched.values()].flatMap((f) => ('problem' in f ? [f.problem] : []));
+    if (unfetched.length > 0) {
+      if (stop.aborted) return stoppedOutcome('while fetching actions');
+      const reason = `set up job: cannot fetch ${unfetched.join('; ')}`;
+      log.system(`pushci: ${reason}; no step ran`);
+      return { status: 'failure', exitCode: null, reason };
+    }
     const actionDirs = [...fetched.values()].flatMap((f) => ('dir' in f ? [f.dir] : []));
     // Node actions run with this worker's own Node (or PUSHCI_ACTIONS_NODE), shown read-only to the steps.
     const nodePath = await realpath(config.actionsNode ?? process.execPath).catch(() => null);

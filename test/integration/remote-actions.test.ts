@@ -184,6 +184,13 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
   missing:
     steps:
       - uses: octo-tools/node-action@v9
+  early:
+    steps:
+      - run: echo early-step-one-ran > marker.txt; cat marker.txt
+      - run: echo two
+      - uses: octo-tools/composite/setup@v2
+      - if: false
+        uses: octo-tools/node-action@v404
   other-ref:
     steps:
       - uses: actions/checkout@v4
@@ -269,6 +276,19 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
     );
     assert.ok(!(await log(b.id, 'refused')).includes('must-not-run'));
     assert.match(job('missing').reason ?? '', /has no tag or branch "v9"/);
+    // Every action of the job is fetched before step 1, as GitHub's "Set up job": one that cannot be
+    // fetched (even under if: false, after steps that would pass) fails the job before step 1 runs.
+    const early = await log(b.id, 'early');
+    assert.equal(job('early').status, 'failure', early);
+    assert.match(
+      job('early').reason ?? '',
+      /^set up job: cannot fetch octo-tools\/node-action@v404: the repository has no tag or branch "v404"/,
+    );
+    assert.match(early, /no step ran/);
+    assert.ok(!early.includes('early-step-one-ran'), early);
+    // The reachable composite action of the same job was fetched (its nested node action too).
+    assert.match(early, /action octo-tools\/composite@v2 is commit [0-9a-f]{40}/);
+    assert.match(early, /action octo-tools\/node-action@v1 is commit/);
     assert.match(
       job('other-ref').reason ?? '',
       /actions\/checkout of ref "some-other-branch" is not supported/,

@@ -43,7 +43,12 @@ export class ApiClient {
   async json<T>(path: string, init: RequestInit = {}): Promise<T> {
     const res = await this.fetch(path, init);
     const body = (await res.json().catch(() => null)) as (T & { message?: string }) | null;
-    if (!res.ok) throw new ConfigError(`${res.status}: ${body?.message ?? res.statusText}`);
+    // The error body's fields (e.g. the pipelines a 404 lists) stay in details for the command to use.
+    if (!res.ok)
+      throw new ConfigError(`${res.status}: ${body?.message ?? res.statusText}`, {
+        status: res.status,
+        ...(body ?? {}),
+      });
     return body as T;
   }
 }

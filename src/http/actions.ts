@@ -6,6 +6,7 @@ import { rerunBuild } from '../builds/rerun-build.ts';
 import { rerunFailed } from '../builds/rerun-failed.ts';
 import type { Redis } from 'ioredis';
 import { triggerBuild, type TriggerRequest } from '../builds/trigger-build.ts';
+import { findPipeline } from '../builds/find-pipeline.ts';
 import { approveBuild } from '../builds/approve-build.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
@@ -75,12 +76,11 @@ export function rerunFailedHandler(deps: ActionDeps & { redis: Redis }) {
   };
 }
 
-/** `POST /api/pipelines/:name/trigger` with `{"branch"|"tag", "sha"?, "repository"?}` */
+/** `POST /api/pipelines/:name/trigger` (`:name` or the pipeline's file, findPipeline) with `{"branch"|"tag", "sha"?, "repository"?}` */
 export function triggerHandler(deps: ActionDeps) {
   return async (ctx: Context) => {
     const body = (await readJsonBody(ctx)) as TriggerRequest;
-    const pipeline = deps.pipelines().pipelines.find((p) => p.name === ctx.params.name);
-    if (!pipeline) throw new NotFoundError(`no pipeline ${ctx.params.name}`);
+    const pipeline = findPipeline(deps.pipelines().pipelines, ctx.params.name!);
     const b = await triggerBuild(deps, pipeline, body, (def, forge, repository, ref) =>
       lsRemote(cloneUrlFor(def, forge, repository, deps.config), ref, gitEnv(deps.config.env)),
     );

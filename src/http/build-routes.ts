@@ -149,7 +149,8 @@ export const BUILD_ROUTES: readonly ApiRoute[] = [
     path: '/pipelines/:name/trigger',
     handler: ({ deps }) => triggerHandler(deps),
     doc: {
-      summary: 'A manual build',
+      summary:
+        'A manual build. :name is the pipeline’s id, or its file (path, name or stem) when only one fits; the 404 lists the pipelines (`pipelines: [{name, file}]`)',
       requestBody: json(
         object({
           branch: str,

@@ -127,6 +127,19 @@ describe('cancel, rerun and manual trigger', () => {
     assert.equal(bad.status, 400);
     const unknown = await post(`${server.base}/api/pipelines/nope/trigger`, '{"branch":"main"}', auth);
     assert.equal(unknown.status, 404);
+    // What a newcomer types: the file name. It names the pipeline when only one file fits.
+    const byFile = await post(`${server.base}/api/pipelines/quick.yml/trigger`, '{"tag":"v1.0"}', auth);
+    assert.equal(byFile.status, 202, byFile.text);
+    assert.equal(byFile.json.builds[0].pipeline, 'quick');
+    // Otherwise the 404 says which pipelines exist.
+    const typo = await post(`${server.base}/api/pipelines/qiuck/trigger`, '{"branch":"main"}', auth);
+    assert.equal(typo.status, 404);
+    assert.equal(typo.json.error, 'not_found');
+    assert.match(typo.json.message, /no pipeline "qiuck"; the pipelines are: long \(.*long\.yml\), prod/);
+    assert.deepEqual(
+      typo.json.pipelines.map((p: { name: string }) => p.name),
+      ['long', 'prod', 'quick'],
+    );
   });
 
   it('triggers only repositories the pipeline is for, by valid name (its secrets go with the build)', async () => {
@@ -170,6 +183,15 @@ describe('cancel, rerun and manual trigger', () => {
       const code = await p.exited;
       return { code, out: p.output.join('') };
     };
+    const typo = await cli(['trigger', 'qiuck.yml', '--tag', 'v1.0']);
+    assert.equal(typo.code, 1, typo.out);
+    assert.match(
+      typo.out,
+      /404: no pipeline "qiuck\.yml"; the pipelines are: .*; did you mean pushci trigger quick\?/,
+    );
+    const stem = await cli(['trigger', 'org', '--branch', 'main', '--repo', 'octo-org/cli', '--json']);
+    assert.equal(stem.code, 0, stem.out);
+    assert.equal(JSON.parse(stem.out).pipeline, 'prod', 'the file org.yml holds pipeline prod');
     const bare = await cli(['trigger', 'prod', '--branch', 'main']);
     assert.equal(bare.code, 1, bare.out);
     assert.match(bare.out, /prod is for octo-org\/\*, a pattern: .*pushci trigger --repo owner\/name/);

@@ -1,5 +1,7 @@
+import { basename } from 'node:path';
 import { ApiClient } from '../../api-client.ts';
-import { UsageError } from '../../errors.ts';
+import { ConfigError, UsageError } from '../../errors.ts';
+import { didYouMean } from '../did-you-mean.ts';
 import { followBuild } from '../../follow.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
 
@@ -48,12 +50,16 @@ export const trigger: Command = {
       ...(values.repo ? { repository: values.repo } : {}),
       ...(values.input ? { inputs: parseInputs(values.input as string[]) } : {}),
     };
-    const r = await api.json<{
-      builds: Array<{ id: string; pipeline: string; number: number; url: string }>;
-    }>(`/api/pipelines/${encodeURIComponent(pipeline)}/trigger`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-    });
+    const r = await api
+      .json<{
+        builds: Array<{ id: string; pipeline: string; number: number; url: string }>;
+      }>(`/api/pipelines/${encodeURIComponent(pipeline)}/trigger`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      })
+      .catch((err: unknown) => {
+        throw withSuggestion(err, pipeline);
+      });
     const b = r.builds[0]!;
     if (values.json && !values.follow) console.log(JSON.stringify(b));
     else console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
@@ -70,4 +76,17 @@ function parseInputs(flags: readonly string[]): Record<string, string> {
     out[f.slice(0, at)] = f.slice(at + 1);
   }
   return out;
+}
+
+/** A 404 that lists the pipelines, with the one the user most likely meant (by id or file stem). */
+function withSuggestion(err: unknown, wanted: string): unknown {
+  const listed = err instanceof ConfigError ? err.details?.pipelines : undefined;
+  if (!(err instanceof ConfigError) || !Array.isArray(listed)) return err;
+  const stem = (file: string) => basename(file).replace(/\.ya?ml$/, '');
+  const known = (listed as Array<{ name: string; file: string }>).map((p) => ({ ...p, stem: stem(p.file) }));
+  const meant = didYouMean(stem(wanted), [...new Set(known.flatMap((p) => [p.name, p.stem]))]);
+  const targets = known.filter((p) => p.name === meant || p.stem === meant);
+  return targets.length === 1
+    ? new ConfigError(`${err.message}; did you mean pushci trigger ${targets[0]!.name}?`)
+    : err;
 }

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { findPipeline } from '../../../src/builds/find-pipeline.ts';
+import { NotFoundError } from '../../../src/errors.ts';
+import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
+
+const pipeline = (file: string, name: string) => {
+  const r = loadPipelineSource(
+    file,
+    Buffer.from(
+      `name: ${name}\nrepository: octo-org/web\non: push\njobs:\n  a:\n    steps:\n      - run: make\n`,
+    ),
+    {},
+  );
+  assert.deepEqual(r.diagnostics, []);
+  return r.pipeline!;
+};
+
+describe('findPipeline', () => {
+  const all = [
+    pipeline('.pushci/gha.yml', 'GitHub checks'),
+    pipeline('.pushci/deploy.yaml', 'deploy'),
+    pipeline('.pushci/lint.yml', 'gha.yml'),
+    pipeline('other/deploy.yml', 'deploy-other'),
+  ];
+  const found = (wanted: string) => findPipeline(all, wanted).file;
+
+  it('finds a pipeline by its id first, then by its file path, file name or stem', () => {
+    for (const [wanted, file] of [
+      ['deploy', '.pushci/deploy.yaml'],
+      ['deploy-other', 'other/deploy.yml'],
+      // An id wins over a file of the same name.
+      ['gha.yml', '.pushci/lint.yml'],
+      ['gha', '.pushci/gha.yml'],
+      ['.pushci/gha.yml', '.pushci/gha.yml'],
+      ['./.pushci/gha.yml', '.pushci/gha.yml'],
+      ['lint', '.pushci/lint.yml'],
+      ['deploy.yml', 'other/deploy.yml'],
+      ['other/deploy.yml', 'other/deploy.yml'],
+      ['.pushci/deploy.yaml', '.pushci/deploy.yaml'],
+    ] as const)
+      assert.equal(found(wanted), file, wanted);
+  });
+
+  it('is a 404 listing the pipelines when nothing or more than one file fits', () => {
+    for (const [wanted, message] of [
+      ['gah', /^no pipeline "gah"; the pipelines are: .*gha\.yml \(\.pushci\/lint\.yml\)/],
+      ['pushci/gha.yml', /^no pipeline/],
+      ['.yml', /^no pipeline/],
+      ['', /^no pipeline/],
+      ['../.pushci/gha.yml', /^no pipeline/],
+    ] as const) {
+      assert.throws(
+        () => findPipeline(all, wanted),
+        (err: unknown) => {
+          assert.ok(err instanceof NotFoundError);
+          assert.match(err.message, message);
+          assert.equal((err.details?.pipelines as unknown[]).length, 4);
+          return true;
+        },
+        wanted,
+      );
+    }
+    const twice = [pipeline('a/ci.yml', 'one'), pipeline('b/ci.yml', 'two')];
+    assert.throws(
+      () => findPipeline(twice, 'ci'),
+      /fits several pipelines' files: say one by name \(one, two\)/,
+    );
+    assert.equal(findPipeline(twice, 'b/ci.yml').name, 'two', 'control: a longer path tells them apart');
+  });
+});

@@ -333,7 +333,7 @@ export const SETTINGS = [
     flag: 'job-disk',
     kind: 'size',
     default: '20G',
-    doc: 'Disk a sandboxed job may fill in its workspace, /tmp and $HOME together (0: no limit).',
+    doc: 'Disk a sandboxed job may fill in its workspace, /tmp, $HOME and /dev/shm together (0: no limit).',
   },
   {
     key: 'jobOpenFiles',

@@ -46,8 +46,11 @@ describe('the sandbox mounts', () => {
       '--ro-bind /srv/ci/.pushci/mirrors/abc.git/objects /srv/ci/.pushci/mirrors/abc.git/objects',
       `--ro-bind ${dirs.scripts} ${dirs.scripts}`,
       `--bind ${dirs.src} ${dirs.src}`,
+      // /dev/shm is the job's own folder on disk, and bubblewrap's /dev tmpfs (no limit counts it) read-only.
+      `--bind ${root}/shm /dev/shm`,
       '--remount-ro /srv/ci',
       '--remount-ro /run',
+      '--remount-ro /dev',
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import type { JobDirs, NetworkMode } from '../../backend.ts';
 
 export interface MountPlan {
@@ -24,6 +24,13 @@ function hideable(p: string): boolean {
   return isAbsolute(p) && p !== '/' && !SYSTEM.some((s) => within(s, p)) && !within(p, '/proc');
 }
 
+/**
+ * The host folder shown as the steps' `/dev/shm`: inside the job's folder, so what a step puts there
+ * counts against PUSHCI_JOB_DISK and goes with the job. bubblewrap's own `/dev` is a tmpfs sized at half
+ * the machine's memory that no job limit counts (rlimits do not see tmpfs pages), so it is read-only.
+ */
+export const shmDir = (dirs: JobDirs) => join(dirs.root, 'shm');
+
 /** Where the job's `$HOME` appears: at the pushci user's home path, or at its own path when that cannot be covered. */
 export function homeInside(p: Pick<MountPlan, 'home' | 'dirs'>): string {
   return p.home && hideable(p.home) ? p.home : p.dirs.home;
@@ -31,7 +38,7 @@ export function homeInside(p: Pick<MountPlan, 'home' | 'dirs'>): string {
 
 /**
  * bubblewrap's arguments for a job's steps: the host's root read-only; fresh /dev, /proc (the job's own
- * PID namespace), /run; the job's own /tmp and $HOME; pushci's folders covered by empty tmpfs; then the
+ * PID namespace), /run; the job's own /tmp, $HOME and /dev/shm; pushci's folders covered by empty tmpfs; then the
  * checkout (read-write), the scripts and the borrowed objects (read-only). Covers go shallowest first
  * and grants last, so a grant inside a covered folder (the workspace inside the data dir) stays visible.
  */
@@ -56,8 +63,9 @@ export function bwrapArgs(p: MountPlan): string[] {
   a.push('--bind', p.dirs.src, p.dirs.src);
   if (homeInside(p) === p.dirs.home) a.push('--bind', p.dirs.home, p.dirs.home);
   if (p.resolvConf) a.push('--ro-bind', p.resolvConf, '/etc/resolv.conf');
+  a.push('--bind', shmDir(p.dirs), '/dev/shm');
   // Covers are read-only once every grant is mounted (a remount does not reach the mounts inside).
   for (const [d, args] of covers) if (args[0] === '--tmpfs') a.push('--remount-ro', d);
-  a.push('--remount-ro', '/run');
+  a.push('--remount-ro', '/run', '--remount-ro', '/dev');
   return a;
 }

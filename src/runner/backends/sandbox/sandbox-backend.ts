@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -15,7 +15,7 @@ import type {
 } from '../../backend.ts';
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { diskUsage } from '../../disk-usage.ts';
-import { bwrapArgs, homeInside } from './mounts.ts';
+import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
 import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
 import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
@@ -126,6 +126,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           await writeFile(resolvConf, text, { mode: 0o644 });
         }
       }
+      await mkdir(shmDir(o.dirs), { recursive: true, mode: 0o700 });
       const base = bwrapArgs({
         dirs: o.dirs,
         hide: opts.hide,
@@ -147,7 +148,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const pids = new WeakMap<StartedStep, () => number | null>();
       let diskOver: string | null = null;
       const diskMessage = (used: number) =>
-        `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp and $HOME hold ${formatBytes(used)}`;
+        `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp, $HOME and /dev/shm hold ${formatBytes(used)}`;
       let measuring = false;
       const watcher =
         o.limits.diskBytes > 0

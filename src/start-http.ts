@@ -71,9 +71,10 @@ export async function startHttp(
       config.publicUrl === `http://localhost:${config.port}`
         ? `http://localhost:${server.port}`
         : config.publicUrl;
+    const link = `${base}/login?token=${encodeURIComponent(apiToken)}`;
     log.info(
-      { token_file: generated.file, token_created: generated.created },
-      `open the dashboard: ${base}/login?token=${encodeURIComponent(apiToken)}`,
+      { token_file: generated.file, token_created: generated.created, login_url: link },
+      `open the dashboard: ${link}`,
     );
   }
   return { url: server.url, pipelines: () => pipelines.current() };

@@ -417,6 +417,14 @@ export const SETTINGS = [
   },
 
   {
+    key: 'compactHeap',
+    env: 'PUSHCI_COMPACT_HEAP',
+    flag: 'compact-heap',
+    kind: 'bool',
+    default: 'true',
+    doc: 'Once started, `serve` runs one memory-reducing garbage collection before it listens (0.1 to 0.3 s): an idle receiver then holds about 120 MiB instead of 160. The heap still grows under load.',
+  },
+  {
     key: 'queuePrefix',
     env: 'PUSHCI_QUEUE_PREFIX',
     flag: 'queue-prefix',

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Inbound } from './forges/forge.ts';
 import { FORGE_LIST } from './forges/registry.ts';
 import { createApp } from './http/app.ts';
+import { compactHeap } from './compact-heap.ts';
 import { listen } from './listen.ts';
 import { subscribeLiveEvents } from './subscribe-live-events.ts';
 import type { Logger } from './log.ts';
@@ -62,9 +63,21 @@ export async function startHttp(
     log,
   });
   await startHousekeeping(config, deps, () => pipelines.current(), pipelines.onReload);
+  // Before listening, so no request waits for it: start-up's garbage is most of an idle receiver's RSS.
+  const compacted = config.compactHeap ? compactHeap() : null;
   const server = await listen(app, config);
   closers.push(() => server.close());
-  log.info({ url: server.url, public_url: config.publicUrl }, 'pushci is listening');
+  log.info(
+    {
+      url: server.url,
+      public_url: config.publicUrl,
+      ...(compacted && {
+        heap_compacted_ms: Math.round(compacted.ms),
+        heap_freed_mib: Math.round(compacted.freedBytes / 2 ** 20),
+      }),
+    },
+    'pushci is listening',
+  );
   if (generated) {
     // The one line that carries the token (as Jupyter's does): whoever reads this log could log in.
     const base =

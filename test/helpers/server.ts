@@ -46,6 +46,8 @@ export async function startServer(
     PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,50ms,100ms',
     PUSHCI_LOG_LEVEL: 'debug',
     PUSHCI_SHUTDOWN_GRACE_MS: '1000',
+    // In-process servers share the test runner's heap: compacting it would only slow the suite down.
+    PUSHCI_COMPACT_HEAP: 'false',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -14,7 +14,7 @@ import type {
   StepExit,
 } from '../../backend.ts';
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
-import { diskUsage } from '../../disk-usage.ts';
+import { watchDisk } from './disk-watcher.ts';
 import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
 import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
 import { attachNetwork } from './attach-network.ts';
@@ -146,25 +146,18 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const serviceForwarders: Array<() => void> = [];
       let socketDir: string | null = null;
       const pids = new WeakMap<StartedStep, () => number | null>();
-      let diskOver: string | null = null;
-      const diskMessage = (used: number) =>
-        `filled the job's disk limit of ${formatBytes(o.limits.diskBytes)} (PUSHCI_JOB_DISK): its workspace, /tmp, $HOME and /dev/shm hold ${formatBytes(used)}`;
-      let measuring = false;
-      const watcher =
+      const disk =
         o.limits.diskBytes > 0
-          ? setInterval(() => {
-              if (measuring || live.size === 0) return;
-              measuring = true;
-              void diskUsage(o.dirs.root).then((used) => {
-                measuring = false;
-                if (used !== null && used > o.limits.diskBytes) {
-                  diskOver = diskMessage(used);
-                  for (const s of live) void s.kill(1000);
-                }
-              });
-            }, diskCheckMs)
+          ? watchDisk({
+              root: o.dirs.root,
+              limitBytes: o.limits.diskBytes,
+              everyMs: diskCheckMs,
+              busy: () => live.size > 0,
+              onOver: () => {
+                for (const s of live) void s.kill(1000);
+              },
+            })
           : null;
-      watcher?.unref();
 
       /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
       const launch = async (s: StartOptions) => {
@@ -278,15 +271,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           exit,
           kill,
           async limitHit() {
-            if (diskOver) return diskOver;
+            const over = disk?.over();
+            if (over) return over;
             const hit = await cgroup?.exceeded();
             if (hit) return hit;
             const r = await exit;
-            if (r.exitCode !== 0 && o.limits.diskBytes > 0) {
-              const used = await diskUsage(o.dirs.root);
-              if (used !== null && used >= o.limits.diskBytes * 0.98) return diskMessage(used);
-            }
-            return null;
+            return r.exitCode !== 0 && disk ? disk.fullAfterFailure() : null;
           },
         };
         live.add(step);
@@ -324,7 +314,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           },
         },
         async destroy() {
-          if (watcher) clearInterval(watcher);
+          disk?.stop();
           await Promise.all([...live].map((s) => s.kill(0)));
           for (const stop of serviceForwarders.splice(0)) stop();
           if (socketDir) await rm(socketDir, { recursive: true, force: true }).catch(() => {});

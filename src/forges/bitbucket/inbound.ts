@@ -3,15 +3,8 @@ import type { PushEvent } from '../../core/event.ts';
 import { pullRequestEvent, sameRepository } from '../pull-request.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import { hmacMatches } from '../hmac.ts';
-import {
-  decodeUtf8,
-  optionalString,
-  parseJsonObject,
-  pick,
-  requireSha,
-  requireString,
-  splitRef,
-} from '../payload.ts';
+import { decodeUtf8, optionalString, parseJsonObject, pick, requireSha, requireString } from '../payload.ts';
+import { pushEvent } from '../push-event.ts';
 
 const ZERO = '0'.repeat(40);
 /** One delivery can carry many refs; more than this is refused as hostile. */
@@ -84,20 +77,17 @@ export function createBitbucketInbound(secrets: readonly string[]): Inbound {
         const before = pick(c, 'old')
           ? requireSha(pick(c, 'old', 'target', 'hash'), `push.changes[${i}].old.target.hash`)
           : ZERO;
-        return {
+        return pushEvent({
           forge: 'bitbucket',
           deliveryId,
           repository,
           ref,
-          ...splitRef(ref),
           before,
           after,
-          deleted: after === ZERO,
-          created: before === ZERO,
           forced: pick(c, 'forced') === true,
           headMessage: optionalString(pick(c, 'new', 'target', 'message')),
           pusher,
-        };
+        });
       });
       return { kind: 'build', deliveryId, events };
     },

@@ -1,19 +1,6 @@
 import { MissingTokenError } from '../../errors.ts';
-import type { BuildStatus } from '../../model.ts';
 import type { ApiCall, CommitStatus } from '../forge.ts';
-
-// Gitea's (and Forgejo's) states: pending, success, error, failure, warning.
-const STATE: Record<BuildStatus, string> = {
-  'pending-approval': 'pending',
-  queued: 'pending',
-  running: 'pending',
-  success: 'success',
-  failure: 'failure',
-  error: 'error',
-  canceled: 'error',
-  // Like GitHub: a skipped build must not block a required check.
-  skipped: 'success',
-};
+import { githubShapedStatusBody } from '../github-shaped-status.ts';
 
 /** `POST /api/v1/repos/{owner}/{repo}/statuses/{sha}` under the forge's web base URL. */
 export function giteaCommitStatus(
@@ -28,11 +15,6 @@ export function giteaCommitStatus(
   return {
     url: `${base.replace(/\/+$/, '')}/api/v1/repos/${owner}/${repo}/statuses/${s.sha}`,
     headers: { authorization: `token ${token}` },
-    body: JSON.stringify({
-      state: STATE[s.status],
-      target_url: s.targetUrl,
-      description: s.description,
-      context: s.context,
-    }),
+    body: githubShapedStatusBody(s),
   };
 }

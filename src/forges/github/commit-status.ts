@@ -1,19 +1,7 @@
 import type { Config } from '../../config.ts';
 import { MissingTokenError } from '../../errors.ts';
-import type { BuildStatus } from '../../model.ts';
 import type { ApiCall, CommitStatus } from '../forge.ts';
-
-const STATE: Record<BuildStatus, string> = {
-  'pending-approval': 'pending',
-  queued: 'pending',
-  running: 'pending',
-  success: 'success',
-  failure: 'failure',
-  error: 'error',
-  canceled: 'error',
-  // GitHub has no "skipped" status; success keeps required checks from blocking a skipped build.
-  skipped: 'success',
-};
+import { githubShapedStatusBody } from '../github-shaped-status.ts';
 
 /** `POST /repos/{owner}/{repo}/statuses/{sha}`. */
 export function githubCommitStatus(s: CommitStatus, config: Readonly<Config>): ApiCall {
@@ -27,11 +15,6 @@ export function githubCommitStatus(s: CommitStatus, config: Readonly<Config>): A
       accept: 'application/vnd.github+json',
       'x-github-api-version': '2022-11-28',
     },
-    body: JSON.stringify({
-      state: STATE[s.status],
-      target_url: s.targetUrl,
-      description: s.description,
-      context: s.context,
-    }),
+    body: githubShapedStatusBody(s),
   };
 }

@@ -6,7 +6,6 @@ import { pullRequestEvent } from '../pull-request.ts';
 import { standardWebhookMatches } from '../standard-webhooks.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import {
-  ZERO_SHA,
   decodeUtf8,
   optionalString,
   parseJsonObject,
@@ -14,8 +13,8 @@ import {
   requireSha,
   requireString,
   peeledTag,
-  splitRef,
 } from '../payload.ts';
+import { pushEvent } from '../push-event.ts';
 
 const PUSH_EVENTS = new Set(['Push Hook', 'Tag Push Hook']);
 
@@ -111,20 +110,16 @@ function toPushEvent(p: Record<string, unknown>, deliveryId: string): PushEvent 
   );
   const commits = Array.isArray(p.commits) ? p.commits : [];
   const head = commits.find((c) => pick(c, 'id') === after) ?? commits.at(-1);
-  return {
+  return pushEvent({
     forge: 'gitlab',
     deliveryId,
     repository,
     ref,
-    ...splitRef(ref),
     before,
     after,
-    deleted: ZERO_SHA.test(after),
-    created: ZERO_SHA.test(before),
-    forced: false,
     headMessage: optionalString(pick(head, 'message')),
     pusher: optionalString(p.user_username, 200),
-  };
+  });
 }
 
 /**

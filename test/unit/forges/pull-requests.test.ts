@@ -56,9 +56,14 @@ describe('pull request payloads, per forge', () => {
         pullRequest(parse(githubPullRequest({ action, number: 5, head: B, base: A }))).pullRequest.action,
         action,
       );
-    for (const action of ['closed', 'labeled', 'edited']) {
+    for (const action of ['closed', 'labeled', 'edited', 'synchronized', 'toString']) {
       const r = parse(githubPullRequest({ action, number: 5, head: B, base: A }));
-      assert.equal(r.kind, 'ignored');
+      assert.deepEqual(r, {
+        kind: 'ignored',
+        event: 'pull_request',
+        deliveryId: 'd',
+        reason: `pull request ${action}: only opened, synchronize and reopened build`,
+      });
     }
     const evil = githubPullRequest({ number: 5, head: B, base: A, source: '--upload-pack=x' });
     evil.pull_request.head.ref = 'a..b';
@@ -130,9 +135,17 @@ describe('pull request payloads, per forge', () => {
       fork.pull_request.head.repo.id = 141;
       fork.pull_request.head.repo.full_name = 'eve/webhooks';
       assert.equal(pullRequest(parse(fork)).pullRequest.fork, true);
-      const closed = structuredClone(pr);
-      closed.action = 'closed';
-      assert.equal(parse(closed).kind, 'ignored');
+      // Gitea's own spelling only; and an action named like an object's property is no action.
+      for (const action of ['closed', 'synchronize', 'toString', '__proto__']) {
+        const other = structuredClone(pr);
+        other.action = action;
+        assert.deepEqual(parse(other), {
+          kind: 'ignored',
+          event: 'pull_request',
+          deliveryId: 'd',
+          reason: `pull request ${action}: only opened, synchronized and reopened build`,
+        });
+      }
     }
   });
 

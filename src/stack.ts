@@ -84,3 +84,9 @@ export function createStack(
     },
   };
 }
+
+/** What a job worker takes from the stack: its connection, keys, store and lifecycle. */
+export function jobWorkerParts(stack: Stack) {
+  const { redis, keys, store, lifecycle } = stack;
+  return { connection: redis, redis, keys, store, lifecycle };
+}

@@ -7,7 +7,7 @@ import { startHeartbeat } from './queue/worker-heartbeat.ts';
 import { createJobWorker } from './runner/job-worker.ts';
 import { workerLabels } from './runner/labels.ts';
 import { selectBackend } from './runner/select-backend.ts';
-import { createStack, type Stack } from './stack.ts';
+import { createStack, jobWorkerParts, type Stack } from './stack.ts';
 
 export interface WorkersDeps {
   log: Logger;
@@ -32,12 +32,8 @@ export async function startWorkers(config: Readonly<Config>, deps: WorkersDeps):
   const stack: Stack = createStack(redis, config, log, deps.clock);
   closers.push(() => stack.close());
   const jobWorker = await createJobWorker({
+    ...jobWorkerParts(stack),
     config,
-    connection: redis,
-    redis,
-    keys: stack.keys,
-    store: stack.store,
-    lifecycle: stack.lifecycle,
     log,
     backend,
     serverUrl: deps.serverUrl,

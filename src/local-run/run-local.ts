@@ -24,7 +24,7 @@ import { startEmbeddedRedis } from '../redis/embedded.ts';
 import { createJobWorker } from '../runner/job-worker.ts';
 import { decodeLine } from '../runner/job-log.ts';
 import { selectBackend } from '../runner/select-backend.ts';
-import { createStack } from '../stack.ts';
+import { createStack, jobWorkerParts } from '../stack.ts';
 import { snapshotWorkingTree } from './snapshot-working-tree.ts';
 
 export interface RunLocalOptions {
@@ -145,12 +145,8 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
     const filesUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     const worker = await createJobWorker({
       serverUrl: () => filesUrl,
+      ...jobWorkerParts(stack),
       config: local,
-      connection: redis,
-      redis,
-      keys: stack.keys,
-      store: stack.store,
-      lifecycle: stack.lifecycle,
       log,
       backend,
     });

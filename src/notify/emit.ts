@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import type { CommitStatus } from '../forges/forge.ts';
 import type { BuildStatus, ForgeName, JobView, OutboundEventType } from '../model.ts';
 import { notifyWants } from '../pipelines/match.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
@@ -46,17 +47,9 @@ export interface WebhookDelivery extends DeliveryCommon {
 }
 
 /** A commit status on the forge (GitHub statuses API, GitLab commit statuses API). */
-export interface StatusDelivery extends DeliveryCommon {
+export interface StatusDelivery extends DeliveryCommon, CommitStatus {
   kind: 'status';
   forge: ForgeName;
-  repository: string;
-  sha: string;
-  /** Branch or tag name (GitLab wants it). */
-  ref: string;
-  status: BuildStatus;
-  context: string;
-  description: string;
-  targetUrl: string;
 }
 
 export type DeliveryJob = WebhookDelivery | StatusDelivery;

@@ -1,11 +1,12 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRepo } from '../helpers/git.ts';
 import { spawnPushci } from '../helpers/process.ts';
+import { processesMatching, runDigits } from '../helpers/processes.ts';
 
 const PIPELINE = `repository: octo-org/demo
 on: push
@@ -21,7 +22,9 @@ jobs:
 
 const objectsOf = (dir: string) =>
   execFileSync('git', ['count-objects', '-v'], { cwd: dir, encoding: 'utf8' });
-const runDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('pushci-run-'));
+// pushci run's own TMPDIR: other checkouts' runs make and remove pushci-run-* dirs in the shared /tmp.
+const TMP = mkdtempSync(join(tmpdir(), 'pushci-local-run-test-'));
+const runDirs = () => readdirSync(TMP).filter((n) => n.startsWith('pushci-run-'));
 
 describe('pushci run (a pipeline on the working tree, no server)', () => {
   const repo = makeRepo([
@@ -32,10 +35,11 @@ describe('pushci run (a pipeline on the working tree, no server)', () => {
   writeFileSync(join(repo.dir, 'untracked.txt'), 'not added yet\n');
   const statusBefore = repo.git('status', '--porcelain');
   const objectsBefore = objectsOf(repo.dir);
-  const env = { PUSHCI_RUNNER: 'sandbox' };
+  const env = { PUSHCI_RUNNER: 'sandbox', TMPDIR: TMP };
   const running: Array<ReturnType<typeof spawnPushci>> = [];
   after(() => {
     for (const p of running) p.proc.kill('SIGKILL');
+    rmSync(TMP, { recursive: true, force: true });
   });
   const run = (args: string[]) => {
     const p = spawnPushci(['run', ...args], env, { cwd: repo.dir });
@@ -167,10 +171,10 @@ jobs:
   });
 
   it('Ctrl-C cancels the build and kills its processes', async () => {
+    const d = runDigits();
     const dir = makeRepo([
       {
-        'pipelines/slow.yml':
-          'repository: octo-org/slow\non: push\njobs:\n  slow:\n    steps:\n      - run: echo started; sleep 7391\n',
+        'pipelines/slow.yml': `repository: octo-org/slow\non: push\njobs:\n  slow:\n    steps:\n      - run: echo started; sleep ${d}1\n`,
       },
     ]).dir;
     const p = spawnPushci(['run'], env, { cwd: dir });
@@ -181,9 +185,7 @@ jobs:
     p.proc.kill('SIGINT');
     assert.equal(await p.exited, 1, p.output.join(''));
     assert.match(p.output.join(''), /slow: canceled/);
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.includes('sleep 7391'));
+    const left = processesMatching(new RegExp(`sleep ${d}1$`));
     assert.deepEqual(left, []);
     assert.equal(existsSync(join(dir, '.pushci')), false);
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { processesMatching, runDigits } from '../helpers/processes.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
 import { buildEnded, jobLog, pipelineHead, pushBuild } from '../helpers/push-build.ts';
 
@@ -11,6 +11,7 @@ const SECRET = 'runner-secret';
 
 describe('runner', () => {
   const marker = `pushci-tree-${randomUUID().slice(0, 8)}`;
+  const d = runDigits(); // this run's sleeps: `sleep ${d}0` … `sleep ${d}4`
 
   const s = suiteServer({
     history: [{ 'a.txt': 'a\n' }],
@@ -23,11 +24,11 @@ describe('runner', () => {
     timeout-minutes: 0.05
     steps:
       - run: |
-          sleep 7310 &
-          bash -c 'sleep 7311 & sleep 7312' &
-          setsid sleep 7313 &
+          sleep ${d}0 &
+          bash -c 'sleep ${d}1 & sleep ${d}2' &
+          setsid sleep ${d}3 &
           echo started ${marker}
-          sleep 7314
+          sleep ${d}4
 `,
         'graph.yml': `${head('graph')}jobs:
   first:
@@ -84,9 +85,7 @@ describe('runner', () => {
     assert.match(b.jobs[0]?.reason ?? '', /timed out/);
     const text = await log(id, 'hang');
     assert.match(text, new RegExp(`started ${marker}`));
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => /^sleep 731[0-4]$/.test(l.trim()));
+    const left = processesMatching(new RegExp(`^sleep ${d}[0-4]$`));
     assert.deepEqual(left, [], 'no step process may survive the timeout');
   });
 

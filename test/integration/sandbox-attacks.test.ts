@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { mirrorPath } from '../../src/runner/checkout.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { processesMatching, runDigits } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import type { BuildView } from '../../src/model.ts';
 
@@ -123,7 +124,8 @@ for (const who of identities()) {
     let hostOutbound: boolean;
     const sentinelFile = join(tmpdir(), `pushci-sbx-sentinel-${randomUUID()}`);
     const tag = randomUUID().slice(0, 8);
-    const n = who.uid === undefined ? 3 : 4; // distinct sleep numbers per identity
+    // Sleep numbers of this run only (other checkouts run this suite too), distinct per identity.
+    const n = `${runDigits()}${who.uid === undefined ? 3 : 4}`;
     const sleeps = (k: number) => [1, 2, 3, 4].map((i) => `${n}${k}0${i}`);
     const daemons = (k: number) => {
       const [a, b, c, d] = sleeps(k);
@@ -174,11 +176,7 @@ echo daemons started`;
     };
     const attacks = (text: string) =>
       [...text.matchAll(/ATTACK (\S+) (BLOCKED|SUCCEEDED)/g)].map((m) => [m[1]!, m[2]!] as const);
-    const leftovers = () =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => new RegExp(`^(/bin/)?sleep ${n}\\d0\\d$`).test(l));
+    const leftovers = () => processesMatching(new RegExp(`^(/bin/)?sleep ${n}\\d0\\d$`));
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'pushci-sbx-'));

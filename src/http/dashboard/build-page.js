@@ -1,12 +1,10 @@
 // The build page: what failed, at a glance. The failed (or running) job is selected, its log follows
 // live in step sections, and the build's deliveries sit underneath.
+import { ACTIVE, FAILED, buildActions } from './build-actions.js';
 import { deliveryTable } from './deliveries.js';
 import { jobGraph } from './graph.js';
 import { logView } from './log-view.js';
-import { api, duration, elapsed, flash, h, post, status, unsandboxed, when } from './ui.js';
-
-const FAILED = new Set(['failure', 'error']);
-const ACTIVE = new Set(['running', 'queued', 'pending-approval']);
+import { api, duration, elapsed, h, post, status, unsandboxed, when } from './ui.js';
 
 /** The job a page opens on: the first failed one, else the first running, else the first. */
 export function pickJob(jobs) {
@@ -66,6 +64,25 @@ export async function buildPage(main, id, wanted = {}) {
   let job = wanted.job && b.jobs.some((j) => j.name === wanted.job) ? wanted.job : pickJob(b.jobs);
   let log = null;
   let canceling = false;
+  const actionsPage = {
+    get canceling() {
+      return canceling;
+    },
+    async cancel() {
+      canceling = true;
+      drawHead();
+      try {
+        await post(`/api/builds/${id}/cancel`);
+      } catch (err) {
+        canceling = false;
+        throw err;
+      }
+      // Applied: the heading says so now; "canceled" follows when the jobs' processes are gone.
+      b = { ...b, canceling: true };
+      drawHead();
+    },
+    refresh: () => refresh(),
+  };
 
   const head = h('div', {});
   const graph = h('div', {});
@@ -75,95 +92,6 @@ export async function buildPage(main, id, wanted = {}) {
   const summarySlot = h('div', {});
   const deliverySlot = h('div', {});
   const artifactSlot = h('div', {});
-
-  const actions = () => {
-    const out = [];
-    if (b.status === 'pending-approval' && !b.canceling)
-      out.push(
-        h(
-          'button',
-          {
-            'data-testid': 'approve',
-            title: 'Let this pull request from a fork run (without secrets)',
-            onclick: async () => {
-              try {
-                await post(`/api/builds/${id}/approve`, { by: 'dashboard' });
-              } catch (err) {
-                flash(`Approve: ${err.message}`);
-              }
-              await refresh();
-            },
-          },
-          'Approve and run',
-        ),
-      );
-    if (ACTIVE.has(b.status))
-      out.push(
-        h(
-          'button',
-          {
-            class: 'danger',
-            'data-testid': 'cancel',
-            disabled: canceling || b.canceling,
-            onclick: async () => {
-              canceling = true;
-              drawHead();
-              try {
-                await post(`/api/builds/${id}/cancel`);
-                // Applied: the heading says so now; "canceled" follows when the jobs' processes are gone.
-                b = { ...b, canceling: true };
-                drawHead();
-              } catch (err) {
-                canceling = false;
-                flash(`Cancel: ${err.message}`);
-              }
-              await refresh();
-            },
-          },
-          canceling || b.canceling ? 'Canceling…' : 'Cancel',
-        ),
-      );
-    else {
-      out.push(
-        h(
-          'button',
-          {
-            'data-testid': 'rerun',
-            title: 'A new build of the same commit with every job',
-            onclick: async () => {
-              try {
-                const r = await post(`/api/builds/${id}/rerun`);
-                location.hash = `#/builds/${r.builds[0].id}`;
-              } catch (err) {
-                flash(`Re-run: ${err.message}`);
-              }
-            },
-          },
-          'Re-run all jobs',
-        ),
-      );
-      if (b.jobs.some((j) => FAILED.has(j.status) || j.status === 'canceled'))
-        out.push(
-          h(
-            'button',
-            {
-              'data-testid': 'rerun-failed',
-              title: 'Again, on the same commit: the failed and canceled jobs and the jobs that need them',
-              onclick: async () => {
-                try {
-                  const r = await post(`/api/builds/${id}/rerun-failed`);
-                  location.hash = `#/builds/${r.builds[0].id}`;
-                } catch (err) {
-                  flash(`Re-run failed jobs: ${err.message}`);
-                }
-              },
-            },
-            'Re-run failed jobs',
-          ),
-        );
-    }
-    return out;
-  };
 
   function drawHead() {
     head.replaceChildren(
@@ -177,7 +105,7 @@ export async function buildPage(main, id, wanted = {}) {
           ` ${b.pipeline} #${b.number}`,
           unsandboxed(b),
         ),
-        h('div', { class: 'actions' }, ...actions()),
+        h('div', { class: 'actions' }, ...buildActions(b, id, actionsPage)),
       ),
       h(
         'p',
@@ -359,6 +287,16 @@ export async function buildPage(main, id, wanted = {}) {
     );
   }
 
+  function drawAll() {
+    drawHead();
+    drawGraph();
+    drawJobHead();
+    drawAnnotations();
+    drawSummary();
+    drawArtifacts();
+    drawDeliveries();
+  }
+
   let refreshing = null;
   let again = false;
   /** Fetches the build again; calls that arrive meanwhile fold into one more fetch. */
@@ -379,13 +317,7 @@ export async function buildPage(main, id, wanted = {}) {
         if (nd) deliveries = nd.deliveries;
         if (na) artifacts = na;
         if (!ACTIVE.has(b.status)) canceling = false;
-        drawHead();
-        drawGraph();
-        drawJobHead();
-        drawAnnotations();
-        drawSummary();
-        drawArtifacts();
-        drawDeliveries();
+        drawAll();
         const j = b.jobs.find((x) => x.name === job);
         if (j && log && !ACTIVE.has(j.status) && j.status !== 'pending') log.finish(j.status, j.finished_at);
       } while (again);
@@ -393,13 +325,7 @@ export async function buildPage(main, id, wanted = {}) {
     return refreshing;
   }
 
-  drawHead();
-  drawGraph();
-  drawJobHead();
-  drawAnnotations();
-  drawSummary();
-  drawArtifacts();
-  drawDeliveries();
+  drawAll();
   main.replaceChildren(head, graph, noteSlot, jobHead, logSlot, summarySlot, artifactSlot, deliverySlot);
   openLog(wanted.line);
 

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { startReceiver, waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find(
-  (p) => p && existsSync(p),
-);
 
 /**
  * The attacker's page, on another origin (another loopback port, so the SameSite=Strict cookie still
@@ -77,12 +73,7 @@ function attackPage(target: string, build: string, hook: string, secret: string)
 
 describe(
   'no cross-site writes: a real Chromium, logged in, visits an attacker page',
-  {
-    skip:
-      CHROMIUM || process.env.CI
-        ? false
-        : 'no Chromium found (apt-get install chromium, or set CHROMIUM_PATH): browser tests skipped',
-  },
+  { skip: browserSkip },
   () => {
     let redis: TestRedis;
     let repo: TestRepo;
@@ -94,7 +85,6 @@ describe(
     let attack = '';
     let hook: Awaited<ReturnType<typeof startReceiver>>;
     before(async () => {
-      assert.ok(CHROMIUM, 'CI is set but no Chromium was found');
       redis = await startRedis();
       repo = makeRepo([{ 'a.txt': '1' }]);
       hook = await startReceiver();
@@ -109,16 +99,7 @@ describe(
       evil = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attack));
       await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
       evilBase = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM!,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
+      browser = await launchBrowser();
       page = await (await browser.newContext()).newPage();
     });
     after(async () => {

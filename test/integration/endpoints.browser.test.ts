@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { Webhook } from 'standardwebhooks';
 import { apiCall } from '../helpers/api.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
@@ -10,169 +10,146 @@ import { startReceiver, waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find(
-  (p) => p && existsSync(p),
-);
 const TOKEN = 'endpoints-dash-token';
 
-describe(
-  'the Endpoints page in a real headless Chromium',
-  {
-    skip:
-      CHROMIUM || process.env.CI
-        ? false
-        : 'no Chromium found (apt-get install chromium, or set CHROMIUM_PATH): dashboard browser tests skipped',
-  },
-  () => {
-    let redis: TestRedis;
-    let repo: TestRepo;
-    let server: TestServer;
-    let browser: Browser;
-    let page: Page;
-    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }, () => {
+  let redis: TestRedis;
+  let repo: TestRepo;
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
-    before(async () => {
-      assert.ok(CHROMIUM, 'CI is set but no Chromium was found');
-      redis = await startRedis();
-      repo = makeRepo();
-      receiver = await startReceiver();
-      server = await startServer(
-        redis,
-        {
-          'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
-        },
-        { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
-      );
-      browser = await chromium.launch({
-        executablePath: CHROMIUM!,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
+  before(async () => {
+    redis = await startRedis();
+    repo = makeRepo();
+    receiver = await startReceiver();
+    server = await startServer(
+      redis,
+      {
+        'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
+      },
+      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
+    );
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  let id = '';
+  let secret = '';
+
+  it('registers an endpoint and shows its secret once, with a copy button', async () => {
+    await page.goto(`${server.base}/#/endpoints`);
+    await page.getByTestId('token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByTestId('new-endpoint').click();
+    const form = page.getByTestId('endpoint-form');
+    await form.locator('input[name="url"]').fill(receiver.url);
+    await form.locator('input[name="description"]').fill('chat bot');
+    await form.locator('input[value="build.queued"]').uncheck();
+    await page.getByTestId('save').click();
+    await page.getByTestId('secret-panel').waitFor();
+    secret = (await page.getByTestId('secret').innerText()).trim();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+    id = /#\/endpoints\/(ep_[0-9a-z]+)$/.exec(page.url())?.[1] ?? '';
+    assert.ok(id, page.url());
+    await page.getByTestId('copy').click();
+    await page
+      .getByTestId('secret-panel')
+      .getByText(/copied|selected/)
+      .waitFor();
+    assert.equal(await page.getByTestId('endpoint-url').innerText(), receiver.url);
+
+    // Shown once: a reload, or the API, never shows it again.
+    await page.reload();
+    await page.getByTestId('endpoint-url').waitFor();
+    assert.equal(await page.getByTestId('secret-panel').count(), 0);
+    assert.ok(!(await page.content()).includes(secret));
+    const read = await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`);
+    assert.deepEqual(read.json.events, ['build.started', 'job.completed', 'build.completed']);
+    assert.equal(read.json.description, 'chat bot');
+  });
+
+  it('shows a delivery arrive in the endpoint’s log, which verifies with the secret from the page', async () => {
+    await page.goto(`${server.base}/#/endpoints/${id}`);
+    await page.getByTestId('no-deliveries').waitFor();
+    const res = await sendGithub(
+      server.base,
+      githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
+      's',
+    );
+    const build = res.json.builds[0].id as string;
+    // No reload: the log refreshes by itself.
+    const row = page.locator(
+      `tr[data-delivery="msg_${build}_build.completed_${id}"][data-state="delivered"]`,
+    );
+    await row.waitFor({ timeout: 20_000 });
+    await row.click();
+    await page.locator('tr.attempts:not([hidden])').getByText('200').first().waitFor();
+    const m = await waitFor(
+      () => receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
+      5000,
+      'the message at the receiver',
+    );
+    new Webhook(secret).verify(m.body, {
+      'webhook-id': String(m.headers['webhook-id']),
+      'webhook-timestamp': String(m.headers['webhook-timestamp']),
+      'webhook-signature': String(m.headers['webhook-signature']),
+    });
+    assert.equal(await page.getByTestId('chart').locator('g[data-hour]').count(), 24);
+    await page
+      .getByTestId('stats')
+      .getByText(/Success rate 100%/)
+      .waitFor({ timeout: 10_000 });
+    await page.getByTestId('filter-state').selectOption('failed');
+    await page.getByTestId('no-deliveries').waitFor();
+    await page.getByTestId('filter-state').selectOption('');
+    await row.waitFor();
+  });
+
+  it('pauses, resumes, rotates and deletes from the page, and marks a disabled endpoint', async () => {
+    await page.getByTestId('pause').click();
+    await page.locator('h2 [data-state="paused"]').waitFor();
+    await page.getByTestId('resume').click();
+    await page.locator('h2 [data-state="active"]').waitFor();
+    await page.getByTestId('rotate').click();
+    await page.getByTestId('secret-panel').waitFor();
+    const rotated = (await page.getByTestId('secret').innerText()).trim();
+    assert.notEqual(rotated, secret);
+    assert.match(await page.locator('main').innerText(), /old secret signs too until/);
+
+    const gone = await startReceiver(() => 410);
+    try {
+      const e = await apiCall(server.base, TOKEN, 'POST', '/api/endpoints', {
+        url: gone.url,
+        events: ['build.completed'],
       });
-      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-      await receiver?.close();
-      await redis?.stop();
-    });
-
-    let id = '';
-    let secret = '';
-
-    it('registers an endpoint and shows its secret once, with a copy button', async () => {
+      await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's');
+      await waitFor(
+        async () =>
+          (await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${e.json.id}`)).json.state === 'disabled',
+        20_000,
+        'the 410 to disable it',
+      );
       await page.goto(`${server.base}/#/endpoints`);
-      await page.getByTestId('token').fill(TOKEN);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByTestId('new-endpoint').click();
-      const form = page.getByTestId('endpoint-form');
-      await form.locator('input[name="url"]').fill(receiver.url);
-      await form.locator('input[name="description"]').fill('chat bot');
-      await form.locator('input[value="build.queued"]').uncheck();
-      await page.getByTestId('save').click();
-      await page.getByTestId('secret-panel').waitFor();
-      secret = (await page.getByTestId('secret').innerText()).trim();
-      assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
-      id = /#\/endpoints\/(ep_[0-9a-z]+)$/.exec(page.url())?.[1] ?? '';
-      assert.ok(id, page.url());
-      await page.getByTestId('copy').click();
-      await page
-        .getByTestId('secret-panel')
-        .getByText(/copied|selected/)
-        .waitFor();
-      assert.equal(await page.getByTestId('endpoint-url').innerText(), receiver.url);
+      await page.locator(`tr[data-endpoint="${e.json.id}"] [data-state="disabled"]`).waitFor();
+      await page.getByTestId('disabled-count').waitFor();
+      assert.equal(await page.getByTestId('disabled-count').innerText(), '1');
+    } finally {
+      await gone.close();
+    }
 
-      // Shown once: a reload, or the API, never shows it again.
-      await page.reload();
-      await page.getByTestId('endpoint-url').waitFor();
-      assert.equal(await page.getByTestId('secret-panel').count(), 0);
-      assert.ok(!(await page.content()).includes(secret));
-      const read = await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`);
-      assert.deepEqual(read.json.events, ['build.started', 'job.completed', 'build.completed']);
-      assert.equal(read.json.description, 'chat bot');
-    });
-
-    it('shows a delivery arrive in the endpoint’s log, which verifies with the secret from the page', async () => {
-      await page.goto(`${server.base}/#/endpoints/${id}`);
-      await page.getByTestId('no-deliveries').waitFor();
-      const res = await sendGithub(
-        server.base,
-        githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
-        's',
-      );
-      const build = res.json.builds[0].id as string;
-      // No reload: the log refreshes by itself.
-      const row = page.locator(
-        `tr[data-delivery="msg_${build}_build.completed_${id}"][data-state="delivered"]`,
-      );
-      await row.waitFor({ timeout: 20_000 });
-      await row.click();
-      await page.locator('tr.attempts:not([hidden])').getByText('200').first().waitFor();
-      const m = await waitFor(
-        () => receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
-        5000,
-        'the message at the receiver',
-      );
-      new Webhook(secret).verify(m.body, {
-        'webhook-id': String(m.headers['webhook-id']),
-        'webhook-timestamp': String(m.headers['webhook-timestamp']),
-        'webhook-signature': String(m.headers['webhook-signature']),
-      });
-      assert.equal(await page.getByTestId('chart').locator('g[data-hour]').count(), 24);
-      await page
-        .getByTestId('stats')
-        .getByText(/Success rate 100%/)
-        .waitFor({ timeout: 10_000 });
-      await page.getByTestId('filter-state').selectOption('failed');
-      await page.getByTestId('no-deliveries').waitFor();
-      await page.getByTestId('filter-state').selectOption('');
-      await row.waitFor();
-    });
-
-    it('pauses, resumes, rotates and deletes from the page, and marks a disabled endpoint', async () => {
-      await page.getByTestId('pause').click();
-      await page.locator('h2 [data-state="paused"]').waitFor();
-      await page.getByTestId('resume').click();
-      await page.locator('h2 [data-state="active"]').waitFor();
-      await page.getByTestId('rotate').click();
-      await page.getByTestId('secret-panel').waitFor();
-      const rotated = (await page.getByTestId('secret').innerText()).trim();
-      assert.notEqual(rotated, secret);
-      assert.match(await page.locator('main').innerText(), /old secret signs too until/);
-
-      const gone = await startReceiver(() => 410);
-      try {
-        const e = await apiCall(server.base, TOKEN, 'POST', '/api/endpoints', {
-          url: gone.url,
-          events: ['build.completed'],
-        });
-        await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's');
-        await waitFor(
-          async () =>
-            (await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${e.json.id}`)).json.state ===
-            'disabled',
-          20_000,
-          'the 410 to disable it',
-        );
-        await page.goto(`${server.base}/#/endpoints`);
-        await page.locator(`tr[data-endpoint="${e.json.id}"] [data-state="disabled"]`).waitFor();
-        await page.getByTestId('disabled-count').waitFor();
-        assert.equal(await page.getByTestId('disabled-count').innerText(), '1');
-      } finally {
-        await gone.close();
-      }
-
-      await page.goto(`${server.base}/#/endpoints/${id}`);
-      await page.getByTestId('delete').click();
-      await page.getByTestId('endpoints').waitFor();
-      assert.equal(await page.locator(`tr[data-endpoint="${id}"]`).count(), 0);
-      assert.equal((await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`)).status, 404);
-    });
-  },
-);
+    await page.goto(`${server.base}/#/endpoints/${id}`);
+    await page.getByTestId('delete').click();
+    await page.getByTestId('endpoints').waitFor();
+    assert.equal(await page.locator(`tr[data-endpoint="${id}"]`).count(), 0);
+    assert.equal((await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`)).status, 404);
+  });
+});

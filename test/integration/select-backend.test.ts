@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { selectBackend } from '../../src/runner/select-backend.ts';
+import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find(
-  (p) => p && existsSync(p),
-);
 
 /** A PATH with every program of this machine's PATH except bubblewrap: a machine without the sandbox. */
 function pathWithoutBwrap(): string {
@@ -160,18 +156,9 @@ describe('a server without the sandbox', () => {
   let builtId = '';
   it(
     'shows the unsandboxed badge on the dashboard, in the list and on the build',
-    { skip: CHROMIUM ? false : 'no Chromium' },
+    { skip: browserSkip },
     async () => {
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM!,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
+      const browser = await launchBrowser();
       try {
         const page = await browser.newPage();
         await page.goto(server.base);

@@ -2,8 +2,11 @@
 // Each page is its own module and returns a small controller: { kind, onEvent?, update?, leave? }.
 import { buildPage } from './build-page.js';
 import { deliveriesPage } from './deliveries.js';
-import { endpointPage, endpointsPage, leaveEndpoint, markDisabled } from './endpoints.js';
-import { buildsPage, pipelinePage, pipelinesPage } from './lists.js';
+import { endpointPage, leaveEndpoint } from './endpoint-page.js';
+import { endpointsPage, markDisabled } from './endpoints.js';
+import { buildsPage } from './builds-page.js';
+import { pipelinePage } from './pipeline-page.js';
+import { pipelinesPage } from './pipelines-page.js';
 import { AuthNeeded, api, currentRoute, h, relative, status } from './ui.js';
 import { webhookPage, webhooksPage } from './webhooks.js';
 import { workersPage } from './workers.js';

@@ -5,12 +5,15 @@ import { describe, it } from 'node:test';
 import { EVENT_KINDS } from '../../../src/core/event.ts';
 import { BUILD_STATUSES } from '../../../src/core/states.ts';
 
-const LISTS = readFileSync(join(import.meta.dirname, '../../../src/http/dashboard/lists.js'), 'utf8');
+const BUILDS_PAGE = readFileSync(
+  join(import.meta.dirname, '../../../src/http/dashboard/builds-page.js'),
+  'utf8',
+);
 
-/** The string array a `const NAME = [...]` of the dashboard's lists.js holds. */
+/** The string array a `const NAME = [...]` of the dashboard's builds-page.js holds. */
 function arrayOf(name: string): string[] {
-  const m = new RegExp(`const ${name} = \\[([^\\]]*)\\]`).exec(LISTS);
-  assert.ok(m, `lists.js has const ${name}`);
+  const m = new RegExp(`const ${name} = \\[([^\\]]*)\\]`).exec(BUILDS_PAGE);
+  assert.ok(m, `builds-page.js has const ${name}`);
   return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
 }
 

@@ -1,0 +1,166 @@
+// One pipeline's page: recent builds, success rate, median duration, the badge and a manual trigger.
+import { buildTable, hashWith } from './builds-page.js';
+import { api, duration, flash, h, post } from './ui.js';
+
+/** Median of numbers (null for none). */
+export const median = (xs) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** `#/pipelines/<name>`: recent builds, success rate, median duration, the badge, and a manual trigger. */
+export async function pipelinePage(main, name) {
+  const enc = encodeURIComponent(name);
+  const [all, recent] = await Promise.all([
+    api('/api/pipelines'),
+    api(`/api/builds?pipeline=${enc}&limit=100`),
+  ]);
+  const p = all.pipelines.find((x) => x.name === name);
+  if (!p) {
+    main.replaceChildren(h('h2', {}, name), h('p', { class: 'problem' }, `There is no pipeline ${name}.`));
+    return { kind: 'pipeline' };
+  }
+  const finished = recent.builds.filter((b) => ['success', 'failure', 'error'].includes(b.status));
+  const rate = finished.length
+    ? `${Math.round((100 * finished.filter((b) => b.status === 'success').length) / finished.length)}%`
+    : '–';
+  const med = median(finished.map((b) => b.duration_ms).filter((d) => d != null));
+  const origin = location.origin;
+  const badge = `${origin}/badge/${enc}.svg`;
+  const snippet = `[![${name}](${badge})](${origin}/#/pipelines/${enc})`;
+  const globRepo = /[*?[{]/.test(p.repository);
+  const inputs = Array.isArray(p.inputs) ? p.inputs : [];
+  const form = h(
+    'form',
+    {
+      class: 'trigger',
+      'data-testid': 'trigger',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = e.currentTarget;
+        const ref = f.elements.ref.value.trim();
+        const body = { [f.elements.kind.value]: ref };
+        if (f.elements.sha.value.trim()) body.sha = f.elements.sha.value.trim();
+        if (globRepo) body.repository = f.elements.repository.value.trim();
+        if (inputs.length)
+          body.inputs = Object.fromEntries(
+            inputs.map((i) => {
+              const el = f.elements[`input-${i.name}`];
+              return [i.name, i.type === 'boolean' ? el.checked : el.value];
+            }),
+          );
+        f.elements.go.disabled = true;
+        try {
+          const r = await post(`/api/pipelines/${enc}/trigger`, body);
+          location.hash = `#/builds/${r.builds[0].id}`;
+        } catch (err) {
+          flash(`Trigger: ${err.message}`);
+          f.elements.go.disabled = false;
+        }
+      },
+    },
+    h(
+      'select',
+      { name: 'kind', 'aria-label': 'branch or tag' },
+      h('option', { value: 'branch' }, 'branch'),
+      h('option', { value: 'tag' }, 'tag'),
+    ),
+    h('input', {
+      name: 'ref',
+      required: true,
+      value: 'main',
+      size: 16,
+      'aria-label': 'ref',
+      'data-testid': 'trigger-ref',
+    }),
+    h('input', { name: 'sha', placeholder: 'commit (default: its head)', size: 28, 'aria-label': 'commit' }),
+    globRepo
+      ? h('input', {
+          name: 'repository',
+          required: true,
+          placeholder: 'owner/name',
+          'aria-label': 'repository',
+        })
+      : null,
+    ...inputs.map((i) =>
+      h(
+        'label',
+        { title: i.description ?? '' },
+        `${i.name} `,
+        i.type === 'choice'
+          ? h(
+              'select',
+              { name: `input-${i.name}`, 'data-testid': `input-${i.name}` },
+              ...(i.options ?? []).map((o) => h('option', { value: o, selected: o === i.default }, o)),
+            )
+          : i.type === 'boolean'
+            ? h('input', {
+                type: 'checkbox',
+                name: `input-${i.name}`,
+                checked: i.default === 'true',
+                'data-testid': `input-${i.name}`,
+              })
+            : h('input', {
+                name: `input-${i.name}`,
+                type: i.type === 'number' ? 'number' : 'text',
+                step: i.type === 'number' ? 'any' : undefined,
+                value: i.default ?? '',
+                required: i.required ?? false,
+                'data-testid': `input-${i.name}`,
+              }),
+      ),
+    ),
+    h('button', { name: 'go', type: 'submit', 'data-testid': 'trigger-run' }, 'Run pipeline'),
+  );
+  main.replaceChildren(
+    h('h2', {}, 'Pipeline ', h('span', { 'data-testid': 'pipeline-name' }, name)),
+    h('p', { class: 'mono muted' }, `${p.repository} · ${p.file}`),
+    h(
+      'p',
+      { class: 'muted', 'data-testid': 'pipeline-events' },
+      `Builds on: ${[...(p.events ?? []), 'manual'].join(', ')}`,
+      ...(p.schedules ?? []).map((s) =>
+        h(
+          'span',
+          { class: 'mono', 'data-testid': 'schedule' },
+          ` · ${s.cron} UTC on ${s.branch ?? 'the default branch'}${s.always ? ' (always)' : ''}`,
+        ),
+      ),
+    ),
+    h('div', { id: 'flash' }),
+    h(
+      'div',
+      { class: 'stats', 'data-testid': 'stats' },
+      h(
+        'div',
+        {},
+        h('b', { 'data-testid': 'success-rate' }, rate),
+        h('span', { class: 'muted' }, ` success of the last ${finished.length} finished`),
+      ),
+      h(
+        'div',
+        {},
+        h('b', { 'data-testid': 'median-duration' }, med == null ? '–' : duration(med)),
+        h('span', { class: 'muted' }, ' median duration'),
+      ),
+      h('div', {}, h('img', { src: `/badge/${enc}.svg`, alt: `${name} status` })),
+    ),
+    h('h3', {}, 'Badge'),
+    h('input', {
+      class: 'mono snippet',
+      readonly: true,
+      value: snippet,
+      'data-testid': 'badge-snippet',
+      onfocus: (e) => e.target.select(),
+    }),
+    h('h3', {}, 'Run it by hand'),
+    form,
+    h('h3', {}, 'Recent builds ', h('a', { href: hashWith({ pipeline: name }), class: 'small' }, 'all')),
+    recent.builds.length
+      ? buildTable(recent.builds.slice(0, 20))
+      : h('p', { class: 'muted' }, 'No builds yet.'),
+  );
+  return { kind: 'pipeline' };
+}

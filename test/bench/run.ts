@@ -31,6 +31,7 @@ import { keys } from '../../src/queue/keys.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { makeFloor, runFloor } from './floor.ts';
 import { npmCacheBench } from './npm-cache.ts';
+import { startCpuBreakdown, type CpuBreakdown } from './cpu-breakdown.ts';
 import { cpuMs, waitIdle } from './process-cpu.ts';
 import { startWebhookTool } from './webhook-tool.ts';
 
@@ -132,6 +133,10 @@ function startWorkers(
           PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
           PUSHCI_CONCURRENCY: String(CONCURRENCY),
           CB,
+          // BENCH_WORKER_NODE_OPTIONS=--cpu-prof (say) profiles the workers (written when they stop).
+          ...(process.env.BENCH_WORKER_NODE_OPTIONS
+            ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
+            : {}),
           ...env,
         },
         root ? { cwd: root, root } : {},
@@ -155,7 +160,8 @@ async function drainQueue(redis: TestRedis, name: string) {
 
 async function stop(...ps: PushciProcess[]) {
   for (const p of ps) {
-    p.proc.kill('SIGKILL');
+    // A profiled worker writes its profile when it exits: let it shut down (it exits within seconds).
+    p.proc.kill(process.env.BENCH_WORKER_NODE_OPTIONS ? 'SIGTERM' : 'SIGKILL');
     await p.exited;
   }
 }
@@ -421,12 +427,24 @@ async function trimSince(redis: TestRedis, since: number) {
   await drainJobs(redis);
 }
 
-async function throughput(redis: TestRedis, workers: number, builds: number, network?: 'none') {
+async function throughput(
+  redis: TestRedis,
+  workers: number,
+  builds: number,
+  network?: 'none',
+  root?: string,
+) {
   const recv = await startReceiver();
   const pipes = pipelines(recv.url, '', network);
   const server = await startReceiverProcess(redis, pipes);
-  const ws = startWorkers(redis, pipes, workers);
+  const ws = startWorkers(redis, pipes, workers, {}, root);
+  const client = new Redis(redis.url);
   await sleep(2000);
+  const cpu = await startCpuBreakdown({
+    receiver: server.proc.pid!,
+    workers: ws.map((w) => w.proc.pid!),
+    redis: client,
+  });
   const t0 = Date.now();
   const ids = new Set<string>();
   await Promise.all(
@@ -439,9 +457,11 @@ async function throughput(redis: TestRedis, workers: number, builds: number, net
   );
   await waitFor(() => recv.got.length >= ids.size, 30 * 60_000, 'all build.completed');
   const s = (Date.now() - t0) / 1000;
+  const breakdown = await cpu.stop(ids.size);
+  client.disconnect();
   await stop(server, ...ws);
   await recv.close();
-  return { builds: ids.size, seconds: s, perSecond: ids.size / s };
+  return { builds: ids.size, seconds: s, perSecond: ids.size / s, breakdown };
 }
 
 /**
@@ -491,27 +511,84 @@ async function profile(redis: TestRedis, builds: number) {
   return { medianMs: out, sumMs: total, jobs: lines.length };
 }
 
+/** The medians of several runs' CPU breakdowns, part by part. */
+function medianBreakdown(xs: CpuBreakdown[]) {
+  const parts = Object.keys(xs[0]!.cpuMsPerBuild);
+  const m = (f: (x: CpuBreakdown) => number | null) => {
+    const v = xs.map(f).filter((x): x is number => x !== null);
+    return v.length > 0 ? median(v) : null;
+  };
+  return {
+    cpuMsPerBuild: Object.fromEntries(parts.map((p) => [p, m((x) => x.cpuMsPerBuild[p]!)])),
+    totalCpuMsPerBuild: m((x) => x.totalCpuMsPerBuild),
+    execsPerBuild: m((x) => x.execsPerBuild),
+    forksPerBuild: m((x) => x.forksPerBuild),
+    redisCommandsPerBuild: m((x) => x.redisCommandsPerBuild),
+    topRedisCommands: xs.at(-1)!.topRedisCommands,
+  };
+}
+
 /**
  * Trivial builds per second with `workers` worker processes, each run next to the per-job floor at the
- * same concurrency (workers x PUSHCI_CONCURRENCY lanes), interleaved run by run.
+ * same concurrency (workers x PUSHCI_CONCURRENCY lanes), interleaved run by run; with BENCH_BASE=<another
+ * checkout>, its workers too (an A/B under the same load). Also where the CPU went, per build.
  */
 async function throughputVsFloor(redis: TestRedis, workers: number, builds: number, network?: 'none') {
-  const ours: number[] = [];
+  const variants: Array<[string, string | undefined]> = process.env.BENCH_BASE
+    ? [
+        ['base', process.env.BENCH_BASE],
+        ['', undefined],
+      ]
+    : [['', undefined]];
+  const ours = new Map(variants.map(([name]) => [name, [] as number[]]));
+  const cpus = new Map(variants.map(([name]) => [name, [] as CpuBreakdown[]]));
   const floors: number[] = [];
+  const floorCpu: number[] = [];
   const lanes = workers * CONCURRENCY;
   const floorJobs = QUICK ? 100 : 300;
   for (let i = 0; i < RUNS; i++) {
+    // The floor's loops are the bench's children: what they used is in its cutime once they are reaped.
+    const c0 = cpuMs(process.pid, { children: true }) - cpuMs(process.pid);
     floors.push(floorJobs / ((await runFloor(floor, floorJobs, lanes)) / 1000));
-    ours.push((await throughput(redis, workers, builds, network)).perSecond);
+    floorCpu.push((cpuMs(process.pid, { children: true }) - cpuMs(process.pid) - c0) / floorJobs);
+    for (const [name, root] of variants) {
+      const t = await throughput(redis, workers, builds, network, root);
+      ours.get(name)!.push(t.perSecond);
+      cpus.get(name)!.push(t.breakdown);
+    }
   }
-  const [o, f] = [median(ours), median(floors)];
-  row(
-    `${builds} trivial builds (sandbox on${network ? `, network: ${network}` : ''}, build.completed delivered), ${workers} worker process(es)`,
-    `${o.toFixed(1)} builds/s`,
-    `floor (worktree add + bwrap bash -c true + worktree remove, ${lanes} lanes) ${f.toFixed(1)} jobs/s`,
-    `pushci ${((100 * o) / f).toFixed(0)}% of the floor`,
-  );
-  return { perSecond: o, runs: ours, floorPerSecond: f, floorRuns: floors, lanes, ofFloor: o / f };
+  const f = median(floors);
+  const out: Record<string, unknown> = {
+    floorPerSecond: f,
+    floorRuns: floors,
+    floorCpuMsPerJob: median(floorCpu),
+    lanes,
+  };
+  for (const [name] of variants) {
+    const o = median(ours.get(name)!);
+    const b = medianBreakdown(cpus.get(name)!);
+    const tag = name ? `[${name}] ` : '';
+    const what = `${builds} trivial builds (sandbox on${network ? `, network: ${network}` : ''}, build.completed delivered), ${workers} worker process(es)`;
+    row(
+      `${tag}${what}`,
+      `${o.toFixed(1)} builds/s`,
+      `floor (worktree add + bwrap bash -c true + worktree remove, ${lanes} lanes) ${f.toFixed(1)} jobs/s`,
+      `pushci ${((100 * o) / f).toFixed(0)}% of the floor`,
+    );
+    row(
+      `${tag}  CPU per build, ${workers} worker process(es)${network ? `, network: ${network}` : ''}`,
+      `${b.totalCpuMsPerBuild!.toFixed(1)} ms (floor ${median(floorCpu).toFixed(1)} ms per job)`,
+      Object.entries(b.cpuMsPerBuild)
+        .map(([k, v]) => `${k} ${v!.toFixed(1)}`)
+        .join(', '),
+      `${b.execsPerBuild === null ? '' : `${b.execsPerBuild.toFixed(1)} programs run, ${b.forksPerBuild!.toFixed(1)} forks, `}${b.redisCommandsPerBuild!.toFixed(0)} Redis commands per build`,
+    );
+    const key = name ? `base` : 'pushci';
+    const res = { perSecond: o, runs: ours.get(name)!, ofFloor: o / f, cpu: b, cpuRuns: cpus.get(name)! };
+    if (name) out[key] = res;
+    else Object.assign(out, res);
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { cpuMs } from './process-cpu.ts';
+
+/** Whether `perf stat` can count a process tree's execs, forks and CPU here (root, or a low paranoia). */
+const PERF =
+  spawnSync('perf', ['stat', '-x,', '-e', 'sched:sched_process_exec', '--', 'true'], {
+    stdio: 'ignore',
+  }).status === 0;
+
+/**
+ * `perf stat` on a running process and everything it starts from now on (perf's counters are
+ * inherited by children, even through bubblewrap's namespaces): CPU time (task-clock), programs
+ * executed and processes forked. Counts, not rates: what the machine's load hardly changes.
+ */
+function perfTree(pid: number): { done(): Promise<{ cpuMs: number; execs: number; forks: number }> } {
+  const out = join(mkdtempSync(join(tmpdir(), 'pushci-bench-perf-')), 'stat.csv');
+  const p: ChildProcess = spawn(
+    'perf',
+    [
+      'stat',
+      '-x,',
+      '-o',
+      out,
+      '-e',
+      'task-clock,sched:sched_process_exec,sched:sched_process_fork',
+      '-p',
+      String(pid),
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((r) => p.once('exit', r));
+  return {
+    async done() {
+      p.kill('SIGINT');
+      await exited;
+      const value = (event: string) => {
+        const line = readFileSync(out, 'utf8')
+          .split('\n')
+          .find((l) => l.split(',')[2]?.startsWith(event));
+        return line ? Number(line.split(',')[0]) : NaN;
+      };
+      return {
+        cpuMs: value('task-clock'),
+        execs: value('sched:sched_process_exec'),
+        forks: value('sched:sched_process_fork'),
+      };
+    },
+  };
+}
+
+/** Calls of each Redis command so far (INFO commandstats; commands run by Lua scripts included). */
+async function commandCalls(client: Redis): Promise<Map<string, number>> {
+  const info = await client.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) calls.set(m[1]!, Number(m[2]));
+  return calls;
+}
+
+/** Where the machine's CPU went, per build, and how many Redis commands and programs a build cost. */
+export interface CpuBreakdown {
+  /** CPU ms per build of each part: receiver, worker (its Node process), worker's programs, Redis, bench. */
+  cpuMsPerBuild: Record<string, number>;
+  /** The parts' sum per build. */
+  totalCpuMsPerBuild: number;
+  /** Programs executed and processes forked per build by the workers and everything they started. */
+  execsPerBuild: number | null;
+  forksPerBuild: number | null;
+  redisCommandsPerBuild: number;
+  /** The most called commands, per build. */
+  topRedisCommands: Record<string, number>;
+}
+
+/**
+ * Starts counting for a throughput run: the receiver's and the workers' own CPU from /proc, the
+ * workers' children (git, bubblewrap, the step, the network helper) with perf when it is there (else
+ * what the workers reaped, from /proc's cutime and cstime), Redis's CPU and commands, and the bench's
+ * own CPU (the load generator and the webhook receiver). `stop(builds)` gives the figures per build.
+ */
+export async function startCpuBreakdown(o: {
+  receiver: number;
+  workers: number[];
+  redis: Redis;
+}): Promise<{ stop(builds: number): Promise<CpuBreakdown> }> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await o.redis.info('server'))![1]);
+  const trees = PERF ? o.workers.map(perfTree) : [];
+  const workerSelf = () => o.workers.reduce((s, pid) => s + cpuMs(pid), 0);
+  const workerAll = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { children: true }), 0);
+  const start = {
+    receiver: cpuMs(o.receiver),
+    workerSelf: workerSelf(),
+    workerAll: workerAll(),
+    redis: cpuMs(redisPid),
+    bench: process.cpuUsage(),
+    calls: await commandCalls(o.redis),
+  };
+  return {
+    async stop(builds) {
+      const self = workerSelf() - start.workerSelf;
+      const reaped = workerAll() - start.workerAll - self;
+      const perf = await Promise.all(trees.map((t) => t.done()));
+      const bench = process.cpuUsage(start.bench);
+      const calls = await commandCalls(o.redis);
+      // The INFO calls themselves are the bench's, not pushci's.
+      const diff = [...calls].map(
+        ([c, n]) => [c, n - (start.calls.get(c) ?? 0) - (c === 'info' ? 1 : 0)] as const,
+      );
+      const total = diff.reduce((s, [, n]) => s + n, 0);
+      const perfCpu = perf.reduce((s, x) => s + x.cpuMs, 0);
+      const parts: Record<string, number> = {
+        receiver: cpuMs(o.receiver) - start.receiver,
+        'worker (Node: jobs and deliveries)': self,
+        'worker children (git, bwrap, step, network helper)':
+          perf.length > 0 && Number.isFinite(perfCpu) ? Math.max(0, perfCpu - self) : reaped,
+        redis: cpuMs(redisPid) - start.redis,
+        'bench (load generator, webhook receiver)': (bench.user + bench.system) / 1000,
+      };
+      const cpuMsPerBuild = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v / builds]));
+      const sum = (f: (x: { execs: number; forks: number }) => number) =>
+        perf.length > 0 ? perf.reduce((s, x) => s + f(x), 0) / builds : null;
+      return {
+        cpuMsPerBuild,
+        totalCpuMsPerBuild: Object.values(cpuMsPerBuild).reduce((a, b) => a + b, 0),
+        execsPerBuild: sum((x) => x.execs),
+        forksPerBuild: sum((x) => x.forks),
+        redisCommandsPerBuild: total / builds,
+        topRedisCommands: Object.fromEntries(
+          diff
+            .filter(([, n]) => n > 0)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 10)
+            .map(([c, n]) => [c, n / builds]),
+        ),
+      };
+    },
+  };
+}

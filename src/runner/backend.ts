@@ -1,3 +1,4 @@
+import type { SpawnFn } from './spawner/start-spawner.ts';
 import type { Readable } from 'node:stream';
 
 /**
@@ -115,4 +116,6 @@ export interface Backend {
   prepare(o: PrepareOptions): Promise<JobRuntime>;
   /** Called once when a worker starts: ends step processes a killed worker left behind. */
   sweep(): Promise<number>;
+  /** How the worker's own programs (the checkout's git) are started; absent: by forking the worker. */
+  readonly spawn?: SpawnFn;
 }

@@ -4,6 +4,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PullRequestSource } from '../forges/pull-request-source.ts';
 import { GitError, git } from './git.ts';
+import type { SpawnFn } from './spawner/start-spawner.ts';
 
 export interface CheckoutOptions {
   dataDir: string;
@@ -22,6 +23,8 @@ export interface CheckoutOptions {
   signal?: AbortSignal;
   /** Commits this worker already saw in a mirror (`<mirror>\n<sha>`), so it need not ask git again. */
   known?: Set<string>;
+  /** Starts the checkout's git through this (the worker's spawner) instead of forking the worker. */
+  spawn?: SpawnFn;
   /** Runs fetches into one mirror one at a time (within this worker). */
   serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 }
@@ -185,7 +188,12 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     join(dotGit, 'config'),
     '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
   );
-  await git(['reset', '-q', '--hard', o.sha], { cwd: o.workspace, env, ...sig });
+  await git(['reset', '-q', '--hard', o.sha], {
+    cwd: o.workspace,
+    env,
+    ...sig,
+    ...(o.spawn ? { spawn: o.spawn } : {}),
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import type { SpawnFn } from './spawner/start-spawner.ts';
 
 /** Environment for every git command: never prompt, never read the worker's git credentials helpers' UI. */
 export function gitEnv(base: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -33,23 +34,64 @@ export class GitError extends Error {}
  */
 export async function git(
   args: string[],
-  opts: { cwd?: string; env: Record<string, string>; redact?: string; signal?: AbortSignal },
+  opts: {
+    cwd?: string;
+    env: Record<string, string>;
+    redact?: string;
+    signal?: AbortSignal;
+    /** Start git through this (the worker's spawner) instead of forking the worker. */
+    spawn?: SpawnFn;
+  },
 ): Promise<string> {
   // Hooks never run for pushci's own git calls, wherever a repository's config points them.
-  const r = await execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args], {
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: opts.env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
-  });
+  const argv = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args];
+  const r = opts.spawn
+    ? await collect(opts.spawn, argv, opts)
+    : await execa('git', argv, {
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        env: opts.env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+      });
   if (r.exitCode !== 0) {
     let msg = `git ${args[0]} failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' / ')}`;
     if (opts.redact) msg = msg.split(opts.redact).join('<clone-url>');
     throw new GitError(msg);
   }
   return String(r.stdout).trim();
+}
+
+/** git started by `spawn`, its output gathered; SIGTERM when `signal` aborts (as execa's cancelSignal). */
+async function collect(
+  spawn: SpawnFn,
+  argv: string[],
+  opts: { cwd?: string; env: Record<string, string>; signal?: AbortSignal },
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  const p = await spawn('git', argv, {
+    env: opts.env,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  p.stdout?.on('data', (c: Buffer) => out.push(c));
+  p.stderr?.on('data', (c: Buffer) => err.push(c));
+  const abort = () => p.kill('SIGTERM');
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  if (opts.signal?.aborted) abort();
+  const exitCode = await new Promise<number | null>((resolve) => {
+    let code: number | null = null;
+    p.once('exit', (c: number | null) => (code = c));
+    p.once('close', () => resolve(code));
+    p.once('error', (e: Error) => {
+      err.push(Buffer.from(e.message));
+      resolve(null);
+    });
+  });
+  opts.signal?.removeEventListener('abort', abort);
+  return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
 /** The commit a ref points at in a remote repository, or null when it has no such ref. */

@@ -79,6 +79,7 @@ export async function checkoutJob(o: CheckoutJobOptions): Promise<RunJobOutcome 
   await checkout({
     ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
     ...(deps.serialize ? { serialize: deps.serialize } : {}),
+    ...(backend.spawn ? { spawn: backend.spawn } : {}),
     ...(pull ? { pull } : {}),
     dataDir: config.dataDir,
     cloneUrl,

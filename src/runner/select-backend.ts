@@ -7,6 +7,7 @@ import { hostBackend } from './backends/host/host-backend.ts';
 import { findCgroups } from './backends/sandbox/cgroups.ts';
 import { probeSandbox } from './backends/sandbox/probe.ts';
 import { sandboxBackend } from './backends/sandbox/sandbox-backend.ts';
+import { startSpawner } from './spawner/start-spawner.ts';
 
 /**
  * The backend `PUSHCI_RUNNER` asks for, probed once at start: `sandbox` refuses to start without
@@ -29,6 +30,7 @@ export async function selectBackend(config: Readonly<Config>, log: Logger): Prom
     return hostBackend();
   }
   const cgroups = await findCgroups();
+  const path = { PATH: config.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
   log.info(
     { limits: cgroups ? `cgroup v${cgroups.version}` : 'rlimits' },
     'steps run in the sandbox (bubblewrap)',
@@ -38,5 +40,8 @@ export async function selectBackend(config: Readonly<Config>, log: Logger): Prom
     // A home that does not exist cannot be covered; the job's own home then keeps its own path.
     home: config.env.HOME && existsSync(config.env.HOME) ? config.env.HOME : null,
     cgroups,
+    // bubblewrap, the network helper and git start from a small process of their own, not the worker.
+    spawn: startSpawner(path),
+    helperEnv: path,
   });
 }

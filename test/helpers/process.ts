@@ -32,3 +32,13 @@ export function spawnPushci(
   );
   return { proc, output, exited };
 }
+
+/** Whether a process with this pid exists (signal 0). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

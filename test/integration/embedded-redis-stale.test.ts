@@ -8,15 +8,7 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log.ts';
 import { embeddedPaths, redisAccepts, startEmbeddedRedis } from '../../src/redis/embedded.ts';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive as alive } from '../helpers/process.ts';
 
 describe('the embedded Redis after a crash left stale files behind', () => {
   it('starts cleanly: a reused pid is not killed, a taken port is not used, the data is kept', async () => {

@@ -226,6 +226,8 @@ ${indent(LIB, 10)}
           r server-environ 'grep -qa GITHUB_WEBHOOK_SECRET /proc/[0-9]*/environ'
           r signal-server 'kill -0 "$(get pid)"'
           r signal-redis 'kill -0 "$(get redispid)"'
+          r see-spawner 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done | grep -q "spawner[-]main"'
+          r spawner-channel 'ls -l /proc/$$/fd | awk "\\$9 > 2" | grep -q socket'
       - name: network
         run: |
 ${indent(LIB, 10)}
@@ -269,6 +271,7 @@ ${indent(LIB, 10)}
           echo home > "$HOME/h" && cat "$HOME/h" | sed 's/^/CONTROL home /'
           git -c user.name=t -c user.email=t@t commit -q --allow-empty -m local && echo "CONTROL commit ok"
           sh -c 'echo "CONTROL child $$"'
+          ls -l /proc/$$/fd | awk '$9 == 1' | grep -q socket && echo "CONTROL stdout is a socket"
           (sleep 0.2; echo "CONTROL background done") & wait
   daemons-success:
     steps:
@@ -422,6 +425,8 @@ ${indent(LIB, 10)}
         'server-environ',
         'signal-server',
         'signal-redis',
+        'see-spawner',
+        'spawner-channel',
         'api-loopback',
         'redis-loopback',
         'daemon-loopback',
@@ -532,6 +537,8 @@ ${indent(LIB, 10)}
         /CONTROL commit ok/,
         /CONTROL child \d+/,
         /CONTROL background done/,
+        // The spawner-channel attack looks for sockets: the step's own output is one.
+        /CONTROL stdout is a socket/,
       ])
         assert.match(text, line);
       // Outbound works wherever this machine itself has outbound (the test checked from the host).

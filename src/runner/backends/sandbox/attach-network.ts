@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
 import { userMapped } from './user-mapped.ts';
 
 /** What a sandbox's network gets: the routes to block (null: no outbound network) and the gateway to forward. */
@@ -61,13 +60,19 @@ export function networkScript(pid: number, plan: NetworkPlan): string {
 export async function attachNetwork(
   pid: number,
   plan: NetworkPlan,
+  via: { spawn: SpawnFn; env: Record<string, string> } = {
+    spawn: directSpawn,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  },
 ): Promise<{ stop: () => void; forwarding: boolean }> {
   if (!plan.blocked && !plan.forward) return { stop: () => {}, forwarding: false };
   // `ip` needs the capabilities of the namespace's root, which it has only once the uid map is written.
   if (plan.blocked) await userMapped(pid);
-  const helper = spawn('setpriv', ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', networkScript(pid, plan)], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  const helper = await via.spawn(
+    'setpriv',
+    ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', networkScript(pid, plan)],
+    { env: via.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+  );
   let err = '';
   let exited = false;
   const done: Array<() => void> = [];
@@ -84,10 +89,10 @@ export async function attachNetwork(
     exited = true;
     for (const f of done) f();
   });
-  for (const fd of [helper.stdio[3], helper.stdio[4]]) (fd as Readable | null)?.on('error', () => {});
-  const exitFd = helper.stdio[4] as Writable;
+  for (const fd of [helper.stdio[3], helper.stdio[4]]) fd?.on('error', () => {});
+  const exitFd = helper.stdio[4];
   const stop = () => {
-    exitFd.destroy();
+    exitFd?.destroy();
     helper.kill('SIGKILL');
   };
   /** Resolves when `test` holds, checked on each piece of output and at the helper's end. */
@@ -100,7 +105,8 @@ export async function attachNetwork(
   const listening = () => / N listening on /.test(err);
   const ready = plan.blocked
     ? new Promise<boolean>((resolve) => {
-        const fd = helper.stdio[3] as Readable;
+        const fd = helper.stdio[3];
+        if (!fd) return resolve(false);
         fd.once('data', () => resolve(true));
         fd.once('end', () => resolve(false));
         fd.once('close', () => resolve(false));

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
 import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
 import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
+import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -30,6 +30,10 @@ export interface SandboxOptions {
   cgroups: CgroupRoots | null;
   /** How often a running job's disk usage is measured. */
   diskCheckMs?: number;
+  /** Starts bubblewrap, the network helper and the checkout's git (default: forks of the worker). */
+  spawn?: SpawnFn;
+  /** The environment of the sandbox's helper programs (PATH). */
+  helperEnv?: Record<string, string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,9 +102,12 @@ function resolvConfFor(): string | null {
  */
 export function sandboxBackend(opts: SandboxOptions): Backend {
   const diskCheckMs = opts.diskCheckMs ?? 3000;
+  const spawn = opts.spawn ?? directSpawn;
+  const helper = { spawn, env: opts.helperEnv ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } };
   return {
     name: 'sandbox',
     isolated: true,
+    spawn,
     describe(o) {
       const l = effectiveLimits(o.limits, Boolean(opts.cgroups));
       // A limit lowered by the worker's own hard rlimit says so, or the log would claim what no step got.
@@ -166,7 +173,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           limits.shell,
         );
         const guard = o.network === 'default';
-        const child = spawn(
+        const child = await spawn(
           'bwrap',
           [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv],
           { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
@@ -188,22 +195,29 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st.stopNetwork?.();
         });
         // The extra descriptors are socket pairs; bwrap closing its ends must not be an error here.
-        for (const fd of child.stdio.slice(3)) (fd as Readable | null)?.on('error', () => {});
-        const readyFd = (child.stdio as unknown as Readable[])[5]!;
-        st.ready = new Promise<boolean>((resolve) => {
-          readyFd.once('data', () => resolve(true));
-          readyFd.once('end', () => resolve(false));
-          readyFd.once('close', () => resolve(false));
-        });
+        for (const fd of child.stdio.slice(3)) fd?.on('error', () => {});
+        const readyFd = child.stdio[5];
+        st.ready = readyFd
+          ? new Promise<boolean>((resolve) => {
+              readyFd.once('data', () => resolve(true));
+              readyFd.once('end', () => resolve(false));
+              readyFd.once('close', () => resolve(false));
+            })
+          : Promise.resolve(false);
         const block = child.stdio[4] as Writable;
         try {
-          st.pid = await readInfo(child.stdio[3] as Readable);
+          if (!child.stdio[3]) throw new Error('bubblewrap did not start');
+          st.pid = await readInfo(child.stdio[3]);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
           // The network, its walls and the gateway's forwarder come from one helper (attachNetwork);
           // the services' ports, if any, are forwarded side by side with it, all before the step starts.
           const [net, ...ports] = await Promise.allSettled([
-            attachNetwork(st.pid, { blocked: guard ? blockedDestinations() : null, forward: gateway }),
+            attachNetwork(
+              st.pid,
+              { blocked: guard ? blockedDestinations() : null, forward: gateway },
+              helper,
+            ),
             ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
           ]);
           st.stopNetwork = () => {

@@ -1,0 +1,68 @@
+/**
+ * The spawner: a small process a worker starts once (see `startSpawner`) that starts the worker's
+ * programs for it (git, bubblewrap, a sandbox's network helper). `child_process.spawn` forks the calling
+ * process and waits on its event loop for the child's `exec`; the fork costs more the bigger the process
+ * is (nodejs/node#14917) and the wait grows with the machine's load. Here both happen in a process that
+ * does nothing else, while the worker's loop goes on with other jobs.
+ *
+ * It talks only over the IPC channel it was started with (no socket, no file a step could find), imports
+ * nothing but Node's own modules, and ends with its worker: when the channel closes it kills what it
+ * started and exits (bubblewrap's --die-with-parent then ends the sandboxes).
+ *
+ * Requests: `{ op: 'spawn', id, cmd, args, env, cwd?, stdio }` and `{ op: 'kill', id, signal }`.
+ * Answers, in this order per id: `{ id, pid }`, then one `{ id, fd }` message per `'pipe'` entry of
+ * `stdio` carrying that pipe's socket, then `{ id, exit, signal }`; or `{ id, error }` when it could not
+ * start.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+
+interface SpawnRequest {
+  op: 'spawn';
+  id: number;
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stdio: Array<'pipe' | 'ignore'>;
+}
+type Request = SpawnRequest | { op: 'kill'; id: number; signal: NodeJS.Signals };
+
+const children = new Map<number, ChildProcess>();
+const send = (msg: object, handle?: Socket) => process.send?.(msg, handle);
+
+function start(r: SpawnRequest): void {
+  let child: ChildProcess;
+  try {
+    child = spawn(r.cmd, r.args, { env: r.env, ...(r.cwd ? { cwd: r.cwd } : {}), stdio: r.stdio });
+  } catch (e) {
+    send({ id: r.id, error: (e as Error).message });
+    return;
+  }
+  if (child.pid === undefined) {
+    child.once('error', (e) => send({ id: r.id, error: e.message }));
+    return;
+  }
+  children.set(r.id, child);
+  send({ id: r.id, pid: child.pid });
+  r.stdio.forEach((kind, fd) => {
+    if (kind !== 'pipe') return;
+    const sock = child.stdio[fd] as Socket;
+    // Nothing may be read here: every byte is the worker's, which reads it once the socket arrives.
+    (sock as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+    send({ id: r.id, fd }, sock);
+  });
+  child.once('exit', (code, signal) => {
+    children.delete(r.id);
+    send({ id: r.id, exit: code, signal });
+  });
+}
+
+process.on('message', (r: Request) => {
+  if (r.op === 'spawn') start(r);
+  else if (r.op === 'kill') children.get(r.id)?.kill(r.signal);
+});
+process.on('disconnect', () => {
+  for (const c of children.values()) c.kill('SIGKILL');
+  process.exit(0);
+});

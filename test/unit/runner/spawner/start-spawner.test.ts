@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startSpawner, type Spawned } from '../../../../src/runner/spawner/start-spawner.ts';
+import { isAlive as alive } from '../../../helpers/process.ts';
+
+const env = { PATH: process.env.PATH! };
+const read = (s: Spawned['stdout']) =>
+  new Promise<string>((resolve) => {
+    let t = '';
+    s!.on('data', (c: Buffer) => (t += c.toString()));
+    s!.once('end', () => resolve(t));
+  });
+const exited = (p: Spawned) =>
+  new Promise<[number | null, string | null]>((r) => p.once('exit', (c, s) => r([c, s])));
+
+describe('startSpawner', () => {
+  const sp = startSpawner(env);
+  after(() => sp.close());
+
+  it('runs a program with the given environment and folder, its pipes reach the caller', async () => {
+    const p = await sp('sh', ['-c', 'echo "out $FOO $(pwd)"; echo err >&2; echo three >&3; exit 7'], {
+      env: { ...env, FOO: 'bar' },
+      cwd: '/tmp',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    assert.ok(p.pid > 0);
+    const [out, err, three, code] = await Promise.all([
+      read(p.stdout),
+      read(p.stderr),
+      read(p.stdio[3]!),
+      exited(p),
+    ]);
+    assert.equal(out, 'out bar /tmp\n');
+    assert.equal(err, 'err\n');
+    assert.equal(three, 'three\n');
+    assert.deepEqual(code, [7, null]);
+  });
+
+  it('writes to a program through its stdin, and loses no output written before the caller reads', async () => {
+    const p = await sp('sh', ['-c', 'seq 1 20000; cat'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    const out = read(p.stdout);
+    p.stdin!.end('from the caller\n');
+    const text = await out;
+    assert.equal(text.split('\n').length, 20002);
+    assert.match(text, /^1\n2\n[\s\S]*20000\nfrom the caller\n$/);
+  });
+
+  it('kills a program with the signal asked for, and says so on exit', async () => {
+    const p = await sp('sleep', ['100'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    const done = exited(p);
+    assert.ok(p.kill('SIGTERM'));
+    assert.deepEqual(await done, [null, 'SIGTERM']);
+    assert.equal(alive(p.pid), false);
+  });
+
+  it('reports a program that does not exist as an error, and goes on starting others', async () => {
+    const p = await sp('/nonexistent/pushci-no-such-program', [], { env, stdio: ['ignore', 'pipe'] });
+    const err = await new Promise<Error>((r) => p.once('error', r));
+    assert.match(err.message, /ENOENT/);
+    const q = await sp('true', [], { env, stdio: ['ignore', 'ignore'] });
+    assert.deepEqual(await exited(q), [0, null]);
+  });
+
+  it('hands a program no descriptor but its own: no socket beyond the pipes it asked for', async () => {
+    const p = await sp('sh', ['-c', 'for f in /proc/$$/fd/*; do echo "${f##*/} $(readlink "$f")"; done'], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const fds = (await read(p.stdout)).trim().split('\n');
+    const sockets = fds.filter((l) => / socket:/.test(l)).map((l) => Number(l.split(' ')[0]));
+    // Control: its stdout is a socket, so a leaked channel (also a socket) would show here too.
+    assert.deepEqual(sockets, [1], fds.join('\n'));
+  });
+
+  it('ends with its worker: a killed worker leaves neither the spawner nor its programs', async () => {
+    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
+    const worker = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { startSpawner } = await import(${JSON.stringify(src)});
+         const sp = startSpawner({ PATH: process.env.PATH });
+         const p = await sp('sleep', ['1000'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore'] });
+         console.log(p.pid);
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const sleepPid = Number(
+      await new Promise<string>((r) => worker.stdout!.once('data', (d) => r(String(d)))),
+    );
+    assert.ok(alive(sleepPid));
+    const spawnerPid = Number(readFileSync(`/proc/${sleepPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    assert.match(readFileSync(`/proc/${spawnerPid}/cmdline`, 'utf8'), /spawner-main/);
+    worker.kill('SIGKILL');
+    const t0 = Date.now();
+    while ((alive(sleepPid) || alive(spawnerPid)) && Date.now() - t0 < 10_000)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(sleepPid), false, 'the program ended');
+    assert.equal(alive(spawnerPid), false, 'the spawner ended');
+  });
+});

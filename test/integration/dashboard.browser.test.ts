@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchBrowser } from '../helpers/browser.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
-
-const SHOTS = join(import.meta.dirname, '../screenshots');
+import { suiteServer } from '../helpers/suite-server.ts';
 
 describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let browser: Browser;
-  let page: Page;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    const steps = `jobs:
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    pipelines: (repo) => {
+      const steps = `jobs:
   build:
     steps:
       - name: compile
@@ -35,29 +26,29 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
     steps:
       - run: echo deployed
 `;
-    server = await startServer(
-      redis,
-      {
+      return {
         'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non: push\n${steps}`,
         'slow.yml': `name: slow\nrepository: octo-org/slow\nclone-url: ${repo.dir}\non: push\njobs:\n  wait:\n    steps:\n      - run: sleep 60\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'dash-token', PUSHCI_KILL_GRACE_MS: '300' },
-    );
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'dash-token', PUSHCI_KILL_GRACE_MS: '300' },
+  });
+  let browser: Browser;
+  let page: Page;
+  before(async () => {
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
   after(async () => {
     await browser?.close();
-    await server?.close();
-    await redis?.stop();
   });
   const push = async (name: string, i = 1) =>
     (
       await sendGithub(
-        server.base,
+        s.server.base,
         githubPush({
-          before: repo.commits[0]!,
-          after: repo.commits[i]!,
+          before: s.repo.commits[0]!,
+          after: s.repo.commits[i]!,
           repo: `octo-org/${name}`,
           message: `Change ${name} ${i}`,
         }),
@@ -66,7 +57,7 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
     ).json.builds[0].id as string;
 
   it('asks for the token, then lists builds that update live', async () => {
-    await page.goto(server.base);
+    await page.goto(s.server.base);
     await page.getByTestId('token').fill('dash-token');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId('empty').waitFor();
@@ -80,7 +71,7 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
 
   it('shows the job graph and follows a running log, with ANSI colours', async () => {
     const id = await push('web', 0);
-    await page.goto(`${server.base}/#/builds/${id}`);
+    await page.goto(`${s.server.base}/#/builds/${id}`);
     await page.getByTestId('graph').waitFor();
     const jobs = await page
       .locator('[data-job]')
@@ -119,7 +110,7 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
 
   it('cancels a running build and re-runs a finished one from the build page', async () => {
     const id = await push('slow');
-    await page.goto(`${server.base}/#/builds/${id}`);
+    await page.goto(`${s.server.base}/#/builds/${id}`);
     await page.locator('[data-job="wait"].running').waitFor({ timeout: 15_000 });
     await page.getByTestId('cancel').click();
     await page.locator('h2 [data-status="canceled"]').waitFor({ timeout: 15_000 });
@@ -140,10 +131,10 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
 
   it('shows pipelines and the problems of a broken edit', async () => {
     writeFileSync(
-      join(server.config.pipelinesDir, 'web.yml'),
+      join(s.server.config.pipelinesDir, 'web.yml'),
       'repository: octo-org/web\non: push\njobs:\n  x:\n    stepz: []\n',
     );
-    await page.goto(`${server.base}/#/pipelines`);
+    await page.goto(`${s.server.base}/#/pipelines`);
     await page.getByTestId('pipelines').waitFor();
     await page.waitForTimeout(800);
     await page.reload();

@@ -4,54 +4,42 @@ import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { Webhook } from 'standardwebhooks';
 import { apiCall } from '../helpers/api.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const TOKEN = 'endpoints-dash-token';
 
 describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }, () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo) => ({
+      'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
+  });
   let browser: Browser;
   let page: Page;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    server = await startServer(
-      redis,
-      {
-        'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: TOKEN },
-    );
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('dialog', (d) => void d.accept(d.defaultValue() || undefined));
   });
   after(async () => {
     await browser?.close();
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
   });
 
   let id = '';
   let secret = '';
 
   it('registers an endpoint and shows its secret once, with a copy button', async () => {
-    await page.goto(`${server.base}/#/endpoints`);
+    await page.goto(`${s.server.base}/#/endpoints`);
     await page.getByTestId('token').fill(TOKEN);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId('new-endpoint').click();
     const form = page.getByTestId('endpoint-form');
-    await form.locator('input[name="url"]').fill(receiver.url);
+    await form.locator('input[name="url"]').fill(s.receiver.url);
     await form.locator('input[name="description"]').fill('chat bot');
     await form.locator('input[value="build.queued"]').uncheck();
     await page.getByTestId('save').click();
@@ -65,24 +53,24 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
       .getByTestId('secret-panel')
       .getByText(/copied|selected/)
       .waitFor();
-    assert.equal(await page.getByTestId('endpoint-url').innerText(), receiver.url);
+    assert.equal(await page.getByTestId('endpoint-url').innerText(), s.receiver.url);
 
     // Shown once: a reload, or the API, never shows it again.
     await page.reload();
     await page.getByTestId('endpoint-url').waitFor();
     assert.equal(await page.getByTestId('secret-panel').count(), 0);
     assert.ok(!(await page.content()).includes(secret));
-    const read = await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`);
+    const read = await apiCall(s.server.base, TOKEN, 'GET', `/api/endpoints/${id}`);
     assert.deepEqual(read.json.events, ['build.started', 'job.completed', 'build.completed']);
     assert.equal(read.json.description, 'chat bot');
   });
 
   it('shows a delivery arrive in the endpoint’s log, which verifies with the secret from the page', async () => {
-    await page.goto(`${server.base}/#/endpoints/${id}`);
+    await page.goto(`${s.server.base}/#/endpoints/${id}`);
     await page.getByTestId('no-deliveries').waitFor();
     const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
       's',
     );
     const build = res.json.builds[0].id as string;
@@ -94,7 +82,7 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
     await row.click();
     await page.locator('tr.attempts:not([hidden])').getByText('200').first().waitFor();
     const m = await waitFor(
-      () => receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
+      () => s.receiver.got.find((x) => x.headers['webhook-id'] === `msg_${build}_build.completed_${id}`),
       5000,
       'the message at the receiver',
     );
@@ -127,18 +115,23 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
 
     const gone = await startReceiver(() => 410);
     try {
-      const e = await apiCall(server.base, TOKEN, 'POST', '/api/endpoints', {
+      const e = await apiCall(s.server.base, TOKEN, 'POST', '/api/endpoints', {
         url: gone.url,
         events: ['build.completed'],
       });
-      await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's');
+      await sendGithub(
+        s.server.base,
+        githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
+        's',
+      );
       await waitFor(
         async () =>
-          (await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${e.json.id}`)).json.state === 'disabled',
+          (await apiCall(s.server.base, TOKEN, 'GET', `/api/endpoints/${e.json.id}`)).json.state ===
+          'disabled',
         20_000,
         'the 410 to disable it',
       );
-      await page.goto(`${server.base}/#/endpoints`);
+      await page.goto(`${s.server.base}/#/endpoints`);
       await page.locator(`tr[data-endpoint="${e.json.id}"] [data-state="disabled"]`).waitFor();
       await page.getByTestId('disabled-count').waitFor();
       assert.equal(await page.getByTestId('disabled-count').innerText(), '1');
@@ -146,10 +139,10 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
       await gone.close();
     }
 
-    await page.goto(`${server.base}/#/endpoints/${id}`);
+    await page.goto(`${s.server.base}/#/endpoints/${id}`);
     await page.getByTestId('delete').click();
     await page.getByTestId('endpoints').waitFor();
     assert.equal(await page.locator(`tr[data-endpoint="${id}"]`).count(), 0);
-    assert.equal((await apiCall(server.base, TOKEN, 'GET', `/api/endpoints/${id}`)).status, 404);
+    assert.equal((await apiCall(s.server.base, TOKEN, 'GET', `/api/endpoints/${id}`)).status, 404);
   });
 });

@@ -2,32 +2,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 /** Pull request approval and manual inputs as a person uses them, in a real headless Chromium. */
 describe('events in the dashboard', { skip: browserSkip }, () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let browser: Browser;
-  let page: Page;
   let forkHead: string;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }]);
-    repo.git('checkout', '-q', '--detach');
-    forkHead = repo.commit({ 'f.txt': 'fork' }, 'from a fork');
-    repo.git('checkout', '-q', 'main');
-    repo.git('update-ref', 'refs/pull/4/head', forkHead);
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }],
+    pipelines: (repo) => {
+      // A fork's head: a commit that only refs/pull/4/head reaches.
+      repo.git('checkout', '-q', '--detach');
+      forkHead = repo.commit({ 'f.txt': 'fork' }, 'from a fork');
+      repo.git('checkout', '-q', 'main');
+      repo.git('update-ref', 'refs/pull/4/head', forkHead);
+      return {
         'web.yml': `name: web\nrepository: octo-org/web\nclone-url: ${repo.dir}\non:\n  pull_request:\n  schedule:\n    - cron: '0 3 * * *'\n      branch: main\njobs:\n  build:\n    steps:\n      - run: 'true'\n`,
         'deploy.yml': `
 name: deploy
@@ -48,26 +39,29 @@ jobs:
     steps:
       - run: echo "OUT $INPUT_ENVIRONMENT $INPUT_DRY_RUN"
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'events-token' },
-    );
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'events-token' },
+  });
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
     browser = await launchBrowser();
-    page = await loggedInPage(browser, server.base, server.token);
+    page = await loggedInPage(browser, s.server.base, s.server.token);
   });
   after(async () => {
     await browser?.close();
-    await server?.close();
-    await redis?.stop();
   });
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+  const view = async (id: string) => (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView;
 
   it('shows a fork’s pull request waiting for approval, and runs it when someone clicks Approve', async () => {
     const res = await sendGithub(
-      server.base,
+      s.server.base,
       githubPullRequest({
         number: 4,
         head: forkHead,
-        base: repo.commits[0]!,
+        base: s.repo.commits[0]!,
         headRepo: 'mallory/web',
         source: 'x',
       }),
@@ -75,7 +69,7 @@ jobs:
       { 'x-github-event': 'pull_request' },
     );
     const id = res.json.builds[0].id as string;
-    await page.goto(`${server.base}/#/builds/${id}`);
+    await page.goto(`${s.server.base}/#/builds/${id}`);
     await page.getByTestId('approve').waitFor();
     assert.equal(
       await page.getByTestId('build-event').innerText(),
@@ -88,7 +82,7 @@ jobs:
     await page.getByTestId('approval').waitFor();
     assert.match(await page.getByTestId('approval').innerText(), /approved by dashboard/);
     assert.equal(await page.getByTestId('approve').count(), 0, 'no approve button once it ran');
-    await page.goto(`${server.base}/#/pipelines/web`);
+    await page.goto(`${s.server.base}/#/pipelines/web`);
     await page.getByTestId('schedule').waitFor();
     assert.equal(
       await page.getByTestId('pipeline-events').innerText(),
@@ -97,7 +91,7 @@ jobs:
   });
 
   it('offers a manual build’s inputs as a select and a checkbox, and passes them on', async () => {
-    await page.goto(`${server.base}/#/pipelines/deploy`);
+    await page.goto(`${s.server.base}/#/pipelines/deploy`);
     // The previous test's pipeline page can still be on screen for a moment after the address changed.
     await page.getByRole('heading', { name: 'deploy' }).first().waitFor();
     await page

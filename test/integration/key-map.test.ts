@@ -6,11 +6,9 @@ import { Redis } from 'ioredis';
 import { DELIVERIES_QUEUE, JOBS_QUEUE, SCHEDULES_QUEUE, keys, type Keys } from '../../src/queue/keys.ts';
 import { MAINTENANCE_QUEUE } from '../../src/maintenance/maintenance.ts';
 import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const SRC = join(import.meta.dirname, '../../src');
 const ARG = '\u0001';
@@ -41,29 +39,19 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('the key map is the only place key names are made', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo, receiver) => ({
+      'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: web\njobs:\n  a:\n    steps:\n      - run: echo hi\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
+  });
   let client: Redis;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    server = await startServer(
-      redis,
-      {
-        'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: web\njobs:\n  a:\n    steps:\n      - run: echo hi\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
-    );
-    client = new Redis(redis.url);
+    client = new Redis(s.redis.url);
   });
   after(async () => {
     client?.disconnect();
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
   });
 
   it('no source file outside queue/keys.ts builds a key from the prefix', () => {
@@ -82,41 +70,42 @@ describe('the key map is the only place key names are made', () => {
 
   it('every key a build, its deliveries, a webhook record, an endpoint and a worker leave is in the map', async () => {
     const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: 'octo-org/web' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]!, repo: 'octo-org/web' }),
       's',
     );
     const id = res.json.builds[0].id as string;
     await waitFor(
-      async () => ((await (await server.api(`/api/builds/${id}`)).json()) as BuildView).status === 'success',
+      async () =>
+        ((await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView).status === 'success',
       20_000,
       'the build',
     );
     await waitFor(
-      () => receiver.got.some((r) => JSON.parse(r.body).type === 'build.completed'),
+      () => s.receiver.got.some((r) => JSON.parse(r.body).type === 'build.completed'),
       10_000,
       'callback',
     );
-    const ep = await server.api('/api/endpoints', {
+    const ep = await s.server.api('/api/endpoints', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: receiver.url }),
+      body: JSON.stringify({ url: s.receiver.url }),
     });
     assert.equal(ep.status, 201, await ep.clone().text());
-    assert.equal((await server.api('/api/workers')).status, 200);
+    assert.equal((await s.server.api('/api/workers')).status, 200);
 
-    const k = keys(redis.prefix);
+    const k = keys(s.redis.prefix);
     const known = patterns(k);
     const bullmq = [JOBS_QUEUE, DELIVERIES_QUEUE, SCHEDULES_QUEUE, MAINTENANCE_QUEUE].map(
-      (q) => `${redis.prefix}:${q}:`,
+      (q) => `${s.redis.prefix}:${q}:`,
     );
-    const all = await client.keys(`${redis.prefix}:*`);
+    const all = await client.keys(`${s.redis.prefix}:*`);
     assert.ok(all.includes(k.build(id)) && all.includes(k.buildDeliveries(id)), 'the run left keys to check');
     const unknown = all.filter(
       (key) => !known.some(([, re]) => re.test(key)) && !bullmq.some((b) => key.startsWith(b)),
     );
     assert.deepEqual(unknown, [], 'keys written outside the key map');
-    const stray = (await client.keys('*')).filter((key) => !key.startsWith(`${redis.prefix}:`));
+    const stray = (await client.keys('*')).filter((key) => !key.startsWith(`${s.redis.prefix}:`));
     assert.deepEqual(stray, [], 'keys outside the prefix');
   });
 });

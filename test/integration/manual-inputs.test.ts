@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { describe, it } from 'node:test';
 import { spawnPushci } from '../helpers/process.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 describe('manual builds with inputs', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }]);
-    server = await startServer(redis, {
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }],
+    pipelines: (repo) => ({
       'deploy.yml': `
 name: deploy
 repository: octo-org/app
@@ -42,15 +35,11 @@ jobs:
         run: |
           echo "OUT [$INPUT_ENVIRONMENT] [$INPUT_DRY_RUN] [$INPUT_REPLICAS] [$INPUT_NOTE] [$CI_PIPELINE_EVENT]"
 `,
-    });
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+    }),
   });
 
   const trigger = (body: unknown) =>
-    server.api('/api/pipelines/deploy/trigger', {
+    s.server.api('/api/pipelines/deploy/trigger', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -59,13 +48,13 @@ jobs:
     waitFor(
       async () =>
         ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
-          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
+          (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       30_000,
       id,
     );
   const out = async (id: string) => {
-    const log = await (await server.api(`/api/builds/${id}/jobs/deploy/log`)).text();
+    const log = await (await s.server.api(`/api/builds/${id}/jobs/deploy/log`)).text();
     const line = log.split('\n').find((l) => l.includes('OUT ['))!;
     return line.slice(line.indexOf('OUT [') + 4);
   };
@@ -85,7 +74,7 @@ jobs:
     assert.equal(await out(id), `[production] [false] [2] [${note}] [manual]`);
 
     // A re-run keeps the inputs.
-    const again = await server.api(`/api/builds/${id}/rerun`, { method: 'POST' });
+    const again = await s.server.api(`/api/builds/${id}/rerun`, { method: 'POST' });
     const rerun = ((await again.json()) as { builds: Array<{ id: string }> }).builds[0]!.id;
     const rv = await final(rerun);
     assert.equal(rv.event, 'rerun');
@@ -94,7 +83,7 @@ jobs:
   });
 
   it('takes inputs from the CLI, and approves a waiting build from it', async () => {
-    const env = { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: server.token };
+    const env = { PUSHCI_URL: s.server.base, PUSHCI_API_TOKEN: s.server.token };
     const run = async (args: string[]) => {
       const p = spawnPushci(args, env);
       const code = await p.exited;
@@ -122,8 +111,9 @@ jobs:
   });
 
   it('answers 400 with every problem, and builds nothing', async () => {
-    const before = ((await (await server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] })
-      .builds.length;
+    const before = (
+      (await (await s.server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] }
+    ).builds.length;
     const r = await trigger({
       branch: 'main',
       inputs: { environment: 'qa', replicas: 'many', 'dry-run': 'yes', color: 'red' },
@@ -138,8 +128,9 @@ jobs:
     const missing = await trigger({ branch: 'main' });
     assert.equal(missing.status, 400);
     assert.match(((await missing.json()) as { message: string }).message, /input "environment" is required/);
-    const after = ((await (await server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] })
-      .builds.length;
+    const after = (
+      (await (await s.server.api('/api/builds?pipeline=deploy')).json()) as { builds: unknown[] }
+    ).builds.length;
     assert.equal(after, before);
   });
 });

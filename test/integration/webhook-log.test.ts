@@ -1,44 +1,39 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const JOB = 'jobs:\n  hello:\n    steps:\n      - run: echo hello\n';
 
 describe('the "why" record of every received webhook', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    const head = (name: string, on: string) =>
-      `name: ${name}\nrepository: octo-org/web\nclone-url: ${repo.dir}\non:\n${on}\n${JOB}`;
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    pipelines: (repo) => {
+      const head = (name: string, on: string) =>
+        `name: ${name}\nrepository: octo-org/web\nclone-url: ${repo.dir}\non:\n${on}\n${JOB}`;
+      return {
         'main.yml': head('main-only', '  push:\n    branches: [main]'),
         'tags.yml': head('releases', "  push:\n    tags: ['v*']"),
         'docs.yml': head('docs', "  push:\n    branches: [main]\n    paths: ['docs/**']"),
         'api.yml': `name: api\nrepository: octo-org/api\nclone-url: ${repo.dir}\non: push\n${JOB}`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_WEBHOOK_LOG_MAX: '5' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_WEBHOOK_LOG_MAX: '5' },
   });
   const records = async () =>
-    ((await (await server.api('/api/webhooks')).json()) as { webhooks: any[] }).webhooks;
+    ((await (await s.server.api('/api/webhooks')).json()) as { webhooks: any[] }).webhooks;
   const pushTo = (ref: string, message = 'change') =>
     sendGithub(
-      server.base,
-      githubPush({ ref, before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/web', message }),
+      s.server.base,
+      githubPush({
+        ref,
+        before: s.repo.commits[0]!,
+        after: s.repo.commits[1]!,
+        repo: 'octo-org/web',
+        message,
+      }),
       's',
     );
   const latest = async (delivery: string) =>
@@ -73,7 +68,7 @@ describe('the "why" record of every received webhook', () => {
     assert.deepEqual(why.api, [false, 'repository octo-org/web does not match octo-org/api']);
     assert.equal(r.pipelines.find((p: any) => p.pipeline === 'main-only').build_id, id);
     // The same record by its id (the X-Request-Id of the answer).
-    const one = await (await server.api(`/api/webhooks/${r.id}`)).json();
+    const one = await (await s.server.api(`/api/webhooks/${r.id}`)).json();
     assert.deepEqual(one, r);
   });
 
@@ -101,7 +96,7 @@ describe('the "why" record of every received webhook', () => {
       /the head commit says \[skip ci\]: the build is stored as skipped/,
     );
 
-    const ignored = await sendGithub(server.base, { zen: 'x' }, 's', { 'x-github-event': 'issues' });
+    const ignored = await sendGithub(s.server.base, { zen: 'x' }, 's', { 'x-github-event': 'issues' });
     assert.equal(ignored.status, 202);
     await waitFor(async () => ((r = (await records())[0]), r.event === 'issues'), 5000, 'record');
     assert.equal(r.result, 'ignored');
@@ -110,7 +105,7 @@ describe('the "why" record of every received webhook', () => {
 
   it('records a bad signature without anything of its payload', async () => {
     const secretWord = 'a-payload-word-that-must-not-be-stored';
-    const bad = await post(`${server.base}/webhooks/github`, JSON.stringify({ secretWord }), {
+    const bad = await post(`${s.server.base}/webhooks/github`, JSON.stringify({ secretWord }), {
       'x-github-event': 'push',
       'x-github-delivery': 'bad-signature-delivery',
       'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
@@ -122,7 +117,7 @@ describe('the "why" record of every received webhook', () => {
     assert.deepEqual(r.pipelines, []);
     assert.equal(r.repository, null);
     assert.match(r.reason, /signature/i);
-    const stored = JSON.stringify(await (await server.api(`/api/webhooks/${r.id}`)).json());
+    const stored = JSON.stringify(await (await s.server.api(`/api/webhooks/${r.id}`)).json());
     assert.ok(!stored.includes(secretWord), 'nothing of the payload is kept');
   });
 
@@ -139,23 +134,23 @@ describe('the "why" record of every received webhook', () => {
       all.slice(0, 4).map((r) => r.refs[0]),
       ['refs/heads/other-3', 'refs/heads/other-2', 'refs/heads/other-1', 'refs/heads/other-0'],
     );
-    const client = new Redis(redis.url);
-    const ttl = await client.pttl(`${server.config.queuePrefix}:webhook:${all[0].id}`);
+    const client = new Redis(s.redis.url);
+    const ttl = await client.pttl(`${s.server.config.queuePrefix}:webhook:${all[0].id}`);
     await client.quit();
-    assert.ok(ttl > 0 && ttl <= server.config.retentionMs, `expires (pttl ${ttl})`);
+    assert.ok(ttl > 0 && ttl <= s.server.config.retentionMs, `expires (pttl ${ttl})`);
     // Paging: two at a time, newest first, no repeats.
-    const p1 = (await (await server.api('/api/webhooks?limit=2')).json()) as {
+    const p1 = (await (await s.server.api('/api/webhooks?limit=2')).json()) as {
       webhooks: any[];
       next: string;
     };
-    const p2 = (await (await server.api(`/api/webhooks?limit=2&before=${p1.next}`)).json()) as {
+    const p2 = (await (await s.server.api(`/api/webhooks?limit=2&before=${p1.next}`)).json()) as {
       webhooks: any[];
     };
     assert.deepEqual(
       [...p1.webhooks, ...p2.webhooks].map((r) => r.refs[0]),
       all.slice(0, 4).map((r) => r.refs[0]),
     );
-    assert.equal((await server.api('/api/webhooks?before=abc')).status, 400);
-    assert.equal((await fetch(`${server.base}/api/webhooks`)).status, 401, 'the API needs the token');
+    assert.equal((await s.server.api('/api/webhooks?before=abc')).status, 400);
+    assert.equal((await fetch(`${s.server.base}/api/webhooks`)).status, 401, 'the API needs the token');
   });
 });

@@ -22,6 +22,9 @@ export interface ScriptRun {
   onState?: (state: Record<string, string>) => void;
 }
 
+/** Linux starts no process whose arguments and environment pass 2 MiB (ARG_MAX with an 8 MiB stack). */
+const MAX_ENV_CHARS = 2 * 1024 * 1024;
+
 /** One process of a step: a run: script or a node action's script; its command files are read after it. */
 export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome | JobEnd> {
   const { rt, dirs } = j;
@@ -31,13 +34,21 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, s.seq);
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
+  const env = scriptEnv(j, s, commandFiles.env);
+  // Counted before anything is made of it: many values of up to 1 MiB each would be flattened, then
+  // refused by the kernel (E2BIG) anyway.
+  const size = Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length + 2, 0);
+  if (size > MAX_ENV_CHARS)
+    throw new Error(
+      `the environment of step "${s.name}" holds ${size} characters, more than a process can be started with (${MAX_ENV_CHARS})`,
+    );
   const res: StepResult = await runStep(rt, {
     script: s.script,
     ...(s.argv ? { argv: s.argv } : {}),
     shell: s.shell,
     scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
     cwd: s.cwd,
-    env: scriptEnv(j, s, commandFiles.env),
+    env,
     timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
     killGraceMs: j.killGraceMs,
     signal: j.stop,

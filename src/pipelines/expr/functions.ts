@@ -1,4 +1,5 @@
 import { ExpressionError } from './expression-error.ts';
+import { checkTextLength, jsonTextLength } from './text-limit.ts';
 import { fromPlain, looseEquals, toText, type Value } from './values.ts';
 
 /** What a status function asks: how the job (for a step) or the needed jobs (for a job) went so far. */
@@ -47,6 +48,7 @@ function format(template: string, args: Value[]): string {
           `format: "${template}" uses {${n}} but only ${args.length} argument(s) follow`,
         );
       out += toText(args[n]!);
+      checkTextLength('format', out.length);
       i += m[0].length - 1;
     } else if (ch === '}') {
       throw new ExpressionError(`format: "${template}" has a "}" without "{" (write "}}" for a literal one)`);
@@ -56,6 +58,7 @@ function format(template: string, args: Value[]): string {
 }
 
 function toJSON(v: Value): string {
+  checkTextLength('toJSON', jsonTextLength(v));
   return JSON.stringify(v, (_k, x: Value) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 2);
 }
 
@@ -92,7 +95,13 @@ const defs: FunctionDef[] = [
     max: 2,
     call: ([a, sep]) => {
       const s = sep === undefined ? ',' : toText(sep);
-      return Array.isArray(a) ? a.map(toText).join(s) : toText(a!);
+      if (!Array.isArray(a)) return toText(a!);
+      const parts = a.map(toText);
+      checkTextLength(
+        'join',
+        parts.reduce((n, p) => n + p.length, s.length * (parts.length - 1)),
+      );
+      return parts.join(s);
     },
   },
   { name: 'toJSON', min: 1, max: 1, call: ([v]) => toJSON(v!) },

@@ -2,6 +2,7 @@ import type { Expr } from './ast.ts';
 import { evaluate, type EvalContext } from './evaluate.ts';
 import { ExpressionSyntaxError } from './expression-syntax-error.ts';
 import { parseExpression } from './parse-expression.ts';
+import { checkTextLength } from './text-limit.ts';
 import { toBoolean, toText, type Value } from './values.ts';
 
 export type Segment =
@@ -69,7 +70,12 @@ export function evaluateTemplate(text: string, ctx: EvalContext): Value {
   const exprs = segments.filter((s) => s.kind === 'expr');
   const only = exprs.length === 1 && segments.every((s) => s.kind === 'expr' || s.text.trim() === '');
   if (only) return evaluate(exprs[0]!.expr, ctx);
-  return segments.map((s) => (s.kind === 'text' ? s.text : toText(evaluate(s.expr, ctx)))).join('');
+  const parts = segments.map((s) => (s.kind === 'text' ? s.text : toText(evaluate(s.expr, ctx))));
+  checkTextLength(
+    '${{ }} in text',
+    parts.reduce((n, p) => n + p.length, 0),
+  );
+  return parts.join('');
 }
 
 /** Like evaluateTemplate, always a string (for env values, names, `with`). */

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { resolveCacheKey } from '../pipelines/cache-key.ts';
 import type { JobDef } from '../pipelines/pipeline.ts';
 import type { JobDirs, JobRuntime } from './backend.ts';
 import type { JobFilesClient } from './job-files-client.ts';
+import { splitLines } from './run-step.ts';
 import { hashFiles, selectFiles } from './workspace-files.ts';
 
 export interface JobFilesContext {
@@ -59,18 +59,6 @@ const UNPACK_FILES = `set -e
 cd "$1"
 tar -xzf - --no-same-owner`;
 
-function lines(stream: Readable, emit: (line: string) => void): void {
-  const d = new StringDecoder('utf8');
-  let rest = '';
-  stream.on('data', (c: Buffer) => {
-    rest += d.write(c);
-    const parts = rest.split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) emit(p);
-  });
-  stream.on('end', () => rest && emit(rest));
-}
-
 /** Runs a helper script in the job's runtime; its stdout is returned as a stream. */
 async function inside(
   ctx: JobFilesContext,
@@ -86,7 +74,9 @@ async function inside(
     env,
     ...(stdin ? { stdin } : {}),
   });
-  lines(step.stderr, ctx.stderr);
+  // In pieces of at most 64 KiB: tar names an archive's members in its errors, and a restored archive
+  // is the job's (a 600 KB gzip can name one 600 MB long, past what one string in the worker can hold).
+  void splitLines(step.stderr, ctx.stderr);
   const onAbort = () => void step.kill(1000);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const exit = step.exit.then(async (r) => {

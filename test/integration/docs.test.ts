@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SETTINGS } from '../../src/settings.ts';
@@ -16,12 +16,13 @@ import { spawnPushci } from '../helpers/process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const CONFIGURATION = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
 
 /** The rows of the first Markdown table after `heading` (cells trimmed, header and rule skipped). */
-function tableAfter(heading: string): string[][] {
-  const at = README.indexOf(heading);
-  assert.ok(at >= 0, `the README has "${heading}"`);
-  const lines = README.slice(at).split('\n');
+function tableAfter(heading: string, text = README): string[][] {
+  const at = text.indexOf(heading);
+  assert.ok(at >= 0, `the document has "${heading}"`);
+  const lines = text.slice(at).split('\n');
   const start = lines.findIndex((l) => l.startsWith('|'));
   const rows: string[][] = [];
   for (const line of lines.slice(start)) {
@@ -36,7 +37,26 @@ function tableAfter(heading: string): string[][] {
   return rows.slice(2);
 }
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+
 describe('the README cannot drift from the code', () => {
+  it('every link of the README (the contents included) leads to a heading or a file that exists', () => {
+    const headings = new Set(
+      [...README.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,4} (.+)$/gm)].map((m) => slug(m[1]!)),
+    );
+    const anchors = [...README.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+    assert.ok(anchors.length >= 25, 'the contents link the sections');
+    for (const a of anchors) assert.ok(headings.has(a), `#${a} is a heading of the README`);
+    const files = [...README.matchAll(/\]\(((?:docs\/)?[\w./-]+\.md)\)/g)].map((m) => m[1]!);
+    assert.ok(files.includes('docs/configuration.md'));
+    for (const f of files) assert.ok(existsSync(join(ROOT, f)), `${f} exists`);
+  });
+
   it('the CLI table lists exactly the commands pushci --help lists, in its order', () => {
     const help = execFileSync(process.execPath, [join(ROOT, 'src/cli.ts'), '--help'], { encoding: 'utf8' });
     const listed = [...help.matchAll(/^ {2}pushci ([a-z-]+)/gm)].map((m) => m[1]!);
@@ -47,12 +67,16 @@ describe('the README cannot drift from the code', () => {
     assert.deepEqual(documented, listed);
   });
 
-  it('the configuration table has one row per setting, with its flag and default', () => {
-    const rows = tableAfter('## Configuration');
+  it('docs/configuration.md has one row per setting, with its flag and default; the README’s rows agree', () => {
+    const rows = tableAfter('# pushci configuration', CONFIGURATION);
     const byEnv = new Map(rows.map((r) => [r[0]!.replaceAll('`', ''), r]));
+    assert.equal(rows.length, SETTINGS.length, 'no row for a setting that does not exist');
+    const short = tableAfter('## Configuration');
+    assert.ok(short.length >= 5, 'the README keeps the settings a first setup needs');
+    for (const row of short) assert.deepEqual(row, byEnv.get(row[0]!.replaceAll('`', '')), row[0]);
     for (const s of SETTINGS) {
       const row = byEnv.get(s.env);
-      assert.ok(row, `${s.env} has a row in the README's configuration table`);
+      assert.ok(row, `${s.env} has a row in docs/configuration.md`);
       assert.equal(row[1]!.replaceAll('`', ''), `--${s.flag}`, `${s.env}'s flag`);
       const dflt = row[2]!.replaceAll('`', '');
       if (s.default === undefined) assert.equal(dflt, '—', `${s.env} has no default`);

@@ -33,7 +33,7 @@ const typeOf = (m: Received) => (JSON.parse(m.body) as { type: string }).type;
 const TOKEN = 'endpoints-test-token';
 const ROOT = join(import.meta.dirname, '../..');
 const readmeBlock = (marker: string) => {
-  const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const text = readFileSync(join(ROOT, 'docs/receivers.md'), 'utf8');
   const at = text.indexOf(`<!-- receiver-example:${marker} -->`);
   const start = text.indexOf('\n', text.indexOf('```', at)) + 1;
   return text.slice(start, text.indexOf('```', start));
@@ -353,7 +353,7 @@ describe('endpoints registered through the API', () => {
     assert.equal(r.got.length, 0, 'a deleted endpoint receives nothing');
   });
 
-  it('the README Node receiver verifies and de-duplicates messages to a registered endpoint', async () => {
+  it('the documented Node receiver (docs/receivers.md) verifies and de-duplicates messages to a registered endpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     writeFileSync(join(dir, 'receiver.mjs'), readmeBlock('node'));
@@ -376,7 +376,7 @@ describe('endpoints registered through the API', () => {
       'the receiver',
     );
     const build = await push();
-    await waitFor(() => lines.length === 4, 20_000, 'four events at the README receiver');
+    await waitFor(() => lines.length === 4, 20_000, 'four events at the documented receiver');
     const msg = `msg_${build}_build.completed_${e.id}`;
     await waitFor(
       async () => (await api('GET', `/api/deliveries/${msg}`)).json?.state === 'delivered',

@@ -17,7 +17,7 @@ import type { BuildView } from '../../src/model.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const readmeBlock = (marker: string) => {
-  const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const text = readFileSync(join(ROOT, 'docs/receivers.md'), 'utf8');
   const at = text.indexOf(`<!-- receiver-example:${marker} -->`);
   const start = text.indexOf('\n', text.indexOf('```', at)) + 1;
   return text.slice(start, text.indexOf('```', start));
@@ -340,7 +340,7 @@ describe('pushci hooks against fake GitHub and GitLab APIs', () => {
   });
 });
 
-describe('test events and the README receivers', () => {
+describe('test events and the documented receivers', () => {
   let redis: TestRedis;
   let repo: TestRepo;
   let server: TestServer;
@@ -403,7 +403,7 @@ describe('test events and the README receivers', () => {
     await receiver.close();
   });
 
-  it('the README Node receiver verifies and de-duplicates what a real pushci sends', async () => {
+  it('the documented Node receiver (docs/receivers.md) verifies and de-duplicates what a real pushci sends', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     writeFileSync(join(dir, 'receiver.mjs'), readmeBlock('node'));
@@ -442,7 +442,7 @@ describe('test events and the README receivers', () => {
     await waitFor(
       () => lines.some((l) => l.startsWith('build.completed')),
       20_000,
-      'build.completed at the README receiver',
+      'build.completed at the documented receiver',
     );
     const completed = `msg_${id}_build.completed_0`;
     // The receiver can log the message before the delivery job is marked done (409 until then).
@@ -477,7 +477,7 @@ describe('test events and the README receivers', () => {
     );
   });
 
-  it('the README shell receiver verifies a real signature and refuses a forged one', async () => {
+  it('the documented shell receiver (docs/receivers.md) verifies a real signature and refuses a forged one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-sh-'));
     writeFileSync(join(dir, 'verify.sh'), readmeBlock('shell'), { mode: 0o755 });
     const body = JSON.stringify({ type: 'build.completed', data: { build: { id: 'x' } } });

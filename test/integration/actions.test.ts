@@ -131,6 +131,19 @@ describe('cancel, rerun and manual trigger', () => {
     const byFile = await post(`${server.base}/api/pipelines/quick.yml/trigger`, '{"tag":"v1.0"}', auth);
     assert.equal(byFile.status, 202, byFile.text);
     assert.equal(byFile.json.builds[0].pipeline, 'quick');
+    // The path as GET /api/pipelines shows it, slashes and all.
+    const listed = (await (await fetch(`${server.base}/api/pipelines`, { headers: auth })).json()) as {
+      pipelines: Array<{ name: string; file: string }>;
+    };
+    const file = listed.pipelines.find((p) => p.name === 'quick')!.file;
+    assert.match(file, /\/quick\.yml$/);
+    const byPath = await post(
+      `${server.base}/api/pipelines/${encodeURIComponent(file)}/trigger`,
+      '{"tag":"v1.0"}',
+      auth,
+    );
+    assert.equal(byPath.status, 202, `${file}: ${byPath.text}`);
+    assert.equal(byPath.json.builds[0].pipeline, 'quick');
     // Otherwise the 404 says which pipelines exist.
     const typo = await post(`${server.base}/api/pipelines/qiuck/trigger`, '{"branch":"main"}', auth);
     assert.equal(typo.status, 404);

@@ -120,6 +120,7 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
   let repo: TestRepo;
   let server: TestServer;
   let nodeHead: string;
+  let orphan: string;
   const base = mkdtempSync(join(tmpdir(), 'pushci-actions-base-'));
 
   before(async () => {
@@ -137,6 +138,12 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
     );
     node.git('tag', '-a', 'v1', '-m', 'v1');
     nodeHead = node.head;
+    // A commit the repository has (as a fork's commit is served by id) but on none of its branches or tags.
+    node.git('checkout', '-q', '-b', 'gone');
+    node.git('commit', '-q', '--allow-empty', '-m', 'unreachable');
+    orphan = node.git('rev-parse', 'HEAD');
+    node.git('checkout', '-q', 'main');
+    node.git('branch', '-q', '-D', 'gone');
     const comp = actionRepo(base, 'octo-tools/composite', {
       'setup/action.yml': COMPOSITE,
       'setup/banner.txt': 'banner from the remote action\n',
@@ -191,6 +198,7 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
       - uses: octo-tools/composite/setup@v2
       - if: false
         uses: octo-tools/node-action@v404
+      - uses: octo-tools/node-action@${orphan}
   other-ref:
     steps:
       - uses: actions/checkout@v4
@@ -283,6 +291,12 @@ describe('remote actions (owner/repo@ref) and node actions', () => {
     assert.match(
       job('early').reason ?? '',
       /^set up job: cannot fetch octo-tools\/node-action@v404: the repository has no tag or branch "v404"/,
+    );
+    assert.match(
+      job('early').reason ?? '',
+      new RegExp(
+        `; octo-tools/node-action@${orphan}: the commit is on no branch or tag of octo-tools/node-action`,
+      ),
     );
     assert.match(early, /no step ran/);
     assert.ok(!early.includes('early-step-one-ran'), early);

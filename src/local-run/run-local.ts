@@ -25,6 +25,7 @@ import { createJobWorker } from '../runner/job-worker.ts';
 import { decodeLine } from '../runner/job-log.ts';
 import { selectBackend } from '../runner/select-backend.ts';
 import { createStack, jobWorkerParts } from '../stack.ts';
+import { findPipeline } from '../builds/find-pipeline.ts';
 import { snapshotWorkingTree } from './snapshot-working-tree.ts';
 
 export interface RunLocalOptions {
@@ -67,8 +68,8 @@ export function localPipeline(
       );
     p = pipelines[0];
   } else {
-    p = pipelines.find((x) => x.name === name);
-    if (!p) throw new ConfigError(`no pipeline named ${name}; there are: ${names.join(', ') || 'none'}`);
+    // As for pushci trigger: the name, or the file when only one fits.
+    p = findPipeline(pipelines, name);
   }
   let jobs = p!.jobs;
   if (job !== undefined) {

@@ -164,7 +164,7 @@ jobs:
   it('says which pipelines and jobs exist when the name is wrong, and shows broken files', async () => {
     const p = run(['nope']);
     assert.equal(await p.exited, 1);
-    assert.match(p.output.join(''), /no pipeline named nope; there are: ci/);
+    assert.match(p.output.join(''), /no pipeline "nope"; the pipelines are: ci \(/);
     const q = run(['ci', '--job', 'deploy']);
     assert.equal(await q.exited, 1);
     assert.match(q.output.join(''), /pipeline ci has no job deploy; it has: build, test/);

@@ -2,7 +2,7 @@ import { FORGE_SETTINGS } from './forges/registry.ts';
 
 export type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration' | 'size';
 
-/** One setting: its env var, its CLI flag, its default, and the line of documentation the README shows. */
+/** One setting: its env var, its CLI flag, its default, and the line of documentation docs/configuration.md shows. */
 export interface Setting {
   /** Its field in `Config`. */
   key: string;
@@ -17,7 +17,7 @@ export interface Setting {
 
 const MiB = 1024 * 1024;
 
-/** Every setting pushci reads. The README's configuration table lists the same rows. */
+/** Every setting pushci reads. docs/configuration.md lists the same rows (the README the first-setup ones). */
 export const SETTINGS = [
   { key: 'port', env: 'PORT', flag: 'port', kind: 'int', default: '3000', doc: 'HTTP port.' },
   {

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { post, sendGithub, githubPush, whsec } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
@@ -17,41 +15,32 @@ const hex = (body: string, secret: string) => createHmac('sha256', secret).updat
 const SIGNING = whsec();
 
 describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    const p = (name: string, repository: string, forge: string) =>
-      `name: ${name}\nrepository: ${repository}\nforge: ${forge}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: test "$CI_FORGE" = ${forge}\n`;
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    pipelines: (repo) => {
+      const p = (name: string, repository: string, forge: string) =>
+        `name: ${name}\nrepository: ${repository}\nforge: ${forge}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: test "$CI_FORGE" = ${forge}\n`;
+      return {
         'gl.yml': p('gl', 'mike/diaspora', 'gitlab'),
         'gitea.yml': p('gitea', 'gitea/webhooks', 'gitea'),
         'forgejo.yml': p('forgejo', 'forgejo/webhooks', 'forgejo'),
         'bb.yml': p('bb', 'team_name/repo_name', 'bitbucket'),
-      },
-      {
-        GITLAB_WEBHOOK_TOKEN: 'gl-token',
-        GITLAB_WEBHOOK_SIGNING_TOKEN: SIGNING,
-        GITEA_WEBHOOK_SECRET: 'gitea-secret',
-        FORGEJO_WEBHOOK_SECRET: 'forgejo-secret',
-        BITBUCKET_WEBHOOK_SECRET: 'bb-secret',
-      },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: {
+      GITLAB_WEBHOOK_TOKEN: 'gl-token',
+      GITLAB_WEBHOOK_SIGNING_TOKEN: SIGNING,
+      GITEA_WEBHOOK_SECRET: 'gitea-secret',
+      FORGEJO_WEBHOOK_SECRET: 'forgejo-secret',
+      BITBUCKET_WEBHOOK_SECRET: 'bb-secret',
+    },
   });
 
   const final = (id: string) =>
     waitFor(
       async () =>
         ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
-          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
+          (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       30_000,
       id,
@@ -59,9 +48,9 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
 
   const gitlabBody = () => {
     const p = fixture('gitlab/push.json');
-    p.before = repo.commits[0];
-    p.after = p.checkout_sha = repo.commits[1];
-    p.commits.at(-1).id = repo.commits[1];
+    p.before = s.repo.commits[0];
+    p.after = p.checkout_sha = s.repo.commits[1];
+    p.commits.at(-1).id = s.repo.commits[1];
     return JSON.stringify(p);
   };
   const gitlabHeaders = (body: string, when = new Date(), secret = SIGNING) => {
@@ -78,7 +67,7 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
 
   it('GitLab: the documented push payload, with a signing token and the plain token', async () => {
     const body = gitlabBody();
-    const res = await post(`${server.base}/webhooks/gitlab`, body, gitlabHeaders(body));
+    const res = await post(`${s.server.base}/webhooks/gitlab`, body, gitlabHeaders(body));
     assert.equal(res.status, 202, res.text);
     const v = await final(res.json.builds[0].id);
     assert.equal(v.status, 'success');
@@ -98,7 +87,7 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
       ['signed, wrong token', { ...gitlabHeaders(body), 'x-gitlab-token': 'nope' }, 'signature_mismatch'],
     ];
     for (const [name, headers, code] of cases) {
-      const r = await post(`${server.base}/webhooks/gitlab`, body, headers);
+      const r = await post(`${s.server.base}/webhooks/gitlab`, body, headers);
       assert.equal(r.status, 401, name);
       assert.equal(r.json.error, code, name);
     }
@@ -107,8 +96,8 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
   for (const forge of ['gitea', 'forgejo'] as const) {
     it(`${forge}: the documented push payload, hex HMAC signature`, async () => {
       const p = fixture(`${forge}/push.json`);
-      p.before = repo.commits[0];
-      p.after = p.head_commit.id = repo.commits[1];
+      p.before = s.repo.commits[0];
+      p.after = p.head_commit.id = s.repo.commits[1];
       const body = JSON.stringify(p);
       const h = forge === 'gitea' ? 'x-gitea' : 'x-forgejo';
       const headers = {
@@ -116,19 +105,19 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
         [`${h}-delivery`]: randomUUID(),
         [`${h}-signature`]: hex(body, `${forge}-secret`),
       };
-      const res = await post(`${server.base}/webhooks/${forge}`, body, headers);
+      const res = await post(`${s.server.base}/webhooks/${forge}`, body, headers);
       assert.equal(res.status, 202, res.text);
       const v = await final(res.json.builds[0].id);
       assert.equal(v.status, 'success');
       assert.equal(v.forge, forge);
       assert.equal(v.branch, 'develop');
       assert.equal(v.message, 'Webhooks Yay!');
-      const bad = await post(`${server.base}/webhooks/${forge}`, body, {
+      const bad = await post(`${s.server.base}/webhooks/${forge}`, body, {
         ...headers,
         [`${h}-signature`]: hex(body, 'wrong'),
       });
       assert.equal(bad.status, 401);
-      const other = await post(`${server.base}/webhooks/${forge}`, body, {
+      const other = await post(`${s.server.base}/webhooks/${forge}`, body, {
         ...headers,
         [`${h}-event`]: 'issues',
         [`${h}-delivery`]: randomUUID(),
@@ -140,12 +129,12 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
 
   it('Bitbucket: several refs in one delivery make one build per ref; a closed branch makes none', async () => {
     const p = fixture('bitbucket/push.json');
-    p.push.changes[0].old.target.hash = repo.commits[0];
-    p.push.changes[0].new.target.hash = repo.commits[1];
-    p.push.changes[1].new.target.hash = repo.commits[1];
+    p.push.changes[0].old.target.hash = s.repo.commits[0];
+    p.push.changes[0].new.target.hash = s.repo.commits[1];
+    p.push.changes[1].new.target.hash = s.repo.commits[1];
     p.push.changes.push({
       new: null,
-      old: { type: 'branch', name: 'gone', target: { hash: repo.commits[0] } },
+      old: { type: 'branch', name: 'gone', target: { hash: s.repo.commits[0] } },
       closed: true,
     });
     const body = JSON.stringify(p);
@@ -154,7 +143,7 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
       'x-request-uuid': randomUUID(),
       'x-hub-signature': `sha256=${hex(body, 'bb-secret')}`,
     };
-    const res = await post(`${server.base}/webhooks/bitbucket`, body, headers);
+    const res = await post(`${s.server.base}/webhooks/bitbucket`, body, headers);
     assert.equal(res.status, 202, res.text);
     assert.equal(res.json.builds.length, 2);
     const views = await Promise.all(res.json.builds.map((b: { id: string }) => final(b.id)));
@@ -162,12 +151,12 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
       [null, 'v1.0.0', 'success'],
       ['name-of-branch', null, 'success'],
     ]);
-    const bad = await post(`${server.base}/webhooks/bitbucket`, body, {
+    const bad = await post(`${s.server.base}/webhooks/bitbucket`, body, {
       ...headers,
       'x-hub-signature': `sha256=${hex(body, 'x')}`,
     });
     assert.equal(bad.status, 401);
-    const ping = await post(`${server.base}/webhooks/bitbucket`, '{}', {
+    const ping = await post(`${s.server.base}/webhooks/bitbucket`, '{}', {
       'x-event-key': 'diagnostics:ping',
       'x-request-uuid': randomUUID(),
       'x-hub-signature': `sha256=${hex('{}', 'bb-secret')}`,
@@ -177,31 +166,19 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
 });
 
 describe('exactly-once intake and limits', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    server = await startServer(
-      redis,
-      {
-        'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_RATE_LIMIT: '30' },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+  const s = suiteServer({
+    pipelines: (repo) => ({
+      'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_RATE_LIMIT: '30' },
   });
 
   it('answers a redelivery with the first builds and creates nothing', async () => {
-    const payload = githubPush({ before: repo.commits[0]!, after: repo.commits[0]! });
+    const payload = githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! });
     const delivery = randomUUID();
-    const first = await sendGithub(server.base, payload, 's', { 'x-github-delivery': delivery });
+    const first = await sendGithub(s.server.base, payload, 's', { 'x-github-delivery': delivery });
     assert.equal(first.status, 202);
-    const again = await sendGithub(server.base, payload, 's', { 'x-github-delivery': delivery });
+    const again = await sendGithub(s.server.base, payload, 's', { 'x-github-delivery': delivery });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.json.duplicate, true);
     assert.deepEqual(
@@ -209,7 +186,7 @@ describe('exactly-once intake and limits', () => {
       first.json.builds.map((b: { id: string }) => b.id),
     );
     assert.match(again.json.reason, /already received/);
-    const other = await sendGithub(server.base, payload, 's');
+    const other = await sendGithub(s.server.base, payload, 's');
     assert.equal(other.status, 202, 'another delivery id builds again');
   });
 
@@ -217,10 +194,10 @@ describe('exactly-once intake and limits', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++)
       statuses.push(
-        (await post(`${server.base}/webhooks/github`, '{}', { 'x-github-event': 'push' })).status,
+        (await post(`${s.server.base}/webhooks/github`, '{}', { 'x-github-event': 'push' })).status,
       );
     assert.ok(statuses.includes(429), String(statuses));
-    const r = await fetch(`${server.base}/webhooks/github`, { method: 'POST', body: '{}' });
+    const r = await fetch(`${s.server.base}/webhooks/github`, { method: 'POST', body: '{}' });
     assert.equal(r.status, 429);
     assert.match(r.headers.get('retry-after') ?? '', /^\d+$/);
   });

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const pipe = (name: string, repo: string, on: string, run: string) =>
   `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo}\non:\n${on}\njobs:\n  one:\n    steps:\n      - run: ${run}\n`;
@@ -15,39 +13,32 @@ describe(
   'the lists, the "why" view and the manual trigger in a real headless Chromium',
   { skip: browserSkip },
   () => {
-    let redis: TestRedis;
-    let repo: TestRepo;
-    let server: TestServer;
+    const s = suiteServer({
+      history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+      pipelines: (repo) => ({
+        'web.yml': pipe('web', repo.dir, '  push:\n    branches: [main, feature]', 'echo web'),
+        'api.yml': pipe('api', repo.dir, '  push:\n    branches: [main]', 'exit 1'),
+        'slow.yml': pipe('slow', repo.dir, '  push:\n    branches: [main]', 'sleep 6'),
+      }),
+      env: { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'lists-token' },
+    });
     let browser: Browser;
     let page: Page;
     before(async () => {
-      redis = await startRedis();
-      repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-      server = await startServer(
-        redis,
-        {
-          'web.yml': pipe('web', repo.dir, '  push:\n    branches: [main, feature]', 'echo web'),
-          'api.yml': pipe('api', repo.dir, '  push:\n    branches: [main]', 'exit 1'),
-          'slow.yml': pipe('slow', repo.dir, '  push:\n    branches: [main]', 'sleep 6'),
-        },
-        { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_API_TOKEN: 'lists-token' },
-      );
       browser = await launchBrowser();
-      page = await loggedInPage(browser, server.base, 'lists-token');
+      page = await loggedInPage(browser, s.server.base, 'lists-token');
     });
     after(async () => {
       await browser?.close();
-      await server?.close();
-      await redis?.stop();
     });
     const push = async (name: string, branch = 'main') =>
       (
         await sendGithub(
-          server.base,
+          s.server.base,
           githubPush({
             ref: `refs/heads/${branch}`,
-            before: repo.commits[0]!,
-            after: repo.commits[1]!,
+            before: s.repo.commits[0]!,
+            after: s.repo.commits[1]!,
             repo: `octo-org/${name}`,
             message: `Change ${name} on ${branch}`,
           }),
@@ -66,7 +57,7 @@ describe(
       await push('web');
       await waitFor(
         async () => {
-          const r = (await (await server.api('/api/builds?limit=10')).json()) as {
+          const r = (await (await s.server.api('/api/builds?limit=10')).json()) as {
             builds: Array<{ status: string }>;
           };
           return r.builds.length === 4 && r.builds.every((b) => !['queued', 'running'].includes(b.status));
@@ -74,7 +65,7 @@ describe(
         60_000,
         'four finished builds',
       );
-      await page.goto(`${server.base}/#/`);
+      await page.goto(`${s.server.base}/#/`);
       await page.getByTestId('builds').waitFor();
       assert.equal((await rows()).length, 4);
       await page.getByTestId('filter-pipeline').selectOption('web');
@@ -90,7 +81,7 @@ describe(
       );
       assert.match((await rows())[0]!, /web #2.*feature/);
       // A link with filters is a page of its own: the Pipelines page links to one.
-      await page.goto(`${server.base}/#/pipelines`);
+      await page.goto(`${s.server.base}/#/pipelines`);
       await page.locator('[data-pipeline="api"] a', { hasText: 'builds' }).click();
       await page.waitForFunction(() => (globalThis as any).location.hash === '#/?pipeline=api');
       await page.waitForFunction(
@@ -100,14 +91,14 @@ describe(
       await page.getByTestId('filter-status').selectOption('success');
       await page.getByTestId('empty').waitFor();
       assert.match(await page.getByTestId('empty').innerText(), /No build matches these filters/);
-      await page.goto(`${server.base}/#/?event=push&status=success`);
+      await page.goto(`${s.server.base}/#/?event=push&status=success`);
       await page.waitForFunction(
         () => (globalThis as any).document.querySelectorAll('tr[data-build]').length === 3,
       );
-      await page.goto(`${server.base}/#/?event=manual`);
+      await page.goto(`${s.server.base}/#/?event=manual`);
       await page.getByTestId('empty').waitFor();
       // Paging, two a page: 4 builds are two pages and the cursor comes from the API.
-      await page.goto(`${server.base}/#/?limit=2`);
+      await page.goto(`${s.server.base}/#/?limit=2`);
       await page.waitForFunction(
         () => (globalThis as any).document.querySelectorAll('tr[data-build]').length === 2,
       );
@@ -134,13 +125,13 @@ describe(
     });
 
     it('shows a pipeline: success rate, median duration, badge snippet; runs it by hand', async () => {
-      await page.goto(`${server.base}/#/pipelines/web`);
+      await page.goto(`${s.server.base}/#/pipelines/web`);
       await page.getByTestId('stats').waitFor();
       assert.equal(await page.getByTestId('success-rate').innerText(), '100%');
       assert.match(await page.getByTestId('median-duration').innerText(), /\d+(\.\d)? ?m?s/);
       assert.equal(
         await page.getByTestId('badge-snippet').inputValue(),
-        `[![web](${server.base}/badge/web.svg)](${server.base}/#/pipelines/web)`,
+        `[![web](${s.server.base}/badge/web.svg)](${s.server.base}/#/pipelines/web)`,
       );
       await page.getByTestId('trigger-ref').fill('main');
       await page.getByTestId('trigger-run').click();
@@ -151,7 +142,7 @@ describe(
         .waitFor({ timeout: 30_000 });
       assert.match(await page.locator('.meta').nth(1).innerText(), /^manual/);
       // A ref that does not exist: said plainly, nothing started.
-      await page.goto(`${server.base}/#/pipelines/web`);
+      await page.goto(`${s.server.base}/#/pipelines/web`);
       await page.getByTestId('trigger-ref').fill('no-such-branch');
       await page.getByTestId('trigger-run').click();
       await page.getByTestId('flash').waitFor();
@@ -160,12 +151,12 @@ describe(
 
     it('answers "why didn’t my push build?" for every received webhook', async () => {
       await push('web', 'docs-only');
-      await post(`${server.base}/webhooks/github`, '{"ref":"refs/heads/main"}', {
+      await post(`${s.server.base}/webhooks/github`, '{"ref":"refs/heads/main"}', {
         'x-github-event': 'push',
         'x-github-delivery': 'forged-1',
         'x-hub-signature-256': `sha256=${'1'.repeat(64)}`,
       });
-      await page.goto(`${server.base}/#/webhooks`);
+      await page.goto(`${s.server.base}/#/webhooks`);
       await page.getByTestId('webhooks').waitFor();
       const rowsText = await page
         .locator('tr[data-webhook]')
@@ -182,7 +173,7 @@ describe(
         /repository octo-org\/web does not match octo-org\/api/,
       );
       // The refused one: what was refused, and that no payload was kept.
-      await page.goto(`${server.base}/#/webhooks`);
+      await page.goto(`${s.server.base}/#/webhooks`);
       await page.locator('tr[data-webhook]').first().click();
       await page.getByTestId('why').waitFor();
       const why = await page.getByTestId('why').innerText();
@@ -195,11 +186,11 @@ describe(
       const id = (await push('slow')).builds[0].id as string;
       await waitFor(
         async () =>
-          ((await (await server.api(`/api/builds/${id}`)).json()) as any).jobs[0].status === 'running',
+          ((await (await s.server.api(`/api/builds/${id}`)).json()) as any).jobs[0].status === 'running',
         20_000,
         'the slow job to run',
       );
-      await page.goto(`${server.base}/#/workers`);
+      await page.goto(`${s.server.base}/#/workers`);
       const row = page.locator('[data-testid="workers"] tr[data-worker]');
       await row.first().waitFor();
       assert.equal(await row.count(), 1);
@@ -222,15 +213,15 @@ describe(
     });
 
     it('fits a narrow screen and has a favicon', async () => {
-      const phone = await loggedInPage(browser, server.base, 'lists-token', { width: 390, height: 800 });
-      await phone.goto(`${server.base}/#/`);
+      const phone = await loggedInPage(browser, s.server.base, 'lists-token', { width: 390, height: 800 });
+      await phone.goto(`${s.server.base}/#/`);
       await phone.getByTestId('builds').waitFor();
       const overflow = await phone.evaluate(
         () => (globalThis as any).document.documentElement.scrollWidth - (globalThis as any).innerWidth,
       );
       assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
       const icon = await phone.locator('link[rel="icon"]').getAttribute('href');
-      const res = await phone.request.get(`${server.base}${icon}`);
+      const res = await phone.request.get(`${s.server.base}${icon}`);
       assert.equal(res.status(), 200);
       assert.equal(res.headers()['content-type'], 'image/svg+xml');
       await phone.close();

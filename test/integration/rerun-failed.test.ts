@@ -8,6 +8,7 @@ import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 // b fails in build #1 only; c needs b; a and d do not depend on it.
 const PIPELINE = (cloneUrl: string) => `name: app
@@ -34,19 +35,12 @@ jobs:
 `;
 
 describe('re-run failed jobs', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    server = await startServer(redis, { 'app.yml': PIPELINE(repo.dir) }, { GITHUB_WEBHOOK_SECRET: 's' });
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    pipelines: (repo) => ({ 'app.yml': PIPELINE(repo.dir) }),
+    env: { GITHUB_WEBHOOK_SECRET: 's' },
   });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
-  });
-  const get = async (path: string) => (await (await server.api(path)).json()) as any;
+  const get = async (path: string) => (await (await s.server.api(path)).json()) as any;
   const finished = (id: string) =>
     waitFor(
       async () => {
@@ -57,14 +51,14 @@ describe('re-run failed jobs', () => {
       `build ${id}`,
     );
   const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+    (await s.server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
   const jobs = (b: any) => Object.fromEntries(b.jobs.map((j: any) => [j.name, j]));
 
   let first: any;
   it('runs the failed job and what needs it again, on the same commit; the others keep their results and logs', async () => {
     const sent = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/app' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'octo-org/app' }),
       's',
     );
     first = await finished(sent.json.builds[0].id);
@@ -78,7 +72,7 @@ describe('re-run failed jobs', () => {
         ['d', 'success'],
       ],
     );
-    const res = await server.api(`/api/builds/${first.id}/rerun-failed`, { method: 'POST' });
+    const res = await s.server.api(`/api/builds/${first.id}/rerun-failed`, { method: 'POST' });
     assert.equal(res.status, 202);
     const created = ((await res.json()) as any).builds[0];
     assert.equal(created.number, 2);
@@ -110,20 +104,20 @@ describe('re-run failed jobs', () => {
 
   it('refuses a build with nothing failed, one still running, and one that does not exist', async () => {
     const [ok] = (await get('/api/builds?status=success')).builds;
-    const nothing = await server.api(`/api/builds/${ok.id}/rerun-failed`, { method: 'POST' });
+    const nothing = await s.server.api(`/api/builds/${ok.id}/rerun-failed`, { method: 'POST' });
     assert.equal(nothing.status, 409);
     assert.match(
       ((await nothing.json()) as any).message,
       /has no failed or canceled job; re-run all of it instead/,
     );
-    const missing = await server.api('/api/builds/nosuchbuild0000000/rerun-failed', { method: 'POST' });
+    const missing = await s.server.api('/api/builds/nosuchbuild0000000/rerun-failed', { method: 'POST' });
     assert.equal(missing.status, 404);
     const sent = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/app' }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'octo-org/app' }),
       's',
     );
-    const running = await server.api(`/api/builds/${sent.json.builds[0].id}/rerun-failed`, {
+    const running = await s.server.api(`/api/builds/${sent.json.builds[0].id}/rerun-failed`, {
       method: 'POST',
     });
     assert.equal(running.status, 409);

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { payloadValidator } from '../helpers/openapi.ts';
 import { githubPush, gitlabPush, post, sendGithub, sendGitlab, whsec } from '../helpers/payloads.ts';
+import { pushBuild } from '../helpers/push-build.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -136,20 +137,8 @@ describe('outbound deliveries', () => {
   });
 
   const auth = { authorization: 'Bearer tok' };
-  const push = async (name: string, branch = 'main') => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({
-        ref: `refs/heads/${branch}`,
-        before: repo.commits[0]!,
-        after: repo.commits[0]!,
-        repo: `octo-org/${name}`,
-      }),
-      's',
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
+  const push = (name: string, branch = 'main') =>
+    pushBuild(server, { name, sha: repo.commits[0]!, secret: 's', ref: `refs/heads/${branch}` });
   /** The build's deliveries to one receiver (the global endpoint gets every build too). */
   const deliveries = async (build: string, to?: string) =>
     (

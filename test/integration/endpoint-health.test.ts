@@ -6,7 +6,8 @@ import addFormats from 'ajv-formats';
 import { apiCall } from '../helpers/api.ts';
 import { payloadValidator } from '../helpers/openapi.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { whsec } from '../helpers/payloads.ts';
+import { pushBuild } from '../helpers/push-build.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -45,15 +46,7 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
     assert.equal(res.status, 201, JSON.stringify(res.json));
     return res.json as { id: string; secret: string } & Record<string, any>;
   };
-  const push = async (name = 'web') => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
-      's',
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
+  const push = (name = 'web') => pushBuild(server, { name, sha: repo.commits[0]!, secret: 's' });
   const log = async (id: string, query = '') =>
     (await api('GET', `/api/endpoints/${id}/deliveries${query}`)).json.deliveries as any[];
 

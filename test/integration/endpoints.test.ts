@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { apiCall } from '../helpers/api.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { whsec } from '../helpers/payloads.ts';
+import { pushBuild } from '../helpers/push-build.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -66,20 +67,8 @@ describe('endpoints registered through the API', () => {
     assert.equal(res.status, 201, JSON.stringify(res.json));
     return res.json as { id: string; secret: string } & Record<string, any>;
   };
-  const push = async (name = 'web', branch = 'main') => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({
-        ref: `refs/heads/${branch}`,
-        before: repo.commits[0]!,
-        after: repo.commits[0]!,
-        repo: `octo-org/${name}`,
-      }),
-      's',
-    );
-    assert.equal(res.status, 202, res.text);
-    return res.json.builds[0].id as string;
-  };
+  const push = (name = 'web', branch = 'main') =>
+    pushBuild(server, { name, sha: repo.commits[0]!, secret: 's', ref: `refs/heads/${branch}` });
   const completed = (r: Receiver, build: string) =>
     waitFor(
       () => r.got.find((m) => buildOf(m) === build && typeOf(m) === 'build.completed'),

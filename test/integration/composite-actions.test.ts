@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { describe, it } from 'node:test';
 import { jobLog, pushAndWait } from '../helpers/push-build.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const SECRET = 'composite-secret';
 
@@ -64,13 +62,8 @@ runs:
 `;
 
 describe('local composite actions (uses: ./path)', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([
+  const s = suiteServer({
+    history: [
       {
         '.github/actions/greet/action.yml': GREET,
         '.github/actions/greet/data.txt': 'data from the action folder\n',
@@ -80,22 +73,21 @@ describe('local composite actions (uses: ./path)', () => {
         '.github/actions/docker/action.yml': `name: D\nruns:\n  using: docker\n  image: Dockerfile\n`,
         '.github/actions/loop/action.yml': `name: Loop\nruns:\n  using: composite\n  steps:\n    - uses: ./.github/actions/loop\n`,
       },
-    ]);
-    // An action on the worker, outside any checkout, that committed symlinks point at.
-    const outside = mkdtempSync(join(tmpdir(), 'pushci-outside-action-'));
-    writeFileSync(
-      join(outside, 'action.yml'),
-      'name: Outside\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo ESCAPED-$((40+2))\n',
-    );
-    symlinkSync(outside, join(repo.dir, '.github/actions/link'));
-    mkdirSync(join(repo.dir, '.github/actions/file-link'));
-    symlinkSync(join(outside, 'action.yml'), join(repo.dir, '.github/actions/file-link/action.yml'));
-    repo.commit({}, 'symlinks out of the checkout');
-    const head = (name: string) =>
-      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
-    server = await startServer(
-      redis,
-      {
+    ],
+    pipelines: (repo) => {
+      // An action on the worker, outside any checkout, that committed symlinks point at.
+      const outside = mkdtempSync(join(tmpdir(), 'pushci-outside-action-'));
+      writeFileSync(
+        join(outside, 'action.yml'),
+        'name: Outside\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo ESCAPED-$((40+2))\n',
+      );
+      symlinkSync(outside, join(repo.dir, '.github/actions/link'));
+      mkdirSync(join(repo.dir, '.github/actions/file-link'));
+      symlinkSync(join(outside, 'action.yml'), join(repo.dir, '.github/actions/file-link/action.yml'));
+      repo.commit({}, 'symlinks out of the checkout');
+      const head = (name: string) =>
+        `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\n`;
+      return {
         'ok.yml': `${head('ok')}jobs:
   build:
     outputs:
@@ -145,18 +137,14 @@ describe('local composite actions (uses: ./path)', () => {
     steps:
       - uses: ./.github/actions/file-link
 `,
-      },
-      { GITHUB_WEBHOOK_SECRET: SECRET },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });
 
   const build = (name: string) =>
-    pushAndWait(server, { name, sha: repo.commits.at(-1)!, secret: SECRET, timeoutMs: 90_000 });
-  const log = (id: string, job: string) => jobLog(server, id, job);
+    pushAndWait(s.server, { name, sha: s.repo.commits.at(-1)!, secret: SECRET, timeoutMs: 90_000 });
+  const log = (id: string, job: string) => jobLog(s.server, id, job);
 
   it('runs a composite action with inputs, defaults, outputs, nesting and the action path', async () => {
     const b = await build('ok');

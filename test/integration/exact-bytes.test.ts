@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, githubSignature, gitlabPush, post, whsec } from '../helpers/payloads.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const SIGNING = whsec();
@@ -19,41 +17,30 @@ function signed(body: Buffer, id = `msg_${randomUUID()}`, when = new Date()) {
 }
 
 describe('signatures over the exact received bytes; GitLab de-duplicates by the signed webhook-id', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }]);
-    server = await startServer(
-      redis,
-      {
-        'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 'gh-secret', GITLAB_WEBHOOK_SIGNING_TOKEN: SIGNING },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }],
+    pipelines: (repo) => ({
+      'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 'gh-secret', GITLAB_WEBHOOK_SIGNING_TOKEN: SIGNING },
   });
 
   const githubBody = () =>
     Buffer.from(
-      JSON.stringify(githubPush({ before: '0'.repeat(40), after: repo.commits[0]!, repo: 'octo-org/web' })),
+      JSON.stringify(githubPush({ before: '0'.repeat(40), after: s.repo.commits[0]!, repo: 'octo-org/web' })),
     );
   const gitlabBody = () =>
     Buffer.from(
-      JSON.stringify(gitlabPush({ before: '0'.repeat(40), after: repo.commits[0]!, repo: 'octo-org/web' })),
+      JSON.stringify(gitlabPush({ before: '0'.repeat(40), after: s.repo.commits[0]!, repo: 'octo-org/web' })),
     );
   const github = (body: Buffer, signature: string) =>
-    post(`${server.base}/webhooks/github`, body, {
+    post(`${s.server.base}/webhooks/github`, body, {
       'x-github-event': 'push',
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': signature,
     });
   const gitlab = (body: Buffer, headers: Record<string, string>) =>
-    post(`${server.base}/webhooks/gitlab`, body, { 'x-gitlab-event': 'Push Hook', ...headers });
+    post(`${s.server.base}/webhooks/gitlab`, body, { 'x-gitlab-event': 'Push Hook', ...headers });
 
   it('GitHub: a UTF-8 BOM in front of the signed bytes fails verification', async () => {
     const body = githubBody();

@@ -1,29 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { describe, it } from 'node:test';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 const KEY = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQ\n-----END KEY-----';
 
 describe('job logs', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    const p = (name: string, run: string, env = '') =>
-      `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - ${env}run: |\n${run
-        .split('\n')
-        .map((l) => `          ${l}`)
-        .join('\n')}\n`;
-    server = await startServer(
-      redis,
-      {
+  const s = suiteServer({
+    pipelines: (repo) => {
+      const p = (name: string, run: string, env = '') =>
+        `name: ${name}\nrepository: octo-org/${name}\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - ${env}run: |\n${run
+          .split('\n')
+          .map((l) => `          ${l}`)
+          .join('\n')}\n`;
+      return {
         'many.yml': p('many', 'seq 1 200000'),
         'big.yml': p('big', "seq 1 400000 | sed 's/^/a line that fills the log quickly /'"),
         'key.yml': p(
@@ -32,19 +24,19 @@ describe('job logs', () => {
           'env: { KEY: "${{ secrets.KEY }}" }\n        ',
         ),
         'slow.yml': p('slow', 'for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.3; done'),
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', PUSHCI_SECRET_KEY: KEY, PUSHCI_LOG_MAX_BYTES: String(8 * 1024 * 1024) },
-    );
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+      };
+    },
+    env: {
+      GITHUB_WEBHOOK_SECRET: 's',
+      PUSHCI_SECRET_KEY: KEY,
+      PUSHCI_LOG_MAX_BYTES: String(8 * 1024 * 1024),
+    },
   });
 
   const run = async (name: string) => {
     const r = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: `octo-org/${name}` }),
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]!, repo: `octo-org/${name}` }),
       's',
     );
     return r.json.builds[0].id as string;
@@ -53,12 +45,12 @@ describe('job logs', () => {
     waitFor(
       async () =>
         ((v) => (v.status !== 'queued' && v.status !== 'running' ? v : null))(
-          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
+          (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView,
         ),
       60_000,
       id,
     );
-  const log = async (id: string) => (await server.api(`/api/builds/${id}/jobs/j/log`)).text();
+  const log = async (id: string) => (await s.server.api(`/api/builds/${id}/jobs/j/log`)).text();
 
   it('keeps all 200,000 lines of a step, in order', async () => {
     const id = await run('many');
@@ -96,11 +88,12 @@ describe('job logs', () => {
   it('follows a running job until it ends', async () => {
     const id = await run('slow');
     await waitFor(
-      async () => ((await (await server.api(`/api/builds/${id}`)).json()) as BuildView).status === 'running',
+      async () =>
+        ((await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView).status === 'running',
       10_000,
       'start',
     );
-    const res = await server.api(`/api/builds/${id}/jobs/j/log?follow=1`);
+    const res = await s.server.api(`/api/builds/${id}/jobs/j/log?follow=1`);
     const reader = res.body!.getReader();
     const arrivals: Array<[number, string]> = [];
     const decoder = new TextDecoder();

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
+import { describe, it } from 'node:test';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 const SECRET = 'expr-secret';
@@ -64,24 +62,16 @@ jobs:
 `;
 
 describe('${{ }} expressions in a real build', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-
-  before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': 'a\n' }]);
-    server = await startServer(redis, { 'expr.yml': PIPELINE(repo.dir) }, { GITHUB_WEBHOOK_SECRET: SECRET });
-  });
-  after(async () => {
-    await server?.close();
-    await redis?.stop();
+  const s = suiteServer({
+    history: [{ 'a.txt': 'a\n' }],
+    pipelines: (repo) => ({ 'expr.yml': PIPELINE(repo.dir) }),
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });
 
   const build = async (ref: string, message: string) => {
-    const sha = repo.commits[0]!;
+    const sha = s.repo.commits[0]!;
     const res = await sendGithub(
-      server.base,
+      s.server.base,
       githubPush({ ref, before: sha, after: sha, repo: 'octo-org/expr', message }),
       SECRET,
     );
@@ -89,7 +79,7 @@ describe('${{ }} expressions in a real build', () => {
     const id = res.json.builds[0].id as string;
     return waitFor(
       async () => {
-        const b = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
+        const b = (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView;
         return ['success', 'failure', 'error', 'canceled'].includes(b.status) ? b : null;
       },
       60_000,
@@ -97,7 +87,7 @@ describe('${{ }} expressions in a real build', () => {
     );
   };
   const log = async (id: string, job: string) =>
-    (await server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
+    (await s.server.api(`/api/builds/${id}/jobs/${job}/log`)).text();
   const output = (text: string) =>
     text
       .split('\n')

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { apiCall } from '../helpers/api.ts';
+import { apiCall, registerEndpoint } from '../helpers/api.ts';
 import { payloadValidator } from '../helpers/openapi.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { whsec } from '../helpers/payloads.ts';
@@ -41,11 +41,7 @@ describe('endpoint health: disabling, the delivery log, redelivery and test even
   };
   const api = (method: string, path: string, body?: unknown) =>
     apiCall(server.base, TOKEN, method, path, body);
-  const register = async (body: Record<string, unknown>) => {
-    const res = await api('POST', '/api/endpoints', body);
-    assert.equal(res.status, 201, JSON.stringify(res.json));
-    return res.json as { id: string; secret: string } & Record<string, any>;
-  };
+  const register = (body: Record<string, unknown>) => registerEndpoint(server.base, TOKEN, body);
   const push = (name = 'web') => pushBuild(server, { name, sha: repo.commits[0]!, secret: 's' });
   const log = async (id: string, query = '') =>
     (await api('GET', `/api/endpoints/${id}/deliveries${query}`)).json.deliveries as any[];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
-import { apiCall } from '../helpers/api.ts';
+import { apiCall, registerEndpoint } from '../helpers/api.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { whsec } from '../helpers/payloads.ts';
 import { pushBuild } from '../helpers/push-build.ts';
@@ -62,11 +62,7 @@ describe('endpoints registered through the API', () => {
   };
   const api = (method: string, path: string, body?: unknown) =>
     apiCall(server.base, TOKEN, method, path, body);
-  const register = async (body: Record<string, unknown>) => {
-    const res = await api('POST', '/api/endpoints', body);
-    assert.equal(res.status, 201, JSON.stringify(res.json));
-    return res.json as { id: string; secret: string } & Record<string, any>;
-  };
+  const register = (body: Record<string, unknown>) => registerEndpoint(server.base, TOKEN, body);
   const push = (name = 'web', branch = 'main') =>
     pushBuild(server, { name, sha: repo.commits[0]!, secret: 's', ref: `refs/heads/${branch}` });
   const completed = (r: Receiver, build: string) =>

@@ -3,7 +3,6 @@
 // Like every endpoint module, it takes the page's helpers (h, api, status, ...) from app.js as `ui`, so
 // it shares its login and error handling.
 import { endpointForm } from './endpoint-form.js';
-import { chart } from './endpoint-log.js';
 import { pct, send, stateBadge } from './endpoint-ui.js';
 import { keepSecret } from './secret-panel.js';
 

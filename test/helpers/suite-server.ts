@@ -20,7 +20,8 @@ export interface SuiteServer {
  * and a whole pushci with the pipelines `pipelines(repo)` and `env`; after them, stops the servers, then
  * Redis. With `receiver`, a receiver for outbound webhooks is started first (`pipelines` gets its URL).
  * With `remoteWorker`, `server` only serves HTTP and a second pushci (`worker`, its own data dir)
- * runs the jobs, as a worker on another machine would.
+ * runs the jobs, as a worker on another machine would. `close` runs first when the suite ends, while
+ * Redis is still up: for what the suite started on top (its own connections, queues).
  */
 export function suiteServer(o: {
   history?: Array<Record<string, string>>;
@@ -28,6 +29,7 @@ export function suiteServer(o: {
   env?: Record<string, string>;
   remoteWorker?: boolean;
   receiver?: boolean;
+  close?: () => Promise<void> | void;
 }): SuiteServer {
   const s = {} as SuiteServer;
   before(async () => {
@@ -43,6 +45,7 @@ export function suiteServer(o: {
     s.worker = await startServer(s.redis, pipelines, { PUSHCI_URL: s.server.base }, { http: false });
   });
   after(async () => {
+    await o.close?.();
     await s.worker?.close();
     await s.server?.close();
     await s.receiver?.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { DELIVERIES_QUEUE, JOBS_QUEUE, SCHEDULES_QUEUE, keys, type Keys } from '../../src/queue/keys.ts';
 import { MAINTENANCE_QUEUE } from '../../src/maintenance/maintenance.ts';
@@ -45,13 +45,11 @@ describe('the key map is the only place key names are made', () => {
       'web.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: web\njobs:\n  a:\n    steps:\n      - run: echo hi\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n`,
     }),
     env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
+    close: () => client?.disconnect(),
   });
   let client: Redis;
   before(async () => {
     client = new Redis(s.redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
   });
 
   it('no source file outside queue/keys.ts builds a key from the prefix', () => {

@@ -1,49 +1,42 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { queueJobId } from '../../src/queue/queued-job.ts';
 import { createLogger } from '../../src/log.ts';
 import { createStack, type Stack } from '../../src/stack.ts';
 import type { BuildView } from '../../src/model.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
-import { startReceiver, waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/receiver.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 
 describe('repairing what a crashed process left half done', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const s = suiteServer({
+    receiver: true,
+    pipelines: (repo, receiver) => ({
+      'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
+    close: async () => {
+      await stack?.close();
+      conn?.disconnect();
+    },
+  });
   let conn: Redis;
   let stack: Stack;
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo();
-    receiver = await startReceiver();
-    server = await startServer(
-      redis,
-      {
-        'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
-    );
-    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    stack = createStack(conn, server.config, createLogger('silent'));
-  });
-  after(async () => {
-    await stack?.close();
-    conn?.disconnect();
-    await server?.close();
-    await receiver?.close();
-    await redis?.stop();
+    conn = new Redis(s.redis.url, { maxRetriesPerRequest: null });
+    stack = createStack(conn, s.server.config, createLogger('silent'));
   });
   const push = async () =>
-    (await sendGithub(server.base, githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }), 's'))
-      .json.builds[0].id as string;
-  const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const completed = (id: string) => receiver.got.filter((m) => JSON.parse(m.body).data.build.id === id);
+    (
+      await sendGithub(
+        s.server.base,
+        githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
+        's',
+      )
+    ).json.builds[0].id as string;
+  const view = async (id: string) => (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView;
+  const completed = (id: string) => s.receiver.got.filter((m) => JSON.parse(m.body).data.build.id === id);
 
   it('sends the build.completed a process died before sending, exactly once', async () => {
     const id = await push();

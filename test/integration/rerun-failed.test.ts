@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log.ts';
 import { createStack, type Stack } from '../../src/stack.ts';
-import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
 
 // b fails in build #1 only; c needs b; a and d do not depend on it.
@@ -126,36 +123,29 @@ describe('re-run failed jobs', () => {
 });
 
 describe('re-run failed jobs in a concurrency group', () => {
-  let redis: TestRedis;
-  let repo: TestRepo;
-  let server: TestServer;
+  const s = suiteServer({
+    history: [{ 'a.txt': '1' }, { 'a.txt': '2' }],
+    pipelines: (repo) => ({
+      'grp.yml': `name: grp\nrepository: octo-org/grp\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: grp\njobs:\n  a:\n    steps:\n      - run: echo a\n  b:\n    needs: a\n    steps:\n      - run: |\n          [ "$CI_BUILD_NUMBER" != 1 ]\n          sleep 4\n`,
+    }),
+    env: { GITHUB_WEBHOOK_SECRET: 's' },
+    close: async () => {
+      await stack?.close();
+      conn?.disconnect();
+    },
+  });
   let conn: Redis;
   let stack: Stack;
   before(async () => {
-    redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
-    server = await startServer(
-      redis,
-      {
-        'grp.yml': `name: grp\nrepository: octo-org/grp\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: grp\njobs:\n  a:\n    steps:\n      - run: echo a\n  b:\n    needs: a\n    steps:\n      - run: |\n          [ "$CI_BUILD_NUMBER" != 1 ]\n          sleep 4\n`,
-      },
-      { GITHUB_WEBHOOK_SECRET: 's' },
-    );
-    conn = new Redis(redis.url, { maxRetriesPerRequest: null });
-    stack = createStack(conn, server.config, createLogger('silent'));
+    conn = new Redis(s.redis.url, { maxRetriesPerRequest: null });
+    stack = createStack(conn, s.server.config, createLogger('silent'));
   });
-  after(async () => {
-    await stack?.close();
-    conn?.disconnect();
-    await server?.close();
-    await redis?.stop();
-  });
-  const get = async (path: string) => (await (await server.api(path)).json()) as any;
+  const get = async (path: string) => (await (await s.server.api(path)).json()) as any;
   const push = async () =>
     (
       await sendGithub(
-        server.base,
-        githubPush({ before: repo.commits[0]!, after: repo.commits[1]!, repo: 'octo-org/grp' }),
+        s.server.base,
+        githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[1]!, repo: 'octo-org/grp' }),
         's',
       )
     ).json.builds[0].id as string;
@@ -173,7 +163,7 @@ describe('re-run failed jobs in a concurrency group', () => {
       30_000,
       'build #2 to run b',
     );
-    const res = await server.api(`/api/builds/${first}/rerun-failed`, { method: 'POST' });
+    const res = await s.server.api(`/api/builds/${first}/rerun-failed`, { method: 'POST' });
     assert.equal(res.status, 202);
     const third = ((await res.json()) as any).builds[0].id as string;
     const waiting = await get(`/api/builds/${third}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { applyRetention } from '../../src/maintenance/retention.ts';
 import { keys } from '../../src/queue/keys.ts';
@@ -18,13 +18,11 @@ describe('retention', () => {
       return { 'quick.yml': p('quick', 'echo hi'), 'long.yml': p('long', 'sleep 30') };
     },
     env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_KILL_GRACE_MS: '200' },
+    close: () => client?.disconnect(),
   });
   let client: Redis;
   before(async () => {
     client = new Redis(s.redis.url);
-  });
-  after(async () => {
-    client?.disconnect();
   });
 
   const push = async (name: string) =>

@@ -27,8 +27,16 @@ export interface CacheStoreOptions {
   dataDir: string;
   /** Total bytes of all caches; past it the least recently used go. */
   maxBytes: number;
+  /** Entries (saved or being saved) one repository's ref may hold; default MAX_ENTRIES_PER_REF. */
+  maxEntriesPerRef?: number;
   now?: () => number;
 }
+
+/**
+ * Entries one ref may hold. The byte cap alone let a job save a 1-byte entry thousands of times a minute
+ * (each a Redis hash and a file) for as long as it ran; this bounds what a branch can pile up.
+ */
+export const MAX_ENTRIES_PER_REF = 1000;
 
 /** An upload that never commits is dropped after this long. */
 const RESERVATION_MS = 60 * 60_000;
@@ -140,6 +148,11 @@ export class CacheStore {
     const id = randomBytes(16).toString('hex');
     const scope = this.scope(grant.repository, grant.ref);
     const field = `${version}\n${key}`;
+    const max = this.o.maxEntriesPerRef ?? MAX_ENTRIES_PER_REF;
+    if ((await this.o.redis.hlen(scope)) >= max)
+      throw new ConflictError(
+        `${grant.ref} holds ${max} caches already, the most one ref may (unused ones go after 7 days)`,
+      );
     if (!(await this.o.redis.hsetnx(scope, field, id)))
       throw new ConflictError(`cache "${key}" exists already (or is being saved) for ${grant.ref}`);
     await this.o.redis

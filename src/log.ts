@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { redactSecrets } from './redact-secrets.ts';
 
 export type { Logger };
 
@@ -9,29 +10,21 @@ export type { Logger };
  * `log.info({ headers })` cannot leak a token.
  */
 export function createLogger(level = 'info', destination?: NodeJS.WritableStream): Logger {
-  return pino(
+  const logger = pino(
     {
       level,
       base: { name: 'pushci' },
-      redact: {
-        paths: [
-          'secret',
-          '*.secret',
-          'token',
-          '*.token',
-          'headers.authorization',
-          'headers["x-gitlab-token"]',
-          'headers["x-hub-signature-256"]',
-          'headers["x-hub-signature"]',
-          'headers["webhook-signature"]',
-          'env',
-          '*.env',
-        ],
-        censor: '[redacted]',
-      },
+      formatters: { log: redactSecrets },
     },
     destination ?? (process.stdout.isTTY ? forTerminal() : pino.destination({ sync: false })),
   );
+  // pino passes a child's bindings through no formatter: they are redacted on the way in. Children are
+  // made from their parent's prototype chain, so theirs inherit this too.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactSecrets(bindings), options);
+  } as Logger['child'];
+  return logger;
 }
 
 /**

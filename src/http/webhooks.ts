@@ -13,7 +13,6 @@ import { NotFoundError, PushciError, StoreUnavailableError } from '../errors.ts'
 import type { PullRequestEvent } from '../core/event.ts';
 import type { Inbound } from '../forges/forge.ts';
 import { explainMatch } from '../pipelines/explain.ts';
-import { matchPipelines } from '../pipelines/match.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import type { WebhookRecord } from '../queue/webhook-log.ts';
 import type { IntakeBudget } from './intake-budget.ts';
@@ -92,10 +91,15 @@ export function webhookReceiver(deps: WebhookDeps) {
     const live = result.events.filter((e) => e.kind === 'pull_request' || !e.deleted);
     trace.repository = result.events[0]?.repository ?? null;
     trace.refs = result.events.map((e) => e.ref);
-    trace.pipelines = result.events.flatMap((e) => explainMatch(deps.pipelines().pipelines, e));
+    // Matched once per event: the "why" record's explanation says which pipelines take it
+    // (explainMatch agrees with matchPipelines; a test holds them together).
+    const { pipelines } = deps.pipelines();
+    const explained = result.events.map((event) => ({ event, why: explainMatch(pipelines, event) }));
+    trace.pipelines = explained.flatMap((e) => e.why);
     trace.result = live.length === 0 ? 'deleted' : 'no_match';
-    const matched = live
-      .map((event) => ({ event, pipelines: matchPipelines(deps.pipelines().pipelines, event) }))
+    const matched = explained
+      .filter(({ event }) => event.kind === 'pull_request' || !event.deleted)
+      .map(({ event, why }) => ({ event, pipelines: pipelines.filter((_, i) => why[i]!.matched) }))
       .filter((p) => p.pipelines.length > 0);
     // Bitbucket names a pull request's head by a prefix: resolved before anything is stored.
     // Bitbucket also sends `pullrequest:updated` for edits, and does not say whether commits came: such

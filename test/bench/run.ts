@@ -372,11 +372,17 @@ async function stepStart(client: Redis, redis: TestRedis, id: string): Promise<b
   return m ? BigInt(m[1]!) : null;
 }
 
-async function pushToStart(redis: TestRedis, label: string, pushes: number, runner: Runner = 'sandbox') {
+async function pushToStart(
+  redis: TestRedis,
+  label: string,
+  pushes: number,
+  runner: Runner = 'sandbox',
+  root?: string,
+) {
   const recv = await startReceiver();
   const pipes = pipelines(recv.url);
   const server = await startReceiverProcess(redis, pipes);
-  const workers = startWorkers(redis, pipes, 1, { PUSHCI_RUNNER: runner });
+  const workers = startWorkers(redis, pipes, 1, { PUSHCI_RUNNER: runner }, root);
   const client = new Redis(redis.url);
   await sleep(2000);
   // Warm: the first build fills the git mirror.
@@ -1017,6 +1023,24 @@ try {
   if (ONLY.has('intake')) results.intake = await intake(redis, 'empty Redis');
   await drainJobs(redis);
   if (ONLY.has('start')) {
+    // BENCH_BASE=<another checkout>: its worker first, then this one's, in turn (RUNS rounds), the
+    // sandbox's medians of each kept apart (an A/B under the same load).
+    if (process.env.BENCH_BASE) {
+      const ab: Record<string, unknown[]> = { base: [], pushci: [] };
+      for (let i = 0; i < RUNS; i++) {
+        ab.base!.push(
+          await pushToStart(
+            redis,
+            '[base] idle workers',
+            QUICK ? 50 : 200,
+            'sandbox',
+            process.env.BENCH_BASE,
+          ),
+        );
+        ab.pushci!.push(await pushToStart(redis, 'idle workers', QUICK ? 50 : 200, 'sandbox'));
+      }
+      results.pushToStartAB = ab;
+    }
     results.pushToStart = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200, 'sandbox');
     results.pushToStartHost = await pushToStart(redis, 'idle workers', QUICK ? 50 : 200, 'host');
   }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -60,12 +60,33 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
   return calls;
 }
 
+/** The spawner processes (src/runner/spawner/) of these workers, by pid. */
+function spawners(workers: number[]): number[] {
+  const found: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
+      if (workers.includes(ppid) && readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('spawner-main'))
+        found.push(Number(e));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
 /** Where the machine's CPU went, per build, and how many Redis commands and programs a build cost. */
 export interface CpuBreakdown {
   /** CPU ms per build of each part: receiver, worker (its Node process), worker's programs, Redis, bench. */
   cpuMsPerBuild: Record<string, number>;
   /** The parts' sum per build. */
   totalCpuMsPerBuild: number;
+  /** CPU ms per build of the workers' main threads (their event loops), a part of the worker's share. */
+  workerLoopCpuMsPerBuild: number;
+  /** CPU ms per build of the workers' spawner processes (their Node code: IPC and forks), a part of the programs' share. */
+  spawnerCpuMsPerBuild: number;
   /** Programs executed and processes forked per build by the workers and everything they started. */
   execsPerBuild: number | null;
   forksPerBuild: number | null;
@@ -88,10 +109,14 @@ export async function startCpuBreakdown(o: {
   const redisPid = Number(/process_id:(\d+)/.exec(await o.redis.info('server'))![1]);
   const trees = PERF ? o.workers.map(perfTree) : [];
   const workerSelf = () => o.workers.reduce((s, pid) => s + cpuMs(pid), 0);
+  const workerLoop = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { mainThread: true }), 0);
   const workerAll = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { children: true }), 0);
   const start = {
     receiver: cpuMs(o.receiver),
     workerSelf: workerSelf(),
+    workerLoop: workerLoop(),
+    // A worker starts its spawner with its first step: one already there counts from now.
+    spawners: new Map(spawners(o.workers).map((pid) => [pid, cpuMs(pid)])),
     workerAll: workerAll(),
     redis: cpuMs(redisPid),
     bench: process.cpuUsage(),
@@ -124,6 +149,9 @@ export async function startCpuBreakdown(o: {
       return {
         cpuMsPerBuild,
         totalCpuMsPerBuild: Object.values(cpuMsPerBuild).reduce((a, b) => a + b, 0),
+        workerLoopCpuMsPerBuild: (workerLoop() - start.workerLoop) / builds,
+        spawnerCpuMsPerBuild:
+          spawners(o.workers).reduce((s, pid) => s + cpuMs(pid) - (start.spawners.get(pid) ?? 0), 0) / builds,
         execsPerBuild: sum((x) => x.execs),
         forksPerBuild: sum((x) => x.forks),
         redisCommandsPerBuild: total / builds,

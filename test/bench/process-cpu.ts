@@ -8,9 +8,10 @@ const HZ = 100;
  * finished and reaped children used (the `webhook` tool's commands). A CPU time per request does not
  * depend on how loaded the machine is the way a rate does, so the bench reports it next to the rates.
  */
-export function cpuMs(pid: number, opts: { children?: boolean } = {}): number {
+export function cpuMs(pid: number, opts: { children?: boolean; mainThread?: boolean } = {}): number {
   // The command name may hold spaces and parentheses: the fields start after the last ") ".
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // With `mainThread`, only the thread whose id is the pid (a Node process's event loop).
+  const stat = readFileSync(opts.mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   // Fields 14 to 17 of proc(5) (utime, stime, cutime, cstime), here from index 11.
   const ticks = Number(f[11]) + Number(f[12]) + (opts.children ? Number(f[13]) + Number(f[14]) : 0);

@@ -536,6 +536,8 @@ function medianBreakdown(xs: CpuBreakdown[]) {
   return {
     cpuMsPerBuild: Object.fromEntries(parts.map((p) => [p, m((x) => x.cpuMsPerBuild[p]!)])),
     totalCpuMsPerBuild: m((x) => x.totalCpuMsPerBuild),
+    workerLoopCpuMsPerBuild: m((x) => x.workerLoopCpuMsPerBuild),
+    spawnerCpuMsPerBuild: m((x) => x.spawnerCpuMsPerBuild ?? 0),
     execsPerBuild: m((x) => x.execsPerBuild),
     forksPerBuild: m((x) => x.forksPerBuild),
     redisCommandsPerBuild: m((x) => x.redisCommandsPerBuild),
@@ -593,9 +595,11 @@ async function throughputVsFloor(redis: TestRedis, workers: number, builds: numb
     row(
       `${tag}  CPU per build, ${workers} worker process(es)${network ? `, network: ${network}` : ''}`,
       `${b.totalCpuMsPerBuild!.toFixed(1)} ms (floor ${median(floorCpu).toFixed(1)} ms per job)`,
-      Object.entries(b.cpuMsPerBuild)
+      `${Object.entries(b.cpuMsPerBuild)
         .map(([k, v]) => `${k} ${v!.toFixed(1)}`)
-        .join(', '),
+        .join(
+          ', ',
+        )} (of the worker's, its event loop ${b.workerLoopCpuMsPerBuild!.toFixed(1)}; of its programs', its spawner ${b.spawnerCpuMsPerBuild!.toFixed(1)})`,
       `${b.execsPerBuild === null ? '' : `${b.execsPerBuild.toFixed(1)} programs run, ${b.forksPerBuild!.toFixed(1)} forks, `}${b.redisCommandsPerBuild!.toFixed(0)} Redis commands per build`,
     );
     const key = name ? `base` : 'pushci';

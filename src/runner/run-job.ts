@@ -29,12 +29,11 @@ import {
   uploadArtifacts,
   type JobFilesContext,
 } from './job-files.ts';
-import { startJobGateway, type JobGateway } from './job-gateway.ts';
+import { startJobAccess, type JobAccessHeld } from './job-access.ts';
 import { runtimeToken } from './runtime-token.ts';
 import { noTimings, type JobTimings } from './job-timings.ts';
 import { planJob } from './job-plan.ts';
 import { checkoutJob } from './job-checkout.ts';
-import { randomBytes } from 'node:crypto';
 import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
 
 export interface RunJobDeps {
@@ -99,14 +98,40 @@ export async function runJob(
   };
   let runtime: Awaited<ReturnType<Backend['prepare']>> | null = null;
   const credentials = new JobCredentials(deps.redis, deps.keys.prefix);
-  let credential: string | null = null;
-  let gateway: JobGateway | null = null;
+  const held: JobAccessHeld = { credential: null, gateway: null };
   let services: JobServices | null = null;
   let holds: ActionHolds | null = null;
   try {
     const git = gitEnv(config.env);
-    const early = await checkoutJob({ deps, plan, record, jobName, attempt, log, git, stop, timings });
-    if (early) return early;
+    const serverUrl = deps.serverUrl?.() ?? config.serverUrl;
+    // The credential and the gateway need nothing of the checkout: made while it runs, and settled
+    // before anything returns or throws, so the cleanup below always sees them.
+    const access = startJobAccess({
+      credentials,
+      grant: {
+        buildId: record.meta.id,
+        job: jobName,
+        attempt,
+        repository: `${record.meta.forge}:${record.meta.repository}`,
+        ref: record.meta.ref,
+      },
+      defaultRef: () => (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git),
+      ttlMs: timeoutMs + 10 * 60_000,
+      dataDir: config.dataDir,
+      serverUrl,
+      held,
+    });
+    let early: Awaited<ReturnType<typeof checkoutJob>>;
+    try {
+      early = await checkoutJob({ deps, plan, record, jobName, attempt, log, git, stop, timings });
+    } catch (err) {
+      await access;
+      throw err;
+    }
+    if (early) {
+      await access;
+      return early;
+    }
     timings.lap('checkout');
     // Actions from other repositories are fetched here, by the worker, before any step runs.
     const realSrc = await realpath(dirs.src);
@@ -155,30 +180,12 @@ export async function runJob(
     log.system(backend.describe(prepare));
     runtime = await backend.prepare(prepare);
     timings.lap('sandbox prepare');
-    // The job's own credential for the server's cache and artifact service, revoked when it ends.
-    const serverUrl = deps.serverUrl?.() ?? config.serverUrl;
-    credential = await credentials.mint(
-      {
-        buildId: record.meta.id,
-        job: jobName,
-        attempt,
-        repository: `${record.meta.forge}:${record.meta.repository}`,
-        ref: record.meta.ref,
-        defaultRef: await (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git),
-      },
-      timeoutMs + 10 * 60_000,
-    );
-    // The actions/cache and artifact protocols for the steps, through the job's gateway (which holds the credential).
-    gateway = await startJobGateway({
-      dataDir: config.dataDir,
-      name: randomBytes(8).toString('hex'),
-      serverUrl,
-      credential,
-    });
-    const exposed = runtime.exposeGateway ? await runtime.exposeGateway(gateway.socket) : null;
-    const cacheUrl =
-      exposed === null ? await gateway.listenLoopback() : 'url' in exposed ? exposed.url : null;
-    if (exposed && 'url' in exposed) gateway.base = exposed.url;
+    const made = await access;
+    if ('err' in made) throw made.err;
+    const gw = made.gateway;
+    const exposed = runtime.exposeGateway ? await runtime.exposeGateway(gw.socket) : null;
+    const cacheUrl = exposed === null ? await gw.listenLoopback() : 'url' in exposed ? exposed.url : null;
+    if (exposed && 'url' in exposed) gw.base = exposed.url;
     if (exposed && 'unavailable' in exposed)
       log.system(
         `pushci: the actions/cache and artifact protocols are not available to the steps: ${exposed.unavailable}`,
@@ -197,7 +204,7 @@ export async function runJob(
     const files: JobFilesContext = {
       runtime,
       dirs,
-      client: new JobFilesClient(serverUrl, credential, { signal: stop }),
+      client: new JobFilesClient(serverUrl, made.credential, { signal: stop }),
       serverEnv: config.env,
       secrets,
       say: (line) => log.system(line),
@@ -306,8 +313,8 @@ export async function runJob(
     clearTimeout(timer);
     timings.lap('outputs');
     await services?.stop().catch(() => {});
-    await gateway?.close().catch(() => {});
-    if (credential) await credentials.revoke(credential).catch(() => {});
+    await held.gateway?.close().catch(() => {});
+    if (held.credential) await credentials.revoke(held.credential).catch(() => {});
     await runtime?.destroy().catch(() => {});
     await holds?.release();
     timings.lap('sandbox and gateway teardown');

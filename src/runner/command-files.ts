@@ -1,13 +1,5 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** At most this much of each file is read; GitHub allows 1 MiB of outputs per job, too. */
@@ -22,11 +14,16 @@ export interface CommandFiles {
 
 /**
  * Empty files a step appends to, in the job's temp folder (which the step can write). `hostTmp` is
- * that folder on the worker, `insideTmp` where the step sees it (`/tmp` in the sandbox).
+ * that folder on the worker, `insideTmp` where the step sees it (`/tmp` in the sandbox). Made off the
+ * worker's event loop (it runs other jobs meanwhile), side by side.
  */
-export function createCommandFiles(hostTmp: string, insideTmp: string, step: number): CommandFiles {
+export async function createCommandFiles(
+  hostTmp: string,
+  insideTmp: string,
+  step: number,
+): Promise<CommandFiles> {
   const dir = `_pushci_step_${step}`;
-  mkdirSync(join(hostTmp, dir), { recursive: true, mode: 0o700 });
+  await mkdir(join(hostTmp, dir), { recursive: true, mode: 0o700 });
   const names = {
     output: 'output',
     env: 'env',
@@ -35,12 +32,9 @@ export function createCommandFiles(hostTmp: string, insideTmp: string, step: num
     state: 'state',
   } as const;
   const host = Object.fromEntries(
-    Object.entries(names).map(([k, f]) => {
-      const p = join(hostTmp, dir, f);
-      writeFileSync(p, '', { mode: 0o600 });
-      return [k, p];
-    }),
+    Object.entries(names).map(([k, f]) => [k, join(hostTmp, dir, f)]),
   ) as CommandFiles['host'];
+  await Promise.all(Object.values(host).map((p) => writeFile(p, '', { mode: 0o600 })));
   const inside = (f: string) => `${insideTmp}/${dir}/${f}`;
   return {
     host,

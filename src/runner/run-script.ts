@@ -31,7 +31,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const stepTimeout = s.timeoutMinutes ? s.timeoutMinutes * 60_000 : Infinity;
   const left = j.deadline - Date.now();
   const started = Date.now();
-  const commandFiles = createCommandFiles(dirs.tmp, rt.tmp, s.seq);
+  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, s.seq);
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const env = scriptEnv(j, s, commandFiles.env);

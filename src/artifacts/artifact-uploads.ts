@@ -11,6 +11,12 @@ import { blockFile, joinBlocks, sha256OfFile, stagedBytes, writeBlock } from './
 const MAX_BLOCKS = 50_000;
 /** Artifact-protocol uploads one job may have begun and not finalized at once. */
 export const MAX_OPEN_UPLOADS = 10;
+/**
+ * Artifacts one job may make (upload-artifact's own limit on GitHub): each is a file in the data dir
+ * and an entry of its build, listed by the API and the build page, and PUSHCI_ARTIFACT_TOTAL_BYTES
+ * would not notice thousands of one-byte ones.
+ */
+export const MAX_ARTIFACTS_PER_JOB = 500;
 
 export interface ArtifactUploadsOptions {
   index: ArtifactIndex;
@@ -58,6 +64,11 @@ export class ArtifactUploads {
       if (open >= MAX_OPEN_UPLOADS)
         throw new PayloadTooLargeError(
           `job "${job}" already has ${open} artifact uploads in progress, the most one job may have at once: finalize one first`,
+        );
+      const made = (await this.o.index.all(buildId)).filter((a) => a.job === job).length;
+      if (made + open >= MAX_ARTIFACTS_PER_JOB)
+        throw new PayloadTooLargeError(
+          `job "${job}" has made ${made + open} artifacts, the most one job may (${MAX_ARTIFACTS_PER_JOB})`,
         );
     }
     const dir = this.o.paths.blocks(buildId, job, name);

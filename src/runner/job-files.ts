@@ -87,6 +87,26 @@ async function inside(
   return { stdout: step.stdout, exit };
 }
 
+/**
+ * A packing helper's output as an upload body; a failed tar must fail the upload (`why` says how), not
+ * save half an archive. The upload hears of that by reading, and `checked` gives the exit code.
+ */
+function packed(
+  run: { stdout: Readable; exit: Promise<number | null> },
+  why: (code: number | null) => string,
+): { body: PassThrough; checked: Promise<number | null> } {
+  const body = new PassThrough();
+  // With no reader yet (a cache's reservation still on its way) an 'error' event nobody listens to
+  // would be an uncaught exception: the end of the whole worker, web server included.
+  body.on('error', () => {});
+  run.stdout.pipe(body);
+  const checked = run.exit.then((code) => {
+    if (code !== 0) body.destroy(new Error(why(code)));
+    return code;
+  });
+  return { body, checked };
+}
+
 /** The job's home as its steps see it. */
 const homeOf = (ctx: JobFilesContext) => ctx.runtime.env.HOME ?? ctx.serverEnv.HOME ?? ctx.dirs.home;
 
@@ -146,14 +166,9 @@ export async function saveCaches(ctx: JobFilesContext, caches: ResolvedCache[]):
     try {
       const started = Date.now();
       const run = await inside(ctx, PACK_CACHE, [ctx.dirs.src, homeOf(ctx), ...c.paths.map(cacheMember)]);
-      const body = new PassThrough();
-      run.stdout.pipe(body);
-      // A failed tar must fail the upload, not save half an archive.
-      const checked = run.exit.then((code) => {
-        if (code !== 0)
-          body.destroy(new Error(code === 3 ? 'none of its paths exist' : `tar failed (exit code ${code})`));
-        return code;
-      });
+      const { body, checked } = packed(run, (code) =>
+        code === 3 ? 'none of its paths exist' : `tar failed (exit code ${code})`,
+      );
       const saving = ctx.client.saveCache(c.key, c.version, body);
       const [code, result] = await Promise.all([checked, saving.catch((e: Error) => e)]);
       if (code === 3) {
@@ -199,12 +214,7 @@ export async function uploadArtifacts(ctx: JobFilesContext, job: JobDef): Promis
     const list = join(ctx.dirs.scripts, `artifact-${i}.list`);
     await writeFile(list, files.map((f) => `${f}\0`).join(''), { mode: 0o644 });
     const run = await inside(ctx, PACK_FILES, [ctx.dirs.src, list]);
-    const body = new PassThrough();
-    run.stdout.pipe(body);
-    const checked = run.exit.then((code) => {
-      if (code !== 0) body.destroy(new Error(`tar failed (exit code ${code})`));
-      return code;
-    });
+    const { body, checked } = packed(run, (code) => `tar failed (exit code ${code})`);
     const [code, result] = await Promise.all([
       checked,
       ctx.client.uploadArtifact(a.name, body).catch((e: Error) => e),

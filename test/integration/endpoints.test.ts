@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { apiCall, registerEndpoint } from '../helpers/api.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { whsec } from '../helpers/payloads.ts';
 import { pushBuild } from '../helpers/push-build.ts';
+import { startDocumentedReceiver } from '../helpers/documented-receiver.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -32,13 +33,6 @@ const buildOf = (m: Received) => (JSON.parse(m.body) as { data: { build: { id: s
 const typeOf = (m: Received) => (JSON.parse(m.body) as { type: string }).type;
 
 const TOKEN = 'endpoints-test-token';
-const ROOT = join(import.meta.dirname, '../..');
-const readmeBlock = (marker: string) => {
-  const text = readFileSync(join(ROOT, 'docs/receivers.md'), 'utf8');
-  const at = text.indexOf(`<!-- receiver-example:${marker} -->`);
-  const start = text.indexOf('\n', text.indexOf('```', at)) + 1;
-  return text.slice(start, text.indexOf('```', start));
-};
 const pipeline = (name: string, dir: string) =>
   `repository: octo-org/${name}\nclone-url: ${dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`;
 
@@ -339,27 +333,10 @@ describe('endpoints registered through the API', () => {
   });
 
   it('the documented Node receiver (docs/receivers.md) verifies and de-duplicates messages to a registered endpoint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-'));
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    writeFileSync(join(dir, 'receiver.mjs'), readmeBlock('node'));
     const port = await freePort();
     const e = await register({ url: `http://127.0.0.1:${port}/`, pipelines: ['web'] });
-    const child = spawn(process.execPath, [join(dir, 'receiver.mjs')], {
-      env: { PATH: process.env.PATH!, CALLBACK_SECRET: e.secret, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, lines } = await startDocumentedReceiver(port, e.secret);
     children.push(child);
-    const lines: string[] = [];
-    child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).then(
-          (r) => r.status === 401,
-          () => false,
-        ),
-      10_000,
-      'the receiver',
-    );
     const build = await push();
     await waitFor(() => lines.length === 4, 20_000, 'four events at the documented receiver');
     const msg = `msg_${build}_build.completed_${e.id}`;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,18 +10,13 @@ import { Webhook } from 'standardwebhooks';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
+import { receiverExample, startDocumentedReceiver } from '../helpers/documented-receiver.ts';
 import { startReceiver, waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { BuildView } from '../../src/model.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const readmeBlock = (marker: string) => {
-  const text = readFileSync(join(ROOT, 'docs/receivers.md'), 'utf8');
-  const at = text.indexOf(`<!-- receiver-example:${marker} -->`);
-  const start = text.indexOf('\n', text.indexOf('```', at)) + 1;
-  return text.slice(start, text.indexOf('```', start));
-};
 const envOf = (file: string) =>
   Object.fromEntries(
     readFileSync(file, 'utf8')
@@ -404,26 +399,9 @@ describe('test events and the documented receivers', () => {
   });
 
   it('the documented Node receiver (docs/receivers.md) verifies and de-duplicates what a real pushci sends', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-'));
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    writeFileSync(join(dir, 'receiver.mjs'), readmeBlock('node'));
     const port = await freePort();
-    const child = spawn(process.execPath, [join(dir, 'receiver.mjs')], {
-      env: { PATH: process.env.PATH!, CALLBACK_SECRET: secret, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, lines } = await startDocumentedReceiver(port, secret);
     children.push(child);
-    const lines: string[] = [];
-    child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-    await waitFor(
-      () =>
-        fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).then(
-          (r) => r.status === 401,
-          () => false,
-        ),
-      10_000,
-      'the receiver',
-    );
 
     await server.close();
     server = await startServer(
@@ -479,7 +457,7 @@ describe('test events and the documented receivers', () => {
 
   it('the documented shell receiver (docs/receivers.md) verifies a real signature and refuses a forged one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushci-readme-sh-'));
-    writeFileSync(join(dir, 'verify.sh'), readmeBlock('shell'), { mode: 0o755 });
+    writeFileSync(join(dir, 'verify.sh'), receiverExample('shell'), { mode: 0o755 });
     const body = JSON.stringify({ type: 'build.completed', data: { build: { id: 'x' } } });
     const id = 'msg_shell_test';
     const now = new Date();

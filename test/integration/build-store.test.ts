@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { before, describe, it } from 'node:test';
 import { InvalidTransitionError } from '../../src/errors.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { BuildStore } from '../../src/queue/store.ts';
 import { newBuild, webPipeline } from '../helpers/builds.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { suiteRedis } from '../helpers/suite-redis.ts';
 
 describe('the build store writes states only along the transition table', () => {
-  let redis: TestRedis;
-  let client: Redis;
+  const db = suiteRedis();
   let store: BuildStore;
   before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-    store = new BuildStore(client, keys(redis.prefix));
-  });
-  after(async () => {
-    client?.disconnect();
-    await redis?.stop();
+    store = new BuildStore(db.client, keys(db.redis.prefix));
   });
 
   /** A stored build of one job, `build`, still pending. */

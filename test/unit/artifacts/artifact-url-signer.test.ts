@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { ArtifactUrlSigner, type ArtifactUrlScope } from '../../../src/artifacts/artifact-url-signer.ts';
 import { ForbiddenError } from '../../../src/errors.ts';
-import { startRedis, type TestRedis } from '../../helpers/redis.ts';
+import { suiteRedis } from '../../helpers/suite-redis.ts';
 
 describe('artifact URL signatures (real Redis for the key)', () => {
-  let redis: TestRedis;
-  let client: Redis;
+  const db = suiteRedis();
   let clock = 1_000_000;
   const scope: ArtifactUrlScope = {
     purpose: 'download',
@@ -18,17 +16,8 @@ describe('artifact URL signatures (real Redis for the key)', () => {
   };
   const parse = (q: string) => Object.fromEntries(new URLSearchParams(q)) as { expires: string; sig: string };
 
-  before(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  after(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
-
   it('accepts its own signature until it expires, and nothing else', async () => {
-    const signer = new ArtifactUrlSigner(client, redis.prefix, () => clock);
+    const signer = new ArtifactUrlSigner(db.client, db.redis.prefix, () => clock);
     const q = parse(await signer.sign(scope, 60_000));
     await signer.verify(scope, q.expires, q.sig);
     for (const other of [
@@ -48,10 +37,10 @@ describe('artifact URL signatures (real Redis for the key)', () => {
   });
 
   it('every server process shares the key (kept in Redis), so a restart keeps URLs valid', async () => {
-    const a = new ArtifactUrlSigner(client, redis.prefix, () => clock);
+    const a = new ArtifactUrlSigner(db.client, db.redis.prefix, () => clock);
     const q = parse(await a.sign(scope, 1000));
-    await new ArtifactUrlSigner(client, redis.prefix, () => clock).verify(scope, q.expires, q.sig);
-    const elsewhere = new ArtifactUrlSigner(client, `${redis.prefix}-other`, () => clock);
+    await new ArtifactUrlSigner(db.client, db.redis.prefix, () => clock).verify(scope, q.expires, q.sig);
+    const elsewhere = new ArtifactUrlSigner(db.client, `${db.redis.prefix}-other`, () => clock);
     await assert.rejects(elsewhere.verify(scope, q.expires, q.sig), ForbiddenError);
   });
 });

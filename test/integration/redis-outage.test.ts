@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { buildEnded } from '../helpers/push-build.ts';
 import { waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { spawnPushci } from '../helpers/process.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -9,7 +10,6 @@ import { pipelinesDir, startServer, type TestServer } from '../helpers/server.ts
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BuildView } from '../../src/model.ts';
 
 describe('Redis outage', () => {
   let redis: TestRedis;
@@ -53,14 +53,8 @@ describe('Redis outage', () => {
       'the receiver to accept again',
     );
     const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return v.status === 'success' ? v : null;
-      },
-      30_000,
-      'the build after the outage',
-    );
+    const b = await buildEnded(server, id, 30_000);
+    assert.equal(b.status, 'success', b.reason ?? '');
     assert.equal(b.jobs[0]?.status, 'success');
   });
 

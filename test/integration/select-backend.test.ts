@@ -10,10 +10,9 @@ import { selectBackend } from '../../src/runner/select-backend.ts';
 import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
+import { buildEnded } from '../helpers/push-build.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
 
 /** A PATH with every program of this machine's PATH except bubblewrap: a machine without the sandbox. */
 function pathWithoutBwrap(): string {
@@ -138,14 +137,8 @@ describe('a server without the sandbox', () => {
       's',
     );
     const id = res.json.builds[0].id as string;
-    const b = await waitFor(
-      async () => {
-        const v = (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-        return v.status === 'success' ? v : null;
-      },
-      30_000,
-      'build',
-    );
+    const b = await buildEnded(server, id, 30_000);
+    assert.equal(b.status, 'success', b.reason ?? '');
     assert.equal(b.unsandboxed, true);
     assert.equal(b.jobs[0]!.runner, 'host');
     const log = await (await server.api(`/api/builds/${id}/jobs/j/log`)).text();

@@ -7,9 +7,11 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' })
  * Runs V8's memory-reducing garbage collection once and returns how long it took (ms) and the bytes of
  * heap spaces it gave back. Start-up (loading modules, compiling schemas, reading pipelines) grows the
  * young generation to its maximum, 32 MiB reserved, and an idle process never shrinks it again; this
- * shrinks it to what it holds (idle receiver 157 to 161 MiB RSS before, 120 to 124 after). Unlike
- * `--max-semi-space-size`, which cannot be set once V8 is running and measured 8% -> 21% of the
- * receiver's busy time in GC under intake load, the young generation still grows back under load.
+ * shrinks it to what it holds (idle receiver 157 to 161 MiB RSS before, 120 to 124 after). The price:
+ * under load V8 grows the young generation back only partly, and the receiver measured 10 to 20% more
+ * CPU per push (three same-run A/Bs), so it is off by default (PUSHCI_COMPACT_HEAP). Capping the young
+ * generation instead (`--max-semi-space-size`, which cannot be set once V8 runs) cost more: 8% -> 21% of
+ * the receiver's busy time in GC at 4 MiB.
  */
 export function compactHeap(): { ms: number; freedBytes: number } {
   // `gc` is only ever reachable here: the flag applies to contexts made while it is set, and the

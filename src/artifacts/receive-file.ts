@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { PayloadTooLargeError } from '../errors.ts';
+import { pipeBody } from './pipe-body.ts';
 
 /**
  * Streams `body` into a new file at `path` (mode 0600, written at `start`), refusing more than
@@ -29,7 +29,7 @@ export async function receiveFile(
   // Chunks of one upload may arrive in any order (the caller made the file): never truncate it then.
   const flags = chunked ? 'r+' : 'w';
   try {
-    await pipeline(body, count, createWriteStream(path, { flags, start, mode: 0o600 }));
+    await pipeBody(body, count, createWriteStream(path, { flags, start, mode: 0o600 }));
   } catch (err) {
     if (!chunked) await unlink(path).catch(() => {});
     throw err;

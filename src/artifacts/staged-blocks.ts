@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidRequestError } from '../errors.ts';
+import { pipeBody } from './pipe-body.ts';
 
 /** Block ids are the client's (base64 in Azure's protocol): never a path, only hashed into one. */
 const BLOCK_ID = /^[A-Za-z0-9+/=_-]{1,128}$/;
@@ -44,7 +45,7 @@ export async function writeBlock(
     },
   });
   try {
-    await pipeline(body, count, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+    await pipeBody(body, count, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
     await rename(tmp, file);
   } catch (err) {
     add(-size);

@@ -15,7 +15,23 @@
  * start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+
+// Descriptors pushci's own launcher left open without close-on-exec (a shell's `exec 30>file`, a
+// supervisor's pipe) would reach every program started here, sandboxes included: close them. 0-2 and
+// the IPC channel (3) are the spawner's own; Node's internal descriptors are all close-on-exec.
+const O_CLOEXEC = 0o2000000;
+for (const name of readdirSync('/proc/self/fd')) {
+  const fd = Number(name);
+  if (fd <= 3) continue;
+  try {
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    if (flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0) closeSync(fd);
+  } catch {
+    // The listing's own descriptor, closed by now.
+  }
+}
 
 interface SpawnRequest {
   op: 'spawn';

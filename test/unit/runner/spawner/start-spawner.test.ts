@@ -75,6 +75,42 @@ describe('startSpawner', () => {
     assert.deepEqual(sockets, [1], fds.join('\n'));
   });
 
+  it('hands no program a descriptor the worker inherited from whoever started pushci', async () => {
+    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
+    // The worker gets a pipe at fd 40 without close-on-exec, as from a launcher's `exec 40>…`; its own
+    // children (the control, started directly) inherit it, the spawner's programs must not.
+    const worker = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { startSpawner } = await import(${JSON.stringify(src)});
+         const { spawnSync } = await import('node:child_process');
+         const list = 'for f in /proc/$$/fd/*; do echo "\${f##*/} $(readlink "$f")"; done';
+         const direct = spawnSync('sh', ['-c', list]).stdout.toString();
+         const sp = startSpawner({ PATH: process.env.PATH });
+         const p = await sp('sh', ['-c', list], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'ignore'] });
+         let out = '';
+         p.stdout.on('data', (c) => (out += c));
+         p.stdout.on('end', () => { console.log(JSON.stringify({ direct, spawned: out })); sp.close(); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit', ...Array<'ignore'>(37).fill('ignore'), 'pipe'] },
+    );
+    const text = await new Promise<string>((resolve) => {
+      let t = '';
+      worker.stdout!.on('data', (c: Buffer) => (t += c.toString()));
+      worker.once('close', () => resolve(t));
+    });
+    const { direct, spawned } = JSON.parse(text) as { direct: string; spawned: string };
+    const fds = (l: string) =>
+      l
+        .trim()
+        .split('\n')
+        .map((x) => Number(x.split(' ')[0]));
+    assert.ok(fds(direct).includes(40), `control: the worker's own child has fd 40\n${direct}`);
+    assert.ok(!fds(spawned).includes(40), spawned);
+  });
+
   it('ends with its worker: a killed worker leaves neither the spawner nor its programs', async () => {
     const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
     const worker = spawn(

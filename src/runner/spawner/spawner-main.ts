@@ -78,7 +78,16 @@ process.on('message', (r: Request) => {
   if (r.op === 'spawn') start(r);
   else if (r.op === 'kill') children.get(r.id)?.kill(r.signal);
 });
-process.on('disconnect', () => {
+/** The worker is gone: end everything started here, then the spawner. */
+function end(): void {
   for (const c of children.values()) c.kill('SIGKILL');
   process.exit(0);
-});
+}
+process.on('disconnect', end);
+// A worker killed while a pipe's handover waits for its acknowledgement never brings 'disconnect': Node
+// postpones it until its queue of handles is flushed, which a dead worker never does. The spawner
+// would live on with its programs (and the worker's stderr), so it also ends once it has a new parent.
+const worker = process.ppid;
+setInterval(() => {
+  if (process.ppid !== worker) end();
+}, 250).unref();

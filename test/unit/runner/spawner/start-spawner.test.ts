@@ -139,4 +139,45 @@ describe('startSpawner', () => {
     assert.equal(alive(sleepPid), false, 'the program ended');
     assert.equal(alive(spawnerPid), false, 'the spawner ended');
   });
+
+  it('ends with a worker killed while a pipe was being handed over to it', async () => {
+    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
+    // The worker asks for a program with a pipe and then never turns its event loop again, so it never
+    // acknowledges the pipe's handle: the spawner's handover is pending when the worker is killed.
+    const worker = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { startSpawner } = await import(${JSON.stringify(src)});
+         const sp = startSpawner({ PATH: process.env.PATH });
+         sp('sleep', ['1001'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe'] });
+         console.log('asked');
+         for (;;);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((r) => worker.stdout!.once('data', r));
+    const childrenOf = (pid: number) =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    let spawnerPid = 0;
+    let sleepPid = 0;
+    const t0 = Date.now();
+    while (!sleepPid && Date.now() - t0 < 10_000) {
+      spawnerPid = childrenOf(worker.pid!)[0] ?? 0;
+      if (spawnerPid) sleepPid = childrenOf(spawnerPid)[0] ?? 0;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(readFileSync(`/proc/${spawnerPid}/cmdline`, 'utf8'), /spawner-main/);
+    assert.match(readFileSync(`/proc/${sleepPid}/cmdline`, 'utf8'), /^sleep\0/);
+    // Let the handover start before the kill.
+    await new Promise((r) => setTimeout(r, 200));
+    worker.kill('SIGKILL');
+    const t1 = Date.now();
+    while ((alive(sleepPid) || alive(spawnerPid)) && Date.now() - t1 < 10_000)
+      await new Promise((r) => setTimeout(r, 50));
+    const left = [alive(spawnerPid) && spawnerPid, alive(sleepPid) && sleepPid].filter(Boolean);
+    for (const pid of left) process.kill(pid as number, 'SIGKILL');
+    assert.deepEqual(left, [], 'neither the spawner nor its program outlived the worker');
+  });
 });

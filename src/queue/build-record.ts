@@ -1,34 +1,35 @@
-import type { EventKind, PullRequestInfo } from '../core/event.ts';
+import type { EventKind } from '../core/event.ts';
 import type { BuildStatus, JobStatus } from '../core/states.ts';
-import type { Annotation, ForgeName } from '../model.ts';
+import type { Annotation, BuildView } from '../model.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 
-/** What never changes after a build is created. */
-export interface BuildMeta {
-  id: string;
-  pipeline: string;
-  forge: ForgeName;
-  repository: string;
-  ref: string;
-  branch: string | null;
-  tag: string | null;
-  sha: string;
-  before: string;
-  message: string | null;
-  pusher: string | null;
-  delivery_id: string;
-  /** What started the build. */
-  event: EventKind;
-  /** For a re-run: the build it re-runs, and the event that started the first of the chain. */
-  rerun_of: string | null;
+/**
+ * What never changes after a build is created: the fields of its public view (`BuildView`) that are set
+ * once, and the event that started the first build of a re-run chain.
+ */
+export interface BuildMeta extends Pick<
+  BuildView,
+  | 'id'
+  | 'pipeline'
+  | 'forge'
+  | 'repository'
+  | 'ref'
+  | 'branch'
+  | 'tag'
+  | 'sha'
+  | 'before'
+  | 'message'
+  | 'pusher'
+  | 'delivery_id'
+  | 'event'
+  | 'rerun_of'
+  | 'pull_request'
+  | 'cron'
+  | 'inputs'
+  | 'created_at'
+> {
+  /** For a re-run: the event that started the first of the chain (trust decisions read it). */
   original_event: Exclude<EventKind, 'rerun'>;
-  /** The pull request it builds (also for a re-run of one): trust decisions read `fork` from here. */
-  pull_request: PullRequestInfo | null;
-  /** The cron expression of a scheduled build. */
-  cron: string | null;
-  /** Inputs of a manual build (and its re-runs), validated against the pipeline's `workflow_dispatch`. */
-  inputs: Record<string, string>;
-  created_at: string;
 }
 
 export interface JobState {

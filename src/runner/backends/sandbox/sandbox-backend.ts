@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type {
   Backend,
   JobLimits,
@@ -15,7 +14,10 @@ import type {
 import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { watchDisk } from './disk-watcher.ts';
 import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
-import { SLIRP_DNS, blockedDestinations, stepCommand } from './network.ts';
+import { blockedDestinations, stepCommand } from './network.ts';
+import { namespaceMembers, signalPid } from './pid-namespace.ts';
+import { readBwrapInfo } from './bwrap-info.ts';
+import { resolvConfFor } from './resolv-conf.ts';
 import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
@@ -37,62 +39,6 @@ export interface SandboxOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Host pids of the processes in a PID namespace (given as its /proc/<pid>/ns/pid link text). */
-async function members(ns: string): Promise<number[]> {
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return found;
-  }
-  await Promise.all(
-    entries.map(async (e) => {
-      if (!/^\d+$/.test(e)) return;
-      if ((await readlink(`/proc/${e}/ns/pid`).catch(() => null)) === ns) found.push(Number(e));
-    }),
-  );
-  return found;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Gone already.
-  }
-}
-
-function readInfo(stream: Readable): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const done = () => {
-      const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1]);
-      if (pid > 0) resolve(pid);
-      else reject(new Error('bubblewrap did not start the sandbox'));
-    };
-    stream.on('data', (c: Buffer) => {
-      text += c.toString();
-      if (/"child-pid"\s*:\s*\d+\s*[,}]/.test(text)) done();
-    });
-    stream.once('end', done);
-    stream.once('error', done);
-  });
-}
-
-function resolvConfFor(): string | null {
-  try {
-    const text = readFileSync('/etc/resolv.conf', 'utf8');
-    const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
-    // A resolver on the host's loopback (systemd-resolved, dnsmasq) is out of reach: use slirp4netns' own.
-    return servers.length === 0 || servers.some((s) => s.startsWith('127.') || s === '::1')
-      ? `nameserver ${SLIRP_DNS}\n`
-      : null;
-  } catch {
-    return `nameserver ${SLIRP_DNS}\n`;
-  }
-}
 
 /**
  * Steps in Linux namespaces made by bubblewrap: the host's root read-only, the job's own checkout,
@@ -207,7 +153,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         const block = child.stdio[4] as Writable;
         try {
           if (!child.stdio[3]) throw new Error('bubblewrap did not start');
-          st.pid = await readInfo(child.stdio[3]);
+          st.pid = await readBwrapInfo(child.stdio[3]);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
           // The network, its walls and the gateway's forwarder come from one helper (attachNetwork);
@@ -232,7 +178,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         } catch (e) {
           const gone = st.exited;
           child.kill('SIGKILL');
-          if (st.pid && !st.exited) signal(st.pid, 'SIGKILL');
+          if (st.pid && !st.exited) signalPid(st.pid, 'SIGKILL');
           const r = await st.exit;
           // bubblewrap gave up setting up the sandbox by itself (it exited, nobody killed it) while its
           // network was being attached: nothing of the step ran, `start` tries again.
@@ -263,17 +209,17 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           (killing ??= (async () => {
             // The step's main process ending ended its PID namespace (and every process in it) already.
             if (!st.exited && st.ns) {
-              for (const p of await members(st.ns)) if (p !== st.pid) signal(p, 'SIGTERM');
+              for (const p of await namespaceMembers(st.ns)) if (p !== st.pid) signalPid(p, 'SIGTERM');
               const deadline = Date.now() + graceMs;
               while (!st.exited && Date.now() < deadline) {
-                const left = (await members(st.ns)).filter((p) => p !== st.pid);
+                const left = (await namespaceMembers(st.ns)).filter((p) => p !== st.pid);
                 if (left.length === 0) break;
                 await sleep(Math.min(100, graceMs));
               }
             }
             // SIGKILL to the namespace's init: the kernel kills everything else in it. (Only while
             // bwrap lives: it reaps that init, and after that the pid may belong to someone else.)
-            if (st.pid && !st.exited) signal(st.pid, 'SIGKILL');
+            if (st.pid && !st.exited) signalPid(st.pid, 'SIGKILL');
             child.kill('SIGKILL');
             await exit;
             st.stopNetwork?.();

@@ -1,10 +1,31 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startSpawner, type Spawned } from '../../../../src/runner/spawner/start-spawner.ts';
 import { isAlive as alive } from '../../../helpers/process.ts';
+
+const SPAWNER = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
+
+/** A stand-in worker: a Node process that imports startSpawner, then runs `body` (an ES module's text). */
+const startWorker = (body: string, stdio: StdioOptions = ['ignore', 'pipe', 'inherit']) =>
+  spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { startSpawner } = await import(${JSON.stringify(SPAWNER)});\n${body}`,
+    ],
+    { stdio },
+  );
+
+/** Waits up to 10 s for the processes to end; returns those still alive. */
+async function stillAlive(pids: number[]): Promise<number[]> {
+  const t0 = Date.now();
+  while (pids.some(alive) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+  return pids.filter(alive);
+}
 
 const env = { PATH: process.env.PATH! };
 const read = (s: Spawned['stdout']) =>
@@ -76,16 +97,10 @@ describe('startSpawner', () => {
   });
 
   it('hands no program a descriptor the worker inherited from whoever started pushci', async () => {
-    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
     // The worker gets a pipe at fd 40 without close-on-exec, as from a launcher's `exec 40>…`; its own
     // children (the control, started directly) inherit it, the spawner's programs must not.
-    const worker = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { startSpawner } = await import(${JSON.stringify(src)});
-         const { spawnSync } = await import('node:child_process');
+    const worker = startWorker(
+      `         const { spawnSync } = await import('node:child_process');
          const list = 'for f in /proc/$$/fd/*; do echo "\${f##*/} $(readlink "$f")"; done';
          const direct = spawnSync('sh', ['-c', list]).stdout.toString();
          const sp = startSpawner({ PATH: process.env.PATH });
@@ -93,8 +108,7 @@ describe('startSpawner', () => {
          let out = '';
          p.stdout.on('data', (c) => (out += c));
          p.stdout.on('end', () => { console.log(JSON.stringify({ direct, spawned: out })); sp.close(); });`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit', ...Array<'ignore'>(37).fill('ignore'), 'pipe'] },
+      ['ignore', 'pipe', 'inherit', ...Array<'ignore'>(37).fill('ignore'), 'pipe'],
     );
     const text = await new Promise<string>((resolve) => {
       let t = '';
@@ -112,19 +126,11 @@ describe('startSpawner', () => {
   });
 
   it('ends with its worker: a killed worker leaves neither the spawner nor its programs', async () => {
-    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
-    const worker = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { startSpawner } = await import(${JSON.stringify(src)});
-         const sp = startSpawner({ PATH: process.env.PATH });
+    const worker = startWorker(
+      `const sp = startSpawner({ PATH: process.env.PATH });
          const p = await sp('sleep', ['1000'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore'] });
          console.log(p.pid);
          setInterval(() => {}, 1000);`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const sleepPid = Number(
       await new Promise<string>((r) => worker.stdout!.once('data', (d) => r(String(d)))),
@@ -133,29 +139,19 @@ describe('startSpawner', () => {
     const spawnerPid = Number(readFileSync(`/proc/${sleepPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     assert.match(readFileSync(`/proc/${spawnerPid}/cmdline`, 'utf8'), /spawner-main/);
     worker.kill('SIGKILL');
-    const t0 = Date.now();
-    while ((alive(sleepPid) || alive(spawnerPid)) && Date.now() - t0 < 10_000)
-      await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(sleepPid), false, 'the program ended');
-    assert.equal(alive(spawnerPid), false, 'the spawner ended');
+    const left = await stillAlive([sleepPid, spawnerPid]);
+    assert.equal(left.includes(sleepPid), false, 'the program ended');
+    assert.equal(left.includes(spawnerPid), false, 'the spawner ended');
   });
 
   it('ends with a worker killed while a pipe was being handed over to it', async () => {
-    const src = join(import.meta.dirname, '../../../../src/runner/spawner/start-spawner.ts');
     // The worker asks for a program with a pipe and then never turns its event loop again, so it never
     // acknowledges the pipe's handle: the spawner's handover is pending when the worker is killed.
-    const worker = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { startSpawner } = await import(${JSON.stringify(src)});
-         const sp = startSpawner({ PATH: process.env.PATH });
+    const worker = startWorker(
+      `const sp = startSpawner({ PATH: process.env.PATH });
          sp('sleep', ['1001'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe'] });
          console.log('asked');
          for (;;);`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise((r) => worker.stdout!.once('data', r));
     const childrenOf = (pid: number) =>
@@ -173,11 +169,8 @@ describe('startSpawner', () => {
     // Let the handover start before the kill.
     await new Promise((r) => setTimeout(r, 200));
     worker.kill('SIGKILL');
-    const t1 = Date.now();
-    while ((alive(sleepPid) || alive(spawnerPid)) && Date.now() - t1 < 10_000)
-      await new Promise((r) => setTimeout(r, 50));
-    const left = [alive(spawnerPid) && spawnerPid, alive(sleepPid) && sleepPid].filter(Boolean);
-    for (const pid of left) process.kill(pid as number, 'SIGKILL');
+    const left = await stillAlive([spawnerPid, sleepPid]);
+    for (const pid of left) process.kill(pid, 'SIGKILL');
     assert.deepEqual(left, [], 'neither the spawner nor its program outlived the worker');
   });
 });

@@ -12,12 +12,14 @@ import { JobLog } from './job-log.ts';
 import { createMasker } from './mask.ts';
 import { runJobSteps } from './run-steps.ts';
 import { loadAction } from './load-action.ts';
-import { prefetchActions } from './prefetch-actions.ts';
 import { actionsCacheAt, type ActionHolds } from './actions-cache.ts';
-import { actionsCacheDir, fetchAction } from './fetch-action.ts';
+import { actionsCacheDir } from './fetch-action.ts';
+import { fetchJobActions } from './fetch-job-actions.ts';
+import { exposeJobGateway } from './expose-job-gateway.ts';
+import { jobEnding } from './job-ending.ts';
 import { runnerContext } from './contexts.ts';
 import { renderEnv } from './step-env.ts';
-import { createStepFileState, jobOutputs } from './step-files.ts';
+import { createStepFileState } from './step-files.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { JobFilesClient } from './job-files-client.ts';
@@ -136,43 +138,30 @@ export async function runJob(
     // Actions from other repositories are fetched here, by the worker, before any step runs.
     const realSrc = await realpath(dirs.src);
     const uses = job.steps.flatMap((s) => (s.uses !== undefined ? [s.uses] : []));
-    const actionsCache = actionsCacheAt(actionsCacheDir(config.dataDir), config.actionsCacheBytes);
-    holds = actionsCache.holds();
-    const fetched = await prefetchActions(uses, {
+    const cache = actionsCacheAt(actionsCacheDir(config.dataDir), config.actionsCacheBytes);
+    holds = cache.holds();
+    const actions = await fetchJobActions({
+      config,
+      uses,
       checkout: dirs.src,
       realSrc,
-      fetch: (ref) =>
-        fetchAction({
-          dataDir: config.dataDir,
-          baseUrl: config.actionsUrl,
-          allow: config.actionsAllow,
-          ref,
-          env: git,
-          signal: stop,
-          cache: actionsCache,
-          holds: holds!,
-        }),
+      env: git,
+      signal: stop,
+      cache,
+      holds,
       say: (line) => log.system(line),
     });
-    // As GitHub's "Set up job": an action that cannot be fetched fails the job before its first step.
-    const unfetched = [...fetched.values()].flatMap((f) => ('problem' in f ? [f.problem] : []));
-    if (unfetched.length > 0) {
+    if ('unfetched' in actions) {
       if (stop.aborted) return stoppedOutcome('while fetching actions');
-      const reason = `set up job: cannot fetch ${unfetched.join('; ')}`;
+      const reason = `set up job: cannot fetch ${actions.unfetched.join('; ')}`;
       log.system(`pushci: ${reason}; no step ran`);
       return { status: 'failure', exitCode: null, reason };
     }
-    const actionDirs = [...fetched.values()].flatMap((f) => ('dir' in f ? [f.dir] : []));
-    // Node actions run with this worker's own Node (or PUSHCI_ACTIONS_NODE), shown read-only to the steps.
-    const nodePath = await realpath(config.actionsNode ?? process.execPath).catch(() => null);
+    const { fetched, nodePath } = actions;
     const prepare = {
       id,
       dirs,
-      readOnly: [
-        mirrorObjects(config.dataDir, cloneUrl),
-        ...new Set(actionDirs),
-        ...(uses.length > 0 && nodePath ? [nodePath] : []),
-      ],
+      readOnly: [mirrorObjects(config.dataDir, cloneUrl), ...actions.readOnly],
       network,
       limits,
     };
@@ -182,25 +171,13 @@ export async function runJob(
     timings.lap('sandbox prepare');
     const made = await access;
     if ('err' in made) throw made.err;
-    const gw = made.gateway;
-    const exposed = runtime.exposeGateway ? await runtime.exposeGateway(gw.socket) : null;
-    const cacheUrl = exposed === null ? await gw.listenLoopback() : 'url' in exposed ? exposed.url : null;
-    if (exposed && 'url' in exposed) gw.base = exposed.url;
-    if (exposed && 'unavailable' in exposed)
-      log.system(
-        `pushci: the actions/cache and artifact protocols are not available to the steps: ${exposed.unavailable}`,
-      );
-    // Not a secret: the gateway authenticates; clients only want the variable set.
-    const cacheEnv: Record<string, string> = cacheUrl
-      ? {
-          ACTIONS_CACHE_URL: cacheUrl,
-          // The artifact protocol (@actions/artifact) is served by the same gateway.
-          ACTIONS_RESULTS_URL: cacheUrl,
-          ACTIONS_RUNTIME_TOKEN: runtimeToken(record.meta.id, jobName),
-          // Where @actions/cache puts its archive (its default is GitHub's runner's /home/actions/temp).
-          RUNNER_TEMP: runtime.env.TMPDIR ?? dirs.tmp,
-        }
-      : {};
+    const cacheEnv = await exposeJobGateway({
+      runtime,
+      gateway: made.gateway,
+      token: runtimeToken(record.meta.id, jobName),
+      tmp: dirs.tmp,
+      say: (line) => log.system(line),
+    });
     const files: JobFilesContext = {
       runtime,
       dirs,
@@ -278,26 +255,13 @@ export async function runJob(
     if ('end' in ran) return ran.end;
     const failed = ran.failed;
     (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
-    // What leaves the job (Redis, the API, payloads) is masked; an output holding a secret is dropped, as on GitHub.
-    const outputs = jobOutputs(
-      job.outputs ?? {},
-      { contexts: { ...contexts, env: { ...server.env, ...jobEnv, ...fromSteps.env } } },
-      (m) => log.system(`pushci: ${m}`),
-    );
-    for (const [k, v] of Object.entries(outputs)) {
-      if (mask(v) === v) continue;
-      delete outputs[k];
-      log.system(`pushci: output "${k}" is left out: it holds a secret or a masked value`);
-    }
-    const ended = {
-      outputs,
-      annotations: fromSteps.annotations.map((a) => ({
-        ...a,
-        message: a.message.split('\n').map(mask).join('\n'),
-        title: a.title === null ? null : mask(a.title),
-      })),
-      summary: fromSteps.summary.split('\n').map(mask).join('\n'),
-    };
+    const ended = jobEnding({
+      outputs: job.outputs ?? {},
+      ctx: { contexts: { ...contexts, env: { ...server.env, ...jobEnv, ...fromSteps.env } } },
+      fromSteps,
+      mask,
+      say: (line) => log.system(line),
+    });
     if (failed) return { status: 'failure', ...failed, ...ended };
     if (stop.aborted) return stoppedOutcome('after the last step');
     // Caches and artifacts are kept only from a job that succeeded.

@@ -10,7 +10,7 @@ import {
 import { getBuild, getJobLog } from './api.ts';
 import type { ApiRoute } from './api-surface.ts';
 import { downloadArtifact, listArtifacts } from './artifacts.ts';
-import { buildEvents, listBuilds, listPipelines } from './builds-list.ts';
+import { buildEvents, getPipeline, listBuilds, listPipelines } from './builds-list.ts';
 import { anyObject, body, error, errors, gzip, json, object, query, ref } from './openapi/parts.ts';
 
 const str = { type: 'string' };
@@ -25,7 +25,7 @@ export const BUILD_ROUTES: readonly ApiRoute[] = [
     doc: {
       summary: 'Builds, newest first, filtered, with cursor pagination',
       parameters: [
-        query('pipeline'),
+        query('pipeline', { type: 'string', description: "A pipeline's id or its file" }),
         query('repository'),
         query('branch'),
         query('event', { type: 'string', enum: [...EVENT_KINDS] }),
@@ -53,6 +53,15 @@ export const BUILD_ROUTES: readonly ApiRoute[] = [
       summary:
         'The pipelines in force (a broken file at its last good version), every file with its state and problems',
       responses: { '200': anyObject('Pipelines') },
+    },
+  },
+  {
+    method: 'get',
+    path: '/pipelines/:name',
+    handler: ({ deps }) => getPipeline(deps),
+    doc: {
+      summary: 'One pipeline in force, by its id or its file (`pipelines/web.yml`, `web.yml`), as listed',
+      responses: { '200': anyObject('Pipeline'), ...errors(404) },
     },
   },
   {

@@ -3,10 +3,12 @@ import { BUILD_STATUSES } from '../model.ts';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
+import { findPipeline } from '../builds/find-pipeline.ts';
+import { pipelineFilter } from '../builds/pipeline-filter.ts';
 import { InvalidRequestError } from '../errors.ts';
-import { formatDiagnostic, type Diagnostic } from '../pipelines/diagnostic.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { toView } from '../queue/build-view.ts';
+import { pipelineView, withText } from './pipeline-view.ts';
 import type { BuildStore } from '../queue/store.ts';
 
 export interface ListDeps {
@@ -35,8 +37,9 @@ export function listBuilds(deps: ListDeps) {
     const cursor = str('cursor');
     if (cursor && !/^\(?[\d.]+:[0-9a-z]+$/.test(cursor))
       throw new InvalidRequestError('bad cursor; use the "next" of the previous page');
+    const pipeline = str('pipeline');
     const filter = {
-      ...(str('pipeline') ? { pipeline: str('pipeline')! } : {}),
+      ...(pipeline ? { pipeline: pipelineFilter(deps.pipelines().pipelines, pipeline) } : {}),
       ...(str('repository') ? { repository: str('repository')! } : {}),
       ...(str('branch') ? { branch: str('branch')! } : {}),
       ...(status ? { status } : {}),
@@ -54,40 +57,27 @@ export function listBuilds(deps: ListDeps) {
 export function listPipelines(deps: ListDeps) {
   return async (ctx: Context) => {
     const set = deps.pipelines();
-    const problems = (ds: readonly Diagnostic[]) => ds.map((d) => ({ ...d, text: formatDiagnostic(d) }));
-    const fileOf = new Map(set.files.filter((f) => f.pipeline).map((f) => [f.pipeline!, f]));
     ctx.body = {
       loaded_at: set.loadedAt,
-      pipelines: set.pipelines.map((p) => ({
-        name: p.name,
-        file: p.file,
-        state: fileOf.get(p.name)?.state ?? 'ok',
-        since: fileOf.get(p.name)?.since ?? set.loadedAt,
-        problems: problems(fileOf.get(p.name)?.diagnostics ?? []),
-        repository: p.repository,
-        forge: p.forge,
-        jobs: p.jobs.map((j) => ({ name: j.name, needs: j.needs, steps: j.steps.length })),
-        notify: p.notify.length,
-        concurrency: p.concurrency,
-        commit_status: p.commitStatus,
-        events: [
-          ...(p.trigger ? ['push'] : []),
-          ...(p.pullRequest ? ['pull_request'] : []),
-          ...((p.schedules ?? []).length > 0 ? ['schedule'] : []),
-        ],
-        schedules: p.schedules ?? [],
-        inputs: p.inputs ?? [],
-      })),
+      pipelines: set.pipelines.map((p) => pipelineView(set, p)),
       files: set.files.map((f) => ({
         name: f.name,
         file: f.file,
         state: f.state,
         pipeline: f.pipeline,
         since: f.since,
-        problems: problems(f.diagnostics),
+        problems: withText(f.diagnostics),
       })),
-      problems: problems(set.diagnostics),
+      problems: withText(set.diagnostics),
     };
+  };
+}
+
+/** `GET /api/pipelines/:name`: one pipeline in force, by its id or its file (findPipeline), as listed. */
+export function getPipeline(deps: ListDeps) {
+  return async (ctx: Context) => {
+    const set = deps.pipelines();
+    ctx.body = pipelineView(set, findPipeline(set.pipelines, String(ctx.params.name ?? '')));
   };
 }
 

@@ -215,4 +215,46 @@ describe('cancel, rerun and manual trigger', () => {
     assert.equal(other.code, 1, 'control: --repo is checked by the server like the API field');
     assert.match(other.out, /pipeline prod is for octo-org\/\*, not attacker\/evil/);
   });
+
+  it('the builds filter, GET /api/pipelines/:name and pushci builds take a file as trigger does', async () => {
+    const get = async (path: string) => {
+      const r = await fetch(`${server.base}${path}`, { headers: auth });
+      return { status: r.status, json: (await r.json()) as any };
+    };
+    const ids = async (pipeline: string) =>
+      (await get(`/api/builds?pipeline=${encodeURIComponent(pipeline)}`)).json.builds.map(
+        (b: BuildView) => `${b.pipeline}#${b.number}`,
+      );
+    const byName = await ids('prod');
+    assert.ok(byName.length >= 2, 'control: prod has builds by its id');
+    const { file } = (await get('/api/pipelines/prod')).json;
+    assert.match(file, /\/org\.yml$/);
+    for (const wanted of [file, `./${file}`, 'org.yml', 'org']) {
+      assert.deepEqual(await ids(wanted), byName, wanted);
+      const one = await get(`/api/pipelines/${encodeURIComponent(wanted)}`);
+      assert.equal(one.status, 200, wanted);
+      assert.equal(one.json.name, 'prod');
+      assert.deepEqual(one.json.events, ['push']);
+    }
+    // A path that fits no pipeline says which exist, rather than answering an empty list.
+    const typo = await get(`/api/builds?pipeline=${encodeURIComponent('pipelines/orgg.yml')}`);
+    assert.equal(typo.status, 404);
+    assert.match(typo.json.message, /no pipeline "pipelines\/orgg\.yml"; the pipelines are: .*prod \(/);
+    assert.equal((await get('/api/pipelines/orgg')).status, 404);
+    // A bare word is still a filter: the id of a pipeline since removed keeps its builds listed.
+    assert.deepEqual(await ids('gone'), []);
+    const cli = async (args: string[]) => {
+      const p = spawnPushci(args, { PUSHCI_URL: server.base, PUSHCI_API_TOKEN: TOKEN });
+      return { code: await p.exited, out: p.output.join('') };
+    };
+    const listed = await cli(['builds', '--pipeline', file, '--json']);
+    assert.equal(listed.code, 0, listed.out);
+    assert.deepEqual(
+      JSON.parse(listed.out).builds.map((b: BuildView) => `${b.pipeline}#${b.number}`),
+      byName,
+    );
+    const none = await cli(['builds', '--pipeline', 'gone']);
+    assert.equal(none.code, 0, none.out);
+    assert.match(none.out, /^no builds match pipeline=gone\n$/);
+  });
 });

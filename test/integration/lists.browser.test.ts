@@ -149,6 +149,25 @@ describe(
       assert.match(await page.getByTestId('flash').innerText(), /refs\/heads\/no-such-branch does not exist/);
     });
 
+    it('opens a pipeline by its file as pushci trigger takes it, and says which exist when none fits', async () => {
+      const { file } = (await (await s.server.api('/api/pipelines/web')).json()) as { file: string };
+      for (const wanted of [file, 'web.yml']) {
+        await page.goto(
+          `${s.server.base}/#/pipelines/${wanted.split('/').map(encodeURIComponent).join('/')}`,
+        );
+        await page.getByTestId('stats').waitFor();
+        assert.equal(await page.getByTestId('pipeline-name').innerText(), 'web', wanted);
+        assert.equal(await page.getByTestId('success-rate').innerText(), '100%', 'its builds, by its id');
+        assert.equal(await page.evaluate(() => (globalThis as any).location.hash), '#/pipelines/web');
+      }
+      await page.goto(`${s.server.base}/#/pipelines/pipelines/wbe.yml`);
+      await page.getByTestId('no-pipeline').waitFor();
+      assert.match(
+        await page.getByTestId('no-pipeline').innerText(),
+        /no pipeline "pipelines\/wbe\.yml"; the pipelines are: .*web \(/,
+      );
+    });
+
     it('answers "why didn’t my push build?" for every received webhook', async () => {
       await push('web', 'docs-only');
       await post(`${s.server.base}/webhooks/github`, '{"ref":"refs/heads/main"}', {

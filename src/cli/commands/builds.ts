@@ -11,7 +11,12 @@ export const builds: Command = {
   usage: '[--pipeline P] [--branch B] [--event E] [--status S] [--limit N] [--cursor C] [--json]',
   details: 'Talks to a running server: PUSHCI_URL, and PUSHCI_API_TOKEN or the token in the data dir.',
   flags: [
-    { name: 'pipeline', type: 'string', value: 'P', doc: 'Only builds of this pipeline.' },
+    {
+      name: 'pipeline',
+      type: 'string',
+      value: 'P',
+      doc: 'Only builds of this pipeline: its id or its file (pipelines/web.yml, web.yml).',
+    },
     { name: 'branch', type: 'string', value: 'B', doc: 'Only builds of this branch.' },
     {
       name: 'event',
@@ -45,6 +50,7 @@ export const builds: Command = {
       console.log(JSON.stringify(page, null, 2));
       return 0;
     }
+    if (page.builds.length === 0) console.error(`no builds${q.size ? ` match ${q}` : ' yet'}`);
     for (const b of page.builds)
       console.log(
         [

@@ -77,7 +77,9 @@ function pageFor({ parts, query }) {
       build: { id, job, line: line && /^L\d+$/.test(line) ? Number(line.slice(1)) : null },
       render: (el) => buildPage(el, id, { job, line: line ? Number(line.slice(1)) : null }),
     };
-  if (page === 'pipelines' && id) return { nav: 'pipelines', render: (el) => pipelinePage(el, id) };
+  // A pipeline by its id or its file: `#/pipelines/pipelines/web.yml` is one pipeline, not a job of one.
+  if (page === 'pipelines' && id)
+    return { nav: 'pipelines', render: (el) => pipelinePage(el, parts.slice(1).join('/')) };
   if (page === 'pipelines') return { nav: 'pipelines', render: (el) => pipelinesPage(el) };
   if (page === 'webhooks' && id) return { nav: 'webhooks', render: (el) => webhookPage(el, id) };
   if (page === 'webhooks') return { nav: 'webhooks', render: (el) => webhooksPage(el, query) };

@@ -1,6 +1,6 @@
 // One pipeline's page: recent builds, success rate, median duration, the badge and a manual trigger.
 import { buildTable, hashWith } from './builds-page.js';
-import { api, duration, flash, h, post } from './ui.js';
+import { AuthNeeded, api, duration, flash, h, post, stillOn } from './ui.js';
 
 /** Median of numbers (null for none). */
 export const median = (xs) => {
@@ -10,18 +10,28 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** `#/pipelines/<name>`: recent builds, success rate, median duration, the badge, and a manual trigger. */
-export async function pipelinePage(main, name) {
-  const enc = encodeURIComponent(name);
-  const [all, recent] = await Promise.all([
-    api('/api/pipelines'),
-    api(`/api/builds?pipeline=${enc}&limit=100`),
-  ]);
-  const p = all.pipelines.find((x) => x.name === name);
-  if (!p) {
-    main.replaceChildren(h('h2', {}, name), h('p', { class: 'problem' }, `There is no pipeline ${name}.`));
+/**
+ * `#/pipelines/<name>`: recent builds, success rate, median duration, the badge, and a manual trigger.
+ * `<name>` may be the pipeline's file too (as `pushci trigger` takes it); the address then shows its id.
+ */
+export async function pipelinePage(main, wanted) {
+  const at = location.hash;
+  let p;
+  try {
+    p = await api(`/api/pipelines/${encodeURIComponent(wanted)}`);
+  } catch (err) {
+    if (err instanceof AuthNeeded) throw err;
+    main.replaceChildren(
+      h('h2', {}, wanted),
+      h('p', { class: 'problem', 'data-testid': 'no-pipeline' }, err.message),
+      h('p', {}, h('a', { href: '#/pipelines' }, 'All pipelines')),
+    );
     return { kind: 'pipeline' };
   }
+  const name = p.name;
+  const enc = encodeURIComponent(name);
+  if (name !== wanted && stillOn(at)) history.replaceState(null, '', `#/pipelines/${enc}`);
+  const recent = await api(`/api/builds?pipeline=${enc}&limit=100`);
   const finished = recent.builds.filter((b) => ['success', 'failure', 'error'].includes(b.status));
   const rate = finished.length
     ? `${Math.round((100 * finished.filter((b) => b.status === 'success').length) / finished.length)}%`

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findPipeline } from '../../../src/builds/find-pipeline.ts';
+import { pipelineFilter } from '../../../src/builds/pipeline-filter.ts';
 import { NotFoundError } from '../../../src/errors.ts';
 import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 
@@ -67,5 +68,18 @@ describe('findPipeline', () => {
       /fits several pipelines' files: say one by name \(one, two\)/,
     );
     assert.equal(findPipeline(twice, 'b/ci.yml').name, 'two', 'control: a longer path tells them apart');
+  });
+
+  it('as a builds filter: the id the builds are stored under, or a word that may be a removed id', () => {
+    assert.equal(pipelineFilter(all, '.pushci/deploy.yaml'), 'deploy');
+    assert.equal(pipelineFilter(all, './.pushci/gha.yml'), 'gha', 'a name with spaces: the file is the id');
+    assert.equal(pipelineFilter(all, 'old-pipeline'), 'old-pipeline', 'its builds remain listed');
+    assert.equal(pipelineFilter([], 'deploy'), 'deploy');
+    assert.throws(() => pipelineFilter(all, '.pushci/deploi.yml'), /no pipeline ".pushci\/deploi.yml"/);
+    assert.throws(
+      () => pipelineFilter(all, 'ci file'),
+      NotFoundError,
+      'never an id: a 404, not an empty page',
+    );
   });
 });

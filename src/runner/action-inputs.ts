@@ -1,4 +1,4 @@
-import type { ActionDef } from '../pipelines/action-file.ts';
+import type { ActionDef } from '../pipelines/action-def.ts';
 
 /** The variable an action reads an input from: GitHub's spelling (upper case, spaces as `_`). */
 export function actionInputVariable(name: string): string {

@@ -1,4 +1,4 @@
-import type { ActionStep } from '../pipelines/action-file.ts';
+import type { ActionStep } from '../pipelines/action-def.ts';
 import type { StepDef } from '../pipelines/pipeline.ts';
 
 /** A step of either kind, the way runSteps needs it: a composite action's step, and what only a job's step has. */

@@ -1,7 +1,8 @@
 import { constants, existsSync } from 'node:fs';
 import { lstat, open, readlink, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { parseActionFile, MAX_ACTION_FILE_BYTES, type ActionDef } from '../pipelines/action-file.ts';
+import { parseActionFile, MAX_ACTION_FILE_BYTES } from '../pipelines/action-file.ts';
+import type { ActionDef } from '../pipelines/action-def.ts';
 import type { ActionRef } from '../pipelines/action-ref.ts';
 import { formatDiagnostic } from '../pipelines/diagnostic.ts';
 import { remoteKey, remoteLabel, type FetchedAction } from './fetch-action.ts';

@@ -1,4 +1,4 @@
-import type { ActionStep } from '../pipelines/action-file.ts';
+import type { ActionStep } from '../pipelines/action-def.ts';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { renderTemplate } from '../pipelines/expr/template.ts';
 import { fromActionStep } from './any-step.ts';

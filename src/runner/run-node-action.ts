@@ -1,4 +1,4 @@
-import type { ActionRuns } from '../pipelines/action-file.ts';
+import type { ActionRuns } from '../pipelines/action-def.ts';
 import type { EvalContext } from '../pipelines/expr/evaluate.ts';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { evaluateCondition } from '../pipelines/expr/template.ts';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import { IDENTIFIER } from '../core/names.ts';
 
 export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /**
@@ -11,7 +12,7 @@ export const ANY_ARTIFACT_NAME = /^[^"\\/:<>|*?\x00-\x1f\x7f. ][^"\\/:<>|*?\x00-
 /** A build id as it may appear in an artifact's path. */
 export const BUILD_ID = /^[0-9a-z]{1,64}$/;
 /** A job name as it may appear in an upload's file names. */
-export const JOB_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+export const JOB_NAME = IDENTIFIER;
 
 /** The name an artifact's files use: the name itself when it is plain, else `~` and a hash of it. */
 export function artifactDiskName(name: string): string {

@@ -1,3 +1,4 @@
+import { COMMIT_SHA } from '../core/names.ts';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ManualEvent } from '../core/event.ts';
 import type { ForgeName } from '../model.ts';
@@ -18,7 +19,6 @@ export interface TriggerRequest {
   inputs?: unknown;
 }
 
-const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const NAME = /^[A-Za-z0-9._/-]{1,255}$/;
 
 /** A manual build of a pipeline, like `workflow_dispatch`: path filters and skip markers do not apply. */
@@ -34,7 +34,7 @@ export async function triggerBuild(
   const name = (req.branch ?? req.tag)!;
   if (typeof name !== 'string' || !NAME.test(name) || name.includes('..'))
     throw new InvalidRequestError('"branch"/"tag" is not a valid ref name');
-  if (req.sha !== undefined && (typeof req.sha !== 'string' || !SHA.test(req.sha)))
+  if (req.sha !== undefined && (typeof req.sha !== 'string' || !COMMIT_SHA.test(req.sha)))
     throw new InvalidRequestError('"sha" must be a full commit id');
   if (req.repository !== undefined) {
     // The build gets this pipeline's secrets: it may only build a repository the pipeline is for.

@@ -1,3 +1,4 @@
+import { COMMIT_SHA } from '../core/names.ts';
 import { MalformedPayloadError } from '../errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,12 +34,11 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 export const ZERO_SHA = /^0+$/;
 
 /** A commit id as forges send it (SHA-1 or SHA-256, lower-case hex). */
 export function requireSha(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !SHA.test(value)) {
+  if (typeof value !== 'string' || !COMMIT_SHA.test(value)) {
     throw new MalformedPayloadError(`${field} must be a 40- or 64-character hex commit id`);
   }
   return value;
@@ -97,5 +97,5 @@ export function requireBranch(value: unknown, field: string): string {
  */
 export function peeledTag(ref: string, after: string, commit: unknown): string {
   if (!ref.startsWith('refs/tags/') || ZERO_SHA.test(after)) return after;
-  return typeof commit === 'string' && SHA.test(commit) ? commit : after;
+  return typeof commit === 'string' && COMMIT_SHA.test(commit) ? commit : after;
 }

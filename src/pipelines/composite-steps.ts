@@ -1,4 +1,5 @@
 import type { ActionStep } from './action-def.ts';
+import { IDENTIFIER } from '../core/names.ts';
 import { isObj, textOf, type ActionFileReader, type Path } from './action-file-reader.ts';
 import { rewriteRunScript } from './run-script.ts';
 import { isPosixShell, shellCommand } from './shells.ts';
@@ -16,7 +17,6 @@ const STEP_KEYS = [
   'working-directory',
   'continue-on-error',
 ];
-const ID = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 
 /** The `steps:` of a composite action; a step with a problem is reported and left out. */
 export function compositeSteps(r: ActionFileReader, raw: unknown): ActionStep[] {
@@ -34,7 +34,7 @@ export function compositeSteps(r: ActionFileReader, raw: unknown): ActionStep[] 
     r.unknownKeys(s, p, STEP_KEYS, 'a step of a composite action');
     const id = s.id;
     if (id !== undefined) {
-      if (typeof id !== 'string' || !ID.test(id))
+      if (typeof id !== 'string' || !IDENTIFIER.test(id))
         r.report(
           r.pos.of([...p, 'id']),
           'step ids are letters, digits, _ and -, starting with a letter or _',

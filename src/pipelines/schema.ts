@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
+import { IDENTIFIER } from '../core/names.ts';
 import { FORGES, OUTBOUND_EVENT_TYPES } from '../model.ts';
 
 /**
@@ -61,10 +62,7 @@ const step = z
   .strictObject({
     id: z
       .string()
-      .regex(
-        /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/,
-        'step ids are letters, digits, _ and -, starting with a letter or _',
-      )
+      .regex(IDENTIFIER, 'step ids are letters, digits, _ and -, starting with a letter or _')
       .optional()
       .describe('Names the step for steps.<id>.outputs, .outcome and .conclusion.'),
     name: z.string().max(200).optional().describe('Shown in logs and the dashboard; may use ${{ }}.'),
@@ -121,7 +119,7 @@ const defaults = z
   })
   .describe('Defaults for run steps.');
 
-export const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+export const JOB_ID = IDENTIFIER;
 
 const network = z
   .enum(['default', 'none', 'host'])
@@ -353,7 +351,7 @@ const schedule = z
   .min(1)
   .describe('Scheduled builds.');
 
-export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
+export const INPUT_NAME = IDENTIFIER;
 
 const input = z
   .strictObject({

@@ -8,6 +8,7 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts'
 import type { JobGrant } from './job-credentials.ts';
 import { receiveFile } from './receive-file.ts';
 import { keys } from '../queue/keys.ts';
+import { withScripts } from '../queue/scripts.ts';
 
 /** One saved cache. */
 export interface CacheEntry {
@@ -41,18 +42,6 @@ export const MAX_ENTRIES_PER_REF = 1000;
 /** An upload that never commits is dropped after this long. */
 const RESERVATION_MS = 60 * 60_000;
 const KEY_MAX = 512;
-
-/** Removes one entry; only the caller that removes it from the LRU set frees its bytes (no double count). */
-//   KEYS: lru, bytes, entry hash, scope hash, reserved; ARGV: id, scope field
-const DROP = `
-local size = tonumber(redis.call('HGET', KEYS[3], 'size') or '0')
-local ready = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end
-redis.call('DEL', KEYS[3])
-if ready == 1 then redis.call('DECRBY', KEYS[2], size) end
-return ready
-`;
 
 /**
  * Caches, stored by the server: blobs under the data dir, the index in Redis. Each entry belongs to one
@@ -232,13 +221,12 @@ export class CacheStore {
     return { stream, size: e.size };
   }
 
+  /** Removes one entry (cache-drop-5.lua); true when this call freed its bytes. */
   private async drop(id: string): Promise<boolean> {
     const e = await this.entry(id);
     const field = e ? `${e.version}\n${e.key}` : '';
     const freed = Number(
-      await this.o.redis.eval(
-        DROP,
-        5,
+      await withScripts(this.o.redis).pushciCacheDrop(
         this.lru,
         this.bytes,
         this.entryKey(id),

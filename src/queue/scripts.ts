@@ -62,6 +62,7 @@ export function scriptFiles(): string[] {
 const COMMANDS = {
   pushciArtifactPublish: 'artifact-publish-4.lua',
   pushciArtifactDrop: 'artifact-drop-3.lua',
+  pushciCacheDrop: 'cache-drop-5.lua',
   pushciCas: 'cas-1.lua',
   pushciCreate: 'create.lua',
   pushciGroupAdd: 'group-add-1.lua',
@@ -101,6 +102,15 @@ export type ScriptRedis = Redis & {
     bytes: string,
     name: string,
     member: string,
+  ): Promise<number>;
+  pushciCacheDrop(
+    lru: string,
+    bytes: string,
+    entry: string,
+    scope: string,
+    reserved: string,
+    id: string,
+    field: string,
   ): Promise<number>;
   pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import {
@@ -76,5 +78,13 @@ describe('Lua scripts in files', () => {
     withScripts(fake);
     for (const [name, file] of Object.entries(COMMAND_FILES))
       assert.equal(defined[name], readScript(file).numberOfKeys, name);
+  });
+
+  it('no TypeScript file under src/ holds a Lua script: they all live in queue/lua/', () => {
+    const src = join(import.meta.dirname, '../../../src');
+    const holding = (readdirSync(src, { recursive: true, encoding: 'utf8' }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /redis\.(?:call|pcall)\(/.test(readFileSync(join(src, f), 'utf8')));
+    assert.deepEqual(holding, []);
   });
 });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { ScheduleEvent } from '../core/event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { logErrors } from '../log-errors.ts';
 import { SCHEDULES_QUEUE } from '../queue/keys.ts';
 import { defaultBranch, gitEnv, lsRemote } from '../runner/git.ts';
 import { cloneUrlFor } from './clone-url.ts';
@@ -99,7 +100,7 @@ export async function startSchedules(
 ): Promise<{ sync(): Promise<void>; close(): Promise<void> }> {
   const { config, log } = deps;
   const queue = new Queue(SCHEDULES_QUEUE, { connection, prefix: config.queuePrefix });
-  queue.on('error', () => {});
+  logErrors(queue, log, 'schedules queue');
   let syncing: Promise<void> = Promise.resolve();
   const syncNow = async () => {
     const wanted = new Map<string, ScheduleTick>();

@@ -191,6 +191,7 @@ async function readLastGood(config: Readonly<Config>): Promise<Map<string, LastG
   const url = config.redisUrl ?? (await findEmbeddedRedis(config.dataDir))?.url;
   if (!url) return null;
   const redis = createRedis(url, 'producer', 'pushci-doctor');
+  // Unreachable is an answer here (null: doctor says Redis is not reachable), not a failure to log.
   redis.on('error', () => {});
   try {
     await waitReady(redis, 3000);

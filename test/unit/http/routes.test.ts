@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Router } from '@koa/router';
 import { FORGE_LIST } from '../../../src/forges/registry.ts';
@@ -52,6 +54,19 @@ describe('the route tables and the OpenAPI document agree', () => {
     );
     assert.deepEqual(inDoc.filter((op) => !webhooks.has(op)).toSorted(), [...fromTables].toSorted());
     for (const op of webhooks) assert.ok(inDoc.includes(op), op);
+  });
+
+  it('no router is given a route except through mountRoutes, so no route can bypass the tables', () => {
+    const src = join(import.meta.dirname, '../../../src');
+    const direct = /\b\w+\s*\.(?:get|post|put|patch|delete|all|use)\(\s*['"`]\//;
+    const offenders = (readdirSync(src, { recursive: true, encoding: 'utf8' }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) =>
+        readFileSync(join(src, f), 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (direct.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+      );
+    assert.deepEqual(offenders, []);
   });
 
   it('a router built from each table answers every operation the document shows for it', () => {

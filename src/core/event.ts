@@ -106,22 +106,3 @@ export function inputsOf(e: CiEvent): Record<string, string> {
   if (e.kind === 'manual' || e.kind === 'rerun') return e.inputs;
   return {};
 }
-
-/**
- * The ref a forge keeps a pull request's head under, made from its number (never taken from a payload),
- * or null where the forge has none (Bitbucket Cloud: the head is fetched through the source branch, see
- * `forges/pull-request-source.ts`).
- */
-export function pullRequestRef(forge: ForgeName, number: number): string | null {
-  if (!Number.isSafeInteger(number) || number < 1) return null;
-  switch (forge) {
-    case 'github':
-    case 'gitea':
-    case 'forgejo':
-      return `refs/pull/${number}/head`;
-    case 'gitlab':
-      return `refs/merge-requests/${number}/head`;
-    case 'bitbucket':
-      return null;
-  }
-}

@@ -110,6 +110,11 @@ export interface Forge<Rows extends readonly Setting[] = readonly Setting[]> {
   /** The API call that sets a commit status; throws `MissingTokenError` without a token. */
   readonly commitStatus: ((status: CommitStatus, config: Readonly<Config>) => ApiCall) | null;
   readonly hooks: HookManager | null;
+  /**
+   * The ref the forge keeps a pull request's head under, made from its number (never taken from a
+   * payload; see `pullRequestRef`), or null where it serves none (then `pullRequestSource` says where).
+   */
+  pullRequestRef(number: number): string | null;
   readonly setup: ForgeSetup;
   readonly webhookDoc: WebhookDoc;
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
-import { pullRequestRef, type PullRequestInfo } from '../core/event.ts';
+import type { PullRequestInfo } from '../core/event.ts';
 import type { ForgeName } from '../model.ts';
+import { pullRequestRef } from './pull-request-ref.ts';
 import { forgeNamed } from './registry.ts';
 
 /** Where a pull request's head is fetched from: all of it made by pushci, none of it a URL from a payload. */

@@ -16,6 +16,8 @@ export const bitbucket: Forge<typeof BITBUCKET_SETTINGS> = {
   commitStatus: (status, config) =>
     bitbucketCommitStatus(status, config.bitbucketApiUrl, config.bitbucketToken),
   hooks: bitbucketHooks,
+  // Bitbucket Cloud serves no pull request refs: the head is fetched through the source branch.
+  pullRequestRef: () => null,
   setup: {
     secretEnv: 'BITBUCKET_WEBHOOK_SECRET',
     instructions: ({ repository, hookUrl, secret }) => [

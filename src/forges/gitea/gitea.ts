@@ -24,6 +24,7 @@ function giteaLike(
     cloneUrl: (config, repository) => cloneUrlUnder(baseUrl(config), repository),
     commitStatus: (s, config) => giteaCommitStatus(s, baseUrl(config), token(config), tokenEnv),
     hooks: null,
+    pullRequestRef: (number) => `refs/pull/${number}/head`,
     setup: {
       secretEnv,
       instructions: ({ repository, hookUrl, secret }) => [

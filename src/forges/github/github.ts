@@ -16,6 +16,7 @@ export const github: Forge<typeof GITHUB_SETTINGS> = {
   cloneUrl: (config, repository) => cloneUrlUnder(config.githubUrl, repository),
   commitStatus: githubCommitStatus,
   hooks: githubHooks,
+  pullRequestRef: (number) => `refs/pull/${number}/head`,
   setup: {
     secretEnv: 'GITHUB_WEBHOOK_SECRET',
     instructions: ({ repository, hookUrl, secret }) => [

@@ -20,6 +20,7 @@ export const gitlab: Forge<typeof GITLAB_SETTINGS> = {
   cloneUrl: (config, repository) => cloneUrlUnder(config.gitlabUrl, repository),
   commitStatus: gitlabCommitStatus,
   hooks: gitlabHooks,
+  pullRequestRef: (number) => `refs/merge-requests/${number}/head`,
   setup: {
     secretEnv: 'GITLAB_WEBHOOK_TOKEN',
     instructions: ({ repository, hookUrl, secret }) => [

@@ -28,7 +28,10 @@ export async function builtinCheckout(j: StepsJob, call: StepCall): Promise<Step
   if ('problem' in p) return stepProblem(plan.name, p.problem);
   for (const n of p.notes) j.log.system(`pushci: ${n}`);
   const outputs = { ref: build.ref, commit: build.sha };
-  if (p.path === null) return { problem: null, logProblem: false, exitCode: 0, outputs };
+  if (p.path === null) {
+    j.log.system(`pushci: step "${plan.name}" succeeded in 0.0 s`);
+    return { problem: null, logProblem: false, exitCode: 0, outputs };
+  }
   // In the job's own sandbox: whatever an earlier step put at that path stays the job's problem.
   const r = await runScript(j, {
     name: plan.name,

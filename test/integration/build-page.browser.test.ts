@@ -23,6 +23,8 @@ jobs:
   unit:
     needs: lint
     steps:
+      - uses: actions/checkout@v4
+      - uses: ./greet
       - name: prepare
         run: |
           echo preparing
@@ -95,7 +97,14 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   before(async () => {
     redis = await startRedis();
-    repo = makeRepo([{ 'a.txt': '1' }, { 'a.txt': '2' }]);
+    repo = makeRepo([
+      { 'a.txt': '1' },
+      {
+        'a.txt': '2',
+        'greet/action.yml':
+          'name: greet\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo hello from greet\n',
+      },
+    ]);
     receiver = await startReceiver();
     server = await startServer(
       redis,
@@ -159,6 +168,16 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
     const prepare = page.locator('[data-step="prepare"]');
     assert.equal(await prepare.getAttribute('data-status'), 'success');
     assert.equal(await prepare.getAttribute('open'), null, 'a step that passed is folded');
+    // Actions end with their own line: passed and folded too, not "?" and open.
+    for (const action of ['actions/checkout@v4', './greet']) {
+      const section = page.locator(`[data-step="${action}"]`);
+      assert.equal(await section.getAttribute('data-status'), 'success', action);
+      assert.equal(await section.getAttribute('open'), null, action);
+    }
+    assert.equal(
+      await page.locator('[data-step="./greet / echo hello from greet"]').getAttribute('data-status'),
+      'success',
+    );
     assert.match(await prepare.locator('[data-testid="step-duration"]').innerText(), /^\d+(\.\d)? ?m?s$/);
     // A step after the failure did not run: it is listed as skipped, as GitHub lists it.
     assert.equal(

@@ -163,6 +163,9 @@ describe('local composite actions (uses: ./path)', () => {
     assert.match(text, /message=Hello, \$\(echo INJECTED\) "quoted" push!/);
     assert.match(text, /inner=inner-Hello/);
     assert.match(text, /outcome=success/);
+    // The action's own end line comes after its steps' (the build page closes its section with it).
+    const end = text.indexOf('pushci: step "./.github/actions/greet" succeeded in ');
+    assert.ok(end > text.lastIndexOf('pushci: step "./.github/actions/greet / '), text);
     assert.equal(
       b.jobs.find((j) => j.name === 'build')!.outputs?.message,
       'Hello, $(echo INJECTED) "quoted" push!',
@@ -183,6 +186,7 @@ describe('local composite actions (uses: ./path)', () => {
     assert.ok(!failing.includes('not reached 42'), failing);
     assert.match(failing, /after=failure\/success/);
     assert.match(failing, /cleanup-ran/);
+    assert.match(failing, /pushci: step "\.\/\.github\/actions\/fails" failed in \d+\.\d s/);
     assert.match(job('failing').reason ?? '', /exit code 3/);
 
     const broken = await log(b.id, 'broken');

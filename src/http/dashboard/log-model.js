@@ -78,22 +78,30 @@ export class LogModel {
     const text = line.text;
     let m;
     if (line.stream === 'sys' && (m = STEP_START.exec(text))) {
-      this.finishOpen(line.t);
+      this.finishOpen(line.t, m[1]);
       this.group = null;
       this.current = this.open({ kind: 'step', name: m[1], shell: m[2] ?? null, start: line.t });
     } else if (line.stream === 'sys' && (m = STEP_END.exec(text))) {
       const status = ENDINGS[m[2]];
-      if (status === 'skipped' && !(this.current?.kind === 'step' && this.current.name === m[1])) {
-        // A step skipped by its `if:` never started: it gets a section of its own.
-        this.finishOpen(line.t);
+      // An action's end comes after the steps inside it (`<action> / <step>`): it closes the action's
+      // section, and the line stays with the last of them, so lines keep their order on the page.
+      const action = this.current?.name !== m[1] ? this.openAction(m[1]) : null;
+      if (action) {
+        action.status = status;
+        action.end = line.t;
+        this.emit('status', action);
+      } else {
+        if (status === 'skipped' && !(this.current?.kind === 'step' && this.current.name === m[1])) {
+          // A step skipped by its `if:` never started: it gets a section of its own.
+          this.finishOpen(line.t, m[1]);
+          this.current = this.open({ kind: 'step', name: m[1], start: line.t });
+        }
         this.group = null;
-        this.current = this.open({ kind: 'step', name: m[1], start: line.t });
+        this.current ??= this.open({ kind: 'step', name: m[1], start: line.t });
+        this.current.status = status;
+        this.current.end = line.t;
+        this.emit('status', this.current);
       }
-      this.group = null;
-      this.current ??= this.open({ kind: 'step', name: m[1], start: line.t });
-      this.current.status = status;
-      this.current.end = line.t;
-      this.emit('status', this.current);
     } else if (this.current?.kind === 'step' && (m = GROUP_START.exec(text)) && line.stream !== 'sys') {
       this.group = { title: m[1], lines: [], start: line.n };
       this.current.groups.push(this.group);
@@ -116,13 +124,27 @@ export class LogModel {
     return line;
   }
 
-  /** The set-up section ends when the first step starts; a step left open ends where the next starts. */
-  finishOpen(t) {
-    const s = this.current;
-    if (!s || s.status !== 'running') return;
-    s.status = s.kind === 'setup' ? 'success' : 'unknown';
-    s.end = t;
-    this.emit('status', s);
+  /** A `uses:` step still open whose steps are running: the section of `name`'s end line, or null. */
+  openAction(name) {
+    return (
+      this.sections.findLast(
+        (s) => s.status === 'running' && s.name === name && s.shell?.startsWith('uses: '),
+      ) ?? null
+    );
+  }
+
+  /**
+   * The set-up section ends when the first step starts; a step left open ends where the next starts,
+   * unless the next is one of its own (an action's steps, `<action> / <step>`): that one ends with its
+   * end line.
+   */
+  finishOpen(t, next) {
+    for (const s of this.sections) {
+      if (s.status !== 'running' || next.startsWith(`${s.name} / `)) continue;
+      s.status = s.kind === 'setup' ? 'success' : 'unknown';
+      s.end = t;
+      this.emit('status', s);
+    }
   }
 
   /** The job is over: whatever is still open ends with it. */

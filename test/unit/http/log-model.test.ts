@@ -132,4 +132,44 @@ describe('the log model of the build page', () => {
     // A pushci line that looks like a group is not one.
     assert.equal(model([sys(0, '▶ s'), sys(1, '▸ not a group')]).sections[0]!.groups.length, 0);
   });
+
+  it('closes an action’s section with its own end line, after the steps inside it', () => {
+    const m = model([
+      sys(0, '▶ actions/checkout@v4  (uses: actions/checkout@v4)'),
+      sys(0, 'pushci: actions/checkout: nothing to do, the workspace already is the commit'),
+      sys(0, 'pushci: step "actions/checkout@v4" succeeded in 0.0 s'),
+      sys(1, '▶ greet  (uses: octo-org/greet@v1)'),
+      sys(1, '▶ greet / say  (bash)'),
+      out(2, 'hello'),
+      sys(2, 'pushci: step "greet / say" succeeded in 1.0 s'),
+      sys(2, 'pushci: step "greet / later" skipped: its if: is false (failure())'),
+      sys(3, 'pushci: step "greet" succeeded in 2.0 s'),
+      sys(3, '▶ broken  (uses: ./broken)'),
+      sys(3, '▶ broken / fail  (bash)'),
+      sys(4, 'pushci: step "broken / fail" failed with exit code 1 in 1.0 s'),
+      sys(4, 'pushci: step "broken" failed in 1.0 s'),
+      // A log written before actions had end lines: the action's section ends where the next step starts.
+      sys(5, '▶ old  (uses: ./old)'),
+      sys(5, '▶ old / x  (bash)'),
+      sys(6, 'pushci: step "old / x" succeeded in 1.0 s'),
+      sys(6, '▶ after  (bash)'),
+    ]);
+    assert.deepEqual(
+      m.sections.map((s) => [s.name, s.status]),
+      [
+        ['actions/checkout@v4', 'success'],
+        ['greet', 'success'],
+        ['greet / say', 'success'],
+        ['greet / later', 'skipped'],
+        ['broken', 'failure'],
+        ['broken / fail', 'failure'],
+        ['old', 'unknown'],
+        ['old / x', 'success'],
+        ['after', 'running'],
+      ],
+    );
+    const greet = m.sections[1]!;
+    assert.equal(greet.end! - greet.start!, 2000, 'its steps’ time is the action’s');
+    assert.equal(m.lines[8]!.section, 3, 'the end line stays with the last of its steps: lines in order');
+  });
 });

@@ -52,6 +52,10 @@ export async function followBuild(
     } else
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
     build = await get();
+    // How a job ended when not green, under its log: a skipped or canceled one often has no log at all.
+    const ended = build.jobs.find((j) => j.name === job)!;
+    if (isFinal(ended.status) && ended.status !== 'success')
+      process.stderr.write(`${job}: ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}\n`);
   }
   if (opts.follow) {
     while (!isFinal(build.status)) {

@@ -253,6 +253,16 @@ describe('cancel, rerun and manual trigger', () => {
       JSON.parse(listed.out).builds.map((b: BuildView) => `${b.pipeline}#${b.number}`),
       byName,
     );
+    assert.match(
+      (await cli(['builds', '--pipeline', 'quick'])).out,
+      /^success +quick#\d+ +v1\.0 +manual +\w{7} /m,
+      'the event of each build: here a manual one of a tag',
+    );
+    // A job that ended without running has no log: pushci logs says how it ended.
+    const [long] = await ids('long');
+    const longLog = await cli(['logs', (await get(`/api/builds?pipeline=long`)).json.builds[0].id]);
+    assert.equal(longLog.code, 1, longLog.out);
+    assert.match(longLog.out, /── after ──\nafter: canceled/, `${long}: ${longLog.out}`);
     const none = await cli(['builds', '--pipeline', 'gone']);
     assert.equal(none.code, 0, none.out);
     assert.match(none.out, /^no builds match pipeline=gone\n$/);

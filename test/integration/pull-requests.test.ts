@@ -210,6 +210,17 @@ jobs:
     assert.ok(prs.length >= 2);
     assert.ok(prs.every((b) => b.event === 'pull_request'));
     assert.deepEqual(await list('event=schedule'), []);
+    // pushci builds shows a pull request by its number, branches and title, not refs/pull/7/head.
+    const cli = spawnPushci(['builds', '--event', 'pull_request'], {
+      PUSHCI_URL: server.base,
+      PUSHCI_API_TOKEN: server.token,
+    });
+    assert.equal(await cli.exited, 0, cli.output.join(''));
+    assert.match(
+      cli.output.join(''),
+      /^success +pr#\d+ +#7 feature→main +pull_request +\w{7} +\w+ +A change$/m,
+    );
+    assert.doesNotMatch(cli.output.join(''), /refs\/pull/);
     const bad = await server.api('/api/builds?event=pr');
     assert.equal(bad.status, 400);
     assert.match(

@@ -56,13 +56,20 @@ export const builds: Command = {
         [
           b.status.padEnd(8),
           `${b.pipeline}#${b.number}`.padEnd(20),
-          (b.branch ?? b.tag ?? b.ref).padEnd(20),
+          ref(b).padEnd(20),
+          b.event.padEnd(12),
           b.sha.slice(0, 7),
           b.id,
-          (b.message ?? '').split('\n')[0]!.slice(0, 50),
+          (b.message ?? b.pull_request?.title ?? b.cron ?? '').split('\n')[0]!.slice(0, 50),
         ].join('  '),
       );
     if (page.next) console.error(`… more: the same with --cursor ${page.next}`);
     return 0;
   },
+};
+
+/** What a build is of: its branch or tag, or for a pull request its number and branches. */
+const ref = (b: BuildView) => {
+  const pr = b.pull_request;
+  return pr ? `#${pr.number} ${pr.source_branch}→${pr.target_branch}` : (b.branch ?? b.tag ?? b.ref);
 };

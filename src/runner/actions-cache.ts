@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskUsage } from './disk-usage.ts';
+import { processExists } from './process-exists.ts';
 
 /**
  * The size cap of the fetched actions under `<data dir>/actions/<owner>/<repo>/<commit>`: a folder's
@@ -86,7 +87,7 @@ export class ActionsCache {
     const keys = new Set<string>();
     for (const n of names) {
       const [owner, repo, commit, pid] = n.split('+');
-      if (pid !== undefined && alive(Number(pid))) keys.add(`${owner}+${repo}+${commit}`);
+      if (pid !== undefined && processExists(Number(pid))) keys.add(`${owner}+${repo}+${commit}`);
       else await unlink(join(dir, n)).catch(() => {});
     }
     return keys;
@@ -124,14 +125,4 @@ export function actionsCacheAt(root: string, maxBytes: number): ActionsCache {
 export interface ActionHolds {
   take(owner: string, repo: string, commit: string): Promise<void>;
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

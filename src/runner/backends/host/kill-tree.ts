@@ -1,4 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
+import { processExists } from '../../process-exists.ts';
 
 /** The variable every step process inherits; processes that left the step's process group still carry it. */
 export const STEP_MARKER = 'PUSHCI_STEP_TOKEN';
@@ -69,15 +70,6 @@ export async function killTree(
   for (const pid of await markedProcesses(token)) signal(pid, 'SIGKILL', false);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Kills step processes whose worker is gone (it was SIGKILLed, so it could not clean up), so a job that
  * is re-run elsewhere never runs twice at once on this machine. Returns how many it killed.
@@ -95,7 +87,7 @@ export async function sweepOrphans(): Promise<number> {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try {
       const m = re.exec((await readFile(`/proc/${e}/environ`)).toString('latin1'));
-      if (m && !alive(Number(m[1]))) {
+      if (m && !processExists(Number(m[1]))) {
         signal(Number(e), 'SIGKILL', false);
         killed++;
       }

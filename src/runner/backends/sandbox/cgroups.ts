@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobLimits } from '../../backend.ts';
+import { processExists } from '../../process-exists.ts';
 
 /** Where per-job cgroups can be made: cgroup v2 (one tree) or v1 (a `pids` and a `memory` tree). */
 export type CgroupRoots = { version: 2; base: string } | { version: 1; pids: string; memory: string };
@@ -148,15 +149,6 @@ async function removeWhenEmpty(dirs: string[]): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the job cgroups of workers that are gone (killed before they could); returns how many. */
 export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
   const parents = roots.version === 2 ? [roots.base] : [roots.pids, roots.memory];
@@ -165,7 +157,7 @@ export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
     const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const worker = Number(/^(\d+)-/.exec(e.name)?.[1]);
-      if (!e.isDirectory() || !worker || alive(worker)) continue;
+      if (!e.isDirectory() || !worker || processExists(worker)) continue;
       // A cgroup with processes in it refuses (EBUSY): that job is still running somewhere.
       if (
         await rmdir(join(parent, e.name)).then(

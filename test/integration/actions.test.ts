@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { buildEnded } from '../helpers/push-build.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, post, sendGithub } from '../helpers/payloads.ts';
 import { spawnPushci } from '../helpers/process.ts';
@@ -38,17 +39,7 @@ describe('cancel, rerun and manual trigger', () => {
     await redis?.stop();
   });
 
-  const view = async (id: string) =>
-    (await (await fetch(`${server.base}/api/builds/${id}`, { headers: auth })).json()) as BuildView;
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'canceled', 'error', 'skipped'].includes(v.status) ? v : null))(
-          await view(id),
-        ),
-      30_000,
-      id,
-    );
+  const final = (id: string) => buildEnded(server, id, 30_000);
 
   it('refuses the API without the token', async () => {
     const r = await fetch(`${server.base}/api/builds/x`);

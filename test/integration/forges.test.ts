@@ -4,10 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { buildEnded } from '../helpers/push-build.ts';
 import { post, sendGithub, githubPush, whsec } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
-import type { BuildView } from '../../src/model.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 const fixture = (path: string) => JSON.parse(readFileSync(join(FIX, path), 'utf8')) as Record<string, any>;
@@ -36,15 +35,7 @@ describe('forges: GitLab (signed), Gitea, Forgejo, Bitbucket', () => {
     },
   });
 
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
-          (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView,
-        ),
-      30_000,
-      id,
-    );
+  const final = (id: string) => buildEnded(s.server, id, 30_000);
 
   const gitlabBody = () => {
     const p = fixture('gitlab/push.json');

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildEnded } from '../helpers/push-build.ts';
 import { spawnPushci } from '../helpers/process.ts';
-import { waitFor } from '../helpers/receiver.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
-import type { BuildView } from '../../src/model.ts';
 
 describe('manual builds with inputs', () => {
   const s = suiteServer({
@@ -44,15 +43,7 @@ jobs:
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
-          (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView,
-        ),
-      30_000,
-      id,
-    );
+  const final = (id: string) => buildEnded(s.server, id, 30_000);
   const out = async (id: string) => {
     const log = await (await s.server.api(`/api/builds/${id}/jobs/deploy/log`)).text();
     const line = log.split('\n').find((l) => l.includes('OUT ['))!;

@@ -3,12 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildEnded } from '../helpers/push-build.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { post } from '../helpers/payloads.ts';
-import { waitFor } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 
@@ -64,16 +63,7 @@ describe('GitLab merge request path filters', () => {
     assert.equal(res.status, 202, res.text);
     return res.json.builds[0].id as string;
   };
-  const final = (id: string) =>
-    waitFor(
-      async () =>
-        ((v: BuildView) =>
-          ['success', 'failure', 'error', 'skipped', 'canceled'].includes(v.status) ? v : null)(
-          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
-        ),
-      60_000,
-      id,
-    );
+  const final = (id: string) => buildEnded(server, id, 60_000);
 
   it('builds a merge request whose earlier commit changed a filtered path, though its head did not', async () => {
     const v = await final(await send(1));

@@ -415,15 +415,7 @@ describe('a fork’s pull request and the host runner', () => {
         SECRET,
         { 'x-github-event': 'pull_request' },
       );
-    const final = (id: string) =>
-      waitFor(
-        async () =>
-          ((v) => (['success', 'failure', 'error', 'canceled'].includes(v.status) ? v : null))(
-            (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
-          ),
-        30_000,
-        id,
-      );
+    const final = (id: string) => buildEnded(server, id, 30_000);
     const fork = await final((await send('mallory/web')).json.builds[0].id);
     assert.equal(fork.status, 'error');
     assert.match(

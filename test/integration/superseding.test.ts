@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildEnded } from '../helpers/push-build.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import type { BuildView } from '../../src/model.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
-
-const FINAL = ['success', 'failure', 'canceled', 'error', 'skipped'];
 
 describe('concurrency groups', () => {
   const s = suiteServer({
@@ -44,12 +43,7 @@ notify:
     return r.json.builds[0].id as string;
   };
   const view = async (id: string) => (await (await s.server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const final = (id: string) =>
-    waitFor(
-      async () => ((v) => (FINAL.includes(v.status) ? v : null))(await view(id)),
-      30_000,
-      `build ${id}`,
-    );
+  const final = (id: string) => buildEnded(s.server, id, 30_000);
   const completions = (id: string) =>
     s.receiver.got.filter(
       (r) => JSON.parse(r.body).type === 'build.completed' && JSON.parse(r.body).data.build.id === id,

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { JOBS_QUEUE } from '../../src/queue/keys.ts';
 import { queueJobId } from '../../src/queue/queued-job.ts';
 import { createStack } from '../../src/stack.ts';
+import { buildEnded } from '../helpers/push-build.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
@@ -87,13 +88,7 @@ describe('worker processes that die or are stopped', () => {
       )
     ).json.builds[0].id as string;
   const view = async (id: string) => (await (await server.api(`/api/builds/${id}`)).json()) as BuildView;
-  const final = (id: string, ms = 30_000) =>
-    waitFor(
-      async () =>
-        ((v) => (['success', 'failure', 'canceled', 'error'].includes(v.status) ? v : null))(await view(id)),
-      ms,
-      id,
-    );
+  const final = (id: string, ms = 30_000) => buildEnded(server, id, ms);
   const completions = (id: string) =>
     receiver.got.filter(
       (r) => JSON.parse(r.body).type === 'build.completed' && JSON.parse(r.body).data.build.id === id,

@@ -1,4 +1,7 @@
 import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/log.ts';
+import { createStack, type Stack } from '../../src/stack.ts';
 import { makeRepo, type TestRepo } from './git.ts';
 import { startReceiver } from './receiver.ts';
 import { startRedis, type TestRedis } from './redis.ts';
@@ -13,6 +16,9 @@ export interface SuiteServer {
   worker: TestServer;
   /** With `receiver`: an HTTP receiver for outbound webhooks, started before the server. */
   receiver: Awaited<ReturnType<typeof startReceiver>>;
+  /** With `stack`: the suite's own connection to the server's Redis, and a Stack (queues, store, lifecycle) on it. */
+  conn: Redis;
+  stack: Stack;
 }
 
 /**
@@ -20,7 +26,9 @@ export interface SuiteServer {
  * and a whole pushci with the pipelines `pipelines(repo)` and `env`; after them, stops the servers, then
  * Redis. With `receiver`, a receiver for outbound webhooks is started first (`pipelines` gets its URL).
  * With `remoteWorker`, `server` only serves HTTP and a second pushci (`worker`, its own data dir)
- * runs the jobs, as a worker on another machine would. `close` runs first when the suite ends, while
+ * runs the jobs, as a worker on another machine would. With `stack`, the suite gets a Stack of its own
+ * over the server's Redis, to look at and change the queues and records as a second process would
+ * (closed after `close`). `close` runs first when the suite ends, while
  * Redis is still up: for what the suite started on top (its own connections, queues).
  */
 export function suiteServer(o: {
@@ -29,6 +37,7 @@ export function suiteServer(o: {
   env?: Record<string, string>;
   remoteWorker?: boolean;
   receiver?: boolean;
+  stack?: boolean;
   close?: () => Promise<void> | void;
 }): SuiteServer {
   const s = {} as SuiteServer;
@@ -39,13 +48,19 @@ export function suiteServer(o: {
     const pipelines = o.pipelines(s.repo, s.receiver ?? { url: '' });
     if (!o.remoteWorker) {
       s.server = await startServer(s.redis, pipelines, o.env);
-      return;
+    } else {
+      s.server = await startServer(s.redis, pipelines, o.env, { worker: false });
+      s.worker = await startServer(s.redis, pipelines, { PUSHCI_URL: s.server.base }, { http: false });
     }
-    s.server = await startServer(s.redis, pipelines, o.env, { worker: false });
-    s.worker = await startServer(s.redis, pipelines, { PUSHCI_URL: s.server.base }, { http: false });
+    if (o.stack) {
+      s.conn = new Redis(s.redis.url, { maxRetriesPerRequest: null });
+      s.stack = createStack(s.conn, s.server.config, createLogger('silent'));
+    }
   });
   after(async () => {
     await o.close?.();
+    await s.stack?.close();
+    s.conn?.disconnect();
     await s.worker?.close();
     await s.server?.close();
     await s.receiver?.close();

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { queueJobId } from '../../src/queue/queued-job.ts';
-import { createLogger } from '../../src/log.ts';
-import { createStack, type Stack } from '../../src/stack.ts';
 import type { BuildView } from '../../src/model.ts';
 import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
@@ -16,16 +13,7 @@ describe('repairing what a crashed process left half done', () => {
       'p.yml': `repository: octo-org/web\nclone-url: ${repo.dir}\non: push\njobs:\n  a:\n    steps:\n      - run: 'true'\nnotify:\n  - url: ${receiver.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
     }),
     env: { GITHUB_WEBHOOK_SECRET: 's', CB: whsec() },
-    close: async () => {
-      await stack?.close();
-      conn?.disconnect();
-    },
-  });
-  let conn: Redis;
-  let stack: Stack;
-  before(async () => {
-    conn = new Redis(s.redis.url, { maxRetriesPerRequest: null });
-    stack = createStack(conn, s.server.config, createLogger('silent'));
+    stack: true,
   });
   const push = async () =>
     (
@@ -44,31 +32,31 @@ describe('repairing what a crashed process left half done', () => {
     // As if complete() won its compare-and-set and the process died before announcing it.
     const msg = `msg_${id}_build.completed_0`;
     await waitFor(
-      async () => (await stack.deliveries.getJobState(msg)) === 'completed',
+      async () => (await s.stack.deliveries.getJobState(msg)) === 'completed',
       10_000,
       'the first delivery to finish',
     );
-    await stack.deliveries.remove(msg);
-    await conn.multi().hdel(stack.keys.build(id), 'notified').zadd(stack.keys.active, 0, id).exec();
-    assert.deepEqual(await stack.lifecycle.repair(id), [{ kind: 'sent_build_completed' }]);
+    await s.stack.deliveries.remove(msg);
+    await s.conn.multi().hdel(s.stack.keys.build(id), 'notified').zadd(s.stack.keys.active, 0, id).exec();
+    assert.deepEqual(await s.stack.lifecycle.repair(id), [{ kind: 'sent_build_completed' }]);
     await waitFor(() => completed(id).length === 2, 10_000, 'the repaired build.completed');
     assert.equal(
       completed(id)[1]!.headers['webhook-id'],
       completed(id)[0]!.headers['webhook-id'],
       'same message id: receivers de-duplicate',
     );
-    assert.deepEqual(await stack.lifecycle.repair(id), [], 'nothing left to repair');
-    assert.equal(await conn.zscore(stack.keys.active, id), null);
+    assert.deepEqual(await s.stack.lifecycle.repair(id), [], 'nothing left to repair');
+    assert.equal(await s.conn.zscore(s.stack.keys.active, id), null);
   });
 
   it('re-queues a job whose queue entry was lost', async () => {
-    await stack.jobs.pause();
+    await s.stack.jobs.pause();
     try {
       const id = await push();
-      await stack.jobs.remove(queueJobId(id, 'a'));
+      await s.stack.jobs.remove(queueJobId(id, 'a'));
       assert.equal((await view(id)).jobs[0]!.status, 'queued');
-      assert.deepEqual(await stack.lifecycle.repair(id), [{ kind: 'requeued_job', job: 'a' }]);
-      await stack.jobs.resume();
+      assert.deepEqual(await s.stack.lifecycle.repair(id), [{ kind: 'requeued_job', job: 'a' }]);
+      await s.stack.jobs.resume();
       const v = await waitFor(
         async () => ((b) => (b.status === 'success' ? b : null))(await view(id)),
         20_000,
@@ -76,7 +64,7 @@ describe('repairing what a crashed process left half done', () => {
       );
       assert.equal(v.jobs[0]!.attempt, 1);
     } finally {
-      await stack.jobs.resume();
+      await s.stack.jobs.resume();
     }
   });
 });

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import { createLogger } from '../../src/log.ts';
-import { createStack, type Stack } from '../../src/stack.ts';
+import { describe, it } from 'node:test';
 import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
@@ -129,16 +126,7 @@ describe('re-run failed jobs in a concurrency group', () => {
       'grp.yml': `name: grp\nrepository: octo-org/grp\nclone-url: ${repo.dir}\non: push\nconcurrency:\n  group: grp\njobs:\n  a:\n    steps:\n      - run: echo a\n  b:\n    needs: a\n    steps:\n      - run: |\n          [ "$CI_BUILD_NUMBER" != 1 ]\n          sleep 4\n`,
     }),
     env: { GITHUB_WEBHOOK_SECRET: 's' },
-    close: async () => {
-      await stack?.close();
-      conn?.disconnect();
-    },
-  });
-  let conn: Redis;
-  let stack: Stack;
-  before(async () => {
-    conn = new Redis(s.redis.url, { maxRetriesPerRequest: null });
-    stack = createStack(conn, s.server.config, createLogger('silent'));
+    stack: true,
   });
   const get = async (path: string) => (await (await s.server.api(path)).json()) as any;
   const push = async () =>
@@ -168,7 +156,7 @@ describe('re-run failed jobs in a concurrency group', () => {
     const third = ((await res.json()) as any).builds[0].id as string;
     const waiting = await get(`/api/builds/${third}`);
     assert.match(waiting.reason, /^waiting for build/);
-    assert.deepEqual(await stack.lifecycle.repair(third), [], 'repair leaves a waiting build alone');
+    assert.deepEqual(await s.stack.lifecycle.repair(third), [], 'repair leaves a waiting build alone');
     assert.deepEqual(
       (await get(`/api/builds/${third}`)).jobs.map((j: any) => j.status),
       ['success', 'pending'],

@@ -4,10 +4,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub, whsec } from '../helpers/payloads.ts';
+import { whsec } from '../helpers/payloads.ts';
 import { startReceiver, waitFor, type Received } from '../helpers/receiver.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { pushBuild } from '../helpers/push-build.ts';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 const headersOf = (r: Received) => ({
@@ -75,13 +76,7 @@ describe('delivery jobs name their endpoint by reference', () => {
     );
 
   it('control: a real build is delivered to the pipeline and global endpoints, and verifies', async () => {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
-      's',
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
+    const id = await pushBuild(server, { name: 'web', sha: repo.commits[0]!, secret: 's' });
     await waitFor(() => pipelineReceiver.got.length === 1, 15_000, 'the pipeline endpoint');
     await waitFor(() => global.got.length === 3, 15_000, 'the global endpoint');
     const m = pipelineReceiver.got[0]!;

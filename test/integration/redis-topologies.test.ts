@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { buildEnded, pushBuild } from '../helpers/push-build.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { freePort } from '../helpers/redis.ts';
 import { startServer } from '../helpers/server.ts';
-import type { BuildView } from '../../src/model.ts';
 import { checkPrefixFor, parseRedisUrl } from '../../src/queue/connection.ts';
 
 const procs: ChildProcess[] = [];
@@ -35,21 +34,13 @@ async function buildThrough(redisUrl: string, prefix: string, repo: TestRepo) {
     { GITHUB_WEBHOOK_SECRET: 's' },
   );
   try {
-    const res = await sendGithub(
-      server.base,
-      githubPush({ before: repo.commits[0]!, after: repo.commits[0]! }),
-      's',
-    );
-    assert.equal(res.status, 202, res.text);
-    const id = res.json.builds[0].id as string;
-    return await waitFor(
-      async () =>
-        ((v) => (v.status === 'success' ? v : null))(
-          (await (await server.api(`/api/builds/${id}`)).json()) as BuildView,
-        ),
+    const v = await buildEnded(
+      server,
+      await pushBuild(server, { name: 'web', sha: repo.commits[0]!, secret: 's' }),
       30_000,
-      'the build',
     );
+    assert.equal(v.status, 'success', v.reason ?? '');
+    return v;
   } finally {
     await server.close();
   }

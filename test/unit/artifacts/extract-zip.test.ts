@@ -44,8 +44,11 @@ async function made(name: string, o: { forceZip64?: boolean; level?: number }, f
   return file;
 }
 
-/** A zip with one stored member of any name (archiver cleans names; an attacker's tool does not). */
-function rawZip(file: string, name: string, data: string): string {
+/**
+ * A zip with one stored member of any name (archiver cleans names; an attacker's tool does not);
+ * `zip64Size`: the size its zip64 extra field claims instead of the real one, as a bomb's would.
+ */
+function rawZip(file: string, name: string, data: string, o: { zip64Size?: bigint } = {}): string {
   const n = Buffer.from(name);
   const d = Buffer.from(data);
   const local = Buffer.alloc(30);
@@ -53,18 +56,25 @@ function rawZip(file: string, name: string, data: string): string {
   local.writeUInt32LE(d.length, 18);
   local.writeUInt32LE(d.length, 22);
   local.writeUInt16LE(n.length, 26);
+  const extra = Buffer.alloc(o.zip64Size === undefined ? 0 : 12);
+  if (o.zip64Size !== undefined) {
+    extra.writeUInt16LE(1, 0);
+    extra.writeUInt16LE(8, 2);
+    extra.writeBigUInt64LE(o.zip64Size, 4);
+  }
   const central = Buffer.alloc(46);
   central.writeUInt32LE(0x02014b50, 0);
   central.writeUInt32LE(d.length, 20);
-  central.writeUInt32LE(d.length, 24);
+  central.writeUInt32LE(o.zip64Size === undefined ? d.length : 0xffffffff, 24);
   central.writeUInt16LE(n.length, 28);
+  central.writeUInt16LE(extra.length, 30);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(1, 8);
   end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + n.length, 12);
+  end.writeUInt32LE(46 + n.length + extra.length, 12);
   end.writeUInt32LE(30 + n.length + d.length, 16);
-  writeFileSync(join(dir, file), Buffer.concat([local, n, d, central, n, end]));
+  writeFileSync(join(dir, file), Buffer.concat([local, n, d, central, n, extra, end]));
   return join(dir, file);
 }
 
@@ -128,31 +138,7 @@ describe('extractZip (zips made by the same library as upload-artifact@v4)', () 
 
   it('refuses, before writing anything, a zip that says it unpacks to more than the disk has free', async () => {
     // One stored member of 4 bytes whose zip64 size field says 2^60 bytes, as a bomb's would.
-    const n = Buffer.from('big.bin');
-    const d = Buffer.from('tiny');
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt32LE(d.length, 18);
-    local.writeUInt32LE(d.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt32LE(d.length, 20);
-    central.writeUInt32LE(0xffffffff, 24);
-    central.writeUInt16LE(n.length, 28);
-    central.writeUInt16LE(12, 30);
-    const extra = Buffer.alloc(12);
-    extra.writeUInt16LE(1, 0);
-    extra.writeUInt16LE(8, 2);
-    extra.writeBigUInt64LE(2n ** 60n, 4);
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(1, 8);
-    end.writeUInt16LE(1, 10);
-    end.writeUInt32LE(46 + n.length + 12, 12);
-    end.writeUInt32LE(30 + n.length + d.length, 16);
-    const zip = join(dir, 'bomb.zip');
-    writeFileSync(zip, Buffer.concat([local, n, d, central, n, extra, end]));
+    const zip = rawZip('bomb.zip', 'big.bin', 'tiny', { zip64Size: 2n ** 60n });
     const to = join(dir, 'x-bomb');
     await assert.rejects(extractZip(zip, to), /unpacks to \d+ bytes, more than the \d+ free/);
     assert.deepEqual(readdirSync(to), [], 'nothing was written');

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
 import type { BuildMeta } from '../../../src/queue/build-record.ts';
 import { environmentFor, secretAllowed } from '../../../src/runner/secret-access.ts';
+import { newBuild } from '../../helpers/builds.ts';
 
 const text = `repository: o/r
 on: [push, pull_request]
@@ -17,30 +18,8 @@ jobs:
 `;
 const def = loadPipelineSource('p.yml', Buffer.from(text), {}).pipeline!;
 
-function meta(o: Partial<BuildMeta>): BuildMeta {
-  return {
-    id: 'b1',
-    pipeline: 'p',
-    forge: 'github',
-    repository: 'o/r',
-    ref: 'refs/heads/main',
-    branch: 'main',
-    tag: null,
-    sha: 'a'.repeat(40),
-    before: '0'.repeat(40),
-    message: null,
-    pusher: null,
-    delivery_id: 'd',
-    event: 'push',
-    rerun_of: null,
-    original_event: 'push',
-    pull_request: null,
-    cron: null,
-    inputs: {},
-    created_at: new Date().toISOString(),
-    ...o,
-  };
-}
+/** A push to o/r main, with `o` over it. */
+const meta = (o: Partial<BuildMeta>): BuildMeta => ({ ...newBuild(def).meta, repository: 'o/r', ...o });
 
 const pr = (fork: boolean, target = 'main') => ({
   number: 3,

@@ -1,58 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
 import { cliAgainst } from '../helpers/cli-against.ts';
-import { nodeClientDir } from '../helpers/node-client.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { artifactClient, removeArtifactClient } from '../helpers/artifact-client.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 
 const SECRET = 'actions-artifact-secret';
 
-/**
- * A client built on the real `@actions/artifact` (npm), the library upload-artifact@v4 and
- * download-artifact@v4 are made of, with a Node to run it, in a folder the sandbox shows.
- */
-let made: string | null = null;
-function artifactClient(): string {
-  made ??= nodeClientDir({
-    prefix: '/var/tmp/pushci-test-artifact-client-',
-    pkg: '@actions/artifact',
-    file: 'client.mjs',
-    script: `import { DefaultArtifactClient } from '@actions/artifact';
-const client = new DefaultArtifactClient();
-const [op, name, ...rest] = process.argv.slice(2);
-try {
-  if (op === 'upload') {
-    const r = await client.uploadArtifact(name, rest, process.cwd(), {});
-    console.log('client: uploaded', name, r.size, r.digest ? 'with digest' : 'no digest');
-  } else if (op === 'upload-file') {
-    const r = await client.uploadArtifact(name, rest, process.cwd(), { skipArchive: true });
-    console.log('client: uploaded file', name, r.size);
-  } else if (op === 'list') {
-    const { artifacts } = await client.listArtifacts({ latest: true });
-    console.log('client: listed', artifacts.map((a) => a.name + ':' + a.size).sort().join(' '));
-  } else if (op === 'download') {
-    const { artifact } = await client.getArtifact(name);
-    const r = await client.downloadArtifact(artifact.id, { path: rest[0], expectedHash: artifact.digest });
-    console.log('client: downloaded', name, r.digestMismatch ? 'digest mismatch' : 'digest ok');
-  } else if (op === 'delete') {
-    console.log('client: deleted', name, (await client.deleteArtifact(name)).id > 0);
-  }
-} catch (err) {
-  console.log('client: failed:', err.message.split('\\n')[0]);
-}
-`,
-  });
-  return made;
-}
-
-after(() => {
-  if (made) rmSync(made, { recursive: true, force: true });
-});
+after(removeArtifactClient);
 
 describe('the artifact protocol from inside sandboxed steps (@actions/artifact)', () => {
   const s = suiteServer({
@@ -358,83 +318,5 @@ describe('PUSHCI_ARTIFACT_TOTAL_BYTES across builds (@actions/artifact uploads)'
     assert.equal((await s.server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
     assert.deepEqual(await names(ids[1]!), ['blob.bin']);
     assert.equal((await s.server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
-  });
-});
-
-describe('the artifact protocol on the host runner (the gateway on this machine’s loopback)', () => {
-  const s = suiteServer({
-    history: [{ 'seed.txt': 'h1\n' }],
-    pipelines: (repo) => {
-      const client = artifactClient();
-      return {
-        'host.yml': `${pipelineHead('host', repo.dir)}jobs:
-  make:
-    steps:
-      - run: |
-          case "$ACTIONS_RESULTS_URL" in http://127.0.0.1:*/) echo "url: loopback";; esac
-          echo "from the host runner" > note.txt
-          "${client}/node" "${client}/client.mjs" upload notes note.txt
-  use:
-    needs: make
-    steps:
-      - run: |
-          "${client}/node" "${client}/client.mjs" download notes got
-          cat got/note.txt
-`,
-      };
-    },
-    env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
-  });
-
-  it('uploads in one job and downloads in the next', async () => {
-    const sha = s.repo.commits[0]!;
-    const b = await pushAndWait(s.server, { name: 'host', sha, secret: SECRET, timeoutMs: 180_000 });
-    const id = b.id;
-    const make = await jobLog(s.server, id, 'make');
-    const use = await jobLog(s.server, id, 'use');
-    assert.equal(b.status, 'success', `${make}\n${use}`);
-    assert.match(make, /url: loopback/);
-    assert.match(make, /client: uploaded notes \d+ with digest/);
-    assert.match(use, /client: downloaded notes digest ok/);
-    assert.match(use, /from the host runner/);
-  });
-});
-
-describe('a worker on another machine (its own data dir): @actions/artifact uploads reach the server over HTTP', () => {
-  const s = suiteServer({
-    history: [{ 'seed.txt': 'r1\n' }],
-    pipelines: (repo) => {
-      const client = artifactClient();
-      return {
-        'remote.yml': `${pipelineHead('remote', repo.dir)}jobs:
-  make:
-    steps:
-      - run: |
-          echo "made on the worker" > w.txt
-          "${client}/node" "${client}/client.mjs" upload from-worker w.txt
-  use:
-    needs: make
-    steps:
-      - run: |
-          "${client}/node" "${client}/client.mjs" download from-worker got
-          cat got/w.txt
-`,
-      };
-    },
-    env: { GITHUB_WEBHOOK_SECRET: SECRET },
-    remoteWorker: true,
-  });
-
-  it('stores it in the server’s data dir, none in the worker’s, and the next job downloads it', async () => {
-    const sha = s.repo.commits[0]!;
-    const b = await pushAndWait(s.server, { name: 'remote', sha, secret: SECRET, timeoutMs: 180_000 });
-    const id = b.id;
-    const make = await jobLog(s.server, id, 'make');
-    const use = await jobLog(s.server, id, 'use');
-    assert.equal(b.status, 'success', `${make}\n${use}`);
-    assert.match(make, /client: uploaded from-worker \d+ with digest/);
-    assert.match(use, /made on the worker/);
-    assert.ok(existsSync(join(s.server.config.dataDir, 'artifacts', id, 'from-worker.blob')));
-    assert.ok(!existsSync(join(s.worker.config.dataDir, 'artifacts')));
   });
 });

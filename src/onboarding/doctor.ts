@@ -28,12 +28,31 @@ export interface Check {
   detail: string;
 }
 
+/** Adds one line of the doctor's report. */
+type Add = (name: string, status: Check['status'], detail: string) => void;
+
+/** The doctor's checks, in the order it reports them. */
+const CHECKS = [
+  checkRedis,
+  checkGit,
+  checkSandbox,
+  checkPipelines,
+  checkWebhookSecrets,
+  checkApiToken,
+  checkEndpointKey,
+  checkPublicUrl,
+];
+
 /** Checks the whole setup and says, for each part, what is fine and what to do. */
 export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   const checks: Check[] = [];
-  const add = (name: string, status: Check['status'], detail: string) =>
-    checks.push({ name, status, detail });
+  const add: Add = (name, status, detail) => checks.push({ name, status, detail });
+  for (const check of CHECKS) await check(config, add);
+  return checks;
+}
 
+/** Redis: REDIS_URL answers, or serve can start its own. */
+async function checkRedis(config: Readonly<Config>, add: Add): Promise<void> {
   if (config.redisUrl) {
     const redis = createRedis(config.redisUrl, 'producer', 'pushci-doctor');
     try {
@@ -59,15 +78,20 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       add('Redis', 'fail', 'no REDIS_URL and no redis-server on PATH: install redis-server or set REDIS_URL');
     }
   }
+}
 
+/** git, which workers check commits out with. */
+async function checkGit(_config: Readonly<Config>, add: Add): Promise<void> {
   try {
     const { stdout } = await run('git', ['--version']);
     add('git', 'ok', stdout.trim());
   } catch {
     add('git', 'fail', 'git is not on PATH: workers need it to check out commits');
   }
+}
 
-  // Where steps run: the same probe `pushci serve` and `pushci worker` make at start.
+/** Where steps run: the same probe `pushci serve` and `pushci worker` make at start. */
+async function checkSandbox(config: Readonly<Config>, add: Add): Promise<void> {
   const missing = config.runner === 'host' ? null : await probeSandbox();
   if (config.runner === 'host')
     add('sandbox', 'warn', 'PUSHCI_RUNNER=host: steps run unsandboxed, as the pushci user (see the README)');
@@ -88,7 +112,10 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
     );
   } else if (config.runner === 'sandbox') add('sandbox', 'fail', `PUSHCI_RUNNER=sandbox, but ${missing}`);
   else add('sandbox', 'warn', `${missing}: steps would run unsandboxed (PUSHCI_RUNNER=auto)`);
+}
 
+/** The pipeline files, and what a running server does with a broken one. */
+async function checkPipelines(config: Readonly<Config>, add: Add): Promise<void> {
   try {
     const { pipelines, diagnostics, files } = await loadPipelines(config.pipelinesDir, config.env);
     const broken = files.filter((f) => f.diagnostics.length > 0);
@@ -118,7 +145,10 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   } catch (err) {
     add('pipelines', 'fail', (err as Error).message);
   }
+}
 
+/** The forges' webhook secrets: at least one, none short. */
+async function checkWebhookSecrets(config: Readonly<Config>, add: Add): Promise<void> {
   const secrets = FORGE_LIST.flatMap((f) => f.webhookSecrets(config)).map(
     ({ env, values }) => [env, values] as const,
   );
@@ -133,7 +163,10 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
   const weak = secrets.filter(([, v]) => v.some((s) => s.length < 16)).map(([k]) => k);
   if (weak.length > 0)
     add('secret strength', 'warn', `${weak.join(', ')} shorter than 16 characters: use openssl rand -hex 32`);
+}
 
+/** The API token, set or generated. */
+async function checkApiToken(config: Readonly<Config>, add: Add): Promise<void> {
   const tokenFile = apiTokenFile(config.dataDir);
   if (config.apiToken) add('API token', 'ok', 'PUSHCI_API_TOKEN set');
   else if (existsSync(tokenFile))
@@ -144,7 +177,10 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       'warn',
       `PUSHCI_API_TOKEN unset: pushci serve will generate one into ${tokenFile} and print a login link`,
     );
+}
 
+/** The key endpoint secrets are encrypted with. */
+async function checkEndpointKey(config: Readonly<Config>, add: Add): Promise<void> {
   const keyFile = join(config.dataDir, SECRETS_KEY_FILE);
   if (config.secretsKey) {
     try {
@@ -165,7 +201,10 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       'ok',
       `pushci serve will generate the key for endpoint secrets into ${keyFile} (or set PUSHCI_SECRETS_KEY)`,
     );
+}
 
+/** The public URL forges send webhooks to. */
+async function checkPublicUrl(config: Readonly<Config>, add: Add): Promise<void> {
   for (const a of publicUrlAdvice(config.publicUrl)) add('public URL', a.status, a.detail);
   try {
     const res = await fetch(`${config.publicUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
@@ -183,7 +222,6 @@ export async function doctor(config: Readonly<Config>): Promise<Check[]> {
       `${config.publicUrl} is not reachable from here (${(err as Error).message}); start pushci serve, and check PUSHCI_PUBLIC_URL is the address forges use`,
     );
   }
-  return checks;
 }
 
 /** The last good version of each pipeline file the server keeps in Redis, or null when Redis is not reachable. */

@@ -93,23 +93,32 @@ function pipelines(receiverUrl: string, extra = '', network?: 'none'): string {
   return dir;
 }
 
-async function startReceiverProcess(redis: TestRedis, pipes: string, env: Record<string, string> = {}) {
+async function startReceiverProcess(
+  redis: TestRedis,
+  pipes: string,
+  env: Record<string, string> = {},
+  root?: string,
+) {
   const port = await freePort();
   const p = track(
-    spawnPushci(['serve', '--no-worker'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: redis.url,
-      PUSHCI_QUEUE_PREFIX: redis.prefix,
-      PUSHCI_PIPELINES: pipes,
-      PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-data-')),
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      CB,
-      PUSHCI_RETENTION_BUILDS: '1000000',
-      // The bench drains queued jobs it created only to fill Redis; the repair sweep must not re-queue them.
-      PUSHCI_REPAIR_INTERVAL: '24h',
-      ...env,
-    }),
+    spawnPushci(
+      ['serve', '--no-worker'],
+      {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: redis.url,
+        PUSHCI_QUEUE_PREFIX: redis.prefix,
+        PUSHCI_PIPELINES: pipes,
+        PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-bench-data-')),
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        CB,
+        PUSHCI_RETENTION_BUILDS: '1000000',
+        // The bench drains queued jobs it created only to fill Redis; the repair sweep must not re-queue them.
+        PUSHCI_REPAIR_INTERVAL: '24h',
+        ...env,
+      },
+      root ? { root, cwd: root } : {},
+    ),
   );
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/healthz`, { what: 'pushci' });
@@ -168,7 +177,14 @@ async function stop(...ps: PushciProcess[]) {
   }
 }
 
-/** autocannon against `url` with a signed real push payload and a fresh delivery id per request. */
+/**
+ * autocannon against `url` with a signed real push payload and a fresh delivery id per request. Each
+ * request is a new push (its own `pushed_at`, so its own bytes and signature), as a forge sends them:
+ * the same bytes under a new delivery id would be answered as a replay and create nothing.
+ */
+/** The `pushed_at` of the next push the intake load sends (unique within a bench run). */
+let pushedAt = 1_700_000_000;
+
 async function load(
   url: string,
   connections: number,
@@ -176,30 +192,31 @@ async function load(
   amount?: number,
   path = '/webhooks/github',
 ) {
-  const body = JSON.stringify(githubPush({ before: sha, after: sha }));
-  const sig = githubSignature(body, SECRET);
+  const [head, tail, ...extra] = JSON.stringify(githubPush({ before: sha, after: sha })).split(
+    /"pushed_at":\d+/,
+  );
+  if (tail === undefined || extra.length > 0) throw new Error('the push payload has no single pushed_at');
+  const push = () => {
+    const body = `${head}"pushed_at":${pushedAt++}${tail}`;
+    const headers = {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': githubSignature(body, SECRET),
+      'x-github-delivery': randomUUID(),
+    };
+    return [headers, body] as const;
+  };
+  const [headers, body] = push();
   const r = await autocannon({
     url: `${url}${path}`,
     method: 'POST',
     connections,
     ...(amount ? { amount } : { duration: seconds }),
     body,
-    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': sig },
+    headers,
     setupClient: (client) => {
-      client.setHeaders({
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-hub-signature-256': sig,
-        'x-github-delivery': randomUUID(),
-      });
-      client.on('response', () =>
-        client.setHeaders({
-          'content-type': 'application/json',
-          'x-github-event': 'push',
-          'x-hub-signature-256': sig,
-          'x-github-delivery': randomUUID(),
-        }),
-      );
+      client.setHeadersAndBody(...push());
+      client.on('response', () => client.setHeadersAndBody(...push()));
     },
   });
   const ok = r['2xx'];
@@ -294,6 +311,10 @@ async function intake(
   const recv = await startReceiver();
   const pipes = pipelines(recv.url);
   const server = await startReceiverProcess(redis, pipes);
+  // BENCH_BASE=<another checkout>: its receiver too, run by run after this one's (an A/B under one load).
+  const old = process.env.BENCH_BASE
+    ? await startReceiverProcess(redis, pipes, {}, process.env.BENCH_BASE)
+    : null;
   const bare = await startBaseline('baseline-server.ts');
   const durable = await startBaseline('baseline-server.ts', {
     REDIS_URL: redis.url,
@@ -306,7 +327,7 @@ async function intake(
   // every run measures it warm; the `webhook` tool (Go) needs none, and its backlog would only slow the
   // next runs down.
   const warmSince = Date.now();
-  for (const url of [bare.url, durable.url, server.base])
+  for (const url of [bare.url, durable.url, server.base, ...(old ? [old.base] : [])])
     await load(url, Math.max(...conns), WARM_UP_SECONDS);
   await afterRun?.(warmSince);
   for (const c of conns) {
@@ -314,6 +335,7 @@ async function intake(
     const base: Measured[] = [];
     const floor: Measured[] = [];
     const classic: Measured[] = [];
+    const previous: Measured[] = [];
     for (let i = 0; i < RUNS; i++) {
       base.push(await measured({ pid: bare.proc.pid! }, null, () => load(bare.url, c)));
       floor.push(await measured({ pid: durable.proc.pid! }, redis, () => load(durable.url, c)));
@@ -326,6 +348,11 @@ async function intake(
       const since = Date.now();
       ours.push(await measured({ pid: server.proc.pid! }, redis, () => load(server.base, c)));
       await afterRun?.(since);
+      if (old) {
+        const since = Date.now();
+        previous.push(await measured({ pid: old.proc.pid! }, redis, () => load(old.base, c)));
+        await afterRun?.(since);
+      }
     }
     const [o, b, d] = [summary(ours), summary(base), summary(floor)];
     const w = classic.length > 0 ? summary(classic) : null;
@@ -334,7 +361,19 @@ async function intake(
       baseline: b,
       durableBaseline: { ...d, errors: floor.map((x) => x.errors) },
       ...(w ? { webhookTool: { ...w, errors: classic.map((x) => x.errors) } } : {}),
+      ...(previous.length > 0
+        ? { base: { ...summary(previous), errors: previous.map((x) => x.errors) } }
+        : {}),
     };
+    if (previous.length > 0) {
+      const p = summary(previous);
+      row(
+        `intake ${label}, ${c} conn, A/B`,
+        `${show(o)}, ${cpu(o)}`,
+        `BENCH_BASE ${show(p)}, ${cpu(p)}`,
+        `pushci ${((100 * o.rps) / p.rps).toFixed(0)}% of its rate`,
+      );
+    }
     row(
       `intake ${label}, ${c} conn`,
       `${show(o)}, ${cpu(o)}`,
@@ -359,7 +398,7 @@ async function intake(
   );
   bare.proc.kill('SIGKILL');
   durable.proc.kill('SIGKILL');
-  await stop(server);
+  await stop(server, ...(old ? [old] : []));
   await drainJobs(redis);
   await recv.close();
   return out;

@@ -62,6 +62,14 @@ export const SETTINGS = [
     doc: 'How long a delivery id is remembered, so a redelivered or doubly received webhook creates no second build.',
   },
   {
+    key: 'replayWindowMs',
+    env: 'PUSHCI_REPLAY_WINDOW',
+    flag: 'replay-window',
+    kind: 'duration',
+    default: '7d',
+    doc: 'How long the exact signed body of a push is remembered per forge and repository, so a captured delivery resent with a new delivery id creates no second build (0: off).',
+  },
+  {
     key: 'rateLimit',
     env: 'PUSHCI_RATE_LIMIT',
     flag: 'rate-limit',

@@ -54,6 +54,7 @@ export async function startHttp(
     liveEvents: live.events,
     forges: new Map<string, Inbound>(FORGE_LIST.map((f) => [f.name, f.inbound(config)])),
     dedupeWindowMs: config.dedupeWindowMs,
+    replayWindowMs: config.replayWindowMs,
     pipelines: () => pipelines.current(),
     maxBodyBytes: config.maxBodyBytes,
     publicUrl: config.publicUrl,

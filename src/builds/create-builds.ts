@@ -161,8 +161,16 @@ export interface SeenDelivery {
   at: string;
 }
 
+/** A delivery's seen key and window, and optionally its verified body's (a replay under a new id). */
+export interface DeliveryDedupe {
+  key: string;
+  ttlMs: number;
+  body?: { key: string; ttlMs: number };
+}
+
+/** `replay`: the delivery id was new but its exact body was seen before (see `Keys.seenBody`). */
 export type PushesResult =
-  { duplicate: false; builds: CreatedBuild[] } | { duplicate: true; seen: SeenDelivery };
+  { duplicate: false; builds: CreatedBuild[] } | { duplicate: true; seen: SeenDelivery; replay: boolean };
 
 /**
  * The same for every push of one delivery (Bitbucket sends several refs at once). With `dedupe`, the
@@ -172,7 +180,7 @@ export type PushesResult =
 export async function createBuildsForPushes(
   deps: CreateBuildsDeps,
   pushes: readonly PushToBuild[],
-  dedupe?: { key: string; ttlMs: number },
+  dedupe?: DeliveryDedupe,
 ): Promise<PushesResult> {
   const created_at = new Date().toISOString();
   const builds = pushes.flatMap(({ event, pipelines }) => {
@@ -186,9 +194,10 @@ export async function createBuildsForPushes(
   };
   const stored = await deps.store.create(
     builds,
-    dedupe ? { key: dedupe.key, ttlMs: dedupe.ttlMs, value: JSON.stringify(seen) } : undefined,
+    dedupe ? { ...dedupe, value: JSON.stringify(seen) } : undefined,
   );
-  if (!stored.created) return { duplicate: true, seen: JSON.parse(stored.seen) as SeenDelivery };
+  if (!stored.created)
+    return { duplicate: true, seen: JSON.parse(stored.seen) as SeenDelivery, replay: stored.replay };
   // Builds without a group have their root jobs queued and their build.queued published by now.
   const records = builds.map((b, i) => asRecord(b, stored.numbers[i]!));
   await Promise.all(

@@ -23,7 +23,16 @@ export interface InboundRequest {
  * would not send.
  */
 export type ForgeResult =
-  | { kind: 'build'; deliveryId: string; events: Array<PushEvent | PullRequestEvent> }
+  | {
+      kind: 'build';
+      deliveryId: string;
+      events: Array<PushEvent | PullRequestEvent>;
+      /**
+       * The signature covers the delivery id too (GitLab's signing tokens), so a replay cannot give the
+       * body a new one: the receiver de-duplicates by the id alone, not also by the body's bytes.
+       */
+      signedId?: true;
+    }
   | { kind: 'ping'; deliveryId: string }
   | { kind: 'ignored'; event: string; deliveryId: string; reason?: string };
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Redis } from 'ioredis';
@@ -5,6 +6,7 @@ import type { Config } from '../config.ts';
 import {
   createBuildsForPushes,
   type CreateBuildsDeps,
+  type DeliveryDedupe,
   type PushesResult,
   type PushToBuild,
 } from '../builds/create-builds.ts';
@@ -23,6 +25,8 @@ export interface WebhookDeps extends CreateBuildsDeps {
   pipelines: () => PipelineSet;
   redis: Redis;
   dedupeWindowMs: number;
+  /** How long a verified body is remembered against replays under a new delivery id (0: not at all). */
+  replayWindowMs: number;
   maxBodyBytes: number;
   /** Caps the bytes of bodies read but not yet verified, across all requests. */
   intake: IntakeBudget;
@@ -147,12 +151,22 @@ export function webhookReceiver(deps: WebhookDeps) {
     if (deps.redis.status !== 'ready')
       throw new StoreUnavailableError('Redis is not reachable; nothing was stored, redeliver later');
 
+    // The signature covers only the body: the same bytes under a fresh delivery id are a replay.
+    const dedupe: DeliveryDedupe = {
+      key: deps.store.keys.seen(forge.name, headKey?.key ?? result.deliveryId),
+      ttlMs: deps.dedupeWindowMs,
+    };
+    if (deps.replayWindowMs > 0 && !result.signedId) {
+      const digest = createHash('sha256').update(inbound.body).digest('hex');
+      const repository = pushes[0]!.event.repository;
+      dedupe.body = {
+        key: deps.store.keys.seenBody(forge.name, repository, digest),
+        ttlMs: deps.replayWindowMs,
+      };
+    }
     let stored: PushesResult;
     try {
-      stored = await createBuildsForPushes(deps, pushes, {
-        key: deps.store.keys.seen(forge.name, headKey?.key ?? result.deliveryId),
-        ttlMs: deps.dedupeWindowMs,
-      });
+      stored = await createBuildsForPushes(deps, pushes, dedupe);
     } catch (err) {
       if (err instanceof PushciError) throw err;
       log().error({ ...at, err: (err as Error).message }, 'could not store builds');
@@ -169,15 +183,17 @@ export function webhookReceiver(deps: WebhookDeps) {
     }
     trace.result = stored.duplicate ? 'duplicate' : 'builds';
     if (stored.duplicate) {
-      log().info(at, 'duplicate delivery');
+      log().info(at, stored.replay ? 'replayed body' : 'duplicate delivery');
       return {
         status: 200,
         body: {
           builds: stored.seen.builds.map(view),
           duplicate: true,
-          reason: headKey
-            ? `commit ${headKey.pr.after} of pull request #${headKey.pr.pullRequest.number} into ${headKey.pr.pullRequest.target_branch} was already received at ${stored.seen.at}; these are its builds`
-            : `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
+          reason: stored.replay
+            ? `this exact body (signed for ${pushes[0]!.event.repository}) was already received at ${stored.seen.at}; a delivery resent with a new delivery id starts nothing; these are its builds`
+            : headKey
+              ? `commit ${headKey.pr.after} of pull request #${headKey.pr.pullRequest.number} into ${headKey.pr.pullRequest.target_branch} was already received at ${stored.seen.at}; these are its builds`
+              : `delivery ${result.deliveryId} was already received at ${stored.seen.at}; these are its builds`,
         },
       };
     }

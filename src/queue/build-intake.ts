@@ -11,9 +11,16 @@ export interface SeenRecordWrite {
   key: string;
   value: string;
   ttlMs: number;
+  /**
+   * The verified body's key (`Keys.seenBody`): checked and recorded with `key`, so the same signed bytes
+   * under another delivery id (a replay) create nothing either.
+   */
+  body?: { key: string; ttlMs: number };
 }
 
-export type CreateResult = { created: true; numbers: number[] } | { created: false; seen: string };
+/** `replay`: the delivery id was new, its body was not (`seen` is the body's first receipt). */
+export type CreateResult =
+  { created: true; numbers: number[] } | { created: false; seen: string; replay: boolean };
 
 interface PendingCreate {
   builds: readonly NewBuild[];
@@ -26,7 +33,7 @@ interface PendingCreate {
 
 /** One delivery as the create script takes it (queue/lua/create.lua; absent, never null). */
 interface CreateDelivery {
-  seen?: { value: string; ttl: number };
+  seen?: { value: string; ttl: number; bodyTtl?: number };
   builds: Array<{
     id: string;
     score: string;
@@ -107,7 +114,7 @@ export class BuildIntake {
             continue;
           }
           if (Number(flag) === 0) {
-            p.resolve({ created: false, seen: String(rest[0]) });
+            p.resolve({ created: false, seen: String(rest[0]), replay: Number(rest[1] ?? 0) === 1 });
             continue;
           }
           for (const ref of refs) this.snapshots.markStored(ref, true);
@@ -131,9 +138,10 @@ export class BuildIntake {
     ];
     const args = [this.keys.eventsChannel, queueKeys?.[''] ?? '', String(Date.now()), JOB_OPTIONS_TEMPLATE];
     for (const { builds, seen, sendAll } of batch) {
-      keys.push(seen?.key ?? this.keys.unused);
+      keys.push(seen?.key ?? this.keys.unused, seen?.body?.key ?? this.keys.unused);
       const delivery: CreateDelivery = { builds: [] };
       if (seen) delivery.seen = { value: seen.value, ttl: seen.ttlMs };
+      if (seen?.body) delivery.seen!.bodyTtl = seen.body.ttlMs;
       for (const b of builds) {
         const snap = this.snapshots.of(b.def);
         // Only what differs from a fresh record: a job's details (`j:<name>`) and the reason are written

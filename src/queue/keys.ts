@@ -54,6 +54,12 @@ export interface Keys {
    * another instance at the same moment, can never create a build. Hashed: the id is the forge's.
    */
   seen(forge: string, deliveryId: string): string;
+  /**
+   * Replay defence: remembers the exact verified body of a delivery per forge and repository for
+   * PUSHCI_REPLAY_WINDOW. Forges sign only the body, so a captured delivery resent with a fresh delivery
+   * id is the same bytes; checked and recorded with `seen` in the same script.
+   */
+  seenBody(forge: string, repository: string, bodyDigest: string): string;
   /** A key no script reads or writes, passed where a script's key list needs a slot-local filler. */
   unused: string;
   /** One outbound message's record (a hash: type, build, endpoint, state, attempts). */
@@ -137,6 +143,8 @@ export function keys(prefix: string): Keys {
     lastGoodPipelines: `${prefix}:pipelines:last-good`,
     scheduleLast: (scheduler) => `${prefix}:schedule:last:${scheduler}`,
     seen: (forge, deliveryId) => `${prefix}:seen:${forge}:${hashed(deliveryId)}`,
+    seenBody: (forge, repository, bodyDigest) =>
+      `${prefix}:seen-body:${forge}:${createHash('sha256').update(`${repository}\n${bodyDigest}`).digest('hex')}`,
     unused: `${prefix}:-`,
     delivery: (msgId) => `${prefix}:delivery:${msgId}`,
     deliveryAttempts: (msgId) => `${prefix}:delivery:${msgId}:attempts`,

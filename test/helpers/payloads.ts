@@ -11,7 +11,14 @@ export function whsec(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-/** A real GitHub push payload (octokit's captured examples), pointed at our repository and commits. */
+// Unix seconds, one more per push: unique within a test process, as GitHub's are per push.
+let pushedAt = Math.floor(Date.now() / 1000);
+
+/**
+ * A real GitHub push payload (octokit's captured examples), pointed at our repository and commits. Each
+ * call is a new push: GitHub's `repository.pushed_at` differs, so two calls never send the same bytes
+ * (pushci takes the same bytes under a new delivery id for a replay).
+ */
 export function githubPush(o: {
   ref?: string;
   before: string;
@@ -33,6 +40,7 @@ export function githubPush(o: {
   p.forced = o.forced ?? false;
   p.repository.full_name = repo;
   p.repository.name = repo.split('/')[1];
+  p.repository.pushed_at = pushedAt++;
   p.head_commit = p.deleted ? null : { ...p.head_commit, id: o.after, message: o.message ?? 'a commit' };
   p.commits = p.deleted ? [] : [{ ...p.head_commit }];
   return p;

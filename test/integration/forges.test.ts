@@ -177,8 +177,15 @@ describe('exactly-once intake and limits', () => {
       first.json.builds.map((b: { id: string }) => b.id),
     );
     assert.match(again.json.reason, /already received/);
-    const other = await sendGithub(s.server.base, payload, 's');
-    assert.equal(other.status, 202, 'another delivery id builds again');
+    // The same signed bytes under another delivery id are a replay (test/integration/webhook-replay.test.ts).
+    const replay = await sendGithub(s.server.base, payload, 's');
+    assert.equal(replay.status, 200, replay.text);
+    const other = await sendGithub(
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
+      's',
+    );
+    assert.equal(other.status, 202, 'another push of the same commit builds again');
   });
 
   it('limits webhooks per source and minute', async () => {

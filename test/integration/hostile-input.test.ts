@@ -13,9 +13,12 @@ const SECRET = 'hostile-secret';
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
-/** The GitHub fixture aimed at the test pipeline. */
+let pushedAt = Math.floor(Date.now() / 1000);
+
+/** The GitHub fixture aimed at the test pipeline, as a new push (GitHub's `pushed_at` differs per push). */
 function base(): Record<string, any> {
   const p = JSON.parse(readFileSync(join(FIX, 'github/push.json'), 'utf8'));
+  p.repository.pushed_at = pushedAt++;
   p.before = A;
   p.after = B;
   p.repository.full_name = 'octo-org/web';

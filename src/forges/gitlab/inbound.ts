@@ -91,9 +91,13 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
       );
       const event = header(req, 'x-gitlab-event') ?? '(none)';
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
-      if (event === 'Merge Request Hook') return mergeRequest(payload, deliveryId, event);
-      if (!PUSH_EVENTS.has(event)) return { kind: 'ignored', event, deliveryId };
-      return { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
+      if (!PUSH_EVENTS.has(event) && event !== 'Merge Request Hook')
+        return { kind: 'ignored', event, deliveryId };
+      const result: ForgeResult =
+        event === 'Merge Request Hook'
+          ? mergeRequest(payload, deliveryId, event)
+          : { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
+      return signers.length > 0 && result.kind === 'build' ? { ...result, signedId: true } : result;
     },
   };
 }

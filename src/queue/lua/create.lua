@@ -14,20 +14,23 @@
   KEYS[2] the active builds index
   KEYS[3] the snapshot index
   KEYS[4] .. KEYS[12] the jobs queue's keys, in bullmqAddStandardJob's order
-  KEYS[13...] per delivery: its seen key, then per build: its hash, its pipeline's counter, its
-    pipeline's index, its snapshot
+  KEYS[13...] per delivery: its seen key, its body's seen key, then per build: its hash, its pipeline's
+    counter, its pipeline's index, its snapshot
   ARGV[1] the live events channel
   ARGV[2] the jobs queue's key prefix
   ARGV[3] now (ms)
   ARGV[4] the options of every queued job, without its id (JSON)
   ARGV[5...] one JSON object per delivery:
-    { seen?: { value, ttl (ms) },
+    { seen?: { value, ttl (ms), bodyTtl? (ms: the body's seen key is checked and recorded too) },
       builds: [ { id, score (ms, a string), ref, text? (the snapshot, when not stored yet),
                   fields: [field, value, ...] (the hash), live? (the live event's JSON up to its
                   closing brace, ending in "number":), jobs: [ [name, job id, data JSON], ... ] } ] }
 
-  Returns one entry per delivery: {1, numbers...} created, {0, seen value} seen before, {2} a snapshot
-  is missing.
+  A body's seen key names the exact verified bytes (per forge and repository): a forge signs only the
+  body, so a captured delivery resent with a new delivery id is caught there.
+
+  Returns one entry per delivery: {1, numbers...} created, {0, seen value} seen before, {0, seen value,
+  1} its body seen before under another delivery id (a replay), {2} a snapshot is missing.
 ]]
 local jobKeys = {}
 for i = 4, 12 do jobKeys[i - 3] = KEYS[i] end
@@ -50,8 +53,8 @@ local newest = {}
 local k = 13
 for a = 5, #ARGV do
   local delivery = cjson.decode(ARGV[a])
-  local seenKey = KEYS[k]
-  k = k + 1
+  local seenKey, bodyKey = KEYS[k], KEYS[k + 1]
+  k = k + 2
   local verdict = nil
   for i, b in ipairs(delivery.builds) do
     if not b.text and not present[b.ref] then
@@ -59,8 +62,18 @@ for a = 5, #ARGV do
     end
   end
   local seen = delivery.seen
-  if not verdict and seen and not redis.call('SET', seenKey, seen.value, 'NX', 'PX', seen.ttl) then
-    verdict = {0, redis.call('GET', seenKey)}
+  if not verdict and seen then
+    if not redis.call('SET', seenKey, seen.value, 'NX', 'PX', seen.ttl) then
+      verdict = {0, redis.call('GET', seenKey)}
+    elseif seen.bodyTtl then
+      local first = redis.call('GET', bodyKey)
+      if first then
+        redis.call('DEL', seenKey)
+        verdict = {0, first, 1}
+      else
+        redis.call('SET', bodyKey, seen.value, 'PX', seen.bodyTtl)
+      end
+    end
   end
   local result = verdict or {1}
   for _, b in ipairs(delivery.builds) do

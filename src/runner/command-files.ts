@@ -1,6 +1,8 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JobDirs } from './backend.ts';
 
 /** At most this much of each file is read; GitHub allows 1 MiB of outputs per job, too. */
 export const MAX_COMMAND_FILE_BYTES = 1024 * 1024;
@@ -8,22 +10,35 @@ export const MAX_COMMAND_FILE_BYTES = 1024 * 1024;
 export interface CommandFiles {
   /** GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY, GITHUB_STATE as the step sees them. */
   env: Record<string, string>;
-  /** The same files on the worker's side. */
+  /** The same files on the worker's side, where pushci reads them once `takeCommandFiles` moved them. */
   host: { output: string; env: string; path: string; summary: string; state: string };
+  /** The folder in the job's temp folder (the step's to write), and where it is taken to be read. */
+  folder: { shared: string; taken: string };
 }
+
+/** The job's folder for command files being made or read: on the temp folder's file system, out of every step's sight. */
+export const commandFilesDir = (dirs: Pick<JobDirs, 'root'>) => join(dirs.root, 'command-files');
 
 /**
  * Empty files a step appends to, in the job's temp folder (which the step can write). `hostTmp` is
- * that folder on the worker, `insideTmp` where the step sees it (`/tmp` in the sandbox). Made off the
- * worker's event loop (it runs other jobs meanwhile), side by side.
+ * that folder on the worker, `insideTmp` where the step sees it (`/tmp` in the sandbox), `hostPrivate`
+ * a folder on the same file system that no step can see or write. Made off the worker's event loop (it
+ * runs other jobs meanwhile).
+ *
+ * The job's processes can write the temp folder at any time (a service outlives each step), so the
+ * files are never made through it: the folder is filled in `hostPrivate` and moved in whole, under a
+ * name no step could guess and plant a symlink at beforehand (pushci would have created and truncated
+ * files wherever it led).
  */
 export async function createCommandFiles(
   hostTmp: string,
   insideTmp: string,
+  hostPrivate: string,
   step: number,
 ): Promise<CommandFiles> {
-  const dir = `_pushci_step_${step}`;
-  await mkdir(join(hostTmp, dir), { recursive: true, mode: 0o700 });
+  const dir = `_pushci_step_${step}_${randomBytes(8).toString('hex')}`;
+  const taken = join(hostPrivate, dir);
+  await mkdir(taken, { recursive: true, mode: 0o700 });
   const names = {
     output: 'output',
     env: 'env',
@@ -32,12 +47,15 @@ export async function createCommandFiles(
     state: 'state',
   } as const;
   const host = Object.fromEntries(
-    Object.entries(names).map(([k, f]) => [k, join(hostTmp, dir, f)]),
+    Object.entries(names).map(([k, f]) => [k, join(taken, f)]),
   ) as CommandFiles['host'];
-  await Promise.all(Object.values(host).map((p) => writeFile(p, '', { mode: 0o600 })));
+  await Promise.all(Object.values(host).map((p) => writeFile(p, '', { mode: 0o600, flag: 'wx' })));
+  const shared = join(hostTmp, dir);
+  await rename(taken, shared);
   const inside = (f: string) => `${insideTmp}/${dir}/${f}`;
   return {
     host,
+    folder: { shared, taken },
     env: {
       GITHUB_OUTPUT: inside(names.output),
       GITHUB_ENV: inside(names.env),
@@ -50,8 +68,22 @@ export async function createCommandFiles(
 }
 
 /**
- * Reads a file the step wrote, after every process of the step has ended. The step controls the
- * folder, so nothing is followed: a symlinked folder or file (to the server's files) reads as a
+ * Moves a step's command-file folder out of the job's reach, once the step has ended, so that what
+ * pushci checks is what it opens: a process the step left (or a service) could otherwise swap the
+ * folder for a symlink between the check and the open. rename(2) moves whatever is there, a symlink
+ * included, which `readCommandFile` then refuses. A folder the step removed reads as empty files.
+ */
+export function takeCommandFiles(files: CommandFiles): void {
+  try {
+    renameSync(files.folder.shared, files.folder.taken);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * Reads a file the step wrote, after `takeCommandFiles`. The step controlled the folder, so nothing is
+ * followed: a symlinked folder or file (to the server's files) reads as a
  * problem, not as their content. Returns the text (cut at `max` bytes) and what went wrong.
  */
 export function readCommandFile(

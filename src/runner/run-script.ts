@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { scriptExtension } from '../pipelines/shells.ts';
-import { createCommandFiles, parseKeyValues, readCommandFile } from './command-files.ts';
+import {
+  commandFilesDir,
+  createCommandFiles,
+  parseKeyValues,
+  readCommandFile,
+  takeCommandFiles,
+} from './command-files.ts';
 import { runStep, type StepResult } from './run-step.ts';
 import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
 import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
@@ -31,7 +37,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const stepTimeout = s.timeoutMinutes ? s.timeoutMinutes * 60_000 : Infinity;
   const left = j.deadline - Date.now();
   const started = Date.now();
-  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, s.seq);
+  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, commandFilesDir(dirs), s.seq);
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const env = scriptEnv(j, s, commandFiles.env);
@@ -59,7 +65,8 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     },
   });
   j.timings?.lap('step');
-  // Every process of the step has ended: what it left in its command files is final.
+  // Every process of the step has ended, but a service or a process it left may still write /tmp.
+  takeCommandFiles(commandFiles);
   const outputs = {
     ...legacy.outputs,
     ...collectStepFiles(commandFiles, j.fromSteps, (m) => j.log.system(`pushci: ${m}`), s.name),

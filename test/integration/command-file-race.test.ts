@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+
+const SECRET = 'race-secret';
+const STEPS = 40;
+
+/**
+ * A service of the job (it outlives each step) that keeps swapping the newest step's command-file
+ * folder in /tmp for a symlink to `target` and back, with rename(2) in a tight loop: pushci reads the
+ * folder's files after the step, between its checks and its opens.
+ */
+const swapper = (target: string) =>
+  [
+    `perl -e 'my $t = shift; while (1) {`,
+    'my @d = sort { $b->[1] <=> $a->[1] } map { /_pushci_step_(\\d+)\\w*$/ ? [$_, $1] : () }',
+    'grep { -d $_ && ! -l $_ } glob("/tmp/_pushci_step_*");',
+    'unless (@d) { select(undef, undef, undef, 0.002); next } my $d = $d[0][0]; symlink($t, "$d.l");',
+    'for (1 .. 20000) { rename($d, "$d.r") or last; rename("$d.l", $d); rename($d, "$d.l"); rename("$d.r", $d) }',
+    `}' ${target}`,
+  ].join(' ');
+
+describe('command files against a process of the job that swaps their folder', () => {
+  // Server-side files a job must neither read nor touch through its command files.
+  const hostDir = mkdtempSync(join(tmpdir(), 'pushci-host-only-'));
+  writeFileSync(join(hostDir, 'env'), 'STOLEN=worker-private-content\n');
+  writeFileSync(join(hostDir, 'output'), 'stolen=worker-private-content\n');
+  const victimDir = mkdtempSync(join(tmpdir(), 'pushci-host-victim-'));
+  for (const f of ['env', 'output', 'path', 'state', 'summary.md'])
+    writeFileSync(join(victimDir, f), 'precious server data\n');
+
+  const s = suiteServer({
+    history: [{ 'a.txt': 'a\n' }],
+    pipelines: (repo) => {
+      const head = (name: string) => pipelineHead(name, repo.dir);
+      const steps = Array.from(
+        { length: STEPS },
+        (_, i) =>
+          `      - id: s${i}\n        run: echo "got=\${STOLEN:-none} out=${i === 0 ? '' : `\${{ steps.s${i - 1}.outputs.stolen }}`}"\n`,
+      ).join('');
+      return {
+        'race.yml': `${head('race')}jobs:
+  race:
+    services:
+      swap:
+        run: |
+          ${swapper(hostDir)}
+        ready: 'true'
+    steps:
+${steps}`,
+        'plant.yml': `${head('plant')}jobs:
+  plant:
+    steps:
+      - run: for i in $(seq 0 20); do ln -s ${victimDir} /tmp/_pushci_step_$i 2>/dev/null || true; done
+      - run: echo "GOOD=yes" >> "$GITHUB_ENV"
+      - run: echo "control=$GOOD"
+`,
+      };
+    },
+    env: { GITHUB_WEBHOOK_SECRET: SECRET },
+  });
+
+  const build = (name: string) =>
+    pushAndWait(s.server, { name, sha: s.repo.commits[0]!, secret: SECRET, timeoutMs: 120_000 });
+
+  it('reads none of the server’s files while a service swaps the folder for a symlink', async () => {
+    const b = await build('race');
+    const text = await jobLog(s.server, b.id, 'race');
+    assert.ok(!text.includes('worker-private-content'), text);
+    assert.equal(b.jobs[0]!.outputs?.stolen ?? '', '');
+    // Every step ran with the swapper going (the attack had its chances), and the swaps were seen.
+    assert.equal(text.match(/ got=none /g)?.length, STEPS, text);
+    const seen = text.match(/its folder was replaced/g)?.length ?? 0;
+    console.log(`command files: ${STEPS} steps, the folder found swapped for a symlink ${seen} times`);
+  });
+
+  it('creates and truncates nothing on the server through a planted symlink; ordinary files work (control)', async () => {
+    const b = await build('plant');
+    const text = await jobLog(s.server, b.id, 'plant');
+    for (const f of ['env', 'output', 'path', 'state', 'summary.md'])
+      assert.equal(readFileSync(join(victimDir, f), 'utf8'), 'precious server data\n', f);
+    assert.match(text, /control=yes/);
+  });
+});

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, readdirSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { compileGlob, parseGlob } from '../pipelines/glob.ts';
+import { openedPath } from './opened-path.ts';
 
 /** Files looked at, at most; a checkout with more is hashed on the first ones in name order. */
 const MAX_FILES = 100_000;
@@ -29,7 +30,10 @@ export function hashFiles(root: string, patterns: string[], maxEntries = MAX_ENT
   let seen = 0;
   const walk = (dir: string) => {
     // The entries' types come with the names (no stat each); a symlink is neither, so never followed.
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const entries = readable(
+      () => readdirSync(dir, { withFileTypes: true }),
+      relative(root, dir) || '.',
+    ).sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
       if (files.length >= MAX_FILES) return;
       if (++seen > maxEntries)
@@ -48,13 +52,19 @@ export function hashFiles(root: string, patterns: string[], maxEntries = MAX_ENT
   };
   walk(root);
   if (files.length === 0) return '';
+  const real = realpathSync(root);
   const outer = createHash('sha256');
   const buf = Buffer.alloc(1 << 16);
   for (const f of files) {
-    // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the checkout.
-    const fd = openSync(f, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the checkout; a
+    // folder on the way swapped for one (by a service, or a process a step left) shows in its path.
+    const fd = readable(() => openSync(f, constants.O_RDONLY | constants.O_NOFOLLOW), relative(root, f));
     const inner = createHash('sha256');
     try {
+      if (openedPath(fd) !== join(real, relative(root, f)))
+        throw new ExpressionError(
+          `hashFiles(): ${relative(root, f)} was moved while it was read (a process of the job is changing the checkout)`,
+        );
       for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) inner.update(buf.subarray(0, n));
     } finally {
       closeSync(fd);
@@ -62,4 +72,14 @@ export function hashFiles(root: string, patterns: string[], maxEntries = MAX_ENT
     outer.update(inner.digest());
   }
   return outer.digest('hex');
+}
+
+/** A file or folder a process of the job removed or moved since it was listed: the step's error, not the job's. */
+function readable<T>(read: () => T, rel: string): T {
+  try {
+    return read();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ExpressionError(`hashFiles(): ${rel} cannot be read (${code})`);
+  }
 }

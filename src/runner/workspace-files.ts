@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { matchesList, parseGlob, type Glob } from '../pipelines/glob.ts';
+import { openedPath } from './opened-path.ts';
 
 /**
  * Where the walk starts: the literal leading folders of each including pattern (`dist/**` → `dist`,
@@ -80,10 +81,16 @@ export async function selectFiles(root: string, patterns: readonly string[]): Pr
 export async function hashFiles(root: string, patterns: readonly string[]): Promise<string> {
   const all = createHash('sha256');
   let any = false;
+  const real = await realpath(root);
   for (const rel of await selectFiles(root, patterns)) {
     const path = join(root, rel);
     if (!(await lstat(path)).isFile()) continue;
     const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // A folder on the way swapped for a symlink since the checks (the job's processes still run).
+    if (openedPath(fh.fd) !== join(real, rel)) {
+      await fh.close();
+      throw new Error(`${rel} was moved while it was read (a process of the job is changing the checkout)`);
+    }
     const one = createHash('sha256');
     for await (const chunk of createReadStream('', { fd: fh })) one.update(chunk as Buffer);
     all.update(one.digest());

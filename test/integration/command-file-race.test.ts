@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,11 +31,14 @@ describe('command files against a process of the job that swaps their folder', (
   writeFileSync(join(hostDir, 'env'), 'STOLEN=worker-private-content\n');
   writeFileSync(join(hostDir, 'output'), 'stolen=worker-private-content\n');
   const victimDir = mkdtempSync(join(tmpdir(), 'pushci-host-victim-'));
+  // A server folder holding a file by the name the checkout's hashFiles() pattern asks for.
+  const lockDir = mkdtempSync(join(tmpdir(), 'pushci-host-lock-'));
+  writeFileSync(join(lockDir, 'x.lock'), 'server-only lock content\n');
   for (const f of ['env', 'output', 'path', 'state', 'summary.md'])
     writeFileSync(join(victimDir, f), 'precious server data\n');
 
   const s = suiteServer({
-    history: [{ 'a.txt': 'a\n' }],
+    history: [{ 'a.txt': 'a\n', 'sub/x.lock': 'checkout lock\n' }],
     pipelines: (repo) => {
       const head = (name: string) => pipelineHead(name, repo.dir);
       const steps = Array.from(
@@ -52,6 +56,15 @@ describe('command files against a process of the job that swaps their folder', (
         ready: 'true'
     steps:
 ${steps}`,
+        'hash.yml': `${head('hash')}jobs:
+  hash:
+    services:
+      swap:
+        run: |
+          perl -e 'symlink(shift, "sub.l"); while (1) { rename("sub", "sub.r"); rename("sub.l", "sub"); select(undef, undef, undef, 0.0002); rename("sub", "sub.l"); rename("sub.r", "sub"); select(undef, undef, undef, 0.0002) }' ${lockDir}
+        ready: 'true'
+    steps:
+${Array.from({ length: STEPS }, () => `      - run: echo "h=\${{ hashFiles('sub/x.lock') }}"\n        if: always()\n`).join('')}`,
         'plant.yml': `${head('plant')}jobs:
   plant:
     steps:
@@ -76,6 +89,19 @@ ${steps}`,
     assert.equal(text.match(/ got=none /g)?.length, STEPS, text);
     const seen = text.match(/its folder was replaced/g)?.length ?? 0;
     console.log(`command files: ${STEPS} steps, the folder found swapped for a symlink ${seen} times`);
+  });
+
+  it('hashFiles() hashes no server file while a service swaps a checkout folder for a symlink', async () => {
+    const b = await build('hash');
+    const text = await jobLog(s.server, b.id, 'hash');
+    const twice = (content: string) =>
+      createHash('sha256').update(createHash('sha256').update(content).digest()).digest('hex');
+    assert.ok(!text.includes(twice('server-only lock content\n')), text);
+    // Control: the checkout's own file hashes as GitHub would, and the swaps did race pushci.
+    const own = text.split(twice('checkout lock\n')).length - 1;
+    const moved = text.match(/was moved while it was read/g)?.length ?? 0;
+    console.log(`hashFiles: ${STEPS} steps, own hash ${own} times, refused ${moved} times`);
+    assert.ok(own > 0, text);
   });
 
   it('creates and truncates nothing on the server through a planted symlink; ordinary files work (control)', async () => {

@@ -29,6 +29,9 @@ export function jobEnding(o: {
       ...a,
       message: a.message.split('\n').map(mask).join('\n'),
       title: a.title === null ? null : mask(a.title),
+      // The step printed the file too (`::error file=…::`), and may be named with expressions.
+      file: a.file === null ? null : mask(a.file),
+      step: mask(a.step),
     })),
     summary: o.fromSteps.summary.split('\n').map(mask).join('\n'),
   };

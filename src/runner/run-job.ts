@@ -252,7 +252,7 @@ export async function runJob(
       },
       job.steps,
     );
-    if ('end' in ran) return ran.end;
+    if ('end' in ran) return { ...ran.end, reason: ran.end.reason === null ? null : mask(ran.end.reason) };
     const failed = ran.failed;
     (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
     const ended = jobEnding({
@@ -262,14 +262,15 @@ export async function runJob(
       mask,
       say: (line) => log.system(line),
     });
-    if (failed) return { status: 'failure', ...failed, ...ended };
+    // The reason names the step, whose name may hold a secret (`name: deploy ${{ secrets.X }}`).
+    if (failed) return { status: 'failure', ...failed, reason: mask(failed.reason), ...ended };
     if (stop.aborted) return stoppedOutcome('after the last step');
     // Caches and artifacts are kept only from a job that succeeded.
     await saveCaches(files, caches);
     await uploadArtifacts(files, job);
     return { status: 'success', exitCode: 0, reason: null, ...ended };
   } catch (err) {
-    const reason = (err as Error).message;
+    const reason = mask((err as Error).message);
     log.system(`pushci: error: ${reason}`);
     if (stop.aborted) return stoppedOutcome(null);
     return { status: 'error', exitCode: null, reason };

@@ -77,6 +77,20 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
         run: echo "fine=yes" >> "$GITHUB_OUTPUT"
       - run: echo "control=\${{ steps.control.outputs.fine }}"
 `,
+        'leak.yml': `${head('leak')}jobs:
+  leak:
+    steps:
+      - name: annotate
+        env:
+          TOKEN: \${{ secrets.DEPLOY }}
+        run: |
+          echo "::error file=$TOKEN,line=1,title=t-$TOKEN::m-$TOKEN"
+          echo "::warning file=src/a.ts,line=2,title=plain::control"
+  named:
+    steps:
+      - name: deploy with \${{ secrets.DEPLOY }}
+        run: exit 3
+`,
       };
     },
     env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_SECRET_DEPLOY: 'deploy-key-secret-value' },
@@ -127,5 +141,19 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
     assert.match(text, /\$GITHUB_OUTPUT of step "dir=.*": its folder was replaced/);
     // Control: an ordinary output in the same job works.
     assert.match(text, /control=yes/);
+  });
+
+  it('masks a secret in every field of an annotation and in the job’s reason; ordinary fields stay (control)', async () => {
+    const b = await build('leak');
+    const text = await (await s.server.api(`/api/builds/${b.id}`)).text();
+    assert.ok(!text.includes('deploy-key-secret-value'), text);
+    assert.deepEqual(
+      b.jobs.find((j) => j.name === 'leak')!.annotations.map((a) => [a.level, a.file, a.title, a.message]),
+      [
+        ['error', '********', 't-********', 'm-********'],
+        ['warning', 'src/a.ts', 'plain', 'control'],
+      ],
+    );
+    assert.match(b.jobs.find((j) => j.name === 'named')!.reason ?? '', /step "deploy with \*+" failed/);
   });
 });

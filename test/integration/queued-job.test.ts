@@ -111,8 +111,24 @@ describe('the intake stores builds and queues their jobs in one script', () => {
     assert.ok(created.every((r) => r.created));
     const numbers = created.map((r) => (r.created ? r.numbers[0] : -1));
     assert.equal(new Set(numbers).size, 20, 'every build its own number');
-    assert.deepEqual(results[20], { created: false, seen: `first ${fresh[0]!.meta.id}` });
+    assert.deepEqual(results[20], { created: false, seen: `first ${fresh[0]!.meta.id}`, replay: false });
     assert.equal((await jobs.getJobCounts('wait')).wait, 20, 'one queued job per created build');
+    await jobs.drain();
+  });
+
+  it('creates nothing for a known body under a new delivery id, and keeps no record of that id', async () => {
+    const body = { key: `${k.prefix}:seen-body:test`, ttlMs: 60_000 };
+    // One delivery: its id's key and value, its body's key (the same for every delivery here).
+    const send = (id: string, value: string) =>
+      store.create([build()], { key: `${k.prefix}:seen:${id}`, value, ttlMs: 60_000, body });
+    assert.ok((await send('a', 'first')).created);
+    const replay = await send('b', 'replay');
+    assert.deepEqual(replay, { created: false, seen: 'first', replay: true });
+    assert.equal(await client.exists(`${k.prefix}:seen:b`), 0, 'the replayed id is not remembered');
+    // Control: the same id again is a redelivery, answered from the id's record.
+    const again = await send('a', 'again');
+    assert.deepEqual(again, { created: false, seen: 'first', replay: false });
+    assert.equal((await jobs.getJobCounts('wait')).wait, 1, 'one queued job: the first build only');
     await jobs.drain();
   });
 

@@ -1,14 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  constants,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  closeSync,
-  writeSync,
-  fstatSync,
-} from 'node:fs';
+import { constants, openSync, readFileSync, closeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, readOrCreatePrivateFile } from './data-dir.ts';
 import { ConfigError } from './errors.ts';

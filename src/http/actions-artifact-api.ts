@@ -8,7 +8,6 @@ import { jobBaseOf } from './actions-cache-api.ts';
 import { grantOf, type JobApiDeps, type JobRoute } from './job-surface.ts';
 import { error } from './openapi/parts.ts';
 import { readRawBody } from './raw-body.ts';
-import type { Operation } from './route.ts';
 import { text, twirp, TWIRP_RESPONSES, wrapped } from './twirp.ts';
 
 /** The Twirp service `@actions/artifact` (v2 and later, upload-artifact@v4) calls. */

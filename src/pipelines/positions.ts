@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isMap, isPair, isScalar, type Document, type LineCounter, type Node } from 'yaml';
 
 /** Finds line:col for paths in a parsed YAML document, so every diagnostic can point at its source. */
 export class Positions {

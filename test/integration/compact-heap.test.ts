@@ -43,21 +43,24 @@ describe('PUSHCI_COMPACT_HEAP: a real pushci serve at idle', () => {
     return waitFor(
       () => {
         for (const line of p.output.join('').split('\n'))
-          if (line.includes('pushci is listening')) return { pid: p.proc.pid!, line: JSON.parse(line) };
+          if (line.includes('pushci is listening'))
+            return { pid: p.proc.pid!, line: JSON.parse(line), output: p.output };
         return null;
       },
       30_000,
       'pushci serve listening',
-    ) as Promise<{ pid: number; line: Record<string, unknown> }>;
+    ) as Promise<{ pid: number; line: Record<string, unknown>; output: string[] }>;
   }
 
-  it('holds less memory once started than the same server without it (the default)', async () => {
-    const [on, off] = await Promise.all([serve({ PUSHCI_COMPACT_HEAP: 'true' }), serve({})]);
+  it('holds less memory once started (the default) than the same server without it', async () => {
+    const [on, off] = await Promise.all([serve({}), serve({ PUSHCI_COMPACT_HEAP: 'false' })]);
     assert.equal(typeof on.line.heap_compacted_ms, 'number');
     assert.equal(off.line.heap_compacted_ms, undefined);
     await new Promise((r) => setTimeout(r, 1000));
     const [a, b] = [rssMiB(on.pid), rssMiB(off.pid)];
-    // Measured 120 to 124 MiB against 152 to 166 MiB.
+    // Measured 120 to 133 MiB against 152 to 166 MiB.
     assert.ok(a < b - 16, `RSS ${a.toFixed(0)} MiB compacted, ${b.toFixed(0)} MiB not`);
+    // The collection's way in says nothing on stderr (v8.queryObjects is marked experimental).
+    assert.doesNotMatch(on.output.join(''), /ExperimentalWarning/);
   });
 });

@@ -6,15 +6,19 @@ import { compactHeap } from '../../src/compact-heap.ts';
 
 const youngBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
 
+/** Allocates objects that survive a few scavenges (as module loading or requests in flight do). */
+function churn(n: number, each?: () => void): void {
+  let keep: object[] = [];
+  for (let i = 0; i < n; i++) {
+    keep.push({ i, s: `x${i}` });
+    if (keep.length > 200_000) keep = [];
+    if (each && i % 1000 === 0) each();
+  }
+}
+
 describe('compactHeap', () => {
   it('gives back the young generation that start-up grew, without leaving gc() reachable', () => {
-    // Objects that survive a few scavenges make V8 grow the young generation, as module loading does.
-    let keep: object[] = [];
-    for (let i = 0; i < 3_000_000; i++) {
-      keep.push({ i, s: `x${i}` });
-      if (keep.length > 200_000) keep = [];
-    }
-    keep = [];
+    churn(3_000_000);
     const grown = youngBytes();
     assert.ok(grown >= 8 * 2 ** 20, `the young generation grew to ${grown} bytes`);
     const r = compactHeap();
@@ -22,5 +26,18 @@ describe('compactHeap', () => {
     assert.ok(r.freedBytes > 0 && r.ms >= 0);
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
     assert.equal(runInNewContext('typeof gc'), 'undefined');
+  });
+
+  it('lets the young generation grow back in big steps once work comes (not by doubling)', () => {
+    compactHeap();
+    const small = youngBytes();
+    let next = small;
+    // The first size V8 grows it to, once enough survived.
+    churn(3_000_000, () => {
+      if (next === small) next = youngBytes();
+    });
+    assert.ok(next > small, `the young generation grew again (${small} bytes)`);
+    // From 1 MiB: 4 MiB with V8's own factor (then 8, 16, 32, 64, 128), 16 MiB with compactHeap's.
+    assert.ok(next >= 8 * small, `grew from ${small} to ${next} bytes in one step`);
   });
 });

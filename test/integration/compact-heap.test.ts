@@ -47,7 +47,7 @@ describe('PUSHCI_COMPACT_HEAP: a real pushci serve at idle', () => {
             return { pid: p.proc.pid!, line: JSON.parse(line), output: p.output };
         return null;
       },
-      30_000,
+      60_000,
       'pushci serve listening',
     ) as Promise<{ pid: number; line: Record<string, unknown>; output: string[] }>;
   }

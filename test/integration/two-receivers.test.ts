@@ -34,7 +34,8 @@ describe('two receiver processes behind one load balancer', () => {
       servers.push({ ...p, base: `http://127.0.0.1:${port}` });
     }
     for (const s of servers)
-      await waitFor(() => s.output.join('').includes('pushci is listening'), 20_000, 'a receiver to listen');
+      // Start-up includes the heap compaction (PUSHCI_COMPACT_HEAP): seconds on a loaded machine.
+      await waitFor(() => s.output.join('').includes('pushci is listening'), 60_000, 'a receiver to listen');
   });
   after(async () => {
     for (const s of servers) s.proc.kill('SIGKILL');

@@ -56,7 +56,14 @@ export async function git(
         ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       });
   if (r.exitCode !== 0) {
-    let msg = `git ${args[0]} failed: ${String(r.stderr).trim().split('\n').slice(-3).join(' / ')}`;
+    // git says what went wrong on its fatal:/error: lines; the advice after them ("Please make sure you
+    // have the correct access rights") is the same whatever the cause, so it goes last, if at all.
+    const lines = String(r.stderr)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const told = lines.filter((l) => /^(fatal|error):/.test(l));
+    let msg = `git ${args[0]} failed: ${(told.length > 0 ? told : lines).slice(-3).join(' / ')}`;
     if (opts.redact) msg = msg.split(opts.redact).join('<clone-url>');
     throw new GitError(msg);
   }

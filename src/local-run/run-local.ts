@@ -6,7 +6,7 @@ import { createFileStores } from '../artifacts/file-stores.ts';
 import { errorMiddleware } from '../http/error-middleware.ts';
 import { jobApiRouter } from '../http/job-api.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { createBuilds } from '../builds/create-builds.ts';
@@ -161,7 +161,8 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
       before: '0'.repeat(snapshot.sha.length),
       after: snapshot.sha,
       headMessage: 'pushci run: the working tree',
-      pusher: null,
+      // You pushed it, as far as the steps know: `github.actor` and `GITHUB_ACTOR` are not empty.
+      pusher: localUser(),
     } as const;
     let event: CiEvent;
     if (opts.event === 'pull_request') {
@@ -244,5 +245,14 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
   } finally {
     for (const fn of closers.reverse()) await fn().catch(() => {});
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** The login of whoever runs `pushci run` (null where the system has no name for the uid). */
+function localUser(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null;
   }
 }

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { makeRepo } from '../helpers/git.ts';
 import { spawnPushci } from '../helpers/process.ts';
@@ -14,6 +14,7 @@ jobs:
   build:
     steps:
       - run: cat committed.txt; cat untracked.txt; echo "changed is $(cat changed.txt)"
+      - run: echo "actor is \${{ github.actor }}/$GITHUB_ACTOR"
   test:
     needs: build
     steps:
@@ -56,6 +57,9 @@ describe('pushci run (a pipeline on the working tree, no server)', () => {
     assert.match(out, /build │ from the last commit/);
     assert.match(out, /build │ not added yet/);
     assert.match(out, /build │ changed is new/);
+    // The one who runs it pushed it, as far as the steps know.
+    const me = userInfo().username;
+    assert.match(out, new RegExp(`build │ actor is ${me}/${me}\n`));
     assert.match(out, /build │ » pushci: runner: sandbox/);
     assert.match(out, /pushci run: ci on .* \(working tree of main, [0-9a-f]{12}\), sandboxed/);
     assert.match(out, /test +│ testing/);

@@ -93,7 +93,9 @@ export function createAddressGuard(allow: readonly string[]): AddressGuard {
     const type = isIP(plain) === 4 ? 'ipv4' : 'ipv6';
     if (allowed.check(plain, type) || (plain !== ip && allowed.check(ip, 'ipv6'))) return null;
     if (denied.check(plain, type)) {
-      return `${ip} is an internal address (loopback, private, link-local, CGNAT, multicast or metadata); allow it with PUSHCI_NOTIFY_ALLOW`;
+      // The exact setting to add, and where: the process that sends (the server, or notify-test).
+      const name = host && isIP(host) === 0 ? host : plain;
+      return `${ip} is an internal address (loopback, private, link-local, CGNAT, multicast or metadata); allow it with PUSHCI_NOTIFY_ALLOW=${name} in the environment of the pushci that sends (the server: restart it)`;
     }
     return null;
   };

@@ -36,6 +36,20 @@ describe('address guard', () => {
     assert.equal(g.refusal('::1'), null);
     assert.equal(g.refusal('10.9.9.9', 'hooks.internal'), null);
   });
+  it('says which exception would allow a refused address, and that the sender must have it', () => {
+    const refused = guard.refusal('127.0.0.1') ?? '';
+    assert.match(
+      refused,
+      /allow it with PUSHCI_NOTIFY_ALLOW=127\.0\.0\.1 in the environment of the pushci that sends/,
+    );
+    assert.equal(
+      createAddressGuard(['127.0.0.1']).refusal('127.0.0.1'),
+      null,
+      'control: that value allows it',
+    );
+    assert.match(guard.refusal('10.9.9.9', 'hooks.internal') ?? '', /PUSHCI_NOTIFY_ALLOW=hooks\.internal /);
+    assert.equal(createAddressGuard(['hooks.internal']).refusal('10.9.9.9', 'hooks.internal'), null);
+  });
   it('unmaps IPv4-mapped IPv6', () => {
     assert.equal(unmapIPv4('::ffff:7f00:1'), '127.0.0.1');
     assert.equal(unmapIPv4('::ffff:10.0.0.1'), '10.0.0.1');

@@ -76,9 +76,16 @@ jobs:
       'pull_request #4 (fork mallory/web x → main)',
     );
     assert.match(await page.locator('main').innerText(), /waiting for approval/);
+    // What it is about: the pull request's title, and its branches rather than refs/pull/4/head.
+    assert.equal((await page.getByTestId('headline').innerText()).trim(), 'A change');
+    assert.match(await page.locator('.meta').first().innerText(), /#4 x → main/);
+    assert.doesNotMatch(await page.locator('.meta').first().innerText(), /refs\/pull/);
     await page.getByTestId('approve').click();
     await waitFor(async () => (await view(id)).status === 'success', 30_000, 'the approved build');
     assert.equal((await view(id)).approval?.by, 'dashboard');
+    await page.goto(`${s.server.base}/#/?event=pull_request`);
+    await page.locator(`tr[data-build="${id}"]`, { hasText: 'A change' }).waitFor();
+    await page.goto(`${s.server.base}/#/builds/${id}`);
     await page.getByTestId('approval').waitFor();
     assert.match(await page.getByTestId('approval').innerText(), /approved by dashboard/);
     assert.equal(await page.getByTestId('approve').count(), 0, 'no approve button once it ran');

@@ -1,6 +1,6 @@
 // The build page's heading: status, name, actions, forge links, what started it and how it went.
 import { ACTIVE } from './build-actions.js';
-import { duration, elapsed, h, status, unsandboxed, when } from './ui.js';
+import { duration, elapsed, h, headline, status, unsandboxed, when } from './ui.js';
 
 function forgeLinks(b) {
   const l = b.links ?? {};
@@ -15,7 +15,13 @@ function forgeLinks(b) {
     ' ',
     b.pull_request ? a(l.pull_request, `#${b.pull_request.number}`, 'link-pull-request') : null,
     b.pull_request ? ' ' : null,
-    b.tag ? a(l.tag, `tag ${b.tag}`, 'link-tag') : b.branch ? a(l.branch, b.branch, 'link-branch') : b.ref,
+    b.tag
+      ? a(l.tag, `tag ${b.tag}`, 'link-tag')
+      : b.branch
+        ? a(l.branch, b.branch, 'link-branch')
+        : b.pull_request
+          ? `${b.pull_request.source_branch} → ${b.pull_request.target_branch}`
+          : b.ref,
     ' ',
     a(l.commit, b.sha.slice(0, 7), 'link-commit'),
   );
@@ -52,7 +58,7 @@ export function buildHeading(b, actions) {
       'p',
       { class: 'meta' },
       forgeLinks(b),
-      b.message ? h('span', { class: 'message' }, ` ${b.message.split('\n')[0]}`) : null,
+      headline(b) ? h('span', { class: 'message', 'data-testid': 'headline' }, ` ${headline(b)}`) : null,
     ),
     h(
       'p',

@@ -1,5 +1,5 @@
 // The builds list: filtered by pipeline, branch, event and status, newest first, paged.
-import { api, duration, h, status, unsandboxed, when } from './ui.js';
+import { api, duration, h, headline, status, unsandboxed, when } from './ui.js';
 
 const STATUSES = [
   'pending-approval',
@@ -28,7 +28,7 @@ function buildRows(builds) {
       h('td', {}, h('a', { href: `#/builds/${b.id}` }, `${b.pipeline} #${b.number}`), unsandboxed(b)),
       h('td', { class: 'mono' }, refOf(b)),
       h('td', { class: 'mono' }, b.sha.slice(0, 7)),
-      h('td', { class: 'wrap' }, b.message?.split('\n')[0] ?? ''),
+      h('td', { class: 'wrap' }, headline(b)),
       h(
         'td',
         { class: 'hide-narrow' },

@@ -13,6 +13,9 @@ export const h = (tag, attrs = {}, ...children) => {
   return el;
 };
 
+/** The line that says what a build is about: its commit's subject, or its pull request's title. */
+export const headline = (b) => (b.message ?? b.pull_request?.title ?? '').split('\n')[0];
+
 export const status = (s) => h('span', { class: `status ${s}`, 'data-status': s }, s);
 
 /** A build whose steps ran without the sandbox says so wherever it is shown. */

@@ -31,7 +31,7 @@ export function globalHelp(commands: readonly AnyCommand[]): string {
     '',
     'pushci <command> --help (or -h) shows what a command takes; pushci help settings lists the setting',
     'flags (each mirrors an environment variable). A .env file in the working directory is read first;',
-    'variables already set win.',
+    'variables already set win. pushci --version prints the version.',
   ].join('\n');
 }
 

@@ -24,6 +24,7 @@ import { worker } from './commands/worker.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { commandHelp, globalHelp, settingsHelp } from './help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
+import { VERSION } from '../version.ts';
 
 /** Every command, in the order `pushci --help` and the README list them. */
 export const COMMANDS: readonly AnyCommand[] = [
@@ -80,6 +81,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') return help(undefined);
   if (name === 'help') return help(rest[0]);
+  if (name === '--version' || name === '-v') {
+    console.log(`pushci ${VERSION}`);
+    return 0;
+  }
   if (name.startsWith('-'))
     throw new UsageError(`pushci: give a command first, then its flags (pushci --help lists them)`);
   const command = byName.get(name);

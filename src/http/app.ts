@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import { Router } from '@koa/router';
@@ -26,10 +25,7 @@ import { createMetrics, type MetricsDeps } from './metrics.ts';
 import { WebhookLog } from '../queue/webhook-log.ts';
 import { createFileStores } from '../artifacts/file-stores.ts';
 import { jobApiRouter } from './job-api.ts';
-
-const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+import { VERSION } from '../version.ts';
 
 /** Wrong tokens one client address may send to `/login` a minute. */
 const LOGIN_FAILURES_PER_MINUTE = 10;

@@ -85,6 +85,16 @@ describe('pushci CLI', () => {
     assert.match(value.stderr, /^pushci logs: --job needs a value/);
   });
 
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = await pushci([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `pushci ${version}\n`);
+    }
+    assert.equal((await pushci(['--verbose'])).code, 2, 'control: another leading flag is still refused');
+  });
+
   it('an unknown command gets a suggestion and exit code 2, with no stack trace', async () => {
     const r = await pushci(['valdiate']);
     assert.equal(r.code, 2);

@@ -8,6 +8,7 @@ import type { JobNames } from './job-names.ts';
 import type { StepDef } from './pipeline.ts';
 import type { PipelineFile } from './schema.ts';
 import { isPosixShell, shellCommand } from './shells.ts';
+import { scriptTitle } from './script-title.ts';
 
 type WrittenJob = PipelineFile['jobs'][string];
 type WrittenStep = NonNullable<WrittenJob['steps']>[number];
@@ -66,7 +67,7 @@ export function compileSteps(
       );
     return {
       ...(s.id !== undefined ? { id: s.id } : {}),
-      name: s.name ?? (s.uses !== undefined ? s.uses.trim() : run.split('\n')[0]!.slice(0, 80)),
+      name: s.name ?? (s.uses !== undefined ? s.uses.trim() : scriptTitle(run)),
       ...(s.uses !== undefined ? { uses: s.uses.trim(), with: withInputs } : {}),
       ...(s.name !== undefined && hasExpression(s.name) ? { nameTemplate: true } : {}),
       run: run,

@@ -4,6 +4,7 @@ import { isObj, textOf, type ActionFileReader, type Path } from './action-file-r
 import { rewriteRunScript } from './run-script.ts';
 import { isPosixShell, shellCommand } from './shells.ts';
 import { hasExpression } from './expr/template.ts';
+import { scriptTitle } from './script-title.ts';
 
 const STEP_KEYS = [
   'id',
@@ -95,8 +96,7 @@ export function compositeSteps(r: ActionFileReader, raw: unknown): ActionStep[] 
     if (wd !== undefined && typeof wd !== 'string')
       r.report(r.pos.of([...p, 'working-directory']), 'working-directory must be a path');
     const c = s['continue-on-error'];
-    const name =
-      textOf(s.name) ?? (typeof run === 'string' ? run.split('\n')[0]!.slice(0, 80) : String(uses));
+    const name = textOf(s.name) ?? (typeof run === 'string' ? scriptTitle(run) : String(uses));
     return [
       {
         id: typeof id === 'string' ? id : null,

@@ -40,6 +40,8 @@ ${a.cloneUrl ? `clone-url: ${a.cloneUrl}\n` : `# clone-url: defaults to the ${a.
   push:
     branches: [${a.branches.map((b) => JSON.stringify(b)).join(', ')}]
     # tags: ['v*']            # uncomment to build tags too
+  pull_request:               # ${a.forge === 'gitlab' ? 'merge' : 'pull'} requests into these branches; a fork's waits for approval (see the README)
+    branches: [${a.branches.map((b) => JSON.stringify(b)).join(', ')}]
 jobs:
   build:
     timeout-minutes: 30

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
-import { githubPush, sendGithub } from '../helpers/payloads.ts';
+import { githubPullRequest, githubPush, sendGithub } from '../helpers/payloads.ts';
 import { type PushciProcess } from '../helpers/process.ts';
 import { waitFor, waitForHttp } from '../helpers/receiver.ts';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -122,5 +122,25 @@ describe('from zero to the first green build', () => {
       'a green build',
     );
     assert.equal(v.pipeline, 'demo');
+    // The hook sends pull requests too (init says so): the pipeline it wrote builds them.
+    repo.git('update-ref', 'refs/pull/3/head', repo.commits[0]!);
+    const pr = await sendGithub(
+      url,
+      githubPullRequest({ number: 3, head: repo.commits[0]!, base: repo.commits[0]!, repo: 'octo-org/demo' }),
+      secret,
+      { 'x-github-event': 'pull_request' },
+    );
+    assert.equal(pr.status, 202, pr.text);
+    const prBuild = await waitFor(
+      async () =>
+        ((b) => (b.status === 'success' ? b : null))(
+          (await (
+            await fetch(`${url}/api/builds/${pr.json.builds[0].id}`, { headers: auth })
+          ).json()) as BuildView,
+        ),
+      30_000,
+      'a green pull request build',
+    );
+    assert.equal(prBuild.event, 'pull_request');
   });
 });

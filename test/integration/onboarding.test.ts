@@ -111,16 +111,16 @@ describe('from zero to the first green build', () => {
     );
     assert.equal(res.status, 202, res.text);
     const auth = { authorization: `Bearer ${env.PUSHCI_API_TOKEN}` };
-    const v = await waitFor(
-      async () =>
-        ((b) => (b.status === 'success' ? b : null))(
-          (await (
-            await fetch(`${url}/api/builds/${res.json.builds[0].id}`, { headers: auth })
-          ).json()) as BuildView,
-        ),
-      30_000,
-      'a green build',
-    );
+    const green = (id: string) =>
+      waitFor(
+        async () =>
+          ((b) => (b.status === 'success' ? b : null))(
+            (await (await fetch(`${url}/api/builds/${id}`, { headers: auth })).json()) as BuildView,
+          ),
+        30_000,
+        `build ${id} green`,
+      );
+    const v = await green(res.json.builds[0].id);
     assert.equal(v.pipeline, 'demo');
     // The hook sends pull requests too (init says so): the pipeline it wrote builds them.
     repo.git('update-ref', 'refs/pull/3/head', repo.commits[0]!);
@@ -131,16 +131,6 @@ describe('from zero to the first green build', () => {
       { 'x-github-event': 'pull_request' },
     );
     assert.equal(pr.status, 202, pr.text);
-    const prBuild = await waitFor(
-      async () =>
-        ((b) => (b.status === 'success' ? b : null))(
-          (await (
-            await fetch(`${url}/api/builds/${pr.json.builds[0].id}`, { headers: auth })
-          ).json()) as BuildView,
-        ),
-      30_000,
-      'a green pull request build',
-    );
-    assert.equal(prBuild.event, 'pull_request');
+    assert.equal((await green(pr.json.builds[0].id)).event, 'pull_request');
   });
 });

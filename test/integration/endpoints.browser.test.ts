@@ -79,6 +79,7 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
       `tr[data-delivery="msg_${build}_build.completed_${id}"][data-state="delivered"]`,
     );
     await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.getByTestId('delivery-when').innerText(), /just now|s ago/, 'when it was sent');
     await row.click();
     await page.locator('tr.attempts:not([hidden])').getByText('200').first().waitFor();
     const m = await waitFor(

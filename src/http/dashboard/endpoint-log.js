@@ -114,6 +114,7 @@ export function deliveryLog(ui, deliveries) {
         ui.h('td', {}, d.attempts),
         ui.h('td', { class: 'mono' }, last ? `${last.status ?? ''} ${last.error ?? ''}` : ''),
         ui.h('td', {}, last ? `${last.duration_ms} ms` : ''),
+        ui.h('td', { class: 'muted', 'data-testid': 'delivery-when' }, last ? ui.ago(last.at) : ''),
       ),
       details,
     );
@@ -124,7 +125,9 @@ export function deliveryLog(ui, deliveries) {
     ui.h(
       'tr',
       {},
-      ...['State', 'Event', 'Build', 'Attempts', 'Last answer', 'Latency'].map((t) => ui.h('th', {}, t)),
+      ...['State', 'Event', 'Build', 'Attempts', 'Last answer', 'Latency', 'When'].map((t) =>
+        ui.h('th', {}, t),
+      ),
     ),
     ...rows,
   );

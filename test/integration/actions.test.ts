@@ -254,6 +254,19 @@ describe('cancel, rerun and manual trigger', () => {
     const longLog = await cli(['logs', (await get(`/api/builds?pipeline=long`)).json.builds[0].id]);
     assert.equal(longLog.code, 1, longLog.out);
     assert.match(longLog.out, /── after ──\nafter: canceled/, `${long}: ${longLog.out}`);
+    // A build by the name pushci builds shows (pipeline#number), the pipeline by its id or its file.
+    const oldest = byName.at(-1)!;
+    for (const ref of [oldest, oldest.replace('prod#', 'org.yml#')]) {
+      const shown = await cli(['logs', ref]);
+      assert.match(
+        shown.out,
+        new RegExp(`── a ──[\\s\\S]*${oldest} (success|failure)`),
+        `${ref}: ${shown.out}`,
+      );
+    }
+    const missing = await cli(['logs', 'prod#9999']);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.out.trim(), 'pushci: no build prod#9999');
     const none = await cli(['builds', '--pipeline', 'gone']);
     assert.equal(none.code, 0, none.out);
     assert.match(none.out, /^no builds match pipeline=gone\n$/);

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { ApiClient } from '../../api-client.ts';
+import { resolveBuild } from '../resolve-build.ts';
 import { UsageError } from '../../errors.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
 
@@ -21,8 +22,9 @@ export const approve: Command = {
   async run({ values, args, config }) {
     if (!args[0]) throw new UsageError('usage: pushci approve <build> [--as NAME]');
     const by = (values.as as string | undefined) ?? userInfo().username;
-    const r = await new ApiClient(config()).json<{ id: string; approval: { by: string; at: string } }>(
-      `/api/builds/${encodeURIComponent(args[0])}/approve`,
+    const api = new ApiClient(config());
+    const r = await api.json<{ id: string; approval: { by: string; at: string } }>(
+      `/api/builds/${encodeURIComponent(await resolveBuild(api, args[0]))}/approve`,
       { method: 'POST', body: JSON.stringify({ by }) },
     );
     console.log(values.json ? JSON.stringify(r) : `approved ${r.id} as ${r.approval.by}; it is queued`);

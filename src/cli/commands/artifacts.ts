@@ -13,6 +13,7 @@ import { loadConfig } from '../../config.ts';
 import { SETTINGS } from '../../settings.ts';
 import { ConfigError } from '../../errors.ts';
 import type { RawCommand } from '../command.ts';
+import { resolveBuild } from '../resolve-build.ts';
 
 export const ARTIFACTS_USAGE = `pushci artifacts: list and download a build's artifacts
 
@@ -48,7 +49,7 @@ export async function artifactsCommand(argv: string[], env = process.env): Promi
     return build || values.help ? 0 : 2;
   }
   const api = new ApiClient(loadConfig(env, values as Record<string, string | boolean>));
-  const id = encodeURIComponent(build);
+  const id = encodeURIComponent(await resolveBuild(api, build));
   if (!name) {
     const { artifacts } = await api.json<{ artifacts: Array<ArtifactInfo & { url: string }> }>(
       `/api/builds/${id}/artifacts`,

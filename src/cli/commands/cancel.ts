@@ -1,4 +1,5 @@
 import { ApiClient } from '../../api-client.ts';
+import { resolveBuild } from '../resolve-build.ts';
 import { UsageError } from '../../errors.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
 
@@ -11,8 +12,9 @@ export const cancel: Command = {
   settings: true,
   async run({ values, args, config }) {
     if (!args[0]) throw new UsageError('usage: pushci cancel <build>');
-    const r = await new ApiClient(config()).json<{ id: string; canceling: boolean }>(
-      `/api/builds/${encodeURIComponent(args[0])}/cancel`,
+    const api = new ApiClient(config());
+    const r = await api.json<{ id: string; canceling: boolean }>(
+      `/api/builds/${encodeURIComponent(await resolveBuild(api, args[0]))}/cancel`,
       { method: 'POST' },
     );
     console.log(values.json ? JSON.stringify(r) : `canceling ${r.id}`);

@@ -1,4 +1,5 @@
 import { ApiClient } from '../../api-client.ts';
+import { resolveBuild } from '../resolve-build.ts';
 import { UsageError } from '../../errors.ts';
 import { followBuild } from '../../follow.ts';
 import type { Command } from '../command.ts';
@@ -23,7 +24,8 @@ export const logs: Command = {
   settings: true,
   async run({ values, args, config }) {
     if (!args[0]) throw new UsageError('usage: pushci logs <build> [--job J] [--follow]');
-    return followBuild(new ApiClient(config()), args[0], {
+    const api = new ApiClient(config());
+    return followBuild(api, await resolveBuild(api, args[0]), {
       job: values.job as string | undefined,
       follow: Boolean(values.follow),
       json: Boolean(values.json),

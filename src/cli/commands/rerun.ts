@@ -1,4 +1,5 @@
 import { ApiClient } from '../../api-client.ts';
+import { resolveBuild } from '../resolve-build.ts';
 import { UsageError } from '../../errors.ts';
 import { followBuild } from '../../follow.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
@@ -27,7 +28,7 @@ export const rerun: Command = {
     if (!args[0]) throw new UsageError('usage: pushci rerun <build> [--failed] [--follow]');
     const api = new ApiClient(config());
     const r = await api.json<{ builds: Array<{ id: string; pipeline: string; number: number }> }>(
-      `/api/builds/${encodeURIComponent(args[0])}/${values.failed ? 'rerun-failed' : 'rerun'}`,
+      `/api/builds/${encodeURIComponent(await resolveBuild(api, args[0]))}/${values.failed ? 'rerun-failed' : 'rerun'}`,
       { method: 'POST' },
     );
     const b = r.builds[0]!;

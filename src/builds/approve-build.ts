@@ -1,4 +1,5 @@
-import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { checkWho } from './check-who.ts';
 import type { Logger } from '../log.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
 import type { BuildStore } from '../queue/store.ts';
@@ -10,17 +11,13 @@ export interface ApproveDeps {
   log: Logger;
 }
 
-/** Who approves: a name for the record (the API has one token, so the caller says who they are). */
-const WHO = /^[\p{L}\p{N} ._@+-]{1,100}$/u;
-
 /**
  * Lets a fork's pull request build run: `pending-approval` becomes `queued` (one compare-and-set, so a
  * build is approved once, and never after a cancel), recording who and when, and the build starts (or
  * waits for its group). Its steps still get no secrets: approving trusts the code to run, not with keys.
  */
 export async function approveBuild(deps: ApproveDeps, id: string, by: string): Promise<BuildRecord> {
-  if (!WHO.test(by))
-    throw new InvalidRequestError('"by" must be a name of 1 to 100 letters, digits, spaces and ._@+-');
+  checkWho(by);
   const record = await deps.store.get(id);
   if (!record) throw new NotFoundError(`no build ${id}`);
   if (record.status !== 'pending-approval')

@@ -5,6 +5,7 @@ import type { ForgeName } from '../model.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { resolveInputs } from '../pipelines/inputs.ts';
 import { repositoryMatches } from '../pipelines/match.ts';
+import { checkWho } from './check-who.ts';
 import { isRepositoryName } from './repository-name.ts';
 import { createBuilds, type CreateBuildsDeps, type CreatedBuild } from './create-builds.ts';
 
@@ -17,6 +18,8 @@ export interface TriggerRequest {
   repository?: string;
   /** Values for the pipeline's `on.workflow_dispatch.inputs`. */
   inputs?: unknown;
+  /** Who starts it: the build's pusher, `github.actor` to its steps (none when absent). */
+  by?: unknown;
 }
 
 const NAME = /^[A-Za-z0-9._/-]{1,255}$/;
@@ -45,6 +48,7 @@ export async function triggerBuild(
         `pipeline ${pipeline.name} is for ${pipeline.repository}, not ${req.repository}`,
       );
   }
+  const by = req.by === undefined ? null : checkWho(req.by);
   const checked = resolveInputs(pipeline.inputs ?? [], req.inputs);
   if (checked.problems.length > 0) throw new InvalidRequestError(checked.problems.join('; '));
   const repository = req.repository ?? pipeline.repository;
@@ -67,7 +71,7 @@ export async function triggerBuild(
     before: '0'.repeat(sha.length),
     after: sha,
     headMessage: null,
-    pusher: null,
+    pusher: by,
   };
   const [created] = await createBuilds(deps, event, [pipeline]);
   return created!;

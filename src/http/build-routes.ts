@@ -166,6 +166,7 @@ export const BUILD_ROUTES: readonly ApiRoute[] = [
           tag: str,
           sha: str,
           repository: str,
+          by: str,
           inputs: {
             type: 'object',
             additionalProperties: { type: ['string', 'number', 'boolean'] },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { buildEnded } from '../helpers/push-build.ts';
 import { makeRepo, type TestRepo } from '../helpers/git.ts';
@@ -267,6 +268,23 @@ describe('cancel, rerun and manual trigger', () => {
     const missing = await cli(['logs', 'prod#9999']);
     assert.equal(missing.code, 1);
     assert.equal(missing.out.trim(), 'pushci: no build prod#9999');
+    // Who started a manual build is its actor: the CLI sends the user's login, the API what "by" says.
+    const mine = await cli(['trigger', 'quick', '--tag', 'v1.0', '--json']);
+    assert.equal(mine.code, 0, mine.out);
+    assert.equal((await get(`/api/builds/${JSON.parse(mine.out).id}`)).json.pusher, userInfo().username);
+    const bot = await post(
+      `${server.base}/api/pipelines/quick/trigger`,
+      '{"tag":"v1.0","by":"release bot"}',
+      auth,
+    );
+    assert.equal(bot.status, 202, bot.text);
+    assert.equal((await final(bot.json.builds[0].id)).pusher, 'release bot');
+    const evil = await post(
+      `${server.base}/api/pipelines/quick/trigger`,
+      '{"tag":"v1.0","by":"x\\n$(id)"}',
+      auth,
+    );
+    assert.equal(evil.status, 400, evil.text);
     const none = await cli(['builds', '--pipeline', 'gone']);
     assert.equal(none.code, 0, none.out);
     assert.match(none.out, /^no builds match pipeline=gone\n$/);

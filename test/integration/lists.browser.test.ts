@@ -140,7 +140,7 @@ describe(
         .locator('h2', { hasText: 'web #4' })
         .locator('[data-status="success"]')
         .waitFor({ timeout: 30_000 });
-      assert.match(await page.locator('.meta').nth(1).innerText(), /^manual/);
+      assert.match(await page.locator('.meta').nth(1).innerText(), /^manual by dashboard/);
       // A ref that does not exist: said plainly, nothing started.
       await page.goto(`${s.server.base}/#/pipelines/web`);
       await page.getByTestId('trigger-ref').fill('no-such-branch');

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { ApiClient } from '../../api-client.ts';
 import { ConfigError, UsageError } from '../../errors.ts';
@@ -49,6 +50,8 @@ export const trigger: Command = {
       ...(values.sha ? { sha: values.sha } : {}),
       ...(values.repo ? { repository: values.repo } : {}),
       ...(values.input ? { inputs: parseInputs(values.input as string[]) } : {}),
+      // Who starts it, as pushci approve records it: the build's github.actor.
+      by: userInfo().username,
     };
     const r = await api
       .json<{

@@ -51,7 +51,7 @@ export async function pipelinePage(main, wanted) {
         e.preventDefault();
         const f = e.currentTarget;
         const ref = f.elements.ref.value.trim();
-        const body = { [f.elements.kind.value]: ref };
+        const body = { [f.elements.kind.value]: ref, by: 'dashboard' };
         if (f.elements.sha.value.trim()) body.sha = f.elements.sha.value.trim();
         if (globRepo) body.repository = f.elements.repository.value.trim();
         if (inputs.length)

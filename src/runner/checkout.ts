@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PullRequestSource } from '../forges/pull-request-source.ts';
 import { GitError, git } from './git.ts';
 import type { SpawnFn } from './spawner/start-spawner.ts';
+import { asyncFileWork, type FileWork } from './files/file-work.ts';
 
 export interface CheckoutOptions {
   dataDir: string;
@@ -27,6 +28,8 @@ export interface CheckoutOptions {
   spawn?: SpawnFn;
   /** Runs fetches into one mirror one at a time (within this worker). */
   serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  /** Writes the checkout's `.git` skeleton (default: node:fs/promises on the event loop). */
+  files?: FileWork;
 }
 
 /** The bare mirror of one clone URL; its name is a hash, never part of a payload. */
@@ -179,15 +182,22 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
   // A repository written by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at
   // the commit; `git reset --hard` then fills the index and the files.
   const dotGit = join(o.workspace, '.git');
-  await mkdir(join(dotGit, 'objects', 'info'), { recursive: true, mode: 0o700 });
-  await mkdir(join(dotGit, 'refs', 'heads'), { recursive: true });
-  await mkdir(join(dotGit, 'refs', 'tags'), { recursive: true });
-  await writeFile(join(dotGit, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-  await writeFile(join(dotGit, 'HEAD'), `${o.sha}\n`);
-  await writeFile(
-    join(dotGit, 'config'),
-    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
-  );
+  await (o.files ?? asyncFileWork).apply([
+    { op: 'mkdir', path: join(dotGit, 'objects', 'info'), mode: 0o700 },
+    { op: 'mkdir', path: join(dotGit, 'refs', 'heads') },
+    { op: 'mkdir', path: join(dotGit, 'refs', 'tags') },
+    {
+      op: 'write',
+      path: join(dotGit, 'objects', 'info', 'alternates'),
+      data: `${join(mirror, 'objects')}\n`,
+    },
+    { op: 'write', path: join(dotGit, 'HEAD'), data: `${o.sha}\n` },
+    {
+      op: 'write',
+      path: join(dotGit, 'config'),
+      data: '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
+    },
+  ]);
   await git(['reset', '-q', '--hard', o.sha], {
     cwd: o.workspace,
     env,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { asyncFileWork } from './files/file-work.ts';
 import { pullRequestSource } from '../forges/pull-request-source.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
@@ -58,9 +58,12 @@ export async function checkoutJob(o: CheckoutJobOptions): Promise<RunJobOutcome 
       `pushci: secrets limited to other events or branches are empty in this build: ${visible.withheld.join(', ')}`,
     );
   log.system(`pushci: checking out ${record.meta.sha}${pr ? ` (pull request #${pr.number})` : ''}`);
-  await mkdir(dirs.root, { recursive: true, mode: 0o700 });
-  await Promise.all(
-    [dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
+  await (deps.files ?? asyncFileWork).apply(
+    [dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((path) => ({
+      op: 'mkdir',
+      path,
+      mode: 0o700,
+    })),
   );
   // Path filters apply to what a push or pull request changed; a manual, scheduled or re-run build means it.
   const filters =
@@ -80,6 +83,7 @@ export async function checkoutJob(o: CheckoutJobOptions): Promise<RunJobOutcome 
     ...(deps.knownCommits ? { known: deps.knownCommits } : {}),
     ...(deps.serialize ? { serialize: deps.serialize } : {}),
     ...(backend.spawn ? { spawn: backend.spawn } : {}),
+    ...(deps.files ? { files: deps.files } : {}),
     ...(pull ? { pull } : {}),
     dataDir: config.dataDir,
     cloneUrl,

@@ -16,6 +16,7 @@ import { noTimings, startTimings } from './job-timings.ts';
 import { parseAliases, requiredLabels, workerLabels } from './labels.ts';
 import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { defaultBranchResolver } from './default-branch.ts';
+import { startFileThread } from './files/start-file-thread.ts';
 
 export interface JobWorkerDeps {
   config: Readonly<Config>;
@@ -56,12 +57,14 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     return run;
   };
   const backend = deps.backend ?? hostBackend();
+  const files = startFileThread();
   const runDeps = {
     ...deps,
     backend,
     knownCommits: new Set<string>(),
     serialize,
     defaultBranch: defaultBranchResolver(),
+    files,
   };
   const redis = withScripts(deps.redis);
 
@@ -226,6 +229,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       await closing;
       clearTimeout(timer);
       await sub.quit().catch(() => sub.disconnect());
+      await files.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { realpath, rm } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
@@ -36,6 +36,7 @@ import { runtimeToken } from './runtime-token.ts';
 import { noTimings, type JobTimings } from './job-timings.ts';
 import { planJob } from './job-plan.ts';
 import { checkoutJob } from './job-checkout.ts';
+import { asyncFileWork, type FileWork } from './files/file-work.ts';
 import { prepareServices, ServiceError, type JobServices } from './services/start-services.ts';
 
 export interface RunJobDeps {
@@ -52,6 +53,8 @@ export interface RunJobDeps {
   serverUrl?: () => string;
   /** The default branch of a clone URL (for cache scopes); one per worker, it remembers answers. */
   defaultBranch?: ReturnType<typeof defaultBranchResolver>;
+  /** The job's file work (folders, checkout skeleton, command files, removal); the worker's own thread. */
+  files?: FileWork;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -236,6 +239,7 @@ export async function runJob(
         addMask,
         jobWorkingDirectory: job.workingDirectory,
         killGraceMs: config.killGraceMs,
+        ...(deps.files ? { files: deps.files } : {}),
         stop,
         cancel: signal,
         deadline,
@@ -285,7 +289,8 @@ export async function runJob(
     timings.lap('sandbox and gateway teardown');
     await log.close().catch(() => {});
     timings.lap('log flush');
-    if (!config.keepWorkspaces) await rm(dirs.root, { recursive: true, force: true }).catch(() => {});
+    if (!config.keepWorkspaces)
+      await (deps.files ?? asyncFileWork).apply([{ op: 'rm', path: dirs.root }]).catch(() => {});
     timings.lap('workspace removal');
   }
 }

@@ -52,6 +52,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     script: s.script,
     ...(s.argv ? { argv: s.argv } : {}),
     shell: s.shell,
+    ...(j.files ? { files: j.files } : {}),
     scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
     cwd: s.cwd,
     env,

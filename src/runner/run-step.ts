@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { JobRuntime } from './backend.ts';
+import { asyncFileWork, type FileWork } from './files/file-work.ts';
 
 /** Longer lines are split into pieces of this size, never dropped. */
 const MAX_LINE = 64 * 1024;
@@ -15,6 +15,8 @@ export interface StepOptions {
   shell: string | null;
   /** Where to write the script file (a host path under the job's `scripts` folder). */
   scriptFile: string;
+  /** Writes the script file (default: node:fs/promises). */
+  files?: FileWork;
   /** Host path of the working directory. */
   cwd: string;
   env: Record<string, string>;
@@ -81,7 +83,14 @@ export function splitLines(stream: Readable, emit: (line: string) => void): Prom
  */
 export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
   if (!o.argv)
-    await writeFile(o.scriptFile, o.script.endsWith('\n') ? o.script : `${o.script}\n`, { mode: 0o600 });
+    await (o.files ?? asyncFileWork).apply([
+      {
+        op: 'write',
+        path: o.scriptFile,
+        data: o.script.endsWith('\n') ? o.script : `${o.script}\n`,
+        mode: 0o600,
+      },
+    ]);
   const step = await rt.start({ argv: o.argv ?? shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
   o.onStarted?.();
   let timedOut = false;

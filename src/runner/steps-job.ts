@@ -6,6 +6,7 @@ import type { JobLog } from './job-log.ts';
 import type { JobTimings } from './job-timings.ts';
 import type { LoadedAction } from './load-action.ts';
 import type { StepFileState } from './step-files.ts';
+import type { FileWork } from './files/file-work.ts';
 
 /** Composite actions may call actions this deep (GitHub's limit too). */
 export const MAX_ACTION_DEPTH = 10;
@@ -32,6 +33,8 @@ export interface StepsJob {
   /** The job's own working directory (job `working-directory`), relative to the checkout. */
   jobWorkingDirectory: string | null;
   killGraceMs: number;
+  /** The job's file work (command files, scripts); default node:fs/promises. */
+  files?: FileWork;
   /** Aborted on cancel or job timeout. */
   stop: AbortSignal;
   /** The cancel signal alone (to tell cancel from timeout). */

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { asyncFileWork, type FileWork } from '../../../../src/runner/files/file-work.ts';
+import { startFileThread } from '../../../../src/runner/files/start-file-thread.ts';
+
+const thread = startFileThread();
+after(() => thread.close());
+
+// The worker's thread and the event-loop fallback must do the same thing.
+for (const [name, files] of [
+  ['the file thread', thread],
+  ['node:fs/promises', asyncFileWork],
+] as Array<[string, FileWork]>) {
+  describe(`a job's file work through ${name}`, () => {
+    it('makes folders and files with their modes, in order', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+      await files.apply([
+        { op: 'mkdir', path: join(dir, 'job', 'tmp', '_step'), mode: 0o700 },
+        { op: 'write', path: join(dir, 'job', 'tmp', '_step', 'output'), data: '', mode: 0o600 },
+        { op: 'write', path: join(dir, 'job', 'HEAD'), data: 'abc\n' },
+      ]);
+      assert.equal(statSync(join(dir, 'job', 'tmp', '_step')).mode & 0o777, 0o700);
+      assert.equal(statSync(join(dir, 'job', 'tmp', '_step', 'output')).mode & 0o777, 0o600);
+      assert.equal(readFileSync(join(dir, 'job', 'HEAD'), 'utf8'), 'abc\n');
+    });
+
+    it('removes a tree, a read-only folder in it too, without following a symlink out of it', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+      const outside = join(dir, 'outside');
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'keep'), 'kept');
+      const job = join(dir, 'job');
+      mkdirSync(join(job, 'src', 'deep', 'er'), { recursive: true });
+      writeFileSync(join(job, 'src', 'deep', 'er', 'f'), 'x');
+      symlinkSync(outside, join(job, 'src', 'link'));
+      chmodSync(join(job, 'src', 'deep'), 0o500);
+      await files.apply([{ op: 'rm', path: job }]);
+      assert.equal(existsSync(job), false);
+      assert.equal(readFileSync(join(outside, 'keep'), 'utf8'), 'kept');
+      // Gone already is not an error (a job whose folder was never made).
+      await files.apply([{ op: 'rm', path: job }]);
+    });
+
+    it('stops at the first failure and says which file, with its code', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+      await assert.rejects(
+        files.apply([
+          { op: 'write', path: join(dir, 'missing', 'f'), data: '' },
+          { op: 'mkdir', path: join(dir, 'after') },
+        ]),
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.message.includes(join(dir, 'missing', 'f')),
+      );
+      assert.equal(existsSync(join(dir, 'after')), false);
+    });
+  });
+}

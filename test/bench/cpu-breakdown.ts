@@ -159,7 +159,6 @@ export async function startCpuBreakdown(o: {
           diff
             .filter(([, n]) => n > 0)
             .sort((a, b) => b[1] - a[1])
-            .slice(0, 10)
             .map(([c, n]) => [c, n / builds]),
         ),
       };

@@ -47,6 +47,8 @@ const ONLY = new Set(
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
 const BUILDS = Number(process.env.BENCH_BUILDS ?? (QUICK ? 300 : 2000));
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 500 : 2000));
+/** BENCH_WORKERS=1 (say): the worker process counts of the trivial-builds part (default 1,2,4; quick 1,2). */
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? (QUICK ? '1,2' : '1,2,4')).split(',').map(Number);
 const SECONDS = QUICK ? 2 : 5;
 /** The unmeasured load each Node server of the intake part gets before its runs. */
 const WARM_UP_SECONDS = QUICK ? 1 : 3;
@@ -1111,7 +1113,7 @@ try {
   if (ONLY.has('profile')) results.profile = await profile(redis, QUICK ? 30 : 100);
   if (ONLY.has('throughput')) {
     const tp: Record<string, unknown> = {};
-    for (const w of QUICK ? [1, 2] : [1, 2, 4]) tp[`workers${w}`] = await throughputVsFloor(redis, w, BUILDS);
+    for (const w of WORKER_COUNTS) tp[`workers${w}`] = await throughputVsFloor(redis, w, BUILDS);
     results.throughput = tp;
   }
   // The same with `network: none`: no slirp4netns and no routes, closer to what the floor's sandbox has.

@@ -149,8 +149,17 @@ export class Lifecycle {
   }
 
   /** Records a job's result, then starts or skips what depended on it and completes the build when done. */
-  async jobFinished(buildId: string, job: string, result: JobResult): Promise<void> {
-    const current = await this.store.get(buildId);
+  async jobFinished(
+    buildId: string,
+    job: string,
+    result: JobResult,
+    /**
+     * The record as `jobStarted` returned it to the worker running the job, to spare a read: the job's
+     * details do not change while it runs (its status is checked again by the compare-and-set).
+     */
+    started?: BuildRecord,
+  ): Promise<void> {
+    const current = started ?? (await this.store.get(buildId));
     const state = current?.jobs.get(job);
     if (!current || !state) return;
     const done: JobState = {
@@ -258,8 +267,7 @@ export class Lifecycle {
     if (ok && after) {
       this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
       await this.emitter.emit('build.completed', after);
-      await this.store.markNotified(after.meta.id);
-      await this.store.recordOutcome(after);
+      await this.store.markNotified(after.meta.id, after);
       await leaveGroup(this.groupParts(), after, (next) => this.startRoots(next));
     }
     return ok;

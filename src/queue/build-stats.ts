@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { BuildRecord } from './build-record.ts';
 import type { Keys } from './keys.ts';
 
@@ -7,12 +7,17 @@ export const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
 /** Counts a final outcome (cluster-wide, for /metrics) and remembers it for the pipeline's badges. */
 export async function recordOutcome(redis: Redis, keys: Keys, r: BuildRecord): Promise<void> {
+  await addOutcome(redis.multi(), keys, r).exec();
+}
+
+/** Adds `recordOutcome`'s writes to a transaction (to count an outcome with other writes at once). */
+export function addOutcome(tx: ChainableCommander, keys: Keys, r: BuildRecord): ChainableCommander {
   const ref = r.meta.branch ?? (r.meta.tag ? `tag:${r.meta.tag}` : r.meta.ref);
-  const tx = redis.multi().hincrby(keys.stats('builds'), r.status, 1);
+  tx.hincrby(keys.stats('builds'), r.status, 1);
   // A badge shows the state of a branch: a pull request's build (maybe from a fork) must not paint it.
   if (r.meta.pull_request === null)
     tx.hset(keys.badges, `${r.meta.pipeline}\n${ref}`, r.status, `${r.meta.pipeline}\n*`, r.status);
-  await tx.exec();
+  return tx;
 }
 
 /** Adds a finished job's duration to the cluster-wide histogram (seconds). */

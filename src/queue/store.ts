@@ -6,7 +6,7 @@ import { InvalidTransitionError } from '../errors.ts';
 import type { BuildRecord, JobState, NewBuild } from './build-record.ts';
 import { jobStateField, jobStatusField, parseBuildHash } from './build-hash.ts';
 import { BuildIntake, type CreateResult, type SeenRecordWrite } from './build-intake.ts';
-import { recordJobDuration, recordOutcome } from './build-stats.ts';
+import { addOutcome, recordJobDuration, recordOutcome } from './build-stats.ts';
 import { listBuilds, type BuildFilter } from './list-builds.ts';
 import type { Keys } from './keys.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
@@ -72,9 +72,14 @@ export class BuildStore {
     return recordJobDuration(this.redis, this.keys, seconds);
   }
 
-  /** Records that the build's final outcome is announced (its build.completed is queued): it leaves the active index. */
-  async markNotified(id: string): Promise<void> {
-    await this.redis.multi().hset(this.keys.build(id), 'notified', '1').zrem(this.keys.active, id).exec();
+  /**
+   * Records that the build's final outcome is announced (its build.completed is queued): it leaves the
+   * active index. With `outcome`, the outcome is counted in the same transaction (see `recordOutcome`).
+   */
+  async markNotified(id: string, outcome?: BuildRecord): Promise<void> {
+    const tx = this.redis.multi().hset(this.keys.build(id), 'notified', '1').zrem(this.keys.active, id);
+    if (outcome) addOutcome(tx, this.keys, outcome);
+    await tx.exec();
   }
 
   /** Ids of builds whose outcome is not fully announced, created before `before` (ms), oldest first. */

@@ -148,7 +148,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
           (shuttingDown ? 'shutdown: the worker stopped before the job finished' : outcome.reason);
       }
       jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
-      await lifecycle.jobFinished(buildId, name, outcome);
+      await lifecycle.jobFinished(buildId, name, outcome, started.record);
       timings.lap('state write: result, status webhooks queued');
       if (config.jobTimings) jlog.info({ queued_ms: queuedMs, ms: timings.phases() }, 'job timings');
       if (

@@ -127,7 +127,14 @@ export class Lifecycle {
       finished_at: null,
       ...(runner ? { runner } : {}),
     };
-    const { ok, record } = await this.store.moveJob(buildId, job, ['queued', 'running'], 'running', next);
+    // The build moves to running with its first job, in the same round trip (unless a cancel was asked for).
+    const { ok, buildMoved, record } = await this.store.startJob(
+      buildId,
+      job,
+      ['queued', 'running'],
+      next,
+      next.started_at!,
+    );
     if (!ok || !record) return null;
     if (record.cancelReason) {
       // Cancelled between our first look and the compare-and-set: the broadcast may have missed us.
@@ -138,13 +145,7 @@ export class Lifecycle {
       });
       return null;
     }
-    if (record.status === 'queued') {
-      const started = await this.store.moveBuild(buildId, ['queued'], 'running', {
-        started_at: next.started_at!,
-        reason: null,
-      });
-      if (started.ok && started.record) await this.emitter.emit('build.started', started.record);
-    }
+    if (buildMoved) await this.emitter.emit('build.started', record);
     return { record, attempt: next.attempt };
   }
 

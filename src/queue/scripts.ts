@@ -64,6 +64,7 @@ const COMMANDS = {
   pushciArtifactDrop: 'artifact-drop-3.lua',
   pushciCacheDrop: 'cache-drop-5.lua',
   pushciCas: 'cas-1.lua',
+  pushciStartJob: 'start-job-1.lua',
   pushciCreate: 'create.lua',
   pushciGroupAdd: 'group-add-1.lua',
   pushciGroupRemove: 'group-remove-1.lua',
@@ -113,6 +114,19 @@ export type ScriptRedis = Redis & {
     field: string,
   ): Promise<number>;
   pushciCas(key: string, field: string, from: string, ...set: string[]): Promise<Array<string | number>>;
+  pushciStartJob(
+    key: string,
+    ...args: [
+      statusField: string,
+      from: string,
+      to: string,
+      stateField: string,
+      state: string,
+      buildFrom: string,
+      buildTo: string,
+      startedAt: string,
+    ]
+  ): Promise<Array<string | number>>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
   pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
   pushciGroupRemove(key: string, id: string): Promise<string[]>;

@@ -122,6 +122,38 @@ export class BuildStore {
   }
 
   /**
+   * A job's start: moves it from one of `from` to running with its new details and, in the same
+   * round trip, its build from queued to running (`started_at`) when it is still queued and no cancel
+   * was asked for. Returns whether the job moved, whether the build did, and the record afterwards.
+   */
+  async startJob(
+    id: string,
+    job: string,
+    from: readonly JobStatus[],
+    details: JobState,
+    startedAt: string,
+  ): Promise<Moved & { buildMoved: boolean }> {
+    if (!canMoveBuild('queued', 'running')) throw new InvalidTransitionError(`build ${id}: queued → running`);
+    for (const f of from)
+      if (!canMoveJob(f, 'running'))
+        throw new InvalidTransitionError(`job ${job} of build ${id}: ${f} → running`);
+    const [ok, moved, ...rest] = await this.redis.pushciStartJob(
+      this.keys.build(id),
+      jobStatusField(job),
+      `,${from.join(',')},`,
+      'running',
+      jobStateField(job),
+      JSON.stringify(details),
+      'queued',
+      'running',
+      startedAt,
+    );
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < rest.length; i += 2) hash[String(rest[i])] = String(rest[i + 1]);
+    return { ok: Number(ok) === 1, buildMoved: Number(moved) === 1, record: await this.parse(hash) };
+  }
+
+  /**
    * Moves a build from one of `from` to `to` (each move must be in the transition table) with the
    * times and reason that go with it, in one compare-and-set. The only writer of a build's state.
    */

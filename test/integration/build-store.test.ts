@@ -34,6 +34,40 @@ describe('the build store writes states only along the transition table', () => 
     assert.equal(b.record?.status, 'running');
   });
 
+  it('starts a job and its queued build in one step; not the build once a cancel was asked for, not a job that moved on', async () => {
+    const details = { attempt: 1, exit_code: null, reason: null, started_at: 't1', finished_at: null };
+    const id = await stored();
+    await store.moveJob(id, 'build', ['pending'], 'queued');
+    await store.setWaitingReason(id, 'waiting for its concurrency group');
+    const first = await store.startJob(id, 'build', ['queued', 'running'], details, 't1');
+    assert.equal(first.ok, true);
+    assert.equal(first.buildMoved, true);
+    assert.equal(first.record?.jobs.get('build')?.status, 'running');
+    assert.equal(first.record?.jobs.get('build')?.started_at, 't1');
+    assert.equal(first.record?.status, 'running');
+    assert.equal(first.record?.started_at, 't1');
+    assert.equal(first.record?.reason, null, 'the waiting reason is cleared');
+    // A second attempt of the job (its worker died): the job moves again, the build stays as it is.
+    const again = await store.startJob(id, 'build', ['queued', 'running'], { ...details, attempt: 2 }, 't2');
+    assert.equal(again.ok, true);
+    assert.equal(again.buildMoved, false);
+    assert.equal(again.record?.started_at, 't1');
+
+    const canceled = await stored();
+    await store.moveJob(canceled, 'build', ['pending'], 'queued');
+    await store.requestCancel(canceled, 'stop');
+    const c = await store.startJob(canceled, 'build', ['queued'], details, 't1');
+    assert.equal(c.ok, true, 'the job moves (its worker then ends it as canceled)');
+    assert.equal(c.buildMoved, false);
+    assert.equal(c.record?.status, 'queued');
+
+    const pending = await stored();
+    const p = await store.startJob(pending, 'build', ['queued'], details, 't1');
+    assert.equal(p.ok, false, 'a pending job does not start');
+    assert.equal(p.buildMoved, false);
+    assert.equal((await store.get(pending))?.status, 'queued');
+  });
+
   it('refuses a move the table does not list, and writes nothing', async () => {
     const id = await stored();
     await assert.rejects(store.moveJob(id, 'build', ['pending'], 'success'), InvalidTransitionError);

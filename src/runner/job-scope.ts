@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { JobResult } from '../builds/lifecycle.ts';
+import type { Keys } from '../queue/keys.ts';
+import { JobLog } from './job-log.ts';
+import type { JobPlan } from './job-plan.ts';
+import { createMasker } from './mask.ts';
+import { createStepFileState, type StepFileState } from './step-files.ts';
+
+/**
+ * What every part of one job attempt shares: its log (every line masked), the masker that
+ * `::add-mask::` grows while the job runs, what the steps' command files gathered, and the job's clock:
+ * the signal that stops it (a cancel or its timeout) and how a stopped job ends.
+ */
+export interface JobScope {
+  log: JobLog;
+  mask: (text: string) => string;
+  addMask: (value: string) => void;
+  fromSteps: StepFileState;
+  /** The cancel the job was given (a user's cancel, a shutdown), without its timeout. */
+  cancel: AbortSignal | undefined;
+  /** Aborted by a cancel or by the job's timeout. */
+  stop: AbortSignal;
+  /** When the timeout fires (ms since the epoch). */
+  deadline: number;
+  timeoutMs: number;
+  /** The reason a timed-out job gets, e.g. `job timed out after 60 min`. */
+  timeoutText: string;
+  /** The outcome of a job a cancel or its timeout stopped; `where` is said in the log. */
+  stopped: (where: string | null) => JobResult;
+  /** Stops the timeout's timer (the job has ended). */
+  close(): void;
+}
+
+export function openJobScope(
+  deps: { config: Readonly<Config>; redis: Redis; keys: Keys },
+  buildId: string,
+  jobName: string,
+  plan: Pick<JobPlan, 'job' | 'secrets'>,
+  cancel: AbortSignal | undefined,
+): JobScope {
+  const { config } = deps;
+  const secrets = plan.secrets;
+  // ::add-mask:: adds values while the job runs, so the masker is rebuilt then.
+  let masker = createMasker(secrets);
+  const mask = (text: string) => masker(text);
+  const addMask = (value: string) => {
+    if (value.trim().length === 0 || secrets.has(value)) return;
+    secrets.add(value);
+    masker = createMasker(secrets);
+  };
+  const log = new JobLog(deps.redis, deps.keys.log(buildId, jobName), config.logMaxBytes, mask);
+  const minutes = plan.job.timeoutMinutes ?? config.jobTimeoutMinutes;
+  const timeoutMs = minutes * 60_000;
+  const timeoutText = `job timed out after ${minutes} min`;
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  const stop = cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal;
+  const stopped = (where: string | null): JobResult => {
+    if (cancel?.aborted) {
+      if (where) log.system(`pushci: job canceled ${where}`);
+      return { status: 'canceled', exitCode: null, reason: String(cancel.reason ?? 'canceled') };
+    }
+    if (where) log.system(`pushci: ${timeoutText} (${where})`);
+    return { status: 'failure', exitCode: null, reason: timeoutText };
+  };
+  return {
+    log,
+    mask,
+    addMask,
+    fromSteps: createStepFileState(),
+    cancel,
+    stop,
+    deadline: Date.now() + timeoutMs,
+    timeoutMs,
+    timeoutText,
+    stopped,
+    close: () => clearTimeout(timer),
+  };
+}

@@ -8,6 +8,7 @@ import type { JobDirs, JobRuntime } from './backend.ts';
 import type { JobFilesClient } from './job-files-client.ts';
 import { splitLines } from './run-step.ts';
 import { hashFiles, selectFiles } from './workspace-files.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 export interface JobFilesContext {
   runtime: JobRuntime;
@@ -32,8 +33,6 @@ export interface ResolvedCache {
   /** The key itself was found (nothing to save afterwards). */
   exactHit: boolean;
 }
-
-const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 // Both run INSIDE the job's sandbox, as the job: a symlink the job planted can only lead to places the
 // job may write anyway, and nothing of the worker's is in reach. Caches hold two roots: `w/` is the
@@ -148,7 +147,7 @@ export async function restoreCaches(ctx: JobFilesContext, caches: ResolvedCache[
       if (code !== 0) throw new Error(`unpacking failed (exit code ${code})`);
       c.exactHit = hit.key === c.key;
       ctx.say(
-        `pushci: cache "${c.key}": restored ${hit.key === c.key ? '' : `from "${hit.key}" `}(${MB(hit.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        `pushci: cache "${c.key}": restored ${hit.key === c.key ? '' : `from "${hit.key}" `}(${formatBytes(hit.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );
     } catch (err) {
       ctx.say(`pushci: cache "${c.key}": could not restore it: ${(err as Error).message}`);
@@ -178,7 +177,7 @@ export async function saveCaches(ctx: JobFilesContext, caches: ResolvedCache[]):
       if (result instanceof Error) throw result;
       ctx.say(
         result.saved
-          ? `pushci: cache "${c.key}": saved (${MB(result.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`
+          ? `pushci: cache "${c.key}": saved (${formatBytes(result.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`
           : `pushci: cache "${c.key}": exists already, not saved`,
       );
     } catch (err) {
@@ -222,7 +221,7 @@ export async function uploadArtifacts(ctx: JobFilesContext, job: JobDef): Promis
     if (code !== 0) throw new Error(`could not pack artifact "${a.name}" (exit code ${code})`);
     if (result instanceof Error) throw new Error(`could not upload artifact "${a.name}": ${result.message}`);
     ctx.say(
-      `pushci: artifact "${a.name}": uploaded ${files.length} file${files.length === 1 ? '' : 's'} (${MB(result.size)})`,
+      `pushci: artifact "${a.name}": uploaded ${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(result.size)})`,
     );
   }
 }

@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobLimits } from '../../backend.ts';
 import { processExists } from '../../process-exists.ts';
+import { formatBytes } from '../../../format-bytes.ts';
 
 /** Where per-job cgroups can be made: cgroup v2 (one tree) or v1 (a `pids` and a `memory` tree). */
 export type CgroupRoots = { version: 2; base: string } | { version: 1; pids: string; memory: string };
@@ -120,11 +121,6 @@ export async function createJobCgroup(
     remove: () => removeWhenEmpty([pdir, mdir]),
   };
 }
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-export const formatBytes = (n: number) =>
-  n >= GiB ? `${+(n / GiB).toFixed(1)} GiB` : `${+(n / MiB).toFixed(1)} MiB`;
 
 function memoryMessage(l: JobLimits): string {
   return `ran out of memory: the job's memory limit is ${formatBytes(l.memoryBytes)} (PUSHCI_JOB_MEMORY)`;

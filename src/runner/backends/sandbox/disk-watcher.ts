@@ -1,5 +1,5 @@
 import { diskUsage } from '../../disk-usage.ts';
-import { formatBytes } from './cgroups.ts';
+import { formatBytes } from '../../../format-bytes.ts';
 
 /** A job may hold one file, folder or link per this many bytes of PUSHCI_JOB_DISK. */
 export const BYTES_PER_FILE = 4096;

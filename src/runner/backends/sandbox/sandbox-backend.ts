@@ -11,7 +11,8 @@ import type {
   StartedStep,
   StepExit,
 } from '../../backend.ts';
-import { createJobCgroup, formatBytes, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
+import { formatBytes } from '../../../format-bytes.ts';
+import { createJobCgroup, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { watchDisk } from './disk-watcher.ts';
 import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
 import { blockedDestinations, stepCommand } from './network.ts';

@@ -67,7 +67,7 @@ export const SETTINGS = [
     flag: 'replay-window',
     kind: 'duration',
     default: '7d',
-    doc: 'How long the exact signed body of a push is remembered per forge and repository, so a captured delivery resent with a new delivery id creates no second build (0: off).',
+    doc: "How long the exact signed body of a GitHub delivery is remembered per repository, so a captured delivery resent with a new delivery id creates no second build (0: off). Other forges' bodies name no push time and are not remembered.",
   },
   {
     key: 'rateLimit',

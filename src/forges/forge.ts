@@ -27,11 +27,6 @@ export type ForgeResult =
       kind: 'build';
       deliveryId: string;
       events: Array<PushEvent | PullRequestEvent>;
-      /**
-       * The signature covers the delivery id too (GitLab's signing tokens), so a replay cannot give the
-       * body a new one: the receiver de-duplicates by the id alone, not also by the body's bytes.
-       */
-      signedId?: true;
     }
   | { kind: 'ping'; deliveryId: string }
   | { kind: 'ignored'; event: string; deliveryId: string; reason?: string };
@@ -42,6 +37,14 @@ export type ForgeResult =
  */
 export interface Inbound {
   readonly name: ForgeName;
+  /**
+   * Each delivery's body names its own push (GitHub's `repository.pushed_at`, a pull request's
+   * `updated_at`), so the same signed bytes under a new delivery id can only be a replay and are
+   * refused (`PUSHCI_REPLAY_WINDOW`). Forges whose bodies carry no such field (GitLab, Bitbucket, Gitea,
+   * Forgejo) leave it unset: there a branch moved between the same two commits again, or a tag deleted
+   * and pushed again, sends the same bytes, and refusing them would lose a real push.
+   */
+  readonly uniqueBodies?: true;
   /** Resolves when the request is authentic; throws `SignatureMissingError` or `SignatureMismatchError`. */
   verify(req: InboundRequest): Promise<void>;
   /** Reads a verified request (see `ForgeResult`). Throws `MalformedPayloadError` for a broken body. */

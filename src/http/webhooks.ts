@@ -151,12 +151,13 @@ export function webhookReceiver(deps: WebhookDeps) {
     if (deps.redis.status !== 'ready')
       throw new StoreUnavailableError('Redis is not reachable; nothing was stored, redeliver later');
 
-    // The signature covers only the body: the same bytes under a fresh delivery id are a replay.
+    // The signature covers only the body: where every push's body is its own, the same bytes under a
+    // fresh delivery id are a replay (Inbound.uniqueBodies says why other forges are not asked).
     const dedupe: DeliveryDedupe = {
       key: deps.store.keys.seen(forge.name, headKey?.key ?? result.deliveryId),
       ttlMs: deps.dedupeWindowMs,
     };
-    if (deps.replayWindowMs > 0 && !result.signedId) {
+    if (deps.replayWindowMs > 0 && forge.uniqueBodies) {
       const digest = createHash('sha256').update(inbound.body).digest('hex');
       const repository = pushes[0]!.event.repository;
       dedupe.body = {

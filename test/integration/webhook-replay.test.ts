@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { githubPush, githubSignature, gitlabPush, post, type Sent } from '../helpers/payloads.ts';
 import { suiteReceiver } from '../helpers/suite-receiver.ts';
 
 const SECRET = 'gh-secret-' + randomUUID();
 const TOKEN = 'gl-token-' + randomUUID();
+const BITBUCKET = 'bb-secret-' + randomUUID();
 const SHA = 'a'.repeat(40);
 
 /** A captured signed push body, sent as is; only the delivery id header is the sender's to choose. */
@@ -23,8 +26,12 @@ describe('a captured signed webhook replayed with a new delivery id', () => {
   const pipeline = (repository: string) =>
     `repository: ${repository}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\n`;
   const s = suiteReceiver(
-    { 'gh.yml': pipeline('octo-org/web'), 'gl.yml': `name: gl\n${pipeline('group/app')}` },
-    { GITHUB_WEBHOOK_SECRET: SECRET, GITLAB_WEBHOOK_TOKEN: TOKEN },
+    {
+      'gh.yml': pipeline('octo-org/web'),
+      'gl.yml': `name: gl\n${pipeline('group/app')}`,
+      'bb.yml': `name: bb\n${pipeline('team_name/repo_name')}`,
+    },
+    { GITHUB_WEBHOOK_SECRET: SECRET, GITLAB_WEBHOOK_TOKEN: TOKEN, BITBUCKET_WEBHOOK_SECRET: BITBUCKET },
   );
   const builds = () => s.builds();
 
@@ -99,27 +106,56 @@ describe('a captured signed webhook replayed with a new delivery id', () => {
     assert.equal(await builds(), start + 2);
   });
 
-  it('catches a GitLab push (a fixed token, no signature) resent with a new event uuid', async () => {
-    const body = JSON.stringify(gitlabPush({ before: SHA, after: 'f'.repeat(40), repo: 'group/app' }));
+  // GitLab's and Bitbucket's bodies name no push time: the same bytes again can be a real push, which
+  // must build (GitLab's token is sent with every request anyway; a captured one can forge any body).
+  it('still builds a GitLab tag deleted and pushed again on the same commit (control)', async () => {
+    const body = JSON.stringify(
+      gitlabPush({ ref: 'refs/tags/v1', before: '0'.repeat(40), after: 'f'.repeat(40), repo: 'group/app' }),
+    );
     const send = () =>
       post(`${s.server.base}/webhooks/gitlab`, body, {
-        'x-gitlab-event': 'Push Hook',
+        'x-gitlab-event': 'Tag Push Hook',
         'x-gitlab-token': TOKEN,
         'x-gitlab-event-uuid': randomUUID(),
       });
     const start = await builds();
     const first = await send();
     assert.equal(first.status, 202, first.text);
-    const replay = await send();
-    assert.equal(replay.status, 200, replay.text);
-    assert.equal(replay.json.duplicate, true);
-    assert.deepEqual(ids(replay), ids(first));
-    assert.equal(await builds(), start + 1);
+    const again = await send();
+    assert.equal(again.status, 202, again.text);
+    assert.notDeepEqual(ids(again), ids(first));
+    assert.equal(await builds(), start + 2);
+  });
+
+  it('still builds a Bitbucket branch moved between the same two commits again (control)', async () => {
+    const fixture = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../fixtures/bitbucket/push.json'), 'utf8'),
+    );
+    fixture.push.changes = [fixture.push.changes[0]];
+    fixture.push.changes[0].old.target.hash = SHA;
+    fixture.push.changes[0].new.target.hash = 'b'.repeat(40);
+    const body = JSON.stringify(fixture);
+    const send = () =>
+      post(`${s.server.base}/webhooks/bitbucket`, body, {
+        'x-event-key': 'repo:push',
+        'x-request-uuid': randomUUID(),
+        'x-hub-signature': `sha256=${createHmac('sha256', BITBUCKET).update(body).digest('hex')}`,
+      });
+    const start = await builds();
+    const first = await send();
+    assert.equal(first.status, 202, first.text);
+    const again = await send();
+    assert.equal(again.status, 202, again.text);
+    assert.equal(await builds(), start + 2);
   });
 
   it('forgets a body after PUSHCI_REPLAY_WINDOW (the key expires with it)', async () => {
     const keys = await s.client.keys(`${s.redis.prefix}:seen-body:*`);
     assert.ok(keys.length >= 4, keys.join(' '));
+    assert.ok(
+      keys.every((k) => k.includes(':github:')),
+      `only GitHub bodies are remembered: ${keys.join(' ')}`,
+    );
     const window = s.server.config.replayWindowMs;
     assert.equal(window, 7 * 86_400_000);
     for (const k of keys) {

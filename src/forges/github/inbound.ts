@@ -22,6 +22,7 @@ const GITHUB: GithubDialect = {
 export function createGithubInbound(secrets: readonly string[]): Inbound {
   return {
     name: 'github',
+    uniqueBodies: true,
 
     async verify(req: InboundRequest) {
       const signature = header(req, 'x-hub-signature-256');

@@ -93,11 +93,9 @@ export function createGitlabInbound({ tokens, signingTokens }: GitlabSecrets): I
       const payload = parseJsonObject(decodeUtf8(req.body) ?? '');
       if (!PUSH_EVENTS.has(event) && event !== 'Merge Request Hook')
         return { kind: 'ignored', event, deliveryId };
-      const result: ForgeResult =
-        event === 'Merge Request Hook'
-          ? mergeRequest(payload, deliveryId, event)
-          : { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
-      return signers.length > 0 && result.kind === 'build' ? { ...result, signedId: true } : result;
+      return event === 'Merge Request Hook'
+        ? mergeRequest(payload, deliveryId, event)
+        : { kind: 'build', deliveryId, events: [toPushEvent(payload, deliveryId)] };
     },
   };
 }

@@ -4,6 +4,8 @@ import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { matchesList, parseGlob, type Glob } from '../pipelines/glob.ts';
 import { openedPath } from './opened-path.ts';
+import { MAX_HASH_BYTES } from './hash-files.ts';
+import { formatBytes } from '../format-bytes.ts';
 
 /**
  * Where the walk starts: the literal leading folders of each including pattern (`dist/**` → `dist`,
@@ -82,17 +84,30 @@ export async function hashFiles(root: string, patterns: readonly string[]): Prom
   const all = createHash('sha256');
   let any = false;
   const real = await realpath(root);
+  let total = 0;
   for (const rel of await selectFiles(root, patterns)) {
     const path = join(root, rel);
     if (!(await lstat(path)).isFile()) continue;
-    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a file swapped for a FIFO since the checks opens at once rather than never.
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     // A folder on the way swapped for a symlink since the checks (the job's processes still run).
-    if (openedPath(fh.fd) !== join(real, rel)) {
+    if (!(await fh.stat()).isFile() || openedPath(fh.fd) !== join(real, rel)) {
       await fh.close();
-      throw new Error(`${rel} was moved while it was read (a process of the job is changing the checkout)`);
+      throw new Error(
+        `${rel} was moved or replaced while it was read (a process of the job is changing the checkout)`,
+      );
     }
     const one = createHash('sha256');
-    for await (const chunk of createReadStream('', { fd: fh })) one.update(chunk as Buffer);
+    for await (const chunk of createReadStream('', { fd: fh })) {
+      total += (chunk as Buffer).length;
+      // Leaving the loop destroys the stream, which closes the file.
+      if (total > MAX_HASH_BYTES) {
+        throw new Error(
+          `the matching files hold more than ${formatBytes(MAX_HASH_BYTES)} (reached at ${rel}); hash fewer files`,
+        );
+      }
+      one.update(chunk as Buffer);
+    }
     all.update(one.digest());
     any = true;
   }

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ExpressionError } from '../../../src/pipelines/expr/expression-error.ts';
-import { hashFiles } from '../../../src/runner/hash-files.ts';
+import { hashFiles, MAX_HASH_BYTES } from '../../../src/runner/hash-files.ts';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest();
 
@@ -35,5 +44,59 @@ describe('hashFiles() of a step (synchronous, on the worker)', () => {
     );
     // Control: the same checkout under a cap it fits in.
     assert.notEqual(hashFiles(root, ['**/x.lock'], 100), '');
+  });
+});
+
+describe('hashFiles() against what a process of the job can make of the checkout', () => {
+  const root = mkdtempSync(join(tmpdir(), 'pushci-hash-files-attack-'));
+
+  it('refuses to read more than its cap of bytes: a sparse file costs a step nothing to make', () => {
+    const dir = join(root, 'sparse');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'small.lock'), 'ok\n');
+    // Control: an ordinary lock file hashes.
+    assert.notEqual(hashFiles(dir, ['*.lock']), '');
+    const big = openSync(join(dir, 'big.lock'), 'w');
+    ftruncateSync(big, MAX_HASH_BYTES + 1);
+    closeSync(big);
+    assert.throws(
+      () => hashFiles(dir, ['*.lock']),
+      (e: Error) =>
+        e instanceof ExpressionError && /hold more than 512 MiB \(reached at big\.lock\)/.test(e.message),
+    );
+  });
+
+  it('never waits on a FIFO swapped in for a matched file between the walk and the read', () => {
+    const dir = join(root, 'fifo');
+    mkdirSync(dir);
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `f${i}.lock`), `${i}\n`);
+    // A process of the job swapping one lock file for a FIFO and back, as fast as it can.
+    const toggler = spawn(
+      'bash',
+      ['-c', 'while :; do rm -f a.lock; echo hi > a.lock; rm -f a.lock; mkfifo a.lock; done'],
+      {
+        cwd: dir,
+        stdio: 'ignore',
+      },
+    );
+    try {
+      // In a child process: a hashFiles() stuck on a FIFO would hold this one's event loop forever.
+      const script = `import { hashFiles } from ${JSON.stringify(join(import.meta.dirname, '../../../src/runner/hash-files.ts'))};
+        let refused = 0, hashed = 0;
+        const until = Date.now() + 4000;
+        while (Date.now() < until) { try { hashFiles(${JSON.stringify(dir)}, ['*.lock']); hashed++; } catch { refused++; } }
+        console.log(JSON.stringify({ hashed, refused }));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        timeout: 60_000,
+        encoding: 'utf8',
+      });
+      assert.equal(r.signal, null, 'hashFiles() hung on the FIFO (killed after 60 s)');
+      assert.equal(r.status, 0, r.stderr);
+      const { hashed } = JSON.parse(r.stdout) as { hashed: number; refused: number };
+      // Control: with the file a regular one at times, hashing goes on.
+      assert.ok(hashed > 0, r.stdout);
+    } finally {
+      toggler.kill('SIGKILL');
+    }
   });
 });

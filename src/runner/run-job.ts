@@ -71,7 +71,9 @@ export async function runJob(
   const scope = openJobScope(deps, record.meta.id, jobName, plan, signal);
   const holds = jobHolds(new JobCredentials(deps.redis, deps.keys.prefix));
   try {
-    return await runAttempt({ deps, record, jobName, attempt, plan, scope, holds, timings });
+    const outcome = await runAttempt({ deps, record, jobName, attempt, plan, scope, holds, timings });
+    // Every reason is masked here, the one way out: a step's name or an action's text may hold a secret.
+    return outcome.reason ? { ...outcome, reason: scope.mask(outcome.reason) } : outcome;
   } catch (err) {
     const reason = scope.mask((err as Error).message);
     scope.log.system(`pushci: error: ${reason}`);
@@ -181,8 +183,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
     },
     job.steps,
   );
-  if ('end' in ran)
-    return { ...ran.end, reason: ran.end.reason === null ? null : scope.mask(ran.end.reason) };
+  if ('end' in ran) return ran.end;
   const failed = ran.failed;
   (contexts.job as { status: string }).status = failed ? 'failure' : 'success';
   const ended = jobEnding({
@@ -192,8 +193,8 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
     mask: scope.mask,
     say: (line) => log.system(line),
   });
-  // The reason names the step, whose name may hold a secret (`name: deploy ${{ secrets.X }}`).
-  if (failed) return { status: 'failure', ...failed, reason: scope.mask(failed.reason), ...ended };
+  // The reason names the step, whose name may hold a secret: runJob masks it.
+  if (failed) return { status: 'failure', ...failed, ...ended };
   if (stop.aborted) return scope.stopped('after the last step');
   // Caches and artifacts are kept only from a job that succeeded.
   await saveCaches(files, caches);

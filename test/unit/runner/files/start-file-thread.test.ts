@@ -66,3 +66,23 @@ for (const [name, files] of [
     });
   });
 }
+
+describe("the file thread with one job's large removal on its way", () => {
+  it("does another job's small batch first instead of holding it behind the removal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+    const big = join(dir, 'big');
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(join(big, `d${d}`), { recursive: true });
+      for (let f = 0; f < 1000; f++) writeFileSync(join(big, `d${d}`, `f${f}`), '');
+    }
+    const order: string[] = [];
+    const removal = thread.apply([{ op: 'rm', path: big }]).then(() => order.push('removal'));
+    const small = thread
+      .apply([{ op: 'write', path: join(dir, 'script'), data: 'true\n' }])
+      .then(() => order.push('small'));
+    await Promise.all([removal, small]);
+    assert.deepEqual(order, ['small', 'removal']);
+    assert.equal(existsSync(big), false);
+    assert.equal(readFileSync(join(dir, 'script'), 'utf8'), 'true\n');
+  });
+});

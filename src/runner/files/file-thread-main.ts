@@ -2,10 +2,9 @@
  * The file thread's entry (see startFileThread): each message is a batch of file operations, done in
  * order; the answer carries the batch's id and the first error, if any.
  */
-import { rm } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { applyFileOps } from './apply-file-ops.ts';
-import type { FileOp } from './file-work.ts';
+import { asyncFileWork, type FileOp } from './file-work.ts';
 
 const answer = (id: number, e: unknown) => {
   const err = e as NodeJS.ErrnoException | null;
@@ -16,9 +15,7 @@ parentPort!.on('message', (m: { id: number; ops: FileOp[] }) => {
   // A job's removal can take seconds (a workspace of 200,000 files): done through libuv's pool, so the
   // thread goes on with the next batch, another job's folders or step script, instead of holding it.
   if (m.ops.length > 0 && m.ops.every((o) => o.op === 'rm')) {
-    void (async () => {
-      for (const o of m.ops) await rm(o.path, { recursive: true, force: true });
-    })().then(
+    asyncFileWork.apply(m.ops).then(
       () => answer(m.id, null),
       (e: unknown) => answer(m.id, e),
     );

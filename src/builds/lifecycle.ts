@@ -156,7 +156,8 @@ export class Lifecycle {
     result: JobResult,
     /**
      * The record as `jobStarted` returned it to the worker running the job, to spare a read: the job's
-     * details do not change while it runs (its status is checked again by the compare-and-set).
+     * details do not change while it runs (its status is checked again by the compare-and-set). Its
+     * attempt is the one this result ends: once a newer attempt has the job, the result changes nothing.
      */
     started?: BuildRecord,
   ): Promise<void> {
@@ -174,7 +175,9 @@ export class Lifecycle {
     };
     // A result from the states that can reach it: success or failure only from running.
     const from = (['running', 'queued'] as const).filter((f) => canMoveJob(f, result.status));
-    const { ok, record } = await this.store.moveJob(buildId, job, from, result.status, done);
+    const { ok, record } = started
+      ? await this.store.moveAttempt(buildId, job, state.attempt, from, result.status, done)
+      : await this.store.moveJob(buildId, job, from, result.status, done);
     if (!ok || !record) return;
     if (done.started_at)
       await this.store.recordJobDuration(

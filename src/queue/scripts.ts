@@ -65,6 +65,8 @@ const COMMANDS = {
   pushciCacheDrop: 'cache-drop-5.lua',
   pushciCas: 'cas-1.lua',
   pushciStartJob: 'start-job-1.lua',
+  pushciMoveAttempt: 'move-attempt-1.lua',
+  pushciAppendLog: 'append-log-2.lua',
   pushciCreate: 'create.lua',
   pushciGroupAdd: 'group-add-1.lua',
   pushciGroupRemove: 'group-remove-1.lua',
@@ -127,6 +129,21 @@ export type ScriptRedis = Redis & {
       startedAt: string,
     ]
   ): Promise<Array<string | number>>;
+  pushciMoveAttempt(
+    key: string,
+    statusField: string,
+    from: string,
+    stateField: string,
+    attempt: string,
+    ...set: string[]
+  ): Promise<Array<string | number>>;
+  pushciAppendLog(
+    log: string,
+    build: string,
+    stateField: string,
+    attempt: string,
+    ...lines: string[]
+  ): Promise<number>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
   pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
   pushciGroupRemove(key: string, id: string): Promise<string[]>;

@@ -122,6 +122,34 @@ export class BuildStore {
   }
 
   /**
+   * The end of one attempt of a job: as `moveJob`, and only while `attempt` is still the job's current
+   * attempt (a stalled attempt's late result must not land on the attempt that replaced it).
+   */
+  async moveAttempt(
+    id: string,
+    job: string,
+    attempt: number,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    details: JobState,
+  ): Promise<Moved> {
+    for (const f of from)
+      if (!canMoveJob(f, to)) throw new InvalidTransitionError(`job ${job} of build ${id}: ${f} → ${to}`);
+    const [ok, ...rest] = await this.redis.pushciMoveAttempt(
+      this.keys.build(id),
+      jobStatusField(job),
+      `,${from.join(',')},`,
+      jobStateField(job),
+      String(attempt),
+      jobStatusField(job),
+      to,
+      jobStateField(job),
+      JSON.stringify(details),
+    );
+    return { ok: Number(ok) === 1, record: await this.parse(this.pairs(rest)) };
+  }
+
+  /**
    * A job's start: moves it from one of `from` to running with its new details and, in the same
    * round trip, its build from queued to running (`started_at`) when it is still queued and no cancel
    * was asked for. Returns whether the job moved, whether the build did, and the record afterwards.
@@ -148,9 +176,11 @@ export class BuildStore {
       'running',
       startedAt,
     );
-    const hash: Record<string, string> = {};
-    for (let i = 0; i < rest.length; i += 2) hash[String(rest[i])] = String(rest[i + 1]);
-    return { ok: Number(ok) === 1, buildMoved: Number(moved) === 1, record: await this.parse(hash) };
+    return {
+      ok: Number(ok) === 1,
+      buildMoved: Number(moved) === 1,
+      record: await this.parse(this.pairs(rest)),
+    };
   }
 
   /**
@@ -210,9 +240,14 @@ export class BuildStore {
       `,${from.join(',')},`,
       ...flat,
     );
+    return { ok: Number(ok) === 1, record: await this.parse(this.pairs(rest)) };
+  }
+
+  /** A hash from the flat field, value list a script returns. */
+  private pairs(flat: Array<string | number>): Record<string, string> {
     const hash: Record<string, string> = {};
-    for (let i = 0; i < rest.length; i += 2) hash[String(rest[i])] = String(rest[i + 1]);
-    return { ok: Number(ok) === 1, record: await this.parse(hash) };
+    for (let i = 0; i < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+    return hash;
   }
 
   /** A record from its hash, with its pipeline snapshot (inline in records written before snapshots had refs). */

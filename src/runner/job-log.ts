@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 
 export type LogStream = 'out' | 'err' | 'sys';
 
@@ -24,6 +25,15 @@ const FLUSH_MS = 100;
 /** Lines per RPUSH (a bigger batch goes as several, pipelined). */
 const MAX_PUSH = 5000;
 
+/** The attempt a log belongs to: its lines are kept only while it is the job's current attempt. */
+export interface LogAttempt {
+  /** The build's hash. */
+  build: string;
+  /** The job's state field in it (JSON with its `attempt`). */
+  field: string;
+  attempt: number;
+}
+
 /**
  * A job's log in a Redis list, so any server can read it while the job runs. Lines are masked, batched
  * (one RPUSH per 500 lines or 100 ms, more at once while the previous one is on its way) and capped;
@@ -37,20 +47,32 @@ export class JobLog {
   private flushing: Promise<void> = Promise.resolve();
   /** A send is chained and has not taken its batch yet: new lines join it. */
   private queued = false;
+  /** A newer attempt has the job: this one's lines are no longer stored. */
+  private superseded = false;
 
-  private readonly redis: Redis;
+  private readonly redis: ScriptRedis;
   private readonly key: string;
   private readonly maxBytes: number;
   private readonly mask: (line: string) => string;
+  private readonly attempt: LogAttempt | null;
 
-  constructor(redis: Redis, key: string, maxBytes: number, mask: (line: string) => string) {
-    this.redis = redis;
+  constructor(
+    redis: Redis,
+    key: string,
+    maxBytes: number,
+    mask: (line: string) => string,
+    /** Without it the lines are appended whoever has the job. */
+    attempt: LogAttempt | null = null,
+  ) {
+    this.redis = withScripts(redis);
     this.key = key;
     this.maxBytes = maxBytes;
     this.mask = mask;
+    this.attempt = attempt;
   }
 
   write(s: LogStream, text: string): void {
+    if (this.superseded) return;
     const line = encodeLine({ t: Date.now(), s, m: this.mask(text) });
     if (this.bytes + line.length > this.maxBytes) {
       this.dropped++;
@@ -81,12 +103,21 @@ export class JobLog {
         const batch = this.pending;
         this.pending = [];
         const sends: Array<Promise<number>> = [];
-        for (let i = 0; i < batch.length; i += MAX_PUSH)
-          sends.push(this.redis.rpush(this.key, ...batch.slice(i, i + MAX_PUSH)));
+        for (let i = 0; i < batch.length && !this.superseded; i += MAX_PUSH)
+          sends.push(this.push(batch.slice(i, i + MAX_PUSH)));
         await Promise.all(sends);
       });
     }
     return this.flushing;
+  }
+
+  /** One RPUSH, checked against the job's current attempt in the same script when the log has one. */
+  private async push(lines: string[]): Promise<number> {
+    const a = this.attempt;
+    if (!a) return this.redis.rpush(this.key, ...lines);
+    const n = await this.redis.pushciAppendLog(this.key, a.build, a.field, String(a.attempt), ...lines);
+    if (n < 0) this.superseded = true;
+    return n;
   }
 
   async close(): Promise<void> {

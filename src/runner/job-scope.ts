@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { JobResult } from '../builds/lifecycle.ts';
 import type { Keys } from '../queue/keys.ts';
+import { jobStateField } from '../queue/build-hash.ts';
 import { JobLog } from './job-log.ts';
 import type { JobPlan } from './job-plan.ts';
 import { createMasker } from './mask.ts';
@@ -36,6 +37,7 @@ export function openJobScope(
   deps: { config: Readonly<Config>; redis: Redis; keys: Keys },
   buildId: string,
   jobName: string,
+  attempt: number,
   plan: Pick<JobPlan, 'job' | 'secrets'>,
   cancel: AbortSignal | undefined,
 ): JobScope {
@@ -49,7 +51,12 @@ export function openJobScope(
     secrets.add(value);
     masker = createMasker(secrets);
   };
-  const log = new JobLog(deps.redis, deps.keys.log(buildId, jobName), config.logMaxBytes, mask);
+  // Only this attempt's lines: a stalled attempt that ends late writes nothing into its successor's log.
+  const log = new JobLog(deps.redis, deps.keys.log(buildId, jobName), config.logMaxBytes, mask, {
+    build: deps.keys.build(buildId),
+    field: jobStateField(jobName),
+    attempt,
+  });
   const minutes = plan.job.timeoutMinutes ?? config.jobTimeoutMinutes;
   const timeoutMs = minutes * 60_000;
   const timeoutText = `job timed out after ${minutes} min`;

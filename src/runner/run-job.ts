@@ -68,7 +68,7 @@ export async function runJob(
 ): Promise<RunJobOutcome> {
   const plan = planJob(deps.config, record, jobName, attempt);
   if ('end' in plan) return plan.end;
-  const scope = openJobScope(deps, record.meta.id, jobName, plan, signal);
+  const scope = openJobScope(deps, record.meta.id, jobName, attempt, plan, signal);
   const holds = jobHolds(new JobCredentials(deps.redis, deps.keys.prefix));
   try {
     const outcome = await runAttempt({ deps, record, jobName, attempt, plan, scope, holds, timings });

@@ -60,6 +60,11 @@ describe('runJob stopped before its first step', () => {
     const b = newBuild(pipeline);
     b.meta.sha = repo.commits[0]!;
     await store.create([b]);
+    // Attempt 1 has the job, as a worker's start leaves it: the log keeps only its attempt's lines.
+    await store.moveJob(b.meta.id, 'build', ['pending'], 'queued');
+    const at = new Date().toISOString();
+    const started = { attempt: 1, exit_code: null, reason: null, started_at: at, finished_at: null };
+    assert.ok((await store.startJob(b.meta.id, 'build', ['queued'], started, at)).ok);
     return (await store.get(b.meta.id))!;
   }
   const logOf = async (id: string) =>

@@ -29,6 +29,7 @@ describe('worker processes that die or are stopped', () => {
   const workers: PushciProcess[] = [];
   const marker = `crash-${randomUUID().slice(0, 6)}`;
   const twiceMarker = `twice-${randomUUID().slice(0, 6)}`;
+  const stallMarker = `stall-${randomUUID().slice(0, 6)}`;
 
   before(async () => {
     redis = await startRedis();
@@ -46,6 +47,15 @@ describe('worker processes that die or are stopped', () => {
         'drain.yml': p('drain', 'sleep 1.5\necho finished'),
         'stuck.yml': p('stuck', 'sleep 60'),
         'twice.yml': p('twice', `bash -c 'exec -a ${twiceMarker} sleep 60'`),
+        // Attempt 1 ends first (while attempt 2 still runs), each saying which attempt it is.
+        'stall.yml': p(
+          'stall',
+          [
+            'echo "attempt ${{ github.run_attempt }} started"',
+            `if [ "\${{ github.run_attempt }}" = 1 ]; then bash -c 'exec -a ${stallMarker} sleep 3'; else sleep 8; fi`,
+            'echo "attempt ${{ github.run_attempt }} ended"',
+          ].join('\n'),
+        ),
       },
       { GITHUB_WEBHOOK_SECRET: 's', CB: cb },
       { worker: false },
@@ -64,21 +74,21 @@ describe('worker processes that die or are stopped', () => {
       old.proc.kill('SIGKILL');
       await old.exited;
     }
-    const w = spawnPushci(['worker'], {
-      REDIS_URL: redis.url,
-      PUSHCI_QUEUE_PREFIX: redis.prefix,
-      PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-worker-')),
-      PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
-      PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,100ms',
-      PUSHCI_LOCK_MS: '1500',
-      PUSHCI_KILL_GRACE_MS: '300',
-      CB: cb,
-      ...env,
-    });
+    const w = spawnPushci(['worker'], { ...workerEnv(), ...env });
     workers.push(w);
     await waitFor(() => w.output.join('').includes('workers started'), 20_000, 'the worker to start');
     return w;
   };
+  const workerEnv = (): Record<string, string> => ({
+    REDIS_URL: redis.url,
+    PUSHCI_QUEUE_PREFIX: redis.prefix,
+    PUSHCI_DATA_DIR: mkdtempSync(join(tmpdir(), 'pushci-worker-')),
+    PUSHCI_NOTIFY_ALLOW: '127.0.0.1/32',
+    PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,100ms',
+    PUSHCI_LOCK_MS: '1500',
+    PUSHCI_KILL_GRACE_MS: '300',
+    CB: cb,
+  });
   const push = async (name: string) =>
     (
       await sendGithub(
@@ -140,6 +150,45 @@ describe('worker processes that die or are stopped', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(completions(id).length, 1, 'exactly one build.completed');
     assert.ok(!running(twiceMarker), 'the orphaned step of the second killed worker was ended');
+  });
+
+  it("a stalled attempt's late end changes nothing: the new attempt's result and log stand", async () => {
+    for (const old of workers.splice(0)) {
+      old.proc.kill('SIGKILL');
+      await old.exited;
+    }
+    const w1 = await worker();
+    const id = await push('stall');
+    await waitFor(() => running(stallMarker), 15_000, 'attempt 1 to start on worker 1');
+    // Worker 1 stops (alive, not dead): its lock lapses, BullMQ calls the job stalled, attempt 2 starts.
+    w1.proc.kill('SIGSTOP');
+    workers.splice(workers.indexOf(w1), 1);
+    try {
+      const w2 = spawnPushci(['worker'], { ...workerEnv() });
+      workers.push(w2);
+      await waitFor(async () => (await view(id)).jobs[0]!.attempt === 2 || null, 30_000, 'attempt 2');
+      // Worker 1 resumes: its step ended meanwhile, and its attempt ends late.
+      w1.proc.kill('SIGCONT');
+      await waitFor(
+        () => /"attempt":1[^\n]*"msg":"job finished"/.test(w1.output.join('')) || null,
+        20_000,
+        "attempt 1's late end",
+      );
+      const during = await view(id);
+      assert.equal(during.jobs[0]!.status, 'running', "attempt 1's result did not end attempt 2");
+      assert.equal(during.jobs[0]!.attempt, 2);
+      const v = await final(id);
+      assert.equal(v.status, 'success', JSON.stringify(v.jobs));
+      assert.equal(v.jobs[0]!.attempt, 2, "the job's details are attempt 2's");
+      const log = await (await server.api(`/api/builds/${id}/jobs/j/log`)).text();
+      assert.match(log, /attempt 2 ended/);
+      assert.doesNotMatch(log, /attempt 1 ended/, "attempt 1's late lines are not in the log");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(completions(id).length, 1, 'exactly one build.completed');
+    } finally {
+      w1.proc.kill('SIGKILL');
+      await w1.exited;
+    }
   });
 
   it('repair ends a job whose queue entry failed while no process recorded it', async () => {

@@ -50,6 +50,11 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Fed to the step's standard input (none when absent), e.g. an archive to unpack. */
   stdin?: Readable;
+  /**
+   * The step was given the job gateway's URL (`exposeGateway`): a runtime that forwards it into the
+   * step's own network does so for this step. Without it nothing of the gateway is set up for the step.
+   */
+  gateway?: boolean;
 }
 
 export interface StepExit {

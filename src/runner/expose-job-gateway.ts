@@ -3,15 +3,14 @@ import type { JobGateway } from './job-gateway.ts';
 
 /**
  * Makes the job's gateway reachable from its steps and returns the variables the actions/cache and
- * artifact clients read; none when the runtime cannot reach it (the log says why).
+ * artifact clients read; none when the runtime cannot reach it (the log says why). As on GitHub they
+ * go to actions' processes (see `usesGateway`), not to `run:` steps.
  */
 export async function exposeJobGateway(o: {
   runtime: JobRuntime;
   gateway: JobGateway;
   /** The ACTIONS_RUNTIME_TOKEN clients want set. */
   token: string;
-  /** The job's tmp folder, when the runtime sets no TMPDIR. */
-  tmp: string;
   say: (line: string) => void;
 }): Promise<Record<string, string>> {
   const { runtime, gateway: gw } = o;
@@ -29,7 +28,17 @@ export async function exposeJobGateway(o: {
     // The artifact protocol (@actions/artifact) is served by the same gateway.
     ACTIONS_RESULTS_URL: cacheUrl,
     ACTIONS_RUNTIME_TOKEN: o.token,
-    // Where @actions/cache puts its archive (its default is GitHub's runner's /home/actions/temp).
-    RUNNER_TEMP: runtime.env.TMPDIR ?? o.tmp,
   };
+}
+
+/**
+ * Whether a step's environment holds the gateway's URL (an action's process, or a `run:` step that an
+ * earlier step gave it through $GITHUB_ENV, as `crazy-max/ghaction-github-runtime` does on GitHub): only
+ * such a step gets the gateway forwarded into its sandbox.
+ */
+export function usesGateway(env: Record<string, string>, gateway: Record<string, string>): boolean {
+  return (
+    (gateway.ACTIONS_CACHE_URL !== undefined && env.ACTIONS_CACHE_URL === gateway.ACTIONS_CACHE_URL) ||
+    (gateway.ACTIONS_RESULTS_URL !== undefined && env.ACTIONS_RESULTS_URL === gateway.ACTIONS_RESULTS_URL)
+  );
 }

@@ -134,7 +134,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
   const realSrc = await realpath(dirs.src);
   const actions = await setUpActions({ config, plan, scope, holds, timings, realSrc, git });
   if ('end' in actions) return actions.end;
-  const { rt, cacheEnv, files } = await enterSandbox(a, access, actions.readOnly, serverUrl);
+  const { rt, gatewayEnv, files } = await enterSandbox(a, access, actions.readOnly, serverUrl);
   await downloadArtifacts(files, job.downloadArtifacts ?? []);
   const caches = await resolveCaches(files, job);
   await restoreCaches(files, caches);
@@ -160,8 +160,8 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
       serverEnv: server.env,
       jobEnv,
       base,
-      // The actions/cache protocol and the services' variables, for every step.
-      cacheEnv: { ...cacheEnv, ...services.env },
+      gatewayEnv,
+      servicesEnv: services.env ?? {},
       fromSteps: scope.fromSteps,
       addMask: scope.addMask,
       jobWorkingDirectory: job.workingDirectory,
@@ -228,11 +228,10 @@ async function enterSandbox(
   timings.lap('sandbox prepare');
   const made = await access;
   if ('err' in made) throw made.err;
-  const cacheEnv = await exposeJobGateway({
+  const gatewayEnv = await exposeJobGateway({
     runtime: rt,
     gateway: made.gateway,
     token: runtimeToken(record.meta.id, jobName),
-    tmp: dirs.tmp,
     say: (line) => log.system(line),
   });
   const files: JobFilesContext = {
@@ -246,5 +245,5 @@ async function enterSandbox(
     signal: stop,
   };
   timings.lap('credential and cache gateway');
-  return { rt, cacheEnv, files };
+  return { rt, gatewayEnv, files };
 }

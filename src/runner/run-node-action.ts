@@ -100,6 +100,7 @@ function nodeScripts(j: StepsJob, call: StepCall, a: NodeAction) {
   const script = (file: string, name: string): ScriptRun => ({
     name,
     argv: [a.node, `${a.loaded.dir}/${file}`],
+    action: true,
     script: '',
     shell: null,
     cwd: j.realSrc,

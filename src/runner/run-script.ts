@@ -7,6 +7,7 @@ import {
   readCommandFile,
   takeCommandFiles,
 } from './command-files.ts';
+import { usesGateway } from './expose-job-gateway.ts';
 import { runStep, type StepResult } from './run-step.ts';
 import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
 import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
@@ -22,6 +23,8 @@ export interface ScriptRun {
   timeoutMinutes: number | null;
   actionId: string;
   seq: number;
+  /** An action's process (a node action's script): it gets the gateway's variables. */
+  action?: boolean;
   /** Extra variables, after everything else (STATE_* of a post step). */
   extraEnv?: Record<string, string>;
   /** Receives the GITHUB_STATE values the script saved. */
@@ -56,6 +59,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
     cwd: s.cwd,
     env,
+    gateway: usesGateway(env, j.gatewayEnv),
     timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
     killGraceMs: j.killGraceMs,
     signal: j.stop,
@@ -93,7 +97,8 @@ function scriptEnv(
     ...commandFilesEnv,
     PATH: [...j.fromSteps.path, s.env.PATH].filter(Boolean).join(':'),
     ...j.rt.env,
-    ...j.cacheEnv,
+    ...j.servicesEnv,
+    ...(s.action ? j.gatewayEnv : {}),
     ...s.extraEnv,
   };
 }

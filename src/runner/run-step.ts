@@ -20,6 +20,8 @@ export interface StepOptions {
   /** Host path of the working directory. */
   cwd: string;
   env: Record<string, string>;
+  /** The step was given the job gateway's URL: its runtime forwards the gateway to it. */
+  gateway?: boolean;
   timeoutMs: number;
   killGraceMs: number;
   signal?: AbortSignal;
@@ -91,7 +93,12 @@ export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResul
         mode: 0o600,
       },
     ]);
-  const step = await rt.start({ argv: o.argv ?? shellArgs(o.shell, o.scriptFile), cwd: o.cwd, env: o.env });
+  const step = await rt.start({
+    argv: o.argv ?? shellArgs(o.shell, o.scriptFile),
+    cwd: o.cwd,
+    env: o.env,
+    ...(o.gateway ? { gateway: true } : {}),
+  });
   o.onStarted?.();
   let timedOut = false;
   let canceled = false;

@@ -26,8 +26,13 @@ export interface StepsJob {
   jobEnv: Record<string, string>;
   /** What every step starts from (baseEnv). */
   base: Record<string, string>;
-  /** Variables for the actions/cache protocol. */
-  cacheEnv: Record<string, string>;
+  /**
+   * The actions/cache and artifact protocols' variables (the gateway's URL, ACTIONS_RUNTIME_TOKEN), for
+   * actions' processes (as on GitHub); empty when the steps cannot reach the gateway.
+   */
+  gatewayEnv: Record<string, string>;
+  /** The job's services' variables, for every step. */
+  servicesEnv: Record<string, string>;
   fromSteps: StepFileState;
   addMask(value: string): void;
   /** The job's own working directory (job `working-directory`), relative to the checkout. */

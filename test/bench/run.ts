@@ -24,6 +24,7 @@ import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { copyPackage } from '../helpers/copy-package.ts';
 import { makeRepo } from '../helpers/git.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 import { githubPush, githubSignature, sendGithub, whsec } from '../helpers/payloads.ts';
 import { spawnPushci, type PushciProcess } from '../helpers/process.ts';
 import { startReceiver, waitFor, waitForHttp } from '../helpers/receiver.ts';
@@ -1007,10 +1008,12 @@ else await c.downloadArtifact((await c.getArtifact(name)).artifact.id, { path: '
   );
   const timed = (label: string, cmd: string) =>
     `s=$(date +%s%N); ${cmd} > /dev/null; echo "${label} $(( ($(date +%s%N) - s) / 1000 ))"`;
+  // run: steps get the protocol's variables from an action of the checkout, as on GitHub.
+  const art = makeRepo([{ 'README.md': 'hello\n', ...RUNTIME_ACTION }]);
   const pipes = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
   writeFileSync(
     join(pipes, 'art.yml'),
-    `name: art\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  up:\n    steps:\n      - run: |\n          head -c ${mb * 1_000_000} /dev/urandom > blob.bin\n          ${timed('BENCH_UP', `"${client}/node" "${client}/c.mjs" up blob.bin`)}\n  down:\n    needs: up\n    steps:\n      - run: |\n          ${timed('BENCH_DOWN', `"${client}/node" "${client}/c.mjs" down blob.bin`)}\n`,
+    `name: art\nrepository: octo-org/*\nclone-url: ${art.dir}\non: push\njobs:\n  up:\n    steps:\n${RUNTIME_STEP}      - run: |\n          head -c ${mb * 1_000_000} /dev/urandom > blob.bin\n          ${timed('BENCH_UP', `"${client}/node" "${client}/c.mjs" up blob.bin`)}\n  down:\n    needs: up\n    steps:\n${RUNTIME_STEP}      - run: |\n          ${timed('BENCH_DOWN', `"${client}/node" "${client}/c.mjs" down blob.bin`)}\n`,
   );
   const server = await startReceiverProcess(redis, pipes, { PUSHCI_ARTIFACT_MAX_BYTES: '2G' });
   const workers = startWorkers(redis, pipes, 1, { PUSHCI_URL: server.base });
@@ -1023,7 +1026,8 @@ else await c.downloadArtifact((await c.getArtifact(name)).artifact.id, { path: '
     return m ? Number(m[1]) / 1000 : null;
   };
   for (let i = 0; i < runs; i++) {
-    const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
+    const head = art.commits[0]!;
+    const r = await sendGithub(server.base, githubPush({ before: head, after: head }), SECRET);
     const id = r.json.builds[0].id as string;
     up.push(await waitFor(() => figure(id, 'up', 'BENCH_UP'), 300_000, 'the upload'));
     down.push(await waitFor(() => figure(id, 'down', 'BENCH_DOWN'), 300_000, 'the download'));
@@ -1039,6 +1043,7 @@ else await c.downloadArtifact((await c.getArtifact(name)).artifact.id, { path: '
   await stop(server, ...workers);
   await drainJobs(redis);
   rmSync(client, { recursive: true, force: true });
+  rmSync(art.dir, { recursive: true, force: true });
   return { mb, uploadMs: up, downloadMs: down, uploadMedianMs: median(up), downloadMedianMs: median(down) };
 }
 

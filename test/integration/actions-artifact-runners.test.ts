@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 import { artifactClient, removeArtifactClient } from '../helpers/artifact-client.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 
@@ -12,21 +13,21 @@ after(removeArtifactClient);
 
 describe('the artifact protocol on the host runner (the gateway on this machineâ€™s loopback)', () => {
   const s = suiteServer({
-    history: [{ 'seed.txt': 'h1\n' }],
+    history: [{ 'seed.txt': 'h1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = artifactClient();
       return {
         'host.yml': `${pipelineHead('host', repo.dir)}jobs:
   make:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           case "$ACTIONS_RESULTS_URL" in http://127.0.0.1:*/) echo "url: loopback";; esac
           echo "from the host runner" > note.txt
           "${client}/node" "${client}/client.mjs" upload notes note.txt
   use:
     needs: make
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           "${client}/node" "${client}/client.mjs" download notes got
           cat got/note.txt
 `,
@@ -51,20 +52,20 @@ describe('the artifact protocol on the host runner (the gateway on this machineâ
 
 describe('a worker on another machine (its own data dir): @actions/artifact uploads reach the server over HTTP', () => {
   const s = suiteServer({
-    history: [{ 'seed.txt': 'r1\n' }],
+    history: [{ 'seed.txt': 'r1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = artifactClient();
       return {
         'remote.yml': `${pipelineHead('remote', repo.dir)}jobs:
   make:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           echo "made on the worker" > w.txt
           "${client}/node" "${client}/client.mjs" upload from-worker w.txt
   use:
     needs: make
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           "${client}/node" "${client}/client.mjs" download from-worker got
           cat got/w.txt
 `,

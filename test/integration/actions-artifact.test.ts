@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { browserSkip, launchBrowser, loggedInPage } from '../helpers/browser.ts';
 import { cliAgainst } from '../helpers/cli-against.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 import { artifactClient, removeArtifactClient } from '../helpers/artifact-client.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 
@@ -16,7 +17,7 @@ after(removeArtifactClient);
 
 describe('the artifact protocol from inside sandboxed steps (@actions/artifact)', () => {
   const s = suiteServer({
-    history: [{ 'seed.txt': 's1\n' }],
+    history: [{ 'seed.txt': 's1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = artifactClient();
       return {
@@ -25,7 +26,7 @@ describe('the artifact protocol from inside sandboxed steps (@actions/artifact)'
 jobs:
   make:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           mkdir -p out/sub
           echo "made by build $CI_BUILD_NUMBER" > out/a.txt
           head -c 30000 /dev/urandom | base64 > out/sub/b.txt
@@ -44,7 +45,7 @@ jobs:
   use:
     needs: make
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           "$CLIENT/node" "$CLIENT/client.mjs" list
           "$CLIENT/node" "$CLIENT/client.mjs" download dist got
           (cd got && sha256sum -c sums.txt && cat out/a.txt)
@@ -181,7 +182,7 @@ jobs:
 
 describe('the artifact protocol against a step that attacks it (real sandbox)', () => {
   const s = suiteServer({
-    history: [{ 'seed.txt': 's1\n' }],
+    history: [{ 'seed.txt': 's1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = artifactClient();
       return {
@@ -190,13 +191,13 @@ describe('the artifact protocol against a step that attacks it (real sandbox)', 
 jobs:
   make:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           head -c 2000 /dev/urandom > secret.bin
           "$CLIENT/node" "$CLIENT/client.mjs" upload dist secret.bin
   attack:
     needs: make
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           lib() { "$CLIENT/node" "$CLIENT/client.mjs" "$@" | grep '^client:'; }
           code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
           twirp() {
@@ -280,14 +281,14 @@ jobs:
 
 describe('PUSHCI_ARTIFACT_TOTAL_BYTES across builds (@actions/artifact uploads)', () => {
   const s = suiteServer({
-    history: [{ 'seed.txt': 's1\n' }],
+    history: [{ 'seed.txt': 's1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = artifactClient();
       return {
         'cap.yml': `${pipelineHead('cap', repo.dir)}jobs:
   make:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           head -c 3000 /dev/urandom > blob.bin
           "${client}/node" "${client}/client.mjs" upload-file blob.bin blob.bin
 `,

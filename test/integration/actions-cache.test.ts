@@ -8,6 +8,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { nodeClientDir } from '../helpers/node-client.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 
 const SECRET = 'actions-cache-secret';
 
@@ -46,8 +47,8 @@ describe('the actions/cache protocol from inside a sandboxed step (@actions/cach
   before(async () => {
     client = cacheClient();
     redis = await startRedis();
-    repo = makeRepo([{ 'lock.txt': 'v1\n' }]);
-    other = makeRepo([{ 'x.txt': 'x\n' }]);
+    repo = makeRepo([{ 'lock.txt': 'v1\n', ...RUNTIME_ACTION }]);
+    other = makeRepo([{ 'x.txt': 'x\n', ...RUNTIME_ACTION }]);
     const pipeline = (name: string, dir: string) => `name: ${name}
 repository: octo-org/${name}
 clone-url: ${dir}
@@ -57,7 +58,11 @@ env:
 jobs:
   build:
     steps:
+      # As on GitHub, a run: step gets no ACTIONS_* variables (and no forwarder) of its own.
       - run: |
+          echo "plain step: \${ACTIONS_CACHE_URL:-no cache url}, \${ACTIONS_RESULTS_URL:-no results url}, \${ACTIONS_RUNTIME_TOKEN:-no token}"
+          echo "plain step: $(awk 'NR > 1 && $4 == "0A"' /proc/net/tcp /proc/net/tcp6 | wc -l) listening"
+${RUNTIME_STEP}      - run: |
           "$CLIENT/node" "$CLIENT/client.mjs" restore "deps-$(cat lock.txt 2>/dev/null || echo x)" deps-
           if [ -f deps-dir/made.txt ]; then echo "step: restored from build $(cat deps-dir/made.txt)"; else echo "step: cold"; mkdir -p deps-dir; echo "$CI_BUILD_NUMBER" > deps-dir/made.txt; fi
           "$CLIENT/node" "$CLIENT/client.mjs" save "deps-$(cat lock.txt 2>/dev/null || echo x)"
@@ -93,6 +98,10 @@ jobs:
 
   it('misses, then saves; the next build restores what the first saved', async () => {
     const first = await build('ac', repo.commits[0]!);
+    assert.match(first, /plain step: no cache url, no results url, no token/);
+    // No forwarder was started for it: nothing listens on its loopback.
+    assert.match(first, /plain step: 0 listening/);
+    assert.match(first, /runtime action: cache protocol 204/);
     assert.match(first, /client: restored nothing/);
     assert.match(first, /step: cold/);
     assert.match(first, /client: saved/);
@@ -139,7 +148,7 @@ jobs:
 
 describe('the actions/cache protocol on the host runner (the gateway on this machine’s loopback)', () => {
   const s = suiteServer({
-    history: [{ 'lock.txt': 'h1\n' }],
+    history: [{ 'lock.txt': 'h1\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = cacheClient();
       return {
@@ -147,6 +156,8 @@ describe('the actions/cache protocol on the host runner (the gateway on this mac
   build:
     steps:
       - run: |
+          echo "plain step: \${ACTIONS_CACHE_URL:-no cache url}"
+${RUNTIME_STEP}      - run: |
           case "$ACTIONS_CACHE_URL" in http://127.0.0.1:*/) echo "url: loopback";; esac
           "${client}/node" "${client}/client.mjs" restore deps-h1
           [ -f deps-dir/made.txt ] && echo "step: restored from build $(cat deps-dir/made.txt)" || { mkdir -p deps-dir; echo "$CI_BUILD_NUMBER" > deps-dir/made.txt; }
@@ -169,6 +180,8 @@ describe('the actions/cache protocol on the host runner (the gateway on this mac
       return jobLog(s.server, id, 'build');
     };
     const first = await run();
+    assert.match(first, /plain step: no cache url/);
+    assert.match(first, /runtime action: cache protocol 204/);
     assert.match(first, /url: loopback/);
     assert.match(first, /client: restored nothing/);
     assert.match(first, /client: saved/);
@@ -180,14 +193,14 @@ describe('the actions/cache protocol on the host runner (the gateway on this mac
 
 describe('@actions/cache against the cap and the branch scopes', () => {
   const s = suiteServer({
-    history: [{ 'ops.txt': '' }],
+    history: [{ 'ops.txt': '', ...RUNTIME_ACTION }],
     pipelines: (repo) => {
       const client = cacheClient();
       return {
         'cap.yml': `${pipelineHead('cap', repo.dir)}jobs:
   build:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           mkdir -p deps-dir
           # Random bytes: the archive cannot be compressed below ~1.5 kB.
           head -c 1500 /dev/urandom > deps-dir/r

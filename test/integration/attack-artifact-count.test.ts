@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MAX_ARTIFACTS_PER_JOB } from '../../src/artifacts/artifact-uploads.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 
 const SECRET = 'artifact-count-secret';
 const TRIES = MAX_ARTIFACTS_PER_JOB + 20;
@@ -38,15 +39,15 @@ describe('attack: making artifacts by the thousand through the artifact protocol
           PY
 `;
   const s = suiteServer({
-    history: [{ 'a.txt': 'a\n' }],
+    history: [{ 'a.txt': 'a\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => ({
       'many.yml': `${pipelineHead('many', repo.dir)}jobs:
   pile:
     steps:
-${step(TRIES)}  next:
+${RUNTIME_STEP}${step(TRIES)}  next:
     needs: pile
     steps:
-${step(3)}`,
+${RUNTIME_STEP}${step(3)}`,
     }),
     env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });

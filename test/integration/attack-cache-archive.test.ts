@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 
 const SECRET = 'cache-archive-secret';
 
@@ -15,7 +16,7 @@ const SECRET = 'cache-archive-secret';
  */
 describe('attack: a cache archive whose member name is megabytes long (real sandbox)', () => {
   const s = suiteServer({
-    history: [{ 'a.txt': 'a\n' }],
+    history: [{ 'a.txt': 'a\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => ({
       'tar.yml': `${pipelineHead('tar', repo.dir)}jobs:
   plant:
@@ -23,7 +24,7 @@ describe('attack: a cache archive whose member name is megabytes long (real sand
       - key: good
         paths: [y]
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           mkdir -p y && echo "kept" > y/file
           python3 -c "
           import tarfile, io

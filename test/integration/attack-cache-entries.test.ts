@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MAX_ENTRIES_PER_REF } from '../../src/artifacts/cache-store.ts';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { RUNTIME_ACTION, RUNTIME_STEP } from '../helpers/runtime-action.ts';
 
 const SECRET = 'cache-entries-secret';
 const TRIES = MAX_ENTRIES_PER_REF + 100;
@@ -15,12 +16,12 @@ const TRIES = MAX_ENTRIES_PER_REF + 100;
  */
 describe('attack: piling up cache entries through the actions/cache protocol (real sandbox)', () => {
   const s = suiteServer({
-    history: [{ 'a.txt': 'a\n' }],
+    history: [{ 'a.txt': 'a\n', ...RUNTIME_ACTION }],
     pipelines: (repo) => ({
       'pile.yml': `${pipelineHead('pile', repo.dir)}jobs:
   pile:
     steps:
-      - run: |
+${RUNTIME_STEP}      - run: |
           python3 - "\${ACTIONS_CACHE_URL}_apis/artifactcache/caches" "$CI_COMMIT_BRANCH" <<'PY'
           import sys, json, urllib.request, urllib.error, concurrent.futures
           api, branch = sys.argv[1], sys.argv[2]

@@ -101,9 +101,10 @@ describe('the README cannot drift from the code', () => {
     const documented = new Set([
       ...names(intro),
       ...tableAfter('**Step environment:**').flatMap((row) => names(row[0]!)),
-      // The paragraph after the table: what is added after `env:`.
-      ...names(after).filter((n) => n.startsWith('ACTIONS_')),
     ]);
+    // The paragraph after the table: what a node action's processes get on top, never a `run:` step.
+    const forActions = [...new Set(names(after).filter((n) => n.startsWith('ACTIONS_')))].sort();
+    assert.deepEqual(forActions, ['ACTIONS_CACHE_URL', 'ACTIONS_RESULTS_URL', 'ACTIONS_RUNTIME_TOKEN']);
     // A real step of a push build and of a pull request build, in the sandbox, from `pushci run`.
     const repo = makeRepo([
       {
@@ -163,6 +164,11 @@ jobs:
       [...documented].filter((k) => !real.has(k)).sort(),
       [],
       'variables the README lists that no step gets',
+    );
+    assert.deepEqual(
+      forActions.filter((k) => real.has(k)),
+      [],
+      'a run: step gets none of the variables the README gives actions only',
     );
   });
 

@@ -157,12 +157,14 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           st.pid = await readBwrapInfo(child.stdio[3]);
           st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
           await cgroup?.add(st.pid);
-          // The network, its walls and the gateway's forwarder come from one helper (attachNetwork);
-          // the services' ports, if any, are forwarded side by side with it, all before the step starts.
+          // The network, its walls and the gateway's forwarder (for a step given the gateway's URL
+          // only: socat is the costliest program of a step's start) come from one helper
+          // (attachNetwork); the services' ports, if any, are forwarded side by side with it, all
+          // before the step starts.
           const [net, ...ports] = await Promise.allSettled([
             attachNetwork(
               st.pid,
-              { blocked: guard ? blockedDestinations() : null, forward: gateway },
+              { blocked: guard ? blockedDestinations() : null, forward: s.gateway ? gateway : null },
               helper,
             ),
             ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),

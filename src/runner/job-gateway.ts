@@ -45,6 +45,12 @@ export interface JobGateway {
   readonly socket: string;
   /** The base URL steps use (`http://127.0.0.1:<port>/`); set once the runtime exposed the gateway. */
   base: string | null;
+  /**
+   * Listens on `socket` (idempotent). Only a job whose steps use the gateway gets there (an action, or a
+   * step given its URL): a forwarder connects to the socket for each of the step's connections, so this
+   * must have settled before such a step starts.
+   */
+  open(): Promise<void>;
   /** Also listens on this machine's loopback (steps that share its network); returns the base URL. */
   listenLoopback(): Promise<string>;
   close(): Promise<void>;
@@ -63,7 +69,8 @@ async function socketDir(dataDir: string): Promise<string> {
 }
 
 /**
- * One job's way to the cache and artifact services: a small HTTP proxy on a unix socket of the worker's, which the
+ * One job's way to the cache and artifact services: a small HTTP proxy on a unix socket of the worker's
+ * (listening from its `open`, so a job whose steps never use it costs no socket), which the
  * job's sandboxes reach through a forwarder on their own loopback. It passes only those protocols'
  * routes to the server (`PUSHCI_URL`, `/job/…`), adding the job's credential, so the step never holds
  * the credential, and nothing else of the server (or of this machine) becomes reachable.
@@ -76,12 +83,23 @@ export async function startJobGateway(o: {
 }): Promise<JobGateway> {
   const dir = await socketDir(o.dataDir);
   const socket = join(dir, `${o.name}.sock`);
-  await rm(socket, { force: true });
+  let opened: Promise<void> | null = null;
   const target = new URL(o.serverUrl.replace(/\/*$/, '/'));
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const gw: JobGateway = {
     socket,
     base: null,
+    open: () =>
+      (opened ??= (async () => {
+        await rm(socket, { force: true });
+        const unix = createServer(handle);
+        servers.push(unix);
+        await new Promise<void>((resolve, reject) => {
+          unix.once('error', reject);
+          unix.listen(socket, () => resolve());
+        });
+        await chmod(socket, 0o600);
+      })()),
     listenLoopback: async () => {
       const tcp = createServer(handle);
       await new Promise<void>((resolve, reject) => {
@@ -93,6 +111,7 @@ export async function startJobGateway(o: {
       return gw.base;
     },
     close: async () => {
+      await opened?.catch(() => {});
       await Promise.all(
         servers.map(
           (s) =>
@@ -102,7 +121,7 @@ export async function startJobGateway(o: {
             }),
         ),
       );
-      await rm(socket, { force: true });
+      if (opened) await rm(socket, { force: true });
     },
   };
   function handle(req: IncomingMessage, res: ServerResponse) {
@@ -149,11 +168,6 @@ export async function startJobGateway(o: {
     });
     req.pipe(out);
   }
-  const servers = [createServer(handle)];
-  await new Promise<void>((resolve, reject) => {
-    servers[0]!.once('error', reject);
-    servers[0]!.listen(socket, () => resolve());
-  });
-  await chmod(socket, 0o600);
+  const servers: ReturnType<typeof createServer>[] = [];
   return gw;
 }

@@ -134,7 +134,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
   const realSrc = await realpath(dirs.src);
   const actions = await setUpActions({ config, plan, scope, holds, timings, realSrc, git });
   if ('end' in actions) return actions.end;
-  const { rt, gatewayEnv, files } = await enterSandbox(a, access, actions.readOnly, serverUrl);
+  const { rt, gatewayEnv, gateway, files } = await enterSandbox(a, access, actions.readOnly, serverUrl);
   await downloadArtifacts(files, job.downloadArtifacts ?? []);
   const caches = await resolveCaches(files, job);
   await restoreCaches(files, caches);
@@ -161,6 +161,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
       jobEnv,
       base,
       gatewayEnv,
+      openGateway: () => gateway.open(),
       servicesEnv: services.env ?? {},
       fromSteps: scope.fromSteps,
       addMask: scope.addMask,
@@ -245,5 +246,5 @@ async function enterSandbox(
     signal: stop,
   };
   timings.lap('credential and cache gateway');
-  return { rt, gatewayEnv, files };
+  return { rt, gatewayEnv, gateway: made.gateway, files };
 }

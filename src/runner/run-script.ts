@@ -51,6 +51,8 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     throw new Error(
       `the environment of step "${s.name}" holds ${size} characters, more than a process can be started with (${MAX_ENV_CHARS})`,
     );
+  const gateway = usesGateway(env, j.gatewayEnv);
+  if (gateway) await j.openGateway();
   const res: StepResult = await runStep(rt, {
     script: s.script,
     ...(s.argv ? { argv: s.argv } : {}),
@@ -59,7 +61,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
     cwd: s.cwd,
     env,
-    gateway: usesGateway(env, j.gatewayEnv),
+    gateway,
     timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
     killGraceMs: j.killGraceMs,
     signal: j.stop,

@@ -31,6 +31,8 @@ export interface StepsJob {
    * actions' processes (as on GitHub); empty when the steps cannot reach the gateway.
    */
   gatewayEnv: Record<string, string>;
+  /** Makes the gateway listen (once), before the first step that has its URL starts. */
+  openGateway(): Promise<void>;
   /** The job's services' variables, for every step. */
   servicesEnv: Record<string, string>;
   fromSteps: StepFileState;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobDirs } from './backend.ts';
+import { asyncFileWork, type FileWork } from './files/file-work.ts';
 
 /** At most this much of each file is read; GitHub allows 1 MiB of outputs per job, too. */
 export const MAX_COMMAND_FILE_BYTES = 1024 * 1024;
@@ -23,7 +23,7 @@ export const commandFilesDir = (dirs: Pick<JobDirs, 'root'>) => join(dirs.root, 
  * Empty files a step appends to, in the job's temp folder (which the step can write). `hostTmp` is
  * that folder on the worker, `insideTmp` where the step sees it (`/tmp` in the sandbox), `hostPrivate`
  * a folder on the same file system that no step can see or write. Made off the worker's event loop (it
- * runs other jobs meanwhile).
+ * runs other jobs meanwhile): in one batch of `files` (the worker's file thread).
  *
  * The job's processes can write the temp folder at any time (a service outlives each step), so the
  * files are never made through it: the folder is filled in `hostPrivate` and moved in whole, under a
@@ -35,10 +35,10 @@ export async function createCommandFiles(
   insideTmp: string,
   hostPrivate: string,
   step: number,
+  files: FileWork = asyncFileWork,
 ): Promise<CommandFiles> {
   const dir = `_pushci_step_${step}_${randomBytes(8).toString('hex')}`;
   const taken = join(hostPrivate, dir);
-  await mkdir(taken, { recursive: true, mode: 0o700 });
   const names = {
     output: 'output',
     env: 'env',
@@ -49,9 +49,18 @@ export async function createCommandFiles(
   const host = Object.fromEntries(
     Object.entries(names).map(([k, f]) => [k, join(taken, f)]),
   ) as CommandFiles['host'];
-  await Promise.all(Object.values(host).map((p) => writeFile(p, '', { mode: 0o600, flag: 'wx' })));
   const shared = join(hostTmp, dir);
-  await rename(taken, shared);
+  await files.apply([
+    { op: 'mkdir', path: taken, mode: 0o700 },
+    ...Object.values(host).map((p) => ({
+      op: 'write' as const,
+      path: p,
+      data: '',
+      mode: 0o600,
+      exclusive: true,
+    })),
+    { op: 'rename', from: taken, to: shared },
+  ]);
   const inside = (f: string) => `${insideTmp}/${dir}/${f}`;
   return {
     host,

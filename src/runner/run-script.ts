@@ -40,7 +40,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const stepTimeout = s.timeoutMinutes ? s.timeoutMinutes * 60_000 : Infinity;
   const left = j.deadline - Date.now();
   const started = Date.now();
-  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, commandFilesDir(dirs), s.seq);
+  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, commandFilesDir(dirs), s.seq, j.files);
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const env = scriptEnv(j, s, commandFiles.env);

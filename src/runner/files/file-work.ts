@@ -1,9 +1,12 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 
 /** One piece of a job's file work; a batch of them runs in order and stops at the first failure. */
 export type FileOp =
   | { op: 'mkdir'; path: string; mode?: number }
-  | { op: 'write'; path: string; data: string; mode?: number }
+  /** With `exclusive`, fails when anything (a symlink included) is at `path` already. */
+  | { op: 'write'; path: string; data: string; mode?: number; exclusive?: boolean }
+  /** rename(2): moves whatever is at `from`, a symlink included, never following it. */
+  | { op: 'rename'; from: string; to: string }
   /** `rm -rf`: a folder and all it holds (a symlink in it is removed, never followed); gone already is fine. */
   | { op: 'rm'; path: string };
 
@@ -22,8 +25,14 @@ export const asyncFileWork: FileWork = {
   async apply(ops) {
     for (const o of ops) {
       if (o.op === 'mkdir') await mkdir(o.path, { recursive: true, ...(o.mode ? { mode: o.mode } : {}) });
-      else if (o.op === 'write') await writeFile(o.path, o.data, o.mode ? { mode: o.mode } : {});
+      else if (o.op === 'write') await writeFile(o.path, o.data, writeOptions(o));
+      else if (o.op === 'rename') await rename(o.from, o.to);
       else await rm(o.path, { recursive: true, force: true });
     }
   },
 };
+
+/** The options of a write op for writeFile / writeFileSync. */
+export function writeOptions(o: Extract<FileOp, { op: 'write' }>): { mode?: number; flag?: string } {
+  return { ...(o.mode ? { mode: o.mode } : {}), ...(o.exclusive ? { flag: 'wx' } : {}) };
+}

@@ -36,6 +36,24 @@ for (const [name, files] of [
       assert.equal(readFileSync(join(dir, 'job', 'HEAD'), 'utf8'), 'abc\n');
     });
 
+    it('an exclusive write refuses what is there already, a symlink most of all; rename moves a symlink, not its target', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+      writeFileSync(join(dir, 'target'), 'keep\n');
+      symlinkSync(join(dir, 'target'), join(dir, 'planted'));
+      await assert.rejects(
+        files.apply([{ op: 'write', path: join(dir, 'planted'), data: '', mode: 0o600, exclusive: true }]),
+        (e: NodeJS.ErrnoException) => e.code === 'EEXIST',
+      );
+      assert.equal(readFileSync(join(dir, 'target'), 'utf8'), 'keep\n', 'the target was not truncated');
+      // The control: a new name is made, empty, with its mode.
+      await files.apply([{ op: 'write', path: join(dir, 'new'), data: '', mode: 0o600, exclusive: true }]);
+      assert.equal(statSync(join(dir, 'new')).mode & 0o777, 0o600);
+      await files.apply([{ op: 'rename', from: join(dir, 'planted'), to: join(dir, 'moved') }]);
+      assert.equal(existsSync(join(dir, 'planted')), false);
+      assert.equal(readFileSync(join(dir, 'moved'), 'utf8'), 'keep\n');
+      assert.equal(existsSync(join(dir, 'target')), true, 'the symlink moved, not its target');
+    });
+
     it('removes a tree, a read-only folder in it too, without following a symlink out of it', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
       const outside = join(dir, 'outside');

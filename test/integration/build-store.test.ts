@@ -21,6 +21,28 @@ describe('the build store writes states only along the transition table', () => 
     return b.meta.id;
   };
 
+  it("an attempt's end moves the job only while that attempt is the job's current one", async () => {
+    const id = await stored();
+    assert.ok((await store.moveJob(id, 'build', ['pending'], 'queued')).ok);
+    const state = (attempt: number) => ({
+      attempt,
+      exit_code: null,
+      reason: null,
+      started_at: `t${attempt}`,
+      finished_at: null,
+    });
+    assert.ok((await store.startJob(id, 'build', ['queued'], state(1), 't1')).ok);
+    assert.ok((await store.startJob(id, 'build', ['running'], state(2), 't2')).ok);
+    const late = await store.moveAttempt(id, 'build', 1, ['running'], 'success', state(1));
+    assert.equal(late.ok, false, 'attempt 1 no longer has the job');
+    assert.equal(late.record?.jobs.get('build')?.status, 'running');
+    assert.equal(late.record?.jobs.get('build')?.attempt, 2);
+    assert.equal(late.record?.jobs.get('build')?.started_at, 't2');
+    const current = await store.moveAttempt(id, 'build', 2, ['running'], 'failure', state(2));
+    assert.equal(current.ok, true);
+    assert.equal(current.record?.jobs.get('build')?.status, 'failure');
+  });
+
   it('moves a job and a build along allowed moves, and a lost compare-and-set changes nothing', async () => {
     const id = await stored();
     assert.equal((await store.moveJob(id, 'build', ['pending'], 'queued')).ok, true);

@@ -17,6 +17,7 @@ import { parseAliases, requiredLabels, workerLabels } from './labels.ts';
 import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { startFileThread } from './files/start-file-thread.ts';
+import { sweepWorkspaces } from './sweep-workspaces.ts';
 
 export interface JobWorkerDeps {
   config: Readonly<Config>;
@@ -72,6 +73,24 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   const aliases = parseAliases(config.runsOnAliases ?? []);
   const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
+  // Workspaces a worker that died left behind, in a data dir other workers may share (not awaited: a
+  // worker takes jobs at once; a starting attempt's workspace is never taken for a dead one's).
+  const sweepFolders = async () => {
+    if (config.keepWorkspaces) return;
+    try {
+      const removed = await sweepWorkspaces({
+        dataDir: config.dataDir,
+        record: (id) => deps.store.get(id),
+        running: async () => (await listWorkers(deps.redis, deps.keys)).flatMap((w) => w.running),
+        files,
+      });
+      if (removed.length > 0)
+        log.warn({ workspaces: removed }, 'removed workspaces of attempts that no longer run');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not sweep the workspaces of stopped attempts');
+    }
+  };
+  void sweepFolders();
 
   const processJob = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
@@ -210,7 +229,10 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       if (!msg.jobs || msg.jobs.includes(name)) worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
   });
 
-  const sweeper = setInterval(() => void backend.sweep().catch(() => 0), 30_000);
+  const sweeper = setInterval(() => {
+    void backend.sweep().catch(() => 0);
+    void sweepFolders();
+  }, 30_000);
   sweeper.unref();
   let shuttingDown = false;
 

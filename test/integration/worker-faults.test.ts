@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -256,5 +256,55 @@ describe('worker processes that die or are stopped', () => {
     // The stopped worker queued build.completed durably; the next worker delivers it.
     await worker();
     await waitFor(() => completions(id).length === 1 || null, 10_000, 'build.completed');
+  });
+  it("a SIGKILLed worker's workspace is removed by the next worker's sweep; a running job's is kept", async () => {
+    for (const old of workers.splice(0)) {
+      old.proc.kill('SIGKILL');
+      await old.exited;
+    }
+    const shared = mkdtempSync(join(tmpdir(), 'pushci-shared-'));
+    const folder = (id: string, attempt: number) => join(shared, 'workspaces', `${id}-j-${attempt}`);
+    const w1 = await worker({ PUSHCI_DATA_DIR: shared });
+    const crashed = await push('crash');
+    await waitFor(() => running(marker), 15_000, 'the step to start on worker 1');
+    w1.proc.kill('SIGKILL');
+    await w1.exited;
+    assert.ok(existsSync(folder(crashed, 1)), 'the killed worker left its workspace');
+    const w2 = await worker({ PUSHCI_DATA_DIR: shared });
+    assert.equal((await final(crashed)).jobs[0]!.attempt, 2);
+    assert.ok(!existsSync(folder(crashed, 2)), 'attempt 2 removed its own workspace');
+    // Another job runs on worker 2 while a third worker, sharing the data dir, starts and sweeps.
+    const stuck = await push('stuck');
+    await waitFor(async () => (await view(stuck)).status === 'running' || null, 15_000, 'the job to start');
+    await waitFor(() => existsSync(folder(stuck, 1)) || null, 10_000, "the running job's workspace");
+    // Worker 1's heartbeat lists the crashed job until it expires: a live worker's jobs are kept.
+    await waitFor(
+      async () => {
+        const { workers: live } = (await (await server.api('/api/workers')).json()) as {
+          workers: Array<{ pid: number }>;
+        };
+        return !live.some((w) => w.pid === w1.proc.pid) || null;
+      },
+      30_000,
+      "the killed worker's heartbeat to expire",
+    );
+    const w3 = spawnPushci(['worker'], { ...workerEnv(), PUSHCI_DATA_DIR: shared });
+    workers.push(w3);
+    // Worker 3's sweep at its start (or worker 2's periodic one, whichever comes first) removes it.
+    await waitFor(
+      () => !existsSync(folder(crashed, 1)) || null,
+      40_000,
+      "the killed worker's workspace to go",
+    );
+    assert.match(
+      [...w2.output, ...w3.output].join(''),
+      new RegExp(`"${crashed}-j-1"[^\\n]*removed workspaces of attempts that no longer run`),
+    );
+    assert.ok(existsSync(folder(stuck, 1)), "the running job's workspace (worker 2's) is kept");
+    assert.equal((await view(stuck)).status, 'running');
+    const res = await server.api(`/api/builds/${stuck}/cancel`, { method: 'POST' });
+    assert.equal(res.status, 202, await res.text());
+    assert.equal((await final(stuck)).status, 'canceled');
+    assert.ok(w2.proc.exitCode === null, 'worker 2 ran throughout');
   });
 });

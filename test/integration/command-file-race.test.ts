@@ -13,15 +13,20 @@ const STEPS = 40;
 /**
  * A service of the job (it outlives each step) that keeps swapping the newest step's command-file
  * folder in /tmp for a symlink to `target` and back, with rename(2) in a tight loop: pushci reads the
- * folder's files after the step, between its checks and its opens.
+ * folder's files after the step, between its checks and its opens. It counts the swaps it made after
+ * the step had ended (the step leaves `<its folder>.done` last) and before pushci took the folder away,
+ * the window the attack is about, in /tmp/_race_window as `<swaps> <steps whose window it swapped in>`.
  */
 const swapper = (target: string) =>
   [
-    `perl -e 'my $t = shift; while (1) {`,
+    `perl -e 'my $t = shift; my ($w, $n) = (0, 0); while (1) {`,
     'my @d = sort { $b->[1] <=> $a->[1] } map { /_pushci_step_(\\d+)\\w*$/ ? [$_, $1] : () }',
     'grep { -d $_ && ! -l $_ } glob("/tmp/_pushci_step_*");',
-    'unless (@d) { select(undef, undef, undef, 0.002); next } my $d = $d[0][0]; symlink($t, "$d.l");',
-    'for (1 .. 20000) { rename($d, "$d.r") or last; rename("$d.l", $d); rename($d, "$d.l"); rename("$d.r", $d) }',
+    'unless (@d) { select(undef, undef, undef, 0.002); next } my $d = $d[0][0]; symlink($t, "$d.l"); my $in = 0;',
+    'for (1 .. 20000) { rename($d, "$d.r") or last; rename("$d.l", $d); $in++ if -e "$d.done";',
+    'rename($d, "$d.l"); rename("$d.r", $d) }',
+    'if ($in) { $w += $in; $n++; open(my $f, ">", "/tmp/_race_window.n") or die; print $f "$w $n"; close $f;',
+    'rename("/tmp/_race_window.n", "/tmp/_race_window") }',
     `}' ${target}`,
   ].join(' ');
 
@@ -44,7 +49,7 @@ describe('command files against a process of the job that swaps their folder', (
       const steps = Array.from(
         { length: STEPS },
         (_, i) =>
-          `      - id: s${i}\n        run: echo "got=\${STOLEN:-none} out=${i === 0 ? '' : `\${{ steps.s${i - 1}.outputs.stolen }}`}"\n`,
+          `      - id: s${i}\n        run: |\n          echo "got=\${STOLEN:-none} out=${i === 0 ? '' : `\${{ steps.s${i - 1}.outputs.stolen }}`}"\n          touch "$(dirname "$GITHUB_OUTPUT").done"\n`,
       ).join('');
       return {
         'race.yml': `${head('race')}jobs:
@@ -55,7 +60,8 @@ describe('command files against a process of the job that swaps their folder', (
           ${swapper(hostDir)}
         ready: 'true'
     steps:
-${steps}`,
+${steps}      - run: echo "window=$(cat /tmp/_race_window 2>/dev/null || echo '0 0')."
+`,
         'hash.yml': `${head('hash')}jobs:
   hash:
     services:
@@ -88,7 +94,15 @@ ${Array.from({ length: STEPS }, () => `      - run: echo "h=\${{ hashFiles('sub/
     // Every step ran with the swapper going (the attack had its chances), and the swaps were seen.
     assert.equal(text.match(/ got=none /g)?.length, STEPS, text);
     const seen = text.match(/its folder was replaced/g)?.length ?? 0;
-    console.log(`command files: ${STEPS} steps, the folder found swapped for a symlink ${seen} times`);
+    // The swapper swapped the folder after steps had ended, while pushci was about to read it: the
+    // attack really ran in its window (a swapper that never found the folder would leave 0 0).
+    const window = /window=(\d+) (\d+)\./.exec(text);
+    assert.ok(window, text);
+    const [swaps, steps] = [Number(window[1]), Number(window[2])];
+    console.log(
+      `command files: ${STEPS} steps, ${swaps} swaps in the window after ${steps} of them, the folder found swapped for a symlink ${seen} times`,
+    );
+    assert.ok(swaps > 0 && steps > 0, `the swapper never swapped a folder in its window: ${window[0]}`);
   });
 
   it('hashFiles() hashes no server file while a service swaps a checkout folder for a symlink', async () => {

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, realpathSync } from 'node:fs';
-import { formatBytes } from '../format-bytes.ts';
+import { readdirSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ExpressionError } from '../pipelines/expr/expression-error.ts';
 import { compileGlob, parseGlob } from '../pipelines/glob.ts';
-import { openedPath } from './opened-path.ts';
+import { FilesDigest } from './files-digest.ts';
 
 /** Files looked at, at most; a checkout with more is hashed on the first ones in name order. */
 const MAX_FILES = 100_000;
@@ -14,11 +12,6 @@ const MAX_FILES = 100_000;
  * not be able to stall it for minutes with each hashFiles() of an action in its checkout.
  */
 const MAX_ENTRIES = 200_000;
-/**
- * Bytes one hashFiles() reads, at most, for the same reason: a step can make a sparse file of many
- * gigabytes that costs its disk nothing, and reading it would hold the worker for minutes.
- */
-export const MAX_HASH_BYTES = 512 * 1024 ** 2;
 
 /**
  * GitHub's hashFiles(): the SHA-256 of the SHA-256 of each regular file under `root` that the patterns
@@ -58,39 +51,17 @@ export function hashFiles(root: string, patterns: string[], maxEntries = MAX_ENT
   };
   walk(root);
   if (files.length === 0) return '';
-  const real = realpathSync(root);
-  const outer = createHash('sha256');
-  const buf = Buffer.alloc(1 << 16);
-  let total = 0;
+  // The files are read by the one reader of hashFiles() (its checks and its byte cap).
+  const digest = new FilesDigest(root, realpathSync(root));
   for (const f of files) {
-    const rel = relative(root, f);
-    // O_NOFOLLOW: a file swapped for a symlink since the walk is not followed out of the checkout; a
-    // folder on the way swapped for one (by a service, or a process a step left) shows in its path.
-    // O_NONBLOCK: a file swapped for a FIFO opens at once instead of waiting, forever, for a writer.
-    const fd = readable(
-      () => openSync(f, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
-      rel,
-    );
-    const inner = createHash('sha256');
+    const rel = relative(root, f).split(sep).join('/');
     try {
-      if (!fstatSync(fd).isFile() || openedPath(fd) !== join(real, rel))
-        throw new ExpressionError(
-          `hashFiles(): ${rel} was moved or replaced while it was read (a process of the job is changing the checkout)`,
-        );
-      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) {
-        total += n;
-        if (total > MAX_HASH_BYTES)
-          throw new ExpressionError(
-            `hashFiles(): the matching files hold more than ${formatBytes(MAX_HASH_BYTES)} (reached at ${rel}); hash fewer files`,
-          );
-        inner.update(buf.subarray(0, n));
-      }
-    } finally {
-      closeSync(fd);
+      digest.addSync(rel);
+    } catch (err) {
+      throw new ExpressionError(`hashFiles(): ${(err as Error).message}`);
     }
-    outer.update(inner.digest());
   }
-  return outer.digest('hex');
+  return digest.digest();
 }
 
 /** A file or folder a process of the job removed or moved since it was listed: the step's error, not the job's. */

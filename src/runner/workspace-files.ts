@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { lstat, open, readdir, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { matchesList, parseGlob, type Glob } from '../pipelines/glob.ts';
-import { openedPath } from './opened-path.ts';
-import { MAX_HASH_BYTES } from './hash-files.ts';
-import { formatBytes } from '../format-bytes.ts';
+import { FilesDigest } from './files-digest.ts';
 
 /**
  * Where the walk starts: the literal leading folders of each including pattern (`dist/**` → `dist`,
@@ -78,38 +74,12 @@ export async function selectFiles(root: string, patterns: readonly string[]): Pr
 
 /**
  * `hashFiles(...)` as GitHub computes it: SHA-256 over the SHA-256 of each matching regular file, in
- * path order; an empty string when nothing matches. Files are opened without following symlinks.
+ * path order; an empty string when nothing matches. The files are read by the one reader of hashFiles()
+ * (its checks and its byte cap), one after another.
  */
 export async function hashFiles(root: string, patterns: readonly string[]): Promise<string> {
-  const all = createHash('sha256');
-  let any = false;
-  const real = await realpath(root);
-  let total = 0;
-  for (const rel of await selectFiles(root, patterns)) {
-    const path = join(root, rel);
-    if (!(await lstat(path)).isFile()) continue;
-    // O_NONBLOCK: a file swapped for a FIFO since the checks opens at once rather than never.
-    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    // A folder on the way swapped for a symlink since the checks (the job's processes still run).
-    if (!(await fh.stat()).isFile() || openedPath(fh.fd) !== join(real, rel)) {
-      await fh.close();
-      throw new Error(
-        `${rel} was moved or replaced while it was read (a process of the job is changing the checkout)`,
-      );
-    }
-    const one = createHash('sha256');
-    for await (const chunk of createReadStream('', { fd: fh })) {
-      total += (chunk as Buffer).length;
-      // Leaving the loop destroys the stream, which closes the file.
-      if (total > MAX_HASH_BYTES) {
-        throw new Error(
-          `the matching files hold more than ${formatBytes(MAX_HASH_BYTES)} (reached at ${rel}); hash fewer files`,
-        );
-      }
-      one.update(chunk as Buffer);
-    }
-    all.update(one.digest());
-    any = true;
-  }
-  return any ? all.digest('hex') : '';
+  const digest = new FilesDigest(root, await realpath(root));
+  for (const rel of await selectFiles(root, patterns))
+    if ((await lstat(join(root, rel))).isFile()) await digest.add(rel);
+  return digest.digest();
 }

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ExpressionError } from '../../../src/pipelines/expr/expression-error.ts';
-import { hashFiles, MAX_HASH_BYTES } from '../../../src/runner/hash-files.ts';
+import { MAX_HASH_BYTES } from '../../../src/runner/files-digest.ts';
+import { hashFiles } from '../../../src/runner/hash-files.ts';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest();
 

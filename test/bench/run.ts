@@ -50,6 +50,19 @@ const BUILDS = Number(process.env.BENCH_BUILDS ?? (QUICK ? 300 : 2000));
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 500 : 2000));
 /** BENCH_WORKERS=1 (say): the worker process counts of the trivial-builds part (default 1,2,4; quick 1,2). */
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? (QUICK ? '1,2' : '1,2,4')).split(',').map(Number);
+/** BENCH_CONNS=64 (say): the connection counts of the intake part (default 1,16,64). */
+const INTAKE_CONNS = (process.env.BENCH_CONNS ?? '1,16,64').split(',').map(Number);
+/**
+ * BENCH_BASE_ENV=PUSHCI_COMPACT_HEAP=false,PUSHCI_REPLAY_WINDOW=0 (say): settings of the BENCH_BASE
+ * receiver (intake) and worker (deliveries) only, so a setting can be A/B-measured with BENCH_BASE set to
+ * this same checkout.
+ */
+const BASE_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_BASE_ENV ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const SECONDS = QUICK ? 2 : 5;
 /** The unmeasured load each Node server of the intake part gets before its runs. */
 const WARM_UP_SECONDS = QUICK ? 1 : 3;
@@ -307,7 +320,7 @@ const cpu = (x: ReturnType<typeof summary>) =>
 async function intake(
   redis: TestRedis,
   label: string,
-  conns = [1, 16, 64],
+  conns = INTAKE_CONNS,
   /** Called after each pushci run with the time it started (the scaling curve undoes what it stored). */
   afterRun?: (since: number) => Promise<void>,
 ) {
@@ -316,7 +329,7 @@ async function intake(
   const server = await startReceiverProcess(redis, pipes);
   // BENCH_BASE=<another checkout>: its receiver too, run by run after this one's (an A/B under one load).
   const old = process.env.BENCH_BASE
-    ? await startReceiverProcess(redis, pipes, {}, process.env.BENCH_BASE)
+    ? await startReceiverProcess(redis, pipes, BASE_ENV, process.env.BENCH_BASE)
     : null;
   const bare = await startBaseline('baseline-server.ts');
   const durable = await startBaseline('baseline-server.ts', {
@@ -850,7 +863,10 @@ async function deliveries(redis: TestRedis, messages: number) {
       ]
     : [['', undefined]];
   const alone = new Map<string, number[]>();
+  // BENCH_DELIVERY_MODES=alone (say): only those of the three runs (alone,down,hanging).
+  const modes = new Set((process.env.BENCH_DELIVERY_MODES ?? 'alone,down,hanging').split(','));
   for (const [mode, other] of Object.entries(others)) {
+    if (!modes.has(mode)) continue;
     writeFileSync(
       join(dir, 'd.yml'),
       `name: d\nrepository: octo-org/*\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n${other ? endpoint(other) : ''}${endpoint(up.url)}`,
@@ -872,6 +888,7 @@ async function deliveries(redis: TestRedis, messages: number) {
           1,
           {
             PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,5s,30s',
+            ...(root ? BASE_ENV : {}),
             ...(process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY
               ? { PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY: process.env.PUSHCI_NOTIFY_ENDPOINT_CONCURRENCY }
               : {}),
@@ -928,9 +945,11 @@ async function deliveries(redis: TestRedis, messages: number) {
         `${name ? `[${name}] ` : ''}outbound deliveries to a local receiver${label}`,
         `${rate.toFixed(0)} messages/s`,
         `${messages} queued messages drained, median of ${RUNS} runs; ${cost}`,
-        other
-          ? `${((100 * rate) / median(alone.get(name)!)).toFixed(0)}% of its rate alone`
-          : 'signed, attempt logged',
+        !other
+          ? 'signed, attempt logged'
+          : alone.has(name)
+            ? `${((100 * rate) / median(alone.get(name)!)).toFixed(0)}% of its rate alone`
+            : 'not run alone',
       );
     }
     await stop(server);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { Redis } from 'ioredis';
@@ -166,7 +166,7 @@ export function webhookReceiver(deps: WebhookDeps) {
       ttlMs: deps.dedupeWindowMs,
     };
     if (deps.replayWindowMs > 0 && forge.uniqueBodies) {
-      const digest = createHash('sha256').update(inbound.body).digest('hex');
+      const digest = hash('sha256', inbound.body);
       const repository = pushes[0]!.event.repository;
       dedupe.body = {
         key: deps.store.keys.seenBody(forge.name, repository, digest),

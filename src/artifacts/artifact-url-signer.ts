@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ForbiddenError } from '../errors.ts';
 import { keys } from '../queue/keys.ts';
@@ -21,7 +21,8 @@ export interface ArtifactUrlScope {
  * expiry. A URL is useless past its expiry, for another artifact, and to any other job.
  */
 export class ArtifactUrlSigner {
-  private key: Buffer | null = null;
+  /** A KeyObject: Node 24's createHmac tells a Buffer key from one by catching a thrown error. */
+  private key: KeyObject | null = null;
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly now: () => number;
@@ -31,11 +32,11 @@ export class ArtifactUrlSigner {
     this.now = now;
   }
 
-  private async secret(): Promise<Buffer> {
+  private async secret(): Promise<KeyObject> {
     if (this.key) return this.key;
     const k = keys(this.prefix).artifactUrlKey;
     await this.redis.set(k, randomBytes(32).toString('base64'), 'NX');
-    this.key = Buffer.from((await this.redis.get(k))!, 'base64');
+    this.key = createSecretKey(Buffer.from((await this.redis.get(k))!, 'base64'));
     return this.key;
   }
 

@@ -1,11 +1,24 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** Standard Webhooks' default: a delivery more than 5 minutes off the clock is refused (replays). */
 const TOLERANCE_S = 5 * 60;
 
-/** The key bytes of a `whsec_<base64>` secret. */
-function keyOf(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+/**
+ * The key of a `whsec_<base64>` secret, decoded once per secret (a process knows only a few) into a
+ * KeyObject: Node 24's createHmac tells a Buffer key from a KeyObject by catching a thrown error, which
+ * cost more than the HMAC of a small body.
+ */
+const keys = new Map<string, KeyObject>();
+const KEYS_KEPT = 100;
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
+    if (keys.size >= KEYS_KEPT) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../queue/keys.ts';
 
@@ -15,7 +15,9 @@ const KEY_RECHECK_MS = 60_000;
 export class DeliverySeal {
   private readonly redis: Redis;
   private readonly keyName: string;
-  private key: Promise<Buffer> | null = null;
+  // A KeyObject, not the Buffer: Node 24's createHmac tells a Buffer from a KeyObject by catching a
+  // thrown error, which cost more than the HMAC of a job's data (the worker checks every job's seal).
+  private key: Promise<KeyObject> | null = null;
   private loadedAt = 0;
 
   constructor(redis: Redis, keys: Keys) {
@@ -25,14 +27,14 @@ export class DeliverySeal {
 
   // Re-read now and then: if Redis lost the key (a flush) and another process made a new one, every
   // process must move to it rather than refuse each other's jobs for ever.
-  private loadKey(fresh = false): Promise<Buffer> {
+  private loadKey(fresh = false): Promise<KeyObject> {
     if (fresh || Date.now() - this.loadedAt > KEY_RECHECK_MS) this.key = null;
     this.key ??= (async () => {
       this.loadedAt = Date.now();
       await this.redis.set(this.keyName, randomBytes(32).toString('base64'), 'NX');
       const text = await this.redis.get(this.keyName);
       if (!text) throw new Error('the delivery seal key vanished from Redis while it was being read');
-      return Buffer.from(text, 'base64');
+      return createSecretKey(Buffer.from(text, 'base64'));
     })().catch((err: unknown) => {
       this.key = null;
       throw err;

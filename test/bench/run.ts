@@ -361,24 +361,28 @@ async function intake(
             load(tool.url, c, SECONDS, undefined, '/hooks/push'),
           ),
         );
-      const since = Date.now();
-      ours.push(await measured({ pid: server.proc.pid! }, redis, () => load(server.base, c)));
-      await afterRun?.(since);
-      if (old) {
+      // With BENCH_BASE the two receivers take turns going first, so neither always runs right after
+      // the other (next to its leftover work: Redis's appends, the machine's other load moving).
+      const turns: Array<[PushciProcess & { base: string }, Measured[]]> = [[server, ours]];
+      if (old) turns[i % 2 === 0 ? 'push' : 'unshift']([old, previous]);
+      for (const [receiver, samples] of turns) {
         const since = Date.now();
-        previous.push(await measured({ pid: old.proc.pid! }, redis, () => load(old.base, c)));
+        samples.push(await measured({ pid: receiver.proc.pid! }, redis, () => load(receiver.base, c)));
         await afterRun?.(since);
       }
     }
     const [o, b, d] = [summary(ours), summary(base), summary(floor)];
     const w = classic.length > 0 ? summary(classic) : null;
+    // Every run's figures next to the medians: an A/B's spread says how far its medians can be read.
+    const runs = (xs: Measured[]) =>
+      xs.map(({ rps, cpuMsPerReq, redisMsPerReq }) => ({ rps, cpuMsPerReq, redisMsPerReq }));
     out[`c${c}`] = {
-      pushci: { ...o, errors: ours.map((x) => x.errors) },
-      baseline: b,
-      durableBaseline: { ...d, errors: floor.map((x) => x.errors) },
+      pushci: { ...o, errors: ours.map((x) => x.errors), runs: runs(ours) },
+      baseline: { ...b, runs: runs(base) },
+      durableBaseline: { ...d, errors: floor.map((x) => x.errors), runs: runs(floor) },
       ...(w ? { webhookTool: { ...w, errors: classic.map((x) => x.errors) } } : {}),
       ...(previous.length > 0
-        ? { base: { ...summary(previous), errors: previous.map((x) => x.errors) } }
+        ? { base: { ...summary(previous), errors: previous.map((x) => x.errors), runs: runs(previous) } }
         : {}),
     };
     if (previous.length > 0) {

@@ -88,6 +88,19 @@ describe(
         () => (globalThis as any).document.querySelectorAll('tr[data-build]').length === 1,
       );
       assert.match((await rows())[0]!, /failure\s*api #1/);
+      // A filter by the pipeline's file shows that file, not "any".
+      await page.goto(`${s.server.base}/#/?pipeline=web.yml`);
+      await page.waitForFunction(
+        () => (globalThis as any).document.querySelectorAll('tr[data-build]').length === 3,
+      );
+      const picked = await page
+        .getByTestId('filter-pipeline')
+        .evaluate((el: any) => el.selectedOptions[0]?.textContent ?? '');
+      assert.match(picked, /web\.yml/);
+      await page.goto(`${s.server.base}/#/?pipeline=api`);
+      await page.waitForFunction(
+        () => (globalThis as any).document.querySelectorAll('tr[data-build]').length === 1,
+      );
       await page.getByTestId('filter-status').selectOption('success');
       await page.getByTestId('empty').waitFor();
       assert.match(await page.getByTestId('empty').innerText(), /No build matches these filters/);

@@ -85,7 +85,10 @@ export async function buildsPage(main, query) {
         'select',
         { name, 'data-testid': `filter-${name}` },
         h('option', { value: '' }, 'any'),
-        ...values.map((v) => h('option', { value: v, selected: v === wanted[name] }, v)),
+        ...values.map((v) => {
+          const [value, text] = Array.isArray(v) ? v : [v, v];
+          return h('option', { value, selected: value === wanted[name] }, text);
+        }),
       ),
     );
   const form = h(
@@ -99,8 +102,13 @@ export async function buildsPage(main, query) {
         apply(e.currentTarget);
       },
     },
+    // Each pipeline with its file; a filter by a file (`pipelines/web.yml`, as `pushci builds --pipeline`
+    // takes) shows that file, and one by a pipeline since removed shows its id.
     select('pipeline', 'Pipeline', [
-      ...new Set([...pipelines.pipelines.map((p) => p.name), ...(wanted.pipeline ? [wanted.pipeline] : [])]),
+      ...pipelines.pipelines.map((p) => [p.name, `${p.name} (${p.file})`]),
+      ...(wanted.pipeline && !pipelines.pipelines.some((p) => p.name === wanted.pipeline)
+        ? [wanted.pipeline]
+        : []),
     ]),
     h(
       'label',

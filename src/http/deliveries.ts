@@ -23,6 +23,8 @@ export async function deliverySummary(
     type: h.type,
     kind: h.kind,
     build_id: h.build_id,
+    // Deliveries recorded before the number was kept have none: the page shows part of the id.
+    build_number: h.build_number ? Number(h.build_number) : null,
     pipeline: h.pipeline,
     endpoint_id: h.endpoint_id,
     target: h.target,

@@ -92,6 +92,7 @@ export class DeliveryLog {
     const arg = JSON.stringify({
       fields: [
         ...['id', d.msgId, 'type', d.type, 'build_id', d.buildId, 'pipeline', d.pipeline],
+        ...(d.buildNumber === undefined ? [] : ['build_number', String(d.buildNumber)]),
         ...['endpoint_id', d.endpointId, 'kind', d.kind, 'target', d.target, 'state', state],
         ...['attempts', String(attempt.attempt), 'last_at', attempt.at],
       ],

@@ -19,6 +19,8 @@ interface DeliveryCommon {
   type: OutboundEventType | OperatorEventType;
   /** Empty for messages that are about no build (tests, operator events). */
   buildId: string;
+  /** The build's number (`ci #12`); absent for messages about no build. */
+  buildNumber?: number;
   pipeline: string;
   endpointId: string;
   /** What the attempt log shows as the target (never with secrets resolved). */
@@ -212,6 +214,7 @@ export function createEmitter(
           msgId: `msg_${m.id}_${type}${suffix}_${i}`,
           type,
           buildId: m.id,
+          buildNumber: record.number,
           pipeline: m.pipeline,
           target: n.url,
         };
@@ -230,6 +233,7 @@ export function createEmitter(
             msgId: `msg_${m.id}_${type}${suffix}_${id}`,
             type,
             buildId: m.id,
+            buildNumber: record.number,
             pipeline: m.pipeline,
             endpointId: id,
             target: url,
@@ -244,6 +248,7 @@ export function createEmitter(
             msgId: `msg_${m.id}_${type}_g${i}`,
             type,
             buildId: m.id,
+            buildNumber: record.number,
             pipeline: m.pipeline,
             target: url,
           };
@@ -262,6 +267,7 @@ export function createEmitter(
             msgId: `st_${m.id}_${type}`,
             type,
             buildId: m.id,
+            buildNumber: record.number,
             pipeline: m.pipeline,
             endpointId: endpointId(m.pipeline, `${m.forge}-status`),
             target: `${m.forge} commit status ${record.def.commitStatus}`,

@@ -160,6 +160,8 @@ describe('outbound deliveries', () => {
     assert.equal(r.flaky!.got.length, 3, 'delivered once, then no more attempts');
     const [d] = await deliveries(id, r.flaky!.url);
     assert.equal(d.state, 'delivered');
+    const build = (await (await fetch(`${server.base}/api/builds/${id}`, { headers: auth })).json()) as any;
+    assert.deepEqual([d.build_id, d.build_number], [id, build.number]);
     assert.deepEqual(
       d.attempt_log.map((a: any) => a.status),
       [500, 500, 200],

@@ -80,6 +80,10 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
     );
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.getByTestId('delivery-when').innerText(), /just now|s ago/, 'when it was sent');
+    // The build by its number, as everywhere else (`web #1`), the id in the link.
+    const number = (await apiCall(s.server.base, TOKEN, 'GET', `/api/builds/${build}`)).json.number;
+    const link = row.locator(`a[href="#/builds/${build}"]`);
+    assert.equal(await link.innerText(), `web #${number}`);
     await row.click();
     await page.locator('tr.attempts:not([hidden])').getByText('200').first().waitFor();
     const m = await waitFor(
@@ -101,6 +105,66 @@ describe('the Endpoints page in a real headless Chromium', { skip: browserSkip }
     await page.getByTestId('no-deliveries').waitFor();
     await page.getByTestId('filter-state').selectOption('');
     await row.waitFor();
+  });
+
+  it('lists deliveries by build number, long URLs on one line each, whole on hover, at any width', async () => {
+    const long = `${s.receiver.url}/${'a-rather-long-path-segment/'.repeat(8)}end?channel=builds-and-deploys`;
+    await apiCall(s.server.base, TOKEN, 'POST', '/api/endpoints', { url: long, events: ['build.completed'] });
+    const res = await sendGithub(
+      s.server.base,
+      githubPush({ before: s.repo.commits[0]!, after: s.repo.commits[0]! }),
+      's',
+    );
+    const build = res.json.builds[0].id as string;
+    const number = (await apiCall(s.server.base, TOKEN, 'GET', `/api/builds/${build}`)).json.number;
+    await waitFor(
+      async () =>
+        (await apiCall(s.server.base, TOKEN, 'GET', `/api/deliveries?build=${build}`)).json.deliveries.some(
+          (d: { target: string; state: string }) => d.target === long && d.state === 'delivered',
+        ),
+      20_000,
+      'the delivery to the long URL',
+    );
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.goto(`${s.server.base}/#/deliveries`);
+      const target = page.getByTestId('delivery-target').filter({ hasText: 'a-rather-long' }).first();
+      await target.waitFor();
+      const row = page.locator('tr[data-delivery]', { has: target });
+      assert.equal(await row.locator(`a[href="#/builds/${build}"]`).innerText(), `web #${number}`);
+      // The whole URL is there (hover, copy), cut to the column on screen.
+      assert.equal(await target.getAttribute('title'), long);
+      assert.equal(await target.textContent(), long);
+      const box = await target.evaluate((el: any) => ({
+        cut: el.scrollWidth > el.clientWidth,
+        height: el.getBoundingClientRect().height,
+        line: parseFloat((globalThis as any).getComputedStyle(el).lineHeight) || 20,
+        right: el.getBoundingClientRect().right,
+        cell: el.parentElement.getBoundingClientRect().right,
+      }));
+      assert.ok(box.cut, `at ${width} px the URL is cut with an ellipsis`);
+      assert.ok(box.height < box.line * 1.5, `at ${width} px the URL is one line (${box.height} px)`);
+      assert.ok(box.right <= box.cell + 0.5, `at ${width} px the URL stays inside its column`);
+      // Every row's cells start at the same x as the header's: the columns line up.
+      const lefts = await page
+        .getByTestId('deliveries')
+        .locator('tr')
+        .evaluateAll((trs: any[]) =>
+          trs.map((tr) =>
+            [...tr.children].map((c: any) => Math.round(c.getBoundingClientRect().left)).join(),
+          ),
+        );
+      assert.equal(new Set(lefts).size, 1, `at ${width} px the columns line up`);
+      if (width === 1280) {
+        const fits = await page
+          .getByTestId('deliveries')
+          .evaluate((t: any) => t.scrollWidth <= t.parentElement.clientWidth);
+        assert.ok(fits, 'the table fits the page without scrolling sideways');
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${s.server.base}/#/endpoints/${id}`);
+    await page.getByTestId('pause').waitFor();
   });
 
   it('pauses, resumes, rotates and deletes from the page, and marks a disabled endpoint', async () => {

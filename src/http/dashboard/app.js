@@ -7,7 +7,7 @@ import { endpointsPage, markDisabled } from './endpoints.js';
 import { buildsPage } from './builds-page.js';
 import { pipelinePage } from './pipeline-page.js';
 import { pipelinesPage } from './pipelines-page.js';
-import { AuthNeeded, api, currentRoute, h, relative, status } from './ui.js';
+import { AuthNeeded, api, currentRoute, cut, deliveryBuild, h, relative, status } from './ui.js';
 import { webhookPage, webhooksPage } from './webhooks.js';
 import { workersPage } from './workers.js';
 
@@ -20,6 +20,8 @@ const endpointsView = async (el, id) => {
     h,
     api,
     status,
+    cut,
+    deliveryBuild,
     main: target,
     still: (hash) => location.hash === hash,
     ago: (iso) => (iso ? relative(iso) : ''),

@@ -1,5 +1,5 @@
 // Outbound deliveries: a table the build page and the Deliveries page share, with a redeliver button.
-import { api, flash, h, post, status, when } from './ui.js';
+import { api, cut, deliveryBuild, flash, h, post, status, when } from './ui.js';
 
 const stateStatus = (s) => (s === 'delivered' ? 'success' : s === 'failed' ? 'failure' : 'running');
 
@@ -35,15 +35,15 @@ export function deliveryTable(list, opts = {}) {
               'td',
               {},
               d.build_id
-                ? h('a', { href: `#/builds/${d.build_id}` }, `${d.pipeline ?? ''} ${d.build_id}`)
+                ? h('a', { href: `#/builds/${d.build_id}`, title: d.build_id }, deliveryBuild(d))
                 : '',
             )
           : null,
-        h('td', { class: 'mono wrap' }, d.target),
+        h('td', { class: 'mono url' }, cut(d.target, { 'data-testid': 'delivery-target' })),
         h('td', {}, d.attempts),
         h(
           'td',
-          { class: 'mono' },
+          { class: 'mono wrap' },
           last
             ? `${last.status ?? ''} ${last.error ?? ''} ${last.duration_ms != null ? `${last.duration_ms} ms` : ''}`
             : '',

@@ -102,11 +102,7 @@ export function deliveryLog(ui, deliveries) {
           'td',
           {},
           d.build_id
-            ? ui.h(
-                'a',
-                { href: `#/builds/${d.build_id}`, class: 'mono' },
-                `${d.pipeline} ${d.build_id.slice(-6)}`,
-              )
+            ? ui.h('a', { href: `#/builds/${d.build_id}`, title: d.build_id }, ui.deliveryBuild(d))
             : d.id.startsWith('msg_test_')
               ? 'test event'
               : '',

@@ -45,8 +45,8 @@ export async function endpointsPage(ui) {
               ui.h('td', {}, stateBadge(ui, e)),
               ui.h(
                 'td',
-                { class: 'mono' },
-                e.url,
+                { class: 'mono url' },
+                ui.cut(e.url),
                 e.description ? ui.h('div', { class: 'muted' }, e.description) : null,
               ),
               ui.h(

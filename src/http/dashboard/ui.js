@@ -16,6 +16,16 @@ export const h = (tag, attrs = {}, ...children) => {
 /** The line that says what a build is about: its commit's subject, or its pull request's title. */
 export const headline = (b) => (b.message ?? b.pull_request?.title ?? '').split('\n')[0];
 
+/** How a delivery names its build: `ci #12` (records from before numbers were kept: part of the id). */
+export const deliveryBuild = (d) =>
+  `${d.pipeline ?? ''} ${d.build_number != null ? `#${d.build_number}` : d.build_id.slice(-6)}`.trim();
+
+/**
+ * Text that may be long (a URL) on one line, cut with an ellipsis at the column's width, whole on hover
+ * and when copied: rows stay one line high and columns stay aligned at any width.
+ */
+export const cut = (text, attrs = {}) => h('span', { class: 'cut', title: text, ...attrs }, text);
+
 export const status = (s) => h('span', { class: `status ${s}`, 'data-status': s }, s);
 
 /** A build whose steps ran without the sandbox says so wherever it is shown. */

@@ -71,9 +71,10 @@ export class JobLog {
     this.attempt = attempt;
   }
 
-  write(s: LogStream, text: string): void {
+  /** `t`: when it was printed, for lines written later than that (a service's, at the job's end). */
+  write(s: LogStream, text: string, t = Date.now()): void {
     if (this.superseded) return;
-    const line = encodeLine({ t: Date.now(), s, m: this.mask(text) });
+    const line = encodeLine({ t, s, m: this.mask(text) });
     if (this.bytes + line.length > this.maxBytes) {
       this.dropped++;
       return;
@@ -84,8 +85,8 @@ export class JobLog {
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  system(text: string): void {
-    this.write('sys', text);
+  system(text: string, t = Date.now()): void {
+    this.write('sys', text, t);
   }
 
   /**

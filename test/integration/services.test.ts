@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../helpers/receiver.ts';
+import { LogModel } from '../../src/http/dashboard/log-model.js';
 import { suiteServer } from '../helpers/suite-server.ts';
 import { buildEnded, jobLog, pipelineHead, pushAndWait, pushBuild } from '../helpers/push-build.ts';
 
@@ -187,7 +188,16 @@ ${echoServer(`attack-${TAG}`)}
     const section = text.slice(text.indexOf('▶ service cache'));
     assert.ok(text.indexOf('▶ service cache') > text.lastIndexOf('pushci: step '), text);
     assert.match(section, /Ready to accept connections/);
-    assert.match(section, /pushci: service "cache" stopped with the job/);
+    assert.match(section, /pushci: service "cache" stopped with the job after \d+\.\d s/);
+    // Written at the job's end, its lines keep the times they were printed: the build page's section
+    // runs from the service's start (before the first step) to its stop (after the last), not "0 ms".
+    const model = new LogModel();
+    for (const line of text.split('\n').filter(Boolean)) model.add(line);
+    const service = model.sections.find((x) => x.name === 'service cache')!;
+    const steps = model.sections.filter((x) => x.kind === 'step' && x !== service);
+    assert.ok(service.start! <= steps[0]!.start!, 'the service started before the first step');
+    assert.ok(service.end! >= steps.at(-1)!.end!, 'and stopped after the last');
+    assert.ok(service.end! - service.start! > 0);
     // redis-server shows "redis-server 127.0.0.1:<port>" as its command line.
     const port = /starting service "cache" on 127\.0\.0\.1:(\d+)/.exec(text)![1]!;
     assert.deepEqual(processesWith(`redis-server 127.0.0.1:${port}`), []);

@@ -52,16 +52,16 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
-/** The last `max` lines written, and how many went before them. */
+/** The last `max` lines written (each with when it was), and how many went before them. */
 class Tail {
-  lines: Array<{ s: LogStream; m: string }> = [];
+  lines: Array<{ s: LogStream; m: string; t: number }> = [];
   dropped = 0;
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
   push(s: LogStream, m: string) {
-    this.lines.push({ s, m });
+    this.lines.push({ s, m, t: Date.now() });
     if (this.lines.length > this.max) {
       this.lines.shift();
       this.dropped++;
@@ -76,6 +76,9 @@ interface Running {
   lines: Promise<void>;
   /** Set when the service ended by itself (before `stop`). */
   ended: StepExit | null;
+  /** When it started, and when it ended (by itself or stopped), in ms. */
+  startedAt: number;
+  endedAt: number | null;
 }
 
 export interface JobServices {
@@ -98,7 +101,8 @@ export interface ServicesOptions {
   cwd: string;
   /** The environment a service starts with (before PORT and the services' variables). */
   envFor(def: ServiceDef): Record<string, string>;
-  log: { system(line: string): void; write(s: LogStream, line: string): void };
+  /** `t`: when the line was printed (a service's section is written when the job ends). */
+  log: { system(line: string, t?: number): void; write(s: LogStream, line: string, t?: number): void };
   killGraceMs: number;
   signal: AbortSignal;
 }
@@ -138,22 +142,31 @@ export async function prepareServices(o: ServicesOptions): Promise<JobServices> 
   const running: Running[] = [];
   let stopping: Promise<void> | null = null;
 
+  // Written when the job ends, each line with the time it was printed: the section's start and end are
+  // the service's own, so the build page shows how long it ran.
   const section = (r: Running) => {
-    o.log.system(`▶ service ${r.def.id}  (${SHELL})`);
+    const endedAt = r.endedAt ?? Date.now();
+    o.log.system(`▶ service ${r.def.id}  (${SHELL})`, r.startedAt);
     if (r.output.dropped > 0)
-      o.log.system(`pushci: service "${r.def.id}": ${r.output.dropped} earlier lines are not shown`);
-    for (const l of r.output.lines) o.log.write(l.s, l.m);
+      o.log.system(
+        `pushci: service "${r.def.id}": ${r.output.dropped} earlier lines are not shown`,
+        r.output.lines[0]?.t ?? r.startedAt,
+      );
+    for (const l of r.output.lines) o.log.write(l.s, l.m, l.t);
     const e = r.ended;
+    const took = `${((endedAt - r.startedAt) / 1000).toFixed(1)} s`;
     o.log.system(
       e
-        ? `pushci: service "${r.def.id}" failed: it ended by itself (${e.exitCode === null ? `signal ${e.signal}` : `exit code ${e.exitCode}`}) before the job did`
-        : `pushci: service "${r.def.id}" stopped with the job`,
+        ? `pushci: service "${r.def.id}" failed: it ended by itself (${e.exitCode === null ? `signal ${e.signal}` : `exit code ${e.exitCode}`}) after ${took}, before the job did`
+        : `pushci: service "${r.def.id}" stopped with the job after ${took}`,
+      endedAt,
     );
   };
 
   const stopAll = async () => {
     for (const r of running) {
       await r.step.kill(o.killGraceMs);
+      r.endedAt ??= Date.now();
       await r.lines;
     }
     for (const r of running) section(r);
@@ -238,6 +251,7 @@ export async function prepareServices(o: ServicesOptions): Promise<JobServices> 
         await writeFile(file, def.run.endsWith('\n') ? def.run : `${def.run}\n`, { mode: 0o600 });
         const svcEnv = { ...o.envFor(def), ...env, PORT: String(port), ...o.runtime.env };
         o.log.system(`pushci: starting service "${def.id}" on 127.0.0.1:${port}`);
+        const startedAt = Date.now();
         const step = await o.runtime.start({ argv: shellArgv(file), cwd: o.cwd, env: svcEnv });
         const output = new Tail(KEEP_LINES);
         const r: Running = {
@@ -245,12 +259,15 @@ export async function prepareServices(o: ServicesOptions): Promise<JobServices> 
           step,
           output,
           ended: null,
+          startedAt,
+          endedAt: null,
           lines: Promise.all([
             splitLines(step.stdout, (l) => output.push('out', l)),
             splitLines(step.stderr, (l) => output.push('err', l)),
           ]).then(() => {}),
         };
         void step.exit.then((e) => {
+          r.endedAt ??= Date.now();
           if (!stopping) r.ended = e;
         });
         running.push(r);

@@ -4,6 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PullRequestSource } from '../forges/pull-request-source.ts';
 import { GitError, git } from './git.ts';
+import { missingPullRef } from './missing-pull-ref.ts';
 import type { SpawnFn } from './spawner/start-spawner.ts';
 import { asyncFileWork, type FileWork } from './files/file-work.ts';
 
@@ -157,6 +158,8 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
         env,
         redact: url,
         ...sig,
+      }).catch((err: unknown) => {
+        throw missingPullRef(err, pullRef, o.sha, url);
       });
       const head = (
         await git(['rev-parse', '--verify', '-q', `${local}^{commit}`], { cwd: mirror, env })

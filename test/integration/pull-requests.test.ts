@@ -373,6 +373,34 @@ jobs:
     await final(fresh);
   });
 
+  it('says which ref a clone URL lacks and how to add it, then builds once it is there', async () => {
+    // A clone of the forge has the branch but not the forge's refs/pull/9/head.
+    repo.git('checkout', '-q', '-b', 'topic');
+    const head = repo.commit({ 'topic.txt': 'topic\n' }, 'topic change');
+    repo.git('checkout', '-q', 'main');
+    const res = await sendPr({ number: 9, head, base: repo.commits[0]!, source: 'topic' });
+    assert.equal(res.status, 202, res.text);
+    const v = await final(res.json.builds[0].id);
+    assert.equal(v.status, 'error');
+    const reason = v.jobs[0]!.reason ?? '';
+    assert.match(reason, new RegExp(`refs/pull/9/head is not in the repository at ${repo.dir}`));
+    assert.match(reason, /git fetch origin '\+refs\/pull\/\*\/head:refs\/pull\/\*\/head'/);
+    assert.match(reason, new RegExp(`git update-ref refs/pull/9/head ${head}`));
+    assert.match(await log(v.id), /pushci: error: refs\/pull\/9\/head is not in the repository at/);
+    // The control: with the ref there, as the advice says, the same pull request builds.
+    repo.git('update-ref', 'refs/pull/9/head', head);
+    const again = await sendPr({
+      number: 9,
+      head,
+      base: repo.commits[0]!,
+      source: 'topic',
+      action: 'synchronize',
+    });
+    const ok = await final(again.json.builds[0].id);
+    assert.equal(ok.status, 'success', ok.jobs[0]?.reason ?? '');
+    assert.equal(line(await log(ok.id), 'HEAD'), `${head} ${head}`);
+  });
+
   it('refuses a build whose commit is not the pull request’s (the webhook named another)', async () => {
     const stray = repo.commit({ 'x.txt': 'not in any pull request\n' });
     repo.git('reset', '-q', '--hard', repo.commits[0]!);

@@ -43,6 +43,7 @@ export async function runNodeAction(
   j.log.system(`pushci: ${a.loaded.label} (${runs.using}) runs with ${a.node}`);
   // A pre script of an action inside a composite action runs right before its main.
   if (runs.pre && !j.preState?.has(call.step) && actionCondition(j, runs.preIf, call.ctx, a.loaded.label)) {
+    j.log.system(`▶ Pre ${call.plan.name}  (${a.loaded.label}, ${runs.using}, with ${a.node})`);
     const pre = await runScript(j, scripts.script(runs.pre, `Pre ${call.plan.name}`));
     if ('end' in pre || pre.problem) return pre;
   }

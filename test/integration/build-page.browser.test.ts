@@ -78,6 +78,18 @@ jobs:
           exit 1
 `;
 
+const NEST = (cloneUrl: string) => `name: nest
+repository: octo-org/nest
+clone-url: ${cloneUrl}
+on: push
+jobs:
+  steps:
+    steps:
+      - uses: ./hooks
+      - uses: ./slowgreet
+      - run: echo after
+`;
+
 const SLOW = (cloneUrl: string) => `name: slow
 repository: octo-org/slow
 clone-url: ${cloneUrl}
@@ -103,6 +115,13 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
         'a.txt': '2',
         'greet/action.yml':
           'name: greet\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo hello from greet\n',
+        'hooks/action.yml':
+          'name: hooks\nruns:\n  using: node20\n  pre: pre.mjs\n  main: main.mjs\n  post: post.mjs\n',
+        'hooks/pre.mjs': "console.log('pre ran');\n",
+        'hooks/main.mjs': "console.log('main ran');\n",
+        'hooks/post.mjs': "console.log('post ran');\n",
+        'slowgreet/action.yml':
+          'name: slowgreet\nruns:\n  using: composite\n  steps:\n    - name: tick\n      shell: bash\n      run: for i in $(seq 1 12); do echo "slow tick $i"; sleep 0.5; done\n',
       },
     ]);
     receiver = await startReceiver();
@@ -113,6 +132,7 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
         'tail.yml': TAIL(repo.dir),
         'slow.yml': SLOW(repo.dir),
         'notes.yml': NOTES(repo.dir),
+        'nest.yml': NEST(repo.dir),
       },
       {
         GITHUB_WEBHOOK_SECRET: 's',
@@ -178,6 +198,12 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
       await page.locator('[data-step="./greet / echo hello from greet"]').getAttribute('data-status'),
       'success',
     );
+    // An action's own steps are sections inside its section, named without the action's name.
+    const inner = page.locator(
+      '[data-step="./greet"] > .lines > [data-step="./greet / echo hello from greet"]',
+    );
+    assert.equal(await inner.count(), 1, 'the composite action’s step is inside the action’s section');
+    assert.equal(await inner.locator('summary .name').textContent(), 'echo hello from greet');
     assert.match(await prepare.locator('[data-testid="step-duration"]').innerText(), /^\d+(\.\d)? ?m?s$/);
     // A step after the failure did not run: it is listed as skipped, as GitHub lists it.
     assert.equal(
@@ -353,6 +379,68 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
     // The kept job's log is shown in the new build.
     await page.locator('[data-job="lint"]').click();
     await page.locator('[data-testid="log"]', { hasText: 'lint ok' }).waitFor();
+  });
+
+  it('nests an action’s steps, its pre and its post in the action’s section, live as they run', async () => {
+    const id = await push('nest');
+    await page.goto(`${server.base}/#/builds/${id}`);
+    await page.locator('[data-log-job="steps"] [data-testid="log"]').waitFor();
+    // While the composite action's step runs, its lines arrive inside it, and the action is open.
+    const action = page.locator('[data-log-job="steps"] [data-step="./slowgreet"]');
+    const tick = action.locator('> .lines > [data-step="./slowgreet / tick"]');
+    // One look, in the page, at the moment the third line arrives: what it is in and what is open.
+    const seen = await page.waitForFunction(
+      () => {
+        const doc = (globalThis as any).document;
+        const action = doc.querySelector('[data-log-job="steps"] [data-step="./slowgreet"]');
+        const tick = action?.querySelector(':scope > .lines > [data-step="./slowgreet / tick"]');
+        const line = [...(tick?.querySelectorAll('.line') ?? [])].some((l: any) =>
+          l.textContent.includes('slow tick 3'),
+        );
+        return line && { status: tick.dataset.status, action: action.open, tick: tick.open };
+      },
+      null,
+      { timeout: 30_000, polling: 'raf' },
+    );
+    assert.deepEqual(await seen.jsonValue(), { status: 'running', action: true, tick: true });
+    assert.equal(await tick.locator('summary .name').innerText(), 'tick');
+    const done = (await finished(id)) as { status: string };
+    const text = await (await server.api(`/api/builds/${id}/jobs/steps/log`)).text();
+    assert.equal(done.status, 'success', text);
+    await tick.locator('.line', { hasText: 'slow tick 12' }).waitFor({ state: 'attached' });
+    await page
+      .locator('[data-log-job="steps"] [data-step="echo after"][data-status="success"]')
+      .waitFor({ state: 'attached' });
+    assert.equal(await action.getAttribute('data-status'), 'success');
+    assert.equal(await action.getAttribute('open'), null, 'a passed action folds, its steps with it');
+    // The node action's pre and post are inside it, around its own lines.
+    const hooks = page.locator('[data-log-job="steps"] [data-step="./hooks"]');
+    assert.equal(await hooks.getAttribute('data-status'), 'success');
+    const pre = hooks.locator('> .lines > [data-step="Pre ./hooks"]');
+    const post = hooks.locator('> .lines > [data-step="Post ./hooks"]');
+    assert.equal(await pre.count(), 1, 'the pre is inside the action');
+    assert.equal(await post.count(), 1, 'the post is inside the action');
+    assert.equal(await pre.getAttribute('data-status'), 'success');
+    assert.equal(await post.getAttribute('data-status'), 'success');
+    // Collapsible like any step: unfold the action, then its pre.
+    await hooks.locator('> summary').click();
+    assert.equal(await hooks.getAttribute('open'), '');
+    await pre.locator('> summary').click();
+    await pre.locator('.line', { hasText: 'pre ran' }).waitFor();
+    assert.match(
+      await hooks
+        .locator('> .lines > .line')
+        .allInnerTexts()
+        .then((t) => t.join('\n')),
+      /main ran/,
+    );
+    await post.locator('> summary').click();
+    await post.locator('.line', { hasText: 'post ran' }).waitFor();
+    assert.equal(
+      await page.locator('[data-log-job="steps"] .log > [data-step$=" ./hooks"]').count(),
+      0,
+      'no pre or post is left outside it',
+    );
   });
 
   it('follows a running log with under half a second of delay, with running clocks', async (t) => {

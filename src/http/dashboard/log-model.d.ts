@@ -22,6 +22,9 @@ export interface LogSection {
   end: number | null;
   lines: number[];
   groups: LogGroup[];
+  /** The action section this one is inside (an action's own steps, its pre and post), or null. */
+  parent: number | null;
+  children: number[];
 }
 export function parseLine(raw: string, n: number): LogLine;
 export class LogModel {

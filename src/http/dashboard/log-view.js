@@ -51,15 +51,26 @@ export function logView({ build, job, lineHref, target = null, onFirstLine = nul
     body,
   );
 
-  let programmatic = false;
+  // The page opens and folds sections as steps run and end; once the user opens or folds one, it stays
+  // as they left it. `toggle` events arrive later (a task), so a section remembers what the page last
+  // set, and a toggle to anything else was the user's.
   const setOpen = (details, open) => {
-    if (details.open === open) return;
-    programmatic = true;
-    details.open = open;
-    programmatic = false;
+    details.wanted = open;
+    if (details.open !== open) details.open = open;
   };
 
   // -- sections --------------------------------------------------------------------------------------
+  // A step inside an action (its own steps, its pre and post) is a section inside the action's, named
+  // without the action's name in front.
+  const shortName = (s) => {
+    const parent = s.parent === null ? null : model.sections[s.parent];
+    return parent && s.name.startsWith(`${parent.name} / `) ? s.name.slice(parent.name.length + 3) : s.name;
+  };
+  // Open: a section that failed or runs, one holding a linked line, and an action any of whose steps is.
+  const wantsOpen = (s) =>
+    OPEN_BY_DEFAULT.has(s.status) ||
+    sectionEls[s.index]?.holdsTarget ||
+    s.children.some((c) => wantsOpen(model.sections[c]));
   const summaryOf = (s) => {
     const took =
       s.status === 'running' && s.start
@@ -69,16 +80,22 @@ export function logView({ build, job, lineHref, target = null, onFirstLine = nul
           : '';
     return [
       h('span', { class: `icon ${s.status}`, 'aria-hidden': 'true' }, ICONS[s.status] ?? '·'),
-      h('span', { class: 'name' }, s.name),
+      h('span', { class: 'name' }, shortName(s)),
       h('span', { class: 'took muted', 'data-testid': 'step-duration' }, took),
     ];
   };
   const drawSummary = (s) => {
     const box = sectionEls[s.index];
-    box.details.className = `section ${s.kind} ${s.status}`;
+    box.details.className = `section ${s.kind} ${s.status}${s.parent === null ? '' : ' nested'}`;
     box.details.dataset.status = s.status;
     box.summary.replaceChildren(...summaryOf(s));
-    if (!box.touched) setOpen(box.details, OPEN_BY_DEFAULT.has(s.status) || box.holdsTarget);
+    if (!box.touched) setOpen(box.details, wantsOpen(s));
+    // The actions around it open while one of their steps runs or when one fails, and fold again after
+    // (a post that ran and passed after its action ended).
+    for (let p = s.parent; p !== null; p = model.sections[p].parent) {
+      const up = sectionEls[p];
+      if (!up.touched) setOpen(up.details, wantsOpen(model.sections[p]));
+    }
   };
   model.on((kind, a, b, c) => {
     if (kind === 'section') {
@@ -92,13 +109,18 @@ export function logView({ build, job, lineHref, target = null, onFirstLine = nul
       );
       const box = { details, summary, lines, touched: false, holdsTarget: false };
       details.addEventListener('toggle', () => {
-        if (!programmatic) box.touched = true;
+        if (details.open !== details.wanted) box.touched = true;
       });
       sectionEls[a.index] = box;
-      body.append(details);
+      if (a.parent === null) body.append(details);
+      else sectionEls[a.parent].lines.append(details);
       drawSummary(a);
     } else if (kind === 'status') drawSummary(a);
-    else if (kind === 'group') {
+    else if (kind === 'adopt') {
+      // A pre that ran at the job's start moves into its action's section when the action starts.
+      sectionEls[b.index].lines.prepend(sectionEls[a.index].details);
+      drawSummary(a);
+    } else if (kind === 'group') {
       const summary = h('summary', {});
       const lines = h('div', { class: 'lines' });
       const details = h('details', { class: 'group', 'data-testid': 'group' }, summary, lines);

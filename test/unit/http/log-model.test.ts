@@ -169,6 +169,62 @@ describe('the log model of the build page', () => {
     assert.equal(m.sections.length, 9);
     const greet = m.sections[1]!;
     assert.equal(greet.end! - greet.start!, 2000, 'its steps’ time is the action’s');
-    assert.equal(m.lines[8]!.section, 3, 'the end line stays with the last of its steps: lines in order');
+    // An action's steps are inside its section; its end line is its own, after them.
+    const parentOf = (name: string) => {
+      const p = m.sections.find((x) => x.name === name)!.parent;
+      return p === null ? null : m.sections[p]!.name;
+    };
+    assert.equal(parentOf('greet / say'), 'greet');
+    assert.equal(parentOf('greet / later'), 'greet', 'a skipped step of the action is inside it too');
+    assert.equal(parentOf('broken / fail'), 'broken');
+    assert.equal(parentOf('old / x'), 'old');
+    assert.equal(parentOf('after'), null);
+    assert.deepEqual(greet.children, [2, 3]);
+    assert.equal(m.sections[m.lines[8]!.section!]!.name, 'greet', 'the action’s end line is in its section');
+  });
+
+  it('nests an action’s pre (run at the job’s start) and post (at its end) in the action’s section', () => {
+    const m = model([
+      sys(0, '▶ Pre setup  (octo-org/setup@v1, node20, with /usr/bin/node)'),
+      out(0, 'pre says hi'),
+      sys(1, 'pushci: step "Pre setup" succeeded in 1.0 s'),
+      sys(1, '▶ Pre user step  (bash)'),
+      sys(2, 'pushci: step "Pre user step" succeeded in 1.0 s'),
+      sys(2, '▶ setup  (uses: octo-org/setup@v1)'),
+      sys(2, 'pushci: octo-org/setup@v1 (node20) runs with /usr/bin/node'),
+      out(3, 'main says hi'),
+      sys(4, 'pushci: step "setup" succeeded in 2.0 s'),
+      sys(4, '▶ wrap  (uses: ./wrap)'),
+      sys(4, '▶ wrap / inner  (uses: octo-org/inner@v1)'),
+      sys(4, '▶ Pre wrap / inner  (octo-org/inner@v1, node20, with /usr/bin/node)'),
+      sys(5, 'pushci: step "Pre wrap / inner" succeeded in 1.0 s'),
+      out(5, 'inner main'),
+      sys(6, 'pushci: step "wrap / inner" failed with exit code 1 in 2.0 s'),
+      sys(6, 'pushci: step "wrap" failed in 2.0 s'),
+      sys(7, '▶ Post setup'),
+      err(7, 'post failed'),
+      sys(8, 'pushci: step "Post setup" failed with exit code 1 in 1.0 s'),
+    ]);
+    const byName = (name: string) => m.sections.find((x) => x.name === name)!;
+    const parentOf = (name: string) => {
+      const p = byName(name).parent;
+      return p === null ? null : m.sections[p]!.name;
+    };
+    assert.equal(parentOf('Pre setup'), 'setup', 'the pre moves into its action when the action starts');
+    assert.equal(parentOf('Post setup'), 'setup');
+    assert.equal(parentOf('Pre user step'), null, 'a step that is only named "Pre …" stays where it is');
+    assert.equal(parentOf('wrap / inner'), 'wrap');
+    assert.equal(parentOf('Pre wrap / inner'), 'wrap / inner', 'a pre run right before its main');
+    assert.deepEqual(byName('setup').children, [byName('Pre setup').index, byName('Post setup').index]);
+    // The main's lines after its pre are the action's again, not the pre's.
+    const inner = byName('wrap / inner');
+    assert.ok(inner.lines.includes(m.lines.findIndex((l) => l.text === 'inner main') + 1));
+    assert.deepEqual(
+      ['Pre setup', 'setup', 'Pre wrap / inner', 'wrap / inner', 'wrap', 'Post setup'].map(
+        (n) => byName(n).status,
+      ),
+      ['success', 'success', 'success', 'failure', 'failure', 'failure'],
+    );
+    assert.equal(byName('Pre wrap / inner').end! - byName('Pre wrap / inner').start!, 1000);
   });
 });

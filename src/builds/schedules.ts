@@ -5,7 +5,7 @@ import type { ScheduleEvent } from '../core/event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { logErrors } from '../log-errors.ts';
 import { SCHEDULES_QUEUE } from '../queue/keys.ts';
-import { defaultBranch, gitEnv, lsRemote } from '../runner/git.ts';
+import { branchHead, defaultBranch, gitEnv } from '../runner/git.ts';
 import { cloneUrlFor } from './clone-url.ts';
 import { createBuildsForPushes, type CreateBuildsDeps } from './create-builds.ts';
 
@@ -49,11 +49,20 @@ export async function fireSchedule(
   const forge = def.forge ?? 'github';
   const env = gitEnv(deps.config.env);
   const url = cloneUrlFor(def, forge, def.repository, deps.config);
+  // A local path is no secret and says which copy is meant; a URL may carry a token.
+  const where = /^(\/|file:)/.test(url) ? `the repository at ${url}` : "the pipeline's clone-url";
   const branch = tick.branch ?? (await defaultBranch(url, env));
-  if (!branch) return { skipped: `the repository names no default branch; give the schedule a branch` };
+  if (!branch)
+    return {
+      skipped: `${where} names no default branch (its HEAD is not on a branch, as in a working copy with a detached HEAD, and it has no origin/HEAD): give the schedule a branch:`,
+    };
   const ref = `refs/heads/${branch}`;
-  const sha = await lsRemote(url, ref, env);
-  if (!sha) return { skipped: `branch ${branch} does not exist`, branch };
+  const sha = await branchHead(url, branch, env);
+  if (!sha)
+    return {
+      skipped: `branch ${branch} is not in ${where} (neither refs/heads/${branch} nor, in a working copy, refs/remotes/origin/${branch})`,
+      branch,
+    };
   const lastKey = deps.store.keys.scheduleLast(schedulerId(def.name, tick.index));
   if (!tick.always) {
     const lastId = await deps.redis.get(lastKey);

@@ -119,9 +119,33 @@ export async function lsRemote(
   return line ? line.split('\t')[0]! : null;
 }
 
-/** The branch a remote repository's HEAD names (its default branch), or null when it names none. */
+/**
+ * A repository's default branch, or null when it names none: the branch its `origin/HEAD` names when it
+ * has one (a working copy, whose own HEAD is whatever is checked out, or detached), else the branch its
+ * HEAD names (a forge, a bare mirror).
+ */
 export async function defaultBranch(url: string, env: Record<string, string>): Promise<string | null> {
-  const out = await git(['ls-remote', '--symref', '--', url, 'HEAD'], { env, redact: url });
-  const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
+  const out = await git(['ls-remote', '--symref', '--', url, 'HEAD', 'refs/remotes/origin/HEAD'], {
+    env,
+    redact: url,
+  });
+  const upstream = /^ref: refs\/remotes\/origin\/(\S+)\trefs\/remotes\/origin\/HEAD$/m.exec(out);
+  const m = upstream ?? /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
   return m ? m[1]! : null;
+}
+
+/**
+ * The commit a branch of the repository at `url` is at: its `refs/heads/<branch>`, else, in a working
+ * copy that has the branch only as fetched from its origin, `refs/remotes/origin/<branch>`; null when
+ * it has neither.
+ */
+export async function branchHead(
+  url: string,
+  branch: string,
+  env: Record<string, string>,
+): Promise<string | null> {
+  return (
+    (await lsRemote(url, `refs/heads/${branch}`, env)) ??
+    (await lsRemote(url, `refs/remotes/origin/${branch}`, env))
+  );
 }

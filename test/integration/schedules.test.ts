@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/log.ts';
 import { createStack, type Stack } from '../../src/stack.ts';
@@ -109,6 +111,58 @@ jobs:
     const moved = repo.commit({ 'c.txt': '3' });
     const fresh = await fireSchedule(deps, tick, 'test-tick-3');
     assert.ok('built' in fresh && fresh.sha === moved, JSON.stringify(fresh));
+  });
+
+  it('builds a working copy’s default branch even when detached and only fetched; says what to set when it has none', async () => {
+    // A clone of the repository, as a developer's working copy: detached, with the default branch
+    // only as origin/trunk (never checked out here), one commit behind nothing the upstream has.
+    const copy = mkdtempSync(join(tmpdir(), 'pushci-working-copy-'));
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: copy, encoding: 'utf8' }).trim();
+    try {
+      execFileSync('git', ['clone', '-q', repo.dir, copy]);
+      const newest = repo.commit({ 'd.txt': '4' }, 'upstream moved on');
+      git('fetch', '-q', 'origin');
+      git('checkout', '-q', '--detach');
+      git('branch', '-q', '-D', 'trunk');
+      const deps = {
+        ...stack,
+        config: one.config,
+        redis: conn,
+        log: createLogger('silent'),
+        pipelines: () => one.pipelines().pipelines.map((p) => ({ ...p, cloneUrl: copy })),
+      };
+      const tick = { pipeline: 'nightly', index: 0, cron: '* * * * *', branch: null, always: true };
+      const fired = await fireSchedule(deps, tick, 'test-tick-copy');
+      assert.ok('built' in fired, JSON.stringify(fired));
+      assert.deepEqual([fired.branch, fired.sha], ['trunk', newest], 'origin/HEAD names trunk; its head');
+      const done = await waitFor(
+        async () =>
+          ((v) => (['success', 'failure', 'error'].includes(v.status) ? v : null))(
+            (await (await one.api(`/api/builds/${fired.built}`)).json()) as BuildView,
+          ),
+        60_000,
+        'the build of the working copy',
+      );
+      assert.equal(done.status, 'success', done.reason ?? '');
+      const log = await (await one.api(`/api/builds/${fired.built}/jobs/build/log`)).text();
+      assert.match(log, new RegExp(`OUT schedule \\* \\* \\* \\* \\* trunk ${newest}`));
+      // Without an origin, a detached working copy names no branch: the reason says what to set.
+      git('remote', 'remove', 'origin');
+      const none = await fireSchedule(deps, tick, 'test-tick-copy-2');
+      assert.ok('skipped' in none);
+      assert.match(none.skipped, new RegExp(`the repository at ${copy} names no default branch`));
+      assert.match(none.skipped, /detached HEAD[\s\S]*give the schedule a branch:/);
+      const release = {
+        ...deps,
+        pipelines: () =>
+          deps.pipelines().map((p) => ({ ...p, schedules: [{ ...p.schedules![0]!, branch: 'release' }] })),
+      };
+      const missing = await fireSchedule(release, { ...tick, branch: 'release' }, 'test-tick-copy-3');
+      assert.ok('skipped' in missing);
+      assert.match(missing.skipped, /branch release is not in the repository at .*refs\/heads\/release/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('updates and removes its schedulers when the pipeline file changes', async () => {

@@ -149,7 +149,10 @@ export class Lifecycle {
     return { record, attempt: next.attempt };
   }
 
-  /** Records a job's result, then starts or skips what depended on it and completes the build when done. */
+  /**
+   * Records a job's result, then starts or skips what depended on it and completes the build when done.
+   * Returns whether this result was recorded (false: the job had ended, or a newer attempt has it).
+   */
   async jobFinished(
     buildId: string,
     job: string,
@@ -160,10 +163,10 @@ export class Lifecycle {
      * attempt is the one this result ends: once a newer attempt has the job, the result changes nothing.
      */
     started?: BuildRecord,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const current = started ?? (await this.store.get(buildId));
     const state = current?.jobs.get(job);
-    if (!current || !state) return;
+    if (!current || !state) return false;
     const done: JobState = {
       ...state,
       exit_code: result.exitCode,
@@ -178,13 +181,14 @@ export class Lifecycle {
     const { ok, record } = started
       ? await this.store.moveAttempt(buildId, job, state.attempt, from, result.status, done)
       : await this.store.moveJob(buildId, job, from, result.status, done);
-    if (!ok || !record) return;
+    if (!ok || !record) return false;
     if (done.started_at)
       await this.store.recordJobDuration(
         (Date.parse(done.finished_at!) - Date.parse(done.started_at)) / 1000,
       );
     await this.emitter.emit('job.completed', record, job);
     await this.advance(record);
+    return true;
   }
 
   /** Moves pending jobs whose needs are settled to queued or skipped; completes the build when nothing is left. */

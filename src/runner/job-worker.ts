@@ -167,8 +167,14 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
           (shuttingDown ? 'shutdown: the worker stopped before the job finished' : outcome.reason);
       }
       jlog.info({ status: outcome.status, reason: outcome.reason }, 'job finished');
-      await lifecycle.jobFinished(buildId, name, outcome, started.record);
+      const recorded = await lifecycle.jobFinished(buildId, name, outcome, started.record);
       timings.lap('state write: result, status webhooks queued');
+      if (!recorded) {
+        // A newer attempt has the job (this one was declared stalled), or it ended meanwhile: this
+        // attempt's end decides nothing, not even fail-fast for the other combinations.
+        jlog.warn('the job is no longer this attempt’s: its result was not recorded');
+        return;
+      }
       if (config.jobTimings) jlog.info({ queued_ms: queuedMs, ms: timings.phases() }, 'job timings');
       if (
         (outcome.status === 'failure' || outcome.status === 'error') &&

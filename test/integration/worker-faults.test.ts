@@ -170,7 +170,7 @@ describe('worker processes that die or are stopped', () => {
       // Worker 1 resumes: its step ended meanwhile, and its attempt ends late.
       w1.proc.kill('SIGCONT');
       await waitFor(
-        () => /"attempt":1[^\n]*"msg":"job finished"/.test(w1.output.join('')) || null,
+        () => /"attempt":1[^\n]*its result was not recorded/.test(w1.output.join('')) || null,
         20_000,
         "attempt 1's late end",
       );

@@ -75,8 +75,11 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
   // Workspaces a worker that died left behind, in a data dir other workers may share (not awaited: a
   // worker takes jobs at once; a starting attempt's workspace is never taken for a dead one's).
+  let sweeping = false;
   const sweepFolders = async () => {
-    if (config.keepWorkspaces) return;
+    // One sweep at a time: with Redis unreachable a sweep waits, and the next period must not pile on.
+    if (config.keepWorkspaces || sweeping) return;
+    sweeping = true;
     try {
       const removed = await sweepWorkspaces({
         dataDir: config.dataDir,
@@ -88,6 +91,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
         log.warn({ workspaces: removed }, 'removed workspaces of attempts that no longer run');
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not sweep the workspaces of stopped attempts');
+    } finally {
+      sweeping = false;
     }
   };
   void sweepFolders();

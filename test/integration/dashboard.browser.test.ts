@@ -87,7 +87,8 @@ describe('dashboard in a real headless Chromium', { skip: browserSkip }, () => {
       .getByTestId('log')
       .getByText(/module \d/)
       .count();
-    await page.getByTestId('log').getByText('module 8').waitFor({ timeout: 20_000 });
+    // The step's section folds once it passes, so its last line may be in the page but hidden.
+    await page.getByTestId('log').getByText('module 8').waitFor({ state: 'attached', timeout: 20_000 });
     const late = await page
       .getByTestId('log')
       .getByText(/module \d/)

@@ -121,7 +121,9 @@ async function fetchInto(
           ],
           opts,
         ).catch((e: Error) => {
-          last = new GitError(`${(err as Error).message}; ${e.message}`);
+          // An unreachable repository fails both fetches alike: say it once.
+          const first = (err as Error).message;
+          last = e.message === first ? (err as Error) : new GitError(`${first}; ${e.message}`);
         });
       }
     }

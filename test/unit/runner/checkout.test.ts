@@ -91,4 +91,22 @@ describe('checkout through a per-repository mirror', () => {
       /commit abab.* is not in the repository|git fetch failed/,
     );
   });
+
+  it('says once why a repository cannot be reached, not once per way it tried', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    const gone = join(data, 'no-such-repository');
+    const err = await checkout({
+      dataDir: data,
+      cloneUrl: gone,
+      sha: 'ab'.repeat(20),
+      workspace: join(data, 'w'),
+      env,
+    }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    assert.ok(err, 'the checkout fails');
+    assert.match(err.message, /^git fetch failed: /);
+    assert.equal(err.message.split('git fetch failed').length - 1, 1, err.message);
+  });
 });

@@ -6,6 +6,7 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { logErrors } from '../log-errors.ts';
 import { SCHEDULES_QUEUE } from '../queue/keys.ts';
 import { branchHead, defaultBranch, gitEnv } from '../runner/git.ts';
+import { forgetTicks, recordTick } from './schedule-ticks.ts';
 import { cloneUrlFor } from './clone-url.ts';
 import { createBuildsForPushes, type CreateBuildsDeps } from './create-builds.ts';
 
@@ -27,12 +28,14 @@ export interface SchedulesDeps extends CreateBuildsDeps {
   pipelines: () => readonly Pipeline[];
 }
 
+const GONE = 'the schedule is no longer in the pipeline';
+
 /** What one tick did, for the log and for tests. */
 export type TickResult =
   { built: string; sha: string; branch: string } | { skipped: string; sha?: string; branch?: string };
 
 /**
- * Fires one tick of a schedule: the branch (default: the repository's default branch, asked from the
+ * Fires one tick of a schedule and keeps what it did for the pipeline's page (recordTick): the branch (default: the repository's default branch, asked from the
  * clone URL) is resolved to its head now, and built, unless this schedule's last build already built
  * that commit successfully (`always: true` builds anyway). `tickId` is unique per tick (BullMQ's job id),
  * so a tick that runs twice (a worker died mid-way) still creates one build.
@@ -42,10 +45,25 @@ export async function fireSchedule(
   tick: ScheduleTick,
   tickId: string,
 ): Promise<TickResult> {
+  const at = new Date().toISOString();
+  const scheduler = schedulerId(tick.pipeline, tick.index);
+  let result: TickResult;
+  try {
+    result = await fire(deps, tick, tickId);
+  } catch (err) {
+    await recordTick(deps.redis, deps.store.keys, scheduler, { at, error: (err as Error).message });
+    throw err;
+  }
+  if (!('skipped' in result && result.skipped === GONE))
+    await recordTick(deps.redis, deps.store.keys, scheduler, { at, ...result });
+  return result;
+}
+
+async function fire(deps: SchedulesDeps, tick: ScheduleTick, tickId: string): Promise<TickResult> {
   const def = deps.pipelines().find((p) => p.name === tick.pipeline);
   const schedule = def?.schedules?.[tick.index];
   if (!def || !schedule || schedule.cron !== tick.cron || schedule.branch !== tick.branch)
-    return { skipped: 'the schedule is no longer in the pipeline' };
+    return { skipped: GONE };
   const forge = def.forge ?? 'github';
   const env = gitEnv(deps.config.env);
   const url = cloneUrlFor(def, forge, def.repository, deps.config);
@@ -123,9 +141,13 @@ export async function startSchedules(
           always: s.always,
         }),
       );
+    const gone: string[] = [];
     for (const s of await queue.getJobSchedulers(0, -1)) {
-      if (!wanted.has(s.key)) await queue.removeJobScheduler(s.key);
+      if (wanted.has(s.key)) continue;
+      await queue.removeJobScheduler(s.key);
+      gone.push(s.key);
     }
+    await forgetTicks(deps.redis, deps.store.keys, gone);
     for (const [id, tick] of wanted) {
       await queue.upsertJobScheduler(
         id,

@@ -10,9 +10,13 @@ import type { PipelineSet } from '../pipelines/pipeline-set.ts';
 import { toView } from '../queue/build-view.ts';
 import { pipelineView, withText } from './pipeline-view.ts';
 import type { BuildStore } from '../queue/store.ts';
+import type { Redis } from 'ioredis';
+import { lastTicks } from '../builds/schedule-ticks.ts';
+import { schedulerId } from '../builds/schedules.ts';
 
 export interface ListDeps {
   store: BuildStore;
+  redis: Redis;
   publicUrl: string;
   pipelines: () => PipelineSet;
   /** Live build events of the whole cluster (fed by one Redis subscription per process). */
@@ -73,11 +77,21 @@ export function listPipelines(deps: ListDeps) {
   };
 }
 
-/** `GET /api/pipelines/:name`: one pipeline in force, by its id or its file (findPipeline), as listed. */
+/**
+ * `GET /api/pipelines/:name`: one pipeline in force, by its id or its file (findPipeline), as listed,
+ * each schedule with what its latest tick did (`last_tick`: the build it started, or why none).
+ */
 export function getPipeline(deps: ListDeps) {
   return async (ctx: Context) => {
     const set = deps.pipelines();
-    ctx.body = pipelineView(set, findPipeline(set.pipelines, String(ctx.params.name ?? '')));
+    const p = findPipeline(set.pipelines, String(ctx.params.name ?? ''));
+    const view = pipelineView(set, p);
+    const ticks = await lastTicks(
+      deps.redis,
+      deps.store.keys,
+      view.schedules.map((_, i) => schedulerId(p.name, i)),
+    );
+    ctx.body = { ...view, schedules: view.schedules.map((s, i) => ({ ...s, last_tick: ticks[i] ?? null })) };
   };
 }
 

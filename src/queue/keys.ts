@@ -48,6 +48,8 @@ export interface Keys {
   lastGoodPipelines: string;
   /** The build a schedule started last (`<pipeline>#<n>`), to skip a commit it already built. */
   scheduleLast(scheduler: string): string;
+  /** What a schedule's latest tick did (JSON: when, and the build it started or why it started none). */
+  scheduleTick(scheduler: string): string;
   /**
    * Exactly-once intake: remembers a delivery id for the window. The check and the record happen inside
    * the script that stores the builds (BuildStore.create), so a second receipt of a delivery, here or at
@@ -146,6 +148,7 @@ export function keys(prefix: string): Keys {
     endpointDeliveries: (id) => `${prefix}:deliveries:endpoint:${id}`,
     lastGoodPipelines: `${prefix}:pipelines:last-good`,
     scheduleLast: (scheduler) => `${prefix}:schedule:last:${scheduler}`,
+    scheduleTick: (scheduler) => `${prefix}:schedule:tick:${scheduler}`,
     seen: (forge, deliveryId) => `${prefix}:seen:${forge}:${hashed(deliveryId)}`,
     seenBody: (forge, repository, bodyDigest) =>
       `${prefix}:seen-body:${forge}:${hash('sha256', `${repository}\n${bodyDigest}`)}`,

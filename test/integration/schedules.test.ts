@@ -87,6 +87,12 @@ jobs:
     assert.equal(done.status, 'success', done.reason ?? '');
     const log = await (await one.api(`/api/builds/${b!.id}/jobs/build/log`)).text();
     assert.match(log, new RegExp(`OUT schedule \\* \\* \\* \\* \\* trunk ${head}`));
+    // The pipeline's page learns what the tick did from the API, whichever process fired it.
+    // (A later tick may have fired meanwhile: it skips the commit this build built.)
+    const tick = ((await (await two.api('/api/pipelines/nightly')).json()) as any).schedules[0].last_tick;
+    if (tick.built) assert.deepEqual(tick, { at: tick.at, built: b!.id, branch: 'trunk', sha: head });
+    else assert.match(tick.skipped, new RegExp(`build ${b!.id} of this schedule already built ${head}`));
+    assert.ok(Date.parse(tick.at) > Date.parse(b!.created_at) - 60_000, tick.at);
   });
 
   it('skips a commit the schedule already built successfully, unless always', async () => {
@@ -160,6 +166,9 @@ jobs:
       const missing = await fireSchedule(release, { ...tick, branch: 'release' }, 'test-tick-copy-3');
       assert.ok('skipped' in missing);
       assert.match(missing.skipped, /branch release is not in the repository at .*refs\/heads\/release/);
+      // Why nothing was built is on the pipeline's page, not only in the server's log.
+      const p = (await (await one.api('/api/pipelines/nightly')).json()) as any;
+      assert.equal(p.schedules[0].last_tick.skipped, missing.skipped);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
@@ -183,6 +192,11 @@ jobs:
       );
       rmSync(file);
       await waitFor(async () => (await patterns()).length === 0, 15_000, 'no schedules left');
+      assert.equal(
+        await conn.exists(stack.store.keys.scheduleTick('nightly#0')),
+        0,
+        'its last tick is forgotten',
+      );
     } finally {
       await queue.close();
     }

@@ -1,6 +1,30 @@
 // One pipeline's page: recent builds, success rate, median duration, the badge and a manual trigger.
 import { buildTable, hashWith } from './builds-page.js';
-import { AuthNeeded, api, duration, flash, h, post, stillOn } from './ui.js';
+import { AuthNeeded, api, duration, flash, h, post, stillOn, when } from './ui.js';
+
+/** A schedule, and what its latest tick did: the build it started, or why it started none. */
+function scheduleLine(s) {
+  const what = h(
+    'span',
+    { class: 'mono' },
+    `${s.cron} UTC on ${s.branch ?? 'the default branch'}${s.always ? ' (always)' : ''}`,
+  );
+  const t = s.last_tick;
+  if (!t) return [what, h('span', { class: 'muted' }, ' · has not fired yet')];
+  return [
+    what,
+    ' · last tick ',
+    when(t.at),
+    ': ',
+    t.built
+      ? h('a', { href: `#/builds/${t.built}`, 'data-testid': 'tick-built' }, `started a build of ${t.branch}`)
+      : h(
+          'span',
+          { class: t.error ? 'problem' : 'muted', 'data-testid': 'tick-skipped' },
+          t.error ? `could not fire: ${t.error}` : `nothing built: ${t.skipped}`,
+        ),
+  ];
+}
 
 /** Median of numbers (null for none). */
 export const median = (xs) => {
@@ -131,14 +155,14 @@ export async function pipelinePage(main, wanted) {
       'p',
       { class: 'muted', 'data-testid': 'pipeline-events' },
       `Builds on: ${[...(p.events ?? []), 'manual'].join(', ')}`,
-      ...(p.schedules ?? []).map((s) =>
-        h(
-          'span',
-          { class: 'mono', 'data-testid': 'schedule' },
-          ` · ${s.cron} UTC on ${s.branch ?? 'the default branch'}${s.always ? ' (always)' : ''}`,
-        ),
-      ),
     ),
+    (p.schedules ?? []).length
+      ? h(
+          'ul',
+          { class: 'schedules', 'data-testid': 'schedules' },
+          ...p.schedules.map((s) => h('li', { 'data-testid': 'schedule' }, ...scheduleLine(s))),
+        )
+      : null,
     h('div', { id: 'flash' }),
     h(
       'div',

@@ -211,6 +211,11 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
       'skipped',
       'a step that never started is shown skipped',
     );
+    assert.equal(
+      await page.locator('[data-step="never"] [data-testid="step-duration"]').textContent(),
+      '',
+      'with no duration rather than "0 ms"',
+    );
     // The group inside the step, its lines in it.
     const group = prepare.locator('[data-testid="group"]');
     assert.match((await group.locator('summary').textContent())!, /Install deps/);

@@ -71,11 +71,12 @@ export function logView({ build, job, lineHref, target = null, onFirstLine = nul
     OPEN_BY_DEFAULT.has(s.status) ||
     sectionEls[s.index]?.holdsTarget ||
     s.children.some((c) => wantsOpen(model.sections[c]));
+  // A skipped step never ran: no duration rather than "0 ms".
   const summaryOf = (s) => {
     const took =
       s.status === 'running' && s.start
         ? elapsed(new Date(s.start).toISOString(), { 'data-testid': 'step-elapsed' })
-        : s.start && s.end
+        : s.start && s.end && s.status !== 'skipped'
           ? duration(s.end - s.start)
           : '';
     return [

@@ -104,6 +104,12 @@ describe('from zero to the first green build', () => {
     });
     procs.push({ proc: serve, output: [], exited: new Promise((r) => serve.once('exit', r)) });
     await waitForHttp(`${url}/healthz`, { what: 'the server' });
+    // The dashboard link init printed logs in with the token it wrote.
+    const login = /on the dashboard:\s+(\S+)/.exec(out)?.[1];
+    assert.equal(login, `${url}/login?token=${encodeURIComponent(env.PUSHCI_API_TOKEN!)}`);
+    const page = await fetch(login!, { redirect: 'manual' });
+    assert.match(page.headers.get('set-cookie') ?? '', /HttpOnly/i, `${page.status}`);
+    assert.match(out, /npx pushci builds, then npx pushci logs --follow <id>/);
     const res = await sendGithub(
       url,
       githubPush({ before: repo.commits[0]!, after: repo.commits[0]!, repo: 'octo-org/demo' }),

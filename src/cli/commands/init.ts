@@ -80,9 +80,13 @@ export const init: Command = {
     else console.log(`kept your ${r.envFile}: it already has every value below`);
     console.log('');
     for (const line of r.instructions) console.log(line);
+    // Where a newcomer looks first is the dashboard; the build's id is in the forge's delivery log.
+    const token = encodeURIComponent(r.env.PUSHCI_API_TOKEN ?? '');
     console.log('\nThen: npm start (or npx pushci serve), push a commit, and watch the build:');
+    console.log(`  on the dashboard:  ${answers.publicUrl}/login?token=${token}`);
+    console.log('  in a terminal:     npx pushci builds, then npx pushci logs --follow <id>');
     console.log(
-      `  curl -H "Authorization: Bearer ${r.env.PUSHCI_API_TOKEN}" ${answers.publicUrl}/api/builds/<id>`,
+      `  through the API:   curl -H "Authorization: Bearer ${r.env.PUSHCI_API_TOKEN}" ${answers.publicUrl}/api/builds`,
     );
     return 0;
   },

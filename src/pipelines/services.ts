@@ -62,6 +62,18 @@ export function compileServices(
           `\${{ }} in a service's ${key}: is not supported; set the value in the service's env: and read it as $NAME`,
         );
     }
+    // `ready: none` reads like "no check" but runs a command named none until the service gives up.
+    const word = typeof s.ready === 'string' ? s.ready.trim() : '';
+    if (/^(none|no|off|false|never|skip)$/i.test(word))
+      c.report(
+        c.of([...sp, 'ready']),
+        `service "${id}": ready: ${word} runs a command named "${word}"; write ready: false for no check`,
+      );
+    else if (/^(port|listen|listening|default)$/i.test(word))
+      c.report(
+        c.of([...sp, 'ready']),
+        `service "${id}": ready: ${word} runs a command named "${word}"; leave ready: out to wait until the service listens on $PORT`,
+      );
     const variable = servicePortVariable(id);
     const other = variables.get(variable);
     if (other)

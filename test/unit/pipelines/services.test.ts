@@ -85,6 +85,26 @@ describe('services: in pipeline files', () => {
     ]);
   });
 
+  it('says what to write when ready: names no command but a wish (none, port)', () => {
+    const got = problems(`${HEAD}    services:
+      a:
+        run: x
+        ready: none
+      b:
+        run: x
+        ready: port
+      c:
+        run: x
+        ready: pg_isready -p $PORT
+    steps:
+      - run: make
+`);
+    assert.deepEqual(got, [
+      's.yml:8:16: service "a": ready: none runs a command named "none"; write ready: false for no check',
+      's.yml:11:16: service "b": ready: port runs a command named "port"; leave ready: out to wait until the service listens on $PORT',
+    ]);
+  });
+
   it('reports bad values and unknown keys of a service at their file:line:col', () => {
     const got = problems(`${HEAD}    services:
       c:

@@ -65,14 +65,10 @@ for a = 5, #ARGV do
   if not verdict and seen then
     if not redis.call('SET', seenKey, seen.value, 'NX', 'PX', seen.ttl) then
       verdict = {0, redis.call('GET', seenKey)}
-    elseif seen.bodyTtl then
-      local first = redis.call('GET', bodyKey)
-      if first then
-        redis.call('DEL', seenKey)
-        verdict = {0, first, 1}
-      else
-        redis.call('SET', bodyKey, seen.value, 'PX', seen.bodyTtl)
-      end
+    elseif seen.bodyTtl and not redis.call('SET', bodyKey, seen.value, 'NX', 'PX', seen.bodyTtl) then
+      -- One command for a new body (the usual case); only a replay reads the first receipt.
+      redis.call('DEL', seenKey)
+      verdict = {0, redis.call('GET', bodyKey), 1}
     end
   end
   local result = verdict or {1}

@@ -92,11 +92,6 @@ export class ConflictError extends PushciError {
   override readonly code = 'conflict';
 }
 
-/** A signed webhook whose push is older than the replay window: its body may be a replay pushci forgot. */
-export class StaleDeliveryError extends PushciError {
-  override readonly code = 'stale_delivery';
-}
-
 export class InvalidRequestError extends PushciError {
   override readonly code = 'invalid_request';
 }

@@ -67,7 +67,7 @@ export const SETTINGS = [
     flag: 'replay-window',
     kind: 'duration',
     default: '7d',
-    doc: "How long the exact signed body of a GitHub delivery is remembered per repository, so a captured delivery resent with a new delivery id creates no second build; a GitHub push or pull request older than this is refused (422) (0: off). Other forges' bodies name no push time and are not remembered.",
+    doc: "How long the exact signed body of a GitHub delivery is remembered per repository, so a captured delivery resent with a new delivery id creates no second build (0: off). Other forges' bodies name no push time and are not remembered.",
   },
   {
     key: 'rateLimit',

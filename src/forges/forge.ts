@@ -27,11 +27,6 @@ export type ForgeResult =
       kind: 'build';
       deliveryId: string;
       events: Array<PushEvent | PullRequestEvent>;
-      /**
-       * When the push happened, as the signed body says (ms since the epoch): a forge with `uniqueBodies`
-       * sets it when the body names it, and the receiver refuses a body older than the replay window.
-       */
-      pushedAt?: number;
     }
   | { kind: 'ping'; deliveryId: string }
   | { kind: 'ignored'; event: string; deliveryId: string; reason?: string };

@@ -14,7 +14,6 @@ const STATUS: Record<string, number> = {
   method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
-  stale_delivery: 422,
   rate_limited: 429,
   unsupported_media_type: 415,
   store_unavailable: 503,

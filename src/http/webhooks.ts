@@ -11,7 +11,7 @@ import {
   type PushToBuild,
 } from '../builds/create-builds.ts';
 import { resolvePullRequestHead } from '../builds/resolve-pull-request-head.ts';
-import { NotFoundError, PushciError, StaleDeliveryError, StoreUnavailableError } from '../errors.ts';
+import { NotFoundError, PushciError, StoreUnavailableError } from '../errors.ts';
 import type { PullRequestEvent } from '../core/event.ts';
 import type { Inbound } from '../forges/forge.ts';
 import { explainMatch } from '../pipelines/explain.ts';
@@ -91,14 +91,6 @@ export function webhookReceiver(deps: WebhookDeps) {
         status: 202,
         body: { builds: [], reason: `ignored: ${result.event}${result.reason ? ` (${result.reason})` : ''}` },
       };
-    }
-    // A body older than the replay window is one pushci may have forgotten: refused, not built again.
-    const age = result.kind === 'build' && result.pushedAt !== undefined ? Date.now() - result.pushedAt : 0;
-    if (forge.uniqueBodies && deps.replayWindowMs > 0 && age > deps.replayWindowMs) {
-      const days = (ms: number) => `${+(ms / 86_400_000).toFixed(2)} days`;
-      throw new StaleDeliveryError(
-        `this delivery's push was made ${days(age)} ago, longer than PUSHCI_REPLAY_WINDOW (${days(deps.replayWindowMs)}): pushci no longer remembers bodies that old, so it could be a replay of a captured delivery; nothing was built. Push again, or re-run an earlier build of the commit, to build it.`,
-      );
     }
     const live = result.events.filter((e) => e.kind === 'pull_request' || !e.deleted);
     trace.repository = result.events[0]?.repository ?? null;

@@ -199,7 +199,7 @@ async function stop(...ps: PushciProcess[]) {
  * the same bytes under a new delivery id would be answered as a replay and create nothing.
  */
 /** The `pushed_at` of the next push the intake load sends (unique within a bench run). */
-let pushedAt = Math.floor(Date.now() / 1000);
+let pushedAt = 1_700_000_000;
 
 async function load(
   url: string,

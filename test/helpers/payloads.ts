@@ -177,8 +177,6 @@ export function githubPullRequest(o: {
   p.repository.name = repo.split('/')[1];
   const pr = p.pull_request;
   pr.number = o.number;
-  // GitHub's time of the update this delivery reports: the example's is years old, past the replay window.
-  pr.updated_at = new Date().toISOString();
   pr.title = o.title ?? 'A change';
   pr.base.ref = o.target ?? 'main';
   pr.base.sha = o.base;

@@ -3,7 +3,6 @@ import { header, type ForgeResult, type Inbound, type InboundRequest } from '../
 import { hmacMatches } from '../hmac.ts';
 import { decodeUtf8, parseJsonObject, requireString } from '../payload.ts';
 import { githubShapedPullRequest, githubShapedPush, type GithubDialect } from '../github-shaped.ts';
-import { githubPushTime } from './push-time.ts';
 
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
 
@@ -52,13 +51,9 @@ export function createGithubInbound(secrets: readonly string[]): Inbound {
       if (!event) throw new MalformedPayloadError('X-GitHub-Event header is missing');
       const payload = parseJsonObject(bodyText(req));
       if (event === 'ping') return { kind: 'ping', deliveryId };
-      if (event !== 'push' && event !== 'pull_request') return { kind: 'ignored', event, deliveryId };
-      const result: ForgeResult =
-        event === 'push'
-          ? { kind: 'build', deliveryId, events: [githubShapedPush(GITHUB, payload, deliveryId)] }
-          : githubShapedPullRequest(GITHUB, payload, deliveryId);
-      const pushedAt = githubPushTime(event, payload);
-      return result.kind === 'build' && pushedAt !== null ? { ...result, pushedAt } : result;
+      if (event === 'pull_request') return githubShapedPullRequest(GITHUB, payload, deliveryId);
+      if (event !== 'push') return { kind: 'ignored', event, deliveryId };
+      return { kind: 'build', deliveryId, events: [githubShapedPush(GITHUB, payload, deliveryId)] };
     },
   };
 }

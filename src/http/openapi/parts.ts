@@ -31,7 +31,6 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict',
   413: 'Too large',
-  422: 'A signed GitHub push or pull request older than PUSHCI_REPLAY_WINDOW (`stale_delivery`): nothing stored',
   429: 'Too many failed authentications from this source (PUSHCI_RATE_LIMIT); Retry-After says when to try again',
   502: 'A repository pushci had to read did not answer (a Bitbucket pull request source, `repository_unavailable`): nothing stored; Retry-After says when to redeliver',
   503: 'Redis unavailable, or too many unverified bytes in flight (PUSHCI_MAX_INTAKE_BYTES): nothing stored',

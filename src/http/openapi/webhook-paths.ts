@@ -10,7 +10,7 @@ const webhookResponses = {
     ref('WebhookAccepted'),
     'Valid, but nothing to build (no pipeline matches, a deletion, a ping, or a Bitbucket pull request whose source branch moved on), or a duplicate (`duplicate: true`).',
   ),
-  ...errors(400, 401, 404, 413, 422, 429, 502, 503),
+  ...errors(400, 401, 404, 413, 429, 502, 503),
 };
 
 /**

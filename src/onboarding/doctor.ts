@@ -107,8 +107,8 @@ async function checkSandbox(config: Readonly<Config>, add: Add): Promise<void> {
       'cache',
       problem ? 'warn' : 'ok',
       problem
-        ? `${problem}: sandboxed steps cannot use the actions/cache protocol (cache: keys still work)`
-        : 'sandboxed steps reach the actions/cache protocol through socat',
+        ? `${problem}: sandboxed actions cannot use the actions/cache and artifact protocols (cache: keys still work)`
+        : 'sandboxed actions reach the actions/cache and artifact protocols through socat',
     );
   } else if (config.runner === 'sandbox') add('sandbox', 'fail', `PUSHCI_RUNNER=sandbox, but ${missing}`);
   else add('sandbox', 'warn', `${missing}: steps would run unsandboxed (PUSHCI_RUNNER=auto)`);

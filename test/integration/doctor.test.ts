@@ -38,7 +38,7 @@ describe('pushci doctor', () => {
       /✔ Redis\s+reachable/,
       /✔ git\s+git version/,
       /✔ sandbox\s+steps run in bubblewrap; job limits as (cgroup v\d|rlimits)/,
-      /✔ cache\s+sandboxed steps reach the actions\/cache protocol through socat/,
+      /✔ cache\s+sandboxed actions reach the actions\/cache and artifact protocols through socat/,
       /✔ pipelines\s+1 valid/,
       /✔ webhook secrets\s+GITHUB_WEBHOOK_SECRET/,
       /✔ API token/,

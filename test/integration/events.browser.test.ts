@@ -6,11 +6,14 @@ import { githubPullRequest, sendGithub } from '../helpers/payloads.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
 import type { BuildView } from '../../src/model.ts';
+import { fireSchedule } from '../../src/builds/schedules.ts';
+import { createLogger } from '../../src/log.ts';
 
 /** Pull request approval and manual inputs as a person uses them, in a real headless Chromium. */
 describe('events in the dashboard', { skip: browserSkip }, () => {
   let forkHead: string;
   const s = suiteServer({
+    stack: true,
     history: [{ 'a.txt': '1' }],
     pipelines: (repo) => {
       // A fork's head: a commit that only refs/pull/4/head reaches.
@@ -97,6 +100,31 @@ jobs:
     );
     // Each schedule with what its latest tick did; this one has not fired.
     assert.equal(await page.getByTestId('schedule').innerText(), '0 3 * * * UTC on main · has not fired yet');
+    // A tick, fired as the schedules worker fires it: the page links the build it started…
+    const deps = {
+      ...s.stack,
+      config: s.server.config,
+      redis: s.conn,
+      log: createLogger('silent'),
+      pipelines: () => s.server.pipelines().pipelines,
+    };
+    const tick = { pipeline: 'web', index: 0, cron: '0 3 * * *', branch: 'main', always: false };
+    const fired = await fireSchedule(deps, tick, 'events-tick-1');
+    assert.ok('built' in fired, JSON.stringify(fired));
+    await page.reload();
+    await page.getByTestId('tick-built').waitFor();
+    assert.equal(await page.getByTestId('tick-built').getAttribute('href'), `#/builds/${fired.built}`);
+    assert.match(
+      await page.getByTestId('schedule').innerText(),
+      /last tick just now: started a build of main$/,
+    );
+    // …and says why the next one built nothing.
+    await waitFor(async () => (await view(fired.built)).status === 'success', 30_000, 'the scheduled build');
+    const again = await fireSchedule(deps, tick, 'events-tick-2');
+    assert.ok('skipped' in again, JSON.stringify(again));
+    await page.reload();
+    await page.getByTestId('tick-skipped').waitFor();
+    assert.equal(await page.getByTestId('tick-skipped').innerText(), `nothing built: ${again.skipped}`);
   });
 
   it('offers a manual build’s inputs as a select and a checkbox, and passes them on', async () => {

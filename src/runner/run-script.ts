@@ -8,6 +8,7 @@ import {
   takeCommandFiles,
 } from './command-files.ts';
 import { usesGateway } from './expose-job-gateway.ts';
+import { gatewayHint } from './gateway-hint.ts';
 import { runStep, type StepResult } from './run-step.ts';
 import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
 import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
@@ -53,6 +54,9 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     );
   const gateway = usesGateway(env, j.gatewayEnv);
   if (gateway) await j.openGateway();
+  // A run: script that names the runtime's variables but was not given them: the log says why.
+  const hint = s.action ? null : gatewayHint(s.name, s.script, env, j.gatewayEnv);
+  if (hint) j.log.system(hint);
   const res: StepResult = await runStep(rt, {
     script: s.script,
     ...(s.argv ? { argv: s.argv } : {}),

@@ -101,6 +101,12 @@ ${RUNTIME_STEP}      - run: |
     assert.match(first, /plain step: no cache url, no results url, no token/);
     // No forwarder was started for it: nothing listens on its loopback.
     assert.match(first, /plain step: 0 listening/);
+    // The log says why the plain step, which names the variables, has none; the later steps have them.
+    const hints = first.match(
+      /names ACTIONS_CACHE_URL, ACTIONS_RESULTS_URL, ACTIONS_RUNTIME_TOKEN, which a run: step does not get/g,
+    );
+    assert.equal(hints?.length, 1, first);
+    assert.equal(first.match(/which a run: step does not get/g)?.length, 1, first);
     assert.match(first, /runtime action: cache protocol 204/);
     assert.match(first, /client: restored nothing/);
     assert.match(first, /step: cold/);
@@ -181,6 +187,7 @@ ${RUNTIME_STEP}      - run: |
     };
     const first = await run();
     assert.match(first, /plain step: no cache url/);
+    assert.equal(first.match(/names ACTIONS_CACHE_URL, which a run: step does not get/g)?.length, 1, first);
     assert.match(first, /runtime action: cache protocol 204/);
     assert.match(first, /url: loopback/);
     assert.match(first, /client: restored nothing/);

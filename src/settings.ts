@@ -365,7 +365,7 @@ export const SETTINGS = [
     flag: 'keep-workspaces',
     kind: 'bool',
     default: 'false',
-    doc: 'Keep job workspaces after the job (for debugging).',
+    doc: "Keep job workspaces after the job, and sweep none (for debugging). Set it on every worker sharing the data dir: another worker's sweep removes the workspaces of ended jobs.",
   },
   {
     key: 'cacheMaxBytes',

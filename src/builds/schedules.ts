@@ -141,13 +141,13 @@ export async function startSchedules(
           always: s.always,
         }),
       );
-    const gone: string[] = [];
     for (const s of await queue.getJobSchedulers(0, -1)) {
       if (wanted.has(s.key)) continue;
+      // Its tick first: once a scheduler is gone, so is what its last tick did (a tick that starts
+      // after the pipeline changed finds its schedule gone and records nothing).
+      await forgetTicks(deps.redis, deps.store.keys, [s.key]);
       await queue.removeJobScheduler(s.key);
-      gone.push(s.key);
     }
-    await forgetTicks(deps.redis, deps.store.keys, gone);
     for (const [id, tick] of wanted) {
       await queue.upsertJobScheduler(
         id,

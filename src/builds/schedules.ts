@@ -141,13 +141,18 @@ export async function startSchedules(
           always: s.always,
         }),
       );
+    const gone: string[] = [];
     for (const s of await queue.getJobSchedulers(0, -1)) {
       if (wanted.has(s.key)) continue;
       // Its tick first: once a scheduler is gone, so is what its last tick did (a tick that starts
       // after the pipeline changed finds its schedule gone and records nothing).
       await forgetTicks(deps.redis, deps.store.keys, [s.key]);
       await queue.removeJobScheduler(s.key);
+      gone.push(s.key);
     }
+    // Again once they are removed: a tick already running may have recorded in between. One recording
+    // later than this finds its scheduler gone and forgets itself (the tick's processor below).
+    await forgetTicks(deps.redis, deps.store.keys, gone);
     for (const [id, tick] of wanted) {
       await queue.upsertJobScheduler(
         id,
@@ -159,7 +164,16 @@ export async function startSchedules(
   const worker = new Worker(
     SCHEDULES_QUEUE,
     async (job: Job<ScheduleTick>) => {
-      const result = await fireSchedule(deps, job.data, String(job.id));
+      const scheduler = schedulerId(job.data.pipeline, job.data.index);
+      let result: TickResult;
+      try {
+        result = await fireSchedule(deps, job.data, String(job.id));
+      } finally {
+        // A tick still running while `sync` removed its schedule may record after sync forgot its ticks
+        // for the last time; that forgetting came after the removal, so the scheduler is gone by now.
+        if (!(await queue.getJobScheduler(scheduler)))
+          await forgetTicks(deps.redis, deps.store.keys, [scheduler]);
+      }
       const at = { pipeline: job.data.pipeline, cron: job.data.cron, ...result };
       if ('built' in result) log.info({ ...at, build_id: result.built }, 'schedule fired');
       else log.info(at, 'schedule fired; nothing to build');

@@ -13,6 +13,7 @@ import { eventTypes } from '../notify/event-types.ts';
 import { createAddressGuard } from '../notify/ssrf.ts';
 import { exampleEvent } from '../notify/test-events.ts';
 import type { PipelineSet } from '../pipelines/pipeline-set.ts';
+import { cursorText, readCursor, type TimeCursor } from '../queue/newest-after.ts';
 import { deliverySummary } from './deliveries.ts';
 import { configuredViews, subscriptionView, type EndpointViewDeps } from './endpoint-views.ts';
 import { readJsonBody } from './json-body.ts';
@@ -207,25 +208,29 @@ export function endpointHandlers(deps: EndpointsDeps) {
       const state = typeof q.state === 'string' && q.state !== '' ? q.state : undefined;
       if (state && !STATES.has(state))
         throw new InvalidRequestError(`state: one of ${[...STATES].join(', ')}`);
-      let before = typeof q.before === 'string' && /^\d+$/.test(q.before) ? Number(q.before) : undefined;
+      let after: TimeCursor | null = null;
+      if (typeof q.before === 'string' && q.before !== '') {
+        after = readCursor(q.before) ?? null;
+        if (!after) throw new InvalidRequestError('bad "before"; use the "next" of the previous page');
+      }
       const out: unknown[] = [];
       let next: string | null = null;
       // Filters are applied while reading back through the index, a bounded number of pages at a time.
       for (let scanned = 0; out.length < limit && scanned < 2000;) {
-        const page = await deps.deliveryLog.forEndpoint(id, { ...(before ? { before } : {}), count: 100 });
+        const page = await deps.deliveryLog.newest(id, after, 100);
         if (page.length === 0) {
           next = null;
           break;
         }
         scanned += page.length;
-        for (const { id: msgId, at } of page) {
-          before = at;
+        for (const { id: msgId, cursor } of page) {
+          after = cursor;
           const s = await deliverySummary(deps, msgId, true);
           if (!s || (type && s.type !== type) || (state && s.state !== state)) continue;
           out.push(s);
           if (out.length === limit) break;
         }
-        next = String(before);
+        next = after ? cursorText(after) : null;
       }
       ctx.body = { deliveries: out, next: out.length === limit ? next : null };
     },
@@ -245,7 +250,7 @@ export function endpointHandlers(deps: EndpointsDeps) {
       // Collect first: a redelivery moves its message to the front of the index.
       const ids: string[] = [];
       for (let offset = 0; ;) {
-        const page = await deps.deliveryLog.forEndpoint(id, { since, offset, count: 500 });
+        const page = await deps.deliveryLog.since(id, { since, offset, count: 500 });
         ids.push(...page.map((p) => p.id));
         offset += page.length;
         if (page.length < 500) break;

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import { readCursor } from '../queue/newest-after.ts';
 import type { WebhookLog } from '../queue/webhook-log.ts';
 
 /** `GET /api/webhooks?limit=&before=`: received webhooks, newest first, each with why it did what it did. */
@@ -7,9 +8,10 @@ export function listWebhooks(webhookLog: WebhookLog) {
   return async (ctx: Context) => {
     const limit = Math.min(200, Math.max(1, Number(ctx.query.limit ?? 50) || 50));
     const before = typeof ctx.query.before === 'string' && ctx.query.before !== '' ? ctx.query.before : null;
-    if (before !== null && !/^\d{1,15}$/.test(before))
+    const cursor = before === null ? null : readCursor(before);
+    if (cursor === undefined)
       throw new InvalidRequestError('bad "before"; use the "next" of the previous page');
-    const page = await webhookLog.list(limit, before === null ? null : Number(before));
+    const page = await webhookLog.list(limit, cursor);
     ctx.body = { webhooks: page.records, next: page.next };
   };
 }

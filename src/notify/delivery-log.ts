@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../queue/keys.ts';
+import { newestAfter, type TimeCursor } from '../queue/newest-after.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { DeliveryJob } from './emit.ts';
 import type { EndpointStats } from './endpoint-schema.ts';
@@ -143,20 +144,28 @@ export class DeliveryLog {
     return this.redis.zrevrange(this.k.recentDeliveries, '0', String(count - 1));
   }
 
-  /** Deliveries to one endpoint, newest first, with their latest attempt's time; `before` pages back (ms). */
-  async forEndpoint(
+  /** Deliveries to one endpoint, newest first (by their latest attempt's time), after a cursor. */
+  async newest(
     endpointId: string,
-    opts: { before?: number; since?: number; offset?: number; count: number },
+    after: TimeCursor | null,
+    count: number,
+  ): Promise<Array<{ id: string; cursor: TimeCursor }>> {
+    const page = await newestAfter(this.scripts, this.k.endpointDeliveries(endpointId), after, count);
+    return page.map((e) => ({ id: e.member, cursor: { score: e.score, member: e.member } }));
+  }
+
+  /** Deliveries to one endpoint whose latest attempt was at `since` (ms) or later, newest first. */
+  async since(
+    endpointId: string,
+    opts: { since: number; offset: number; count: number },
   ): Promise<Array<{ id: string; at: number }>> {
-    const max = opts.before === undefined ? '+inf' : `(${opts.before}`;
-    const min = opts.since === undefined ? '-inf' : String(opts.since);
     const flat = await this.redis.zrevrangebyscore(
       this.k.endpointDeliveries(endpointId),
-      max,
-      min,
+      '+inf',
+      String(opts.since),
       'WITHSCORES',
       'LIMIT',
-      opts.offset ?? 0,
+      opts.offset,
       opts.count,
     );
     const out: Array<{ id: string; at: number }> = [];

@@ -77,6 +77,7 @@ const COMMANDS = {
   pushciEndpointClaimKey: 'endpoint-claim-key-2.lua',
   pushciRecordDeliveries: 'record-deliveries.lua',
   pushciWebhookLog: 'webhook-log.lua',
+  pushciNewestAfter: 'newest-after-1.lua',
 } as const;
 
 /** Text put before a script: the intake adds jobs with BullMQ's own add-job script. */
@@ -160,6 +161,7 @@ export type ScriptRedis = Redis & {
   pushciEndpointClaimKey(keyIdKey: string, index: string, keyId: string): Promise<string | null>;
   pushciRecordDeliveries(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   pushciWebhookLog(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  pushciNewestAfter(index: string, score: string, member: string, count: string): Promise<string[]>;
 };
 
 let loaded: Array<[string, LuaScript]> | null = null;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { cursorText, newestAfter, type TimeCursor } from './newest-after.ts';
 import type { Keys } from './keys.ts';
 import type { MatchExplanation } from '../pipelines/explain.ts';
 import { withScripts, type ScriptRedis } from './scripts.ts';
@@ -85,25 +86,19 @@ export class WebhookLog {
     await this.redis.pushciWebhookLog(keys.length, ...keys, ...args).catch(() => null);
   }
 
-  /** Newest first; `before` is the `at` (ms) of the previous page's last record. */
+  /** Newest first, after `before` (the previous page's `next`). */
   async list(
     limit: number,
-    before: number | null,
+    before: TimeCursor | null,
   ): Promise<{ records: WebhookRecord[]; next: string | null }> {
-    const ids = await this.redis.zrevrangebyscore(
-      this.index,
-      before === null ? '+inf' : `(${before}`,
-      '-inf',
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      limit,
-    );
-    const pairs: Array<[string, string]> = [];
-    for (let i = 0; i < ids.length; i += 2) pairs.push([ids[i]!, ids[i + 1]!]);
-    const texts = pairs.length ? await this.redis.mget(pairs.map(([id]) => this.key(id))) : [];
+    const page = await newestAfter(this.redis, this.index, before, limit);
+    const texts = page.length ? await this.redis.mget(page.map((e) => this.key(e.member))) : [];
     const records = texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as WebhookRecord);
-    return { records, next: pairs.length === limit ? pairs.at(-1)![1] : null };
+    const last = page.at(-1);
+    return {
+      records,
+      next: page.length === limit && last ? cursorText({ score: last.score, member: last.member }) : null,
+    };
   }
 
   async get(id: string): Promise<WebhookRecord | null> {

@@ -113,7 +113,11 @@ export async function webhooksPage(main, query) {
       { class: 'pager' },
       before ? h('a', { href: '#/webhooks' }, '« Newest') : null,
       page.next
-        ? h('a', { href: `#/webhooks?before=${page.next}`, 'data-testid': 'older' }, 'Older »')
+        ? h(
+            'a',
+            { href: `#/webhooks?before=${encodeURIComponent(page.next)}`, 'data-testid': 'older' },
+            'Older »',
+          )
         : null,
     ),
   );

@@ -6,7 +6,7 @@ import type { Emitter } from '../notify/emit.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { BuildRecord, JobState } from '../queue/build-record.ts';
 import type { BuildStore } from '../queue/store.ts';
-import { buildStatus } from './build-status.ts';
+import { buildReason, buildStatus } from './build-status.ts';
 import { joinGroup, leaveGroup, type GroupParts } from './concurrency-group.ts';
 import { dependentJobMove } from './dependent-job-move.ts';
 import { enqueueJob } from './enqueue-job.ts';
@@ -214,8 +214,10 @@ export class Lifecycle {
         changed ||= res.ok;
       }
     }
-    if ([...record.jobs.values()].every((j) => isFinal(j.status)))
-      await this.complete(record, buildStatus(record), record.cancelReason);
+    if ([...record.jobs.values()].every((j) => isFinal(j.status))) {
+      const status = buildStatus(record);
+      await this.complete(record, status, buildReason(record, status));
+    }
   }
 
   /**

@@ -80,7 +80,7 @@ export const buildSchema = z
     number: z.int().min(1).describe('Counts the builds of one pipeline.'),
     pipeline: z.string(),
     status,
-    reason: z.string().nullable().describe('Why it is skipped, canceled, errored or waiting.'),
+    reason: z.string().nullable().describe('Why it is skipped, canceled, failed, errored or waiting.'),
     superseded_by: z.string().nullable(),
     forge: z.enum(FORGES),
     repository: z.string(),

@@ -411,6 +411,7 @@ jobs:
     const v = await final(res.json.builds[0].id);
     assert.equal(v.status, 'error');
     assert.match(v.jobs[0]!.reason ?? '', /refs\/pull\/7\/head points at/);
+    assert.match(v.reason ?? '', /^job \S+: refs\/pull\/7\/head points at/, 'the build says why');
   });
 });
 

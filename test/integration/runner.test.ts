@@ -106,6 +106,8 @@ describe('runner', () => {
       tolerated: ['failure', 1],
     });
     assert.equal(b.status, 'failure');
+    // The build says which job decided it; the tolerated failure is not one of them.
+    assert.equal(b.reason, 'job broken: step "echo "about to fail"" failed (exit code 3)');
     const text = await log(id, 'broken');
     assert.match(text, /about to fail/);
     // The step after the failure is listed as skipped, and never ran.

@@ -185,10 +185,13 @@ export function webhookReceiver(deps: WebhookDeps) {
     trace.result = stored.duplicate ? 'duplicate' : 'builds';
     if (stored.duplicate) {
       log().info(at, stored.replay ? 'replayed body' : 'duplicate delivery');
+      // The first receipt's builds as they are now, not as they were then (a forge's redelivery an
+      // hour later is told the build failed, not that it is queued).
+      const now = await deps.store.statuses(stored.seen.builds.map((b) => b.id)).catch(() => []);
       return {
         status: 200,
         body: {
-          builds: stored.seen.builds.map(view),
+          builds: stored.seen.builds.map((b, i) => view({ ...b, status: now[i] ?? b.status })),
           duplicate: true,
           reason: stored.replay
             ? `this exact body (signed for ${pushes[0]!.event.repository}) was already received at ${stored.seen.at}; a delivery resent with a new delivery id starts nothing; these are its builds`

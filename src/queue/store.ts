@@ -87,6 +87,14 @@ export class BuildStore {
     return this.redis.zrangebyscore(this.keys.active, '-inf', String(before), 'LIMIT', '0', String(limit));
   }
 
+  /** The current status of each build (null for one no longer stored), in one round trip. */
+  async statuses(ids: readonly string[]): Promise<Array<BuildStatus | null>> {
+    if (ids.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) p.hget(this.keys.build(id), 'status');
+    return ((await p.exec()) ?? []).map(([, v]) => (typeof v === 'string' ? (v as BuildStatus) : null));
+  }
+
   async get(id: string): Promise<BuildRecord | null> {
     return this.parse(await this.redis.hgetall(this.keys.build(id)));
   }

@@ -68,6 +68,15 @@ describe('a captured signed webhook replayed with a new delivery id', () => {
     assert.deepEqual(ids(redelivery), ids(first));
     assert.match(redelivery.json.reason, new RegExp(`delivery ${delivery} was already received`));
     assert.equal(await builds(), start + 1);
+    assert.equal(redelivery.json.builds[0].status, 'queued');
+
+    // A redelivery after the build moved on is told where it is now, not where it was at first.
+    const cancel = await s.server.api(`/api/builds/${ids(first)[0]}/cancel`, { method: 'POST' });
+    assert.equal(cancel.status, 202, await cancel.text());
+    const later = await sendSigned(s.server.base, body, delivery);
+    assert.equal(later.status, 200, later.text);
+    assert.deepEqual(ids(later), ids(first));
+    assert.equal(later.json.builds[0].status, 'canceled');
   });
 
   it('lets only one of many concurrent replays create, each answered with that build', async () => {

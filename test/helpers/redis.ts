@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { canConnect, freePort } from '../../src/redis/ports.ts';
+import { freePort } from '../../src/redis/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,35 +28,43 @@ const uniquePrefix = () => `t${process.pid}x${Date.now().toString(36)}x${counter
 export async function startRedis(opts: { private?: boolean } = {}): Promise<TestRedis> {
   const shared = process.env.REDIS_URL;
   if (shared && !opts.private) return { url: shared, prefix: uniquePrefix(), stop: async () => {} };
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pushci-test-redis-'));
   let proc: ChildProcess;
-  const launch = async () => {
-    proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      if (await canConnect(port)) return;
-      await new Promise((r) => setTimeout(r, 50));
+  // Ready only once this redis-server says so: a port that merely accepts connections may be another
+  // program's, which took it between freePort() closing it and Redis binding it (Redis then exits).
+  const launch = async (samePort: boolean) => {
+    for (let attempt = 1; ; attempt++) {
+      proc = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--save',
+          '',
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const outcome = await whenReady(proc);
+      if (outcome === 'ready') return;
+      if (attempt < 5 && /Address already in use/.test(outcome)) {
+        // A restart keeps its port (its clients reconnect there): wait for it to be free again.
+        if (samePort) await new Promise((r) => setTimeout(r, 200));
+        else port = await freePort();
+        continue;
+      }
+      throw new Error(`redis-server did not start on port ${port}:\n${outcome}`);
     }
-    throw new Error('redis-server did not start');
   };
-  await launch();
+  await launch(false);
   const kill = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise((r) => proc.once('exit', r));
@@ -67,8 +75,33 @@ export async function startRedis(opts: { private?: boolean } = {}): Promise<Test
     url: `redis://127.0.0.1:${port}`,
     prefix: uniquePrefix(),
     kill,
-    restart: launch,
+    restart: () => launch(true),
     stop: kill,
     pid: () => proc.pid,
   };
+}
+
+/**
+ * Resolves 'ready' once redis-server logs that it accepts connections, or with its output when it exits
+ * first. Its stdout is read to the end either way, so a chatty server never blocks on a full pipe.
+ */
+function whenReady(proc: ChildProcess): Promise<'ready' | string> {
+  return new Promise((resolve) => {
+    let out = '';
+    let waiting = true;
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (d: string) => {
+      if (!waiting) return;
+      out = (out + d).slice(-8192);
+      if (/Ready to accept connections/.test(out)) {
+        waiting = false;
+        resolve('ready');
+      }
+    });
+    // 'close', not 'exit': by then all it wrote (why it stopped) has been read.
+    proc.once('close', (code, signal) => {
+      if (waiting) resolve(`exit ${code ?? signal}\n${out}`);
+      waiting = false;
+    });
+  });
 }

@@ -34,15 +34,16 @@ export function spawnPushci(
   return { proc, output, exited };
 }
 
-/** How long a pushci told to stop may take before the tests kill it (its own deadline is 35 s). */
+/** How long a pushci told to stop may take before the tests kill it (it exits by 35 s; its watchdog kills it at 40 s). */
 const STOP_GUARD_MS = 45_000;
 
 /**
  * A pushci sent a signal other than SIGKILL is SIGKILLed if it is still there STOP_GUARD_MS later, with
  * a line in its output saying so. Node can deadlock in its own exit (nodejs/node#54918: the main thread
  * joins compiler threads that wait for a garbage collection only it can run; seen once here, 13 minutes
- * after SIGTERM, every thread parked); no JavaScript runs then, so pushci's own exit deadline cannot
- * fire, and the child's pipes would keep the test file, and the whole test run, waiting for ever.
+ * after SIGTERM, every thread parked); no JavaScript runs then, so only pushci's watchdog process
+ * (src/exit-deadline.ts) can end it. Should that fail too, the child's pipes would keep the test file,
+ * and the whole test run, waiting for ever.
  * A test that checks how pushci exits still sees the SIGKILL and fails; one that only stops it goes on.
  */
 function guardStop(proc: ChildProcess, output: string[]): void {

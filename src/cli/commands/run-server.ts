@@ -1,9 +1,12 @@
 import type { Config } from '../../config.ts';
+import { armExitDeadline } from '../../exit-deadline.ts';
 import { createLogger } from '../../log.ts';
 import { start } from '../../server.ts';
 
 /** How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS before the process exits regardless. */
 const STOP_MARGIN_MS = 5000;
+/** How long after that a process still there (its exit stuck, no JavaScript running) is SIGKILLed. */
+const KILL_MARGIN_MS = 5000;
 
 /** Runs the server roles until SIGTERM or SIGINT, then stops them within the grace period. */
 export async function runServer(
@@ -22,6 +25,7 @@ export async function runServer(
         process.exit(1);
       }
       stopping = true;
+      armExitDeadline(config.shutdownGraceMs + STOP_MARGIN_MS + KILL_MARGIN_MS);
       log.info({ signal }, 'stopping: no new jobs; running jobs get PUSHCI_SHUTDOWN_GRACE_MS to finish');
       resolve();
     };

@@ -21,9 +21,10 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           enableAutoPipelining: true,
-          // The intake's create script batches itself (BuildStore.create): sent at once, Redis starts on
-          // one batch while the receiver reads the next requests.
-          autoPipeliningIgnoredCommands: ['pushciCreate'],
+          // The intake's create script and the "why" records batch themselves (one call per event-loop
+          // turn): sent at once, Redis starts on one batch while the receiver reads the next requests, and
+          // no auto-pipeline (a Pipeline object copying every defined script) is made for one command.
+          autoPipeliningIgnoredCommands: ['pushciCreate', 'pushciWebhookLog'],
         }
       : { maxRetriesPerRequest: null }),
   };

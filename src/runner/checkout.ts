@@ -185,12 +185,14 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     await (o.serialize ? o.serialize(mirror, fetch) : fetch());
   }
   // A repository written by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at
-  // the commit; `git reset --hard` then fills the index and the files.
+  // the commit; `git read-tree --reset -u` then fills the index and the files. Only what git needs to
+  // see a repository is made (`refs/heads` and `refs/tags` come with the first branch or tag), and
+  // read-tree, unlike `reset --hard`, rewrites neither HEAD nor ORIG_HEAD: every file made and removed
+  // per job costs the kernel an inode's allocation (see docs/PERFORMANCE.md).
   const dotGit = join(o.workspace, '.git');
   await (o.files ?? asyncFileWork).apply([
     { op: 'mkdir', path: join(dotGit, 'objects', 'info'), mode: 0o700 },
-    { op: 'mkdir', path: join(dotGit, 'refs', 'heads') },
-    { op: 'mkdir', path: join(dotGit, 'refs', 'tags') },
+    { op: 'mkdir', path: join(dotGit, 'refs') },
     {
       op: 'write',
       path: join(dotGit, 'objects', 'info', 'alternates'),
@@ -203,7 +205,7 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
       data: '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
     },
   ]);
-  await git(['reset', '-q', '--hard', o.sha], {
+  await git(['read-tree', '--reset', '-u', o.sha], {
     cwd: o.workspace,
     env,
     ...sig,

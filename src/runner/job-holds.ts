@@ -46,11 +46,17 @@ export async function releaseJob(o: {
   await holds.starting?.catch(() => {});
   await holds.services?.stop().catch(() => {});
   await holds.access.gateway?.close().catch(() => {});
-  if (holds.access.credential) await holds.credentials.revoke(holds.access.credential).catch(() => {});
   await holds.runtime?.destroy().catch(() => {});
   await holds.actions?.release();
   timings.lap('sandbox and gateway teardown');
-  await o.log.close().catch(() => {});
+  // The credential's revocation goes to Redis together with the log's last lines: with `appendfsync
+  // always` Redis syncs its file once per batch of writes it reads, not once per write, and a trivial
+  // job's writes are a dozen such syncs, each milliseconds long on a slow disk. Nothing can use the
+  // credential meanwhile: the gateway that holds it is closed and the job's steps have ended.
+  await Promise.all([
+    holds.access.credential ? holds.credentials.revoke(holds.access.credential).catch(() => {}) : null,
+    o.log.close().catch(() => {}),
+  ]);
   timings.lap('log flush');
   if (o.workspace !== null) await o.files.apply([{ op: 'rm', path: o.workspace }]).catch(() => {});
   timings.lap('workspace removal');

@@ -52,6 +52,43 @@ function perfTree(pid: number): { done(): Promise<{ cpuMs: number; execs: number
   };
 }
 
+/**
+ * The `fsync`s Redis made from now on and the time it spent in them (`perf trace -s`, one event per
+ * call): with `appendfsync always` Redis syncs its file before it answers any batch of writes, on its
+ * one thread, so this is time no other command is served.
+ */
+function redisSyncs(pid: number): { done(): Promise<{ calls: number; ms: number } | null> } {
+  const out = join(mkdtempSync(join(tmpdir(), 'pushci-bench-perf-')), 'trace.txt');
+  const p: ChildProcess = spawn(
+    'perf',
+    ['trace', '-s', '-e', 'fdatasync,fsync', '-o', out, '-p', String(pid)],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((r) => p.once('exit', r));
+  return {
+    async done() {
+      p.kill('SIGINT');
+      await exited;
+      let calls = 0;
+      let ms = 0;
+      let found = false;
+      const text = (() => {
+        try {
+          return readFileSync(out, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      for (const m of text.matchAll(/^\s*f(?:data)?sync\s+(\d+)\s+\d+\s+([\d.]+)/gm)) {
+        found = true;
+        calls += Number(m[1]);
+        ms += Number(m[2]);
+      }
+      return found ? { calls, ms } : null;
+    },
+  };
+}
+
 /** Calls of each Redis command so far (INFO commandstats; commands run by Lua scripts included). */
 async function commandCalls(client: Redis): Promise<Map<string, number>> {
   const info = await client.info('commandstats');
@@ -91,6 +128,9 @@ export interface CpuBreakdown {
   execsPerBuild: number | null;
   forksPerBuild: number | null;
   redisCommandsPerBuild: number;
+  /** Redis's `fsync`s per build and the ms it spent in them (null without `perf trace`). */
+  redisSyncsPerBuild: number | null;
+  redisSyncMsPerBuild: number | null;
   /** The most called commands, per build. */
   topRedisCommands: Record<string, number>;
 }
@@ -108,6 +148,7 @@ export async function startCpuBreakdown(o: {
 }): Promise<{ stop(builds: number): Promise<CpuBreakdown> }> {
   const redisPid = Number(/process_id:(\d+)/.exec(await o.redis.info('server'))![1]);
   const trees = PERF ? o.workers.map(perfTree) : [];
+  const syncs = PERF ? redisSyncs(redisPid) : null;
   const workerSelf = () => o.workers.reduce((s, pid) => s + cpuMs(pid), 0);
   const workerLoop = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { mainThread: true }), 0);
   const workerAll = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { children: true }), 0);
@@ -127,6 +168,7 @@ export async function startCpuBreakdown(o: {
       const self = workerSelf() - start.workerSelf;
       const reaped = workerAll() - start.workerAll - self;
       const perf = await Promise.all(trees.map((t) => t.done()));
+      const synced = (await syncs?.done()) ?? null;
       const bench = process.cpuUsage(start.bench);
       const calls = await commandCalls(o.redis);
       // The INFO calls themselves are the bench's, not pushci's.
@@ -155,6 +197,8 @@ export async function startCpuBreakdown(o: {
         execsPerBuild: sum((x) => x.execs),
         forksPerBuild: sum((x) => x.forks),
         redisCommandsPerBuild: total / builds,
+        redisSyncsPerBuild: synced ? synced.calls / builds : null,
+        redisSyncMsPerBuild: synced ? synced.ms / builds : null,
         topRedisCommands: Object.fromEntries(
           diff
             .filter(([, n]) => n > 0)

@@ -600,6 +600,8 @@ function medianBreakdown(xs: CpuBreakdown[]) {
     execsPerBuild: m((x) => x.execsPerBuild),
     forksPerBuild: m((x) => x.forksPerBuild),
     redisCommandsPerBuild: m((x) => x.redisCommandsPerBuild),
+    redisSyncsPerBuild: m((x) => x.redisSyncsPerBuild),
+    redisSyncMsPerBuild: m((x) => x.redisSyncMsPerBuild),
     topRedisCommands: xs.at(-1)!.topRedisCommands,
   };
 }
@@ -659,7 +661,7 @@ async function throughputVsFloor(redis: TestRedis, workers: number, builds: numb
         .join(
           ', ',
         )} (of the worker's, its event loop ${b.workerLoopCpuMsPerBuild!.toFixed(1)}; of its programs', its spawner ${b.spawnerCpuMsPerBuild!.toFixed(1)})`,
-      `${b.execsPerBuild === null ? '' : `${b.execsPerBuild.toFixed(1)} programs run, ${b.forksPerBuild!.toFixed(1)} forks, `}${b.redisCommandsPerBuild!.toFixed(0)} Redis commands per build`,
+      `${b.execsPerBuild === null ? '' : `${b.execsPerBuild.toFixed(1)} programs run, ${b.forksPerBuild!.toFixed(1)} forks, `}${b.redisCommandsPerBuild!.toFixed(0)} Redis commands per build${b.redisSyncsPerBuild === null ? '' : `, Redis fsyncs ${b.redisSyncsPerBuild.toFixed(1)} (${b.redisSyncMsPerBuild!.toFixed(1)} ms)`}`,
     );
     const key = name ? `base` : 'pushci';
     const res = { perSecond: o, runs: ours.get(name)!, ofFloor: o / f, cpu: b, cpuRuns: cpus.get(name)! };

@@ -36,7 +36,7 @@ ${RUNTIME_STEP}      - run: |
     env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_RUNNER: 'host' },
   });
 
-  it('uploads in one job and downloads in the next', async () => {
+  it('uploads in one job and downloads in the next', { timeout: 240_000 }, async () => {
     const sha = s.repo.commits[0]!;
     const b = await pushAndWait(s.server, { name: 'host', sha, secret: SECRET, timeoutMs: 180_000 });
     const id = b.id;
@@ -75,16 +75,20 @@ ${RUNTIME_STEP}      - run: |
     remoteWorker: true,
   });
 
-  it('stores it in the server’s data dir, none in the worker’s, and the next job downloads it', async () => {
-    const sha = s.repo.commits[0]!;
-    const b = await pushAndWait(s.server, { name: 'remote', sha, secret: SECRET, timeoutMs: 180_000 });
-    const id = b.id;
-    const make = await jobLog(s.server, id, 'make');
-    const use = await jobLog(s.server, id, 'use');
-    assert.equal(b.status, 'success', `${make}\n${use}`);
-    assert.match(make, /client: uploaded from-worker \d+ with digest/);
-    assert.match(use, /made on the worker/);
-    assert.ok(existsSync(join(s.server.config.dataDir, 'artifacts', id, 'from-worker.blob')));
-    assert.ok(!existsSync(join(s.worker.config.dataDir, 'artifacts')));
-  });
+  it(
+    'stores it in the server’s data dir, none in the worker’s, and the next job downloads it',
+    { timeout: 240_000 },
+    async () => {
+      const sha = s.repo.commits[0]!;
+      const b = await pushAndWait(s.server, { name: 'remote', sha, secret: SECRET, timeoutMs: 180_000 });
+      const id = b.id;
+      const make = await jobLog(s.server, id, 'make');
+      const use = await jobLog(s.server, id, 'use');
+      assert.equal(b.status, 'success', `${make}\n${use}`);
+      assert.match(make, /client: uploaded from-worker \d+ with digest/);
+      assert.match(use, /made on the worker/);
+      assert.ok(existsSync(join(s.server.config.dataDir, 'artifacts', id, 'from-worker.blob')));
+      assert.ok(!existsSync(join(s.worker.config.dataDir, 'artifacts')));
+    },
+  );
 });

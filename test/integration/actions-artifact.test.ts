@@ -72,30 +72,34 @@ ${RUNTIME_STEP}      - run: |
 
   let first: string;
 
-  it('job A uploads, job B (needs: A) lists and downloads them with their contents intact', async () => {
-    const { id, b } = await build(s.repo.commits[0]!);
-    first = id;
-    const make = await log(id, 'make');
-    const use = await log(id, 'use');
-    assert.equal(b.status, 'success', `${make}\n${use}`);
-    assert.match(make, /client: uploaded dist \d+ with digest/);
-    assert.match(make, /client: uploaded file report\.html \d+/);
-    assert.match(make, /client: deleted scratch true/);
-    assert.match(make, /client: uploaded file big\.bin 20000000/);
-    assert.match(make, /client: uploaded Test Results \(3\.12\) \d+ with digest/);
-    assert.match(
-      use,
-      /client: listed Test Results \(3\.12\):\d+ big\.bin:20000000 big\.sum:65 dist:\d+ report\.html:\d+\n/,
-    );
-    assert.match(use, /client: downloaded Test Results \(3\.12\) digest ok/);
-    assert.match(use, /results: 2 lines/);
-    assert.match(use, /big: same bytes/);
-    assert.match(use, /client: downloaded dist digest ok/);
-    assert.match(use, /out\/sub\/b\.txt: OK/);
-    assert.match(use, /made by build 1/);
-    assert.match(use, /client: downloaded report\.html digest ok/);
-    assert.match(use, /<p>report of 1<\/p>/);
-  });
+  it(
+    'job A uploads, job B (needs: A) lists and downloads them with their contents intact',
+    { timeout: 240_000 },
+    async () => {
+      const { id, b } = await build(s.repo.commits[0]!);
+      first = id;
+      const make = await log(id, 'make');
+      const use = await log(id, 'use');
+      assert.equal(b.status, 'success', `${make}\n${use}`);
+      assert.match(make, /client: uploaded dist \d+ with digest/);
+      assert.match(make, /client: uploaded file report\.html \d+/);
+      assert.match(make, /client: deleted scratch true/);
+      assert.match(make, /client: uploaded file big\.bin 20000000/);
+      assert.match(make, /client: uploaded Test Results \(3\.12\) \d+ with digest/);
+      assert.match(
+        use,
+        /client: listed Test Results \(3\.12\):\d+ big\.bin:20000000 big\.sum:65 dist:\d+ report\.html:\d+\n/,
+      );
+      assert.match(use, /client: downloaded Test Results \(3\.12\) digest ok/);
+      assert.match(use, /results: 2 lines/);
+      assert.match(use, /big: same bytes/);
+      assert.match(use, /client: downloaded dist digest ok/);
+      assert.match(use, /out\/sub\/b\.txt: OK/);
+      assert.match(use, /made by build 1/);
+      assert.match(use, /client: downloaded report\.html digest ok/);
+      assert.match(use, /<p>report of 1<\/p>/);
+    },
+  );
 
   it('users list and download them through the API, as a zip and as the file itself', async () => {
     const list = (await (await s.server.api(`/api/builds/${first}/artifacts`)).json()) as {
@@ -249,34 +253,38 @@ ${RUNTIME_STEP}      - run: |
     return { id, log };
   };
 
-  it('refuses forged ids, altered, guessed and expired URLs, and an oversize upload, next to the controls', async () => {
-    const victim = await build(s.repo.commits[0]!);
-    const sha = s.repo.commit({ 'target.txt': `${victim.id}\n` });
-    const { id, log } = await build(sha);
-    assert.match(log, /control: client: listed dist:\d+\n/);
-    assert.match(log, /control: signed 200, fetched 200/);
-    assert.match(log, /attack: altered signature 403/);
-    assert.match(log, /attack: guessed signature 403/);
-    assert.match(log, /attack: later expiry 403/);
-    assert.match(log, /attack: upload with a download URL 403/);
-    assert.match(log, /attack: posing as job make: client: failed: .*\(403\).*its own artifacts/);
-    assert.match(log, /attack: oversize: client: failed: .*larger than its limit of 100000 bytes/);
-    assert.match(log, /control: client: uploaded file small\.bin 100/);
-    // The refused upload left nothing listed.
-    assert.match(log, /control: after: client: listed dist:\d+ small\.bin:100\n/);
-    assert.match(log, /attack: forged build: client: failed: .*\(403\).*its own build/);
-    assert.match(log, /attack: other build's URL 403/);
-    assert.match(log, /attack: own signature on the other build 404/);
-    assert.match(log, /attack: nothing stolen/);
-    assert.match(log, /attack: expired URL 403/);
-    const list = (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
-      artifacts: Array<{ name: string }>;
-    };
-    assert.deepEqual(
-      list.artifacts.map((a) => a.name),
-      ['dist', 'small.bin'],
-    );
-  });
+  it(
+    'refuses forged ids, altered, guessed and expired URLs, and an oversize upload, next to the controls',
+    { timeout: 360_000 },
+    async () => {
+      const victim = await build(s.repo.commits[0]!);
+      const sha = s.repo.commit({ 'target.txt': `${victim.id}\n` });
+      const { id, log } = await build(sha);
+      assert.match(log, /control: client: listed dist:\d+\n/);
+      assert.match(log, /control: signed 200, fetched 200/);
+      assert.match(log, /attack: altered signature 403/);
+      assert.match(log, /attack: guessed signature 403/);
+      assert.match(log, /attack: later expiry 403/);
+      assert.match(log, /attack: upload with a download URL 403/);
+      assert.match(log, /attack: posing as job make: client: failed: .*\(403\).*its own artifacts/);
+      assert.match(log, /attack: oversize: client: failed: .*larger than its limit of 100000 bytes/);
+      assert.match(log, /control: client: uploaded file small\.bin 100/);
+      // The refused upload left nothing listed.
+      assert.match(log, /control: after: client: listed dist:\d+ small\.bin:100\n/);
+      assert.match(log, /attack: forged build: client: failed: .*\(403\).*its own build/);
+      assert.match(log, /attack: other build's URL 403/);
+      assert.match(log, /attack: own signature on the other build 404/);
+      assert.match(log, /attack: nothing stolen/);
+      assert.match(log, /attack: expired URL 403/);
+      const list = (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
+        artifacts: Array<{ name: string }>;
+      };
+      assert.deepEqual(
+        list.artifacts.map((a) => a.name),
+        ['dist', 'small.bin'],
+      );
+    },
+  );
 });
 
 describe('PUSHCI_ARTIFACT_TOTAL_BYTES across builds (@actions/artifact uploads)', () => {
@@ -298,26 +306,30 @@ ${RUNTIME_STEP}      - run: |
     env: { GITHUB_WEBHOOK_SECRET: SECRET, PUSHCI_ARTIFACT_TOTAL_BYTES: '5000' },
   });
 
-  it('the newer build’s upload removes the older build’s artifact, not its own', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const sha = s.repo.commit({ 'seed.txt': `s${i}\n` });
-      const b = await pushAndWait(s.server, { name: 'cap', sha, secret: SECRET, timeoutMs: 180_000 });
-      const id = b.id;
-      const log = await jobLog(s.server, id, 'make');
-      assert.equal(b.status, 'success', log);
-      assert.match(log, /client: uploaded file blob\.bin 3000/);
-      ids.push(id);
-    }
-    const names = async (id: string) =>
-      (
-        (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
-          artifacts: Array<{ name: string }>;
-        }
-      ).artifacts.map((a) => a.name);
-    assert.deepEqual(await names(ids[0]!), []);
-    assert.equal((await s.server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
-    assert.deepEqual(await names(ids[1]!), ['blob.bin']);
-    assert.equal((await s.server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
-  });
+  it(
+    'the newer build’s upload removes the older build’s artifact, not its own',
+    { timeout: 420_000 },
+    async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const sha = s.repo.commit({ 'seed.txt': `s${i}\n` });
+        const b = await pushAndWait(s.server, { name: 'cap', sha, secret: SECRET, timeoutMs: 180_000 });
+        const id = b.id;
+        const log = await jobLog(s.server, id, 'make');
+        assert.equal(b.status, 'success', log);
+        assert.match(log, /client: uploaded file blob\.bin 3000/);
+        ids.push(id);
+      }
+      const names = async (id: string) =>
+        (
+          (await (await s.server.api(`/api/builds/${id}/artifacts`)).json()) as {
+            artifacts: Array<{ name: string }>;
+          }
+        ).artifacts.map((a) => a.name);
+      assert.deepEqual(await names(ids[0]!), []);
+      assert.equal((await s.server.api(`/api/builds/${ids[0]}/artifacts/blob.bin`)).status, 404);
+      assert.deepEqual(await names(ids[1]!), ['blob.bin']);
+      assert.equal((await s.server.api(`/api/builds/${ids[1]}/artifacts/blob.bin`)).status, 200);
+    },
+  );
 });

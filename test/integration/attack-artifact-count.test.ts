@@ -52,21 +52,25 @@ ${RUNTIME_STEP}${step(3)}`,
     env: { GITHUB_WEBHOOK_SECRET: SECRET },
   });
 
-  it('refuses artifacts past the cap of one job; the next job still makes its own', async () => {
-    const b = await pushAndWait(s.server, {
-      name: 'many',
-      sha: s.repo.commits[0]!,
-      secret: SECRET,
-      timeoutMs: 280_000,
-    });
-    const pile = await jobLog(s.server, b.id, 'pile');
-    const m = /MADE (\d+) REFUSED (\d+) OTHER \[\]/.exec(pile);
-    assert.ok(m, pile.slice(-2000));
-    const [made, refused] = [Number(m[1]), Number(m[2])];
-    // Eight uploads begin at a time: each may have counted before the others were listed.
-    assert.ok(made >= MAX_ARTIFACTS_PER_JOB && made < MAX_ARTIFACTS_PER_JOB + 8, `made ${made}`);
-    assert.equal(made + refused, TRIES);
-    const next = await jobLog(s.server, b.id, 'next');
-    assert.match(next, /MADE 3 REFUSED 0 OTHER \[\]/, next.slice(-2000));
-  });
+  it(
+    'refuses artifacts past the cap of one job; the next job still makes its own',
+    { timeout: 340_000 },
+    async () => {
+      const b = await pushAndWait(s.server, {
+        name: 'many',
+        sha: s.repo.commits[0]!,
+        secret: SECRET,
+        timeoutMs: 280_000,
+      });
+      const pile = await jobLog(s.server, b.id, 'pile');
+      const m = /MADE (\d+) REFUSED (\d+) OTHER \[\]/.exec(pile);
+      assert.ok(m, pile.slice(-2000));
+      const [made, refused] = [Number(m[1]), Number(m[2])];
+      // Eight uploads begin at a time: each may have counted before the others were listed.
+      assert.ok(made >= MAX_ARTIFACTS_PER_JOB && made < MAX_ARTIFACTS_PER_JOB + 8, `made ${made}`);
+      assert.equal(made + refused, TRIES);
+      const next = await jobLog(s.server, b.id, 'next');
+      assert.match(next, /MADE 3 REFUSED 0 OTHER \[\]/, next.slice(-2000));
+    },
+  );
 });

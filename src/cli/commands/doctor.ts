@@ -1,4 +1,3 @@
-import { doctor as runDoctor } from '../../onboarding/doctor.ts';
 import type { Command } from '../command.ts';
 
 export const doctor: Command = {
@@ -8,6 +7,7 @@ export const doctor: Command = {
   flags: [],
   settings: true,
   async run({ config }) {
+    const { doctor: runDoctor } = await import('../../onboarding/doctor.ts');
     const checks = await runDoctor(config());
     for (const c of checks)
       console.log(`${{ ok: '✔', warn: '!', fail: '✘' }[c.status]} ${c.name.padEnd(16)} ${c.detail}`);

@@ -1,8 +1,5 @@
 import { parseDuration } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import { GithubClient } from '../../forges/github/api-client.ts';
-import { githubRepositories, recoverDeliveries } from '../../forges/github/recover.ts';
-import { loadPipelines } from '../../pipelines/load.ts';
 import { JSON_FLAG, type Command } from '../command.ts';
 
 export const recover: Command = {
@@ -30,6 +27,12 @@ export const recover: Command = {
         'pushci recover needs GITHUB_TOKEN (a token that can read and redeliver repository hooks)',
       );
     const since = new Date(Date.now() - parseDuration(String(values.since ?? '2h')));
+    const [{ GithubClient }, { githubRepositories, recoverDeliveries }, { loadPipelines }] =
+      await Promise.all([
+        import('../../forges/github/api-client.ts'),
+        import('../../forges/github/recover.ts'),
+        import('../../pipelines/load.ts'),
+      ]);
     let repos = (values.repo as string[] | undefined) ?? [];
     if (repos.length === 0)
       repos = githubRepositories((await loadPipelines(c.pipelinesDir, c.env)).pipelines);

@@ -1,6 +1,4 @@
 import { UsageError } from '../../errors.ts';
-import { createLogger } from '../../log.ts';
-import { runLocal } from '../../local-run/run-local.ts';
 import type { Command } from '../command.ts';
 
 /** `--event`: the events a local run can stand for. */
@@ -41,6 +39,10 @@ export const run: Command = {
   async run({ values, args, config }) {
     if (args.length > 1) throw new UsageError('usage: pushci run [pipeline] [--job J]');
     const event = runEvent(values.event);
+    const [{ runLocal }, { createLogger }] = await Promise.all([
+      import('../../local-run/run-local.ts'),
+      import('../../log.ts'),
+    ]);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);

@@ -1,5 +1,4 @@
 import type { Command } from '../command.ts';
-import { runServer } from './run-server.ts';
 
 export const serve: Command = {
   name: 'serve',
@@ -11,5 +10,7 @@ export const serve: Command = {
     { name: 'no-worker', type: 'boolean', doc: 'Receive and serve only; run no jobs in this process.' },
   ],
   settings: true,
-  run: ({ values, config }) => runServer(config(), { http: true, worker: !values['no-worker'] }),
+  // Imported when it runs: the server's modules are most of what `pushci <anything> --help` would load.
+  run: async ({ values, config }) =>
+    (await import('./run-server.ts')).runServer(config(), { http: true, worker: !values['no-worker'] }),
 };

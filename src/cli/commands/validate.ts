@@ -1,5 +1,3 @@
-import { formatDiagnostic } from '../../pipelines/diagnostic.ts';
-import { loadPipelines } from '../../pipelines/load.ts';
 import type { Command } from '../command.ts';
 
 export const validate: Command = {
@@ -12,6 +10,10 @@ export const validate: Command = {
   async run({ args, config }) {
     const c = config();
     const dir = args[0] ?? c.pipelinesDir;
+    const [{ loadPipelines }, { formatDiagnostic }] = await Promise.all([
+      import('../../pipelines/load.ts'),
+      import('../../pipelines/diagnostic.ts'),
+    ]);
     const { pipelines, diagnostics } = await loadPipelines(dir, c.env);
     for (const d of diagnostics) console.log(formatDiagnostic(d));
     if (diagnostics.length > 0) {

@@ -1,5 +1,4 @@
 import type { Command } from '../command.ts';
-import { runServer } from './run-server.ts';
 
 export const worker: Command = {
   name: 'worker',
@@ -8,5 +7,6 @@ export const worker: Command = {
   details: 'In the folder of a running pushci serve without REDIS_URL, a worker joins its embedded Redis.',
   flags: [],
   settings: true,
-  run: ({ config }) => runServer(config(), { http: false, worker: true }),
+  run: async ({ config }) =>
+    (await import('./run-server.ts')).runServer(config(), { http: false, worker: true }),
 };

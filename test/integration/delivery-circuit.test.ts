@@ -51,8 +51,17 @@ describe('delivery circuit breaker', () => {
       {
         'p.yml': `name: p\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: 'true'\nnotify:\n${notify(downUrl)}${notify(healthy.url)}`,
       },
-      // Attempt 2 one second after the first: without the breaker, every message would make it.
-      { GITHUB_WEBHOOK_SECRET: 's', CB: whsec(), PUSHCI_NOTIFY_RETRY_SCHEDULE: '0,1s,10m' },
+      // A retry every second: without the breaker, every message would make them all. Nine of them,
+      // then 10 minutes: however slowly the messages come (a loaded machine queued them over seconds),
+      // a message fails at most 5 times before the circuit opens (5 failures in all open it) and then
+      // only as the probe (a few in the test), so none reaches the 10 minute retry, which the receiver
+      // coming back would not shorten. With '0,1s,10m' two messages that failed twice before the
+      // circuit opened waited 10 minutes, and the test for them.
+      {
+        GITHUB_WEBHOOK_SECRET: 's',
+        CB: whsec(),
+        PUSHCI_NOTIFY_RETRY_SCHEDULE: `0${',1s'.repeat(9)},10m`,
+      },
     );
   });
   after(async () => {

@@ -220,98 +220,113 @@ describe('hostile input', () => {
     assert.doesNotMatch(metrics, /sourcehut/);
   });
 
-  it('survives 10,000 seeded mutations of real payloads: no 5xx, no build from an unverified request', async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? 20261122);
-    const random = rng(seed);
-    const originals = [
-      JSON.stringify(base()),
-      readFileSync(join(FIX, 'gitlab/push.json'), 'utf8'),
-      readFileSync(join(FIX, 'gitea/push.json'), 'utf8'),
-    ];
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-    const mutate = (s: Buffer): Buffer => {
-      const b = Buffer.from(s);
-      const at = Math.floor(random() * b.length);
-      switch (Math.floor(random() * 7)) {
-        case 0: // flip a bit
-          b[at] = b[at]! ^ (1 << Math.floor(random() * 8));
-          return b;
-        case 1: // delete a range
-          return Buffer.concat([b.subarray(0, at), b.subarray(at + Math.floor(random() * 64))]);
-        case 2: // duplicate a range
-          return Buffer.concat([b.subarray(0, at), b.subarray(at, at + 64), b.subarray(at)]);
-        case 3: // insert random bytes
-          return Buffer.concat([
-            b.subarray(0, at),
-            Buffer.from(
-              Array.from({ length: 1 + Math.floor(random() * 16) }, () => Math.floor(random() * 256)),
-            ),
-            b.subarray(at),
-          ]);
-        case 4: // truncate
-          return b.subarray(0, at);
-        case 5: // replace a JSON token with something of another type
-          return Buffer.from(
-            b
-              .toString('utf8')
-              .replace(
-                /"[^"]*"|\d+|true|false|null/,
-                pick(['null', '[]', '{}', '1e309', '"\\u0000"', '-0', '"' + 'x'.repeat(1000) + '"']),
+  it(
+    'survives 10,000 seeded mutations of real payloads: no 5xx, no build from an unverified request',
+    { timeout: 300_000 },
+    async () => {
+      const seed = Number(process.env.FUZZ_SEED ?? 20261122);
+      const random = rng(seed);
+      const originals = [
+        JSON.stringify(base()),
+        readFileSync(join(FIX, 'gitlab/push.json'), 'utf8'),
+        readFileSync(join(FIX, 'gitea/push.json'), 'utf8'),
+      ];
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+      const mutate = (s: Buffer): Buffer => {
+        const b = Buffer.from(s);
+        const at = Math.floor(random() * b.length);
+        switch (Math.floor(random() * 7)) {
+          case 0: // flip a bit
+            b[at] = b[at]! ^ (1 << Math.floor(random() * 8));
+            return b;
+          case 1: // delete a range
+            return Buffer.concat([b.subarray(0, at), b.subarray(at + Math.floor(random() * 64))]);
+          case 2: // duplicate a range
+            return Buffer.concat([b.subarray(0, at), b.subarray(at, at + 64), b.subarray(at)]);
+          case 3: // insert random bytes
+            return Buffer.concat([
+              b.subarray(0, at),
+              Buffer.from(
+                Array.from({ length: 1 + Math.floor(random() * 16) }, () => Math.floor(random() * 256)),
               ),
-          );
-        default: // swap the ref for a hostile one
-          return Buffer.from(
-            b
-              .toString('utf8')
-              .replace(
-                /"refs\/[^"]*"/,
-                JSON.stringify(
-                  pick([
-                    'refs/heads/..',
-                    'refs/heads/a;rm -rf /',
-                    'refs/tags/\u0000',
-                    'refs/heads/' + 'ä'.repeat(600),
-                    'refs/heads/ok',
-                  ]),
+              b.subarray(at),
+            ]);
+          case 4: // truncate
+            return b.subarray(0, at);
+          case 5: // replace a JSON token with something of another type
+            return Buffer.from(
+              b
+                .toString('utf8')
+                .replace(
+                  /"[^"]*"|\d+|true|false|null/,
+                  pick(['null', '[]', '{}', '1e309', '"\\u0000"', '-0', '"' + 'x'.repeat(1000) + '"']),
                 ),
-              ),
-          );
-      }
-    };
-    const storedBefore = await builds();
-    let accepted = 0;
-    let unverified = 0;
-    const counts = new Map<number, number>();
-    for (let i = 0; i < 10_000; i++) {
-      const original = Buffer.from(pick(originals));
-      const body = mutate(original);
-      const resign = random() < 0.5;
-      const headers: Record<string, string> = {
-        'x-github-event': pick(['push', 'push', 'ping', 'issues']),
-        'x-github-delivery': `fuzz-${seed}-${i}`,
+            );
+          default: // swap the ref for a hostile one
+            return Buffer.from(
+              b
+                .toString('utf8')
+                .replace(
+                  /"refs\/[^"]*"/,
+                  JSON.stringify(
+                    pick([
+                      'refs/heads/..',
+                      'refs/heads/a;rm -rf /',
+                      'refs/tags/\u0000',
+                      'refs/heads/' + 'ä'.repeat(600),
+                      'refs/heads/ok',
+                    ]),
+                  ),
+                ),
+            );
+        }
       };
-      headers['x-hub-signature-256'] = githubSignature(resign ? body : original, SECRET);
-      if (random() < 0.05) delete headers['x-hub-signature-256'];
-      const r = await post(`${server.base}/webhooks/github`, body, headers);
-      counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-      assert.ok(r.status < 500, `mutation ${i} (seed ${seed}) got ${r.status}: ${r.text.slice(0, 200)}`);
-      assert.ok(r.json !== null, `mutation ${i} (seed ${seed}) got no JSON`);
-      const verified = resign && headers['x-hub-signature-256'] !== undefined;
-      if (!verified && !body.equals(original)) {
-        unverified++;
-        assert.equal(r.status, 401, `unverified mutation ${i} (seed ${seed}) got ${r.status}`);
-      }
-      if (r.status === 202) accepted += r.json.builds.length;
-    }
-    const stored = (await builds()) - storedBefore;
-    console.log(
-      `fuzz seed ${seed}: ${[...counts].map(([s, n]) => `${s}×${n}`).join(' ')}; unverified ${unverified}; builds ${stored}`,
-    );
-    assert.ok(unverified > 3000, 'the fuzz exercised unverified requests');
-    assert.equal(
-      stored,
-      accepted,
-      'exactly the builds answered with 202 are stored: none from a refused request',
-    );
-  });
+      const storedBefore = await builds();
+      let accepted = 0;
+      let unverified = 0;
+      const counts = new Map<number, number>();
+      // Every case drawn first, in the order the seed gives them, then sent eight at a time: they are
+      // independent, and on a loaded machine eight wait for Redis and the event loop together instead of
+      // one after another (one at a time, the test used all of its 120 s at a load average of 30).
+      const cases = Array.from({ length: 10_000 }, (_, i) => {
+        const original = Buffer.from(pick(originals));
+        const body = mutate(original);
+        const resign = random() < 0.5;
+        const headers: Record<string, string> = {
+          'x-github-event': pick(['push', 'push', 'ping', 'issues']),
+          'x-github-delivery': `fuzz-${seed}-${i}`,
+        };
+        headers['x-hub-signature-256'] = githubSignature(resign ? body : original, SECRET);
+        if (random() < 0.05) delete headers['x-hub-signature-256'];
+        const verified = resign && headers['x-hub-signature-256'] !== undefined;
+        return { i, body, headers, unverified: !verified && !body.equals(original) };
+      });
+      const send = async (queue: typeof cases) => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          const { i, body, headers } = c;
+          const r = await post(`${server.base}/webhooks/github`, body, headers);
+          counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+          assert.ok(r.status < 500, `mutation ${i} (seed ${seed}) got ${r.status}: ${r.text.slice(0, 200)}`);
+          assert.ok(r.json !== null, `mutation ${i} (seed ${seed}) got no JSON`);
+          if (c.unverified) {
+            unverified++;
+            assert.equal(r.status, 401, `unverified mutation ${i} (seed ${seed}) got ${r.status}`);
+          }
+          if (r.status === 202) accepted += r.json.builds.length;
+        }
+      };
+      const queue = [...cases];
+      await Promise.all(Array.from({ length: 8 }, () => send(queue)));
+      const stored = (await builds()) - storedBefore;
+      console.log(
+        `fuzz seed ${seed}: ${[...counts].map(([s, n]) => `${s}×${n}`).join(' ')}; unverified ${unverified}; builds ${stored}`,
+      );
+      assert.ok(unverified > 3000, 'the fuzz exercised unverified requests');
+      assert.equal(
+        stored,
+        accepted,
+        'exactly the builds answered with 202 are stored: none from a refused request',
+      );
+    },
+  );
 });

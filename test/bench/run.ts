@@ -727,7 +727,7 @@ async function dag(redis: TestRedis) {
  * build page reads (`GET /api/builds/:id/jobs/:job/log?follow=1`): when each line arrived at the
  * follower minus the timestamp the worker gave it.
  */
-async function logs(redis: TestRedis) {
+async function logs(redis: TestRedis, label = '', root?: string, runs = RUNS) {
   const LINES = 200_000;
   const recv = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
@@ -736,16 +736,21 @@ async function logs(redis: TestRedis) {
     `name: logs\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: seq -f 'bench line %g' 1 ${LINES}\nnotify:\n  - url: ${recv.url}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n`,
   );
   const TOKEN = 'bench-api-token';
-  const server = await startReceiverProcess(redis, dir, { PUSHCI_API_TOKEN: TOKEN });
-  const ws = startWorkers(redis, dir, 1, { PUSHCI_LOG_MAX_BYTES: String(64 * 2 ** 20) });
+  const server = await startReceiverProcess(redis, dir, { PUSHCI_API_TOKEN: TOKEN }, root);
+  const ws = startWorkers(redis, dir, 1, { PUSHCI_LOG_MAX_BYTES: String(64 * 2 ** 20) }, root);
   const client = new Redis(redis.url);
   await sleep(2000);
   const rates: number[] = [];
   const spans: Array<{ readMs: number; storedMs: number; followedMs: number }> = [];
+  // CPU per 1,000 lines of the receiver (the follower), the worker and Redis: load moves the delays, much
+  // less what each line costs.
+  const cpuPerKLines: Array<{ receiver: number; worker: number; redis: number }> = [];
+  const rpid = redis.pid?.();
   const p99s: number[] = [];
   const p50s: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const before = recv.got.length;
+    const cpu0 = [cpuSeconds(server.proc.pid!), cpuSeconds(ws[0]!.proc.pid!), rpid ? cpuSeconds(rpid) : 0];
     const r = await sendGithub(server.base, githubPush({ before: sha, after: sha }), SECRET);
     const id = r.json.builds[0].id as string;
     const key = keys(redis.prefix).log(id, 'j');
@@ -788,6 +793,9 @@ async function logs(redis: TestRedis) {
     const rate = LINES / ((done - t0) / 1000);
     await waitFor(() => recv.got.length > before, 120_000, 'the log build');
     await following;
+    const cpu1 = [cpuSeconds(server.proc.pid!), cpuSeconds(ws[0]!.proc.pid!), rpid ? cpuSeconds(rpid) : 0];
+    const per = (k: number) => Math.round(((cpu1[k]! - cpu0[k]!) * 1e9) / LINES) / 1000;
+    cpuPerKLines.push({ receiver: per(0), worker: per(1), redis: per(2) });
     rates.push(rate);
     // Where the delay comes from: the worker reading the step's output, storing it, the follower.
     spans.push({ readMs: t1 - t0, storedMs: done - t0, followedMs: lastSeen - t0 });
@@ -805,15 +813,22 @@ async function logs(redis: TestRedis) {
     rates,
     p99s,
     spans,
+    cpuMsPerKLines: {
+      receiver: median(cpuPerKLines.map((c) => c.receiver)),
+      worker: median(cpuPerKLines.map((c) => c.worker)),
+      redis: median(cpuPerKLines.map((c) => c.redis)),
+    },
   };
   row(
-    `a step printing ${LINES} lines`,
+    `${label}a step printing ${LINES} lines`,
     `${out.linesPerSecond.toFixed(0)} lines/s stored`,
     `live tail delay p50 ${out.tailP50Ms} ms, p99 ${out.tailP99Ms} ms`,
-    'follow stream of the build page',
+    `follow stream of the build page; CPU ms per 1,000 lines: receiver ${out.cpuMsPerKLines.receiver}, worker ${out.cpuMsPerKLines.worker}, Redis ${out.cpuMsPerKLines.redis}`,
   );
   return out;
 }
+
+type LogsResult = Awaited<ReturnType<typeof logs>>;
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -1151,7 +1166,25 @@ try {
     results.throughputNetworkNone = await throughputVsFloor(redis, 1, BUILDS, 'none');
   if (ONLY.has('dag')) results.dag = await dag(redis);
   if (ONLY.has('deliveries')) results.deliveries = await deliveries(redis, MESSAGES);
-  if (ONLY.has('logs')) results.logs = await logs(redis);
+  if (ONLY.has('logs')) {
+    // BENCH_BASE=<another checkout>: its receiver and worker, then this one's, in turn (RUNS rounds).
+    if (process.env.BENCH_BASE) {
+      const ab = { base: [] as LogsResult[], pushci: [] as LogsResult[] };
+      for (let i = 0; i < RUNS; i++) {
+        ab.base.push(await logs(redis, '[base] ', process.env.BENCH_BASE, 1));
+        ab.pushci.push(await logs(redis, '', undefined, 1));
+      }
+      for (const [name, xs] of Object.entries(ab))
+        row(
+          `${name === 'base' ? '[base] ' : ''}a step printing 200000 lines, median of ${xs.length} alternating runs`,
+          `${median(xs.map((x) => x.linesPerSecond)).toFixed(0)} lines/s stored`,
+          `live tail delay p50 ${median(xs.map((x) => x.tailP50Ms))} ms, p99 ${median(xs.map((x) => x.tailP99Ms))} ms`,
+          `same-run A/B; CPU ms per 1,000 lines: receiver ${median(xs.map((x) => x.cpuMsPerKLines.receiver))}, worker ${median(xs.map((x) => x.cpuMsPerKLines.worker))}, Redis ${median(xs.map((x) => x.cpuMsPerKLines.redis))}`,
+        );
+      results.logsAB = ab;
+    }
+    results.logs = await logs(redis);
+  }
   if (ONLY.has('npm')) {
     const n = await npmCacheBench(redis, RUNS, median);
     const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -44,7 +44,11 @@ export async function startHttp(
   const pipelines = await servePipelines(config, redis, stack.keys.lastGoodPipelines, log);
   closers.push(() => pipelines.close());
   warnWithoutSecrets(config, log);
-  const live = await subscribeLiveEvents(deps.redisUrl, stack.keys.eventsChannel, log);
+  const live = await subscribeLiveEvents(
+    deps.redisUrl,
+    { events: stack.keys.eventsChannel, logAppends: stack.keys.logAppendsChannel },
+    log,
+  );
   closers.push(() => live.close());
   // No anonymous API, ever: without PUSHCI_API_TOKEN, the token lives in the data dir.
   const generated = config.apiToken ? null : await ensureApiToken(config.dataDir);
@@ -52,6 +56,7 @@ export async function startHttp(
   const app = createApp({
     ...stack,
     liveEvents: live.events,
+    logAppends: live.logAppends,
     forges: new Map<string, Inbound>(FORGE_LIST.map((f) => [f.name, f.inbound(config)])),
     dedupeWindowMs: config.dedupeWindowMs,
     replayWindowMs: config.replayWindowMs,

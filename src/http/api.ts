@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
@@ -8,7 +9,8 @@ import type { Config } from '../config.ts';
 import { webBase, webLinks } from '../forges/web-links.ts';
 import { toView } from '../queue/build-view.ts';
 import type { BuildStore } from '../queue/store.ts';
-import { decodeLine } from '../runner/job-log.ts';
+import { withScripts } from '../queue/scripts.ts';
+import { formatLog } from './format-log.ts';
 
 export interface ApiDeps {
   store: BuildStore;
@@ -16,6 +18,8 @@ export interface ApiDeps {
   keys: Keys;
   publicUrl: string;
   config: Readonly<Config>;
+  /** Announced appends to job logs: emits each log's key (subscribeLiveEvents). */
+  logAppends: EventEmitter;
 }
 
 async function loadBuild(deps: ApiDeps, id: string) {
@@ -46,33 +50,24 @@ export function getBuild(deps: ApiDeps) {
   };
 }
 
-/** How often a followed log looks for new lines (the worker stores them every 100 ms). */
-const FOLLOW_POLL_MS = 100;
+/**
+ * How long a follower waits for an append before it looks at the job's state (and at the log, in case an
+ * announcement was missed): a job's end reaches its followers this much after its last line at most.
+ */
+const FOLLOW_IDLE_MS = 100;
 /**
  * Lines a follower reads at once; a full batch is followed by the next read at once. A follower behind a
  * fast step catches up in few round trips (each one, under load, waits for the CPU as well as for Redis).
  */
 const FOLLOW_BATCH = 20_000;
 
-/** The last timestamp formatted: a fast step's lines share their millisecond by the hundred. */
-let lastTime = NaN;
-let lastIso = '';
-
-function formatLine(raw: string): string {
-  const l = decodeLine(raw);
-  if (l.t !== lastTime) {
-    lastTime = l.t;
-    lastIso = new Date(l.t).toISOString();
-  }
-  return `${lastIso} ${l.s === 'err' ? '!' : l.s === 'sys' ? '#' : ' '} ${l.m}\n`;
-}
-
 /**
  * `GET /api/builds/:id/jobs/:job/log`: the job's log as text, one timestamped line each (`!` marks
  * stderr, `#` pushci's own lines). `?follow=1` keeps the response open and streams new lines until the
- * job has finished.
+ * job has finished: each append the worker announces wakes the follower, which reads what is new at once.
  */
 export function getJobLog(deps: ApiDeps) {
+  const redis = withScripts(deps.redis);
   return async (ctx: Context) => {
     const record = await loadBuild(deps, ctx.params.id!);
     const job = ctx.params.job!;
@@ -83,7 +78,7 @@ export function getJobLog(deps: ApiDeps) {
       ctx.attachment(`${record.meta.pipeline}-${record.number}-${job}.log`, { fallback: true });
     const follow = ctx.query.follow === '1' || ctx.query.follow === 'true';
     if (!follow) {
-      ctx.body = (await deps.redis.lrange(key, 0, -1)).map(formatLine).join('');
+      ctx.body = formatLog((await redis.pushciLogRange(key, '0', '-1'))[1]);
       return;
     }
     const out = new PassThrough();
@@ -91,26 +86,52 @@ export function getJobLog(deps: ApiDeps) {
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('X-Accel-Buffering', 'no');
     let closed = false;
-    ctx.req.on('close', () => (closed = true));
+    // Set by an announced append: the next wait is skipped (the append may have come after the read).
+    let appended = false;
+    let wake: (() => void) | null = null;
+    const onAppend = () => {
+      appended = true;
+      wake?.();
+    };
+    const onClose = () => {
+      closed = true;
+      wake?.();
+    };
+    ctx.req.on('close', onClose);
+    deps.logAppends.on(key, onAppend);
     void (async () => {
       let offset = 0;
       try {
         while (!closed) {
-          const lines = await deps.redis.lrange(key, offset, offset + FOLLOW_BATCH - 1);
-          offset += lines.length;
-          if (lines.length > 0) out.write(lines.map(formatLine).join(''));
-          if (lines.length === FOLLOW_BATCH) continue;
+          appended = false;
+          const [count, joined] = await redis.pushciLogRange(
+            key,
+            String(offset),
+            String(offset + FOLLOW_BATCH - 1),
+          );
+          offset += count;
+          if (count > 0) out.write(formatLog(joined));
+          if (count === FOLLOW_BATCH || appended) continue;
+          const idle = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(true), FOLLOW_IDLE_MS);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(false);
+            };
+          });
+          wake = null;
+          if (!idle) continue;
           const state = (await deps.store.get(record.meta.id))?.jobs.get(job)?.status;
           if (!state || isFinal(state)) {
             // The worker flushes its last lines before it records the result: one more read gets them.
-            const rest = await deps.redis.lrange(key, offset, -1);
-            if (rest.length > 0) out.write(rest.map(formatLine).join(''));
+            const [, rest] = await redis.pushciLogRange(key, String(offset), '-1');
+            if (rest.length > 0) out.write(formatLog(rest));
             break;
           }
-          // A new line reaches a follower at most this much after the worker stored it.
-          await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
         }
       } finally {
+        deps.logAppends.off(key, onAppend);
+        ctx.req.off('close', onClose);
         out.end();
       }
     })();

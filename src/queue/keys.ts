@@ -22,6 +22,8 @@ export interface Keys {
   snapshots: string;
   /** Live build events for dashboards (pub/sub). */
   eventsChannel: string;
+  /** Appends to job logs (pub/sub; the message is the log's key): followers read as soon as lines are stored. */
+  logAppendsChannel: string;
   /** Cluster-wide counters for /metrics. */
   stats(what: 'builds' | 'deliveries' | 'jobs'): string;
   /** Last status per pipeline and branch, for badges. */
@@ -135,6 +137,7 @@ export function keys(prefix: string): Keys {
     pipelineSnapshot: (ref) => `${prefix}:def:${ref}`,
     snapshots: `${prefix}:index:defs`,
     eventsChannel: `${prefix}:events`,
+    logAppendsChannel: `${prefix}:log-appends`,
     stats: (what) => `${prefix}:stats:${what}`,
     badges: `${prefix}:badges`,
     cancelChannel: `${prefix}:cancel`,

@@ -67,6 +67,7 @@ const COMMANDS = {
   pushciStartJob: 'start-job-1.lua',
   pushciMoveAttempt: 'move-attempt-1.lua',
   pushciAppendLog: 'append-log-2.lua',
+  pushciLogRange: 'log-range-1.lua',
   pushciCreate: 'create.lua',
   pushciGroupAdd: 'group-add-1.lua',
   pushciGroupRemove: 'group-remove-1.lua',
@@ -143,8 +144,10 @@ export type ScriptRedis = Redis & {
     build: string,
     stateField: string,
     attempt: string,
+    channel: string,
     ...lines: string[]
   ): Promise<number>;
+  pushciLogRange(log: string, first: string, last: string): Promise<[count: number, joined: string]>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;
   pushciGroupAdd(key: string, score: string, id: string): Promise<string[]>;
   pushciGroupRemove(key: string, id: string): Promise<string[]>;

@@ -37,7 +37,8 @@ export interface LogAttempt {
 /**
  * A job's log in a Redis list, so any server can read it while the job runs. Lines are masked, batched
  * (one RPUSH per 500 lines or 100 ms, more at once while the previous one is on its way) and capped;
- * past the cap one line says how much was cut.
+ * past the cap one line says how much was cut. Each element is one line: a text with newlines is stored
+ * as several (readers join a slice by newlines, log-range-1.lua). Each append is announced on `channel`.
  */
 export class JobLog {
   private pending: string[] = [];
@@ -54,27 +55,39 @@ export class JobLog {
   private readonly key: string;
   private readonly maxBytes: number;
   private readonly mask: (line: string) => string;
-  private readonly attempt: LogAttempt | null;
+  private readonly attempt: LogAttempt;
+  private readonly channel: string;
 
   constructor(
     redis: Redis,
     key: string,
     maxBytes: number,
     mask: (line: string) => string,
-    /** Without it the lines are appended whoever has the job. */
-    attempt: LogAttempt | null = null,
+    attempt: LogAttempt,
+    /** Where each append is announced (Keys.logAppendsChannel). */
+    channel: string,
   ) {
     this.redis = withScripts(redis);
     this.key = key;
     this.maxBytes = maxBytes;
     this.mask = mask;
     this.attempt = attempt;
+    this.channel = channel;
   }
 
   /** `t`: when it was printed, for lines written later than that (a service's, at the job's end). */
   write(s: LogStream, text: string, t = Date.now()): void {
     if (this.superseded) return;
-    const line = encodeLine({ t, s, m: this.mask(text) });
+    const m = this.mask(text);
+    // A step's lines never hold a newline; pushci's own texts may (an error's output).
+    if (m.includes('\n')) {
+      for (const piece of m.split('\n')) this.store(encodeLine({ t, s, m: piece }));
+      return;
+    }
+    this.store(encodeLine({ t, s, m }));
+  }
+
+  private store(line: string): void {
     if (this.bytes + line.length > this.maxBytes) {
       this.dropped++;
       return;
@@ -112,11 +125,17 @@ export class JobLog {
     return this.flushing;
   }
 
-  /** One RPUSH, checked against the job's current attempt in the same script when the log has one. */
+  /** One RPUSH, checked against the job's current attempt in the same script. */
   private async push(lines: string[]): Promise<number> {
     const a = this.attempt;
-    if (!a) return this.redis.rpush(this.key, ...lines);
-    const n = await this.redis.pushciAppendLog(this.key, a.build, a.field, String(a.attempt), ...lines);
+    const n = await this.redis.pushciAppendLog(
+      this.key,
+      a.build,
+      a.field,
+      String(a.attempt),
+      this.channel,
+      ...lines,
+    );
     if (n < 0) this.superseded = true;
     return n;
   }

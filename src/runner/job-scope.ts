@@ -52,11 +52,14 @@ export function openJobScope(
     masker = createMasker(secrets);
   };
   // Only this attempt's lines: a stalled attempt that ends late writes nothing into its successor's log.
-  const log = new JobLog(deps.redis, deps.keys.log(buildId, jobName), config.logMaxBytes, mask, {
-    build: deps.keys.build(buildId),
-    field: jobStateField(jobName),
-    attempt,
-  });
+  const log = new JobLog(
+    deps.redis,
+    deps.keys.log(buildId, jobName),
+    config.logMaxBytes,
+    mask,
+    { build: deps.keys.build(buildId), field: jobStateField(jobName), attempt },
+    deps.keys.logAppendsChannel,
+  );
   const minutes = plan.job.timeoutMinutes ?? config.jobTimeoutMinutes;
   const timeoutMs = minutes * 60_000;
   const timeoutText = `job timed out after ${minutes} min`;

@@ -178,14 +178,15 @@ export class Lifecycle {
     };
     // A result from the states that can reach it: success or failure only from running.
     const from = (['running', 'queued'] as const).filter((f) => canMoveJob(f, result.status));
+    const took = done.started_at ? (Date.parse(done.finished_at!) - Date.parse(done.started_at)) / 1000 : NaN;
+    const seconds = Number.isFinite(took) ? took : undefined;
+    // The worker's own result counts the duration in its compare-and-set (one write, one sync of
+    // Redis's file, fewer); another path's in a call of its own once its move happened.
     const { ok, record } = started
-      ? await this.store.moveAttempt(buildId, job, state.attempt, from, result.status, done)
+      ? await this.store.moveAttempt(buildId, job, state.attempt, from, result.status, done, seconds)
       : await this.store.moveJob(buildId, job, from, result.status, done);
     if (!ok || !record) return false;
-    if (done.started_at)
-      await this.store.recordJobDuration(
-        (Date.parse(done.finished_at!) - Date.parse(done.started_at)) / 1000,
-      );
+    if (!started && seconds !== undefined) await this.store.recordJobDuration(seconds);
     await this.emitter.emit('job.completed', record, job);
     await this.advance(record);
     return true;

@@ -20,12 +20,16 @@ export function addOutcome(tx: ChainableCommander, keys: Keys, r: BuildRecord): 
   return tx;
 }
 
+/** The histogram's field that counts a job of `seconds`. */
+export function jobDurationBucket(seconds: number): string {
+  return `le:${JOB_BUCKETS.find((b) => seconds <= b) ?? Infinity}`;
+}
+
 /** Adds a finished job's duration to the cluster-wide histogram (seconds). */
 export async function recordJobDuration(redis: Redis, keys: Keys, seconds: number): Promise<void> {
-  const bucket = JOB_BUCKETS.find((b) => seconds <= b) ?? Infinity;
   await redis
     .multi()
-    .hincrby(keys.stats('jobs'), `le:${bucket}`, 1)
+    .hincrby(keys.stats('jobs'), jobDurationBucket(seconds), 1)
     .hincrby(keys.stats('jobs'), 'count', 1)
     .hincrbyfloat(keys.stats('jobs'), 'sum', seconds)
     .exec();

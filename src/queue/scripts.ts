@@ -65,7 +65,7 @@ const COMMANDS = {
   pushciCacheDrop: 'cache-drop-5.lua',
   pushciCas: 'cas-1.lua',
   pushciStartJob: 'start-job-1.lua',
-  pushciMoveAttempt: 'move-attempt-1.lua',
+  pushciMoveAttempt: 'move-attempt-2.lua',
   pushciAppendLog: 'append-log-2.lua',
   pushciLogRange: 'log-range-1.lua',
   pushciCreate: 'create.lua',
@@ -133,10 +133,13 @@ export type ScriptRedis = Redis & {
   ): Promise<Array<string | number>>;
   pushciMoveAttempt(
     key: string,
+    durations: string,
     statusField: string,
     from: string,
     stateField: string,
     attempt: string,
+    bucket: string,
+    seconds: string,
     ...set: string[]
   ): Promise<Array<string | number>>;
   pushciAppendLog(

@@ -6,7 +6,7 @@ import { InvalidTransitionError } from '../errors.ts';
 import type { BuildRecord, JobState, NewBuild } from './build-record.ts';
 import { jobStateField, jobStatusField, parseBuildHash } from './build-hash.ts';
 import { BuildIntake, type CreateResult, type SeenRecordWrite } from './build-intake.ts';
-import { addOutcome, recordJobDuration, recordOutcome } from './build-stats.ts';
+import { addOutcome, jobDurationBucket, recordJobDuration, recordOutcome } from './build-stats.ts';
 import { listBuilds, type BuildFilter } from './list-builds.ts';
 import type { Keys } from './keys.ts';
 import { PipelineSnapshots } from './pipeline-snapshots.ts';
@@ -131,7 +131,9 @@ export class BuildStore {
 
   /**
    * The end of one attempt of a job: as `moveJob`, and only while `attempt` is still the job's current
-   * attempt (a stalled attempt's late result must not land on the attempt that replaced it).
+   * attempt (a stalled attempt's late result must not land on the attempt that replaced it). With
+   * `durationSeconds`, the job's duration is counted (as `recordJobDuration`) when, and only when, the
+   * move happens, in the same round trip.
    */
   async moveAttempt(
     id: string,
@@ -140,15 +142,19 @@ export class BuildStore {
     from: readonly JobStatus[],
     to: JobStatus,
     details: JobState,
+    durationSeconds?: number,
   ): Promise<Moved> {
     for (const f of from)
       if (!canMoveJob(f, to)) throw new InvalidTransitionError(`job ${job} of build ${id}: ${f} → ${to}`);
     const [ok, ...rest] = await this.redis.pushciMoveAttempt(
       this.keys.build(id),
+      this.keys.stats('jobs'),
       jobStatusField(job),
       `,${from.join(',')},`,
       jobStateField(job),
       String(attempt),
+      durationSeconds === undefined ? '' : jobDurationBucket(durationSeconds),
+      String(durationSeconds ?? 0),
       jobStatusField(job),
       to,
       jobStateField(job),

@@ -21,7 +21,7 @@ describe('the build store writes states only along the transition table', () => 
     return b.meta.id;
   };
 
-  it("an attempt's end moves the job only while that attempt is the job's current one", async () => {
+  it("an attempt's end moves the job, and counts its duration, only while that attempt is the job's current one", async () => {
     const id = await stored();
     assert.ok((await store.moveJob(id, 'build', ['pending'], 'queued')).ok);
     const state = (attempt: number) => ({
@@ -33,14 +33,21 @@ describe('the build store writes states only along the transition table', () => 
     });
     assert.ok((await store.startJob(id, 'build', ['queued'], state(1), 't1')).ok);
     assert.ok((await store.startJob(id, 'build', ['running'], state(2), 't2')).ok);
-    const late = await store.moveAttempt(id, 'build', 1, ['running'], 'success', state(1));
+    const histogram = async () => db.client.hgetall(keys(db.redis.prefix).stats('jobs'));
+    const before = await histogram();
+    const late = await store.moveAttempt(id, 'build', 1, ['running'], 'success', state(1), 3);
     assert.equal(late.ok, false, 'attempt 1 no longer has the job');
+    assert.deepEqual(await histogram(), before, 'the late attempt counted no duration');
     assert.equal(late.record?.jobs.get('build')?.status, 'running');
     assert.equal(late.record?.jobs.get('build')?.attempt, 2);
     assert.equal(late.record?.jobs.get('build')?.started_at, 't2');
-    const current = await store.moveAttempt(id, 'build', 2, ['running'], 'failure', state(2));
+    const current = await store.moveAttempt(id, 'build', 2, ['running'], 'failure', state(2), 3.5);
     assert.equal(current.ok, true);
     assert.equal(current.record?.jobs.get('build')?.status, 'failure');
+    const after = await histogram();
+    assert.equal(Number(after.count ?? 0), Number(before.count ?? 0) + 1);
+    assert.equal(Number(after['le:5'] ?? 0), Number(before['le:5'] ?? 0) + 1, 'in the bucket of up to 5 s');
+    assert.equal(Number(after.sum ?? 0), Number(before.sum ?? 0) + 3.5);
   });
 
   it('moves a job and a build along allowed moves, and a lost compare-and-set changes nothing', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 
 /** Host pids of the processes in a PID namespace (given as its /proc/<pid>/ns/pid link text). */
@@ -24,5 +25,16 @@ export function signalPid(pid: number, sig: NodeJS.Signals): void {
     process.kill(pid, sig);
   } catch {
     // Gone already.
+  }
+}
+
+/** Whether `pid` runs: it exists and is not a zombie waiting for its parent to reap it. */
+export function processRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }

@@ -16,7 +16,7 @@ import { createJobCgroup, sweepCgroups, type CgroupRoots, type JobCgroup } from 
 import { watchDisk } from './disk-watcher.ts';
 import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
 import { blockedDestinations, stepCommand } from './network.ts';
-import { namespaceMembers, signalPid } from './pid-namespace.ts';
+import { namespaceMembers, processRunning, signalPid } from './pid-namespace.ts';
 import { readBwrapInfo } from './bwrap-info.ts';
 import { resolvConfFor } from './resolv-conf.ts';
 import { attachNetwork } from './attach-network.ts';
@@ -155,13 +155,13 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         try {
           if (!child.stdio[3]) throw new Error('bubblewrap did not start');
           st.pid = await readBwrapInfo(child.stdio[3]);
-          st.ns = await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null);
-          await cgroup?.add(st.pid);
-          // The network, its walls and the gateway's forwarder (for a step given the gateway's URL
-          // only: socat is the costliest program of a step's start) come from one helper
-          // (attachNetwork); the services' ports, if any, are forwarded side by side with it, all
-          // before the step starts.
-          const [net, ...ports] = await Promise.allSettled([
+          // The move into the job's cgroup (the kernel's migration takes 5 to 40 ms), the network, its
+          // walls and the gateway's forwarder (for a step given the gateway's URL only: socat is the
+          // costliest program of a step's start) from one helper (attachNetwork), and the services'
+          // ports, if any, all side by side: the step waits on its block fd until every one is done.
+          const [ns, moved, net, ...ports] = await Promise.allSettled([
+            readlink(`/proc/${st.pid}/ns/pid`),
+            cgroup?.add(st.pid),
             attachNetwork(
               st.pid,
               { blocked: guard ? blockedDestinations() : null, forward: s.gateway ? gateway : null },
@@ -169,17 +169,22 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             ),
             ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
           ]);
+          st.ns = ns.status === 'fulfilled' ? ns.value : null;
           st.stopNetwork = () => {
             if (net.status === 'fulfilled') net.value.stop();
             for (const f of ports) if (f.status === 'fulfilled') f.value();
           };
           if (st.exited) st.stopNetwork();
+          // Never a step outside its job's limits.
+          if (moved.status === 'rejected') throw moved.reason as Error;
           if (net.status === 'rejected') throw net.reason as Error;
           // A step that cannot reach the job's services would fail for a reason it cannot see.
           for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
           block.end('go');
         } catch (e) {
-          const gone = st.exited;
+          // The sandbox's first process already ended: bubblewrap gave up setting it up by itself (it
+          // exits right after; the cgroup move or the network saw the process go).
+          const gone = st.exited || (st.pid > 0 && !processRunning(st.pid));
           child.kill('SIGKILL');
           if (st.pid && !st.exited) signalPid(st.pid, 'SIGKILL');
           const r = await st.exit;

@@ -63,7 +63,7 @@ describe('the embedded Redis: password, and one serve sharing it with workers of
     port ??= await freePort();
     const p = spawnPushci(['serve', '--no-worker'], env({ PORT: String(port) }));
     procs.push(p);
-    await waitFor(() => p.output.join('').includes('pushci is listening'), 30_000, 'serve to listen');
+    await waitFor(() => p.output.join('').includes('pushci is listening'), 60_000, 'serve to listen');
     return { ...p, base: `http://127.0.0.1:${port}`, port };
   };
   const state = () =>
@@ -140,7 +140,7 @@ describe('the embedded Redis: password, and one serve sharing it with workers of
   it('a worker in the same folder joins the serve’s Redis, runs a build, and leaves it running when it exits', async () => {
     const worker = spawnPushci(['worker'], env());
     procs.push(worker);
-    await waitFor(() => worker.output.join('').includes('workers started'), 30_000, 'the worker to start');
+    await waitFor(() => worker.output.join('').includes('workers started'), 60_000, 'the worker to start');
     assert.match(worker.output.join(''), /joined the embedded Redis of the pushci serve in this data dir/);
     const id = await push();
     const done = await waitFor(
@@ -229,7 +229,7 @@ describe('the embedded Redis: password, and one serve sharing it with workers of
     );
     serve = await startServe(serve.port);
     assert.equal(redisServersIn(join(data, 'redis')).length, 1);
-    await waitFor(() => worker.output.join('').includes('workers started'), 15_000, 'the worker to join');
+    await waitFor(() => worker.output.join('').includes('workers started'), 60_000, 'the worker to join');
     await waitFor(async () => (await view(first)).status === 'success', 30_000, 'the queued build to run');
   });
 });

@@ -103,7 +103,7 @@ describe('from zero to the first green build', () => {
       stdio: 'ignore',
     });
     procs.push({ proc: serve, output: [], exited: new Promise((r) => serve.once('exit', r)) });
-    await waitForHttp(`${url}/healthz`, { what: 'the server' });
+    await waitForHttp(`${url}/healthz`, { ms: 60_000, what: 'the server' });
     // The dashboard link init printed logs in with the token it wrote.
     const login = /on the dashboard:\s+(\S+)/.exec(out)?.[1];
     assert.equal(login, `${url}/login?token=${encodeURIComponent(env.PUSHCI_API_TOKEN!)}`);

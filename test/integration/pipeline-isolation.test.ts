@@ -146,7 +146,7 @@ describe('broken pipeline files are isolated', () => {
         procs.push(p);
         await waitFor(
           () => p.output.join('').includes('pushci is listening') || p.proc.exitCode !== null,
-          30_000,
+          60_000,
           'serve to listen',
         );
         assert.equal(p.proc.exitCode, null, p.output.join(''));

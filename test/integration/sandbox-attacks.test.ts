@@ -351,7 +351,7 @@ ${indent(LIB, 10)}
       server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
       await waitFor(
         async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok || null,
-        30_000,
+        60_000,
         `pushci serve to answer (output: ${output.slice(-2000)})`,
       );
     });

@@ -76,7 +76,7 @@ describe('worker processes that die or are stopped', () => {
     }
     const w = spawnPushci(['worker'], { ...workerEnv(), ...env });
     workers.push(w);
-    await waitFor(() => w.output.join('').includes('workers started'), 20_000, 'the worker to start');
+    await waitFor(() => w.output.join('').includes('workers started'), 60_000, 'the worker to start');
     return w;
   };
   const workerEnv = (): Record<string, string> => ({

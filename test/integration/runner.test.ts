@@ -20,10 +20,11 @@ describe('runner', () => {
       return {
         'tree.yml': `${head('tree')}jobs:
   hang:
-    # The job timeout covers the checkout too: room for a slow, busy machine.
-    timeout-minutes: 0.05
     steps:
-      - run: |
+      # The step's own timeout, which starts with the step: the job's covers the checkout too, which
+      # took 7.5 s on a loaded machine, and the job then timed out before its step began.
+      - timeout-minutes: 0.05
+        run: |
           sleep ${d}0 &
           bash -c 'sleep ${d}1 & sleep ${d}2' &
           setsid sleep ${d}3 &

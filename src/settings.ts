@@ -283,7 +283,7 @@ export const SETTINGS = [
     flag: 'shutdown-grace-ms',
     kind: 'int',
     default: '30000',
-    doc: 'On SIGTERM, how long running jobs may finish before they are cancelled (reason: shutdown); 5 s later the process exits even if something still waits (e.g. for an unreachable Redis), and 5 s after that a watchdog SIGKILLs it if its exit is stuck.',
+    doc: 'On SIGTERM, how long running jobs may finish before they are cancelled (reason: shutdown); PUSHCI_KILL_GRACE_MS plus 10 s later the process exits even if something still waits (e.g. for an unreachable Redis), and 5 s after that a watchdog SIGKILLs it if its exit is stuck.',
   },
   {
     key: 'lockMs',

@@ -34,8 +34,8 @@ export function spawnPushci(
   return { proc, output, exited };
 }
 
-/** How long a pushci told to stop may take before the tests kill it (it exits by 35 s; its watchdog kills it at 40 s). */
-const STOP_GUARD_MS = 45_000;
+/** How long a pushci told to stop may take before the tests kill it (it exits by 45 s; its watchdog kills it at 50 s). */
+const STOP_GUARD_MS = 55_000;
 
 /**
  * A pushci sent a signal other than SIGKILL is SIGKILLed if it is still there STOP_GUARD_MS later, with

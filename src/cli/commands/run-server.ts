@@ -3,8 +3,12 @@ import { armExitDeadline } from '../../exit-deadline.ts';
 import { createLogger } from '../../log.ts';
 import { start } from '../../server.ts';
 
-/** How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS before the process exits regardless. */
-const STOP_MARGIN_MS = 5000;
+/**
+ * How long stopping may take beyond PUSHCI_SHUTDOWN_GRACE_MS and PUSHCI_KILL_GRACE_MS (the cancelled
+ * steps' time between SIGTERM and SIGKILL) before the process exits regardless: recording the
+ * cancellations and closing connections took over 5 s on a loaded machine.
+ */
+const STOP_MARGIN_MS = 10_000;
 /** How long after that a process still there (its exit stuck, no JavaScript running) is SIGKILLed. */
 const KILL_MARGIN_MS = 5000;
 
@@ -15,6 +19,7 @@ export async function runServer(
 ): Promise<number> {
   const log = createLogger(config.logLevel);
   const running = await start(config, { ...roles, log });
+  const stopWithinMs = config.shutdownGraceMs + config.killGraceMs + STOP_MARGIN_MS;
   await new Promise<void>((resolve) => {
     // Persistent handlers, not once(): execa's exit hook re-raises a signal it sees no other listener
     // for, which would kill us mid-drain. A second signal means "now".
@@ -25,7 +30,7 @@ export async function runServer(
         process.exit(1);
       }
       stopping = true;
-      armExitDeadline(config.shutdownGraceMs + STOP_MARGIN_MS + KILL_MARGIN_MS);
+      armExitDeadline(stopWithinMs + KILL_MARGIN_MS);
       log.info({ signal }, 'stopping: no new jobs; running jobs get PUSHCI_SHUTDOWN_GRACE_MS to finish');
       resolve();
     };
@@ -35,13 +40,10 @@ export async function runServer(
   // Stopping waits for running jobs (up to the grace), then closes connections. With Redis gone those
   // closes can wait for ever; a process told to stop must stop all the same.
   const deadline = setTimeout(() => {
-    log.error(
-      { after_ms: config.shutdownGraceMs + STOP_MARGIN_MS },
-      'could not stop cleanly in time; exiting',
-    );
+    log.error({ after_ms: stopWithinMs }, 'could not stop cleanly in time; exiting');
     log.flush();
     process.exit(1);
-  }, config.shutdownGraceMs + STOP_MARGIN_MS);
+  }, stopWithinMs);
   deadline.unref();
   await running.close();
   clearTimeout(deadline);

@@ -78,7 +78,7 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
   it(
     'every accepted push has exactly one build with a final status, and one build.completed',
     { timeout: 14 * 60_000 },
-    async () => {
+    async (t) => {
       const sha = repo.commits[0]!;
       const accepted = new Map<string, string[]>(); // delivery → build ids
       let sent = 0;
@@ -87,6 +87,9 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
       let workerKills = 0;
       let redisRestarts = 0;
       let stop = false;
+      // Cancelled by its timeout, the test's own code goes on running: the chaos would restart the workers
+      // the suite's after() has killed, and the process would never exit.
+      t.signal.addEventListener('abort', () => (stop = true));
 
       // Chaos: a worker SIGKILLed and replaced every 3 s; Redis SIGKILLed and restarted once, while pushes arrive.
       const chaos = (async () => {
@@ -113,7 +116,7 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
       const deliveries = Array.from({ length: PUSHES }, () => randomUUID());
       let next = 0;
       const sender = async (lane: number) => {
-        while (next < deliveries.length) {
+        while (next < deliveries.length && !stop) {
           const delivery = deliveries[next++]!;
           for (let attempt = 0; ; attempt++) {
             const target = receivers[(lane + attempt) % receivers.length]!;
@@ -135,6 +138,7 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
             }
             retried++;
             await sleep(200);
+            if (stop) return;
           }
           sent++;
         }
@@ -150,6 +154,7 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
       try {
         await waitFor(
           async () => {
+            if (stop) throw new Error('cancelled (the test timed out)');
             const statuses = await Promise.all(
               buildIds.map((id) => client.hget(`${redis.prefix}:build:${id}`, 'status')),
             );
@@ -167,6 +172,8 @@ describe(`soak: ${PUSHES} pushes, 2 receivers, 3 workers killed and restarted, R
         const sample = await Promise.all(
           unfinished.slice(0, 5).map((id) => client.hgetall(`${redis.prefix}:build:${id}`)),
         );
+        // Its connection retries for ever: left open, the failed test's process would never exit.
+        client.disconnect();
         throw new Error(
           `${(err as Error).message}: ${unfinished.length} of ${buildIds.length} builds unfinished or unannounced, e.g. ${JSON.stringify(sample).slice(0, 3000)}`,
         );

@@ -73,7 +73,7 @@ describe('Redis outage', () => {
       GITHUB_WEBHOOK_SECRET: 's',
     });
     try {
-      await waitForHttp(`http://127.0.0.1:${port}/healthz`, { what: 'pushci serve' });
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, { ms: 60_000, what: 'pushci serve' });
       await own.kill!();
       await new Promise((r) => setTimeout(r, 500));
       const signalled = Date.now();

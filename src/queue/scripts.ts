@@ -148,7 +148,7 @@ export type ScriptRedis = Redis & {
     stateField: string,
     attempt: string,
     channel: string,
-    ...lines: string[]
+    lines: string,
   ): Promise<number>;
   pushciLogRange(log: string, first: string, last: string): Promise<[count: number, joined: string]>;
   pushciCreate(numKeys: number, ...keysAndArgs: string[]): Promise<Array<Array<number | string>>>;

@@ -22,7 +22,7 @@ export function decodeLine(raw: string): LogLine {
 
 const FLUSH_LINES = 500;
 const FLUSH_MS = 100;
-/** Lines per RPUSH (a bigger batch goes as several, pipelined). */
+/** Lines per append (a bigger batch goes as several, pipelined; each one script call). */
 const MAX_PUSH = 5000;
 
 /** The attempt a log belongs to: its lines are kept only while it is the job's current attempt. */
@@ -134,7 +134,7 @@ export class JobLog {
       a.field,
       String(a.attempt),
       this.channel,
-      ...lines,
+      lines.join('\n'),
     );
     if (n < 0) this.superseded = true;
     return n;

@@ -298,9 +298,12 @@ describe('worker processes that die or are stopped', () => {
       40_000,
       "the killed worker's workspace to go",
     );
-    assert.match(
-      [...w2.output, ...w3.output].join(''),
-      new RegExp(`"${crashed}-j-1"[^\\n]*removed workspaces of attempts that no longer run`),
+    // The sweep logs once the folder is gone: its line may reach the pipe a moment after.
+    const said = new RegExp(`"${crashed}-j-1"[^\\n]*removed workspaces of attempts that no longer run`);
+    await waitFor(
+      () => said.test([...w2.output, ...w3.output].join('')) || null,
+      10_000,
+      'the sweep to say so',
     );
     assert.ok(existsSync(folder(stuck, 1)), "the running job's workspace (worker 2's) is kept");
     assert.equal((await view(stuck)).status, 'running');

@@ -40,18 +40,35 @@ describe('the sandbox mounts', () => {
       '--ro-bind / /',
       '--tmpfs /run',
       `--bind ${dirs.tmp} /tmp`,
+      // /dev/shm is the job's own folder on disk, and bubblewrap's /dev tmpfs (no limit counts it) read-only.
+      `--bind ${root}/shm /dev/shm`,
       `--bind ${dirs.home} /home/ci`,
       // The data dir and pipelines folder are inside the covered working directory: no cover of their own.
       '--tmpfs /srv/ci',
       '--ro-bind /srv/ci/.pushci/mirrors/abc.git/objects /srv/ci/.pushci/mirrors/abc.git/objects',
       `--ro-bind ${dirs.scripts} ${dirs.scripts}`,
       `--bind ${dirs.src} ${dirs.src}`,
-      // /dev/shm is the job's own folder on disk, and bubblewrap's /dev tmpfs (no limit counts it) read-only.
-      `--bind ${root}/shm /dev/shm`,
       '--remount-ro /srv/ci',
       '--remount-ro /run',
       '--remount-ro /dev',
     ]);
+  });
+
+  it('mounts the job’s /dev/shm before the grants, so a data dir under /dev/shm stays visible', () => {
+    const r = '/dev/shm/pushci/workspaces/b1-j-1';
+    const shmDirs = { root: r, src: `${r}/src`, scripts: `${r}/scripts`, tmp: `${r}/tmp`, home: `${r}/home` };
+    const a = ops(plan({ dirs: shmDirs, hide: ['/dev/shm/pushci'] }));
+    const at = (o: string) => a.indexOf(o);
+    assert.ok(at(`--bind ${r}/shm /dev/shm`) >= 0, a.join('\n'));
+    assert.ok(
+      at(`--bind ${r}/shm /dev/shm`) < at('--tmpfs /dev/shm/pushci'),
+      'the cover goes on the job’s /dev/shm',
+    );
+    assert.ok(
+      at('--tmpfs /dev/shm/pushci') < at(`--bind ${r}/src ${r}/src`),
+      'the checkout is granted after both',
+    );
+    assert.ok(at(`--ro-bind ${r}/scripts ${r}/scripts`) > at(`--bind ${r}/shm /dev/shm`));
   });
 
   it('never covers the root or a folder holding the system', () => {

@@ -50,7 +50,12 @@ export function bwrapArgs(p: MountPlan): string[] {
   // containers); a second, nested user namespace for another uid would own no network to set up.
   a.push('--uid', '0', '--gid', '0');
   a.push('--hostname', 'pushci-job', '--die-with-parent', '--new-session', '--cap-drop', 'ALL');
-  const covers: Array<[string, string[]]> = [['/tmp', ['--bind', p.dirs.tmp, '/tmp']]];
+  // /dev/shm is the job's own folder on disk, mounted with the other covers (before the grants): with
+  // the data dir under /dev/shm, a later mount there would hide the checkout and the scripts.
+  const covers: Array<[string, string[]]> = [
+    ['/tmp', ['--bind', p.dirs.tmp, '/tmp']],
+    ['/dev/shm', ['--bind', shmDir(p.dirs), '/dev/shm']],
+  ];
   if (p.home && hideable(p.home)) covers.push([p.home, ['--bind', p.dirs.home, p.home]]);
   // A folder inside another hidden one needs no cover of its own (and would show up as an empty mount point).
   const hidden = p.hide.map((h) => resolve(h)).filter(hideable);
@@ -63,7 +68,6 @@ export function bwrapArgs(p: MountPlan): string[] {
   a.push('--bind', p.dirs.src, p.dirs.src);
   if (homeInside(p) === p.dirs.home) a.push('--bind', p.dirs.home, p.dirs.home);
   if (p.resolvConf) a.push('--ro-bind', p.resolvConf, '/etc/resolv.conf');
-  a.push('--bind', shmDir(p.dirs), '/dev/shm');
   // Covers are read-only once every grant is mounted (a remount does not reach the mounts inside).
   for (const [d, args] of covers) if (args[0] === '--tmpfs') a.push('--remount-ro', d);
   a.push('--remount-ro', '/run', '--remount-ro', '/dev');

@@ -283,9 +283,11 @@ ${indent(daemons(1), 10)}
 ${indent(daemons(2), 10)}
           exit 1
   daemons-timeout:
-    timeout-minutes: 0.08
     steps:
-      - run: |
+      # The step's own timeout, which starts with the step: a job's covers the checkout too, and on a
+      # busy machine could end the job before its step started any daemon.
+      - timeout-minutes: 0.08
+        run: |
 ${indent(daemons(3), 10)}
           sleep 1000
   kill-everything:
@@ -507,7 +509,9 @@ ${indent(LIB, 10)}
     });
 
     it('ends every process a job started, whether it succeeded, failed, timed out or was cancelled', async () => {
-      assert.match(await log(attackId, 'daemons-timeout'), /timed out/);
+      const timedOut = await log(attackId, 'daemons-timeout');
+      assert.match(timedOut, /daemons started/, 'the step started its daemons before it timed out');
+      assert.match(timedOut, /timed out/);
       const id = await push('octo-org/hang', 'refs/heads/main', repo.commits[1]!);
       await waitFor(async () => (/READY/.test(await log(id, 'hang')) ? true : null), 30_000, 'hang ready');
       const cancel = await call(`/api/builds/${id}/cancel`, { method: 'POST' });

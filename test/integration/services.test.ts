@@ -125,7 +125,8 @@ ${echoServer(`cancel-${TAG}`)}
 `,
         'timeout.yml': `${head('timeout')}jobs:
   test:
-    timeout-minutes: 0.1
+    # The job's timeout covers the checkout and the service's start: room for a busy machine.
+    timeout-minutes: 0.2
     services:
       echo:
         run: |
@@ -248,7 +249,7 @@ ${echoServer(`attack-${TAG}`)}
     const b = await finished(id);
     const text = await log(id);
     assert.equal(b.status, 'failure', text);
-    assert.match(b.jobs[0]!.reason ?? '', /timed out after 0\.1 min/);
+    assert.match(b.jobs[0]!.reason ?? '', /timed out after 0\.2 min/);
     assert.match(text, /step up/);
     assert.match(text, /pushci: service "echo" stopped with the job/);
     assert.deepEqual(processesWith(`timeout-${TAG}`), []);

@@ -15,13 +15,17 @@ export function redisOptions(role: ConnectionRole): RedisOptions {
     connectTimeout: 3000,
     // Reconnect forever, backing off to one attempt every 2 s: Redis coming back must heal every process.
     retryStrategy,
-    // No auto-pipelining on the receiver's connection: the intake batches its own writes (one create
-    // call and one call for the "why" records per event-loop turn), and ioredis builds a Pipeline for
-    // every auto-pipelined turn that copies each script defined on the connection (pushci's and
-    // BullMQ's, 82 of them): a turn's single GET cost 184 to 272 us of client CPU that way against 24 to
-    // 73 us sent at once, and only at 100 commands in one turn did the two cost the same.
+    // The receiver's many concurrent requests share one connection: batch what they send in one tick.
     ...(role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      ? {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          enableAutoPipelining: true,
+          // The intake's create script and the "why" records batch themselves (one call per event-loop
+          // turn): sent at once, Redis starts on one batch while the receiver reads the next requests, and
+          // no auto-pipeline (a Pipeline object copying every defined script) is made for one command.
+          autoPipeliningIgnoredCommands: ['pushciCreate', 'pushciWebhookLog'],
+        }
       : { maxRetriesPerRequest: null }),
   };
 }

@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { BuildRecord } from './build-record.ts';
 import { eventOf } from './build-view.ts';
 import type { Keys } from './keys.ts';
+import { newestAfter, type TimeCursor } from './newest-after.ts';
+import type { ScriptRedis } from './scripts.ts';
 
 /** What the builds list filters on. */
 export interface BuildFilter {
@@ -13,12 +14,23 @@ export interface BuildFilter {
 }
 
 /**
+ * A builds-list cursor read back: `<score>:<id>` (the previous page's last build), or `(<score>:` with
+ * any id as older pages handed out after skipping a whole millisecond (the builds scored below it).
+ */
+function readBuildsCursor(cursor: string): TimeCursor {
+  const [score, id] = cursor.split(':') as [string, string | undefined];
+  return score.startsWith('(') ? { score: score.slice(1), member: '' } : { score, member: id ?? '' };
+}
+
+/**
  * Builds newest first, from the pipeline's index or the global one, filtered, after `cursor` (the
- * `<score>:<id>` of the previous page's last build). Scans at most `scanLimit` entries per page, so a
- * rare filter cannot make one request read everything; `next` then lets the caller go on.
+ * `<score>:<id>` of the previous page's last build). Builds of one millisecond share a score: the
+ * page resumes right after the cursor's build among them (`newest-after-1.lua`), however many there
+ * are. Reads at most `scanLimit` entries per page, so a rare filter cannot make one request read
+ * everything; `next` then lets the caller go on.
  */
 export async function listBuilds(
-  redis: Redis,
+  redis: ScriptRedis,
   keys: Keys,
   get: (id: string) => Promise<BuildRecord | null>,
   filter: BuildFilter,
@@ -28,41 +40,34 @@ export async function listBuilds(
 ): Promise<{ records: BuildRecord[]; next: string | null }> {
   const BATCH = 200;
   const index = filter.pipeline ? keys.pipelineIndex(filter.pipeline) : keys.index;
-  let [max, after] = cursor ? (cursor.split(':') as [string, string | undefined]) : ['+inf', undefined];
+  let at: TimeCursor | null = cursor ? readBuildsCursor(cursor) : null;
   const out: BuildRecord[] = [];
   let scanned = 0;
-  let exhausted = false;
   while (out.length < limit && scanned < scanLimit) {
-    const flat = await redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', '0', String(BATCH));
-    const entries: Array<[string, string]> = [];
-    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i]!, flat[i + 1]!]);
-    // Builds of the same millisecond share a score: resume after the cursor's id among them.
-    const fresh = entries.filter(([id, score]) => !(after !== undefined && score === max && id >= after));
-    if (fresh.length === 0) {
-      exhausted = entries.length < BATCH;
-      if (exhausted) break;
-      [max, after] = [`(${entries.at(-1)![1]}`, undefined];
-      continue;
-    }
-    const records = await Promise.all(fresh.map(([id]) => get(id)));
+    const asked = Math.min(BATCH, scanLimit - scanned);
+    const entries = await newestAfter(redis, index, at, asked);
     let taken = 0;
-    for (const [i, r] of records.entries()) {
-      taken = i + 1;
-      scanned++;
-      if (
-        r &&
-        (!filter.repository || r.meta.repository.toLowerCase() === filter.repository.toLowerCase()) &&
-        (!filter.branch || r.meta.branch === filter.branch) &&
-        (!filter.status || r.status === filter.status) &&
-        (!filter.event || eventOf(r) === filter.event)
-      ) {
-        out.push(r);
-        if (out.length === limit) break;
+    if (entries.length > 0) {
+      const records = await Promise.all(entries.map((e) => get(e.member)));
+      for (const r of records) {
+        taken++;
+        scanned++;
+        if (
+          r &&
+          (!filter.repository || r.meta.repository.toLowerCase() === filter.repository.toLowerCase()) &&
+          (!filter.branch || r.meta.branch === filter.branch) &&
+          (!filter.status || r.status === filter.status) &&
+          (!filter.event || eventOf(r) === filter.event)
+        ) {
+          out.push(r);
+          if (out.length === limit) break;
+        }
       }
+      const last = entries[taken - 1]!;
+      at = { score: last.score, member: last.member };
     }
-    [after, max] = fresh[taken - 1]!;
-    exhausted = entries.length < BATCH && taken === fresh.length;
-    if (exhausted) break;
+    // The index ended within this batch, and every entry of it was read: there is no next page.
+    if (entries.length < asked && taken === entries.length) return { records: out, next: null };
   }
-  return { records: out, next: exhausted ? null : `${max}:${after}` };
+  return { records: out, next: at ? `${at.score}:${at.member}` : null };
 }

@@ -5,7 +5,7 @@ import { canMoveBuild, canMoveJob, isFinal, type BuildStatus, type JobStatus } f
 import type { Emitter } from '../notify/emit.ts';
 import { withScripts, type ScriptRedis } from '../queue/scripts.ts';
 import type { BuildRecord, JobState } from '../queue/build-record.ts';
-import type { BuildStore } from '../queue/store.ts';
+import type { BuildEnd, BuildStore } from '../queue/store.ts';
 import { buildReason, buildStatus } from './build-status.ts';
 import { joinGroup, leaveGroup, type GroupParts } from './concurrency-group.ts';
 import { dependentJobMove } from './dependent-job-move.ts';
@@ -181,14 +181,33 @@ export class Lifecycle {
     const took = done.started_at ? (Date.parse(done.finished_at!) - Date.parse(done.started_at)) / 1000 : NaN;
     const seconds = Number.isFinite(took) ? took : undefined;
     // The worker's own result counts the duration in its compare-and-set (one write, one sync of
-    // Redis's file, fewer); another path's in a call of its own once its move happened.
-    const { ok, record } = started
-      ? await this.store.moveAttempt(buildId, job, state.attempt, from, result.status, done, seconds)
-      : await this.store.moveJob(buildId, job, from, result.status, done);
+    // Redis's file, fewer), and ends the build there too when it is the last job; another path's in a
+    // call of its own once its move happened.
+    if (!started) {
+      const { ok, record } = await this.store.moveJob(buildId, job, from, result.status, done);
+      if (!ok || !record) return false;
+      if (seconds !== undefined) await this.store.recordJobDuration(seconds);
+      await this.emitter.emit('job.completed', record, job);
+      await this.advance(record);
+      return true;
+    }
+    const end = lastJobEnd(started, job, { ...done, status: result.status });
+    const moved = await this.store.moveAttempt(
+      buildId,
+      job,
+      state.attempt,
+      from,
+      result.status,
+      done,
+      seconds,
+      end,
+    );
+    const { ok, record } = moved;
     if (!ok || !record) return false;
-    if (!started && seconds !== undefined) await this.store.recordJobDuration(seconds);
-    await this.emitter.emit('job.completed', record, job);
-    await this.advance(record);
+    // Its webhook shows the build as it was before it ended, as when the two were separate moves.
+    await this.emitter.emit('job.completed', moved.beforeEnd ?? record, job);
+    if (moved.buildEnded) await this.announceEnd(record);
+    else await this.advance(record);
     return true;
   }
 
@@ -275,13 +294,17 @@ export class Lifecycle {
       finished_at: now,
       ...(record.started_at ? {} : { started_at: now }),
     });
-    if (ok && after) {
-      this.log.info({ build_id: after.meta.id, pipeline: after.meta.pipeline, status }, 'build completed');
-      await this.emitter.emit('build.completed', after);
-      await this.store.markNotified(after.meta.id, after);
-      await leaveGroup(this.groupParts(), after, (next) => this.startRoots(next));
-    }
+    if (ok && after) await this.announceEnd(after);
     return ok;
+  }
+
+  /** What follows a build's end, once, by the process that ended it: its `build.completed`, its group. */
+  private async announceEnd(after: BuildRecord): Promise<void> {
+    const { id, pipeline } = after.meta;
+    this.log.info({ build_id: id, pipeline, status: after.status }, 'build completed');
+    await this.emitter.emit('build.completed', after);
+    await this.store.markNotified(id, after);
+    await leaveGroup(this.groupParts(), after, (next) => this.startRoots(next));
   }
 
   /** Finishes whatever a crashed process left half done for one build (see repairBuild). */
@@ -293,4 +316,33 @@ export class Lifecycle {
   private groupParts(): GroupParts {
     return { store: this.store, redis: this.redis };
   }
+}
+
+/**
+ * The build's end when `job`, ending as `ended`, is the last of its jobs to end: every other job is
+ * final in `started` (final statuses never change, and the script checks them again). Undefined when
+ * some other job is not final: `advance` then decides, from the record the result returns.
+ */
+function lastJobEnd(
+  started: BuildRecord,
+  job: string,
+  ended: JobState & { status: JobStatus },
+): BuildEnd | undefined {
+  const others: Record<string, JobStatus> = {};
+  for (const [name, s] of started.jobs) {
+    if (name === job) continue;
+    if (!isFinal(s.status)) return undefined;
+    others[name] = s.status;
+  }
+  const after: BuildRecord = { ...started, jobs: new Map(started.jobs).set(job, ended) };
+  const status = buildStatus(after);
+  const finished = ended.finished_at ?? new Date().toISOString();
+  return {
+    status,
+    from: (['queued', 'running'] as const).filter((f) => canMoveBuild(f, status)),
+    reason: buildReason(after, status),
+    finished_at: finished,
+    ...(started.started_at ? {} : { started_at: finished }),
+    others,
+  };
 }

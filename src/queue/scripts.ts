@@ -140,8 +140,15 @@ export type ScriptRedis = Redis & {
     attempt: string,
     bucket: string,
     seconds: string,
-    ...set: string[]
-  ): Promise<Array<string | number>>;
+    to: string,
+    state: string,
+    buildStatus: string,
+    buildFrom: string,
+    buildReason: string,
+    buildFinishedAt: string,
+    buildStartedAt: string,
+    ...others: string[]
+  ): Promise<Array<string | number | null>>;
   pushciAppendLog(
     log: string,
     build: string,

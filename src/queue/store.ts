@@ -18,6 +18,19 @@ export interface Moved {
   record: BuildRecord | null;
 }
 
+/** A build's end, computed by the caller, for `moveAttempt` to set with its last job's result. */
+export interface BuildEnd {
+  status: BuildStatus;
+  /** The statuses it may end from. */
+  from: readonly BuildStatus[];
+  reason: string | null;
+  finished_at: string;
+  /** Set only when the build has no `started_at`. */
+  started_at?: string;
+  /** Every other job of the build and the final status the result was computed from. */
+  others: Readonly<Record<string, JobStatus>>;
+}
+
 /** What a build's move sets besides its state. */
 export interface BuildMoveFields {
   started_at?: string;
@@ -133,7 +146,10 @@ export class BuildStore {
    * The end of one attempt of a job: as `moveJob`, and only while `attempt` is still the job's current
    * attempt (a stalled attempt's late result must not land on the attempt that replaced it). With
    * `durationSeconds`, the job's duration is counted (as `recordJobDuration`) when, and only when, the
-   * move happens, in the same round trip.
+   * move happens, in the same round trip. With `build`, the job's last in its build, the build ends
+   * in that same round trip too (as `moveBuild`), when the job moved, no cancel was asked for and every
+   * other job still holds the status in `build.others` that its result was computed from; `buildEnded`
+   * says whether it did, and `beforeEnd` is the record as it was between the two moves.
    */
   async moveAttempt(
     id: string,
@@ -143,10 +159,15 @@ export class BuildStore {
     to: JobStatus,
     details: JobState,
     durationSeconds?: number,
-  ): Promise<Moved> {
+    build?: BuildEnd,
+  ): Promise<Moved & { buildEnded: boolean; beforeEnd: BuildRecord | null }> {
     for (const f of from)
       if (!canMoveJob(f, to)) throw new InvalidTransitionError(`job ${job} of build ${id}: ${f} → ${to}`);
-    const [ok, ...rest] = await this.redis.pushciMoveAttempt(
+    if (build)
+      for (const f of build.from)
+        if (!canMoveBuild(f, build.status))
+          throw new InvalidTransitionError(`build ${id}: ${f} → ${build.status}`);
+    const [ok, ended, ...rest] = await this.redis.pushciMoveAttempt(
       this.keys.build(id),
       this.keys.stats('jobs'),
       jobStatusField(job),
@@ -155,12 +176,32 @@ export class BuildStore {
       String(attempt),
       durationSeconds === undefined ? '' : jobDurationBucket(durationSeconds),
       String(durationSeconds ?? 0),
-      jobStatusField(job),
       to,
-      jobStateField(job),
       JSON.stringify(details),
+      build?.status ?? '',
+      build ? `,${build.from.join(',')},` : '',
+      build?.reason ?? '',
+      build?.finished_at ?? '',
+      build?.started_at ?? '',
+      ...Object.entries(build?.others ?? {}).flatMap(([name, status]) => [jobStatusField(name), status]),
     );
-    return { ok: Number(ok) === 1, record: await this.parse(this.pairs(rest)) };
+    const [status, reason, finishedAt, startedAt, ...flat] = rest;
+    const hash = this.pairs(flat);
+    const record = await this.parse(hash);
+    const buildEnded = Number(ended) === 1;
+    let beforeEnd: BuildRecord | null = null;
+    if (buildEnded && record) {
+      const text = (v: string | number | null | undefined) =>
+        v === null || v === undefined ? '' : String(v);
+      beforeEnd = {
+        ...record,
+        status: text(status) as BuildStatus,
+        reason: text(reason) || null,
+        finished_at: text(finishedAt) || null,
+        started_at: text(startedAt) || null,
+      };
+    }
+    return { ok: Number(ok) === 1, record, buildEnded, beforeEnd };
   }
 
   /**
@@ -258,7 +299,7 @@ export class BuildStore {
   }
 
   /** A hash from the flat field, value list a script returns. */
-  private pairs(flat: Array<string | number>): Record<string, string> {
+  private pairs(flat: ReadonlyArray<string | number | null>): Record<string, string> {
     const hash: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
     return hash;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { InvalidTransitionError } from '../../src/errors.ts';
+import { loadPipelineSource } from '../../src/pipelines/load-pipeline-source.ts';
 import { keys } from '../../src/queue/keys.ts';
 import { BuildStore } from '../../src/queue/store.ts';
 import { newBuild, webPipeline } from '../helpers/builds.ts';
@@ -48,6 +49,66 @@ describe('the build store writes states only along the transition table', () => 
     assert.equal(Number(after.count ?? 0), Number(before.count ?? 0) + 1);
     assert.equal(Number(after['le:5'] ?? 0), Number(before['le:5'] ?? 0) + 1, 'in the bucket of up to 5 s');
     assert.equal(Number(after.sum ?? 0), Number(before.sum ?? 0) + 3.5);
+  });
+
+  it("a build's last job ends it in the same step, only while no cancel was asked for and the other jobs hold the statuses its result came from", async () => {
+    const { pipeline } = loadPipelineSource(
+      'two.yml',
+      Buffer.from(
+        'name: two\nrepository: octo-org/web\non: push\njobs:\n  a:\n    steps:\n      - run: "true"\n  b:\n    steps:\n      - run: "true"\n',
+      ),
+      {},
+    );
+    assert.ok(pipeline);
+    const state = { attempt: 1, exit_code: null, reason: null, started_at: 't1', finished_at: null };
+    const done = { ...state, exit_code: 1, finished_at: 't2' };
+    /** A running build whose job `b` is final (`bStatus`) and whose job `a` runs. */
+    const running = async (bStatus: 'skipped' | 'error') => {
+      const b = newBuild(pipeline);
+      assert.ok((await store.create([{ ...b, jobStatus: { a: 'queued', b: 'queued' } }])).created);
+      const id = b.meta.id;
+      assert.ok((await store.startJob(id, 'a', ['queued'], state, 't1')).buildMoved);
+      assert.ok((await store.moveJob(id, 'b', ['queued'], bStatus, state)).ok);
+      return id;
+    };
+    const end = {
+      status: 'failure' as const,
+      from: ['running' as const],
+      reason: 'job a failed (exit code 1)',
+      finished_at: 't2',
+      others: { b: 'skipped' as const },
+    };
+
+    const id = await running('skipped');
+    const moved = await store.moveAttempt(id, 'a', 1, ['running'], 'failure', done, 1, end);
+    assert.equal(moved.ok, true);
+    assert.equal(moved.buildEnded, true);
+    assert.equal(moved.record?.status, 'failure');
+    assert.equal(moved.record?.reason, 'job a failed (exit code 1)');
+    assert.equal(moved.record?.finished_at, 't2');
+    assert.equal(moved.record?.started_at, 't1', 'a build that had started keeps its start');
+    assert.equal(moved.record?.jobs.get('a')?.status, 'failure');
+    assert.equal(moved.beforeEnd?.status, 'running', 'the record between the two moves');
+    assert.equal(moved.beforeEnd?.finished_at, null);
+    assert.equal(moved.beforeEnd?.reason, null);
+    assert.equal(moved.beforeEnd?.jobs.get('a')?.status, 'failure');
+    const again = await store.moveAttempt(id, 'a', 1, ['running'], 'failure', done, 1, end);
+    assert.equal(again.ok, false, 'the job had ended');
+    assert.equal(again.buildEnded, false);
+
+    const otherMoved = await running('error');
+    const stale = await store.moveAttempt(otherMoved, 'a', 1, ['running'], 'failure', done, 1, end);
+    assert.equal(stale.ok, true, 'the job moves');
+    assert.equal(stale.buildEnded, false, 'job b is not what the result was computed from');
+    assert.equal(stale.record?.status, 'running');
+
+    const cancelled = await running('skipped');
+    assert.ok(await store.requestCancel(cancelled, 'stop it'));
+    const asked = await store.moveAttempt(cancelled, 'a', 1, ['running'], 'failure', done, 1, end);
+    assert.equal(asked.ok, true);
+    assert.equal(asked.buildEnded, false, "a cancel's reason is the build's: the caller ends it");
+    assert.equal(asked.record?.status, 'running');
+    assert.equal(asked.beforeEnd, null);
   });
 
   it('moves a job and a build along allowed moves, and a lost compare-and-set changes nothing', async () => {

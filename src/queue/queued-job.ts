@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { KeysMap } from 'bullmq';
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 
@@ -23,21 +24,20 @@ export function queueJobOptions(buildId: string, job: string) {
 // The keys BullMQ's add-standard-job script takes, in its order (its header documents them).
 const SCRIPT_KEYS = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker'];
 
-if (addStandardJob.keys !== SCRIPT_KEYS.length || !/KEYS\[9\] marker key/.test(addStandardJob.content)) {
-  // An upgrade of BullMQ changed the script's contract: fail at start, not at the first push.
-  throw new Error('the installed BullMQ has an add-job script pushci does not know; pin bullmq to 6.x');
+/**
+ * The SHA-256 of the add-job script of BullMQ 6.7.0, which queue/lua/create.lua follows when it queues a
+ * build's jobs (what that script writes for a plain job, in fewer commands).
+ */
+const KNOWN_ADD_JOB = '2eee45c9ffc54d24681b737f926016a7f7464f0d32a5f87f623bffa2fc55413c';
+
+if (addStandardJob.keys !== SCRIPT_KEYS.length || hash('sha256', addStandardJob.content) !== KNOWN_ADD_JOB) {
+  // Another BullMQ may store or signal a job differently: fail at start, not with jobs no worker sees.
+  throw new Error(
+    'the installed BullMQ adds jobs with a script pushci does not know; pin bullmq to 6.7.0 (src/queue/lua/create.lua follows its add-job script)',
+  );
 }
 
-/**
- * BullMQ's own Lua script that adds a job to a queue, as a function another script can call:
- * `bullmqAddStandardJob(KEYS, ARGV)` returns the job id. It is the script of the installed BullMQ, read
- * from its package (not a copy), so the intake can store builds and queue their jobs in one atomic
- * round trip, with exactly what `Queue.add` would write (test/integration/queued-job.test.ts compares
- * the two).
- */
-export const ADD_JOB_LUA = `local function bullmqAddStandardJob(KEYS, ARGV)\n${addStandardJob.content}\nend\n`;
-
-/** The keys of a queue that `bullmqAddStandardJob` takes (from BullMQ's `queue.keys`). */
+/** The keys of a queue that BullMQ's add-job script takes, in its order (from BullMQ's `queue.keys`). */
 export function addJobKeys(queueKeys: KeysMap): string[] {
   return SCRIPT_KEYS.map((k) => queueKeys[k]!);
 }

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { ADD_JOB_LUA } from './queued-job.ts';
 
 const DIR = join(import.meta.dirname, 'lua');
 
@@ -80,9 +79,6 @@ const COMMANDS = {
   pushciWebhookLog: 'webhook-log.lua',
   pushciNewestAfter: 'newest-after-1.lua',
 } as const;
-
-/** Text put before a script: the intake adds jobs with BullMQ's own add-job script. */
-const PRELUDE: Partial<Record<keyof typeof COMMANDS, string>> = { pushciCreate: ADD_JOB_LUA };
 
 /** A connection with pushci's scripts as commands (arguments as the script headers name them). */
 export type ScriptRedis = Redis & {
@@ -182,11 +178,7 @@ let loaded: Array<[string, LuaScript]> | null = null;
 /** Defines pushci's commands on a connection (once; later calls return it as is). */
 export function withScripts(redis: Redis): ScriptRedis {
   if ('pushciCas' in redis) return redis as ScriptRedis;
-  loaded ??= Object.entries(COMMANDS).map(([name, file]) => {
-    const script = readScript(file);
-    const prelude = PRELUDE[name as keyof typeof COMMANDS] ?? '';
-    return [name, { ...script, lua: prelude + script.lua }];
-  });
+  loaded ??= Object.entries(COMMANDS).map(([name, file]) => [name, readScript(file)]);
   for (const [name, script] of loaded)
     redis.defineCommand(
       name,

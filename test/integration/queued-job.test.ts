@@ -73,6 +73,36 @@ describe('the intake stores builds and queues their jobs in one script', () => {
     await jobs.drain();
   });
 
+  it('queues the jobs of one call as Queue.add queues them one by one, and wakes no worker of a paused queue', async () => {
+    const q = (name: string) => `${redis.prefix}:jobs:${name}`;
+    await jobs.drain();
+    const counter = Number((await client.get(q('id'))) ?? 0);
+    const events = await client.xlen(q('events'));
+    const builds = [build(), build(), build()];
+    // One call (one event-loop turn), as Queue.add would have been called for each in this order.
+    const results = await Promise.all(builds.map((b) => store.create([b])));
+    assert.ok(results.every((r) => r.created));
+    const ids = builds.map((b) => `${b.meta.id}.build`);
+    assert.deepEqual(await client.lrange(q('wait'), 0, -1), [...ids].reverse(), 'LPUSHed in order');
+    assert.equal(Number(await client.get(q('id'))), counter + 3, 'the id counter moved once per job');
+    const added = (await client.xrange(q('events'), '-', '+')).slice(events).map(([, f]) => f.join(' '));
+    assert.deepEqual(
+      added,
+      ids.flatMap((id) => [`event added jobId ${id} name build`, `event waiting jobId ${id}`]),
+    );
+    assert.equal(await client.zscore(q('marker'), '0'), '0', 'workers are woken');
+    await jobs.drain();
+
+    await jobs.pause();
+    await client.del(q('marker'));
+    const held = build();
+    assert.ok((await store.create([held])).created);
+    assert.deepEqual(await client.lrange(q('wait'), 0, -1), [`${held.meta.id}.build`]);
+    assert.equal(await client.exists(q('marker')), 0, 'a paused queue gets no marker, as with Queue.add');
+    await jobs.resume();
+    await jobs.drain();
+  });
+
   it('hands the job to a BullMQ worker with its data and options', async () => {
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     let resolve!: (job: Job<JobRef>) => void;

@@ -17,6 +17,8 @@ interface EndpointState {
   /** Attempts finished, and a moving average of how long they took (ms). */
   done: number;
   typicalMs: number;
+  /** Messages set aside since an attempt last ended: the backlog ahead of the next one set aside. */
+  setAside: number;
 }
 
 const MIN_WAIT_MS = 250;
@@ -30,7 +32,11 @@ const SLOW_MS = 1000;
  * others. Messages beyond its share wait about as long as the endpoint's attempts take (a receiver that
  * hangs until the timeout makes its own messages wait that long, not everyone's), twice as long each
  * time a message has to wait again (so a hanging receiver's backlog does not keep coming back to the
- * worker every quarter of a second), without using up an attempt.
+ * worker every quarter of a second), without using up an attempt. Messages set aside while none of the
+ * endpoint's attempts ends are spread out: each round of its attempts takes `limit` of them, so the
+ * n-th waits about n / `limit` rounds. A receiver that hangs would otherwise have every message of a
+ * burst come back a few times before its first attempt times out, each look a fetch and a re-queue
+ * that the other endpoints' messages wait behind.
  */
 export function createEndpointGate(
   limit: number,
@@ -42,12 +48,16 @@ export function createEndpointGate(
   return {
     enter(endpoint, now = Date.now(), waited = 0) {
       let state = endpoints.get(endpoint);
-      if (!state) endpoints.set(endpoint, (state = { inFlight: new Set(), done: 0, typicalMs: 0 }));
+      if (!state)
+        endpoints.set(endpoint, (state = { inFlight: new Set(), done: 0, typicalMs: 0, setAside: 0 }));
       const oldest = state.inFlight.size > 0 ? Math.min(...state.inFlight) : now;
       const fast = state.done > 0 && state.typicalMs < SLOW_MS && now - oldest < SLOW_MS;
-      if (state.inFlight.size >= (fast ? Math.max(limit, slots - limit) : limit)) {
+      const share = fast ? Math.max(limit, slots - limit) : limit;
+      if (state.inFlight.size >= share) {
         const expected = Math.max(state.typicalMs, now - oldest);
-        const base = Math.max(MIN_WAIT_MS, expected) * 2 ** Math.min(waited, 10);
+        const rounds = Math.max(2 ** Math.min(waited, 10), 1 + Math.floor(state.setAside / share));
+        state.setAside++;
+        const base = Math.max(MIN_WAIT_MS, expected) * rounds;
         const waitMs = Math.min(maxWaitMs, base) * (0.8 + 0.4 * random());
         return { waitMs: Math.round(waitMs) };
       }
@@ -59,6 +69,7 @@ export function createEndpointGate(
       return {
         leave(end = Date.now()) {
           s.inFlight.delete(started);
+          s.setAside = 0;
           const took = Math.max(0, end - started);
           s.typicalMs = s.done === 0 ? took : 0.7 * s.typicalMs + 0.3 * took;
           s.done++;

@@ -52,4 +52,17 @@ describe('endpoint gate', () => {
     assert.equal(waits(gate.enter('hangs', 100, 3)), 2000);
     assert.equal(waits(gate.enter('hangs', 100, 9)), 15_000);
   });
+
+  it('spreads the messages set aside while none of its attempts ends over its rounds of attempts', () => {
+    const gate = createEndpointGate(4, 64, 15_000, () => 0.5);
+    const held = Array.from({ length: 4 }, () => placed(gate.enter('hangs', 0)));
+    const first = Array.from({ length: 12 }, () => waits(gate.enter('hangs', 100)));
+    assert.deepEqual(first, [250, 250, 250, 250, 500, 500, 500, 500, 750, 750, 750, 750]);
+    const later = Array.from({ length: 400 }, () => waits(gate.enter('hangs', 200)));
+    assert.equal(later.at(-1), 15_000, 'a long backlog waits as long as an attempt may take');
+    held[0]!.leave(1500);
+    placed(gate.enter('hangs', 1500));
+    assert.equal(waits(gate.enter('hangs', 1500)), 1500, 'an attempt ended: the backlog moved');
+    placed(gate.enter('other', 1500));
+  });
 });

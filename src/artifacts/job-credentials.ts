@@ -16,6 +16,15 @@ export interface JobGrant {
   defaultRef: string | null;
 }
 
+/** A job's credential, stored on first use (see `JobCredentials.lazy`). */
+export interface LazyCredential {
+  readonly token: string;
+  /** Stores it, once: later calls share the first call's promise. */
+  ready(): Promise<void>;
+  /** The store under way or done, or null while nothing asked for it (nothing to revoke). */
+  stored: Promise<void> | null;
+}
+
 /** Credentials look like this, so a leaked one is recognisable (and a secret scanner can match it). */
 const PREFIX = 'pcj_';
 
@@ -43,6 +52,27 @@ export class JobCredentials {
     const token = PREFIX + randomBytes(32).toString('base64url');
     await this.redis.set(this.key(token), JSON.stringify(grant), 'PX', Math.max(60_000, Math.round(ttlMs)));
     return token;
+  }
+
+  /**
+   * A credential whose token is known at once and stored only when `ready` is first called (by the
+   * job gateway's or the file client's first use): a job that never reaches the service writes
+   * nothing to Redis for it, and removes nothing at its end. It expires at `expiresAt` (ms) all the
+   * same, at least a minute after it is stored.
+   */
+  lazy(grant: () => Promise<JobGrant>, expiresAt: number): LazyCredential {
+    const token = PREFIX + randomBytes(32).toString('base64url');
+    const cred: LazyCredential = {
+      token,
+      stored: null,
+      ready: () =>
+        (cred.stored ??= (async () => {
+          const g = await grant();
+          const ttl = Math.max(60_000, Math.round(expiresAt - Date.now()));
+          await this.redis.set(this.key(token), JSON.stringify(g), 'PX', ttl);
+        })()),
+    };
+    return cred;
   }
 
   async revoke(token: string): Promise<void> {

@@ -64,10 +64,19 @@ export class JobFilesClient {
   private readonly token: string;
   private readonly chunkBytes: number;
   private readonly signal: AbortSignal | undefined;
-  /** `signal` (the job's timeout and cancel) aborts whatever transfer is under way. */
-  constructor(base: string, token: string, o: { chunkBytes?: number; signal?: AbortSignal } = {}) {
+  private readonly ready: (() => Promise<void>) | undefined;
+  /**
+   * `signal` (the job's timeout and cancel) aborts whatever transfer is under way; `ready` is called
+   * before each request (the credential is stored on its first use, see `JobCredentials.lazy`).
+   */
+  constructor(
+    base: string,
+    token: string,
+    o: { chunkBytes?: number; signal?: AbortSignal; ready?: () => Promise<void> } = {},
+  ) {
     this.base = base.replace(/\/+$/, '');
     this.token = token;
+    this.ready = o.ready;
     this.chunkBytes = o.chunkBytes ?? UPLOAD_CHUNK_BYTES;
     this.signal = o.signal;
   }
@@ -77,6 +86,11 @@ export class JobFilesClient {
     path: string,
     init: { body?: Readable | string | Buffer; type?: string; range?: string } = {},
   ) {
+    try {
+      await this.ready?.();
+    } catch (err) {
+      throw new JobFilesError(`could not store the job's credential: ${(err as Error).message}`, 0);
+    }
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (init.type) headers['content-type'] = init.type;
     if (init.range) headers['content-range'] = init.range;

@@ -80,6 +80,8 @@ export async function startJobGateway(o: {
   name: string;
   serverUrl: string;
   credential: string;
+  /** Called before the gateway listens: the credential is stored then (see `JobCredentials.lazy`). */
+  ready?: () => Promise<void>;
 }): Promise<JobGateway> {
   const dir = await socketDir(o.dataDir);
   const socket = join(dir, `${o.name}.sock`);
@@ -91,6 +93,7 @@ export async function startJobGateway(o: {
     base: null,
     open: () =>
       (opened ??= (async () => {
+        await o.ready?.();
         await rm(socket, { force: true });
         const unix = createServer(handle);
         servers.push(unix);
@@ -101,6 +104,7 @@ export async function startJobGateway(o: {
         await chmod(socket, 0o600);
       })()),
     listenLoopback: async () => {
+      await o.ready?.();
       const tcp = createServer(handle);
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);

@@ -53,8 +53,15 @@ export async function releaseJob(o: {
   // always` Redis syncs its file once per batch of writes it reads, not once per write, and a trivial
   // job's writes are a dozen such syncs, each milliseconds long on a slow disk. Nothing can use the
   // credential meanwhile: the gateway that holds it is closed and the job's steps have ended.
+  const credential = holds.access.credential;
   await Promise.all([
-    holds.access.credential ? holds.credentials.revoke(holds.access.credential).catch(() => {}) : null,
+    // Stored only if something used it (its store may still be under way: revoked once it is done).
+    credential?.stored
+      ? credential.stored
+          .catch(() => {})
+          .then(() => holds.credentials.revoke(credential.token))
+          .catch(() => {})
+      : null,
     o.log.close().catch(() => {}),
   ]);
   timings.lap('log flush');

@@ -238,7 +238,10 @@ async function enterSandbox(
   const files: JobFilesContext = {
     runtime: rt,
     dirs,
-    client: new JobFilesClient(serverUrl, made.credential, { signal: stop }),
+    client: new JobFilesClient(serverUrl, made.credential.token, {
+      signal: stop,
+      ready: made.credential.ready,
+    }),
     serverEnv: config.env,
     secrets,
     say: (line) => log.system(line),

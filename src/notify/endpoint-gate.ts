@@ -32,11 +32,11 @@ const SLOW_MS = 1000;
  * others. Messages beyond its share wait about as long as the endpoint's attempts take (a receiver that
  * hangs until the timeout makes its own messages wait that long, not everyone's), twice as long each
  * time a message has to wait again (so a hanging receiver's backlog does not keep coming back to the
- * worker every quarter of a second), without using up an attempt. Messages set aside while none of the
- * endpoint's attempts ends are spread out: each round of its attempts takes `limit` of them, so the
- * n-th waits about n / `limit` rounds. A receiver that hangs would otherwise have every message of a
- * burst come back a few times before its first attempt times out, each look a fetch and a re-queue
- * that the other endpoints' messages wait behind.
+ * worker every quarter of a second), without using up an attempt. Once the endpoint is known to be
+ * slow, the messages set aside while none of its attempts ends are spread out: each round of its
+ * attempts takes `limit` of them, so the n-th waits about n / `limit` rounds. A receiver that hangs
+ * would otherwise have every message of a burst come back a few times before its first attempt times
+ * out, each look a fetch and a re-queue that the other endpoints' messages wait behind.
  */
 export function createEndpointGate(
   limit: number,
@@ -55,7 +55,11 @@ export function createEndpointGate(
       const share = fast ? Math.max(limit, slots - limit) : limit;
       if (state.inFlight.size >= share) {
         const expected = Math.max(state.typicalMs, now - oldest);
-        const rounds = Math.max(2 ** Math.min(waited, 10), 1 + Math.floor(state.setAside / share));
+        // Only an endpoint known to be slow: a new one may answer within milliseconds, and the messages
+        // of a burst it was sent before its first answer must not wait seconds for it.
+        const slow = now - oldest >= SLOW_MS || (state.done > 0 && state.typicalMs >= SLOW_MS);
+        const backlog = slow ? 1 + Math.floor(state.setAside / share) : 1;
+        const rounds = Math.max(2 ** Math.min(waited, 10), backlog);
         state.setAside++;
         const base = Math.max(MIN_WAIT_MS, expected) * rounds;
         const waitMs = Math.min(maxWaitMs, base) * (0.8 + 0.4 * random());

@@ -31,10 +31,10 @@ const PREFIX = 'pcj_';
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
- * Per-job credentials for the cache and artifact service. A worker mints one when a job starts and
- * revokes it when the job ends; only a hash is stored, with an expiry past the job's timeout in case the
- * worker dies. A credential is honoured only while its job's attempt is the one running, so one that
- * outlives its job by any path (a killed worker, a leaked log) opens nothing.
+ * Per-job credentials for the cache and artifact service. A worker makes one when a job starts, stores
+ * it on its first use and revokes it when the job ends; only a hash is stored, with an expiry past the
+ * job's timeout in case the worker dies. A credential is honoured only while its job's attempt is the
+ * one running, so one that outlives its job by any path (a killed worker, a leaked log) opens nothing.
  */
 export class JobCredentials {
   private readonly redis: Redis;
@@ -48,10 +48,11 @@ export class JobCredentials {
     return keys(this.prefix).jobCredential(hashOf(token));
   }
 
+  /** A credential stored at once (see `lazy`), valid for `ttlMs` (at least a minute). */
   async mint(grant: JobGrant, ttlMs: number): Promise<string> {
-    const token = PREFIX + randomBytes(32).toString('base64url');
-    await this.redis.set(this.key(token), JSON.stringify(grant), 'PX', Math.max(60_000, Math.round(ttlMs)));
-    return token;
+    const credential = this.lazy(async () => grant, Date.now() + ttlMs);
+    await credential.ready();
+    return credential.token;
   }
 
   /**

@@ -286,14 +286,8 @@ export class Lifecycle {
 
   /** Ends the build once; only the process whose compare-and-set wins sends `build.completed`. */
   async complete(record: BuildRecord, status: BuildStatus, reason: string | null): Promise<boolean> {
-    const now = new Date().toISOString();
-    // A build waiting for approval can only be cancelled; the others end from queued or running.
-    const from = (['pending-approval', 'queued', 'running'] as const).filter((f) => canMoveBuild(f, status));
-    const { ok, record: after } = await this.store.moveBuild(record.meta.id, from, status, {
-      reason,
-      finished_at: now,
-      ...(record.started_at ? {} : { started_at: now }),
-    });
+    const { from, fields } = endOf(record, status, reason, new Date().toISOString());
+    const { ok, record: after } = await this.store.moveBuild(record.meta.id, from, status, fields);
     if (ok && after) await this.announceEnd(after);
     return ok;
   }
@@ -336,13 +330,24 @@ function lastJobEnd(
   }
   const after: BuildRecord = { ...started, jobs: new Map(started.jobs).set(job, ended) };
   const status = buildStatus(after);
-  const finished = ended.finished_at ?? new Date().toISOString();
-  return {
+  const { from, fields } = endOf(
+    started,
     status,
-    from: (['queued', 'running'] as const).filter((f) => canMoveBuild(f, status)),
-    reason: buildReason(after, status),
-    finished_at: finished,
-    ...(started.started_at ? {} : { started_at: finished }),
-    others,
+    buildReason(after, status),
+    ended.finished_at ?? new Date().toISOString(),
+  );
+  return { status, from, ...fields, others };
+}
+
+/**
+ * What ending `record` as `status` at `now` sets, whichever path ends it (`complete`, or its last job's
+ * result): the statuses it may end from, its reason, its end, and its start when it never started.
+ */
+function endOf(record: BuildRecord, status: BuildStatus, reason: string | null, now: string) {
+  // A build waiting for approval can only be cancelled; the others end from queued or running.
+  const from = (['pending-approval', 'queued', 'running'] as const).filter((f) => canMoveBuild(f, status));
+  return {
+    from,
+    fields: { reason, finished_at: now, ...(record.started_at ? {} : { started_at: now }) },
   };
 }

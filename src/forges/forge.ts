@@ -45,6 +45,11 @@ export interface Inbound {
    * and pushed again, sends the same bytes, and refusing them would lose a real push.
    */
   readonly uniqueBodies?: true;
+  /**
+   * Names a verified body for that check without hashing it again: a signature `verify` accepted is
+   * an HMAC of the exact bytes, as unique to them as their SHA-256 (which is used without this).
+   */
+  bodyDigest?(req: InboundRequest): string;
   /** Resolves when the request is authentic; throws `SignatureMissingError` or `SignatureMismatchError`. */
   verify(req: InboundRequest): Promise<void>;
   /** Reads a verified request (see `ForgeResult`). Throws `MalformedPayloadError` for a broken body. */

@@ -158,7 +158,7 @@ export function webhookReceiver(deps: WebhookDeps) {
       ttlMs: deps.dedupeWindowMs,
     };
     if (deps.replayWindowMs > 0 && forge.uniqueBodies) {
-      const digest = hash('sha256', inbound.body);
+      const digest = forge.bodyDigest?.(inbound) ?? hash('sha256', inbound.body);
       const repository = pushes[0]!.event.repository;
       dedupe.body = {
         key: deps.store.keys.seenBody(forge.name, repository, digest),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createGithubInbound } from '../../../../src/forges/github/inbound.ts';
 import { githubPush, githubSignature } from '../../../helpers/payloads.ts';
@@ -19,6 +20,15 @@ describe('github adapter', () => {
     await forge.verify(req(githubSignature(body, 'new')));
     await assert.rejects(forge.verify(req(githubSignature(body, 'other'))), { code: 'signature_mismatch' });
     await assert.rejects(forge.verify({ headers: {}, body }), { code: 'signature_missing' });
+  });
+  it('names a verified body for the replay check by its signature, an HMAC of the exact bytes', async () => {
+    const sig = githubSignature(body, 'new');
+    await forge.verify(req(sig));
+    assert.equal(forge.bodyDigest!(req(sig)), createHmac('sha256', 'new').update(body).digest('hex'));
+    const other = Buffer.concat([body, Buffer.from(' ')]);
+    const sig2 = githubSignature(other, 'new');
+    await forge.verify({ ...req(sig2), body: other });
+    assert.notEqual(forge.bodyDigest!({ ...req(sig2), body: other }), forge.bodyDigest!(req(sig)));
   });
   it('tells signed non-UTF-8 bytes (400) from forged ones (401)', async () => {
     const bad = Buffer.concat([body, Buffer.from([0xff])]);

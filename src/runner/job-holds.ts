@@ -40,6 +40,8 @@ export async function releaseJob(o: {
   workspace: string | null;
   files: FileWork;
   timings: JobTimings;
+  /** Takes the workspace's removal to do later (see RunJobDeps.removeWorkspace); absent: done here. */
+  later?: (remove: () => Promise<void>) => void;
 }): Promise<void> {
   const { holds, timings } = o;
   timings.lap('outputs');
@@ -65,6 +67,10 @@ export async function releaseJob(o: {
     o.log.close().catch(() => {}),
   ]);
   timings.lap('log flush');
-  if (o.workspace !== null) await o.files.apply([{ op: 'rm', path: o.workspace }]).catch(() => {});
+  if (o.workspace === null) return;
+  const workspace = o.workspace;
+  const remove = () => o.files.apply([{ op: 'rm', path: workspace }]).catch(() => {});
+  if (o.later) return o.later(remove);
+  await remove();
   timings.lap('workspace removal');
 }

@@ -68,6 +68,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     files,
   };
   const redis = withScripts(deps.redis);
+  // Workspaces being removed after their job's result was stored; a closing worker waits for them.
+  const removals = new Set<Promise<void>>();
 
   const labels = new Set(workerLabels(config.runnerLabels ?? []));
   const aliases = parseAliases(config.runsOnAliases ?? []);
@@ -153,13 +155,15 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     const names = active.get(buildId) ?? new Set<string>();
     names.add(name);
     active.set(buildId, names);
+    const later: Array<() => Promise<void>> = [];
+    const jobDeps = { ...runDeps, removeWorkspace: (remove: () => Promise<void>) => void later.push(remove) };
     try {
       const started = await lifecycle.jobStarted(buildId, name, record, backend.name);
       timings.lap('state write: running');
       if (!started) return;
       const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
       jlog.info('job started');
-      const outcome = await runJob(runDeps, started.record, name, started.attempt, signal, timings);
+      const outcome = await runJob(jobDeps, started.record, name, started.attempt, signal, timings);
       if (outcome.status === 'skip-build') {
         jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
         await lifecycle.skipBuild(buildId, outcome.reason);
@@ -200,6 +204,11 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     } finally {
       names.delete(name);
       if (names.size === 0) active.delete(buildId);
+      // After the result: neither the build's status nor the slot waits for the disk.
+      for (const remove of later) {
+        const done: Promise<void> = remove().finally(() => removals.delete(done));
+        removals.add(done);
+      }
       for (const k of taken) await redis.zrem(k, job.id!);
     }
   };
@@ -261,6 +270,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       }, graceMs);
       await closing;
       clearTimeout(timer);
+      await Promise.all(removals);
       await sub.quit().catch(() => sub.disconnect());
       await files.close();
     },

@@ -50,6 +50,12 @@ export interface RunJobDeps {
   defaultBranch?: ReturnType<typeof defaultBranchResolver>;
   /** The job's file work (folders, checkout skeleton, command files, removal); the worker's own thread. */
   files?: FileWork;
+  /**
+   * Takes the workspace's removal (nothing of the job runs any more by then) to do once the job's result
+   * is stored, so the result and the worker's slot do not wait for the disk; absent: the workspace is
+   * gone when runJob returns.
+   */
+  removeWorkspace?: (remove: () => Promise<void>) => void;
 }
 
 export type RunJobOutcome = JobResult | { status: 'skip-build'; reason: string };
@@ -87,6 +93,7 @@ export async function runJob(
       workspace: deps.config.keepWorkspaces ? null : plan.dirs.root,
       files: deps.files ?? asyncFileWork,
       timings,
+      ...(deps.removeWorkspace ? { later: deps.removeWorkspace } : {}),
     });
   }
 }

@@ -68,7 +68,6 @@ describe('PUSHCI_JOB_TIMINGS', () => {
       'sandbox start',
       'step',
       'log flush',
-      'workspace removal',
       'state write: result, status webhooks queued',
     ])
       assert.ok(typeof ms[phase] === 'number' && ms[phase] >= 0, `phase "${phase}" in ${JSON.stringify(ms)}`);

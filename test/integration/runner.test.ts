@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { processesMatching, runDigits } from '../helpers/processes.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
+import { waitFor } from '../helpers/receiver.ts';
 import { buildEnded, jobLog, pipelineHead, pushBuild } from '../helpers/push-build.ts';
 
 const SECRET = 'runner-secret';
@@ -123,7 +124,8 @@ describe('runner', () => {
     const text = await log(id, 'show');
     assert.match(text, /token is \*{8}/);
     assert.doesNotMatch(text, /hunter2/);
-    // Every job's workspace (named from ids, never from refs) is gone once the job ended.
-    assert.deepEqual(readdirSync(join(s.server.config.dataDir, 'workspaces')), []);
+    // Every job's workspace (named from ids, never from refs) goes right after the job's result.
+    const workspaces = join(s.server.config.dataDir, 'workspaces');
+    await waitFor(() => readdirSync(workspaces).length === 0 || null, 10_000, 'the workspaces removed');
   });
 });

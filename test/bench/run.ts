@@ -511,7 +511,9 @@ async function throughput(
   const recv = await startReceiver();
   const pipes = pipelines(recv.url, '', network);
   const server = await startReceiverProcess(redis, pipes);
-  const ws = startWorkers(redis, pipes, workers, {}, root);
+  // BENCH_JOB_TIMINGS=1: where the jobs' milliseconds go under this load too (the profile part has one idle job at a time).
+  const timed = process.env.BENCH_JOB_TIMINGS === '1';
+  const ws = startWorkers(redis, pipes, workers, timed ? { PUSHCI_JOB_TIMINGS: 'true' } : {}, root);
   const client = new Redis(redis.url);
   await sleep(2000);
   const cpu = await startCpuBreakdown({
@@ -535,7 +537,31 @@ async function throughput(
   client.disconnect();
   await stop(server, ...ws);
   await recv.close();
-  return { builds: ids.size, seconds: s, perSecond: ids.size / s, breakdown };
+  const phasesMs = timed ? phaseMedians(jobTimings(ws)) : undefined;
+  return { builds: ids.size, seconds: s, perSecond: ids.size / s, breakdown, phasesMs };
+}
+
+/** The workers' `job timings` log lines (PUSHCI_JOB_TIMINGS=true), in the order they were logged. */
+function jobTimings(ws: PushciProcess[]) {
+  return ws.flatMap((w) =>
+    w.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"job timings"'))
+      .map((l) => JSON.parse(l) as { queued_ms: number; ms: Record<string, number> }),
+  );
+}
+
+/** The median of each phase over `lines`, the time queued first. */
+function phaseMedians(lines: ReturnType<typeof jobTimings>): Record<string, number> {
+  const phases = new Map<string, number[]>([['dequeue (queued until picked up)', []]]);
+  for (const l of lines) {
+    phases.get('dequeue (queued until picked up)')!.push(l.queued_ms);
+    for (const [k, v] of Object.entries(l.ms)) phases.set(k, [...(phases.get(k) ?? []), v]);
+  }
+  const out: Record<string, number> = {};
+  for (const [k, xs] of phases) out[k] = median(xs);
+  return out;
 }
 
 /**
@@ -555,19 +581,8 @@ async function profile(redis: TestRedis, builds: number) {
   }
   await stop(server, w!);
   await recv.close();
-  const lines = w!.output
-    .join('')
-    .split('\n')
-    .filter((l) => l.includes('"job timings"'))
-    .map((l) => JSON.parse(l) as { queued_ms: number; ms: Record<string, number> })
-    .slice(1); // the first build fills the git mirror
-  const phases = new Map<string, number[]>([['dequeue (queued until picked up)', []]]);
-  for (const l of lines) {
-    phases.get('dequeue (queued until picked up)')!.push(l.queued_ms);
-    for (const [k, v] of Object.entries(l.ms)) phases.set(k, [...(phases.get(k) ?? []), v]);
-  }
-  const out: Record<string, number> = {};
-  for (const [k, xs] of phases) out[k] = median(xs);
+  const lines = jobTimings([w!]).slice(1); // the first build fills the git mirror
+  const out = phaseMedians(lines);
   const total = Object.values(out).reduce((a, b) => a + b, 0);
   for (const [k, v] of Object.entries(out))
     row(
@@ -620,6 +635,7 @@ async function throughputVsFloor(redis: TestRedis, workers: number, builds: numb
     : [['', undefined]];
   const ours = new Map(variants.map(([name]) => [name, [] as number[]]));
   const cpus = new Map(variants.map(([name]) => [name, [] as CpuBreakdown[]]));
+  const phases = new Map(variants.map(([name]) => [name, [] as Array<Record<string, number>>]));
   const floors: number[] = [];
   const floorCpu: number[] = [];
   const lanes = workers * CONCURRENCY;
@@ -633,6 +649,7 @@ async function throughputVsFloor(redis: TestRedis, workers: number, builds: numb
       const t = await throughput(redis, workers, builds, network, root);
       ours.get(name)!.push(t.perSecond);
       cpus.get(name)!.push(t.breakdown);
+      if (t.phasesMs) phases.get(name)!.push(t.phasesMs);
     }
   }
   const f = median(floors);
@@ -663,8 +680,34 @@ async function throughputVsFloor(redis: TestRedis, workers: number, builds: numb
         )} (of the worker's, its event loop ${b.workerLoopCpuMsPerBuild!.toFixed(1)}; of its programs', its spawner ${b.spawnerCpuMsPerBuild!.toFixed(1)})`,
       `${b.execsPerBuild === null ? '' : `${b.execsPerBuild.toFixed(1)} programs run, ${b.forksPerBuild!.toFixed(1)} forks, `}${b.redisCommandsPerBuild!.toFixed(0)} Redis commands per build${b.redisSyncsPerBuild === null ? '' : `, Redis fsyncs ${b.redisSyncsPerBuild.toFixed(1)} (${b.redisSyncMsPerBuild!.toFixed(1)} ms)`}`,
     );
+    // Each phase's median over the runs of the runs' medians (BENCH_JOB_TIMINGS=1).
+    const runsPhases = phases.get(name)!;
+    const phasesMs: Record<string, number> = {};
+    for (const k of Object.keys(runsPhases[0] ?? {})) phasesMs[k] = median(runsPhases.map((p) => p[k] ?? 0));
+    if (runsPhases.length > 0) {
+      // The time queued is the backlog of pushes sent faster than they run, not a cost of the job.
+      const { 'dequeue (queued until picked up)': _queued, ...ran } = phasesMs;
+      row(
+        `${tag}  a job's time under this load (medians)`,
+        `${Object.values(ran)
+          .reduce((a, v) => a + v, 0)
+          .toFixed(1)} ms from its start to its result`,
+        Object.entries(ran)
+          .filter(([, v]) => v >= 0.5)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', '),
+        '',
+      );
+    }
     const key = name ? `base` : 'pushci';
-    const res = { perSecond: o, runs: ours.get(name)!, ofFloor: o / f, cpu: b, cpuRuns: cpus.get(name)! };
+    const res = {
+      perSecond: o,
+      runs: ours.get(name)!,
+      ofFloor: o / f,
+      cpu: b,
+      cpuRuns: cpus.get(name)!,
+      ...(runsPhases.length > 0 ? { phasesMs } : {}),
+    };
     if (name) out[key] = res;
     else Object.assign(out, res);
   }

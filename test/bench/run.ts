@@ -98,13 +98,19 @@ function track<T extends { proc: { kill(signal: NodeJS.Signals): unknown } }>(p:
 /** What the bench's runs of push-to-first-step compare (PUSHCI_RUNNER of the worker). */
 type Runner = 'sandbox' | 'host';
 
-function pipelines(receiverUrl: string, extra = '', network?: 'none'): string {
+/** The step that prints when it started, in ns, into its log (a sandboxed step cannot write into a folder of the bench). */
+const START_STEP = 'echo "BENCH_START $(date +%s%N)"';
+
+/**
+ * The bench's pipeline: one job of one step, `build.completed` to `receiverUrl`. The push-to-first-step
+ * part needs START_STEP; the trivial builds run `true`, as the floor does (`date` would be one program
+ * more per job that the floor does not run).
+ */
+function pipelines(receiverUrl: string, extra = '', network?: 'none', step = START_STEP): string {
   const dir = mkdtempSync(join(tmpdir(), 'pushci-bench-pipes-'));
-  // The step prints when it started, in ns, into its log: push-to-first-step is measured from it (a
-  // sandboxed step cannot write into a folder of the bench).
   writeFileSync(
     join(dir, 'bench.yml'),
-    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n${network ? `    network: ${network}\n` : ''}    steps:\n      - run: echo "BENCH_START $(date +%s%N)"\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
+    `name: bench\nrepository: octo-org/*\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n${network ? `    network: ${network}\n` : ''}    steps:\n      - run: ${step}\nnotify:\n  - url: ${receiverUrl}\n    secret: \${{ env.CB }}\n    events: [build.completed]\n${extra}`,
   );
   return dir;
 }
@@ -509,7 +515,7 @@ async function throughput(
   root?: string,
 ) {
   const recv = await startReceiver();
-  const pipes = pipelines(recv.url, '', network);
+  const pipes = pipelines(recv.url, '', network, "'true'");
   const server = await startReceiverProcess(redis, pipes);
   // BENCH_JOB_TIMINGS=1: where the jobs' milliseconds go under this load too (the profile part has one idle job at a time).
   const timed = process.env.BENCH_JOB_TIMINGS === '1';
@@ -570,7 +576,7 @@ function phaseMedians(lines: ReturnType<typeof jobTimings>): Record<string, numb
  */
 async function profile(redis: TestRedis, builds: number) {
   const recv = await startReceiver();
-  const pipes = pipelines(recv.url);
+  const pipes = pipelines(recv.url, '', undefined, "'true'");
   const server = await startReceiverProcess(redis, pipes);
   const [w] = startWorkers(redis, pipes, 1, { PUSHCI_JOB_TIMINGS: 'true' });
   await sleep(2000);

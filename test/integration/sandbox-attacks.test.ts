@@ -308,6 +308,24 @@ ${indent(daemons(4), 10)}
           echo READY
           sleep 1000
 `,
+        // A step's $GITHUB_PATH puts a folder it wrote in front of the next step's PATH: what it holds
+        // must not stand in for the programs that make the next step's sandbox (they would run outside).
+        'hijack.yml': `${head('hijack')}env:
+  T_DIR: ${dir}
+jobs:
+  hijack:
+    steps:
+      - run: |
+          mkdir -p hijack
+          for p in bwrap nsenter unshare setpriv prlimit sh; do
+            printf '#!/bin/sh\\ntouch "%s/hijacked-%s"\\nexec /usr/bin/%s "$@"\\n' "$T_DIR" "$p" "$p" > "hijack/$p"
+            chmod +x "hijack/$p"
+          done
+          echo "$PWD/hijack" >> "$GITHUB_PATH"
+      - run: |
+          echo "HIJACK on PATH: $PATH"
+          test -e "$T_DIR/.env" || echo "HIJACK still sandboxed"
+`,
         'victim.yml': `${head('victim')}jobs:
   check:
     steps:
@@ -482,6 +500,21 @@ ${indent(LIB, 10)}
       const again = await build(attackId);
       assert.equal(again.status, 'failure');
       assert.equal(again.jobs.length, 8);
+    });
+
+    it('runs nothing a step put on the next step’s PATH outside the sandbox', async () => {
+      const id = await push('octo-org/hijack', 'refs/heads/main', repo.commits[1]!);
+      const b = await finished(id);
+      const text = await log(id, 'hijack');
+      assert.equal(b.status, 'success', text);
+      // The attack was set up: the folder with the stand-ins leads the second step's PATH.
+      assert.match(text, /HIJACK on PATH: \/\S+\/hijack:/);
+      assert.match(text, /HIJACK still sandboxed/);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.startsWith('hijacked-')),
+        [],
+        'a stand-in ran outside the sandbox',
+      );
     });
 
     it('a later build of another pipeline on another branch checks out clean content, no hook runs', async () => {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { programPath } from './program-path.ts';
 
 function fails(cmd: string, args: string[]): Promise<string | null> {
   return new Promise((resolve) => {
@@ -10,20 +9,8 @@ function fails(cmd: string, args: string[]): Promise<string | null> {
   });
 }
 
-/** Whether `cmd` is an executable on PATH (a file check: no process to start). */
-function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
-  return path
-    .split(':')
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        accessSync(join(dir, cmd), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-}
+/** Whether `cmd` is an executable on PATH. */
+const onPath = (cmd: string) => programPath(cmd, process.env.PATH ?? '') !== null;
 
 /**
  * Whether this machine can run sandboxed steps: bubblewrap creates user, PID, mount and network

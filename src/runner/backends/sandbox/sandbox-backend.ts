@@ -21,6 +21,7 @@ import { readBwrapInfo } from './bwrap-info.ts';
 import { resolvConfFor } from './resolv-conf.ts';
 import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
+import { programPath } from './program-path.ts';
 import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
@@ -51,6 +52,9 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
   const diskCheckMs = opts.diskCheckMs ?? 3000;
   const spawn = opts.spawn ?? directSpawn;
   const helper = { spawn, env: opts.helperEnv ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } };
+  // By its absolute path: the step's own PATH (which its earlier steps extend through $GITHUB_PATH, with
+  // folders they wrote) must not pick the program that makes its sandbox.
+  const bwrap = programPath('bwrap', helper.env.PATH ?? '') ?? '/usr/bin/bwrap';
   return {
     name: 'sandbox',
     isolated: true,
@@ -121,7 +125,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         );
         const guard = o.network === 'default';
         const child = await spawn(
-          'bwrap',
+          bwrap,
           [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv],
           { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
         );

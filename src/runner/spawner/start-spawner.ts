@@ -23,6 +23,8 @@ export interface Spawned extends EventEmitter {
   readonly stdout: Socket | null;
   readonly stderr: Socket | null;
   kill(signal?: NodeJS.Signals): boolean;
+  /** From now on the program (a helper that lives as long as the worker) does not keep the worker alive. */
+  unref(): void;
 }
 
 /** Starts a program; resolves once it runs and its pipes are here. */
@@ -31,6 +33,8 @@ export type SpawnFn = (cmd: string, args: string[], opts: SpawnOptions) => Promi
 class Proc extends EventEmitter implements Spawned {
   pid = 0;
   stdio: Array<Socket | null>;
+  /** False after `unref`: the spawner's channel is not kept open for it. */
+  keepsAlive = true;
   private exited = false;
   private open = 0;
   private readonly killer: (signal: NodeJS.Signals) => void;
@@ -53,7 +57,13 @@ class Proc extends EventEmitter implements Spawned {
     this.killer(signal);
     return true;
   }
+  unref() {
+    this.keepsAlive = false;
+    for (const s of this.stdio) s?.unref();
+    this.emit('unref');
+  }
   attach(fd: number, sock: Socket) {
+    if (!this.keepsAlive) sock.unref();
     this.stdio[fd] = sock;
     this.open++;
     sock.once('close', () => {
@@ -98,9 +108,11 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
   let next = 1;
   const pending = new Map<number, { p: Proc; want: number; resolve: (p: Spawned) => void }>();
   const running = new Map<number, Proc>();
+  /** Programs the worker waits for (all but those `unref`ed). */
+  const watched = () => pending.size + [...running.values()].filter((p) => p.keepsAlive).length;
   const idle = () =>
     setImmediate(() => {
-      if (pending.size + running.size === 0) proc?.channel?.unref();
+      if (watched() === 0) proc?.channel?.unref();
     });
   const up = () => {
     if (proc) return proc;
@@ -172,9 +184,10 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
       const p = new Proc(opts.stdio.length, (signal) => {
         c.send({ op: 'kill', id, signal });
       });
-      if (pending.size + running.size === 0) c.channel?.ref();
+      if (watched() === 0) c.channel?.ref();
       p.once('exit', idle);
       p.once('error', idle);
+      p.once('unref', idle);
       pending.set(id, { p, want: opts.stdio.filter((s) => s === 'pipe').length, resolve });
       c.send({
         op: 'spawn',
@@ -198,7 +211,17 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
 export const directSpawn: SpawnFn = (cmd, args, opts) =>
   new Promise((resolve) => {
     const c = spawn(cmd, args, { env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: opts.stdio });
-    c.once('spawn', () => resolve(c as unknown as Spawned));
+    const own = c.unref.bind(c);
+    c.once('spawn', () =>
+      resolve(
+        Object.assign(c, {
+          unref() {
+            own();
+            for (const s of c.stdio) (s as Socket | null)?.unref();
+          },
+        }) as unknown as Spawned,
+      ),
+    );
     c.once('error', (e) => {
       if (c.pid === undefined) resolve(failed(opts.stdio.length, e.message));
     });

@@ -85,6 +85,11 @@ describe('the sandbox mounts', () => {
     assert.ok(plan().includes('--unshare-net'));
     assert.ok(plan({ network: 'none' }).includes('--unshare-net'));
     assert.ok(!plan({ network: 'host' }).includes('--unshare-net'));
+    // In a worker slot's network: none of its own, but still a user namespace of its own nested there
+    // (the one that owns the slot's network stays out of the step's reach).
+    const slot = plan({ slotNetwork: true });
+    assert.ok(!slot.includes('--unshare-net') && slot.includes('--unshare-user'));
+    assert.ok(plan({ network: 'none', slotNetwork: false }).includes('--unshare-net'));
     const a = plan();
     assert.deepEqual(a.slice(a.indexOf('--cap-drop'), a.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
     assert.ok(a.includes('--unshare-pid') && a.includes('--die-with-parent') && a.includes('--new-session'));

@@ -53,7 +53,8 @@ export function networkScript(pid: number, plan: NetworkPlan): string {
  * entered into the same two namespaces only (the step can neither see nor stop it), forwards the
  * gateway. The helper dies with the worker (`--pdeathsig`; slirp4netns by its exit fd).
  *
- * Rejects when the routes or the network could not be set up: the step must then not run. A forwarder
+ * Rejects when the routes or the network could not be set up: the step must then not run. `ended`
+ * settles when the helper (slirp4netns, or the forwarder) ended. A forwarder
  * that does not listen is not an error (`forwarding` says so): the cache protocol then refuses
  * connections and its clients carry on without a cache, as they do when a cache service is down.
  */
@@ -64,8 +65,8 @@ export async function attachNetwork(
     spawn: directSpawn,
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
   },
-): Promise<{ stop: () => void; forwarding: boolean }> {
-  if (!plan.blocked && !plan.forward) return { stop: () => {}, forwarding: false };
+): Promise<{ stop: () => void; forwarding: boolean; ended: Promise<void> }> {
+  if (!plan.blocked && !plan.forward) return { stop: () => {}, forwarding: false, ended: Promise.resolve() };
   // `ip` needs the capabilities of the namespace's root, which it has only once the uid map is written.
   if (plan.blocked) await userMapped(pid);
   const helper = await via.spawn(
@@ -138,5 +139,7 @@ export async function attachNetwork(
   helper.stderr!.off('data', read);
   helper.stderr!.resume();
   done.length = 0;
-  return { stop, forwarding };
+  // It lives as long as what it serves (a step, a slot's network), which decides when the worker may end.
+  helper.unref();
+  return { stop, forwarding, ended: exit };
 }

@@ -12,6 +12,8 @@ export interface MountPlan {
   network: NetworkMode;
   /** A resolv.conf for the private network (the slirp4netns DNS forwarder), or null. */
   resolvConf: string | null;
+  /** The steps run in the network they are started in (a worker slot's): none of their own. */
+  slotNetwork?: boolean;
 }
 
 /** Hiding one of these (or a folder holding them) would leave the steps without programs. */
@@ -45,7 +47,7 @@ export function homeInside(p: Pick<MountPlan, 'home' | 'dirs'>): string {
 export function bwrapArgs(p: MountPlan): string[] {
   const a = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/run'];
   a.push('--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try');
-  if (p.network !== 'host') a.push('--unshare-net');
+  if (p.network !== 'host' && !p.slotNetwork) a.push('--unshare-net');
   // uid 0 inside (no capabilities: the steps are "root" of their own user namespace only, as in rootless
   // containers); a second, nested user namespace for another uid would own no network to set up.
   a.push('--uid', '0', '--gid', '0');

@@ -14,7 +14,7 @@ const onPath = (cmd: string) => programPath(cmd, process.env.PATH ?? '') !== nul
 
 /**
  * Whether this machine can run sandboxed steps: bubblewrap creates user, PID, mount and network
- * namespaces here, and slirp4netns, ip, nsenter, setpriv and prlimit are installed for the job's network and
+ * namespaces here, and slirp4netns, ip, nsenter, unshare, setpriv and prlimit are installed for the job's network and
  * limits. Null when it can, else the reason in one line. One process at most: a worker starts fast.
  */
 export async function probeSandbox(): Promise<string | null> {
@@ -24,6 +24,7 @@ export async function probeSandbox(): Promise<string | null> {
     ['slirp4netns', 'slirp4netns'],
     ['ip', 'iproute2'],
     ['nsenter', 'util-linux'],
+    ['unshare', 'util-linux'],
     ['setpriv', 'util-linux'],
     ['prlimit', 'util-linux'],
   ] as const) {

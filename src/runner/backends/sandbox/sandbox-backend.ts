@@ -22,6 +22,8 @@ import { resolvConfFor } from './resolv-conf.ts';
 import { attachNetwork } from './attach-network.ts';
 import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { programPath } from './program-path.ts';
+import { networkSlots } from './network-slots.ts';
+import type { SlotNetwork } from './slot-network.ts';
 import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
@@ -55,6 +57,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
   // By its absolute path: the step's own PATH (which its earlier steps extend through $GITHUB_PATH, with
   // folders they wrote) must not pick the program that makes its sandbox.
   const bwrap = programPath('bwrap', helper.env.PATH ?? '') ?? '/usr/bin/bwrap';
+  const nsenter = programPath('nsenter', helper.env.PATH ?? '') ?? '/usr/bin/nsenter';
+  const slots = networkSlots(helper);
   return {
     name: 'sandbox',
     isolated: true,
@@ -85,6 +89,11 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         }
       }
       await mkdir(shmDir(o.dirs), { recursive: true, mode: 0o700 });
+      // Outbound-only steps (and services) run in the network of one of the worker's slots, walled off and
+      // attached to slirp4netns once, not in one made per step.
+      let slot: SlotNetwork | null = o.network === 'default' ? await slots.acquire() : null;
+      /** False when the end of some step could not be seen: something of it may be left in the slot's network. */
+      let clean = true;
       const base = bwrapArgs({
         dirs: o.dirs,
         hide: opts.hide,
@@ -92,6 +101,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         readOnly: o.readOnly,
         network: o.network,
         resolvConf,
+        slotNetwork: slot !== null,
       });
       const cgroup: JobCgroup | null = opts.cgroups
         ? await createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null)
@@ -117,6 +127,19 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             })
           : null;
 
+      /**
+       * Checks that the sandbox `pid` is in `slot`'s network (the one walled off: never another that
+       * took the holder's pid) and, for a step given the gateway's URL, starts the gateway's forwarder
+       * there for as long as the step runs (one that does not listen is no error, as in `attachNetwork`).
+       */
+      const joinedSlot = async (slot: SlotNetwork, pid: number, wantsGateway: boolean) => {
+        if ((await readlink(`/proc/${pid}/ns/net`)) !== slot.netns)
+          throw new Error("the step's sandbox is not in its slot's network");
+        const g = wantsGateway ? gateway : null;
+        const stop = g ? await startForwarder(slot.pid, g.port, g.socket).catch(() => null) : null;
+        return { stop: () => stop?.() };
+      };
+
       /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
       const launch = async (s: StartOptions) => {
         const argv = stepCommand(
@@ -124,9 +147,21 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           limits.shell,
         );
         const guard = o.network === 'default';
+        if (slot && !slot.current()) {
+          // Its holder or slirp4netns ended, or this machine gained an address its walls lack: the job goes
+          // on in a new one, with every wall.
+          slots.release(slot, false);
+          slot = await slots.acquire();
+        }
+        const sandbox = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv];
+        // bubblewrap entered into the slot's user and network namespaces makes the step's own (nested)
+        // user namespace there: the step has the slot's network, and no capability over it.
+        const inSlot = slot;
         const child = await spawn(
-          bwrap,
-          [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv],
+          inSlot ? nsenter : bwrap,
+          inSlot
+            ? ['-t', String(inSlot.pid), '-U', '-n', '--preserve-credentials', '--', bwrap, ...sandbox]
+            : sandbox,
           { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
         );
         const st = {
@@ -166,12 +201,15 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           const [ns, moved, net, ...ports] = await Promise.allSettled([
             readlink(`/proc/${st.pid}/ns/pid`),
             cgroup?.add(st.pid),
-            attachNetwork(
-              st.pid,
-              { blocked: guard ? blockedDestinations() : null, forward: s.gateway ? gateway : null },
-              helper,
-            ),
-            ...published.map((p) => startForwarder(st.pid, p.port, p.socket)),
+            inSlot
+              ? joinedSlot(inSlot, st.pid, s.gateway === true)
+              : attachNetwork(
+                  st.pid,
+                  { blocked: guard ? blockedDestinations() : null, forward: s.gateway ? gateway : null },
+                  helper,
+                ),
+            // In a slot's network the services' ports are there already.
+            ...(inSlot ? [] : published.map((p) => startForwarder(st.pid, p.port, p.socket))),
           ]);
           st.ns = ns.status === 'fulfilled' ? ns.value : null;
           st.stopNetwork = () => {
@@ -235,6 +273,23 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             child.kill('SIGKILL');
             await exit;
             st.stopNetwork?.();
+            // bubblewrap may end before the kernel ended the rest of the step (it reports the step's exit
+            // before its sandbox's init is gone): in a slot's network, which the next job joins, nothing of
+            // this one may be left. The init ends only once every other process of its PID namespace has
+            // ended (their listeners closed with them), so its end is the one thing to wait for.
+            if (slot) {
+              const ns = st.ns;
+              const initRuns = async () =>
+                processRunning(st.pid) && (await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null)) === ns;
+              const deadline = Date.now() + 5000;
+              while (ns === null || (await initRuns())) {
+                if (ns === null || Date.now() > deadline) {
+                  clean = false;
+                  break;
+                }
+                await sleep(5);
+              }
+            }
             live.delete(step);
           })());
         const step: StartedStep = {
@@ -272,7 +327,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         services: {
           privateLoopback: o.network !== 'host',
           async publish(service, port) {
-            if (o.network === 'host') return;
+            // The steps share the service's network (the host's, or the job's slot's).
+            if (o.network === 'host' || slot) return;
             const pid = pids.get(service)?.();
             if (!pid) throw new Error('the service ended before its port could be shared');
             socketDir ??= await mkdtemp(join(tmpdir(), 'pushci-services-'));
@@ -289,6 +345,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           disk?.stop();
           await Promise.all([...live].map((s) => s.kill(0)));
           for (const stop of serviceForwarders.splice(0)) stop();
+          if (slot) slots.release(slot, clean);
+          slot = null;
           if (socketDir) await rm(socketDir, { recursive: true, force: true }).catch(() => {});
           await cgroup?.remove();
         },

@@ -144,6 +144,24 @@ describe('startSpawner', () => {
     assert.equal(left.includes(spawnerPid), false, 'the spawner ended');
   });
 
+  it('lets a worker end by itself while a program it unref-ed runs, which then ends with it', async () => {
+    // A slot network's holder and slirp4netns live as long as the worker: they must not keep it alive.
+    const worker = startWorker(
+      `const sp = startSpawner({ PATH: process.env.PATH });
+         const p = await sp('sleep', ['1002'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+         p.stdout.resume();
+         p.unref();
+         console.log(p.pid);`,
+    );
+    const sleepPid = Number(
+      await new Promise<string>((r) => worker.stdout!.once('data', (d) => r(String(d)))),
+    );
+    assert.ok(sleepPid > 0);
+    const code = await new Promise<number | null>((r) => worker.once('exit', (c) => r(c)));
+    assert.equal(code, 0);
+    assert.deepEqual(await stillAlive([sleepPid]), [], 'the program ended with the worker');
+  });
+
   it('ends with a worker killed while a pipe was being handed over to it', async () => {
     // The worker asks for a program with a pipe and then never turns its event loop again, so it never
     // acknowledges the pipe's handle: the spawner's handover is pending when the worker is killed.

@@ -1,23 +1,29 @@
+import { isUtf8 } from 'node:buffer';
 import { COMMIT_SHA } from '../core/names.ts';
 import { MalformedPayloadError } from '../errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-// A body is decoded when it is verified and again when it is parsed: once is enough.
-const decoded = new WeakMap<Buffer, string | null>();
-
-/** Decodes bytes that must be UTF-8, or returns null. Lossless: the string encodes back to the same bytes. */
+/**
+ * Decodes bytes that must be UTF-8, or returns null. A leading byte order mark is dropped, as `JSON.parse`
+ * needs; the rest encodes back to the same bytes.
+ */
 export function decodeUtf8(body: Buffer): string | null {
-  let text = decoded.get(body);
-  if (text === undefined) {
-    try {
-      text = utf8.decode(body);
-    } catch {
-      text = null;
-    }
-    decoded.set(body, text);
+  try {
+    return utf8.decode(body);
+  } catch {
+    return null;
   }
-  return text;
+}
+
+/**
+ * Whether `decodeUtf8` would give null (not UTF-8) or '' (no bytes, or only a byte order mark), without
+ * making the string: a verifier checks this, and only the parser decodes.
+ */
+export function utf8Problem(body: Buffer): 'empty' | 'invalid' | null {
+  if (body.length === 0 || (body.length === 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf))
+    return 'empty';
+  return isUtf8(body) ? null : 'invalid';
 }
 
 /** Parses a verified body that must be one JSON object. */

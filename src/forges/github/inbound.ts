@@ -1,7 +1,7 @@
 import { MalformedPayloadError, SignatureMismatchError, SignatureMissingError } from '../../errors.ts';
 import { header, type ForgeResult, type Inbound, type InboundRequest } from '../forge.ts';
 import { hmacMatches } from '../hmac.ts';
-import { decodeUtf8, parseJsonObject, requireString } from '../payload.ts';
+import { decodeUtf8, parseJsonObject, requireString, utf8Problem } from '../payload.ts';
 import { githubShapedPullRequest, githubShapedPush, type GithubDialect } from '../github-shaped.ts';
 
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
@@ -40,9 +40,9 @@ export function createGithubInbound(secrets: readonly string[]): Inbound {
         throw new SignatureMismatchError(
           'X-Hub-Signature-256 does not match the body; check GITHUB_WEBHOOK_SECRET',
         );
-      const text = decodeUtf8(req.body);
-      if (text === null || text === '')
-        throw new MalformedPayloadError(text === '' ? 'body is empty' : 'body is not valid UTF-8');
+      const problem = utf8Problem(req.body);
+      if (problem)
+        throw new MalformedPayloadError(problem === 'empty' ? 'body is empty' : 'body is not valid UTF-8');
     },
 
     // A replay carries the captured signature as it is: a sender without the secret cannot sign the same

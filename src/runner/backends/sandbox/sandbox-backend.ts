@@ -92,8 +92,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       // Outbound-only steps (and services) run in the network of one of the worker's slots, walled off and
       // attached to slirp4netns once, not in one made per step.
       let slot: SlotNetwork | null = o.network === 'default' ? await slots.acquire() : null;
-      /** False when the end of some step could not be seen: something of it may be left in the slot's network. */
-      let clean = true;
+      /** The inits of the PID namespaces of the steps started in `slot` (see `slotEmptied`). */
+      let inits: Array<{ pid: number; ns: string | null }> = [];
       const base = bwrapArgs({
         dirs: o.dirs,
         hide: opts.hide,
@@ -140,6 +140,27 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         return { stop: () => stop?.() };
       };
 
+      /**
+       * Whether nothing of the job's steps is left in its slot's network, which the next job joins. A
+       * step's end does not show it: bubblewrap reports the step's exit before its sandbox's init is gone.
+       * The init ends only once every other process of its PID namespace has ended (their sockets closed
+       * with them), so its end is the one thing to wait for; by the job's end it is long over. False (the
+       * slot is then ended, not reused) when one could not be seen to end within 5 s.
+       */
+      const slotEmptied = async () => {
+        const deadline = Date.now() + 5000;
+        for (const { pid, ns } of inits) {
+          if (ns === null) return false;
+          const runs = async () =>
+            processRunning(pid) && (await readlink(`/proc/${pid}/ns/pid`).catch(() => null)) === ns;
+          while (await runs()) {
+            if (Date.now() > deadline) return false;
+            await sleep(5);
+          }
+        }
+        return true;
+      };
+
       /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
       const launch = async (s: StartOptions) => {
         const argv = stepCommand(
@@ -152,6 +173,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           // on in a new one, with every wall.
           slots.release(slot, false);
           slot = await slots.acquire();
+          inits = [];
         }
         const sandbox = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv];
         // bubblewrap entered into the slot's user and network namespaces makes the step's own (nested)
@@ -273,23 +295,6 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             child.kill('SIGKILL');
             await exit;
             st.stopNetwork?.();
-            // bubblewrap may end before the kernel ended the rest of the step (it reports the step's exit
-            // before its sandbox's init is gone): in a slot's network, which the next job joins, nothing of
-            // this one may be left. The init ends only once every other process of its PID namespace has
-            // ended (their listeners closed with them), so its end is the one thing to wait for.
-            if (slot) {
-              const ns = st.ns;
-              const initRuns = async () =>
-                processRunning(st.pid) && (await readlink(`/proc/${st.pid}/ns/pid`).catch(() => null)) === ns;
-              const deadline = Date.now() + 5000;
-              while (ns === null || (await initRuns())) {
-                if (ns === null || Date.now() > deadline) {
-                  clean = false;
-                  break;
-                }
-                await sleep(5);
-              }
-            }
             live.delete(step);
           })());
         const step: StartedStep = {
@@ -307,6 +312,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           },
         };
         live.add(step);
+        if (slot) inits.push({ pid: st.pid, ns: st.ns });
         pids.set(step, () => (st.exited ? null : st.pid));
         return step;
       };
@@ -345,7 +351,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           disk?.stop();
           await Promise.all([...live].map((s) => s.kill(0)));
           for (const stop of serviceForwarders.splice(0)) stop();
-          if (slot) slots.release(slot, clean);
+          if (slot) slots.release(slot, await slotEmptied());
           slot = null;
           if (socketDir) await rm(socketDir, { recursive: true, force: true }).catch(() => {});
           await cgroup?.remove();

@@ -17,6 +17,7 @@ import { signatureHeader } from './sign.ts';
 import { RefusedAddressError, createAddressGuard } from './ssrf.ts';
 import { RetryAfterError, retryAfterMs, scheduledDelay } from './retry-timing.ts';
 import { createEndpointCircuits } from './endpoint-circuits.ts';
+import { batchedFinish } from '../queue/batched-finish.ts';
 
 /** How often a delivery may lose its worker before it counts as failed. */
 const MAX_STALLS = 10;
@@ -279,21 +280,27 @@ export function createDeliveryWorker({
     }
   };
 
-  const worker = new Worker<SealedDelivery>(DELIVERIES_QUEUE, deliver, {
-    connection,
-    prefix: config.queuePrefix,
-    concurrency,
-    // A message whose worker died mid-attempt is sent again (same webhook-id) without using up an
-    // attempt; BullMQ's default (fail it at the second stall) dropped messages when workers were killed
-    // repeatedly. The bound only stops a message that kills every worker that takes it.
-    maxStalledCount: MAX_STALLS,
-    settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-        err instanceof RetryAfterError
-          ? err.delayMs
-          : scheduledDelay(config.notifyRetrySchedule, attemptsMade),
+  const worker = new Worker<SealedDelivery>(
+    DELIVERIES_QUEUE,
+    deliver,
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency,
+      // A message whose worker died mid-attempt is sent again (same webhook-id) without using up an
+      // attempt; BullMQ's default (fail it at the second stall) dropped messages when workers were killed
+      // repeatedly. The bound only stops a message that kills every worker that takes it.
+      maxStalledCount: MAX_STALLS,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          err instanceof RetryAfterError
+            ? err.delayMs
+            : scheduledDelay(config.notifyRetrySchedule, attemptsMade),
+      },
     },
-  });
+    // The messages that end in one turn (their attempt log is written in one call too) finish together.
+    batchedFinish(connection),
+  );
   worker.on('error', (err) => log.warn({ err: err.message }, 'delivery worker error'));
   return worker;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { MOVE_TO_FINISHED_LUA } from './bullmq-move-to-finished.ts';
 
 const DIR = join(import.meta.dirname, 'lua');
 
@@ -78,7 +79,13 @@ const COMMANDS = {
   pushciRecordDeliveries: 'record-deliveries.lua',
   pushciWebhookLog: 'webhook-log.lua',
   pushciNewestAfter: 'newest-after-1.lua',
+  pushciFinishJobs: 'finish-jobs.lua',
 } as const;
+
+/** BullMQ's scripts a pushci script runs as a function of (KEYS, ARGV), where it names them. */
+const BULLMQ_SCRIPTS: Readonly<Record<string, string>> = {
+  '--- @bullmq moveToFinished-14': MOVE_TO_FINISHED_LUA,
+};
 
 /** A connection with pushci's scripts as commands (arguments as the script headers name them). */
 export type ScriptRedis = Redis & {
@@ -171,6 +178,7 @@ export type ScriptRedis = Redis & {
   pushciRecordDeliveries(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   pushciWebhookLog(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   pushciNewestAfter(index: string, score: string, member: string, count: string): Promise<string[]>;
+  pushciFinishJobs(numKeys: number, ...keysAndArgs: Array<string | Buffer>): Promise<unknown[]>;
 };
 
 let loaded: Array<[string, LuaScript]> | null = null;
@@ -178,7 +186,12 @@ let loaded: Array<[string, LuaScript]> | null = null;
 /** Defines pushci's commands on a connection (once; later calls return it as is). */
 export function withScripts(redis: Redis): ScriptRedis {
   if ('pushciCas' in redis) return redis as ScriptRedis;
-  loaded ??= Object.entries(COMMANDS).map(([name, file]) => [name, readScript(file)]);
+  loaded ??= Object.entries(COMMANDS).map(([name, file]) => {
+    const script = readScript(file);
+    let lua = script.lua;
+    for (const [line, content] of Object.entries(BULLMQ_SCRIPTS)) lua = lua.replace(line, () => content);
+    return [name, { ...script, lua }];
+  });
   for (const [name, script] of loaded)
     redis.defineCommand(
       name,

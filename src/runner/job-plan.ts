@@ -10,6 +10,7 @@ import { evaluateCondition } from '../pipelines/expr/template.ts';
 import type { Value } from '../pipelines/expr/values.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
 import type { JobDirs, JobLimits, NetworkMode } from './backend.ts';
+import { jobDirsIn } from './job-dirs.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { baseEnv, renderEnv } from './step-env.ts';
@@ -50,13 +51,7 @@ export function planJob(
   let cloneUrl: string;
   const id = `${record.meta.id}-${jobName}-${attempt}`;
   const root = join(config.dataDir, 'workspaces', id);
-  const dirs: JobDirs = {
-    root,
-    src: join(root, 'src'),
-    scripts: join(root, 'scripts'),
-    tmp: join(root, 'tmp'),
-    home: join(root, 'home'),
-  };
+  const dirs = jobDirsIn(root);
   const workspace = dirs.src;
   const fork = fromFork(record.meta);
   // Records stored before `network:` existed have none: the default. A fork's code never gets the

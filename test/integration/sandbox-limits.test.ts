@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JobDirs, JobLimits } from '../../src/runner/backend.ts';
+import { jobDirsIn } from '../../src/runner/job-dirs.ts';
 import { findCgroups, sweepCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
 import { runStep } from '../../src/runner/run-step.ts';
@@ -19,14 +20,7 @@ const MiB = 1024 * 1024;
 const LIMITS: JobLimits = { processes: 40, memoryBytes: 64 * MiB, diskBytes: 24 * MiB, openFiles: 64 };
 
 function jobDirs(): JobDirs {
-  const root = join(mkdtempSync(join(tmpdir(), 'pushci-limits-')), 'workspaces', 'job');
-  const dirs = {
-    root,
-    src: join(root, 'src'),
-    scripts: join(root, 'scripts'),
-    tmp: join(root, 'tmp'),
-    home: join(root, 'home'),
-  };
+  const dirs = jobDirsIn(join(mkdtempSync(join(tmpdir(), 'pushci-limits-')), 'workspaces', 'job'));
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   return dirs;
 }

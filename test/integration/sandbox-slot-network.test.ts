@@ -7,6 +7,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Backend, JobDirs, JobRuntime, StartedStep } from '../../src/runner/backend.ts';
+import { jobDirsIn } from '../../src/runner/job-dirs.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -26,14 +27,7 @@ const KILLED = 41105;
 const ABSTRACT = `pushci-slot-${process.pid}`;
 
 function jobDirs(root: string, name: string): JobDirs {
-  const dir = join(root, name);
-  const dirs = {
-    root: dir,
-    src: join(dir, 'src'),
-    scripts: join(dir, 'scripts'),
-    tmp: join(dir, 'tmp'),
-    home: join(dir, 'home'),
-  };
+  const dirs = jobDirsIn(join(root, name));
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   return dirs;
 }

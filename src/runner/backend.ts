@@ -39,6 +39,16 @@ export interface PrepareOptions {
   readOnly: string[];
   network: NetworkMode;
   limits: JobLimits;
+  /** How many sandboxes the job is expected to start (its steps and services): the next ones may be made ready ahead. */
+  starts?: number;
+  /** What `Backend.reserve` made for this job while its checkout ran (taken over: `destroy` releases it). */
+  reserved?: Reservation;
+}
+
+/** What a backend made for a job before its checkout was there; released unless `prepare` took it over. */
+export interface Reservation {
+  /** Releases it (nothing when `prepare` took it over). Idempotent. */
+  release(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -119,6 +129,12 @@ export interface Backend {
   /** One line for the job log saying where and how the steps run. */
   describe(o: PrepareOptions): string;
   prepare(o: PrepareOptions): Promise<JobRuntime>;
+  /**
+   * Makes what the job's sandbox needs that does not depend on its checkout (a network, cgroups, the
+   * first step's process waiting to be told what to run), called while the checkout runs; `prepare`
+   * takes it over through `PrepareOptions.reserved`. Absent: `prepare` does everything.
+   */
+  reserve?(o: Pick<PrepareOptions, 'id' | 'network' | 'limits' | 'starts'>): Promise<Reservation>;
   /** Called once when a worker starts: ends step processes a killed worker left behind. */
   sweep(): Promise<number>;
   /** How the worker's own programs (the checkout's git) are started; absent: by forking the worker. */

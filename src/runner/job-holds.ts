@@ -1,6 +1,6 @@
 import type { JobCredentials } from '../artifacts/job-credentials.ts';
 import type { ActionHolds } from './actions-cache.ts';
-import type { JobRuntime } from './backend.ts';
+import type { JobRuntime, Reservation } from './backend.ts';
 import type { FileWork } from './files/file-work.ts';
 import type { JobAccessHeld } from './job-access.ts';
 import type { JobLog } from './job-log.ts';
@@ -11,6 +11,8 @@ import type { JobServices } from './services/start-services.ts';
 export interface JobHolds {
   credentials: JobCredentials;
   access: JobAccessHeld;
+  /** What the backend made for the job while its checkout ran (`Backend.reserve`). */
+  reserved: Promise<Reservation> | null;
   runtime: JobRuntime | null;
   services: JobServices | null;
   actions: ActionHolds | null;
@@ -22,6 +24,7 @@ export function jobHolds(credentials: JobCredentials): JobHolds {
   return {
     credentials,
     access: { credential: null, gateway: null },
+    reserved: null,
     runtime: null,
     services: null,
     actions: null,
@@ -49,6 +52,8 @@ export async function releaseJob(o: {
   await holds.services?.stop().catch(() => {});
   await holds.access.gateway?.close().catch(() => {});
   await holds.runtime?.destroy().catch(() => {});
+  // Nothing when the runtime took it over; else (the job ended before its sandbox) released here.
+  await holds.reserved?.then((r) => r.release()).catch(() => {});
   await holds.actions?.release();
   timings.lap('sandbox and gateway teardown');
   // The credential's revocation goes to Redis together with the log's last lines: with `appendfsync

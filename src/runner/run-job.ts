@@ -5,6 +5,7 @@ import type { JobResult } from '../builds/lifecycle.ts';
 import type { Keys } from '../queue/keys.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
 import type { Backend } from './backend.ts';
+import type { JobDef } from '../pipelines/pipeline.ts';
 import { mirrorObjects } from './checkout.ts';
 import { gitEnv } from './git.ts';
 import { runJobSteps } from './run-steps.ts';
@@ -98,6 +99,9 @@ export async function runJob(
   }
 }
 
+/** The sandboxes a job is expected to start: its steps and services (an action's post step or its own steps add more). */
+const sandboxStarts = (job: JobDef) => job.steps.length + (job.services?.length ?? 0);
+
 interface Attempt {
   deps: RunJobDeps;
   record: BuildRecord;
@@ -135,6 +139,16 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
     held: holds.access,
   });
   holds.starting = access;
+  // The sandbox's network, cgroups and first step's process need nothing of the checkout either.
+  holds.reserved =
+    deps.backend.reserve?.({
+      id: plan.id,
+      network: plan.network,
+      limits: plan.limits,
+      starts: sandboxStarts(job),
+    }) ?? null;
+  // Awaited by `enterSandbox`, or by the cleanup when the job ends before it.
+  holds.reserved?.catch(() => {});
   const early = await checkoutJob({ deps, plan, record, jobName, attempt, log, git, stop, timings });
   if (early) return early;
   timings.lap('checkout');
@@ -224,12 +238,15 @@ async function enterSandbox(
   const { config, backend } = deps;
   const { dirs, cloneUrl, secrets } = plan;
   const { log, stop } = scope;
+  const reserved = holds.reserved ? await holds.reserved : undefined;
   const prepare = {
     id: plan.id,
     dirs,
     readOnly: [mirrorObjects(config.dataDir, cloneUrl), ...actionsReadOnly],
     network: plan.network,
     limits: plan.limits,
+    starts: sandboxStarts(plan.job),
+    ...(reserved ? { reserved } : {}),
   };
   log.system(backend.describe(prepare));
   const rt = (holds.runtime = await backend.prepare(prepare));

@@ -84,7 +84,9 @@ export async function createJobCgroup(
     return msg;
   };
   const mem = limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max';
-  const procs = limits.processes > 0 ? String(limits.processes) : 'max';
+  // Two more than the job's: the bubblewrap of the step that runs and the one waiting for the next step
+  // (a standby, see standby-sandbox.ts) are in the job's cgroups too.
+  const procs = limits.processes > 0 ? String(limits.processes + 2) : 'max';
   if (roots.version === 2) {
     const dir = join(roots.base, id);
     await mkdir(dir, { recursive: true });

@@ -7,6 +7,7 @@ import type {
   JobLimits,
   JobRuntime,
   PrepareOptions,
+  Reservation,
   StartOptions,
   StartedStep,
   StepExit,
@@ -24,7 +25,8 @@ import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { programPath } from './program-path.ts';
 import { networkSlots } from './network-slots.ts';
 import type { SlotNetwork } from './slot-network.ts';
-import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
+import { directSpawn, type SpawnFn, type Spawned } from '../../spawner/start-spawner.ts';
+import { startStandby, type Standby } from './standby-sandbox.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -44,6 +46,15 @@ export interface SandboxOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What `reserve` made for a job: its slot network, its cgroups, its first step's standby. */
+interface Early {
+  slot: SlotNetwork | null;
+  cgroup: JobCgroup | null;
+  standby: Promise<Standby | null>;
+  /** `prepare` took it over (or it was released). */
+  taken: boolean;
+}
+
 /**
  * Steps in Linux namespaces made by bubblewrap: the host's root read-only, the job's own checkout,
  * /tmp and $HOME, its own PID namespace (everything it starts ends with the step), its own network
@@ -59,6 +70,33 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
   const bwrap = programPath('bwrap', helper.env.PATH ?? '') ?? '/usr/bin/bwrap';
   const nsenter = programPath('nsenter', helper.env.PATH ?? '') ?? '/usr/bin/nsenter';
   const slots = networkSlots(helper);
+  const reservations = new WeakMap<Reservation, Early>();
+
+  /** A standby for the job's next step (null when it could not start: that step starts the plain way). */
+  const standbyFor = (slot: SlotNetwork | null, cgroup: JobCgroup | null, limits: JobLimits) =>
+    startStandby({
+      ...helper,
+      bwrap,
+      nsenter,
+      slot,
+      shell: stepRlimits(limits, cgroup !== null).shell,
+      place: cgroup ? (pid) => cgroup.add(pid) : null,
+    }).catch(() => null);
+
+  /** The job's slot network and cgroups side by side, then its first step's standby. */
+  const reserveJob = async (o: Pick<PrepareOptions, 'id' | 'network' | 'limits'>): Promise<Early> => {
+    const [slot, cgroup] = await Promise.allSettled([
+      o.network === 'default' ? slots.acquire() : null,
+      opts.cgroups ? createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null) : null,
+    ]);
+    if (slot.status === 'rejected') {
+      if (cgroup.status === 'fulfilled') await cgroup.value?.remove();
+      throw slot.reason as Error;
+    }
+    const cg = cgroup.status === 'fulfilled' ? cgroup.value : null;
+    return { slot: slot.value, cgroup: cg, standby: standbyFor(slot.value, cg, o.limits), taken: false };
+  };
+
   return {
     name: 'sandbox',
     isolated: true,
@@ -79,7 +117,25 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const net = { default: 'outbound only', none: 'none', host: 'the host’s (network: host)' }[o.network];
       return `pushci: runner: sandbox (network: ${net}; limits: ${lim.join(', ') || 'none'}${opts.cgroups ? '' : ', as rlimits'})`;
     },
+    async reserve(o) {
+      const early = await reserveJob(o);
+      const reservation: Reservation = {
+        async release() {
+          if (early.taken) return;
+          early.taken = true;
+          await (await early.standby)?.discard();
+          // Nothing ran in the slot: its standby never made a sandbox, and it has exited.
+          if (early.slot) slots.release(early.slot, true);
+          await early.cgroup?.remove();
+        },
+      };
+      reservations.set(reservation, early);
+      return reservation;
+    },
     async prepare(o: PrepareOptions): Promise<JobRuntime> {
+      const reserved = o.reserved ? reservations.get(o.reserved) : undefined;
+      const early = reserved && !reserved.taken ? reserved : await reserveJob(o);
+      early.taken = true;
       let resolvConf: string | null = null;
       if (o.network === 'default') {
         const text = resolvConfFor();
@@ -91,7 +147,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       await mkdir(shmDir(o.dirs), { recursive: true, mode: 0o700 });
       // Outbound-only steps (and services) run in the network of one of the worker's slots, walled off and
       // attached to slirp4netns once, not in one made per step.
-      let slot: SlotNetwork | null = o.network === 'default' ? await slots.acquire() : null;
+      let slot: SlotNetwork | null = early.slot;
       /** The inits of the PID namespaces of the steps started in `slot` (see `slotEmptied`). */
       let inits: Array<{ pid: number; ns: string | null }> = [];
       const base = bwrapArgs({
@@ -103,10 +159,11 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         resolvConf,
         slotNetwork: slot !== null,
       });
-      const cgroup: JobCgroup | null = opts.cgroups
-        ? await createJobCgroup(opts.cgroups, o.id, o.limits).catch(() => null)
-        : null;
+      const cgroup = early.cgroup;
       const limits = stepRlimits(o.limits, cgroup !== null);
+      /** The next step's bubblewrap, started ahead (see `Standby`); refilled while more starts are expected. */
+      let standby: Promise<Standby | null> | null = early.standby;
+      let starts = 0;
       const live = new Set<StartedStep>();
       let gateway: { socket: string; port: number } | null = null;
       // Services' ports: each appears on the loopback of every sandbox started after it.
@@ -161,12 +218,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         return true;
       };
 
-      /** One try at starting a step's sandbox; `ready` tells whether the step itself got to run. */
-      const launch = async (s: StartOptions) => {
-        const argv = stepCommand(
-          limits.prlimit.length > 0 ? ['prlimit', ...limits.prlimit, '--', ...s.argv] : s.argv,
-          limits.shell,
-        );
+      /**
+       * One try at starting a step's sandbox, in `ahead` when given (already in the job's cgroups); `ready`
+       * tells whether the step itself got to run.
+       */
+      const launch = async (s: StartOptions, ahead: Standby | null) => {
+        const command = limits.prlimit.length > 0 ? ['prlimit', ...limits.prlimit, '--', ...s.argv] : s.argv;
         const guard = o.network === 'default';
         if (slot && !slot.current()) {
           // Its holder or slirp4netns ended, or this machine gained an address its walls lack: the job goes
@@ -175,17 +232,27 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           slot = await slots.acquire();
           inits = [];
         }
-        const sandbox = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4', '--', ...argv];
+        const options = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4'];
         // bubblewrap entered into the slot's user and network namespaces makes the step's own (nested)
         // user namespace there: the step has the slot's network, and no capability over it.
         const inSlot = slot;
-        const child = await spawn(
-          inSlot ? nsenter : bwrap,
-          inSlot
-            ? ['-t', String(inSlot.pid), '-U', '-n', '--preserve-credentials', '--', bwrap, ...sandbox]
-            : sandbox,
-          { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
-        );
+        // A standby made in another slot (this one replaced since) is no use.
+        const placed = ahead !== null && ahead.slot === inSlot && ahead.go(options, s.env, command);
+        if (ahead && !placed) void ahead.discard();
+        const child: Spawned = placed
+          ? ahead.child
+          : await spawn(
+              inSlot ? nsenter : bwrap,
+              [
+                ...(inSlot
+                  ? ['-t', String(inSlot.pid), '-U', '-n', '--preserve-credentials', '--', bwrap]
+                  : []),
+                ...options,
+                '--',
+                ...stepCommand(command, limits.shell),
+              ],
+              { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
+            );
         const st = {
           child,
           pid: 0,
@@ -222,7 +289,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           // ports, if any, all side by side: the step waits on its block fd until every one is done.
           const [ns, moved, net, ...ports] = await Promise.allSettled([
             readlink(`/proc/${st.pid}/ns/pid`),
-            cgroup?.add(st.pid),
+            // A standby's sandbox was born in the job's cgroups.
+            placed ? null : cgroup?.add(st.pid),
             inSlot
               ? joinedSlot(inSlot, st.pid, s.gateway === true)
               : attachNetwork(
@@ -259,15 +327,28 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         return st;
       };
 
+      /** The standby for this start, if one is ready for it; the next one is started right away. */
+      const takeStandby = async (s: StartOptions) => {
+        // Taken before any wait: starts side by side (services) never share one.
+        const taken = standby;
+        standby = ++starts < (o.starts ?? 1) ? standbyFor(slot, cgroup, o.limits) : null;
+        const ready = taken ? await taken : null;
+        if (!ready) return null;
+        // A step fed on its standard input is started the plain way (a standby's stdin is /dev/null).
+        if (!s.stdin && (await ready.placed)) return ready;
+        void ready.discard();
+        return null;
+      };
+
       const start = async (s: StartOptions): Promise<StartedStep> => {
-        let st = await launch(s);
+        let st = await launch(s, await takeStandby(s));
         // bubblewrap now and then fails to set up the sandbox's loopback under load ("Failed
         // RTM_NEWADDR"); nothing of the step ran then, so starting again is safe.
         for (let tries = 1; tries < 3 && !(await st.ready); tries++) {
           await st.exit;
           st.child.stdout?.destroy();
           st.child.stderr?.destroy();
-          st = await launch(s);
+          st = await launch(s, null);
         }
         const { child, exit } = st;
         // Only now: a start that is retried must not have eaten the input.
@@ -349,7 +430,9 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         },
         async destroy() {
           disk?.stop();
-          await Promise.all([...live].map((s) => s.kill(0)));
+          const unused = standby;
+          standby = null;
+          await Promise.all([...[...live].map((s) => s.kill(0)), unused?.then((sb) => sb?.discard())]);
           for (const stop of serviceForwarders.splice(0)) stop();
           if (slot) slots.release(slot, await slotEmptied());
           slot = null;

@@ -10,8 +10,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mirrorPath } from '../../src/runner/checkout.ts';
@@ -20,6 +20,7 @@ import { githubPush, sendGithub } from '../helpers/payloads.ts';
 import { processesMatching, runDigits } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/receiver.ts';
 import type { BuildView } from '../../src/model.ts';
+import { hostAddresses, reachable, sentinel } from '../helpers/network-probes.ts';
 
 /*
  * Every attack of issue #15, run from inside real steps against a real `pushci serve` started the way the
@@ -71,32 +72,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-
-/** A TCP server that records the first line each client sends. */
-async function sentinel(host: string): Promise<{ server: Server; port: number; got: string[] }> {
-  const got: string[] = [];
-  const server = createServer((sock) => {
-    sock.setEncoding('utf8');
-    sock.once('data', (d: string) => got.push(d.trim()));
-    sock.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  return { server, port: (server.address() as { port: number }).port, got };
-}
-
-const reachable = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host, port, timeout: 4000 });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
-    s.once('error', () => resolve(false));
-  });
-
-const hostAddresses = () =>
-  Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a && a.family === 'IPv4' && !a.internal)
-    .map((a) => a!.address);
 
 /** The step library: `r NAME COMMAND` prints whether COMMAND (an attack) worked. */
 const LIB = String.raw`get() { printf '%s\n' "$CI_COMMIT_MESSAGE" | tr ' ' '\n' | sed -n "s/^$1=//p"; }

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Backend, JobDirs, JobRuntime, StartedStep } from '../../src/runner/backend.ts';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { hostAddresses, reachable, sentinel } from '../helpers/network-probes.ts';
 
 /*
  * Outbound-only jobs of one worker slot share one network, one job after another: nothing a job
@@ -57,32 +57,6 @@ r daemon "tcp 127.0.0.1 ${DAEMON}"
 
 const attacks = (text: string) =>
   Object.fromEntries([...text.matchAll(/ATTACK (\S+) (BLOCKED|SUCCEEDED)/g)].map((m) => [m[1]!, m[2]!]));
-
-/** A TCP server on this machine that records what each client sends. */
-async function sentinel(host: string): Promise<{ server: Server; port: number; got: string[] }> {
-  const got: string[] = [];
-  const server = createServer((sock) => {
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => got.push(d.trim()));
-    sock.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  return { server, port: (server.address() as { port: number }).port, got };
-}
-
-const hostAddresses = () =>
-  Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a && a.family === 'IPv4' && !a.internal)
-    .map((a) => a!.address);
-
-const reachable = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host, port, timeout: 4000 });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Starts `script` in a sandbox of `rt`; `output()` is everything it printed so far. */
 async function start(rt: JobRuntime, dirs: JobDirs, script: string, gateway = false) {

@@ -238,7 +238,8 @@ async function enterSandbox(
   const { config, backend } = deps;
   const { dirs, cloneUrl, secrets } = plan;
   const { log, stop } = scope;
-  const reserved = holds.reserved ? await holds.reserved : undefined;
+  // A reservation that failed (its slot network did not start) is tried again by `prepare`.
+  const reserved = holds.reserved ? await holds.reserved.catch(() => undefined) : undefined;
   const prepare = {
     id: plan.id,
     dirs,

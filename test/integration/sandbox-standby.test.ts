@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { JobDirs, JobLimits, NetworkMode } from '../../src/runner/backend.ts';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
@@ -119,7 +120,7 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
     });
   }
 
-  it('attack: a value with a NUL byte (which would split bubblewrap’s options) never reaches a standby', async () => {
+  it('attack: a value with a NUL byte (which would split bubblewrap’s options) fails the step before anything starts', async () => {
     const { backend, starts } = watchedBackend(cgroups);
     const dirs = jobDirs();
     const marker = join(mkdtempSync(join(tmpdir(), 'pushci-standby-host-')), 'host-only');
@@ -133,27 +134,70 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
       starts: 2,
     });
     try {
-      // Through a standby this would add `--bind <marker's folder> /mnt` to the sandbox's options.
+      // Sent as is, this would add `--bind <marker's folder> /mnt` to the sandbox's options.
       const injected = `x\0--bind\0${join(marker, '..')}\0/mnt`;
       const before = starts.length;
-      const bad = await step(rt, dirs, ['/bin/cat', '/mnt/host-only'], {
-        PATH: '/usr/bin:/bin',
-        EVIL: injected,
-      }).catch((e: Error) => ({ exitCode: null, out: e.message }));
-      assert.notEqual(bad.exitCode, 0);
-      assert.doesNotMatch(bad.out, /host secret/);
-      // Started the plain way, which refuses the value (as it always did): the standby was set aside.
-      assert.ok(
-        starts.slice(before).some((s) => !s.includes('--args')),
-        'a plain start was asked for that step',
+      await assert.rejects(
+        step(rt, dirs, ['/bin/cat', '/mnt/host-only'], { PATH: '/usr/bin:/bin', EVIL: injected }),
+        /the step cannot be started: the value of the environment variable EVIL holds a NUL byte/,
       );
-      // Control: the next step, with ordinary values, runs (from a standby again).
+      // Nothing was started for it but the next step's standby.
+      assert.ok(starts.slice(before).every((s) => s.includes('--args')));
+      // Control: the next step, with ordinary values, runs.
       const ok = await step(rt, dirs, ['/bin/sh', '-c', 'echo "fine $GOOD"'], {
         PATH: '/usr/bin:/bin',
         GOOD: 'yes',
       });
       assert.equal(ok.exitCode, 0, ok.out);
       assert.match(ok.out, /fine yes/);
+    } finally {
+      await rt.destroy();
+    }
+  });
+
+  it('attack: loader variables in a step’s environment never act in bubblewrap or nsenter (which run on this machine)', async () => {
+    const { backend, starts } = watchedBackend(cgroups);
+    const dirs = jobDirs();
+    // A folder on this machine's /tmp: inside a sandbox /tmp is the job's own, so only a program that
+    // runs outside one (bubblewrap, nsenter) could write the loader's debug output here.
+    const host = mkdtempSync(join(tmpdir(), 'pushci-ld-'));
+    const env = {
+      PATH: '/usr/bin:/bin',
+      LD_DEBUG: 'files',
+      LD_DEBUG_OUTPUT: join(host, 'ld'),
+      LD_PRELOAD: join(host, 'missing.so'),
+    };
+    const rt = await backend.prepare({
+      id: `standby-ld-${process.pid}-${Date.now()}`,
+      dirs,
+      readOnly: [],
+      network: 'default',
+      limits: LIMITS,
+      starts: 1,
+    });
+    try {
+      // The first from a standby, the second (more than `starts`) and the third (fed on stdin) from ones
+      // made on the spot.
+      for (let i = 0; i < 3; i++) {
+        const before = starts.length;
+        const lines: string[] = [];
+        const started = await rt.start({
+          argv: ['/bin/sh', '-c', 'echo "output to $LD_DEBUG_OUTPUT"'],
+          cwd: dirs.src,
+          env,
+          ...(i === 2 ? { stdin: Readable.from(['input']) } : {}),
+        });
+        started.stdout.on('data', (d: Buffer) => lines.push(d.toString()));
+        const r = await started.exit;
+        await started.kill(0);
+        // Control: the variables reach the step itself.
+        assert.equal(r.exitCode, 0);
+        assert.match(lines.join(''), new RegExp(`output to ${join(host, 'ld')}`));
+        if (i > 0) assert.ok(starts.length > before, 'a bubblewrap was started on the spot for it');
+        for (const s of starts)
+          assert.ok(!s.some((a) => a.includes('LD_')), 'no loader variable on a command line');
+      }
+      assert.deepEqual(readdirSync(host), [], 'no program outside the sandboxes wrote the loader’s output');
     } finally {
       await rt.destroy();
     }

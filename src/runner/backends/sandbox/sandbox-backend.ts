@@ -16,7 +16,7 @@ import { formatBytes } from '../../../format-bytes.ts';
 import { createJobCgroup, sweepCgroups, type CgroupRoots, type JobCgroup } from './cgroups.ts';
 import { watchDisk } from './disk-watcher.ts';
 import { bwrapArgs, homeInside, shmDir } from './mounts.ts';
-import { blockedDestinations, stepCommand } from './network.ts';
+import { blockedDestinations } from './network.ts';
 import { namespaceMembers, processRunning, signalPid } from './pid-namespace.ts';
 import { readBwrapInfo } from './bwrap-info.ts';
 import { resolvConfFor } from './resolv-conf.ts';
@@ -25,8 +25,8 @@ import { effectiveLimits, stepRlimits } from './step-rlimits.ts';
 import { programPath } from './program-path.ts';
 import { networkSlots } from './network-slots.ts';
 import type { SlotNetwork } from './slot-network.ts';
-import { directSpawn, type SpawnFn, type Spawned } from '../../spawner/start-spawner.ts';
-import { startStandby, type Standby } from './standby-sandbox.ts';
+import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
+import { standbyArgs, startStandby, type Standby } from './standby-sandbox.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -72,16 +72,19 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
   const slots = networkSlots(helper);
   const reservations = new WeakMap<Reservation, Early>();
 
-  /** A standby for the job's next step (null when it could not start: that step starts the plain way). */
+  /** How a job's sandboxes are started (see `Standby`): in `slot`, moved into `cgroup`, with its limits. */
+  const standbyOptions = (slot: SlotNetwork | null, cgroup: JobCgroup | null, limits: JobLimits) => ({
+    ...helper,
+    bwrap,
+    nsenter,
+    slot,
+    shell: stepRlimits(limits, cgroup !== null).shell,
+    place: cgroup ? (pid: number) => cgroup.add(pid) : null,
+  });
+
+  /** A standby for the job's next step (null when it could not start: that step gets one on the spot). */
   const standbyFor = (slot: SlotNetwork | null, cgroup: JobCgroup | null, limits: JobLimits) =>
-    startStandby({
-      ...helper,
-      bwrap,
-      nsenter,
-      slot,
-      shell: stepRlimits(limits, cgroup !== null).shell,
-      place: cgroup ? (pid) => cgroup.add(pid) : null,
-    }).catch(() => null);
+    startStandby(standbyOptions(slot, cgroup, limits)).catch(() => null);
 
   /** The job's slot network and cgroups side by side, then its first step's standby. */
   const reserveJob = async (o: Pick<PrepareOptions, 'id' | 'network' | 'limits'>): Promise<Early> => {
@@ -95,6 +98,13 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
     }
     const cg = cgroup.status === 'fulfilled' ? cgroup.value : null;
     return { slot: slot.value, cgroup: cg, standby: standbyFor(slot.value, cg, o.limits), taken: false };
+  };
+
+  /** Gives back what `reserveJob` made (its standby ended first); `reusable`: nothing ran in the slot. */
+  const releaseEarly = async (early: Early, reusable: boolean) => {
+    await (await early.standby)?.discard();
+    if (early.slot) slots.release(early.slot, reusable);
+    await early.cgroup?.remove();
   };
 
   return {
@@ -123,10 +133,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         async release() {
           if (early.taken) return;
           early.taken = true;
-          await (await early.standby)?.discard();
           // Nothing ran in the slot: its standby never made a sandbox, and it has exited.
-          if (early.slot) slots.release(early.slot, true);
-          await early.cgroup?.remove();
+          await releaseEarly(early, true);
         },
       };
       reservations.set(reservation, early);
@@ -137,14 +145,20 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       const early = reserved && !reserved.taken ? reserved : await reserveJob(o);
       early.taken = true;
       let resolvConf: string | null = null;
-      if (o.network === 'default') {
-        const text = resolvConfFor();
-        if (text) {
-          resolvConf = join(o.dirs.scripts, 'resolv.conf');
-          await writeFile(resolvConf, text, { mode: 0o644 });
+      try {
+        if (o.network === 'default') {
+          const text = resolvConfFor();
+          if (text) {
+            resolvConf = join(o.dirs.scripts, 'resolv.conf');
+            await writeFile(resolvConf, text, { mode: 0o644 });
+          }
         }
+        await mkdir(shmDir(o.dirs), { recursive: true, mode: 0o700 });
+      } catch (e) {
+        // No runtime to destroy them: what the reservation made goes now.
+        await releaseEarly(early, true);
+        throw e;
       }
-      await mkdir(shmDir(o.dirs), { recursive: true, mode: 0o700 });
       // Outbound-only steps (and services) run in the network of one of the worker's slots, walled off and
       // attached to slirp4netns once, not in one made per step.
       let slot: SlotNetwork | null = early.slot;
@@ -164,6 +178,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       /** The next step's bubblewrap, started ahead (see `Standby`); refilled while more starts are expected. */
       let standby: Promise<Standby | null> | null = early.standby;
       let starts = 0;
+      /** Standbys being ended unused; the slot is given back only once they have. */
+      const dropping = new Set<Promise<void>>();
+      const dropStandby = (sb: Standby) => {
+        const done: Promise<void> = sb.discard().finally(() => dropping.delete(done));
+        dropping.add(done);
+      };
       const live = new Set<StartedStep>();
       let gateway: { socket: string; port: number } | null = null;
       // Services' ports: each appears on the loopback of every sandbox started after it.
@@ -233,26 +253,33 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           inits = [];
         }
         const options = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4'];
+        // Refused before anything starts: no start of this step could send them.
+        const sent = standbyArgs(options, s.env, command);
+        if ('problem' in sent) {
+          if (ahead) dropStandby(ahead);
+          throw new Error(`the step cannot be started: ${sent.problem}`);
+        }
         // bubblewrap entered into the slot's user and network namespaces makes the step's own (nested)
         // user namespace there: the step has the slot's network, and no capability over it.
         const inSlot = slot;
-        // A standby made in another slot (this one replaced since) is no use.
-        const placed = ahead !== null && ahead.slot === inSlot && ahead.go(options, s.env, command);
-        if (ahead && !placed) void ahead.discard();
-        const child: Spawned = placed
-          ? ahead.child
-          : await spawn(
-              inSlot ? nsenter : bwrap,
-              [
-                ...(inSlot
-                  ? ['-t', String(inSlot.pid), '-U', '-n', '--preserve-credentials', '--', bwrap]
-                  : []),
-                ...options,
-                '--',
-                ...stepCommand(command, limits.shell),
-              ],
-              { env: s.env, stdio: [s.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] },
-            );
+        let sb = ahead;
+        // One made in another slot (this one replaced since), or without the stdin this step is fed on, is
+        // no use; neither is one that ended.
+        if (sb && (sb.slot !== inSlot || sb.stdin !== Boolean(s.stdin) || !sb.send(sent.args))) {
+          dropStandby(sb);
+          sb = null;
+        }
+        if (!sb) {
+          sb = await startStandby({ ...standbyOptions(inSlot, cgroup, o.limits), stdin: Boolean(s.stdin) });
+          const moved = await sb.placed;
+          // Never a step outside its job's limits (a bubblewrap that ended already is retried below).
+          if (moved && !sb.ended) {
+            await sb.discard();
+            throw moved;
+          }
+          sb.send(sent.args);
+        }
+        const child = sb.child;
         const st = {
           child,
           pid: 0,
@@ -283,14 +310,12 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         try {
           if (!child.stdio[3]) throw new Error('bubblewrap did not start');
           st.pid = await readBwrapInfo(child.stdio[3]);
-          // The move into the job's cgroup (the kernel's migration takes 5 to 40 ms), the network, its
-          // walls and the gateway's forwarder (for a step given the gateway's URL only: socat is the
-          // costliest program of a step's start) from one helper (attachNetwork), and the services'
-          // ports, if any, all side by side: the step waits on its block fd until every one is done.
-          const [ns, moved, net, ...ports] = await Promise.allSettled([
+          // The network, its walls and the gateway's forwarder (for a step given the gateway's URL only:
+          // socat is the costliest program of a step's start) from one helper (attachNetwork), and the
+          // services' ports, if any, all side by side: the step waits on its block fd until every one is
+          // done. (The sandbox was born in the job's cgroups: its bubblewrap was moved there first.)
+          const [ns, net, ...ports] = await Promise.allSettled([
             readlink(`/proc/${st.pid}/ns/pid`),
-            // A standby's sandbox was born in the job's cgroups.
-            placed ? null : cgroup?.add(st.pid),
             inSlot
               ? joinedSlot(inSlot, st.pid, s.gateway === true)
               : attachNetwork(
@@ -307,8 +332,6 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             for (const f of ports) if (f.status === 'fulfilled') f.value();
           };
           if (st.exited) st.stopNetwork();
-          // Never a step outside its job's limits.
-          if (moved.status === 'rejected') throw moved.reason as Error;
           if (net.status === 'rejected') throw net.reason as Error;
           // A step that cannot reach the job's services would fail for a reason it cannot see.
           for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
@@ -328,20 +351,21 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       };
 
       /** The standby for this start, if one is ready for it; the next one is started right away. */
-      const takeStandby = async (s: StartOptions) => {
+      const takeStandby = async () => {
         // Taken before any wait: starts side by side (services) never share one.
         const taken = standby;
         standby = ++starts < (o.starts ?? 1) ? standbyFor(slot, cgroup, o.limits) : null;
         const ready = taken ? await taken : null;
         if (!ready) return null;
-        // A step fed on its standard input is started the plain way (a standby's stdin is /dev/null).
-        if (!s.stdin && (await ready.placed)) return ready;
-        void ready.discard();
+        // One that could not be moved is dropped: the step's own start moves another, or says why not.
+        const moved = await ready.placed;
+        if (moved === null) return ready;
+        dropStandby(ready);
         return null;
       };
 
       const start = async (s: StartOptions): Promise<StartedStep> => {
-        let st = await launch(s, await takeStandby(s));
+        let st = await launch(s, await takeStandby());
         // bubblewrap now and then fails to set up the sandbox's loopback under load ("Failed
         // RTM_NEWADDR"); nothing of the step ran then, so starting again is safe.
         for (let tries = 1; tries < 3 && !(await st.ready); tries++) {
@@ -433,6 +457,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           const unused = standby;
           standby = null;
           await Promise.all([...[...live].map((s) => s.kill(0)), unused?.then((sb) => sb?.discard())]);
+          await Promise.all(dropping);
           for (const stop of serviceForwarders.splice(0)) stop();
           if (slot) slots.release(slot, await slotEmptied());
           slot = null;

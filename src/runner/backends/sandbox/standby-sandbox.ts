@@ -3,35 +3,60 @@ import type { SpawnFn, Spawned } from '../../spawner/start-spawner.ts';
 import { stepCommand, type ShellLimits } from './network.ts';
 import type { SlotNetwork } from './slot-network.ts';
 
-/** bubblewrap's descriptors: no stdin, stdout, stderr, info (3), block (4), ready (5), arguments (6). */
-const STDIO: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'];
+/** bubblewrap's descriptors: stdin (a pipe or none), stdout, stderr, info (3), block (4), ready (5), arguments (6). */
+const stdio = (stdin: boolean): Array<'pipe' | 'ignore'> => [
+  stdin ? 'pipe' : 'ignore',
+  'pipe',
+  'pipe',
+  'pipe',
+  'pipe',
+  'pipe',
+  'pipe',
+];
 const ARGS_FD = '6';
+
+/**
+ * bubblewrap 0.8 refuses to start with more than 9,000 arguments, those read from `--args` included;
+ * its own command line takes about 20.
+ */
+const MAX_ARGS = 8900;
 
 /** Names of the variables the step's command travels in (the step never sees them: see `standbyCommand`). */
 const ARGC = 'PUSHCI_STANDBY_ARGC';
 const ARG = 'PUSHCI_STANDBY_ARG_';
 
 /**
- * A step's bubblewrap started before its step is known (while the job's checkout runs, or while the
- * step before it runs). It waits reading its options from a pipe (`--args`), and meanwhile is moved into
- * the job's cgroups, so the sandbox it makes is born in them. Moving a process between cgroups waits for
- * an RCU grace period of the kernel (1 to 20 ms here, most of a trivial step's start); a standby takes
- * that wait off the step's start.
+ * A step's bubblewrap started before its step is known. It waits reading its options from a pipe
+ * (`--args`), and meanwhile is moved into the job's cgroups, so the sandbox it makes is born in them.
+ * Every sandbox starts this way: most from a standby made ahead (while the job's checkout runs, or while
+ * the step before runs), which takes the move off the step's start (it waits for an RCU grace period of
+ * the kernel, 1 to 20 ms here, most of a trivial step's start); the others from one made on the spot.
+ *
+ * bubblewrap and nsenter run as the worker's user on this machine, so they are given nothing of the
+ * step's environment (only the helpers' PATH): a step's `LD_PRELOAD` or `LD_DEBUG_OUTPUT` would act in
+ * them, outside any sandbox. The step's environment reaches its sandbox as `--setenv` options on the
+ * pipe, never on a command line (which every user of the machine can read in /proc).
  */
 export interface Standby {
   /** bubblewrap; `stdio[3..5]` are the info, block and ready descriptors of `stepCommand`'s sandbox. */
   readonly child: Spawned;
   /** The slot network it was started in (null: none, or not in one). */
   readonly slot: SlotNetwork | null;
-  /** True once it is in the job's cgroups (at once without cgroups); false when it cannot be used. */
-  readonly placed: Promise<boolean>;
+  /** Null once it is in the job's cgroups (at once without cgroups), or the move's error. */
+  readonly placed: Promise<Error | null>;
+  /** It has ended (it never started, or it was killed). */
+  readonly ended: boolean;
+  /** It was started with a pipe for the step's standard input. */
+  readonly stdin: boolean;
   /**
-   * Starts the sandbox: bubblewrap's `options` (mounts, `--chdir`, `--info-fd`, `--block-fd`), then the
-   * step's whole environment and its command. False (nothing sent, nothing started: use a plain start)
-   * when one of them cannot travel as bubblewrap's NUL-separated arguments, or it was used already.
+   * Starts the sandbox with `args` (`standbyArgs`). False (nothing sent) when it has ended or was used
+   * already: start another.
    */
-  go(options: string[], env: Record<string, string>, argv: string[]): boolean;
-  /** Ends it unused; resolves once it has exited. */
+  send(args: string[]): boolean;
+  /**
+   * Ends it unused; resolves once it has exited. Its pipes are closed too, so even a bubblewrap whose
+   * spawner died (and which nobody can signal any more) reads the end of its options and exits.
+   */
   discard(): Promise<void>;
 }
 
@@ -56,20 +81,35 @@ export function standbyCommand(limits: ShellLimits): string[] {
   return [sh!, c!, guard + run, name!];
 }
 
-/** bubblewrap's arguments carrying `env` (all of it) and the step's `argv`; null when one cannot travel. */
-export function standbyArgs(options: string[], env: Record<string, string>, argv: string[]): string[] | null {
+/**
+ * bubblewrap's arguments carrying `options`, `env` (all of it) and the step's `argv`, or why they cannot
+ * be sent: a NUL byte anywhere would split an argument (and could add options of the step's choosing),
+ * a name that is empty or holds '=' is no variable, and bubblewrap takes at most MAX_ARGS of them.
+ */
+export function standbyArgs(
+  options: string[],
+  env: Record<string, string>,
+  argv: string[],
+): { args: string[] } | { problem: string } {
+  const nul = (x: string) => x.includes('\0');
+  if (options.some(nul)) return { problem: 'a path of the job holds a NUL byte' };
   const out = [...options, '--clearenv'];
   for (const [k, v] of Object.entries(env)) {
-    // As execve would take them: a name is never empty or holds '='; NUL ends a value early there and
-    // would split an argument here. Such a step is started the plain way, which refuses it as before.
-    if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) return null;
+    if (k === '' || k.includes('=') || nul(k))
+      return { problem: `${JSON.stringify(k)} is not a valid name for an environment variable` };
+    if (nul(v)) return { problem: `the value of the environment variable ${k} holds a NUL byte` };
+    // The wrapper's own names (pushci's, never a step's).
     if (k === ARGC || k.startsWith(ARG) || k === 'PUSHCI_STANDBY_I') continue;
     out.push('--setenv', k, v);
   }
-  for (const a of argv) if (a.includes('\0')) return null;
+  if (argv.some(nul)) return { problem: "the step's command holds a NUL byte" };
   out.push('--setenv', ARGC, String(argv.length));
   argv.forEach((a, i) => out.push('--setenv', `${ARG}${i}`, a));
-  return out;
+  if (out.length > MAX_ARGS)
+    return {
+      problem: `the step's environment holds ${Object.keys(env).length} variables; a sandboxed step can be started with about ${Math.floor((MAX_ARGS - options.length - 3 * argv.length) / 3)} at most`,
+    };
+  return { args: out };
 }
 
 /**
@@ -84,6 +124,8 @@ export async function startStandby(o: {
   slot: SlotNetwork | null;
   shell: ShellLimits;
   place: ((pid: number) => Promise<void>) | null;
+  /** A pipe for the step's standard input (default: none). */
+  stdin?: boolean;
 }): Promise<Standby> {
   const command = ['--args', ARGS_FD, '--', ...standbyCommand(o.shell)];
   const child = await o.spawn(
@@ -91,7 +133,7 @@ export async function startStandby(o: {
     o.slot
       ? ['-t', String(o.slot.pid), '-U', '-n', '--preserve-credentials', '--', o.bwrap, ...command]
       : command,
-    { env: o.env, stdio: STDIO },
+    { env: o.env, stdio: stdio(o.stdin ?? false) },
   );
   let exited = false;
   let used = false;
@@ -103,26 +145,39 @@ export async function startStandby(o: {
   // The extra descriptors are socket pairs; bubblewrap closing its ends must not be an error here.
   for (const fd of child.stdio.slice(3)) fd?.on('error', () => {});
   const args = child.stdio[6] as Writable | null;
-  const placed =
-    child.pid > 0 && args
-      ? (o.place ? o.place(child.pid) : Promise.resolve()).then(
-          () => !exited,
-          () => false,
+  const placed: Promise<Error | null> =
+    child.pid > 0 && args && o.place
+      ? o.place(child.pid).then(
+          () => null,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
         )
-      : Promise.resolve(false);
+      : Promise.resolve(null);
+  const close = () => {
+    for (const fd of child.stdio) fd?.destroy();
+  };
+  // A spawner that died reports its programs ended, but a bubblewrap still waiting for its options is
+  // nobody's child to kill: the end of its options pipe makes it exit (it runs nothing: see standbyCommand).
+  void exit.then(() => {
+    if (!used) close();
+  });
   return {
     child,
     slot: o.slot,
+    stdin: o.stdin ?? false,
     placed,
-    go(options, env, argv) {
-      const all = standbyArgs(options, env, argv);
-      if (!all || !args || exited || used) return false;
+    get ended() {
+      return exited || child.pid === 0;
+    },
+    send(all) {
+      if (!args || exited || used) return false;
       used = true;
       args.end(`${all.join('\0')}\0`);
       return true;
     },
     async discard() {
+      used = true;
       child.kill('SIGKILL');
+      close();
       await exit;
     },
   };

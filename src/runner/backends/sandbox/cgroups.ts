@@ -84,8 +84,9 @@ export async function createJobCgroup(
     return msg;
   };
   const mem = limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max';
-  // Two more than the job's: the bubblewrap of the step that runs and the one waiting for the next step
-  // (a standby, see standby-sandbox.ts) are in the job's cgroups too.
+  // Two more than the job's: every sandbox's bubblewrap is in the job's cgroups too (see
+  // standby-sandbox.ts), that of the step that runs and that of the one waiting for the next step. A
+  // running service's bubblewrap takes one of the job's; the last step, with none waiting, gets one more.
   const procs = limits.processes > 0 ? String(limits.processes + 2) : 'max';
   if (roots.version === 2) {
     const dir = join(roots.base, id);

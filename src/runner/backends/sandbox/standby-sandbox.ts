@@ -61,10 +61,10 @@ export interface Standby {
 }
 
 /**
- * The standby's command, fixed when it starts: a check that `go` sent the command, the step's shell
- * limits and ready report of
- * `stepCommand`, then the step's own command, taken from the variables `go` sets (values as data: the
- * `eval` only ever sees the template and a number of its own), which are unset before it runs.
+ * The standby's command, fixed when it starts: a check that `send` sent the step's command, the step's
+ * shell limits and ready report of `stepCommand`, then the step's own command, taken from the variables
+ * `standbyArgs` sets (values as data: the `eval` only ever sees the template and a number of its own),
+ * which are unset before it runs.
  */
 export function standbyCommand(limits: ShellLimits): string[] {
   const [sh, c, script, name] = stepCommand([], limits);
@@ -75,7 +75,7 @@ export function standbyCommand(limits: ShellLimits): string[] {
     `PUSHCI_STANDBY_I=$((PUSHCI_STANDBY_I + 1)); done; unset PUSHCI_STANDBY_I ${ARGC}; `;
   const run = script!.replace(/exec "\$@"$/, `${assemble}exec "$@"`);
   if (run === script) throw new Error('stepCommand no longer ends with exec "$@"');
-  // Nothing at all without the command `go` sends: a standby whose worker died before sending it reads
+  // Nothing at all without the command `send` sends: a standby whose worker died before sending it reads
   // an empty option list, and bubblewrap then runs this wrapper with none of the sandbox's options.
   const guard = `case "$${ARGC}" in ''|*[!0-9]*) exit 125;; esac; `;
   return [sh!, c!, guard + run, name!];

@@ -8,7 +8,8 @@ import type { JobDirs, JobLimits, NetworkMode } from '../../src/runner/backend.t
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
 import { findCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
-import { directSpawn, type SpawnFn } from '../../src/runner/spawner/start-spawner.ts';
+import { directSpawn, startSpawner, type SpawnFn } from '../../src/runner/spawner/start-spawner.ts';
+import { startStandby } from '../../src/runner/backends/sandbox/standby-sandbox.ts';
 import { runStep } from '../../src/runner/run-step.ts';
 
 const LIMITS: JobLimits = { processes: 100, memoryBytes: 256 * 1024 * 1024, diskBytes: 0, openFiles: 256 };
@@ -137,10 +138,17 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
       // Sent as is, this would add `--bind <marker's folder> /mnt` to the sandbox's options.
       const injected = `x\0--bind\0${join(marker, '..')}\0/mnt`;
       const before = starts.length;
-      await assert.rejects(
-        step(rt, dirs, ['/bin/cat', '/mnt/host-only'], { PATH: '/usr/bin:/bin', EVIL: injected }),
+      const bad = await step(rt, dirs, ['/bin/cat', '/mnt/host-only'], {
+        PATH: '/usr/bin:/bin',
+        EVIL: injected,
+      });
+      // It fails as a program that cannot be run does (the job goes on to `if: always()` steps), saying why.
+      assert.equal(bad.exitCode, 127);
+      assert.match(
+        bad.out,
         /the step cannot be started: the value of the environment variable EVIL holds a NUL byte/,
       );
+      assert.doesNotMatch(bad.out, /host secret/);
       // Nothing was started for it but the next step's standby.
       assert.ok(starts.slice(before).every((s) => s.includes('--args')));
       // Control: the next step, with ordinary values, runs.
@@ -201,6 +209,43 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
     } finally {
       await rt.destroy();
     }
+  });
+
+  it('standbys ended unused through the spawner leave no process behind, however the kill lands', async () => {
+    // The spawner's kill lands a moment after the call: a standby must stop on its own before it makes
+    // anything (a closed options pipe alone let bubblewrap go on and fork a process nobody released).
+    const spawn = startSpawner({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin' });
+    const tag = 4093; // an open-files limit no other test uses: it marks these standbys' command lines
+    try {
+      for (let i = 0; i < 100; i++) {
+        const sb = await startStandby({
+          spawn,
+          env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+          bwrap: '/usr/bin/bwrap',
+          nsenter: '/usr/bin/nsenter',
+          slot: null,
+          shell: { nofile: tag },
+          place: null,
+        });
+        // Ended at once, or after bubblewrap had a moment with its pipe.
+        if (i % 2 === 1) await new Promise((r) => setTimeout(r, i % 7));
+        await sb.discard();
+      }
+    } finally {
+      spawn.close();
+    }
+    const ours = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`ulimit -n ${tag}`);
+          } catch {
+            return false;
+          }
+        });
+    for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ours(), [], 'no standby is left');
   });
 
   it('a job that ends before its first step leaves nothing: the reserved standby ends and its cgroup goes', async () => {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type {
   Backend,
   JobLimits,
@@ -45,6 +45,17 @@ export interface SandboxOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A step that could not be started: exit 127, as for a program that cannot be run, and why on its stderr. */
+function refusedStep(reason: string): StartedStep {
+  return {
+    stdout: Readable.from([]),
+    stderr: Readable.from([Buffer.from(`${reason}\n`)]),
+    exit: Promise.resolve({ exitCode: 127, signal: null }),
+    kill: () => Promise.resolve(),
+    limitHit: () => Promise.resolve(null),
+  };
+}
 
 /** What `reserve` made for a job: its slot network, its cgroups, its first step's standby. */
 interface Early {
@@ -242,8 +253,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
        * One try at starting a step's sandbox, in `ahead` when given (already in the job's cgroups); `ready`
        * tells whether the step itself got to run.
        */
-      const launch = async (s: StartOptions, ahead: Standby | null) => {
-        const command = limits.prlimit.length > 0 ? ['prlimit', ...limits.prlimit, '--', ...s.argv] : s.argv;
+      const launch = async (s: StartOptions, args: string[], ahead: Standby | null) => {
         const guard = o.network === 'default';
         if (slot && !slot.current()) {
           // Its holder or slirp4netns ended, or this machine gained an address its walls lack: the job goes
@@ -252,20 +262,13 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           slot = await slots.acquire();
           inits = [];
         }
-        const options = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4'];
-        // Refused before anything starts: no start of this step could send them.
-        const sent = standbyArgs(options, s.env, command);
-        if ('problem' in sent) {
-          if (ahead) dropStandby(ahead);
-          throw new Error(`the step cannot be started: ${sent.problem}`);
-        }
         // bubblewrap entered into the slot's user and network namespaces makes the step's own (nested)
         // user namespace there: the step has the slot's network, and no capability over it.
         const inSlot = slot;
         let sb = ahead;
         // One made in another slot (this one replaced since), or without the stdin this step is fed on, is
         // no use; neither is one that ended.
-        if (sb && (sb.slot !== inSlot || sb.stdin !== Boolean(s.stdin) || !sb.send(sent.args))) {
+        if (sb && (sb.slot !== inSlot || sb.stdin !== Boolean(s.stdin) || !sb.send(args))) {
           dropStandby(sb);
           sb = null;
         }
@@ -277,7 +280,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
             await sb.discard();
             throw moved;
           }
-          sb.send(sent.args);
+          sb.send(args);
         }
         const child = sb.child;
         const st = {
@@ -365,14 +368,24 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       };
 
       const start = async (s: StartOptions): Promise<StartedStep> => {
-        let st = await launch(s, await takeStandby());
+        const command = limits.prlimit.length > 0 ? ['prlimit', ...limits.prlimit, '--', ...s.argv] : s.argv;
+        const options = [...base, '--chdir', s.cwd, '--info-fd', '3', '--block-fd', '4'];
+        const sent = standbyArgs(options, s.env, command);
+        const ahead = await takeStandby();
+        if ('problem' in sent) {
+          // No start of this step could send them: it fails as a program that cannot be run would.
+          if (ahead) dropStandby(ahead);
+          s.stdin?.resume();
+          return refusedStep(`pushci: the step cannot be started: ${sent.problem}`);
+        }
+        let st = await launch(s, sent.args, ahead);
         // bubblewrap now and then fails to set up the sandbox's loopback under load ("Failed
         // RTM_NEWADDR"); nothing of the step ran then, so starting again is safe.
         for (let tries = 1; tries < 3 && !(await st.ready); tries++) {
           await st.exit;
           st.child.stdout?.destroy();
           st.child.stderr?.destroy();
-          st = await launch(s, null);
+          st = await launch(s, sent.args, null);
         }
         const { child, exit } = st;
         // Only now: a start that is retried must not have eaten the input.

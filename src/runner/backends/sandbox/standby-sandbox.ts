@@ -54,8 +54,8 @@ export interface Standby {
    */
   send(args: string[]): boolean;
   /**
-   * Ends it unused; resolves once it has exited. Its pipes are closed too, so even a bubblewrap whose
-   * spawner died (and which nobody can signal any more) reads the end of its options and exits.
+   * Ends it unused; resolves once it has exited. It is sent an option it refuses too, so even a
+   * bubblewrap whose spawner died (and which nobody can signal any more) exits before making anything.
    */
   discard(): Promise<void>;
 }
@@ -152,13 +152,25 @@ export async function startStandby(o: {
           (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
         )
       : Promise.resolve(null);
+  /**
+   * Tells a bubblewrap still waiting for its options to give up: an option it does not know stops it
+   * while it reads them, before it makes anything. (Only closing the pipe would hand it an empty list,
+   * which it goes on with: a kill landing just after it then forked leaves that process waiting forever,
+   * in the job's cgroups and the slot's namespaces.)
+   */
+  const refuse = () => {
+    if (args && !args.writableEnded) args.end('--pushci-standby-discarded\0');
+  };
   const close = () => {
-    for (const fd of child.stdio) fd?.destroy();
+    for (const fd of child.stdio) if (fd !== args) fd?.destroy();
   };
   // A spawner that died reports its programs ended, but a bubblewrap still waiting for its options is
-  // nobody's child to kill: the end of its options pipe makes it exit (it runs nothing: see standbyCommand).
+  // nobody's child to kill: only its options pipe reaches it.
   void exit.then(() => {
-    if (!used) close();
+    if (!used) {
+      refuse();
+      close();
+    }
   });
   return {
     child,
@@ -175,10 +187,11 @@ export async function startStandby(o: {
       return true;
     },
     async discard() {
+      if (!used) refuse();
       used = true;
       child.kill('SIGKILL');
-      close();
       await exit;
+      close();
     },
   };
 }

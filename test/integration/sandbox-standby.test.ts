@@ -227,8 +227,10 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
           shell: { nofile: tag },
           place: null,
         });
-        // Ended at once, or after bubblewrap had a moment with its pipe.
+        // Ended at once, or after bubblewrap had a moment with its pipe; or its pipe closed first with
+        // nothing sent (as when its worker dies), and then killed.
         if (i % 2 === 1) await new Promise((r) => setTimeout(r, i % 7));
+        if (i % 3 === 2) sb.child.stdio[6]?.destroy();
         await sb.discard();
       }
     } finally {

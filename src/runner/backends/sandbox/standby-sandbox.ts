@@ -16,6 +16,16 @@ const stdio = (stdin: boolean): Array<'pipe' | 'ignore'> => [
 const ARGS_FD = '6';
 
 /**
+ * The standby's command line takes `--perms` before `--args`, and the options sent start with the one
+ * option that uses it up (a folder made in the sandbox's root before the host's root covers it): an
+ * options list that never came (its worker died, the pipe closed) leaves `--perms` unused, and
+ * bubblewrap stops there, before it makes anything. Without it, bubblewrap went on with no options, and
+ * a kill landing just after it forked left that process waiting forever in the job's cgroups.
+ */
+const NEEDS_OPTIONS = ['--perms', '0700'];
+const FIRST_OPTION = ['--dir', '/tmp'];
+
+/**
  * bubblewrap 0.8 refuses to start with more than 9,000 arguments, those read from `--args` included;
  * its own command line takes about 20.
  */
@@ -93,7 +103,7 @@ export function standbyArgs(
 ): { args: string[] } | { problem: string } {
   const nul = (x: string) => x.includes('\0');
   if (options.some(nul)) return { problem: 'a path of the job holds a NUL byte' };
-  const out = [...options, '--clearenv'];
+  const out = [...FIRST_OPTION, ...options, '--clearenv'];
   for (const [k, v] of Object.entries(env)) {
     if (k === '' || k.includes('=') || nul(k))
       return { problem: `${JSON.stringify(k)} is not a valid name for an environment variable` };
@@ -127,7 +137,7 @@ export async function startStandby(o: {
   /** A pipe for the step's standard input (default: none). */
   stdin?: boolean;
 }): Promise<Standby> {
-  const command = ['--args', ARGS_FD, '--', ...standbyCommand(o.shell)];
+  const command = [...NEEDS_OPTIONS, '--args', ARGS_FD, '--', ...standbyCommand(o.shell)];
   const child = await o.spawn(
     o.slot ? o.nsenter : o.bwrap,
     o.slot
@@ -154,9 +164,7 @@ export async function startStandby(o: {
       : Promise.resolve(null);
   /**
    * Tells a bubblewrap still waiting for its options to give up: an option it does not know stops it
-   * while it reads them, before it makes anything. (Only closing the pipe would hand it an empty list,
-   * which it goes on with: a kill landing just after it then forked leaves that process waiting forever,
-   * in the job's cgroups and the slot's namespaces.)
+   * while it reads them, before it makes anything (as the end of the pipe alone does: NEEDS_OPTIONS).
    */
   const refuse = () => {
     if (args && !args.writableEnded) args.end('--pushci-standby-discarded\0');

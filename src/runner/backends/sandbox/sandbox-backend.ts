@@ -341,7 +341,7 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           block.end('go');
         } catch (e) {
           // The sandbox's first process already ended: bubblewrap gave up setting it up by itself (it
-          // exits right after; the cgroup move or the network saw the process go).
+          // exits right after; the network saw the process go).
           const gone = st.exited || (st.pid > 0 && !processRunning(st.pid));
           child.kill('SIGKILL');
           if (st.pid && !st.exited) signalPid(st.pid, 'SIGKILL');

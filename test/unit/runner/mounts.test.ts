@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bwrapArgs, homeInside } from '../../../src/runner/backends/sandbox/mounts.ts';
-import { stepCommand } from '../../../src/runner/backends/sandbox/network.ts';
+import { stepPrelude } from '../../../src/runner/backends/sandbox/network.ts';
+import { standbyCommand } from '../../../src/runner/backends/sandbox/standby-sandbox.ts';
 import { networkScript } from '../../../src/runner/backends/sandbox/attach-network.ts';
 import { parseSize } from '../../../src/config.ts';
 
@@ -106,17 +107,20 @@ describe('the sandbox mounts', () => {
 
 describe('the step command', () => {
   it('sets its limits with the shell, says it is up, then runs the step; it holds no capability to drop', () => {
-    const argv = stepCommand(['bash', 'step.sh'], { nofile: 1024, fsize: 8 * 2 ** 20 + 100 });
-    assert.equal(argv[0], '/bin/sh');
+    const prelude = stepPrelude({ nofile: 1024, fsize: 8 * 2 ** 20 + 100 });
     // File size in 512-byte blocks, rounded down (never above the limit).
-    assert.equal(
-      argv[2],
-      'ulimit -n 1024 && ulimit -f 16384 || exit 125; printf . >&5; exec 5>&-; exec "$@"',
-    );
-    assert.deepEqual(argv.slice(3), ['pushci-step', 'bash', 'step.sh']);
-    assert.equal(stepCommand(['true'])[2], 'printf . >&5; exec 5>&-; exec "$@"');
-    assert.deepEqual(stepCommand(['true']).slice(3), ['pushci-step', 'true']);
-    assert.throws(() => stepCommand(['true'], { nofile: Number.NaN }), /not a limit/);
+    assert.equal(prelude, 'ulimit -n 1024 && ulimit -f 16384 || exit 125; printf . >&5; exec 5>&-; ');
+    assert.equal(stepPrelude(), 'printf . >&5; exec 5>&-; ');
+    assert.throws(() => stepPrelude({ nofile: Number.NaN }), /not a limit/);
+    // The standby's command: its check that the command was sent, the prelude, then the step's command
+    // (whose words arrive as variables: see sandbox-standby.test.ts).
+    const argv = standbyCommand({ nofile: 1024, fsize: 8 * 2 ** 20 + 100 });
+    assert.equal(argv[0], '/bin/sh');
+    assert.equal(argv[1], '-c');
+    assert.match(argv[2]!, /^case "\$PUSHCI_STANDBY_ARGC" in ''\|\*\[!0-9\]\*\) exit 125;; esac; /);
+    assert.ok(argv[2]!.includes(`esac; ${prelude}set --; `), argv[2]);
+    assert.ok(argv[2]!.endsWith('exec "$@"'), argv[2]);
+    assert.deepEqual(argv.slice(3), ['pushci-step']);
   });
 });
 

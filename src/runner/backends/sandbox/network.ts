@@ -23,18 +23,18 @@ export interface ShellLimits {
 }
 
 /**
- * The command that runs first inside every sandbox: it sets the step's open-file and file-size limits
- * with the shell's own `ulimit` (no program to start for them), reports on fd 5 that the sandbox is up
- * (bubblewrap can fail while setting it up, before any of the step ran: that start is retried) and
- * runs the step. The sandbox holds no capability at all: the routes that wall off this machine are set
- * from outside (`attachNetwork`) before it may start.
+ * What runs first inside every sandbox, before the step (see `standbyCommand`): it sets the step's
+ * open-file and file-size limits with the shell's own `ulimit` (no program to start for them) and
+ * reports on fd 5 that the sandbox is up (bubblewrap can fail while setting it up, before any of the
+ * step ran: that start is retried). The sandbox holds no capability at all: the routes that wall off
+ * this machine are set from outside (`attachNetwork`) before it may start.
  */
-export function stepCommand(argv: string[], limits: ShellLimits = {}): string[] {
+export function stepPrelude(limits: ShellLimits = {}): string {
   const set: string[] = [];
   if (limits.nofile !== undefined) set.push(`ulimit -n ${Math.floor(limits.nofile)}`);
   // `ulimit -f` counts 512-byte blocks (dash, and bash as sh).
   if (limits.fsize !== undefined) set.push(`ulimit -f ${Math.floor(limits.fsize / 512)}`);
   for (const c of set) if (!/^ulimit -[nf] \d+$/.test(c)) throw new Error(`not a limit: ${c}`);
   const ulimits = set.length > 0 ? `${set.join(' && ')} || exit 125; ` : '';
-  return ['/bin/sh', '-c', `${ulimits}printf . >&5; exec 5>&-; exec "$@"`, 'pushci-step', ...argv];
+  return `${ulimits}printf . >&5; exec 5>&-; `;
 }

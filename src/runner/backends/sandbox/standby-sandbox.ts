@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { SpawnFn, Spawned } from '../../spawner/start-spawner.ts';
-import { stepCommand, type ShellLimits } from './network.ts';
+import { stepPrelude, type ShellLimits } from './network.ts';
 import type { SlotNetwork } from './slot-network.ts';
 
 /** bubblewrap's descriptors: stdin (a pipe or none), stdout, stderr, info (3), block (4), ready (5), arguments (6). */
@@ -48,7 +48,7 @@ const ARG = 'PUSHCI_STANDBY_ARG_';
  * pipe, never on a command line (which every user of the machine can read in /proc).
  */
 export interface Standby {
-  /** bubblewrap; `stdio[3..5]` are the info, block and ready descriptors of `stepCommand`'s sandbox. */
+  /** bubblewrap; `stdio[3..5]` are the info, block and ready descriptors of `standbyCommand`'s sandbox. */
   readonly child: Spawned;
   /** The slot network it was started in (null: none, or not in one). */
   readonly slot: SlotNetwork | null;
@@ -72,23 +72,20 @@ export interface Standby {
 
 /**
  * The standby's command, fixed when it starts: a check that `send` sent the step's command, the step's
- * shell limits and ready report of `stepCommand`, then the step's own command, taken from the variables
+ * shell limits and ready report (`stepPrelude`), then the step's own command, taken from the variables
  * `standbyArgs` sets (values as data: the `eval` only ever sees the template and a number of its own),
  * which are unset before it runs.
  */
 export function standbyCommand(limits: ShellLimits): string[] {
-  const [sh, c, script, name] = stepCommand([], limits);
+  // Nothing at all without the command `send` sends: a standby whose worker died before sending it reads
+  // an empty option list, and bubblewrap then runs this wrapper with none of the sandbox's options.
+  const guard = `case "$${ARGC}" in ''|*[!0-9]*) exit 125;; esac; `;
   const assemble =
     `set --; PUSHCI_STANDBY_I=0; ` +
     `while [ "$PUSHCI_STANDBY_I" -lt "$${ARGC}" ]; do ` +
     `eval "set -- \\"\\$@\\" \\"\\$${ARG}$PUSHCI_STANDBY_I\\"; unset ${ARG}$PUSHCI_STANDBY_I"; ` +
     `PUSHCI_STANDBY_I=$((PUSHCI_STANDBY_I + 1)); done; unset PUSHCI_STANDBY_I ${ARGC}; `;
-  const run = script!.replace(/exec "\$@"$/, `${assemble}exec "$@"`);
-  if (run === script) throw new Error('stepCommand no longer ends with exec "$@"');
-  // Nothing at all without the command `send` sends: a standby whose worker died before sending it reads
-  // an empty option list, and bubblewrap then runs this wrapper with none of the sandbox's options.
-  const guard = `case "$${ARGC}" in ''|*[!0-9]*) exit 125;; esac; `;
-  return [sh!, c!, guard + run, name!];
+  return ['/bin/sh', '-c', `${guard}${stepPrelude(limits)}${assemble}exec "$@"`, 'pushci-step'];
 }
 
 /**

@@ -43,7 +43,7 @@ export function effectiveLimits(l: JobLimits, cgroup: boolean): JobLimits {
 
 /**
  * rlimits for the step (soft = hard, never above what pushci itself may raise them to): open files and
- * file size always, set by the step's own shell (`stepCommand`); processes and memory when no cgroup
+ * file size always, set by the step's own shell (`stepPrelude`); processes and memory when no cgroup
  * limits them, by prlimit (`ulimit`'s flag for processes differs between shells).
  */
 export function stepRlimits(l: JobLimits, cgroup: boolean): { shell: ShellLimits; prlimit: string[] } {

@@ -148,24 +148,58 @@ async function removeWhenEmpty(dirs: string[]): Promise<void> {
   }
 }
 
-/** Removes the job cgroups of workers that are gone (killed before they could); returns how many. */
+/**
+ * Ends what the workers that are gone left in their job cgroups, then removes those cgroups; returns how
+ * many processes it killed. A sandbox can outlive its worker: bubblewrap takes the end of its block pipe
+ * as "go" and binds itself to its parent only after that, so a worker killed in the moment between
+ * telling a sandbox to start and that sandbox being bound to it leaves one running, unsupervised (no
+ * timeout, nobody reading its output). Its job cgroup, named after the dead worker, still holds it.
+ */
 export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
   const parents = roots.version === 2 ? [roots.base] : [roots.pids, roots.memory];
-  let removed = 0;
+  let killed = 0;
   for (const parent of parents) {
     const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const worker = Number(/^(\d+)-/.exec(e.name)?.[1]);
       if (!e.isDirectory() || !worker || processExists(worker)) continue;
-      // A cgroup with processes in it refuses (EBUSY): that job is still running somewhere.
-      if (
-        await rmdir(join(parent, e.name)).then(
-          () => true,
-          () => false,
-        )
-      )
-        removed++;
+      const dir = join(parent, e.name);
+      killed += await killAll(dir, roots.version);
+      await removeWhenEmpty([dir]);
     }
   }
-  return removed;
+  return killed;
+}
+
+/** SIGKILLs every process in the cgroup `dir` until none is left (a fork may race the first pass). */
+async function killAll(dir: string, version: 1 | 2): Promise<number> {
+  const killed = new Set<number>();
+  for (let pass = 0; pass < 20; pass++) {
+    const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => ''))
+      .split('\n')
+      .map(Number)
+      .filter((p) => p > 0);
+    if (pids.length === 0) break;
+    // cgroup v2 (Linux 5.14 on) kills the whole cgroup in one write, forks in flight included.
+    if (
+      version === 2 &&
+      (await writeFile(join(dir, 'cgroup.kill'), '1').then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      for (const p of pids) killed.add(p);
+    } else {
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGKILL');
+          killed.add(p);
+        } catch {
+          // Gone already.
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return killed.size;
 }

@@ -26,7 +26,7 @@ import { programPath } from './program-path.ts';
 import { networkSlots } from './network-slots.ts';
 import type { SlotNetwork } from './slot-network.ts';
 import { directSpawn, type SpawnFn } from '../../spawner/start-spawner.ts';
-import { standbyArgs, startStandby, type Standby } from './standby-sandbox.ts';
+import { GO, standbyArgs, startStandby, type Standby } from './standby-sandbox.ts';
 import { forwarderProblem, listensOn, startForwarder, startServiceForwarder } from './forwarder.ts';
 
 export interface SandboxOptions {
@@ -339,6 +339,9 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
           // A step that cannot reach the job's services would fail for a reason it cannot see.
           for (const p of ports) if (p.status === 'rejected') throw p.reason as Error;
           block.end('go');
+          // The sandbox's own check (see `standbyCommand`): after the block pipe, so a worker that dies
+          // between the two leaves a sandbox that ends before the step.
+          readyFd?.write(`${GO}\n`);
         } catch (e) {
           // The sandbox's first process already ended: bubblewrap gave up setting it up by itself (it
           // exits right after; the network saw the process go).
@@ -479,11 +482,9 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
         },
       };
     },
-    // Steps die with their worker (--die-with-parent), so a killed worker leaves no process behind; only
-    // its empty job cgroups, which go here.
-    sweep: async () => {
-      if (opts.cgroups) await sweepCgroups(opts.cgroups);
-      return 0;
-    },
+    // Steps die with their worker (--die-with-parent, and a sandbox whose worker died before telling it
+    // "go" ends itself: see `standbyCommand`); one that started in the moment before it was bound to its
+    // worker is still in its job cgroup, which names the dead worker: the sweep ends it there.
+    sweep: async () => (opts.cgroups ? sweepCgroups(opts.cgroups) : 0),
   };
 }

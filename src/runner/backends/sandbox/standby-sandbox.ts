@@ -31,6 +31,13 @@ const FIRST_OPTION = ['--dir', '/tmp'];
  */
 const MAX_ARGS = 8900;
 
+/**
+ * What the worker writes on the ready descriptor (fd 5, a socket pair) right after bubblewrap's block
+ * pipe: the sandbox's first line (`standbyCommand`).
+ */
+export const GO = 'go';
+const GO_VAR = 'PUSHCI_STANDBY_GO';
+
 /** Names of the variables the step's command travels in (the step never sees them: see `standbyCommand`). */
 const ARGC = 'PUSHCI_STANDBY_ARGC';
 const ARG = 'PUSHCI_STANDBY_ARG_';
@@ -80,12 +87,16 @@ export function standbyCommand(limits: ShellLimits): string[] {
   // Nothing at all without the command `send` sends: a standby whose worker died before sending it reads
   // an empty option list, and bubblewrap then runs this wrapper with none of the sandbox's options.
   const guard = `case "$${ARGC}" in ''|*[!0-9]*) exit 125;; esac; `;
+  // Nothing of the step before its worker said "go" (GO) on the ready descriptor too: bubblewrap takes
+  // the end of its block pipe (a worker killed before it told this sandbox to start) as "go", and binds
+  // itself to its parent only after that, so the step would run on with nobody to time it out or end it.
+  const go = `IFS= read -r ${GO_VAR} <&5; case "$${GO_VAR}" in ${GO}) ;; *) exit 125;; esac; unset ${GO_VAR}; `;
   const assemble =
     `set --; PUSHCI_STANDBY_I=0; ` +
     `while [ "$PUSHCI_STANDBY_I" -lt "$${ARGC}" ]; do ` +
     `eval "set -- \\"\\$@\\" \\"\\$${ARG}$PUSHCI_STANDBY_I\\"; unset ${ARG}$PUSHCI_STANDBY_I"; ` +
     `PUSHCI_STANDBY_I=$((PUSHCI_STANDBY_I + 1)); done; unset PUSHCI_STANDBY_I ${ARGC}; `;
-  return ['/bin/sh', '-c', `${guard}${stepPrelude(limits)}${assemble}exec "$@"`, 'pushci-step'];
+  return ['/bin/sh', '-c', `${guard}${go}${stepPrelude(limits)}${assemble}exec "$@"`, 'pushci-step'];
 }
 
 /**
@@ -106,7 +117,7 @@ export function standbyArgs(
       return { problem: `${JSON.stringify(k)} is not a valid name for an environment variable` };
     if (nul(v)) return { problem: `the value of the environment variable ${k} holds a NUL byte` };
     // The wrapper's own names (pushci's, never a step's).
-    if (k === ARGC || k.startsWith(ARG) || k === 'PUSHCI_STANDBY_I') continue;
+    if (k === ARGC || k.startsWith(ARG) || k === 'PUSHCI_STANDBY_I' || k === GO_VAR) continue;
     out.push('--setenv', k, v);
   }
   if (argv.some(nul)) return { problem: "the step's command holds a NUL byte" };

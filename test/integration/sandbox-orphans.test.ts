@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { jobDirsIn } from '../../src/runner/job-dirs.ts';
+import { findCgroups, sweepCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pids of the processes whose command line holds `text`. */
+function withCommandLine(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Runs the fixture worker (see dies-before-go-worker.ts) once; returns how it ended and what it left. */
+async function runWorker(mode: 'die' | 'live', cgroups: Awaited<ReturnType<typeof findCgroups>>) {
+  const dirs = jobDirsIn(join(mkdtempSync(join(tmpdir(), 'pushci-orphans-')), 'workspaces', 'job'));
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  const id = `orphans-${mode}-${Date.now()}`;
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, '../fixtures/workers/dies-before-go-worker.ts'),
+      mode,
+      id,
+      JSON.stringify(dirs),
+      JSON.stringify(cgroups),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+    child.on('exit', (c, s) => r([c, s])),
+  );
+  // The step's command line: `sleep 6<worker pid % 1000>`.
+  return {
+    code,
+    signal,
+    out,
+    marker: join(dirs.src, 'marker'),
+    tag: `sleep\u00006${child.pid! % 1000}\u0000`,
+  };
+}
+
+describe('a worker killed while its step’s sandbox starts', async () => {
+  const cgroups = await findCgroups();
+
+  it('attack: a sandbox told what to run but not "go" ends before the step (it would run on with nobody to end it)', async () => {
+    const r = await runWorker('die', cgroups);
+    assert.equal(r.signal, 'SIGKILL', `the worker died as planned (${r.out})`);
+    // bubblewrap takes its block pipe's end as "go". What stops the step is the sandbox's first line,
+    // which reads "go" itself (before it, the ready report's write died of SIGPIPE, its reader gone: a
+    // stop that hung on that signal's disposition, not on anything pushci checked).
+    for (let i = 0; i < 20; i++) {
+      assert.ok(!existsSync(r.marker), 'nothing of the step ran');
+      await sleep(100);
+    }
+    assert.deepEqual(withCommandLine(r.tag), [], 'no step process is left');
+    // What the dead worker left is its job cgroup, empty: the sweep removes it and has nothing to kill.
+    if (cgroups) assert.equal(await sweepCgroups(cgroups), 0);
+  });
+
+  it('control: the same worker left alive runs the step (and times it out)', async () => {
+    const r = await runWorker('live', cgroups);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(readFileSync(r.marker, 'utf8'), 'ran\n');
+    assert.deepEqual(JSON.parse(r.out), { timedOut: true });
+    assert.deepEqual(withCommandLine(r.tag), []);
+  });
+
+  it('the sweep kills what is left in a dead worker’s job cgroup, and nothing in a live one’s', async (t) => {
+    if (!cgroups) return t.skip('this process may not make cgroups (not root): limits are rlimits');
+    const dirsOf = (name: string) =>
+      cgroups.version === 2
+        ? [join(cgroups.base, name)]
+        : [join(cgroups.pids, name), join(cgroups.memory, name)];
+    const start = (name: string) => {
+      for (const d of dirsOf(name)) mkdirSync(d, { recursive: true });
+      const p = spawn('sleep', ['6999'], { stdio: 'ignore' });
+      for (const d of dirsOf(name)) writeFileSync(join(d, 'cgroup.procs'), String(p.pid));
+      return { p, exit: new Promise<string | null>((r) => p.on('exit', (_c, s) => r(s))) };
+    };
+    const dead = start('999999998-b1-j-1');
+    const live = start(`${process.pid}-b2-j-1`);
+    try {
+      assert.equal(await sweepCgroups(cgroups), 1, 'one process killed');
+      assert.equal(await dead.exit, 'SIGKILL');
+      for (const d of dirsOf('999999998-b1-j-1')) assert.ok(!existsSync(d), `${d} is removed`);
+      assert.equal(live.p.exitCode, null, 'the live worker’s step runs on');
+      assert.equal(live.p.signalCode, null);
+    } finally {
+      live.p.kill('SIGKILL');
+      await live.exit;
+      for (const d of dirsOf(`${process.pid}-b2-j-1`)) await new Promise((r) => execFile('rmdir', [d], r));
+    }
+  });
+});

@@ -248,6 +248,9 @@ ${indent(LIB, 10)}
           sh -c 'echo "CONTROL child $$"'
           ls -l /proc/$$/fd | awk '$9 == 1' | grep -q socket && echo "CONTROL stdout is a socket"
           (sleep 0.2; echo "CONTROL background done") & wait
+          # Folders the step made read-only: its workspace, /tmp and $HOME must still go with the job.
+          for d in . "$HOME" /tmp; do mkdir -p "$d/locked/in" && touch "$d/locked/in/f" && chmod 0500 "$d/locked/in" "$d/locked" || exit 1; done
+          echo "CONTROL locked folders"
   daemons-success:
     steps:
       - run: |
@@ -551,6 +554,7 @@ ${indent(LIB, 10)}
         /CONTROL background done/,
         // The spawner-channel attack looks for sockets: the step's own output is one.
         /CONTROL stdout is a socket/,
+        /CONTROL locked folders/,
       ])
         assert.match(text, line);
       // Outbound works wherever this machine itself has outbound (the test checked from the host).

@@ -1,4 +1,5 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** One piece of a job's file work; a batch of them runs in order and stops at the first failure. */
 export type FileOp =
@@ -27,10 +28,24 @@ export const asyncFileWork: FileWork = {
       if (o.op === 'mkdir') await mkdir(o.path, { recursive: true, ...(o.mode ? { mode: o.mode } : {}) });
       else if (o.op === 'write') await writeFile(o.path, o.data, writeOptions(o));
       else if (o.op === 'rename') await rename(o.from, o.to);
-      else await rm(o.path, { recursive: true, force: true });
+      else
+        await rm(o.path, { recursive: true, force: true }).catch(async (e: NodeJS.ErrnoException) => {
+          // Folders the job made read-only (see apply-file-ops.ts): made writable, then tried again.
+          if (e.code !== 'EACCES' && e.code !== 'EPERM') throw e;
+          await unlockFolders(o.path);
+          await rm(o.path, { recursive: true, force: true });
+        });
     }
   },
 };
+
+/** Gives every folder under `path` (itself included, never through a symlink) rwx for its owner. */
+async function unlockFolders(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => null);
+  if (!st?.isDirectory()) return;
+  if ((st.mode & 0o700) !== 0o700) await chmod(path, (st.mode & 0o7777) | 0o700).catch(() => {});
+  for (const n of await readdir(path).catch(() => [])) await unlockFolders(join(path, n));
+}
 
 /** The options of a write op for writeFile / writeFileSync. */
 export function writeOptions(o: Extract<FileOp, { op: 'write' }>): { mode?: number; flag?: string } {

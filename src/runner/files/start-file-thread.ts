@@ -2,18 +2,14 @@ import { Worker } from 'node:worker_threads';
 import { asyncFileWork, type FileOp, type FileWork } from './file-work.ts';
 
 export interface FileThread extends FileWork {
-  /** Ends the thread (batches still on their way fail). */
+  /** Ends the threads (batches still on their way fail). */
   close(): Promise<void>;
 }
 
 type Reply = { id: number; error: { message: string; code: string | null } | null };
 
-/**
- * A worker thread that does a job's file work (FileWork). It keeps the process alive only while a
- * batch is on its way. Should it die, the batches on their way fail and later ones are done with
- * node:fs/promises on the event loop.
- */
-export function startFileThread(): FileThread {
+/** One thread doing batches in order (file-thread-main.ts); after it died, `asyncFileWork` does them. */
+function fileThread(): FileThread {
   const thread = new Worker(new URL('./file-thread-main.ts', import.meta.url));
   thread.unref();
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -46,6 +42,28 @@ export function startFileThread(): FileThread {
     },
     async close() {
       await thread.terminate();
+    },
+  };
+}
+
+/**
+ * The worker's file work (FileWork), off its event loop: a job's folders, its checkout's skeleton and
+ * its command files on one thread; removals (a batch of `rm` only) on a second one, made on the first
+ * removal. A removal is one native call there (`rmSync`), where node:fs/promises walks the tree with
+ * several round trips through libuv's pool per file, each a thread handoff (about 2 ms of CPU for a
+ * trivial job's workspace); and a large one (200,000 files take seconds) holds up no other job's folders
+ * or step script. The threads keep the process alive only while a batch is on its way.
+ */
+export function startFileThread(): FileThread {
+  const work = fileThread();
+  let removals: FileThread | null = null;
+  return {
+    apply(ops: FileOp[]) {
+      if (ops.length > 0 && ops.every((o) => o.op === 'rm')) return (removals ??= fileThread()).apply(ops);
+      return work.apply(ops);
+    },
+    async close() {
+      await Promise.all([work.close(), removals?.close()]);
     },
   };
 }

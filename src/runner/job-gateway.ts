@@ -56,16 +56,16 @@ export interface JobGateway {
   close(): Promise<void>;
 }
 
-/** A place for the socket whose path fits sun_path (108 bytes) and socat's address syntax. */
-async function socketDir(dataDir: string): Promise<string> {
+/**
+ * A place for the socket whose path fits sun_path (108 bytes) and socat's address syntax, and whether it
+ * must still be made (by `open`, so a job whose steps never use the gateway makes nothing).
+ */
+async function socketDir(dataDir: string): Promise<{ dir: string; make: boolean }> {
   const dir = join(dataDir, 'sockets');
-  if (dir.length < 60 && /^[A-Za-z0-9_./-]+$/.test(dir)) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return dir;
-  }
+  if (dir.length < 60 && /^[A-Za-z0-9_./-]+$/.test(dir)) return { dir, make: true };
   const tmp = await mkdtemp(join(tmpdir(), 'pushci-sockets-'));
   await chmod(tmp, 0o700);
-  return tmp;
+  return { dir: tmp, make: false };
 }
 
 /**
@@ -83,7 +83,7 @@ export async function startJobGateway(o: {
   /** Called before the gateway listens: the credential is stored then (see `JobCredentials.lazy`). */
   ready?: () => Promise<void>;
 }): Promise<JobGateway> {
-  const dir = await socketDir(o.dataDir);
+  const { dir, make } = await socketDir(o.dataDir);
   const socket = join(dir, `${o.name}.sock`);
   let opened: Promise<void> | null = null;
   const target = new URL(o.serverUrl.replace(/\/*$/, '/'));
@@ -94,6 +94,7 @@ export async function startJobGateway(o: {
     open: () =>
       (opened ??= (async () => {
         await o.ready?.();
+        if (make) await mkdir(dir, { recursive: true, mode: 0o700 });
         await rm(socket, { force: true });
         const unix = createServer(handle);
         servers.push(unix);

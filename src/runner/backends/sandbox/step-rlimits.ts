@@ -2,8 +2,22 @@ import { readFileSync } from 'node:fs';
 import type { JobLimits } from '../../backend.ts';
 import type { ShellLimits } from './network.ts';
 
-/** This process's hard rlimits (`/proc/self/limits`), by the names prlimit uses; absent: unlimited. */
+/** How long the hard limits read are trusted: they change only when someone changes them from outside. */
+const HARD_LIMITS_MAX_AGE_MS = 5000;
+let hardRead: { at: number; limits: Map<string, number> } | null = null;
+
+/**
+ * This process's hard rlimits (`/proc/self/limits`), by the names prlimit uses; absent: unlimited. Read
+ * at most every few seconds (a job asks several times, and each read is file work on the event loop).
+ */
 function hardLimits(): Map<string, number> {
+  const now = Date.now();
+  if (hardRead && now - hardRead.at < HARD_LIMITS_MAX_AGE_MS) return hardRead.limits;
+  hardRead = { at: now, limits: readHardLimits() };
+  return hardRead.limits;
+}
+
+function readHardLimits(): Map<string, number> {
   const names: Record<string, string> = {
     'Max open files': 'nofile',
     'Max file size': 'fsize',

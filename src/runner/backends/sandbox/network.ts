@@ -13,20 +13,7 @@ export function blockedDestinations(): string[] {
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? [])
       if (a.family === 'IPv4' && !a.address.startsWith('127.')) out.add(`${a.address}/32`);
-  const list = [...out];
-  seen = { at: Date.now(), list };
-  return list;
-}
-
-let seen: { at: number; list: string[] } | null = null;
-
-/**
- * `blockedDestinations()` as read at most `maxAgeMs` ago: each read asks the kernel for every address of
- * every interface, which a step's start need not pay for. A step that started that long before a new
- * address appeared runs without a wall for it just the same.
- */
-export function recentBlockedDestinations(maxAgeMs: number): string[] {
-  return seen && Date.now() - seen.at < maxAgeMs ? seen.list : blockedDestinations();
+  return [...out];
 }
 
 /** Limits the step's shell sets on itself with `ulimit` (soft = hard): open files and file size in bytes. */

@@ -1,7 +1,7 @@
 import { readlink } from 'node:fs/promises';
 import type { SpawnFn } from '../../spawner/start-spawner.ts';
 import { attachNetwork } from './attach-network.ts';
-import { recentBlockedDestinations } from './network.ts';
+import { blockedDestinations } from './network.ts';
 
 /** A worker slot's network, made once and joined by the steps of one job after another. */
 export interface SlotNetwork {
@@ -15,16 +15,12 @@ export interface SlotNetwork {
   alive(): boolean;
   /**
    * Alive, and its walls are those this machine needs now: an address it gained since (DHCP, a VPN, a
-   * new bridge) is not walled off in it, so a step must then not join it. The machine's addresses are
-   * read at most every ADDRESSES_MAX_AGE_MS.
+   * new bridge) is not walled off in it, so a step must then not join it.
    */
   current(): boolean;
   /** Ends the holder and slirp4netns. */
   stop(): void;
 }
-
-/** How old the list of this machine's addresses a step's start checks its slot's walls against may be. */
-const ADDRESSES_MAX_AGE_MS = 1000;
 
 /** The holder: root of a new user namespace (the worker's uid, mapped) owning a new network namespace. */
 const HOLDER = ['--pdeathsig', 'KILL', '--', 'unshare', '--user', '--map-root-user', '--net', '--'];
@@ -86,7 +82,7 @@ export async function startSlotNetwork(
       netns,
       blocked: walls,
       alive,
-      current: () => alive() && sameList(walls, recentBlockedDestinations(ADDRESSES_MAX_AGE_MS)),
+      current: () => alive() && sameList(walls, blockedDestinations()),
       stop,
     };
   } catch (e) {

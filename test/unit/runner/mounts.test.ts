@@ -72,6 +72,27 @@ describe('the sandbox mounts', () => {
     assert.ok(at(`--ro-bind ${r}/scripts ${r}/scripts`) > at(`--bind ${r}/shm /dev/shm`));
   });
 
+  it('covers nothing inside the job’s own /tmp or $HOME but what holds a grant (a data dir under /tmp)', () => {
+    const r = '/tmp/ci/.pushci/workspaces/b1-j-1';
+    const tmpDirs = { root: r, src: `${r}/src`, scripts: `${r}/scripts`, tmp: `${r}/tmp`, home: `${r}/home` };
+    const a = ops(
+      plan({
+        dirs: tmpDirs,
+        hide: ['/tmp/ci/.pushci', '/tmp/pipelines', '/home/ci/.config/pushci', '/srv/pipelines'],
+        readOnly: ['/tmp/ci/.pushci/mirrors/abc.git/objects'],
+      }),
+    );
+    // The host's /tmp/pipelines and ~/.config/pushci are out of sight already (the job's /tmp and $HOME
+    // replace theirs): a cover would only make an empty folder in the job's own.
+    assert.ok(!a.includes('--tmpfs /tmp/pipelines'), a.join('\n'));
+    assert.ok(!a.includes('--tmpfs /home/ci/.config/pushci'), a.join('\n'));
+    // The data dir holds the checkout and scripts: covered, on top of the job's /tmp, before the grants.
+    assert.ok(a.indexOf(`--bind ${r}/tmp /tmp`) < a.indexOf('--tmpfs /tmp/ci/.pushci'), a.join('\n'));
+    assert.ok(a.indexOf('--tmpfs /tmp/ci/.pushci') < a.indexOf(`--bind ${r}/src ${r}/src`));
+    // Elsewhere, covered as before.
+    assert.ok(a.includes('--tmpfs /srv/pipelines'));
+  });
+
   it('never covers the root or a folder holding the system', () => {
     const a = ops(plan({ hide: ['/', '/usr', '/usr/local', '/etc', '/srv/data'], home: '/' }));
     assert.ok(!a.includes('--tmpfs /'));
@@ -112,13 +133,19 @@ describe('the step command', () => {
     assert.equal(prelude, 'ulimit -n 1024 && ulimit -f 16384 || exit 125; printf . >&5; exec 5>&-; ');
     assert.equal(stepPrelude(), 'printf . >&5; exec 5>&-; ');
     assert.throws(() => stepPrelude({ nofile: Number.NaN }), /not a limit/);
-    // The standby's command: its check that the command was sent, the prelude, then the step's command
-    // (whose words arrive as variables: see sandbox-standby.test.ts).
+    // The standby's command: its check that the command was sent, its own check of "go" (see
+    // sandbox-orphans.test.ts), the prelude, then the step's command (whose words arrive as variables:
+    // see sandbox-standby.test.ts).
     const argv = standbyCommand({ nofile: 1024, fsize: 8 * 2 ** 20 + 100 });
     assert.equal(argv[0], '/bin/sh');
     assert.equal(argv[1], '-c');
     assert.match(argv[2]!, /^case "\$PUSHCI_STANDBY_ARGC" in ''\|\*\[!0-9\]\*\) exit 125;; esac; /);
-    assert.ok(argv[2]!.includes(`esac; ${prelude}set --; `), argv[2]);
+    assert.ok(
+      argv[2]!.includes(
+        `esac; IFS= read -r PUSHCI_STANDBY_GO <&5; case "$PUSHCI_STANDBY_GO" in go) ;; *) exit 125;; esac; unset PUSHCI_STANDBY_GO; ${prelude}set --; `,
+      ),
+      argv[2],
+    );
     assert.ok(argv[2]!.endsWith('exec "$@"'), argv[2]);
     assert.deepEqual(argv.slice(3), ['pushci-step']);
   });

@@ -61,7 +61,15 @@ export function bwrapArgs(p: MountPlan): string[] {
   if (p.home && hideable(p.home)) covers.push([p.home, ['--bind', p.dirs.home, p.home]]);
   // A folder inside another hidden one needs no cover of its own (and would show up as an empty mount point).
   const hidden = p.hide.map((h) => resolve(h)).filter(hideable);
-  const tmpfs = hidden.filter((h) => !hidden.some((o) => o !== h && within(h, o)));
+  // Nor does one inside a folder the job's own replaces (/tmp, /dev/shm, $HOME), unless a grant is in it:
+  // the host's is out of sight already, and its mount point would be a folder made in the job's own.
+  const grants = [...p.readOnly, p.dirs.scripts, p.dirs.src, p.dirs.home];
+  const replaced = covers.map(([d]) => d);
+  const tmpfs = hidden.filter(
+    (h) =>
+      !hidden.some((o) => o !== h && within(h, o)) &&
+      !(replaced.some((r) => within(h, r)) && !grants.some((g) => within(g, h))),
+  );
   for (const r of new Set(tmpfs)) if (!covers.some(([d]) => d === r)) covers.push([r, ['--tmpfs', r]]);
   covers.sort((x, y) => x[0].split(sep).length - y[0].split(sep).length);
   for (const [, args] of covers) a.push(...args);

@@ -157,7 +157,10 @@ describe('intake limits', () => {
         const count = (x: number | string) => results.filter((r) => r === x).length;
         const summary = `401: ${count(401)}, 503: ${count(503)}, reset: ${count('reset')}`;
         assert.equal(count(401) + count(503) + count('reset'), 60, summary);
-        assert.ok(count(503) >= 40, `most were refused for the budget (${summary})`);
+        // A body refused for the budget is answered 503 at once and its connection closed while the client
+        // still writes: a busy client can see the close (a reset) before it reads the answer. Either way
+        // the server refused it and holds none of it (the 503 itself: the next test).
+        assert.ok(count(503) + count('reset') >= 40, `most were refused for the budget (${summary})`);
         assert.ok(count(401) >= 2, `those within the budget were read and refused as unsigned (${summary})`);
         return { peak, ms: Date.now() - started, summary };
       };

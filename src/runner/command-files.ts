@@ -16,8 +16,12 @@ export interface CommandFiles {
   folder: { shared: string; taken: string };
 }
 
-/** The job's folder for command files being made or read: on the temp folder's file system, out of every step's sight. */
-export const commandFilesDir = (dirs: Pick<JobDirs, 'root'>) => join(dirs.root, 'command-files');
+/**
+ * The job's folder for command files being made or read: on the temp folder's file system, out of every
+ * step's sight. The job's own folder is (no sandbox shows it, only the folders in it granted to the
+ * steps): one folder fewer to make per job.
+ */
+export const commandFilesDir = (dirs: Pick<JobDirs, 'root'>) => dirs.root;
 
 /**
  * Empty files a step appends to, in the job's temp folder (which the step can write). `hostTmp` is

@@ -249,7 +249,7 @@ ${indent(LIB, 10)}
           ls -l /proc/$$/fd | awk '$9 == 1' | grep -q socket && echo "CONTROL stdout is a socket"
           (sleep 0.2; echo "CONTROL background done") & wait
           # Folders the step made read-only: its workspace, /tmp and $HOME must still go with the job.
-          for d in . "$HOME" /tmp; do mkdir -p "$d/locked/in" && touch "$d/locked/in/f" && chmod 0500 "$d/locked/in" "$d/locked" || exit 1; done
+          for d in . "$HOME" /tmp; do mkdir -p "$d/locked/in" && touch "$d/locked/in/f" && chmod 0000 "$d/locked/in" && chmod 0500 "$d/locked" || exit 1; done
           echo "CONTROL locked folders"
   daemons-success:
     steps:

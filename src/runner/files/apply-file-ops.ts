@@ -1,4 +1,17 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { writeOptions, type FileOp } from './file-work.ts';
 
@@ -29,21 +42,37 @@ function removeTree(path: string): void {
   }
 }
 
-/** Gives every folder under `path` (itself included, never through a symlink) rwx for its owner. */
+/**
+ * Gives every folder under `path` (itself included) rwx for its owner. Each folder is opened with
+ * O_NOFOLLOW and changed through that descriptor: a symlink (put there by anything that could still write
+ * the tree) is never followed to change something else.
+ */
 function unlockFolders(path: string): void {
-  let st;
+  let fd: number;
   try {
-    st = lstatSync(path);
-  } catch {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (e) {
+    // A folder its owner may not even read (mode 0 or 0300) cannot be opened: changed by its path, once
+    // lstat says it is a folder.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+      try {
+        const st = lstatSync(path);
+        if (st.isDirectory()) chmodSync(path, (st.mode & 0o7777) | 0o700);
+      } catch {
+        return;
+      }
+      return unlockFolders(path);
+    }
+    // Not a folder (or a symlink): its own folder's removal deals with it.
     return;
   }
-  if (!st.isDirectory()) return;
-  if ((st.mode & 0o700) !== 0o700) {
-    try {
-      chmodSync(path, (st.mode & 0o7777) | 0o700);
-    } catch {
-      // Not ours: the removal says so.
-    }
+  try {
+    const mode = fstatSync(fd).mode;
+    if ((mode & 0o700) !== 0o700) fchmodSync(fd, (mode & 0o7777) | 0o700);
+  } catch {
+    // Not ours: the removal says so.
+  } finally {
+    closeSync(fd);
   }
   let names: string[];
   try {

@@ -1,4 +1,5 @@
-import { chmod, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** One piece of a job's file work; a batch of them runs in order and stops at the first failure. */
@@ -39,11 +40,25 @@ export const asyncFileWork: FileWork = {
   },
 };
 
-/** Gives every folder under `path` (itself included, never through a symlink) rwx for its owner. */
+/** Gives every folder under `path` rwx for its owner, never through a symlink (see apply-file-ops.ts). */
 async function unlockFolders(path: string): Promise<void> {
-  const st = await lstat(path).catch(() => null);
-  if (!st?.isDirectory()) return;
-  if ((st.mode & 0o700) !== 0o700) await chmod(path, (st.mode & 0o7777) | 0o700).catch(() => {});
+  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
+    async (e: NodeJS.ErrnoException) => {
+      // A folder its owner may not even read: changed by its path, once lstat says it is a folder.
+      const st = e.code === 'EACCES' ? await lstat(path).catch(() => null) : null;
+      if (st?.isDirectory()) await chmod(path, (st.mode & 0o7777) | 0o700).catch(() => {});
+      return st?.isDirectory()
+        ? open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => null)
+        : null;
+    },
+  );
+  if (!dir) return;
+  try {
+    const { mode } = await dir.stat();
+    if ((mode & 0o700) !== 0o700) await dir.chmod((mode & 0o7777) | 0o700).catch(() => {});
+  } finally {
+    await dir.close();
+  }
   for (const n of await readdir(path).catch(() => [])) await unlockFolders(join(path, n));
 }
 

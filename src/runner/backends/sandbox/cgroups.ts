@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { JobLimits } from '../../backend.ts';
 import { processExists } from '../../process-exists.ts';
 import { formatBytes } from '../../../format-bytes.ts';
@@ -191,6 +191,9 @@ async function killAll(dir: string, version: 1 | 2): Promise<number> {
       for (const p of pids) killed.add(p);
     } else {
       for (const p of pids) {
+        // Still in it (its pid not reused meanwhile by a process elsewhere), read just before the kill.
+        const where = await readFile(`/proc/${p}/cgroup`, 'utf8').catch(() => '');
+        if (!where.split('\n').some((l) => l.endsWith(`/${PARENT}/${basename(dir)}`))) continue;
         try {
           process.kill(p, 'SIGKILL');
           killed.add(p);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,53 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
       });
       assert.equal(ok.exitCode, 0, ok.out);
       assert.match(ok.out, /fine yes/);
+    } finally {
+      await rt.destroy();
+    }
+  });
+
+  it('attack: an exported bash function in a step’s environment (where /bin/sh is bash, it would replace the sandbox’s own read or ulimit) fails the step', async () => {
+    // Where /bin/sh is bash (Fedora, Arch), such a variable replaces a builtin of the sandbox's first
+    // line: its check of "go" would pass on a pipe that ended, its ulimit would do nothing.
+    const shown = spawnSync(
+      'bash',
+      [
+        '-c',
+        'IFS= read -r PUSHCI_STANDBY_GO <&5; case "$PUSHCI_STANDBY_GO" in go) echo RAN;; *) echo STOPPED;; esac',
+      ],
+      {
+        argv0: 'sh',
+        env: { 'BASH_FUNC_read%%': '() { PUSHCI_STANDBY_GO=go; }' },
+        // fd 5 a pipe that ends at once, as when the worker died before "go".
+        stdio: ['ignore', 'pipe', 'ignore', 'ignore', 'ignore', 'pipe'],
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(shown.stdout.trim(), 'RAN', 'bash as sh takes the function (the reason for the refusal)');
+    const { backend } = watchedBackend(cgroups);
+    const dirs = jobDirs();
+    const rt = await backend.prepare({
+      id: `standby-func-${process.pid}-${Date.now()}`,
+      dirs,
+      readOnly: [],
+      network: 'none',
+      limits: LIMITS,
+      starts: 2,
+    });
+    try {
+      const bad = await step(rt, dirs, ['/bin/sh', '-c', 'echo STEP-RAN; ulimit -n'], {
+        PATH: '/usr/bin:/bin',
+        'BASH_FUNC_ulimit%%': '() { :; }',
+      });
+      assert.equal(bad.exitCode, 127);
+      assert.match(bad.out, /the step cannot be started: BASH_FUNC_ulimit%% is an exported shell function/);
+      assert.doesNotMatch(bad.out, /STEP-RAN/);
+      // Control: the same step without it runs, with its open-files limit.
+      const ok = await step(rt, dirs, ['/bin/sh', '-c', 'echo STEP-RAN; ulimit -n'], {
+        PATH: '/usr/bin:/bin',
+      });
+      assert.equal(ok.exitCode, 0, ok.out);
+      assert.match(ok.out, new RegExp(`STEP-RAN\n${LIMITS.openFiles}`));
     } finally {
       await rt.destroy();
     }

@@ -115,6 +115,10 @@ export function standbyArgs(
   for (const [k, v] of Object.entries(env)) {
     if (k === '' || k.includes('=') || nul(k))
       return { problem: `${JSON.stringify(k)} is not a valid name for an environment variable` };
+    // Where /bin/sh is bash, such a variable is an exported function, which would replace the wrapper's
+    // own `read` or `ulimit` (its check of "go", the step's limits) before the step runs.
+    if (k.startsWith('BASH_FUNC_'))
+      return { problem: `${k} is an exported shell function, which a sandboxed step cannot be given` };
     if (nul(v)) return { problem: `the value of the environment variable ${k} holds a NUL byte` };
     // The wrapper's own names (pushci's, never a step's).
     if (k === ARGC || k.startsWith(ARG) || k === 'PUSHCI_STANDBY_I' || k === GO_VAR) continue;

@@ -250,8 +250,11 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   });
 
   const sweeper = setInterval(() => {
-    void backend.sweep().catch(() => 0);
-    void sweepFolders();
+    // Folders only once what a dead worker left running is gone: nothing may still write a tree being removed.
+    void backend
+      .sweep()
+      .catch(() => 0)
+      .then(() => sweepFolders());
   }, 30_000);
   sweeper.unref();
   let shuttingDown = false;

@@ -2,9 +2,7 @@ import {
   chmodSync,
   closeSync,
   constants,
-  fchmodSync,
   fstatSync,
-  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -12,8 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
-import { writeOptions, type FileOp } from './file-work.ts';
+import { O_PATH, writeOptions, type FileOp } from './file-work.ts';
 
 /** The batch of a FileWork, done synchronously: only ever on the file thread, never on the event loop. */
 export function applyFileOps(ops: FileOp[]): void {
@@ -42,43 +39,60 @@ function removeTree(path: string): void {
   }
 }
 
+const FOLDER = O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY;
+/** Folders deeper than this are left as they are (the removal then says what it could not remove). */
+const MAX_DEPTH = 256;
+
 /**
- * Gives every folder under `path` (itself included) rwx for its owner. Each folder is opened with
- * O_NOFOLLOW and changed through that descriptor: a symlink (put there by anything that could still write
- * the tree) is never followed to change something else.
+ * Gives every folder under `path` (itself included) rwx for its owner, and drops its setuid, setgid and
+ * sticky bits. The tree is walked by descriptors, never by paths: each folder is opened O_PATH|O_NOFOLLOW
+ * through its parent's descriptor (/proc/self/fd/<parent>/<name>) and changed through its own
+ * (/proc/self/fd/<fd>), so nothing that could still write the tree can swap a folder, or a folder on the
+ * way to it, for a symlink and have pushci change what that points at. Linux only (elsewhere a removal
+ * that fails says so).
  */
-function unlockFolders(path: string): void {
+export function unlockFolders(path: string): void {
+  if (process.platform !== 'linux') return;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  } catch (e) {
-    // A folder its owner may not even read (mode 0 or 0300) cannot be opened: changed by its path, once
-    // lstat says it is a folder.
-    if ((e as NodeJS.ErrnoException).code === 'EACCES') {
-      try {
-        const st = lstatSync(path);
-        if (st.isDirectory()) chmodSync(path, (st.mode & 0o7777) | 0o700);
-      } catch {
-        return;
-      }
-      return unlockFolders(path);
-    }
-    // Not a folder (or a symlink): its own folder's removal deals with it.
+    fd = openSync(path, FOLDER);
+  } catch {
     return;
   }
   try {
-    const mode = fstatSync(fd).mode;
-    if ((mode & 0o700) !== 0o700) fchmodSync(fd, (mode & 0o7777) | 0o700);
-  } catch {
-    // Not ours: the removal says so.
+    unlockAt(fd, 0);
   } finally {
     closeSync(fd);
   }
+}
+
+function unlockAt(fd: number, depth: number): void {
+  const self = `/proc/self/fd/${fd}`;
+  try {
+    const { mode } = fstatSync(fd);
+    if ((mode & 0o7700) !== 0o700) chmodSync(self, (mode & 0o777) | 0o700);
+  } catch {
+    // Not ours: the removal says so.
+  }
+  if (depth >= MAX_DEPTH) return;
   let names: string[];
   try {
-    names = readdirSync(path);
+    names = readdirSync(self);
   } catch {
     return;
   }
-  for (const n of names) unlockFolders(join(path, n));
+  for (const n of names) {
+    let child: number;
+    try {
+      child = openSync(`${self}/${n}`, FOLDER);
+    } catch {
+      // Not a folder (a file, a symlink): removed as it is.
+      continue;
+    }
+    try {
+      unlockAt(child, depth + 1);
+    } finally {
+      closeSync(child);
+    }
+  }
 }

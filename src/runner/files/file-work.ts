@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 
 /** One piece of a job's file work; a batch of them runs in order and stops at the first failure. */
 export type FileOp =
@@ -40,26 +39,35 @@ export const asyncFileWork: FileWork = {
   },
 };
 
-/** Gives every folder under `path` rwx for its owner, never through a symlink (see apply-file-ops.ts). */
+/** open(2)'s O_PATH on Linux (Node does not name it): a descriptor of the folder itself, for fstat and /proc. */
+export const O_PATH = 0o10000000;
+
+/** Gives every folder under `path` rwx for its owner, walked by descriptors (see apply-file-ops.ts). */
 async function unlockFolders(path: string): Promise<void> {
-  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
-    async (e: NodeJS.ErrnoException) => {
-      // A folder its owner may not even read: changed by its path, once lstat says it is a folder.
-      const st = e.code === 'EACCES' ? await lstat(path).catch(() => null) : null;
-      if (st?.isDirectory()) await chmod(path, (st.mode & 0o7777) | 0o700).catch(() => {});
-      return st?.isDirectory()
-        ? open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => null)
-        : null;
-    },
-  );
-  if (!dir) return;
-  try {
+  if (process.platform !== 'linux') return;
+  const flags = O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY;
+  const at = async (dir: FileHandle, depth: number): Promise<void> => {
+    const self = `/proc/self/fd/${dir.fd}`;
     const { mode } = await dir.stat();
-    if ((mode & 0o700) !== 0o700) await dir.chmod((mode & 0o7777) | 0o700).catch(() => {});
+    if ((mode & 0o7700) !== 0o700) await chmod(self, (mode & 0o777) | 0o700).catch(() => {});
+    if (depth >= 256) return;
+    for (const n of await readdir(self).catch(() => [])) {
+      const child = await open(`${self}/${n}`, flags).catch(() => null);
+      if (!child) continue;
+      try {
+        await at(child, depth + 1);
+      } finally {
+        await child.close();
+      }
+    }
+  };
+  const top = await open(path, flags).catch(() => null);
+  if (!top) return;
+  try {
+    await at(top, 0);
   } finally {
-    await dir.close();
+    await top.close();
   }
-  for (const n of await readdir(path).catch(() => [])) await unlockFolders(join(path, n));
 }
 
 /** The options of a write op for writeFile / writeFileSync. */

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { asyncFileWork, type FileWork } from '../../../../src/runner/files/file-work.ts';
 import { startFileThread } from '../../../../src/runner/files/start-file-thread.ts';
+import { unlockFolders } from '../../../../src/runner/files/apply-file-ops.ts';
 
 const thread = startFileThread();
 after(() => thread.close());
@@ -102,5 +103,28 @@ describe("the file thread with one job's large removal on its way", () => {
     assert.deepEqual(order, ['small', 'removal']);
     assert.equal(existsSync(big), false);
     assert.equal(readFileSync(join(dir, 'script'), 'utf8'), 'true\n');
+  });
+});
+
+describe('unlocking the folders of a tree before its removal (a worker that is not root)', () => {
+  it('gives its folders rwx for their owner without their special bits, and never follows a symlink out of it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushci-files-'));
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    chmodSync(outside, 0o500);
+    const job = join(dir, 'job');
+    mkdirSync(join(job, 'a', 'b'), { recursive: true });
+    symlinkSync(outside, join(job, 'a', 'link'));
+    symlinkSync(outside, join(job, 'top-link'));
+    chmodSync(join(job, 'a', 'b'), 0o6000);
+    chmodSync(join(job, 'a'), 0o2500);
+    unlockFolders(job);
+    assert.equal(statSync(join(job, 'a')).mode & 0o7777, 0o700);
+    assert.equal(statSync(join(job, 'a', 'b')).mode & 0o7777, 0o700);
+    assert.equal(statSync(outside).mode & 0o7777, 0o500, 'the symlinks’ target is untouched');
+    // A symlink given as the tree itself is not followed either.
+    unlockFolders(join(job, 'top-link'));
+    assert.equal(statSync(outside).mode & 0o7777, 0o500);
+    chmodSync(outside, 0o700);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
-import { findCgroups, sweepCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
+import { findCgroups, jobCgroupName, sweepCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,7 +79,7 @@ describe('a worker killed while its step’s sandbox starts', async () => {
     assert.deepEqual(withCommandLine(r.tag), []);
   });
 
-  it('the sweep kills what is left in a dead worker’s job cgroup, and nothing in a live one’s', async (t) => {
+  it('the sweep kills what is left in a dead worker’s job cgroup, and nothing in a live one’s or another PID namespace’s', async (t) => {
     if (!cgroups) return t.skip('this process may not make cgroups (not root): limits are rlimits');
     const dirsOf = (name: string) =>
       cgroups.version === 2
@@ -91,18 +91,28 @@ describe('a worker killed while its step’s sandbox starts', async () => {
       for (const d of dirsOf(name)) writeFileSync(join(d, 'cgroup.procs'), String(p.pid));
       return { p, exit: new Promise<string | null>((r) => p.on('exit', (_c, s) => r(s))) };
     };
-    const dead = start('999999998-b1-j-1');
-    const live = start(`${process.pid}-b2-j-1`);
+    const deadName = jobCgroupName('b1-j-1', 999999998);
+    // A worker of another PID namespace (another pushci in a container sharing the cgroup tree): its pid
+    // means nothing here, so its job is never killed.
+    const otherName = '999999997-n1-b3-j-1';
+    const dead = start(deadName);
+    const live = start(jobCgroupName('b2-j-1'));
+    const other = start(otherName);
     try {
       assert.equal(await sweepCgroups(cgroups), 1, 'one process killed');
       assert.equal(await dead.exit, 'SIGKILL');
-      for (const d of dirsOf('999999998-b1-j-1')) assert.ok(!existsSync(d), `${d} is removed`);
-      assert.equal(live.p.exitCode, null, 'the live worker’s step runs on');
-      assert.equal(live.p.signalCode, null);
+      for (const d of dirsOf(deadName)) assert.ok(!existsSync(d), `${d} is removed`);
+      for (const x of [live, other]) {
+        assert.equal(x.p.exitCode, null, 'a live worker’s step, and another namespace’s, run on');
+        assert.equal(x.p.signalCode, null);
+      }
     } finally {
-      live.p.kill('SIGKILL');
-      await live.exit;
-      for (const d of dirsOf(`${process.pid}-b2-j-1`)) await new Promise((r) => execFile('rmdir', [d], r));
+      for (const x of [dead, live, other]) {
+        x.p.kill('SIGKILL');
+        await x.exit;
+      }
+      for (const d of [...dirsOf(jobCgroupName('b2-j-1')), ...dirsOf(otherName)])
+        await new Promise((r) => execFile('rmdir', [d], r));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { JobLimits } from '../../backend.ts';
@@ -64,16 +64,33 @@ export interface JobCgroup {
 
 const count = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 
+/** This process's PID namespace (the number of `/proc/self/ns/pid`), or 0 when it cannot be read. */
+const PID_NS = (() => {
+  try {
+    return Number(/\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+})();
+
 /**
- * Makes the cgroup(s) of one job, named `<worker pid>-<job id>` so a sweep can tell a dead worker's
- * leftovers from a live job between two steps.
+ * The name of a job's cgroup: `<worker pid>-n<its PID namespace>-<job id>`. A sweep tells a dead worker's
+ * leftovers from a live job between two steps by the pid, and only judges a pid of its own PID namespace:
+ * another pushci on this machine (in a container sharing the cgroup tree) has pids this one cannot see.
+ */
+export function jobCgroupName(jobId: string, workerPid = process.pid): string {
+  return `${workerPid}-n${PID_NS}-${jobId}`;
+}
+
+/**
+ * Makes the cgroup(s) of one job (named by `jobCgroupName`).
  */
 export async function createJobCgroup(
   roots: CgroupRoots,
   jobId: string,
   limits: JobLimits,
 ): Promise<JobCgroup> {
-  const id = `${process.pid}-${jobId}`;
+  const id = jobCgroupName(jobId);
   // Counters are per job; a step reports only what grew while it ran.
   let seenOom = 0;
   let seenMax = 0;
@@ -134,9 +151,9 @@ function processMessage(l: JobLimits): string {
 }
 
 /** cgroups can only be removed once their processes are gone, which takes the kernel a moment. */
-async function removeWhenEmpty(dirs: string[]): Promise<void> {
+async function removeWhenEmpty(dirs: string[], tries = 50): Promise<void> {
   for (const d of dirs) {
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < tries; i++) {
       try {
         await rmdir(d);
         break;
@@ -161,11 +178,15 @@ export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
   for (const parent of parents) {
     const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      const worker = Number(/^(\d+)-/.exec(e.name)?.[1]);
+      const m = /^(\d+)-(?:n(\d+)-)?/.exec(e.name);
+      const worker = Number(m?.[1]);
       if (!e.isDirectory() || !worker || processExists(worker)) continue;
       const dir = join(parent, e.name);
-      killed += await killAll(dir, roots.version);
-      await removeWhenEmpty([dir]);
+      // Only a worker of this PID namespace is known dead here; another's cgroup (or one named before
+      // the namespace was part of the name) is removed only if empty, never emptied.
+      const ours = m?.[2] !== undefined && Number(m[2]) === PID_NS && PID_NS !== 0;
+      if (ours) killed += await killAll(dir, roots.version);
+      await removeWhenEmpty([dir], ours ? 50 : 1);
     }
   }
   return killed;

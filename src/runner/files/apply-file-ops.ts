@@ -10,7 +10,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { O_PATH, writeOptions, type FileOp } from './file-work.ts';
+import type { FileOp } from './file-work.ts';
+
+/** The options of a write op for writeFile / writeFileSync. */
+export function writeOptions(o: Extract<FileOp, { op: 'write' }>): { mode?: number; flag?: string } {
+  return { ...(o.mode ? { mode: o.mode } : {}), ...(o.exclusive ? { flag: 'wx' } : {}) };
+}
 
 /** The batch of a FileWork, done synchronously: only ever on the file thread, never on the event loop. */
 export function applyFileOps(ops: FileOp[]): void {
@@ -28,7 +33,7 @@ export function applyFileOps(ops: FileOp[]): void {
  * refuses the removal of what it holds unless the worker runs as root: such folders are made writable
  * (never following a symlink) and the removal is tried again.
  */
-function removeTree(path: string): void {
+export function removeTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
   } catch (e) {
@@ -39,9 +44,11 @@ function removeTree(path: string): void {
   }
 }
 
+/** open(2)'s O_PATH on Linux (Node does not name it): a descriptor of the folder itself, for fstat and /proc. */
+const O_PATH = 0o10000000;
 const FOLDER = O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY;
 /** Folders deeper than this are left as they are (the removal then says what it could not remove). */
-const MAX_DEPTH = 256;
+const MAX_DEPTH = 1000;
 
 /**
  * Gives every folder under `path` (itself included) rwx for its owner, and drops its setuid, setgid and
@@ -75,16 +82,17 @@ function unlockAt(fd: number, depth: number): void {
     // Not ours: the removal says so.
   }
   if (depth >= MAX_DEPTH) return;
-  let names: string[];
+  let names: Buffer[];
   try {
-    names = readdirSync(self);
+    // As bytes: a name that is not UTF-8 would not survive a string.
+    names = readdirSync(self, { encoding: 'buffer' });
   } catch {
     return;
   }
   for (const n of names) {
     let child: number;
     try {
-      child = openSync(`${self}/${n}`, FOLDER);
+      child = openSync(Buffer.concat([Buffer.from(`${self}/`), n]), FOLDER);
     } catch {
       // Not a folder (a file, a symlink): removed as it is.
       continue;

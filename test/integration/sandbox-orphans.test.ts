@@ -50,6 +50,7 @@ async function runWorker(mode: 'die' | 'live', cgroups: Awaited<ReturnType<typeo
     out,
     marker: join(dirs.src, 'marker'),
     tag: `sleep\u00006${child.pid! % 1000}\u0000`,
+    cgroup: jobCgroupName(id, child.pid!),
   };
 }
 
@@ -67,8 +68,20 @@ describe('a worker killed while its step’s sandbox starts', async () => {
       await sleep(100);
     }
     assert.deepEqual(withCommandLine(r.tag), [], 'no step process is left');
-    // What the dead worker left is its job cgroup, empty: the sweep removes it and has nothing to kill.
-    if (cgroups) assert.equal(await sweepCgroups(cgroups), 0);
+    // What the dead worker left is its job cgroup, empty: the sweep removes it. (Its count is not
+    // checked: other test files' killed workers may leave processes exiting at that moment.)
+    if (cgroups) {
+      const dirs =
+        cgroups.version === 2
+          ? [join(cgroups.base, r.cgroup)]
+          : [join(cgroups.pids, r.cgroup), join(cgroups.memory, r.cgroup)];
+      assert.ok(
+        dirs.some((d) => existsSync(d)),
+        'the dead worker left its job cgroup',
+      );
+      await sweepCgroups(cgroups);
+      for (const d of dirs) assert.ok(!existsSync(d), `${d} is removed`);
+    }
   });
 
   it('control: the same worker left alive runs the step (and times it out)', async () => {
@@ -99,7 +112,8 @@ describe('a worker killed while its step’s sandbox starts', async () => {
     const live = start(jobCgroupName('b2-j-1'));
     const other = start(otherName);
     try {
-      assert.equal(await sweepCgroups(cgroups), 1, 'one process killed');
+      // At least this one (another test file's killed worker may have left a process too).
+      assert.ok((await sweepCgroups(cgroups)) >= 1, 'a process killed');
       assert.equal(await dead.exit, 'SIGKILL');
       for (const d of dirsOf(deadName)) assert.ok(!existsSync(d), `${d} is removed`);
       for (const x of [live, other]) {

@@ -68,17 +68,14 @@ describe('a worker killed while its step’s sandbox starts', async () => {
       await sleep(100);
     }
     assert.deepEqual(withCommandLine(r.tag), [], 'no step process is left');
-    // What the dead worker left is its job cgroup, empty: the sweep removes it. (Its count is not
-    // checked: other test files' killed workers may leave processes exiting at that moment.)
+    // What the dead worker left is its job cgroup, empty: a sweep removes it (this one, or that of a
+    // worker another test file starts meanwhile). Its count is not checked: other test files' killed
+    // workers may leave processes exiting at that moment.
     if (cgroups) {
       const dirs =
         cgroups.version === 2
           ? [join(cgroups.base, r.cgroup)]
           : [join(cgroups.pids, r.cgroup), join(cgroups.memory, r.cgroup)];
-      assert.ok(
-        dirs.some((d) => existsSync(d)),
-        'the dead worker left its job cgroup',
-      );
       await sweepCgroups(cgroups);
       for (const d of dirs) assert.ok(!existsSync(d), `${d} is removed`);
     }

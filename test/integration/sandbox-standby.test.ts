@@ -31,6 +31,26 @@ function watchedBackend(cgroups: Awaited<ReturnType<typeof findCgroups>>) {
   return { backend: sandboxBackend({ hide: [], home: null, cgroups, spawn }), starts };
 }
 
+/** A job prepared in a watched backend (`watchedBackend`), in folders of its own, for `starts` steps. */
+async function watchedJob(
+  cgroups: Awaited<ReturnType<typeof findCgroups>>,
+  name: string,
+  network: NetworkMode,
+  starts: number,
+) {
+  const watched = watchedBackend(cgroups);
+  const dirs = jobDirs();
+  const rt = await watched.backend.prepare({
+    id: `standby-${name}-${process.pid}-${Date.now()}`,
+    dirs,
+    readOnly: [],
+    network,
+    limits: LIMITS,
+    starts,
+  });
+  return { starts: watched.starts, dirs, rt };
+}
+
 /** Runs `argv` (no script) as one step of `rt`, returning its exit code and output. */
 async function step(
   rt: Awaited<ReturnType<ReturnType<typeof sandboxBackend>['prepare']>>,
@@ -73,16 +93,7 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
   const networks: NetworkMode[] = ['none', 'default'];
   for (const network of networks) {
     it(`each of several steps gets exactly its own command and environment (network: ${network})`, async () => {
-      const { backend, starts } = watchedBackend(cgroups);
-      const dirs = jobDirs();
-      const rt = await backend.prepare({
-        id: `standby-${process.pid}-${Date.now()}`,
-        dirs,
-        readOnly: [],
-        network,
-        limits: LIMITS,
-        starts: 3,
-      });
+      const { starts, dirs, rt } = await watchedJob(cgroups, 'steps', network, 3);
       try {
         // Prints its arguments one per line between markers, then its environment's names and values.
         const printer = join(dirs.scripts, 'print.sh');
@@ -124,18 +135,9 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
   }
 
   it('attack: a value with a NUL byte (which would split bubblewrap’s options) fails the step before anything starts', async () => {
-    const { backend, starts } = watchedBackend(cgroups);
-    const dirs = jobDirs();
     const marker = join(mkdtempSync(join(tmpdir(), 'pushci-standby-host-')), 'host-only');
     writeFileSync(marker, 'host secret');
-    const rt = await backend.prepare({
-      id: `standby-nul-${process.pid}-${Date.now()}`,
-      dirs,
-      readOnly: [],
-      network: 'none',
-      limits: LIMITS,
-      starts: 2,
-    });
+    const { starts, dirs, rt } = await watchedJob(cgroups, 'nul', 'none', 2);
     try {
       // Sent as is, this would add `--bind <marker's folder> /mnt` to the sandbox's options.
       const injected = `x\0--bind\0${join(marker, '..')}\0/mnt`;
@@ -183,16 +185,7 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
       },
     );
     assert.equal(shown.stdout.trim(), 'RAN', 'bash as sh takes the function (the reason for the refusal)');
-    const { backend } = watchedBackend(cgroups);
-    const dirs = jobDirs();
-    const rt = await backend.prepare({
-      id: `standby-func-${process.pid}-${Date.now()}`,
-      dirs,
-      readOnly: [],
-      network: 'none',
-      limits: LIMITS,
-      starts: 2,
-    });
+    const { dirs, rt } = await watchedJob(cgroups, 'func', 'none', 2);
     try {
       const bad = await step(rt, dirs, ['/bin/sh', '-c', 'echo STEP-RAN; ulimit -n'], {
         PATH: '/usr/bin:/bin',
@@ -213,8 +206,6 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
   });
 
   it('attack: loader variables in a step’s environment never act in bubblewrap or nsenter (which run on this machine)', async () => {
-    const { backend, starts } = watchedBackend(cgroups);
-    const dirs = jobDirs();
     // A folder on this machine's /tmp: inside a sandbox /tmp is the job's own, so only a program that
     // runs outside one (bubblewrap, nsenter) could write the loader's debug output here.
     const host = mkdtempSync(join(tmpdir(), 'pushci-ld-'));
@@ -224,14 +215,7 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
       LD_DEBUG_OUTPUT: join(host, 'ld'),
       LD_PRELOAD: join(host, 'missing.so'),
     };
-    const rt = await backend.prepare({
-      id: `standby-ld-${process.pid}-${Date.now()}`,
-      dirs,
-      readOnly: [],
-      network: 'default',
-      limits: LIMITS,
-      starts: 1,
-    });
+    const { starts, dirs, rt } = await watchedJob(cgroups, 'ld', 'default', 1);
     try {
       // The first from a standby, the second (more than `starts`) and the third (fed on stdin) from ones
       // made on the spot.

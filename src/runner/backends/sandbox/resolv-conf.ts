@@ -1,20 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { SLIRP_DNS } from './network.ts';
+import { readAtMostEvery } from './read-at-most-every.ts';
 
 /**
  * The resolv.conf the sandbox gets instead of the host's, or null to keep the host's: a resolver on the
- * host's loopback is out of a sandbox's reach, so slirp4netns' own DNS is used then.
+ * host's loopback is out of a sandbox's reach, so slirp4netns' own DNS is used then. /etc/resolv.conf is
+ * read at most every 5 s (each job asks).
  */
-export function resolvConfFor(): string | null {
-  const now = Date.now();
-  if (last && now - last.at < MAX_AGE_MS) return last.text;
-  last = { at: now, text: readResolvConf() };
-  return last.text;
-}
-
-/** How long what /etc/resolv.conf says is trusted: each job asks, and each read is file work on the event loop. */
-const MAX_AGE_MS = 5000;
-let last: { at: number; text: string | null } | null = null;
+export const resolvConfFor: () => string | null = readAtMostEvery(5000, readResolvConf);
 
 function readResolvConf(): string | null {
   try {

@@ -1,21 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { JobLimits } from '../../backend.ts';
 import type { ShellLimits } from './network.ts';
-
-/** How long the hard limits read are trusted: they change only when someone changes them from outside. */
-const HARD_LIMITS_MAX_AGE_MS = 5000;
-let hardRead: { at: number; limits: Map<string, number> } | null = null;
+import { readAtMostEvery } from './read-at-most-every.ts';
 
 /**
  * This process's hard rlimits (`/proc/self/limits`), by the names prlimit uses; absent: unlimited. Read
- * at most every few seconds (a job asks several times, and each read is file work on the event loop).
+ * at most every 5 s (a job asks several times; they change only when someone changes them from outside).
  */
-function hardLimits(): Map<string, number> {
-  const now = Date.now();
-  if (hardRead && now - hardRead.at < HARD_LIMITS_MAX_AGE_MS) return hardRead.limits;
-  hardRead = { at: now, limits: readHardLimits() };
-  return hardRead.limits;
-}
+const hardLimits = readAtMostEvery(5000, readHardLimits);
 
 function readHardLimits(): Map<string, number> {
   const names: Record<string, string> = {

@@ -11,6 +11,7 @@ import type { Value } from '../pipelines/expr/values.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
 import type { JobDirs, JobLimits, NetworkMode } from './backend.ts';
 import { jobDirsIn } from './job-dirs.ts';
+import { workspacesRoot } from './prepare-workspaces-root.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { baseEnv, renderEnv } from './step-env.ts';
@@ -50,7 +51,7 @@ export function planJob(
   const secrets = new Set<string>();
   let cloneUrl: string;
   const id = `${record.meta.id}-${jobName}-${attempt}`;
-  const root = join(config.dataDir, 'workspaces', id);
+  const root = join(workspacesRoot(config.dataDir), id);
   const dirs = jobDirsIn(root);
   const workspace = dirs.src;
   const fork = fromFork(record.meta);

@@ -18,6 +18,7 @@ import { listWorkers } from '../queue/worker-heartbeat.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { startFileThread } from './files/start-file-thread.ts';
 import { sweepWorkspaces } from './sweep-workspaces.ts';
+import { prepareWorkspacesRoot } from './prepare-workspaces-root.ts';
 
 export interface JobWorkerDeps {
   config: Readonly<Config>;
@@ -73,6 +74,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
 
   const labels = new Set(workerLabels(config.runnerLabels ?? []));
   const aliases = parseAliases(config.runsOnAliases ?? []);
+  await prepareWorkspacesRoot(config.dataDir, log);
   const orphans = await backend.sweep();
   if (orphans > 0) log.warn({ killed: orphans }, 'killed step processes left by a worker that died');
   // Workspaces a worker that died left behind, in a data dir other workers may share (not awaited: a

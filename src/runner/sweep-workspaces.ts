@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BuildRecord } from '../queue/build-record.ts';
 import type { WorkerBeat } from '../queue/worker-heartbeat.ts';
 import type { FileWork } from './files/file-work.ts';
+import { workspacesRoot } from './prepare-workspaces-root.ts';
 
 /** `<build>-<job>-<attempt>`, as `planJob` names a workspace (build ids are made of [0-9a-z] only). */
 const WORKSPACE = /^([0-9a-z]+)-(.+)-([1-9][0-9]*)$/;
@@ -26,7 +27,7 @@ export interface SweepWorkspacesDeps {
  * one, so a starting attempt is never mistaken for an old one. Returns the folders removed.
  */
 export async function sweepWorkspaces(deps: SweepWorkspacesDeps): Promise<string[]> {
-  const root = join(deps.dataDir, 'workspaces');
+  const root = workspacesRoot(deps.dataDir);
   const names = await readdir(root).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     throw err;

@@ -137,6 +137,8 @@ export interface Backend {
   reserve?(o: Pick<PrepareOptions, 'id' | 'network' | 'limits' | 'starts'>): Promise<Reservation>;
   /** Called once when a worker starts: ends step processes a killed worker left behind. */
   sweep(): Promise<number>;
+  /** Ends what it keeps between jobs (called once its worker ran its last job); absent: nothing kept. */
+  close?(): Promise<void>;
   /** How the worker's own programs (the checkout's git) are started; absent: by forking the worker. */
   readonly spawn?: SpawnFn;
 }

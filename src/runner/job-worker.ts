@@ -275,6 +275,7 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       }, graceMs);
       await closing;
       clearTimeout(timer);
+      await backend.close?.();
       await Promise.all(removals);
       await sub.quit().catch(() => sub.disconnect());
       await files.close();

@@ -48,6 +48,7 @@ describe('runJob stopped before its first step', () => {
     backend = await selectBackend(config(), createLogger('silent'));
   });
   after(async () => {
+    await backend?.close?.();
     client?.disconnect();
     await redis?.stop();
   });

@@ -144,6 +144,7 @@ describe('the worker slot network: one job after another', () => {
   });
 
   after(async () => {
+    await backend?.close?.();
     lo?.server.close();
     any?.server.close();
     gatewayServer?.close();

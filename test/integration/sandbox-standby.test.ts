@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { JobDirs, JobLimits, NetworkMode } from '../../src/runner/backend.ts';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
-import { findCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
+import { findCgroups, jobCgroupName } from '../../src/runner/backends/sandbox/cgroups.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
 import { directSpawn, startSpawner, type SpawnFn } from '../../src/runner/spawner/start-spawner.ts';
 import { startStandby } from '../../src/runner/backends/sandbox/standby-sandbox.ts';
@@ -28,8 +28,13 @@ function watchedBackend(cgroups: Awaited<ReturnType<typeof findCgroups>>) {
     starts.push([cmd, ...args]);
     return directSpawn(cmd, args, opts);
   };
-  return { backend: sandboxBackend({ hide: [], home: null, cgroups, spawn }), starts };
+  const backend = sandboxBackend({ hide: [], home: null, cgroups, spawn });
+  made.push(backend);
+  return { backend, starts };
 }
+/** Every backend the tests made: closed at the end, which ends what each keeps for a next job. */
+const made: Array<ReturnType<typeof sandboxBackend>> = [];
+after(() => Promise.all(made.map((b) => b.close?.())));
 
 /** A job prepared in a watched backend (`watchedBackend`), in folders of its own, for `starts` steps. */
 async function watchedJob(
@@ -283,34 +288,112 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
     assert.deepEqual(ours(), [], 'no standby is left');
   });
 
-  it('a job that ends before its first step leaves nothing: the reserved standby ends and its cgroup goes', async () => {
+  /** The folders of the cgroup named `name` (see jobCgroupName). */
+  const cgroupDirs = (name: string) =>
+    !cgroups
+      ? []
+      : cgroups.version === 2
+        ? [join(cgroups.base, name)]
+        : [join(cgroups.pids, name), join(cgroups.memory, name)];
+  /** Processes whose command line holds `ulimit -n <tag>`: standbys and sandboxes of jobs with that open-files limit. */
+  const tagged = (tag: number) =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`ulimit -n ${tag}`);
+        } catch {
+          return false;
+        }
+      });
+
+  it('a job that ends before its first step: its slot, cgroups and standby wait for the next job, and the backend’s close ends them', async () => {
     const { backend } = watchedBackend(cgroups);
+    const limits = { ...LIMITS, openFiles: 4091 }; // marks this test's standbys' command lines
     const id = `standby-unused-${process.pid}-${Date.now()}`;
-    const reserved = await backend.reserve!({ id, network: 'default', limits: LIMITS, starts: 1 });
+    const reserved = await backend.reserve!({ id, network: 'default', limits, starts: 1 });
     await reserved.release();
     await reserved.release();
-    if (cgroups) {
-      const parent = cgroups.version === 2 ? cgroups.base : cgroups.pids;
-      assert.ok(!existsSync(join(parent, id)), 'the job cgroup is removed');
-    }
-    // Control: a reservation taken over by prepare runs the step.
+    for (const d of cgroupDirs(jobCgroupName(id))) assert.ok(existsSync(d), `${d} is kept for the next job`);
+    assert.equal(tagged(4091).length, 1, 'its standby waits');
+    // Control: the next reservation takes them over, and prepare runs its step there.
     const dirs = jobDirs();
-    const again = await backend.reserve!({ id: `${id}-2`, network: 'default', limits: LIMITS, starts: 1 });
+    const again = await backend.reserve!({ id: `${id}-2`, network: 'default', limits, starts: 1 });
     const rt = await backend.prepare({
       id: `${id}-2`,
       dirs,
       readOnly: [],
       network: 'default',
-      limits: LIMITS,
+      limits,
       reserved: again,
     });
     try {
       const r = await step(rt, dirs, ['/bin/sh', '-c', 'echo ran'], { PATH: '/usr/bin:/bin' });
       assert.equal(r.exitCode, 0);
       assert.match(r.out, /ran/);
+      for (const d of cgroupDirs(jobCgroupName(`${id}-2`)))
+        assert.ok(!existsSync(d), `no cgroup of its own: ${d}`);
     } finally {
       await rt.destroy();
       await again.release();
     }
+    await backend.close!();
+    for (const d of cgroupDirs(jobCgroupName(id)))
+      assert.ok(!existsSync(d), `${d} is removed once the backend closes`);
+    for (let i = 0; i < 50 && tagged(4091).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(tagged(4091), [], 'no standby is left');
+  });
+
+  it('the next job’s first step starts from the standby the last job left in its slot: nothing started for it, and only its own limit hits reported', async () => {
+    const { backend, starts } = watchedBackend(cgroups);
+    const limits = { ...LIMITS, openFiles: 4092 };
+    const run = async (id: string, script: string) => {
+      const dirs = jobDirs();
+      const rt = await backend.prepare({ id, dirs, readOnly: [], network: 'default', limits, starts: 1 });
+      try {
+        const before = starts.length;
+        const lines: string[] = [];
+        const r = await runStep(rt, {
+          script,
+          shell: 'sh -e {0}',
+          scriptFile: join(dirs.scripts, 'step.sh'),
+          cwd: dirs.src,
+          env: { PATH: '/usr/bin:/bin', ...rt.env },
+          timeoutMs: 30_000,
+          killGraceMs: 500,
+          onLine: (_s, l) => lines.push(l),
+        });
+        return { ...r, out: lines.join('\n'), started: starts.slice(before) };
+      } finally {
+        await rt.destroy();
+      }
+    };
+    const id1 = `standby-next-${process.pid}-${Date.now()}`;
+    try {
+      // The first job forks past its process limit (with cgroups: a limit its result reports).
+      const first = await run(id1, 'for i in $(seq 150); do sleep 30 & done; echo started-all');
+      assert.notEqual(first.exitCode, 0, first.out);
+      assert.doesNotMatch(first.out, /started-all/);
+      if (cgroups) assert.match(first.limit ?? '', /process limit of 100/);
+      const made = starts.length;
+      const second = await run(`${id1}-2`, 'echo ran; ulimit -n');
+      assert.equal(second.exitCode, 0, second.out);
+      assert.match(second.out, /ran\n4092/);
+      assert.equal(second.limit, null, 'the first job’s limit hit is not the second’s');
+      assert.equal(
+        starts.length - made,
+        1,
+        `only the standby for the job after it was started: ${JSON.stringify(starts.slice(made))}`,
+      );
+      assert.deepEqual(second.started, [], 'nothing was started for its step');
+      for (const d of cgroupDirs(jobCgroupName(`${id1}-2`)))
+        assert.ok(!existsSync(d), `no cgroup made for it: ${d}`);
+      for (const d of cgroupDirs(jobCgroupName(id1)))
+        assert.ok(existsSync(d), `it ran in the first job’s: ${d}`);
+    } finally {
+      await backend.close!();
+    }
+    for (const d of cgroupDirs(jobCgroupName(id1)))
+      assert.ok(!existsSync(d), `${d} is removed once the backend closes`);
   });
 });

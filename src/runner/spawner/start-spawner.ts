@@ -25,6 +25,8 @@ export interface Spawned extends EventEmitter {
   kill(signal?: NodeJS.Signals): boolean;
   /** From now on the program (a helper that lives as long as the worker) does not keep the worker alive. */
   unref(): void;
+  /** It keeps the worker alive again (after `unref`: a standby kept between jobs, taken by a job). */
+  ref(): void;
 }
 
 /** Starts a program; resolves once it runs and its pipes are here. */
@@ -61,6 +63,11 @@ class Proc extends EventEmitter implements Spawned {
     this.keepsAlive = false;
     for (const s of this.stdio) s?.unref();
     this.emit('unref');
+  }
+  ref() {
+    this.keepsAlive = true;
+    for (const s of this.stdio) s?.ref();
+    this.emit('ref');
   }
   attach(fd: number, sock: Socket) {
     if (!this.keepsAlive) sock.unref();
@@ -187,7 +194,8 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
       if (watched() === 0) c.channel?.ref();
       p.once('exit', idle);
       p.once('error', idle);
-      p.once('unref', idle);
+      p.on('unref', idle);
+      p.on('ref', () => c.channel?.ref());
       pending.set(id, { p, want: opts.stdio.filter((s) => s === 'pipe').length, resolve });
       c.send({
         op: 'spawn',
@@ -211,13 +219,17 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
 export const directSpawn: SpawnFn = (cmd, args, opts) =>
   new Promise((resolve) => {
     const c = spawn(cmd, args, { env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: opts.stdio });
-    const own = c.unref.bind(c);
+    const own = { unref: c.unref.bind(c), ref: c.ref.bind(c) };
     c.once('spawn', () =>
       resolve(
         Object.assign(c, {
           unref() {
-            own();
+            own.unref();
             for (const s of c.stdio) (s as Socket | null)?.unref();
+          },
+          ref() {
+            own.ref();
+            for (const s of c.stdio) (s as Socket | null)?.ref();
           },
         }) as unknown as Spawned,
       ),

@@ -59,6 +59,11 @@ export interface JobCgroup {
   add(pid: number): Promise<void>;
   /** The limit the job ran into so far, as a sentence, or null. */
   exceeded(): Promise<string | null>;
+  /**
+   * Readies it for another job of the same limits (a worker slot's next): true when no process is left
+   * in it, and then what it counted so far (a limit hit) is the next job's baseline. False: remove it.
+   */
+  renew(): Promise<boolean>;
   remove(): Promise<void>;
 }
 
@@ -91,7 +96,8 @@ export async function createJobCgroup(
   limits: JobLimits,
 ): Promise<JobCgroup> {
   const id = jobCgroupName(jobId);
-  // Counters are per job; a step reports only what grew while it ran.
+  // Counters are per job (a renewed cgroup's start from what it counted before); a step reports only
+  // what grew while it ran.
   let seenOom = 0;
   let seenMax = 0;
   const judge = (oom: number, max: number): string | null => {
@@ -99,6 +105,11 @@ export async function createJobCgroup(
     seenOom = oom;
     seenMax = max;
     return msg;
+  };
+  const empty = async (dirs: string[]) => {
+    for (const d of dirs)
+      if ((await readFile(join(d, 'cgroup.procs'), 'utf8').catch(() => 'x')).trim()) return false;
+    return true;
   };
   const mem = limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max';
   // Two more than the job's: every sandbox's bubblewrap is in the job's cgroups too (see
@@ -111,13 +122,15 @@ export async function createJobCgroup(
     await writeFile(join(dir, 'pids.max'), procs);
     await writeFile(join(dir, 'memory.max'), mem);
     await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => {});
+    const exceeded = async () => {
+      const m = await readFile(join(dir, 'memory.events'), 'utf8').catch(() => '');
+      const p = await readFile(join(dir, 'pids.events'), 'utf8').catch(() => '');
+      return judge(count(m, 'oom_kill'), count(p, 'max'));
+    };
     return {
       add: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
-      async exceeded() {
-        const m = await readFile(join(dir, 'memory.events'), 'utf8').catch(() => '');
-        const p = await readFile(join(dir, 'pids.events'), 'utf8').catch(() => '');
-        return judge(count(m, 'oom_kill'), count(p, 'max'));
-      },
+      exceeded,
+      renew: async () => (await empty([dir])) && (await exceeded(), true),
       remove: () => removeWhenEmpty([dir]),
     };
   }
@@ -128,16 +141,18 @@ export async function createJobCgroup(
   await writeFile(join(pdir, 'pids.max'), procs);
   await writeFile(join(mdir, 'memory.limit_in_bytes'), limits.memoryBytes > 0 ? mem : '-1');
   if (limits.memoryBytes > 0) await writeFile(join(mdir, 'memory.memsw.limit_in_bytes'), mem).catch(() => {});
+  const exceeded = async () => {
+    const m = await readFile(join(mdir, 'memory.oom_control'), 'utf8').catch(() => '');
+    const p = await readFile(join(pdir, 'pids.events'), 'utf8').catch(() => '');
+    return judge(count(m, 'oom_kill'), count(p, 'max'));
+  };
   return {
     async add(pid) {
       await writeFile(join(pdir, 'cgroup.procs'), String(pid));
       await writeFile(join(mdir, 'cgroup.procs'), String(pid));
     },
-    async exceeded() {
-      const m = await readFile(join(mdir, 'memory.oom_control'), 'utf8').catch(() => '');
-      const p = await readFile(join(pdir, 'pids.events'), 'utf8').catch(() => '');
-      return judge(count(m, 'oom_kill'), count(p, 'max'));
-    },
+    exceeded,
+    renew: async () => (await empty([pdir, mdir])) && (await exceeded(), true),
     remove: () => removeWhenEmpty([pdir, mdir]),
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +46,14 @@ export async function runFloor(f: Floor, jobs: number, lanes: number): Promise<n
   const work = mkdtempSync(join(tmpdir(), 'pushci-bench-floor-w-'));
   const per = Array.from({ length: lanes }, (_, i) => Math.floor(jobs / lanes) + (i < jobs % lanes ? 1 : 0));
   const mirrors = per.map((_, lane) => mirror(f, lane));
+  // BENCH_FLOOR_TOPDIR=1: the floor's folders get the TOPDIR flag pushci gives its workspaces folder
+  // (prepare-workspaces-root.ts): its worktrees and each mirror's worktree records, spread over ext4's
+  // block groups. Off by default: the floor is the loop the issue describes.
+  if (process.env.BENCH_FLOOR_TOPDIR === '1')
+    for (const dir of [work, ...mirrors.map((m) => join(m, 'worktrees'))]) {
+      mkdirSync(dir, { recursive: true });
+      execFileSync('chattr', ['+T', dir]);
+    }
   const t0 = performance.now();
   await Promise.all(
     per

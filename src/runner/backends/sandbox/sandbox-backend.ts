@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
@@ -45,6 +46,12 @@ export interface SandboxOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A /proc link (a process's namespace), read at once: procfs answers from memory, and node:fs/promises'
+ * readlink is a round trip through libuv's thread pool that cost the event loop more (a CPU profile).
+ */
+const readlink = async (path: string) => readlinkSync(path);
 
 /** A step that could not be started: exit 127, as for a program that cannot be run, and why on its stderr. */
 function refusedStep(reason: string): StartedStep {

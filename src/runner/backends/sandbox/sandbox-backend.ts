@@ -131,12 +131,13 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
     standby: Promise<Standby | null> | null,
   ) => {
     const keep =
-      !closed &&
       limits !== null &&
       reusable &&
       slot !== null &&
       slot.alive() &&
-      (opts.cgroups ? cgroup !== null && (await cgroup.renew()) : true);
+      (opts.cgroups ? cgroup !== null && (await cgroup.renew()) : true) &&
+      // Checked last: `close` may have come while the cgroups were looked at.
+      !closed;
     if (keep) {
       // Kept, it does not keep the worker alive (as the slot's holder does not); the job that takes it does.
       const parked = (standby ?? standbyFor(slot, cgroup, limits)).then((sb) => (sb?.child.unref(), sb));

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 
 /** The folder every job's workspace is made in: `<data dir>/workspaces`. */
@@ -18,7 +18,8 @@ export const workspacesRoot = (dataDir: string) => join(dataDir, 'workspaces');
  * `chattr` is a fixed program given a path of the server's own configuration; nothing of a job's reaches it.
  */
 export async function prepareWorkspacesRoot(dataDir: string, log: Logger): Promise<string> {
-  const root = workspacesRoot(dataDir);
+  // Absolute, so no data dir can be read as one of chattr's options.
+  const root = resolve(workspacesRoot(dataDir));
   await mkdir(root, { recursive: true, mode: 0o700 });
   await new Promise<void>((resolve) => {
     execFile(

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -306,6 +314,58 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
           return false;
         }
       });
+
+  it('a job whose cgroups still hold memory reclaim cannot free (its files on a tmpfs) does not pass them on: the next job gets its own', async (t) => {
+    if (!cgroups) return t.skip('this process may not make cgroups (not root): there are none to pass on');
+    const { backend } = watchedBackend(cgroups);
+    const limits = { ...LIMITS, openFiles: 4094 };
+    const shm = mkdtempSync(join('/dev/shm', 'pushci-standby-'));
+    t.after(() => rmSync(shm, { recursive: true, force: true }));
+    const onShm = jobDirsIn(join(shm, 'workspaces', 'job'));
+    for (const d of Object.values(onShm)) mkdirSync(d, { recursive: true });
+    const id1 = `standby-held-${process.pid}-${Date.now()}`;
+    const a = await backend.prepare({ id: id1, dirs: onShm, readOnly: [], network: 'default', limits });
+    try {
+      // 20 MB of files on a tmpfs: charged to the job's cgroups for as long as they exist.
+      const r = await step(a, onShm, ['/bin/sh', '-c', 'head -c 20000000 /dev/zero > big && echo wrote'], {
+        PATH: '/usr/bin:/bin',
+      });
+      assert.equal(r.exitCode, 0, r.out);
+    } finally {
+      await a.destroy();
+    }
+    for (const d of cgroupDirs(jobCgroupName(id1))) assert.ok(!existsSync(d), `not kept: ${d}`);
+    const dirs = jobDirs();
+    const b = await backend.prepare({ id: `${id1}-2`, dirs, readOnly: [], network: 'default', limits });
+    try {
+      for (const d of cgroupDirs(jobCgroupName(`${id1}-2`)))
+        assert.ok(existsSync(d), `a cgroup of its own: ${d}`);
+      const r = await step(b, dirs, ['/bin/sh', '-c', 'echo ran'], { PATH: '/usr/bin:/bin' });
+      assert.equal(r.exitCode, 0, r.out);
+    } finally {
+      await b.destroy();
+    }
+    // Control: the same job's files on disk (page cache, which reclaim frees) leave them kept.
+    for (const d of cgroupDirs(jobCgroupName(`${id1}-2`))) assert.ok(existsSync(d), `kept: ${d}`);
+  });
+
+  it('a standby kept from a job with other limits is not used: the next job’s first step has its own file-size limit', async () => {
+    const { backend } = watchedBackend(cgroups);
+    const run = async (id: string, limits: JobLimits) => {
+      const dirs = jobDirs();
+      const rt = await backend.prepare({ id, dirs, readOnly: [], network: 'default', limits });
+      try {
+        return await step(rt, dirs, ['/bin/sh', '-c', 'ulimit -f'], { PATH: '/usr/bin:/bin' });
+      } finally {
+        await rt.destroy();
+      }
+    };
+    const id = `standby-limits-${process.pid}-${Date.now()}`;
+    const limited = await run(id, { ...LIMITS, openFiles: 4095, diskBytes: 1024 * 1024 });
+    assert.equal(limited.out.trim(), '2048', 'a 1 MiB file-size limit, in blocks of 512 bytes');
+    const free = await run(`${id}-2`, { ...LIMITS, openFiles: 4095, diskBytes: 0 });
+    assert.equal(free.out.trim(), 'unlimited', 'not the first job’s limit');
+  });
 
   it('a job that ends before its first step: its slot, cgroups and standby wait for the next job, and the backend’s close ends them', async () => {
     const { backend } = watchedBackend(cgroups);

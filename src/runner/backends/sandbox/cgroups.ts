@@ -54,6 +54,14 @@ export async function findCgroups(mount = '/sys/fs/cgroup'): Promise<CgroupRoots
   return null;
 }
 
+/**
+ * The most memory reclaim cannot free (tmpfs files, anonymous or locked pages) a job's cgroup may still
+ * hold to be handed to the worker's next job (`renew`): with the data dir on a tmpfs, a job's workspace
+ * files stay charged to its cgroup until they are removed (after its result), and would count against the
+ * next job's memory limit.
+ */
+const RENEW_HELD_MAX = 4 * 1024 * 1024;
+
 /** A job's cgroup(s): its step sandboxes join it, its limits apply to all of them together. */
 export interface JobCgroup {
   add(pid: number): Promise<void>;
@@ -61,7 +69,8 @@ export interface JobCgroup {
   exceeded(): Promise<string | null>;
   /**
    * Readies it for another job of the same limits (a worker slot's next): true when no process is left
-   * in it, and then what it counted so far (a limit hit) is the next job's baseline. False: remove it.
+   * in it and it holds next to no memory reclaim cannot free (RENEW_HELD_MAX), and then what it counted
+   * so far (a limit hit) is the next job's baseline. False: remove it.
    */
   renew(): Promise<boolean>;
   remove(): Promise<void>;
@@ -124,6 +133,17 @@ export async function createJobCgroup(
     for (const d of dirs) if (readControl(join(d, 'cgroup.procs'), 'x').trim()) return false;
     return true;
   };
+  /** Whether it holds next to no memory that reclaim cannot free (page cache it can: that stays). */
+  const light = (memoryStat: string, version: 1 | 2) => {
+    const v = (k: string) => count(memoryStat, k);
+    const held =
+      version === 2
+        ? v('anon') + v('shmem') + v('unevictable')
+        : Math.max(v('total_rss'), v('rss')) +
+          Math.max(v('total_shmem'), v('shmem')) +
+          Math.max(v('total_unevictable'), v('unevictable'));
+    return memoryStat !== '' && held <= RENEW_HELD_MAX;
+  };
   const mem = limits.memoryBytes > 0 ? String(limits.memoryBytes) : 'max';
   // Two more than the job's: every sandbox's bubblewrap is in the job's cgroups too (see
   // standby-sandbox.ts), that of the step that runs and that of the one waiting for the next step. A
@@ -143,7 +163,10 @@ export async function createJobCgroup(
     return {
       add: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
       exceeded,
-      renew: async () => (await empty([dir])) && (await exceeded(), true),
+      renew: async () =>
+        (await empty([dir])) &&
+        light(readControl(join(dir, 'memory.stat'), ''), 2) &&
+        (await exceeded(), true),
       remove: () => removeWhenEmpty([dir]),
     };
   }
@@ -165,7 +188,10 @@ export async function createJobCgroup(
       await writeFile(join(mdir, 'cgroup.procs'), String(pid));
     },
     exceeded,
-    renew: async () => (await empty([pdir, mdir])) && (await exceeded(), true),
+    renew: async () =>
+      (await empty([pdir, mdir])) &&
+      light(readControl(join(mdir, 'memory.stat'), ''), 1) &&
+      (await exceeded(), true),
     remove: () => removeWhenEmpty([pdir, mdir]),
   };
 }

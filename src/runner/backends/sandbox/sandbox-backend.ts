@@ -119,7 +119,9 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
     limits: string;
     standby: Promise<Standby | null>;
   }> = [];
-  const limitsKey = (l: JobLimits) => `${l.processes}/${l.memoryBytes}/${l.openFiles}`;
+  /** What a kept standby and cgroups were made for: the cgroups' limits and the standby's own (its fixed command). */
+  const limitsKey = (l: JobLimits) =>
+    JSON.stringify([l.processes, l.memoryBytes, stepRlimits(l, opts.cgroups !== null).shell]);
   let closed = false;
 
   /** Keeps a finished job's slot and cgroups for the next job (see `warm`), or ends them. */
@@ -145,7 +147,8 @@ export function sandboxBackend(opts: SandboxOptions): Backend {
       return;
     }
     await (await standby)?.discard();
-    if (slot) slots.release(slot, reusable);
+    // After `close`, the slots' idle list is closed too: one given back now would live on.
+    if (slot) slots.release(slot, reusable && !closed);
     await cgroup?.remove();
   };
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Digits for a test's `sleep` durations, so that `processesMatching` sees only this run's processes:
@@ -16,4 +17,17 @@ export function processesMatching(pattern: RegExp): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => pattern.test(l));
+}
+
+/** Pids of the processes whose command line (`/proc/<pid>/cmdline`, NUL between its words) holds `text`. */
+export function withCommandLine(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    });
 }

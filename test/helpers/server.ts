@@ -1,11 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { readApiToken } from '../../src/api-token.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
 import { start, type Running } from '../../src/server.ts';
+import { captureLog } from './capture-log.ts';
 import type { TestRedis } from './redis.ts';
 
 export interface TestServer extends Running {
@@ -50,18 +49,11 @@ export async function startServer(
     PUSHCI_COMPACT_HEAP: 'false',
     ...env,
   });
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const { log, lines: logs } = captureLog('debug');
   const running = await start(config, {
     http: opts.http ?? true,
     worker: opts.worker ?? true,
-    log: createLogger('debug', sink),
+    log,
     ...(opts.now ? { now: opts.now } : {}),
   });
   const base = running.url ?? '';

@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
-import { findCgroups, jobCgroupName, sweepCgroups } from '../../src/runner/backends/sandbox/cgroups.ts';
+import {
+  cgroupParents,
+  findCgroups,
+  jobCgroupName,
+  sweepCgroups,
+} from '../../src/runner/backends/sandbox/cgroups.ts';
+import { withCommandLine } from '../helpers/processes.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Pids of the processes whose command line holds `text`. */
-function withCommandLine(text: string): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    });
-}
 
 /** Runs the fixture worker (see dies-before-go-worker.ts) once; returns how it ended and what it left. */
 async function runWorker(mode: 'die' | 'live', cgroups: Awaited<ReturnType<typeof findCgroups>>) {
@@ -72,10 +65,7 @@ describe('a worker killed while its step’s sandbox starts', async () => {
     // worker another test file starts meanwhile). Its count is not checked: other test files' killed
     // workers may leave processes exiting at that moment.
     if (cgroups) {
-      const dirs =
-        cgroups.version === 2
-          ? [join(cgroups.base, r.cgroup)]
-          : [join(cgroups.pids, r.cgroup), join(cgroups.memory, r.cgroup)];
+      const dirs = cgroupParents(cgroups).map((p) => join(p, r.cgroup));
       await sweepCgroups(cgroups);
       for (const d of dirs) assert.ok(!existsSync(d), `${d} is removed`);
     }
@@ -91,10 +81,7 @@ describe('a worker killed while its step’s sandbox starts', async () => {
 
   it('the sweep kills what is left in a dead worker’s job cgroup, and nothing in a live one’s or another PID namespace’s', async (t) => {
     if (!cgroups) return t.skip('this process may not make cgroups (not root): limits are rlimits');
-    const dirsOf = (name: string) =>
-      cgroups.version === 2
-        ? [join(cgroups.base, name)]
-        : [join(cgroups.pids, name), join(cgroups.memory, name)];
+    const dirsOf = (name: string) => cgroupParents(cgroups).map((p) => join(p, name));
     const start = (name: string) => {
       for (const d of dirsOf(name)) mkdirSync(d, { recursive: true });
       const p = spawn('sleep', ['6999'], { stdio: 'ignore' });

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { JobDirs, JobLimits, NetworkMode } from '../../src/runner/backend.ts';
 import { jobDirsIn } from '../../src/runner/job-dirs.ts';
-import { findCgroups, jobCgroupName } from '../../src/runner/backends/sandbox/cgroups.ts';
+import { cgroupParents, findCgroups, jobCgroupName } from '../../src/runner/backends/sandbox/cgroups.ts';
+import { withCommandLine } from '../helpers/processes.ts';
 import { sandboxBackend } from '../../src/runner/backends/sandbox/sandbox-backend.ts';
 import { directSpawn, startSpawner, type SpawnFn } from '../../src/runner/spawner/start-spawner.ts';
 import { startStandby } from '../../src/runner/backends/sandbox/standby-sandbox.ts';
@@ -282,38 +275,15 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
     } finally {
       spawn.close();
     }
-    const ours = () =>
-      readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`ulimit -n ${tag}`);
-          } catch {
-            return false;
-          }
-        });
+    const ours = () => withCommandLine(`ulimit -n ${tag}`);
     for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(ours(), [], 'no standby is left');
   });
 
   /** The folders of the cgroup named `name` (see jobCgroupName). */
-  const cgroupDirs = (name: string) =>
-    !cgroups
-      ? []
-      : cgroups.version === 2
-        ? [join(cgroups.base, name)]
-        : [join(cgroups.pids, name), join(cgroups.memory, name)];
+  const cgroupDirs = (name: string) => (cgroups ? cgroupParents(cgroups).map((p) => join(p, name)) : []);
   /** Processes whose command line holds `ulimit -n <tag>`: standbys and sandboxes of jobs with that open-files limit. */
-  const tagged = (tag: number) =>
-    readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`ulimit -n ${tag}`);
-        } catch {
-          return false;
-        }
-      });
+  const tagged = (tag: number) => withCommandLine(`ulimit -n ${tag}`);
 
   it('a job whose cgroups still hold memory reclaim cannot free (its files on a tmpfs) does not pass them on: the next job gets its own', async (t) => {
     if (!cgroups) return t.skip('this process may not make cgroups (not root): there are none to pass on');

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { captureLog } from '../helpers/capture-log.ts';
 import { selectBackend } from '../../src/runner/select-backend.ts';
 import { browserSkip, launchBrowser } from '../helpers/browser.ts';
 import { makeRepo } from '../helpers/git.ts';
@@ -37,19 +36,7 @@ function pathWithoutBwrap(): string {
   return bin;
 }
 
-const capture = () => {
-  const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger(
-    'debug',
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    }),
-  );
-  return { log, lines };
-};
+const capture = () => captureLog('debug');
 
 describe('PUSHCI_RUNNER', () => {
   const fullPath = process.env.PATH!;

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../src/log.ts';
+import { captureLog } from '../helpers/capture-log.ts';
 
-function capture() {
-  const lines: Array<Record<string, any>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
-      cb();
-    },
-  });
-  return { log: createLogger('info', sink), lines };
-}
+const capture = () => captureLog('info');
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe('createLogger: secrets never reach a log line', () => {

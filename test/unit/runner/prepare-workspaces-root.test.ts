@@ -3,25 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../../src/log.ts';
+import { captureLog } from '../../helpers/capture-log.ts';
 import { prepareWorkspacesRoot } from '../../../src/runner/prepare-workspaces-root.ts';
 
 const EXT4_MAGIC = 0xef53;
-
-/** A debug logger whose lines are kept. */
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n'))
-        if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: createLogger('debug', sink), lines };
-}
 
 /** The flags `lsattr -d` prints for `dir` (its first word). */
 const flags = (dir: string) => execFileSync('lsattr', ['-d', dir], { encoding: 'utf8' }).split(/\s+/)[0]!;
@@ -34,7 +20,7 @@ describe('prepareWorkspacesRoot', () => {
       t.skip(`${tmpdir()} is not ext4 here: the flag is ext4's`);
       return;
     }
-    const { log } = capture();
+    const { log } = captureLog();
     return prepareWorkspacesRoot(dataDir, log).then((root) => {
       assert.equal(root, join(dataDir, 'workspaces'));
       assert.equal(statSync(root).mode & 0o777, 0o700);
@@ -51,7 +37,7 @@ describe('prepareWorkspacesRoot', () => {
   it('on a file system without the flag (tmpfs), still makes the folder and says why at debug only', async (t) => {
     const dataDir = mkdtempSync(join('/dev/shm', 'pushci-wsroot-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const root = await prepareWorkspacesRoot(dataDir, log);
     assert.equal(statSync(root).mode & 0o777, 0o700);
     const said = lines.filter((l) => /TOPDIR/.test(String(l.msg)));

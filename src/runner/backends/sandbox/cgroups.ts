@@ -62,6 +62,10 @@ export async function findCgroups(mount = '/sys/fs/cgroup'): Promise<CgroupRoots
  */
 const RENEW_HELD_MAX = 4 * 1024 * 1024;
 
+/** The folders pushci's job cgroups are made in: one on cgroup v2, the pids and memory ones on v1. */
+export const cgroupParents = (roots: CgroupRoots): string[] =>
+  roots.version === 2 ? [roots.base] : [roots.pids, roots.memory];
+
 /** A job's cgroup(s): its step sandboxes join it, its limits apply to all of them together. */
 export interface JobCgroup {
   add(pid: number): Promise<void>;
@@ -227,7 +231,7 @@ async function removeWhenEmpty(dirs: string[], tries = 50): Promise<void> {
  * timeout, nobody reading its output). Its job cgroup, named after the dead worker, still holds it.
  */
 export async function sweepCgroups(roots: CgroupRoots): Promise<number> {
-  const parents = roots.version === 2 ? [roots.base] : [roots.pids, roots.memory];
+  const parents = cgroupParents(roots);
   let killed = 0;
   for (const parent of parents) {
     const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);

@@ -128,6 +128,35 @@ describe('per-job limits of the sandbox', async () => {
           rmdirSync(live);
         });
 
+      if (mode === 'cgroups')
+        it('a step cannot tell from the host’s cgroup tree which builds and jobs run beside it', async () => {
+          // Another job of the same worker, prepared and holding its cgroups while the step looks.
+          const neighbour = `build-7f3c9e-deploy-production-${process.pid}`;
+          const backend = sandboxBackend({ hide: [], home: null, cgroups, diskCheckMs: 200 });
+          const other = await backend.prepare({
+            id: neighbour,
+            dirs: jobDirs(),
+            readOnly: [],
+            network: 'none',
+            limits: LIMITS,
+          });
+          try {
+            const parents = cgroups!.version === 2 ? [cgroups!.base] : [cgroups!.pids, cgroups!.memory];
+            const r = await run(`ls -1 ${parents.join(' ')}; echo listed`, cgroups);
+            assert.equal(r.exitCode, 0, r.out);
+            const names = r.out.split('\n').filter((l) => /^\d+-/.test(l));
+            // Control: the tree is there to read (the two jobs' cgroups, by this worker's pid).
+            assert.ok(
+              names.filter((n) => n.startsWith(`${process.pid}-`)).length >= 2,
+              `both jobs' cgroups are listed: ${r.out}`,
+            );
+            assert.doesNotMatch(r.out, /deploy-production|7f3c9e/, 'the other job’s build id and name');
+            assert.doesNotMatch(r.out, /limits-\d+-\d+/, 'its own job id');
+          } finally {
+            await other.destroy();
+          }
+        });
+
       it('lets ordinary work within the limits through', async () => {
         const r = await run(
           'for i in 1 2 3; do sleep 0.1 & done; wait; head -c 1M /dev/zero > f; echo fine',

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -105,13 +106,20 @@ const PID_NS = (() => {
   }
 })();
 
+/** The key of `jobCgroupName`'s tags: this process's own, never written anywhere. */
+const NAME_KEY = randomBytes(32);
+
 /**
- * The name of a job's cgroup: `<worker pid>-n<its PID namespace>-<job id>`. A sweep tells a dead worker's
+ * The name of a job's cgroup: `<worker pid>-n<its PID namespace>-<tag>`. A sweep tells a dead worker's
  * leftovers from a live job between two steps by the pid, and only judges a pid of its own PID namespace:
  * another pushci on this machine (in a container sharing the cgroup tree) has pids this one cannot see.
+ * The tag stands for the job id without showing it: every step sees the host's cgroup tree (read-only,
+ * with the rest of the host's /sys), and a job must not learn the build ids and job names of the jobs
+ * running beside it, nor test a guess of one (the tag is keyed by a secret of this worker process).
  */
 export function jobCgroupName(jobId: string, workerPid = process.pid): string {
-  return `${workerPid}-n${PID_NS}-${jobId}`;
+  const tag = createHmac('sha256', NAME_KEY).update(jobId).digest('hex').slice(0, 20);
+  return `${workerPid}-n${PID_NS}-${tag}`;
 }
 
 /**

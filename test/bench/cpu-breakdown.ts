@@ -12,11 +12,11 @@ const PERF =
   }).status === 0;
 
 /**
- * `perf stat` on a running process and everything it starts from now on (perf's counters are
+ * `perf stat` on running processes and everything they start from now on (perf's counters are
  * inherited by children, even through bubblewrap's namespaces): CPU time (task-clock), programs
  * executed and processes forked. Counts, not rates: what the machine's load hardly changes.
  */
-function perfTree(pid: number): { done(): Promise<{ cpuMs: number; execs: number; forks: number }> } {
+function perfTree(pids: number[]): { done(): Promise<{ cpuMs: number; execs: number; forks: number }> } {
   const out = join(mkdtempSync(join(tmpdir(), 'pushci-bench-perf-')), 'stat.csv');
   const p: ChildProcess = spawn(
     'perf',
@@ -28,7 +28,7 @@ function perfTree(pid: number): { done(): Promise<{ cpuMs: number; execs: number
       '-e',
       'task-clock,sched:sched_process_exec,sched:sched_process_fork',
       '-p',
-      String(pid),
+      pids.join(','),
     ],
     { stdio: 'ignore' },
   );
@@ -97,6 +97,39 @@ async function commandCalls(client: Redis): Promise<Map<string, number>> {
   return calls;
 }
 
+/** The parent pid of every process, by pid. */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      out.set(Number(e), Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]));
+    } catch {
+      // Ended while listed.
+    }
+  }
+  return out;
+}
+
+/**
+ * `pid` and every process it started that runs now (its spawner, slot networks, standbys kept from
+ * the warm-up): perf counts what those do from now on, and what they start.
+ */
+function withDescendants(pid: number): number[] {
+  const ppid = parents();
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, pp] of ppid)
+      if (tree.has(pp) && !tree.has(p)) {
+        tree.add(p);
+        grew = true;
+      }
+  }
+  return [...tree];
+}
+
 /** The spawner processes (src/runner/spawner/) of these workers, by pid. */
 function spawners(workers: number[]): number[] {
   const found: number[] = [];
@@ -147,7 +180,7 @@ export async function startCpuBreakdown(o: {
   redis: Redis;
 }): Promise<{ stop(builds: number): Promise<CpuBreakdown> }> {
   const redisPid = Number(/process_id:(\d+)/.exec(await o.redis.info('server'))![1]);
-  const trees = PERF ? o.workers.map(perfTree) : [];
+  const trees = PERF ? o.workers.map((pid) => perfTree(withDescendants(pid))) : [];
   const syncs = PERF ? redisSyncs(redisPid) : null;
   const workerSelf = () => o.workers.reduce((s, pid) => s + cpuMs(pid), 0);
   const workerLoop = () => o.workers.reduce((s, pid) => s + cpuMs(pid, { mainThread: true }), 0);

@@ -106,7 +106,7 @@ function failed(n: number, message: string): Spawned {
 }
 
 /**
- * Starts the spawner (spawner-main.ts, one small Node process for the whole worker) and returns the
+ * Starts the spawner (spawner-main.mjs, one small Node process for the whole worker) and returns the
  * function that starts programs through it. It is started on the first call, and again after it died;
  * its own environment is `env` (PATH), nothing of the worker's; each program gets the one it is given.
  */
@@ -123,9 +123,11 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
     });
   const up = () => {
     if (proc) return proc;
-    const c = fork(join(import.meta.dirname, 'spawner-main.ts'), [], {
+    const c = fork(join(import.meta.dirname, 'spawner-main.mjs'), [], {
       env,
-      execArgv: [],
+      // Each fork copies the spawner's page tables, and each page it writes afterwards faults once:
+      // a small young generation and no helper threads keep both small (see spawner-main.mjs).
+      execArgv: ['--max-semi-space-size=1', '--single-threaded'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'json',
     });

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The spawner: a small process a worker starts once (see `startSpawner`) that starts the worker's
  * programs for it (git, bubblewrap, a sandbox's network helper). `child_process.spawn` forks the calling
@@ -9,14 +10,18 @@
  * nothing but Node's own modules, and ends with its worker: when the channel closes it kills what it
  * started and exits (bubblewrap's --die-with-parent then ends the sandboxes).
  *
+ * It is plain JavaScript (type-checked from its JSDoc): a TypeScript file would have Node load its type
+ * stripper (WebAssembly) into this process, which roughly doubled the memory each fork copies. With it,
+ * `startSpawner` runs it with a 1 MiB young generation and no V8 helper threads: a fork also costs a
+ * page fault for each page the spawner writes afterwards, until it has written each once again.
+ *
  * Requests: `{ op: 'spawn', id, cmd, args, env, cwd?, stdio }` and `{ op: 'kill', id, signal }`.
  * Answers, in this order per id: `{ id, pid }`, then one `{ id, fd }` message per `'pipe'` entry of
  * `stdio` carrying that pipe's socket, then `{ id, exit, signal }`; or `{ id, error }` when it could not
  * start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 
 // Descriptors pushci's own launcher left open without close-on-exec (a shell's `exec 30>file`, a
 // supervisor's pipe) would reach every program started here, sandboxes included: close them. 0-2 and
@@ -33,26 +38,25 @@ for (const name of readdirSync('/proc/self/fd')) {
   }
 }
 
-interface SpawnRequest {
-  op: 'spawn';
-  id: number;
-  cmd: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  stdio: Array<'pipe' | 'ignore'>;
-}
-type Request = SpawnRequest | { op: 'kill'; id: number; signal: NodeJS.Signals };
+/**
+ * @typedef {{ op: 'spawn', id: number, cmd: string, args: string[], env: Record<string, string>,
+ *   cwd?: string, stdio: Array<'pipe' | 'ignore'> }} SpawnRequest
+ * @typedef {SpawnRequest | { op: 'kill', id: number, signal: NodeJS.Signals }} Request
+ */
 
-const children = new Map<number, ChildProcess>();
-const send = (msg: object, handle?: Socket) => process.send?.(msg, handle);
+/** @type {Map<number, import('node:child_process').ChildProcess>} */
+const children = new Map();
+/** @type {(msg: object, handle?: import('node:net').Socket) => void} */
+const send = (msg, handle) => process.send?.(msg, handle);
 
-function start(r: SpawnRequest): void {
-  let child: ChildProcess;
+/** @param {SpawnRequest} r */
+function start(r) {
+  /** @type {import('node:child_process').ChildProcess} */
+  let child;
   try {
     child = spawn(r.cmd, r.args, { env: r.env, ...(r.cwd ? { cwd: r.cwd } : {}), stdio: r.stdio });
   } catch (e) {
-    send({ id: r.id, error: (e as Error).message });
+    send({ id: r.id, error: /** @type {Error} */ (e).message });
     return;
   }
   if (child.pid === undefined) {
@@ -63,9 +67,11 @@ function start(r: SpawnRequest): void {
   send({ id: r.id, pid: child.pid });
   r.stdio.forEach((kind, fd) => {
     if (kind !== 'pipe') return;
-    const sock = child.stdio[fd] as Socket;
+    const sock = /** @type {import('node:net').Socket} */ (child.stdio[fd]);
     // Nothing may be read here: every byte is the worker's, which reads it once the socket arrives.
-    (sock as unknown as { _handle?: { readStop?: () => void } })._handle?.readStop?.();
+    /** @type {{ _handle?: { readStop?: () => void } }} */ (
+      /** @type {unknown} */ (sock)
+    )._handle?.readStop?.();
     send({ id: r.id, fd }, sock);
   });
   child.once('exit', (code, signal) => {
@@ -74,12 +80,12 @@ function start(r: SpawnRequest): void {
   });
 }
 
-process.on('message', (r: Request) => {
+process.on('message', (/** @type {Request} */ r) => {
   if (r.op === 'spawn') start(r);
   else if (r.op === 'kill') children.get(r.id)?.kill(r.signal);
 });
 /** The worker is gone: end everything started here, then the spawner. */
-function end(): void {
+function end() {
   for (const c of children.values()) c.kill('SIGKILL');
   process.exit(0);
 }

@@ -54,8 +54,8 @@ const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? (QUICK ? '1,2' : '1,2,4')).s
 const INTAKE_CONNS = (process.env.BENCH_CONNS ?? '1,16,64').split(',').map(Number);
 /**
  * BENCH_BASE_ENV=PUSHCI_COMPACT_HEAP=false,PUSHCI_REPLAY_WINDOW=0 (say): settings of the BENCH_BASE
- * receiver (intake) and worker (deliveries) only, so a setting can be A/B-measured with BENCH_BASE set to
- * this same checkout.
+ * receiver (intake) and workers (trivial builds, deliveries) only, so a setting can be A/B-measured with
+ * BENCH_BASE set to this same checkout.
  */
 const BASE_ENV: Record<string, string> = Object.fromEntries(
   (process.env.BENCH_BASE_ENV ?? '')
@@ -530,7 +530,13 @@ async function throughput(
   const server = await startReceiverProcess(redis, pipes);
   // BENCH_JOB_TIMINGS=1: where the jobs' milliseconds go under this load too (the profile part has one idle job at a time).
   const timed = process.env.BENCH_JOB_TIMINGS === '1';
-  const ws = startWorkers(redis, pipes, workers, timed ? { PUSHCI_JOB_TIMINGS: 'true' } : {}, root);
+  const ws = startWorkers(
+    redis,
+    pipes,
+    workers,
+    { ...(timed ? { PUSHCI_JOB_TIMINGS: 'true' } : {}), ...(root ? BASE_ENV : {}) },
+    root,
+  );
   const client = new Redis(redis.url);
   await sleep(2000);
   const push = async () =>

@@ -6,7 +6,7 @@ import type { PullRequestSource } from '../forges/pull-request-source.ts';
 import { GitError, git } from './git.ts';
 import { missingPullRef } from './missing-pull-ref.ts';
 import type { SpawnFn } from './spawner/start-spawner.ts';
-import { asyncFileWork, type FileWork } from './files/file-work.ts';
+import { asyncFileWork, type FileOp, type FileWork } from './files/file-work.ts';
 
 export interface CheckoutOptions {
   dataDir: string;
@@ -31,6 +31,8 @@ export interface CheckoutOptions {
   serialize?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
   /** Writes the checkout's `.git` skeleton (default: node:fs/promises on the event loop). */
   files?: FileWork;
+  /** The caller wrote the skeleton already (`checkoutSkeleton`, in a batch of file work of its own). */
+  skeletonWritten?: boolean;
 }
 
 /** The bare mirror of one clone URL; its name is a hash, never part of a payload. */
@@ -133,6 +135,35 @@ async function fetchInto(
 }
 
 /**
+ * The workspace's `.git` as file work (the checkout's first part, no git needed): a repository written
+ * by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at the commit; `git read-tree --reset -u` then fills the index and the files. Only what git needs to
+ * see a repository is made (`refs/heads` and `refs/tags` come with the first branch or tag), and
+ * read-tree, unlike `reset --hard`, rewrites neither HEAD nor ORIG_HEAD: every file made and removed
+ * per job costs the kernel an inode's allocation (see docs/PERFORMANCE.md).
+ */
+export function checkoutSkeleton(
+  o: Pick<CheckoutOptions, 'dataDir' | 'cloneUrl' | 'sha' | 'workspace'>,
+): FileOp[] {
+  const mirror = mirrorPath(o.dataDir, o.cloneUrl);
+  const dotGit = join(o.workspace, '.git');
+  return [
+    { op: 'mkdir', path: join(dotGit, 'objects', 'info'), mode: 0o700 },
+    { op: 'mkdir', path: join(dotGit, 'refs') },
+    {
+      op: 'write',
+      path: join(dotGit, 'objects', 'info', 'alternates'),
+      data: `${join(mirror, 'objects')}\n`,
+    },
+    { op: 'write', path: join(dotGit, 'HEAD'), data: `${o.sha}\n` },
+    {
+      op: 'write',
+      path: join(dotGit, 'config'),
+      data: '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
+    },
+  ];
+}
+
+/**
  * Fetches `sha` into the per-URL bare mirror (only what is missing), then makes the workspace a
  * repository of its own that borrows the mirror's objects (`objects/info/alternates`): nothing is
  * copied, and the step's `.git` (index, HEAD, refs, hooks, config) is its own, so nothing it does
@@ -184,27 +215,8 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     };
     await (o.serialize ? o.serialize(mirror, fetch) : fetch());
   }
-  // A repository written by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at
-  // the commit; `git read-tree --reset -u` then fills the index and the files. Only what git needs to
-  // see a repository is made (`refs/heads` and `refs/tags` come with the first branch or tag), and
-  // read-tree, unlike `reset --hard`, rewrites neither HEAD nor ORIG_HEAD: every file made and removed
-  // per job costs the kernel an inode's allocation (see docs/PERFORMANCE.md).
-  const dotGit = join(o.workspace, '.git');
-  await (o.files ?? asyncFileWork).apply([
-    { op: 'mkdir', path: join(dotGit, 'objects', 'info'), mode: 0o700 },
-    { op: 'mkdir', path: join(dotGit, 'refs') },
-    {
-      op: 'write',
-      path: join(dotGit, 'objects', 'info', 'alternates'),
-      data: `${join(mirror, 'objects')}\n`,
-    },
-    { op: 'write', path: join(dotGit, 'HEAD'), data: `${o.sha}\n` },
-    {
-      op: 'write',
-      path: join(dotGit, 'config'),
-      data: '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n',
-    },
-  ]);
+  // The workspace's `.git` (checkoutSkeleton), then git fills the index and the files.
+  if (!o.skeletonWritten) await (o.files ?? asyncFileWork).apply(checkoutSkeleton(o));
   await git(['read-tree', '--reset', '-u', o.sha], {
     cwd: o.workspace,
     env,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobDirs } from './backend.ts';
-import { asyncFileWork, type FileWork } from './files/file-work.ts';
+import { asyncFileWork, type FileOp, type FileWork } from './files/file-work.ts';
 
 /** At most this much of each file is read; GitHub allows 1 MiB of outputs per job, too. */
 export const MAX_COMMAND_FILE_BYTES = 1024 * 1024;
@@ -40,6 +40,8 @@ export async function createCommandFiles(
   hostPrivate: string,
   step: number,
   files: FileWork = asyncFileWork,
+  /** More of the step's file work for the same batch (its script file: one handoff to the thread fewer). */
+  also: FileOp[] = [],
 ): Promise<CommandFiles> {
   const dir = `_pushci_step_${step}_${randomBytes(8).toString('hex')}`;
   const taken = join(hostPrivate, dir);
@@ -64,6 +66,7 @@ export async function createCommandFiles(
       exclusive: true,
     })),
     { op: 'rename', from: taken, to: shared },
+    ...also,
   ]);
   const inside = (f: string) => `${insideTmp}/${dir}/${f}`;
   return {

@@ -3,7 +3,7 @@ import { asyncFileWork } from './files/file-work.ts';
 import { pullRequestSource } from '../forges/pull-request-source.ts';
 import { hasPathFilter, pathsAllow } from '../pipelines/match.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
-import { changedFiles, checkout, fetchBranchHead } from './checkout.ts';
+import { changedFiles, checkout, checkoutSkeleton, fetchBranchHead } from './checkout.ts';
 import type { JobPlan } from './job-plan.ts';
 import type { JobLog } from './job-log.ts';
 import type { JobTimings } from './job-timings.ts';
@@ -58,13 +58,16 @@ export async function checkoutJob(o: CheckoutJobOptions): Promise<RunJobOutcome 
       `pushci: secrets limited to other events or branches are empty in this build: ${visible.withheld.join(', ')}`,
     );
   log.system(`pushci: checking out ${record.meta.sha}${pr ? ` (pull request #${pr.number})` : ''}`);
-  await (deps.files ?? asyncFileWork).apply(
-    [dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((path) => ({
-      op: 'mkdir',
+  const where = { dataDir: config.dataDir, cloneUrl, sha: record.meta.sha, workspace };
+  // The job's folders and its checkout's `.git` in one handoff to the file thread.
+  await (deps.files ?? asyncFileWork).apply([
+    ...[dirs.root, dirs.src, dirs.scripts, dirs.tmp, dirs.home].map((path) => ({
+      op: 'mkdir' as const,
       path,
       mode: 0o700,
     })),
-  );
+    ...checkoutSkeleton(where),
+  ]);
   // Path filters apply to what a push or pull request changed; a manual, scheduled or re-run build means it.
   const filters =
     record.meta.event === 'push' || record.meta.event === 'tag'
@@ -85,11 +88,9 @@ export async function checkoutJob(o: CheckoutJobOptions): Promise<RunJobOutcome 
     ...(backend.spawn ? { spawn: backend.spawn } : {}),
     ...(deps.files ? { files: deps.files } : {}),
     ...(pull ? { pull } : {}),
-    dataDir: config.dataDir,
-    cloneUrl,
-    sha: record.meta.sha,
+    ...where,
+    skeletonWritten: true,
     alsoFetch: hasPathFilter(filters) && !/^0+$/.test(record.meta.before) ? [record.meta.before] : [],
-    workspace,
     env: git,
     signal: stop,
   });

@@ -9,7 +9,7 @@ import {
 } from './command-files.ts';
 import { usesGateway } from './expose-job-gateway.ts';
 import { gatewayHint } from './gateway-hint.ts';
-import { runStep, type StepResult } from './run-step.ts';
+import { runStep, scriptFileOp, type StepResult } from './run-step.ts';
 import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
 import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
 
@@ -41,7 +41,16 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
   const stepTimeout = s.timeoutMinutes ? s.timeoutMinutes * 60_000 : Infinity;
   const left = j.deadline - Date.now();
   const started = Date.now();
-  const commandFiles = await createCommandFiles(dirs.tmp, rt.tmp, commandFilesDir(dirs), s.seq, j.files);
+  const scriptFile = join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`);
+  // The script goes to the file thread with the command files: one handoff for both.
+  const commandFiles = await createCommandFiles(
+    dirs.tmp,
+    rt.tmp,
+    commandFilesDir(dirs),
+    s.seq,
+    j.files,
+    s.argv ? [] : [scriptFileOp({ script: s.script, scriptFile })],
+  );
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
   const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy);
   const env = scriptEnv(j, s, commandFiles.env);
@@ -62,7 +71,8 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     ...(s.argv ? { argv: s.argv } : {}),
     shell: s.shell,
     ...(j.files ? { files: j.files } : {}),
-    scriptFile: join(dirs.scripts, `step-${s.seq}${scriptExtension(s.shell)}`),
+    scriptFile,
+    scriptWritten: true,
     cwd: s.cwd,
     env,
     gateway,

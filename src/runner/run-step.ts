@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { JobRuntime } from './backend.ts';
-import { asyncFileWork, type FileWork } from './files/file-work.ts';
+import { asyncFileWork, type FileOp, type FileWork } from './files/file-work.ts';
 
 /** Longer lines are split into pieces of this size, never dropped. */
 const MAX_LINE = 64 * 1024;
@@ -17,6 +17,8 @@ export interface StepOptions {
   scriptFile: string;
   /** Writes the script file (default: node:fs/promises). */
   files?: FileWork;
+  /** The caller wrote the script file already (`scriptFileOp`, in a batch of file work of its own). */
+  scriptWritten?: boolean;
   /** Host path of the working directory. */
   cwd: string;
   env: Record<string, string>;
@@ -78,21 +80,23 @@ export function splitLines(stream: Readable, emit: (line: string) => void): Prom
   });
 }
 
+/** The write of a step's script file (its last line ended, as a shell reads it). */
+export function scriptFileOp(o: Pick<StepOptions, 'script' | 'scriptFile'>): FileOp {
+  return {
+    op: 'write',
+    path: o.scriptFile,
+    data: o.script.endsWith('\n') ? o.script : `${o.script}\n`,
+    mode: 0o600,
+  };
+}
+
 /**
  * Runs one script through the job's backend with exactly the given environment. A timeout or the abort
  * signal ends everything the step started (SIGTERM, then SIGKILL after the grace period); so does the
  * step's end, so nothing it started in the background outlives it.
  */
 export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResult> {
-  if (!o.argv)
-    await (o.files ?? asyncFileWork).apply([
-      {
-        op: 'write',
-        path: o.scriptFile,
-        data: o.script.endsWith('\n') ? o.script : `${o.script}\n`,
-        mode: 0o600,
-      },
-    ]);
+  if (!o.argv && !o.scriptWritten) await (o.files ?? asyncFileWork).apply([scriptFileOp(o)]);
   const step = await rt.start({
     argv: o.argv ?? shellArgs(o.shell, o.scriptFile),
     cwd: o.cwd,

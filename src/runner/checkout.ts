@@ -136,10 +136,11 @@ async function fetchInto(
 
 /**
  * The workspace's `.git` as file work (the checkout's first part, no git needed): a repository written
- * by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at the commit; `git read-tree --reset -u` then fills the index and the files. Only what git needs to
- * see a repository is made (`refs/heads` and `refs/tags` come with the first branch or tag), and
- * read-tree, unlike `reset --hard`, rewrites neither HEAD nor ORIG_HEAD: every file made and removed
- * per job costs the kernel an inode's allocation (see docs/PERFORMANCE.md).
+ * by hand (no `git init`: no template hooks, one spawn fewer), HEAD detached at the commit; `git
+ * read-tree --reset -u` then fills the index and the files. Only what git needs to see a repository is
+ * made (`refs/heads` and `refs/tags` come with the first branch or tag), and read-tree, unlike `reset
+ * --hard`, rewrites neither HEAD nor ORIG_HEAD: every file made and removed per job costs the kernel an
+ * inode's allocation (see docs/PERFORMANCE.md).
  */
 export function checkoutSkeleton(
   o: Pick<CheckoutOptions, 'dataDir' | 'cloneUrl' | 'sha' | 'workspace'>,

@@ -11,9 +11,9 @@
  * started and exits (bubblewrap's --die-with-parent then ends the sandboxes).
  *
  * It is plain JavaScript (type-checked from its JSDoc): a TypeScript file would have Node load its type
- * stripper (WebAssembly) into this process, which roughly doubled the memory each fork copies. With it,
- * `startSpawner` runs it with a 1 MiB young generation and no V8 helper threads: a fork also costs a
- * page fault for each page the spawner writes afterwards, until it has written each once again.
+ * stripper (WebAssembly) into this process, which roughly doubled the memory each fork copies. For the
+ * same reason `startSpawner` runs it with a 1 MiB young generation and no V8 helper threads: after a
+ * fork, each page the spawner writes again costs it a page fault.
  *
  * Requests: `{ op: 'spawn', id, cmd, args, env, cwd?, stdio }` and `{ op: 'kill', id, signal }`.
  * Answers, in this order per id: `{ id, pid }`, then one `{ id, fd }` message per `'pipe'` entry of

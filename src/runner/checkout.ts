@@ -178,11 +178,19 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
   await ensureMirror(mirror, env);
   const wanted = [o.sha, ...(o.alsoFetch ?? [])];
   const missing: string[] = [];
-  for (const sha of wanted) {
-    if (o.known?.has(`${mirror}\n${sha}`)) continue;
-    if (await hasCommit(mirror, sha, env)) o.known?.add(`${mirror}\n${sha}`);
-    else missing.push(sha);
-  }
+  // A known commit came with a fetch this worker finished. The others are asked about in turn with the
+  // fetches into this mirror: a fetch of a few objects unpacks them one by one, commits first, so a
+  // commit seen during another job's fetch may not have its tree and files yet (that job's read-tree
+  // then failed with "unable to read tree").
+  const check = async () => {
+    for (const sha of wanted) {
+      if (o.known?.has(`${mirror}\n${sha}`)) continue;
+      if (await hasCommit(mirror, sha, env)) o.known?.add(`${mirror}\n${sha}`);
+      else missing.push(sha);
+    }
+  };
+  if (!wanted.every((sha) => o.known?.has(`${mirror}\n${sha}`)))
+    await (o.serialize ? o.serialize(mirror, check) : check());
   if (o.pull && missing.includes(o.sha)) {
     const { url, ref: pullRef, local } = o.pull;
     const fetchPull = async () => {

@@ -50,6 +50,44 @@ describe('checkout through a per-repository mirror', () => {
     assert.equal(await changedFiles(ws2, repo.commits[0]!, third, env, 1), null, 'over the cap is unknown');
   });
 
+  it('does not take a commit another job is still fetching: it waits for that fetch, then checks out', async () => {
+    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    // The worker's per-mirror queue (job-worker.ts), and a first build that made the mirror.
+    const locks = new Map<string, Promise<unknown>>();
+    const serialize = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+      const run = (locks.get(key) ?? Promise.resolve()).catch(() => {}).then(fn);
+      locks.set(key, run);
+      return run;
+    };
+    const known = new Set<string>();
+    const base = { dataDir: data, cloneUrl: repo.dir, env, serialize, known };
+    await checkout({ ...base, sha: repo.commits[0]!, workspace: join(data, 'w0') });
+    const mirror = mirrorPath(data, repo.dir);
+    // Another job's fetch of the next commit, caught halfway: its commit object is in the mirror, its
+    // tree and file not yet (a small fetch unpacks objects one by one, commits first).
+    const next = repo.commit({ 'v.txt': 'two\n' });
+    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
+    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    let finish!: () => void;
+    const fetching = serialize(mirror, async () => {
+      await new Promise<void>((r) => (finish = r));
+      execFileSync('git', ['fetch', '-q', repo.dir, '+refs/heads/*:refs/heads/*'], { cwd: mirror });
+    });
+    const co = checkout({ ...base, sha: next, workspace: join(data, 'w1') });
+    let done = false;
+    void co.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(done, false, 'it waits for the fetch in progress');
+    finish();
+    await fetching;
+    await co;
+    assert.equal(readFileSync(join(data, 'w1', 'v.txt'), 'utf8'), 'two\n');
+  });
+
   it('ignores replace refs and hooks planted in the mirror', async () => {
     const repo = makeRepo([{ 'v.txt': 'clean\n' }]);
     const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));

@@ -39,10 +39,14 @@ udp() { echo x | timeout 3 socat -T2 - "UDP:$1:$2" | grep -q leaked; }
 abstract() { timeout 3 socat -T2 -u "ABSTRACT-CONNECT:$1" - | grep -q leaked; }
 `;
 
-/** Listeners of every kind a job could leave behind, each answering "leaked". */
+/**
+ * Listeners of every kind a job could leave behind, each answering "leaked". The UDP one reads the
+ * datagram before it answers: a command that exits unread had socat's write of it fail (EPIPE) and, now
+ * and then on a busy machine, end that answer before it was sent.
+ */
 const LISTENERS = String.raw`socat TCP-LISTEN:${TCP_LO},bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo leaked' &
 socat TCP-LISTEN:${TCP_ANY},fork,reuseaddr SYSTEM:'echo leaked' &
-socat UDP-RECVFROM:${UDP_LO},bind=127.0.0.1,fork SYSTEM:'echo leaked' &
+socat UDP-RECVFROM:${UDP_LO},bind=127.0.0.1,fork SYSTEM:'head -c 1 >/dev/null; echo leaked' &
 socat ABSTRACT-LISTEN:${ABSTRACT},fork SYSTEM:'echo leaked' &
 setsid nohup socat TCP-LISTEN:${DAEMON},fork,reuseaddr SYSTEM:'echo leaked' >/dev/null 2>&1 &
 sleep 0.5

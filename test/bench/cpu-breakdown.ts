@@ -133,13 +133,10 @@ function withDescendants(pid: number): number[] {
 /** The spawner processes (src/runner/spawner/) of these workers, by pid. */
 function spawners(workers: number[]): number[] {
   const found: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
+  for (const [pid, ppid] of parents()) {
+    if (!workers.includes(ppid)) continue;
     try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
-      if (workers.includes(ppid) && readFileSync(`/proc/${e}/cmdline`, 'utf8').includes('spawner-main'))
-        found.push(Number(e));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner-main')) found.push(pid);
     } catch {
       // Gone meanwhile.
     }

@@ -176,6 +176,7 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
   const env = o.env;
   const sig = o.signal ? { signal: o.signal } : {};
   await ensureMirror(mirror, env);
+  const inTurn = <T>(fn: () => Promise<T>): Promise<T> => (o.serialize ? o.serialize(mirror, fn) : fn());
   const wanted = [o.sha, ...(o.alsoFetch ?? [])];
   const missing: string[] = [];
   // A known commit came with a fetch this worker finished. The others are asked about in turn with the
@@ -189,29 +190,30 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
       else missing.push(sha);
     }
   };
-  if (!wanted.every((sha) => o.known?.has(`${mirror}\n${sha}`)))
-    await (o.serialize ? o.serialize(mirror, check) : check());
+  if (!wanted.every((sha) => o.known?.has(`${mirror}\n${sha}`))) await inTurn(check);
+  const fetchPull = async (pull: PullRequestSource) => {
+    const { url, ref: pullRef, local } = pull;
+    await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', url, `+${pullRef}:${local}`], {
+      cwd: mirror,
+      env,
+      redact: url,
+      ...sig,
+    }).catch((err: unknown) => {
+      throw missingPullRef(err, pullRef, o.sha, url);
+    });
+    const head = (
+      await git(['rev-parse', '--verify', '-q', `${local}^{commit}`], { cwd: mirror, env })
+    ).trim();
+    if (head !== o.sha && !(await isAncestor(mirror, o.sha, head, env)))
+      throw new GitError(
+        `${pullRef} points at ${head}, and ${o.sha} (the commit the webhook named) is not part of it; a newer build of the pull request runs its new head`,
+      );
+  };
   if (o.pull && missing.includes(o.sha)) {
-    const { url, ref: pullRef, local } = o.pull;
-    const fetchPull = async () => {
-      if (await hasCommit(mirror, o.sha, env)) return;
-      await git(['fetch', '-q', '--no-tags', '--no-write-fetch-head', url, `+${pullRef}:${local}`], {
-        cwd: mirror,
-        env,
-        redact: url,
-        ...sig,
-      }).catch((err: unknown) => {
-        throw missingPullRef(err, pullRef, o.sha, url);
-      });
-      const head = (
-        await git(['rev-parse', '--verify', '-q', `${local}^{commit}`], { cwd: mirror, env })
-      ).trim();
-      if (head !== o.sha && !(await isAncestor(mirror, o.sha, head, env)))
-        throw new GitError(
-          `${pullRef} points at ${head}, and ${o.sha} (the commit the webhook named) is not part of it; a newer build of the pull request runs its new head`,
-        );
-    };
-    await (o.serialize ? o.serialize(mirror, fetchPull) : fetchPull());
+    const pull = o.pull;
+    await inTurn(async () => {
+      if (!(await hasCommit(mirror, o.sha, env))) await fetchPull(pull);
+    });
     missing.splice(missing.indexOf(o.sha), 1);
   }
   if (missing.length > 0) {
@@ -222,16 +224,31 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
       if (still.length > 0) await fetchInto(mirror, o.cloneUrl, still, o.sha, env, sig);
       o.known?.add(`${mirror}\n${o.sha}`);
     };
-    await (o.serialize ? o.serialize(mirror, fetch) : fetch());
+    await inTurn(fetch);
   }
   // The workspace's `.git` (checkoutSkeleton), then git fills the index and the files.
   if (!o.skeletonWritten) await (o.files ?? asyncFileWork).apply(checkoutSkeleton(o));
-  await git(['read-tree', '--reset', '-u', o.sha], {
-    cwd: o.workspace,
-    env,
-    ...sig,
-    ...(o.spawn ? { spawn: o.spawn } : {}),
-  });
+  const readTree = () =>
+    git(['read-tree', '--reset', '-u', o.sha], {
+      cwd: o.workspace,
+      env,
+      ...sig,
+      ...(o.spawn ? { spawn: o.spawn } : {}),
+    });
+  try {
+    await readTree();
+  } catch (err) {
+    if (o.signal?.aborted || !(err instanceof GitError)) throw err;
+    // The commit is in the mirror without all of its tree: another process's fetch into this mirror
+    // (a worker sharing the data dir) is still unpacking it, or one was killed halfway. Fetching it
+    // again (git checks that everything the commit needs is there, and brings what is not) makes the
+    // mirror whole, whichever it was; then read-tree is tried once more.
+    o.known?.delete(`${mirror}\n${o.sha}`);
+    await inTurn(() =>
+      o.pull ? fetchPull(o.pull) : fetchInto(mirror, o.cloneUrl, [o.sha], o.sha, env, sig),
+    );
+    await readTree();
+  }
 }
 
 /**

@@ -88,6 +88,34 @@ describe('checkout through a per-repository mirror', () => {
     assert.equal(readFileSync(join(data, 'w1', 'v.txt'), 'utf8'), 'two\n');
   });
 
+  it('makes a mirror whole again when its commit came without its tree (another process fetching, or one killed halfway)', async () => {
+    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    await checkout({
+      dataDir: data,
+      cloneUrl: repo.dir,
+      sha: repo.commits[0]!,
+      workspace: join(data, 'w0'),
+      env,
+    });
+    const mirror = mirrorPath(data, repo.dir);
+    // A fetch into the mirror by a process this worker does not queue with (a worker sharing the data
+    // dir), caught after it wrote the commit object and before its tree: nothing will finish it.
+    const next = repo.commit({ 'v.txt': 'two\n', 'dir/deep.txt': 'deep\n' });
+    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
+    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    const tree = execFileSync('git', ['rev-parse', `${next}^{tree}`], {
+      cwd: repo.dir,
+      encoding: 'utf8',
+    }).trim();
+    assert.throws(() => execFileSync('git', ['cat-file', '-e', tree], { cwd: mirror, stdio: 'ignore' }));
+    const known = new Set<string>();
+    await checkout({ dataDir: data, cloneUrl: repo.dir, sha: next, workspace: join(data, 'w1'), env, known });
+    assert.equal(readFileSync(join(data, 'w1', 'v.txt'), 'utf8'), 'two\n');
+    assert.equal(readFileSync(join(data, 'w1', 'dir', 'deep.txt'), 'utf8'), 'deep\n');
+    execFileSync('git', ['cat-file', '-e', tree], { cwd: mirror });
+  });
+
   it('ignores replace refs and hooks planted in the mirror', async () => {
     const repo = makeRepo([{ 'v.txt': 'clean\n' }]);
     const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));

@@ -53,6 +53,9 @@ export async function git(
         extendEnv: false,
         reject: false,
         stdin: 'ignore',
+        // Its own session: Ctrl-C in the worker's terminal (SIGINT to its process group) is for the
+        // worker, which lets running jobs finish; it must not fail their checkouts.
+        detached: true,
         ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       });
   if (r.exitCode !== 0) {

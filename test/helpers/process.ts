@@ -17,12 +17,14 @@ export interface PushciProcess {
 export function spawnPushci(
   args: string[],
   env: Record<string, string>,
-  opts: { cwd?: string; root?: string } = {},
+  /** `group`: in a process group of its own, as a shell runs it (so the test can signal the group). */
+  opts: { cwd?: string; root?: string; group?: boolean } = {},
 ): PushciProcess {
   const proc = spawn(process.execPath, [join(opts.root ?? ROOT, 'src/cli.ts'), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.group ? { detached: true } : {}),
   });
   const output: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => output.push(d.toString()));

@@ -69,12 +69,12 @@ describe('worker processes that die or are stopped', () => {
   });
 
   /** A fresh worker process, the only one: earlier ones are killed first. Resolves once it takes jobs. */
-  const worker = async (env: Record<string, string> = {}) => {
+  const worker = async (env: Record<string, string> = {}, opts: { group?: boolean } = {}) => {
     for (const old of workers.splice(0)) {
       old.proc.kill('SIGKILL');
       await old.exited;
     }
-    const w = spawnPushci(['worker'], { ...workerEnv(), ...env });
+    const w = spawnPushci(['worker'], { ...workerEnv(), ...env }, opts);
     workers.push(w);
     await waitFor(() => w.output.join('').includes('workers started'), 60_000, 'the worker to start');
     return w;
@@ -240,6 +240,19 @@ describe('worker processes that die or are stopped', () => {
     assert.equal(await w.exited, 0);
     const v = await final(id);
     assert.equal(v.status, 'success');
+  });
+
+  it('Ctrl-C (SIGINT to its whole process group, as a terminal sends it) also lets a running job finish', async () => {
+    // The worker's helpers (its spawner, git, the sandboxes' forwarders) are in sessions of their own:
+    // the signal is the worker's to handle, not theirs to die of (the sandbox and its step with them).
+    const w = await worker({ PUSHCI_SHUTDOWN_GRACE_MS: '10000' }, { group: true });
+    const id = await push('drain');
+    await waitFor(async () => (await view(id)).status === 'running', 15_000, 'the job to start');
+    process.kill(-w.proc.pid!, 'SIGINT');
+    assert.equal(await w.exited, 0, w.output.join('').slice(-3000));
+    const v = await final(id);
+    assert.equal(v.status, 'success', JSON.stringify(v.jobs));
+    assert.match(await (await server.api(`/api/builds/${id}/jobs/j/log`)).text(), /finished/);
   });
 
   it('SIGTERM past the grace period cancels the job as shutdown, and the worker exits', async () => {

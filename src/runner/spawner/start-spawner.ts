@@ -130,6 +130,10 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
       execArgv: ['--max-semi-space-size=1', '--single-threaded'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'json',
+      // A session of its own: Ctrl-C in the worker's terminal (SIGINT to its process group), or `kill
+      // -TERM -<group>`, is for the worker, which lets running jobs finish; it must not reach the
+      // programs of those jobs (the spawner's default on SIGINT is to die, and its sandboxes with it).
+      detached: true,
     });
     c.on(
       'message',
@@ -220,7 +224,13 @@ export function startSpawner(env: Record<string, string>): SpawnFn & { close(): 
 /** The same interface over the worker's own `child_process.spawn` (no spawner process). */
 export const directSpawn: SpawnFn = (cmd, args, opts) =>
   new Promise((resolve) => {
-    const c = spawn(cmd, args, { env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: opts.stdio });
+    // In a session of its own, as the spawner's programs are (see startSpawner).
+    const c = spawn(cmd, args, {
+      env: opts.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stdio: opts.stdio,
+      detached: true,
+    });
     const own = { unref: c.unref.bind(c), ref: c.ref.bind(c) };
     c.once('spawn', () =>
       resolve(

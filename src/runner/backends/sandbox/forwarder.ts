@@ -26,7 +26,8 @@ function socatIn(pid: number, from: string, to: string, what: string): Promise<(
       from,
       to,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own session: a signal to the worker's process group (Ctrl-C) is not for a running job's forwarder.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const stop = () => void child.kill('SIGKILL');
   return new Promise((resolve, reject) => {

@@ -25,6 +25,11 @@ export interface Running {
   redisUrl: string;
   pipelines(): PipelineSet;
   close(): Promise<void>;
+  /**
+   * What must not be left behind when the process exits at once (a second signal, or stopping took
+   * too long): the embedded Redis is told to shut down (it saves and exits on its own).
+   */
+  exitNow(): void;
 }
 
 /**
@@ -35,6 +40,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
   const { log } = opts;
   const clock = opts.now ? { now: opts.now } : {};
   const closers: Array<() => Promise<unknown>> = [];
+  let exitNow = () => {};
   const close = async () => {
     for (const fn of closers.reverse())
       await fn().catch((err: Error) => log.warn({ err: err.message }, 'while stopping'));
@@ -52,6 +58,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       // Only the serve that holds the data dir's lock starts (and stops) the embedded Redis.
       const embedded: EmbeddedRedis = await startEmbeddedRedis(config.dataDir, log);
       closers.push(() => embedded.stop());
+      exitNow = () => embedded.stopNow();
       redisUrl = embedded.url;
     } else if (!redisUrl) {
       redisUrl = await joinEmbeddedRedis(config.dataDir, log);
@@ -85,7 +92,7 @@ export async function start(config: Readonly<Config>, opts: StartOptions): Promi
       });
     let pipelines = () => EMPTY_PIPELINE_SET;
     if (opts.http) ({ url, pipelines } = await startHttp(config, { log, clock, redisUrl, connect, closers }));
-    return { url, redisUrl, pipelines: () => pipelines(), close };
+    return { url, redisUrl, pipelines: () => pipelines(), close, exitNow: () => exitNow() };
   } catch (err) {
     await close();
     throw err;

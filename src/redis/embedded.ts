@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ export interface EmbeddedRedis {
   url: string;
   /** Stops the redis-server (only the `pushci serve` that owns it calls this). */
   stop(): Promise<void>;
+  /** Tells the redis-server to shut down (it saves and exits on its own) and returns at once. */
+  stopNow(): void;
 }
 
 export const NO_REDIS_SERVER =
@@ -58,6 +61,17 @@ async function isRedisServer(pid: number): Promise<boolean> {
   if (process.platform !== 'linux') return true;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   return cmdline.includes('redis-server');
+}
+
+/** `isRedisServer`, synchronously (for a process about to exit). */
+function isRedisServerNow(pid: number): boolean {
+  if (!alive(pid)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server');
+  } catch {
+    return false;
+  }
 }
 
 function resp(args: string[]): string {
@@ -165,6 +179,10 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
         await waitGone(previous.pid, 10_000);
         if (await isRedisServer(previous.pid)) process.kill(previous.pid, 'SIGKILL');
       },
+      stopNow() {
+        // SIGTERM: redis-server saves and exits as on SHUTDOWN. Only a pid that is a redis-server now.
+        if (isRedisServerNow(previous.pid)) process.kill(previous.pid, 'SIGTERM');
+      },
     };
   }
   await stopLeftover(p.pid, log);
@@ -234,6 +252,9 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
         child.kill('SIGTERM');
         await Promise.race([exited, sleep(10_000)]);
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+      stopNow() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       },
     };
   }

@@ -232,4 +232,42 @@ describe('the embedded Redis: password, and one serve sharing it with workers of
     await waitFor(() => worker.output.join('').includes('workers started'), 60_000, 'the worker to join');
     await waitFor(async () => (await view(first)).status === 'success', 30_000, 'the queued build to run');
   });
+
+  it('a second signal exits at once, and still stops the embedded Redis', async () => {
+    for (const p of procs.splice(0)) {
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    }
+    await waitFor(() => redisServersIn(join(data, 'redis')).length === 0, 15_000, 'Redis to stop');
+    writeFileSync(
+      join(pipelines, 'slow.yml'),
+      `repository: octo-org/slow\nclone-url: ${repo.dir}\non: push\njobs:\n  j:\n    steps:\n      - run: sleep 60\n`,
+    );
+    const port = await freePort();
+    // With workers, and a grace long enough that the first signal alone would wait for the job.
+    const p = spawnPushci(['serve'], env({ PORT: String(port), PUSHCI_SHUTDOWN_GRACE_MS: '60000' }));
+    procs.push(p);
+    await waitFor(() => p.output.join('').includes('pushci is listening'), 60_000, 'serve to listen');
+    serve = { ...p, base: `http://127.0.0.1:${port}`, port };
+    const r = await sendGithub(
+      serve.base,
+      githubPush({ repo: 'octo-org/slow', before: repo.commits[0]!, after: repo.commits[0]! }),
+      's',
+    );
+    assert.equal(r.status, 202, r.text);
+    const id = r.json.builds[0].id as string;
+    await waitFor(async () => (await view(id)).status === 'running', 30_000, 'the job to start');
+    const redisPid = state().pid;
+    assert.deepEqual(redisServersIn(join(data, 'redis')), [redisPid]);
+    p.proc.kill('SIGTERM');
+    await waitFor(() => p.output.join('').includes('stopping'), 10_000, 'the first signal to be taken');
+    p.proc.kill('SIGINT');
+    assert.equal(await p.exited, 1);
+    assert.match(p.output.join(''), /second signal: exiting now/);
+    await waitFor(
+      () => redisServersIn(join(data, 'redis')).length === 0,
+      15_000,
+      'the embedded Redis to stop after the second signal',
+    );
+  });
 });

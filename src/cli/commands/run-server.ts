@@ -27,6 +27,7 @@ export async function runServer(
     const stop = (signal: string) => {
       if (stopping) {
         log.warn({ signal }, 'second signal: exiting now');
+        running.exitNow();
         process.exit(1);
       }
       stopping = true;
@@ -42,6 +43,7 @@ export async function runServer(
   const deadline = setTimeout(() => {
     log.error({ after_ms: stopWithinMs }, 'could not stop cleanly in time; exiting');
     log.flush();
+    running.exitNow();
     process.exit(1);
   }, stopWithinMs);
   deadline.unref();

@@ -5,7 +5,7 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 const stem = (file: string) => basename(file).replace(/\.ya?ml$/, '');
 
 /**
- * The pipeline a user means: by its id (`name:`), else by its file (`.pushci/gha.yml`, `gha.yml` or
+ * The pipeline a user means: by its id (`name:`), else by its file (`pipelines/gha.yml`, `gha.yml` or
  * `gha`) when only one file fits. A `NotFoundError` otherwise, whose details list the pipelines that
  * exist (`pipelines: [{name, file}]`) so a client can say what was meant.
  */

@@ -60,7 +60,13 @@ jobs:
  * Writes a pipeline file and a .env with fresh secrets (never replacing existing files), and says what
  * to paste into the forge's webhook settings.
  */
-export async function init(dir: string, pipelinesDir: string, a: InitAnswers): Promise<InitResult> {
+export async function init(
+  dir: string,
+  pipelinesDir: string,
+  a: InitAnswers,
+  /** The API token the data dir already has (a serve started before init made it): kept, not replaced. */
+  apiToken?: string,
+): Promise<InitResult> {
   const name =
     (a.repository.split('/').pop() ?? 'app')
       .toLowerCase()
@@ -78,7 +84,7 @@ export async function init(dir: string, pipelinesDir: string, a: InitAnswers): P
     PUSHCI_PUBLIC_URL: a.publicUrl,
     [forge.setup.secretEnv]: forgeSecret,
     CALLBACK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
-    PUSHCI_API_TOKEN: secret(),
+    PUSHCI_API_TOKEN: apiToken ?? secret(),
   };
   const envFile = join(dir, '.env');
   const wroteEnv = !existsSync(envFile);

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { ConfigError } from '../../errors.ts';
 import { FORGE_LIST, isForgeName } from '../../forges/registry.ts';
+import { readApiToken } from '../../api-token.ts';
 import { init as runInit, type InitAnswers } from '../../onboarding/init.ts';
 import type { Command, CommandInput } from '../command.ts';
 
@@ -72,7 +73,15 @@ export const init: Command = {
   async run({ values, config }) {
     const c = config();
     const answers = await initAnswers(values, c.publicUrl);
-    const r = await runInit(process.cwd(), c.pipelinesDir, answers);
+    // A serve started before init (the README's "Try it in a minute") made the data dir's API token: the
+    // .env gets that one, so the CLI and that serve agree.
+    let apiToken: string | undefined;
+    try {
+      apiToken = readApiToken(c.dataDir);
+    } catch {
+      // One others may read is no credential to keep: .env gets a new one.
+    }
+    const r = await runInit(process.cwd(), c.pipelinesDir, answers, apiToken);
     console.log(r.wrotePipeline ? `wrote ${r.pipelineFile}` : `kept the existing ${r.pipelineFile}`);
     if (r.wroteEnv) console.log(`wrote ${r.envFile} (secrets; pushci serve reads it)`);
     else if (r.addedToEnv.length > 0)
@@ -82,7 +91,9 @@ export const init: Command = {
     for (const line of r.instructions) console.log(line);
     // Where a newcomer looks first is the dashboard; the build's id is in the forge's delivery log.
     const token = encodeURIComponent(r.env.PUSHCI_API_TOKEN ?? '');
-    console.log('\nThen: npm start (or npx pushci serve), push a commit, and watch the build:');
+    console.log(
+      '\nThen: npm start (or npx pushci serve; restart one already running, so it reads .env), push a commit, and watch the build:',
+    );
     console.log(`  on the dashboard:  ${answers.publicUrl}/login?token=${token}`);
     console.log('  in a terminal:     npx pushci builds, then npx pushci logs --follow <id>');
     console.log(

@@ -45,10 +45,20 @@ export class ApiClient {
     const body = (await res.json().catch(() => null)) as (T & { message?: string }) | null;
     // The error body's fields (e.g. the pipelines a 404 lists) stay in details for the command to use.
     if (!res.ok)
-      throw new ConfigError(`${res.status}: ${body?.message ?? res.statusText}`, {
-        status: res.status,
-        ...(body ?? {}),
-      });
+      throw new ConfigError(
+        `${res.status}: ${body?.message ?? res.statusText}${hint(res.status, body?.message)}`,
+        {
+          status: res.status,
+          ...(body ?? {}),
+        },
+      );
     return body as T;
   }
+}
+
+/** What to do next, after the server's message, where the CLI knows better than a bare status. */
+function hint(status: number, message: string | undefined): string {
+  if (status === 404 && message?.startsWith('no build '))
+    return '; `pushci builds` lists the builds (name one by its id or as <pipeline>#<number>)';
+  return '';
 }

@@ -19,7 +19,8 @@ export async function resolveBuild(api: ApiClient, ref: string): Promise<string>
     const found = page.builds.find((b) => b.number === number);
     if (found) return found.id;
     const last = page.builds.at(-1);
-    if (!page.next || !last || last.number < number) throw new NotFoundError(`no build ${ref}`);
+    if (!page.next || !last || last.number < number)
+      throw new NotFoundError(`no build ${ref}; \`pushci builds --pipeline ${pipeline}\` lists them`);
     cursor = page.next;
   }
 }

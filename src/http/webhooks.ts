@@ -191,7 +191,10 @@ export function webhookReceiver(deps: WebhookDeps) {
       return {
         status: 200,
         body: {
-          builds: stored.seen.builds.map((b, i) => view({ ...b, status: now[i] ?? b.status })),
+          builds: stored.seen.builds.map((b, i) => {
+            const current = now[i];
+            return view(current ? { ...b, status: current.status, number: current.number } : b);
+          }),
           duplicate: true,
           reason: stored.replay
             ? `this exact body (signed for ${pushes[0]!.event.repository}) was already received at ${stored.seen.at}; a delivery resent with a new delivery id starts nothing; these are its builds`

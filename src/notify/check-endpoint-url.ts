@@ -36,7 +36,10 @@ export async function checkEndpointUrl(text: string, guard: AddressGuard): Promi
       );
   for (const address of addresses) {
     const why = guard.refusal(address, host);
-    if (why) throw new InvalidRequestError(`url: ${host === address ? '' : `${host} resolves to `}${why}`);
+    if (why)
+      throw new InvalidRequestError(
+        `url: ${host === address ? '' : `${host} resolves to ${address}, and `}${why}`,
+      );
   }
   return url.toString();
 }

@@ -114,8 +114,14 @@ export function createAddressGuard(allow: readonly string[]): AddressGuard {
       if (err) return cb(err, []);
       const ok = addresses.filter((a) => refusal(a.address, hostname) === null);
       if (ok.length === 0) {
-        const why = refusal(addresses[0]!.address, hostname) ?? 'no address';
-        return cb(new RefusedAddressError(`${hostname} resolves to ${why}`), []);
+        const first = addresses[0]?.address;
+        const why = first === undefined ? null : refusal(first, hostname);
+        return cb(
+          new RefusedAddressError(
+            why ? `${hostname} resolves to ${first}, and ${why}` : `${hostname} resolves to no address`,
+          ),
+          [],
+        );
       }
       if (opts.all) cb(null, ok);
       else cb(null, ok[0]!.address, ok[0]!.family);

@@ -100,12 +100,15 @@ export class BuildStore {
     return this.redis.zrangebyscore(this.keys.active, '-inf', String(before), 'LIMIT', '0', String(limit));
   }
 
-  /** The current status of each build (null for one no longer stored), in one round trip. */
-  async statuses(ids: readonly string[]): Promise<Array<BuildStatus | null>> {
+  /** The current status and the number of each build (null for one no longer stored), in one round trip. */
+  async statuses(ids: readonly string[]): Promise<Array<{ status: BuildStatus; number: number } | null>> {
     if (ids.length === 0) return [];
     const p = this.redis.pipeline();
-    for (const id of ids) p.hget(this.keys.build(id), 'status');
-    return ((await p.exec()) ?? []).map(([, v]) => (typeof v === 'string' ? (v as BuildStatus) : null));
+    for (const id of ids) p.hmget(this.keys.build(id), 'status', 'number');
+    return ((await p.exec()) ?? []).map(([, v]) => {
+      const [status, number] = (v ?? []) as Array<string | null>;
+      return typeof status === 'string' ? { status: status as BuildStatus, number: Number(number) } : null;
+    });
   }
 
   async get(id: string): Promise<BuildRecord | null> {

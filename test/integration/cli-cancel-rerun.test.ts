@@ -91,7 +91,7 @@ jobs:
   it('says what is wrong for a build that is not there (exit code 1) and without one (its usage, exit code 2)', async () => {
     const missing = await cli(['cancel', 'nosuchbuild']);
     assert.equal(missing.code, 1);
-    assert.match(missing.out, /no build nosuchbuild/);
+    assert.match(missing.out, /no build nosuchbuild; `pushci builds` lists the builds/);
     const rerunMissing = await cli(['rerun', 'nosuchbuild']);
     assert.equal(rerunMissing.code, 1);
     assert.match(rerunMissing.out, /no build nosuchbuild/);

@@ -172,10 +172,10 @@ describe('exactly-once intake and limits', () => {
     const again = await sendGithub(s.server.base, payload, 's', { 'x-github-delivery': delivery });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.json.duplicate, true);
-    assert.deepEqual(
-      again.json.builds.map((b: { id: string }) => b.id),
-      first.json.builds.map((b: { id: string }) => b.id),
-    );
+    // The same builds, numbers included (the answer's fields as the first one's).
+    const brief = (b: { id: string; number: number; url: string }) => [b.id, b.number, b.url];
+    assert.deepEqual(again.json.builds.map(brief), first.json.builds.map(brief));
+    assert.equal(typeof again.json.builds[0].number, 'number');
     assert.match(again.json.reason, /already received/);
     // The same signed bytes under another delivery id are a replay (test/integration/webhook-replay.test.ts).
     const replay = await sendGithub(s.server.base, payload, 's');

@@ -238,6 +238,8 @@ describe('worker processes that die or are stopped', () => {
     await waitFor(async () => (await view(id)).status === 'running', 15_000, 'the job to start');
     w.proc.kill('SIGTERM');
     assert.equal(await w.exited, 0);
+    // Its last line says it is done, after the one that said it was stopping.
+    assert.match(w.output.join('').trim().split('\n').at(-1)!, /"msg":"stopped"/);
     const v = await final(id);
     assert.equal(v.status, 'success');
   });

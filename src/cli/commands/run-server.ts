@@ -49,6 +49,7 @@ export async function runServer(
   deadline.unref();
   await running.close();
   clearTimeout(deadline);
+  log.info('stopped');
   log.flush();
   return 0;
 }

@@ -97,7 +97,7 @@ export function webhookReceiver(deps: WebhookDeps) {
     trace.refs = result.events.map((e) => e.ref);
     // Matched once per event: the "why" record's explanation says which pipelines take it
     // (explainMatch agrees with matchPipelines; a test holds them together).
-    const { pipelines } = deps.pipelines();
+    const { pipelines, files } = deps.pipelines();
     const explained = result.events.map((event) => ({ event, why: explainMatch(pipelines, event) }));
     trace.pipelines = explained.flatMap((e) => e.why);
     trace.result = live.length === 0 ? 'deleted' : 'no_match';
@@ -204,6 +204,18 @@ export function webhookReceiver(deps: WebhookDeps) {
         },
       };
     }
-    return { status: 202, body: { builds: stored.builds.map(view) } };
+    // A build of a file that is broken now runs the file's last good version: the forge's delivery log
+    // says so, next to the builds.
+    const built = new Set(stored.builds.map((b) => b.pipeline));
+    const warnings = files
+      .filter((f) => f.state === 'last-good' && f.pipeline !== null && built.has(f.pipeline))
+      .map(
+        (f) =>
+          `${f.name} has problems now (pushci validate lists them); pipeline ${f.pipeline} builds with its last good version, in force since ${f.since}`,
+      );
+    return {
+      status: 202,
+      body: { builds: stored.builds.map(view), ...(warnings.length > 0 ? { warnings } : {}) },
+    };
   };
 }

@@ -74,7 +74,17 @@ describe('broken pipeline files are isolated', () => {
       writeFileSync(join(dir, 'b.yml'), BROKEN);
       await waitFor(async () => (await push(server.base, 'a', 'develop')).status === 202, 10_000, 'a’s edit');
       assert.equal((await push(server.base, 'a', 'main')).status, 200, 'the edit replaced a’s old version');
-      assert.equal((await push(server.base, 'b', 'main')).status, 202, 'b builds with its last good version');
+      const b = await push(server.base, 'b', 'main');
+      assert.equal(b.status, 202, 'b builds with its last good version');
+      // …and its answer says so; a good file's answer has no warnings.
+      assert.deepEqual(b.json.warnings.length, 1, b.text);
+      assert.match(
+        b.json.warnings[0],
+        /b\.yml has problems now \(pushci validate lists them\); pipeline b builds with its last good version, in force since \d{4}-/,
+      );
+      const a = await push(server.base, 'a', 'develop');
+      assert.equal(a.status, 202);
+      assert.equal(a.json.warnings, undefined, a.text);
 
       const v = await view(server.base);
       assert.deepEqual(

@@ -71,12 +71,14 @@ export function composePipelineSet(
   const files: PipelineFileState[] = [];
   for (const f of loaded.files) {
     const base = { name: f.name, file: f.file, diagnostics: f.diagnostics };
+    const previous = lastGood.get(f.name);
     if (f.pipeline) {
       pipelines.push(f.pipeline);
-      files.push({ ...base, state: 'ok', pipeline: f.pipeline.name, since: now });
+      // A file that did not change (another file's edit reloaded the folder) keeps its time.
+      const same = previous !== undefined && JSON.stringify(previous.pipeline) === JSON.stringify(f.pipeline);
+      files.push({ ...base, state: 'ok', pipeline: f.pipeline.name, since: same ? previous.since : now });
       continue;
     }
-    const previous = lastGood.get(f.name);
     if (previous && !taken.has(previous.pipeline.name)) {
       taken.add(previous.pipeline.name);
       pipelines.push(previous.pipeline);

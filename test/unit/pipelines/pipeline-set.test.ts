@@ -60,14 +60,24 @@ describe('composePipelineSet: one file never holds back another', () => {
     const first = composePipelineSet(load(good('a.yml', 'a'), good('b.yml', 'b')), new Map(), 't1');
     const second = composePipelineSet(load(good('a.yml', 'a'), bad('b.yml')), inForce(first), 't2');
     const third = composePipelineSet(load(good('a.yml', 'a'), bad('b.yml')), inForce(second), 't3');
+    // a.yml never changed: it keeps the time it was loaded at, though b.yml's edits reloaded the folder.
     assert.deepEqual(
       third.files.map((f) => [f.state, f.since]),
       [
-        ['ok', 't3'],
+        ['ok', 't1'],
         ['last-good', 't1'],
       ],
     );
     assert.equal(third.pipelines[1], first.pipelines[1]);
+    // An edit of a.yml is a new version, with the time of the load that brought it.
+    const fourth = composePipelineSet(load(good('a.yml', 'a-edited'), bad('b.yml')), inForce(third), 't4');
+    assert.deepEqual(
+      fourth.files.map((f) => [f.state, f.since]),
+      [
+        ['ok', 't4'],
+        ['last-good', 't1'],
+      ],
+    );
   });
 
   it('a deleted file takes its pipeline with it', () => {

@@ -267,7 +267,10 @@ describe('cancel, rerun and manual trigger', () => {
     }
     const missing = await cli(['logs', 'prod#9999']);
     assert.equal(missing.code, 1);
-    assert.equal(missing.out.trim(), 'pushci: no build prod#9999');
+    assert.equal(
+      missing.out.trim(),
+      'pushci: no build prod#9999; `pushci builds --pipeline prod` lists them',
+    );
     // Who started a manual build is its actor: the CLI sends the user's login, the API what "by" says.
     const mine = await cli(['trigger', 'quick', '--tag', 'v1.0', '--json']);
     assert.equal(mine.code, 0, mine.out);

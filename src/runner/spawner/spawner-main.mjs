@@ -46,8 +46,15 @@ for (const name of readdirSync('/proc/self/fd')) {
 
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const children = new Map();
-/** @type {(msg: object, handle?: import('node:net').Socket) => void} */
-const send = (msg, handle) => process.send?.(msg, handle);
+/**
+ * To the worker. Once it is gone (its channel closed while a program of it was still ending), a send
+ * fails with EPIPE: that is the end of the spawner, not an error to crash on.
+ * @type {(msg: object, handle?: import('node:net').Socket) => void}
+ */
+const send = (msg, handle) =>
+  process.send?.(msg, handle, {}, (err) => {
+    if (err) end();
+  });
 
 /** @param {SpawnRequest} r */
 function start(r) {

@@ -193,7 +193,9 @@ export function webhookReceiver(deps: WebhookDeps) {
         body: {
           builds: stored.seen.builds.map((b, i) => {
             const current = now[i];
-            return view(current ? { ...b, status: current.status, number: current.number } : b);
+            if (!current) return view(b);
+            const number = Number.isFinite(current.number) ? { number: current.number } : {};
+            return view({ ...b, status: current.status, ...number });
           }),
           duplicate: true,
           reason: stored.replay

@@ -92,6 +92,8 @@ async function fetchInto(
   need: string,
   env: Record<string, string>,
   sig: { signal?: AbortSignal },
+  /** Whether `need` is there, after a failed fetch (default: its commit object is). */
+  there: (sha: string) => Promise<boolean> = (sha) => hasCommit(mirror, sha, env),
 ) {
   const opts = { cwd: mirror, env, redact: url, ...sig };
   let last: Error | null = null;
@@ -111,7 +113,7 @@ async function fetchInto(
       );
     } catch (err) {
       last = err as Error;
-      if (!(await hasCommit(mirror, need, env))) {
+      if (!(await there(need))) {
         await git(
           [
             'fetch',
@@ -129,7 +131,7 @@ async function fetchInto(
         });
       }
     }
-    if (await hasCommit(mirror, need, env)) return;
+    if (await there(need)) return;
   }
   throw last ?? new GitError(`commit ${need} is not in the repository`);
 }
@@ -244,9 +246,22 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
     // again (git checks that everything the commit needs is there, and brings what is not) makes the
     // mirror whole, whichever it was; then read-tree is tried once more.
     o.known?.delete(`${mirror}\n${o.sha}`);
-    await inTurn(() =>
-      o.pull ? fetchPull(o.pull) : fetchInto(mirror, o.cloneUrl, [o.sha], o.sha, env, sig),
-    );
+    try {
+      // A fetch that failed (another process holding the ref's lock, say) is enough only when the
+      // commit now has every object it needs, not just its own.
+      const whole = (sha: string) =>
+        git(['rev-list', '--quiet', '--objects', sha, '--not', '--all'], { cwd: mirror, env }).then(
+          () => true,
+          () => false,
+        );
+      await inTurn(() =>
+        o.pull ? fetchPull(o.pull) : fetchInto(mirror, o.cloneUrl, [o.sha], o.sha, env, sig, whole),
+      );
+    } catch (again) {
+      // read-tree's own reason first (a full disk, say), then why fetching did not help.
+      if (o.signal?.aborted) throw again;
+      throw new GitError(`${err.message}; fetching the commit again failed too: ${(again as Error).message}`);
+    }
     await readTree();
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -114,6 +114,27 @@ describe('checkout through a per-repository mirror', () => {
     assert.equal(readFileSync(join(data, 'w1', 'v.txt'), 'utf8'), 'two\n');
     assert.equal(readFileSync(join(data, 'w1', 'dir', 'deep.txt'), 'utf8'), 'deep\n');
     execFileSync('git', ['cat-file', '-e', tree], { cwd: mirror });
+  });
+
+  it('when the mirror cannot be made whole (the repository is gone), says why read-tree failed and why fetching did not help', async () => {
+    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    await checkout({
+      dataDir: data,
+      cloneUrl: repo.dir,
+      sha: repo.commits[0]!,
+      workspace: join(data, 'w0'),
+      env,
+    });
+    const mirror = mirrorPath(data, repo.dir);
+    const next = repo.commit({ 'v.txt': 'two\n' });
+    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
+    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    rmSync(repo.dir, { recursive: true, force: true });
+    await assert.rejects(
+      checkout({ dataDir: data, cloneUrl: repo.dir, sha: next, workspace: join(data, 'w1'), env }),
+      /git read-tree failed: .*; fetching the commit again failed too: git fetch failed/,
+    );
   });
 
   it('ignores replace refs and hooks planted in the mirror', async () => {

@@ -181,7 +181,11 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
       },
       stopNow() {
         // SIGTERM: redis-server saves and exits as on SHUTDOWN. Only a pid that is a redis-server now.
-        if (isRedisServerNow(previous.pid)) process.kill(previous.pid, 'SIGTERM');
+        try {
+          if (isRedisServerNow(previous.pid)) process.kill(previous.pid, 'SIGTERM');
+        } catch {
+          // It ended meanwhile.
+        }
       },
     };
   }

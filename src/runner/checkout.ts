@@ -254,9 +254,14 @@ export async function checkout(o: CheckoutOptions): Promise<void> {
           () => true,
           () => false,
         );
-      await inTurn(() =>
-        o.pull ? fetchPull(o.pull) : fetchInto(mirror, o.cloneUrl, [o.sha], o.sha, env, sig, whole),
-      );
+      await inTurn(async () => {
+        if (!o.pull) return fetchInto(mirror, o.cloneUrl, [o.sha], o.sha, env, sig, whole);
+        // The pull request's local ref is shared by the workers of the data dir: a fetch refused its
+        // lock is enough once the commit is whole.
+        await fetchPull(o.pull).catch(async (e: unknown) => {
+          if (o.signal?.aborted || !(await whole(o.sha))) throw e;
+        });
+      });
     } catch (again) {
       // read-tree's own reason first (a full disk, say), then why fetching did not help.
       if (o.signal?.aborted) throw again;

@@ -53,9 +53,12 @@ export async function git(
         extendEnv: false,
         reject: false,
         stdin: 'ignore',
-        // Its own session: Ctrl-C in the worker's terminal (SIGINT to its process group) is for the
-        // worker, which lets running jobs finish; it must not fail their checkouts.
-        detached: true,
+        // Its own process group (execa's killDescendants): Ctrl-C in the worker's terminal (SIGINT to
+        // the worker's group) is for the worker, which lets running jobs finish; it must not fail their
+        // checkouts. Unlike \`detached\`, it keeps execa's cleanup (git ends when the worker exits at
+        // once, and so no fetch holds a mirror's ref lock after it), and a cancel ends git's helpers
+        // (remote-https, index-pack) with it.
+        killDescendants: true,
         ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       });
   if (r.exitCode !== 0) {

@@ -55,16 +55,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Whether `pid` is a redis-server, so a pid file left by a crash never gets another process killed. */
-async function isRedisServer(pid: number): Promise<boolean> {
-  if (!alive(pid)) return false;
-  if (process.platform !== 'linux') return true;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.includes('redis-server');
-}
-
-/** `isRedisServer`, synchronously (for a process about to exit). */
-function isRedisServerNow(pid: number): boolean {
+/**
+ * Whether `pid` is a redis-server, so a pid file left by a crash never gets another process killed.
+ * Synchronous (one small read of /proc): a process about to exit asks it too.
+ */
+function isRedisServer(pid: number): boolean {
   if (!alive(pid)) return false;
   if (process.platform !== 'linux') return true;
   try {
@@ -135,7 +130,7 @@ const quote = (v: string) => JSON.stringify(v);
 /** Stops a redis-server on our data that we cannot talk to (one a pushci without passwords left running). */
 async function stopLeftover(pidFile: string, log: Logger): Promise<void> {
   const pid = Number((await readPrivateFile(pidFile))?.trim());
-  if (!(pid > 0) || !(await isRedisServer(pid))) return;
+  if (!(pid > 0) || !isRedisServer(pid)) return;
   log.warn({ pid }, 'stopping a redis-server a previous pushci left running on this data dir');
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
@@ -177,12 +172,12 @@ export async function startEmbeddedRedis(dataDir: string, log: Logger): Promise<
         // SHUTDOWN writes the append-only file out before the server exits.
         await authenticated(previous.port, password, ['SHUTDOWN']);
         await waitGone(previous.pid, 10_000);
-        if (await isRedisServer(previous.pid)) process.kill(previous.pid, 'SIGKILL');
+        if (isRedisServer(previous.pid)) process.kill(previous.pid, 'SIGKILL');
       },
       stopNow() {
         // SIGTERM: redis-server saves and exits as on SHUTDOWN. Only a pid that is a redis-server now.
         try {
-          if (isRedisServerNow(previous.pid)) process.kill(previous.pid, 'SIGTERM');
+          if (isRedisServer(previous.pid)) process.kill(previous.pid, 'SIGTERM');
         } catch {
           // It ended meanwhile.
         }

@@ -6,10 +6,31 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { changedFiles, checkout, mirrorObjects, mirrorPath } from '../../../src/runner/checkout.ts';
 import { gitEnv } from '../../../src/runner/git.ts';
-import { makeRepo } from '../../helpers/git.ts';
+import { makeRepo, type TestRepo } from '../../helpers/git.ts';
 
 describe('checkout through a per-repository mirror', () => {
   const env = gitEnv(process.env);
+  /**
+   * A fetch into `mirror` caught after it wrote `sha`'s commit object and before its tree and files (a
+   * small fetch unpacks objects one by one, commits first).
+   */
+  const plantCommitAlone = (repo: TestRepo, mirror: string, sha: string) => {
+    const commitText = execFileSync('git', ['cat-file', 'commit', sha], { cwd: repo.dir });
+    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+  };
+  /** A repository, and a data dir whose mirror of it a first checkout made. */
+  const mirrored = async () => {
+    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
+    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
+    await checkout({
+      dataDir: data,
+      cloneUrl: repo.dir,
+      sha: repo.commits[0]!,
+      workspace: join(data, 'w0'),
+      env,
+    });
+    return { repo, data, mirror: mirrorPath(data, repo.dir) };
+  };
 
   it('checks out the exact commit, and reuses the mirror for the next build', async () => {
     const repo = makeRepo([{ 'v.txt': 'one\n' }, { 'v.txt': 'two\n', 'src/a.ts': 'x' }]);
@@ -67,8 +88,7 @@ describe('checkout through a per-repository mirror', () => {
     // Another job's fetch of the next commit, caught halfway: its commit object is in the mirror, its
     // tree and file not yet (a small fetch unpacks objects one by one, commits first).
     const next = repo.commit({ 'v.txt': 'two\n' });
-    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
-    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    plantCommitAlone(repo, mirror, next);
     let finish!: () => void;
     const fetching = serialize(mirror, async () => {
       await new Promise<void>((r) => (finish = r));
@@ -89,21 +109,11 @@ describe('checkout through a per-repository mirror', () => {
   });
 
   it('makes a mirror whole again when its commit came without its tree (another process fetching, or one killed halfway)', async () => {
-    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
-    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
-    await checkout({
-      dataDir: data,
-      cloneUrl: repo.dir,
-      sha: repo.commits[0]!,
-      workspace: join(data, 'w0'),
-      env,
-    });
-    const mirror = mirrorPath(data, repo.dir);
+    const { repo, data, mirror } = await mirrored();
     // A fetch into the mirror by a process this worker does not queue with (a worker sharing the data
     // dir), caught after it wrote the commit object and before its tree: nothing will finish it.
     const next = repo.commit({ 'v.txt': 'two\n', 'dir/deep.txt': 'deep\n' });
-    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
-    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    plantCommitAlone(repo, mirror, next);
     const tree = execFileSync('git', ['rev-parse', `${next}^{tree}`], {
       cwd: repo.dir,
       encoding: 'utf8',
@@ -117,19 +127,9 @@ describe('checkout through a per-repository mirror', () => {
   });
 
   it('when the mirror cannot be made whole (the repository is gone), says why read-tree failed and why fetching did not help', async () => {
-    const repo = makeRepo([{ 'v.txt': 'one\n' }]);
-    const data = mkdtempSync(join(tmpdir(), 'pushci-co-'));
-    await checkout({
-      dataDir: data,
-      cloneUrl: repo.dir,
-      sha: repo.commits[0]!,
-      workspace: join(data, 'w0'),
-      env,
-    });
-    const mirror = mirrorPath(data, repo.dir);
+    const { repo, data, mirror } = await mirrored();
     const next = repo.commit({ 'v.txt': 'two\n' });
-    const commitText = execFileSync('git', ['cat-file', 'commit', next], { cwd: repo.dir });
-    execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: mirror, input: commitText });
+    plantCommitAlone(repo, mirror, next);
     rmSync(repo.dir, { recursive: true, force: true });
     await assert.rejects(
       checkout({ dataDir: data, cloneUrl: repo.dir, sha: next, workspace: join(data, 'w1'), env }),

@@ -156,22 +156,6 @@ export function createDeliveryWorker({
         `endpoint ${d.endpointId} is disabled after a 410 Gone; re-enable it with POST /api/endpoints/${d.endpointId}/enable`,
       );
     }
-    let request: { url: string; headers: Record<string, string>; body: string };
-    try {
-      if (d.kind === 'webhook') {
-        const { url, secrets } = await resolveEndpoint(d.endpoint, d.buildId, resolveDeps, subscription);
-        request = signed(d, url, secrets);
-      } else request = statusRequest(d, config);
-    } catch (err) {
-      if (err instanceof CannotSendError || err instanceof MissingTokenError) return giveUp(err.message);
-      if (err instanceof SecretBoxError || err instanceof ConfigError) {
-        // This process cannot open the secret (another key): another worker may; retry.
-        await record({ error: err.message }, last ? 'failed' : 'retrying');
-        log.error({ msg_id: d.msgId, err: err.message }, 'cannot sign a delivery');
-        throw err;
-      }
-      throw err;
-    }
     // Registered endpoints count failures towards disabling; test messages change nothing.
     const tracked = subscription !== null && !(d.kind === 'webhook' && d.test);
 
@@ -193,6 +177,26 @@ export function createDeliveryWorker({
       throw new DelayedError();
     }
     parked.delete(job.id!);
+    // The URL and secrets are looked up and the message signed only once it may go: a message kept back
+    // by an open circuit or a full endpoint costs no secret decryption and no signature.
+    let request: { url: string; headers: Record<string, string>; body: string };
+    try {
+      if (d.kind === 'webhook') {
+        const { url, secrets } = await resolveEndpoint(d.endpoint, d.buildId, resolveDeps, subscription);
+        request = signed(d, url, secrets);
+      } else request = statusRequest(d, config);
+    } catch (err) {
+      place.cancel();
+      if (verdict.probe) circuits.abandon(d.endpointId);
+      if (err instanceof CannotSendError || err instanceof MissingTokenError) return giveUp(err.message);
+      if (err instanceof SecretBoxError || err instanceof ConfigError) {
+        // This process cannot open the secret (another key): another worker may; retry.
+        await record({ error: err.message }, last ? 'failed' : 'retrying');
+        log.error({ msg_id: d.msgId, err: err.message }, 'cannot sign a delivery');
+        throw err;
+      }
+      throw err;
+    }
     let res;
     try {
       res = await postJson(request.url, request.headers, request.body, {

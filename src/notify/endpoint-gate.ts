@@ -1,6 +1,8 @@
 /** A place taken for one attempt; `leave` when the attempt is over. */
 export interface EndpointPlace {
   leave(now?: number): void;
+  /** The attempt was not made after all (the message could not be prepared): free the place, learn nothing. */
+  cancel(): void;
 }
 
 export interface EndpointGate {
@@ -78,6 +80,9 @@ export function createEndpointGate(
           s.typicalMs = s.done === 0 ? took : 0.7 * s.typicalMs + 0.3 * took;
           s.done++;
           if (s.inFlight.size === 0 && endpoints.size > 10_000) endpoints.delete(endpoint);
+        },
+        cancel() {
+          s.inFlight.delete(started);
         },
       };
     },

@@ -22,6 +22,16 @@ describe('endpoint gate', () => {
     placed(gate.enter('a', 1200));
   });
 
+  it('frees a cancelled place without counting it as an attempt', () => {
+    const gate = createEndpointGate(1, 16, 15_000, () => 0.5);
+    placed(gate.enter('slow', 0)).leave(3000);
+    placed(gate.enter('slow', 3000)).cancel();
+    const again = placed(gate.enter('slow', 3000));
+    // Its attempts still count as taking 3 s: the cancelled place taught the gate nothing.
+    assert.equal(waits(gate.enter('slow', 3100)), 3000);
+    again.leave(3200);
+  });
+
   it('lets an endpoint that answers quickly use all slots but `limit`, and takes that back when it slows', () => {
     const gate = createEndpointGate(4, 16, 15_000, () => 0.5);
     placed(gate.enter('fast', 0)).leave(20);

@@ -22,11 +22,22 @@ function cacheClient(): string {
     prefix: '/var/tmp/pushci-test-cache-client-',
     pkg: '@actions/cache',
     file: 'client.mjs',
+    // saveCache answers -1 and restoreCache nothing on a server error too, with only a ::warning:: line:
+    // the client says which it was, so a test cannot mistake a failure for a miss.
     script: `import * as cache from '@actions/cache';
+const write = process.stdout.write.bind(process.stdout);
+let warned = '';
+process.stdout.write = (chunk, ...rest) => {
+  if (/^::(warning|error)/.test(String(chunk))) warned += String(chunk).trim() + ' ';
+  return write(chunk, ...rest);
+};
 const [op, key, ...restoreKeys] = process.argv.slice(2);
 const paths = ['deps-dir'];
-if (op === 'save') console.log('client: saved', await cache.saveCache(paths, key));
-else console.log('client: restored', (await cache.restoreCache(paths, key, restoreKeys)) ?? 'nothing');
+if (op === 'save') {
+  const id = await cache.saveCache(paths, key);
+  console.log(id === -1 || id == null ? 'client: not saved' : 'client: saved', id);
+} else console.log('client: restored', (await cache.restoreCache(paths, key, restoreKeys)) ?? 'nothing');
+if (warned) console.log('client: warned', warned);
 `,
   });
   return made;
@@ -93,6 +104,7 @@ ${RUNTIME_STEP}      - run: |
     const id = b.id;
     const log = await jobLog(server, id, 'build');
     assert.equal(b.status, 'success', log);
+    assert.doesNotMatch(log, /client: warned/, 'the cache client met no error');
     return log;
   };
 
@@ -183,7 +195,9 @@ ${RUNTIME_STEP}      - run: |
         secret: SECRET,
         timeoutMs: 120_000,
       });
-      return jobLog(s.server, id, 'build');
+      const log = await jobLog(s.server, id, 'build');
+      assert.doesNotMatch(log, /client: warned/, 'the cache client met no error');
+      return log;
     };
     const first = await run();
     assert.match(first, /plain step: no cache url/);
@@ -230,7 +244,9 @@ ${RUNTIME_STEP}      - run: |
       timeoutMs: 120_000,
       ref: `refs/heads/${branch}`,
     });
-    return jobLog(s.server, id, 'build');
+    const log = await jobLog(s.server, id, 'build');
+    assert.doesNotMatch(log, /client: warned/, 'the cache client met no error');
+    return log;
   };
 
   it('a branch restores the default branch’s entry; the default branch never sees the branch’s', async () => {

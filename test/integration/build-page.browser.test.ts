@@ -224,6 +224,7 @@ describe('the build page in a real headless Chromium', { skip: browserSkip }, ()
     const numbers = await page
       .locator('[data-testid="log"] .line .ln')
       .evaluateAll((els) => els.map((e) => Number(e.textContent)));
+    assert.ok(numbers.length >= 10, `the log's lines are numbered (${numbers.length} numbers found)`);
     assert.deepEqual(
       numbers,
       numbers.map((_, i) => i + 1),

@@ -17,6 +17,10 @@ inputs:
     default: Hello
   shout mode:
     default: \${{ github.ref_name }}
+  node-version:
+    default: '24'
+  log-level:
+    default: $(echo NOT-RUN)
 outputs:
   message:
     value: \${{ steps.say.outputs.text }}
@@ -31,6 +35,7 @@ runs:
         echo "text=\${{ inputs.greeting }}, \${{ inputs.who }}!" >> "$GITHUB_OUTPUT"
         echo "said: \${{ inputs.greeting }}, \${{ inputs.who }}!"
         echo "env: who=$INPUT_WHO shout=$INPUT_SHOUT_MODE caller=$CALLER"
+        echo "hyphenated: $(printenv INPUT_NODE-VERSION) default: $(printenv INPUT_LOG-LEVEL)"
         echo "path-ok: $([ "$GITHUB_ACTION_PATH" = "\${{ github.action_path }}" ] && echo yes)"
     - if: inputs.greeting == 'never'
       shell: bash
@@ -100,6 +105,7 @@ describe('local composite actions (uses: ./path)', () => {
         with:
           who: $(echo INJECTED) "quoted" \${{ github.event_name }}
           Shout Mode: loud
+          node-version: '22'
       - run: |
           echo "message=\${{ steps.g.outputs.message }}"
           echo "inner=\${{ steps.g.outputs.inner }}"
@@ -155,6 +161,8 @@ describe('local composite actions (uses: ./path)', () => {
     assert.ok(!/said: Hello, INJECTED/.test(text), text);
     // INPUT_* as GitHub spells them; with: keys match inputs without regard to case.
     assert.match(text, /env: who=\$\(echo INJECTED\) "quoted" push shout=loud caller=from-the-step/);
+    // A name that is no shell identifier (GitHub's INPUT_NODE-VERSION) still reaches the step.
+    assert.match(text, /hyphenated: 22 default: \$\(echo NOT-RUN\)/);
     assert.match(text, /path-ok: yes/);
     assert.match(text, /data from the action folder/);
     assert.match(text, /skipped: its if: is false \(inputs\.greeting == 'never'\)/);

@@ -190,7 +190,8 @@ describe('hostile input', () => {
       }
     }
     const ls = (await import('node:fs')).existsSync('/tmp/pwned');
-    assert.equal(ls, false, 'nothing from a ref ever ran');
+    // The receiver only (no worker here); a hostile branch reaching steps: workflow-expressions.test.ts.
+    assert.equal(ls, false, 'the receiver ran nothing from a ref');
   });
 
   it('answers the webhook route’s other methods, unknown forges and odd paths in JSON, each with a request id', async () => {

@@ -271,6 +271,7 @@ ${indent(daemons(3), 10)}
   kill-everything:
     steps:
       - run: |
+          echo killing everything
           kill -KILL -1
           echo still here
   symlink:
@@ -533,7 +534,13 @@ ${indent(LIB, 10)}
     });
 
     it('kill -KILL -1 in a step kills only that step', async () => {
-      assert.doesNotMatch(await log(attackId, 'kill-everything'), /still here/);
+      const text = await log(attackId, 'kill-everything');
+      assert.match(text, /killing everything/, 'the step ran up to its kill');
+      assert.doesNotMatch(text, /still here/);
+      const jobs = (await finished(attackId)).jobs;
+      assert.equal(jobs.find((j) => j.name === 'kill-everything')?.status, 'failure');
+      // Only that step: its neighbours in the same build finished as they would have.
+      assert.equal(jobs.find((j) => j.name === 'control')?.status, 'success');
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
     });
 

@@ -111,9 +111,14 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
             STEP: String(i),
             TRICKY: TRICKY.join('|'),
             HOST_X: '-u=x',
+            // Names that are no shell identifiers (GitHub's INPUT_NODE-VERSION): the wrapper's shell
+            // would drop them; they still arrive, each step only its own.
+            [`INPUT_NODE-VERSION-${i}`]: `2${i} $(id)`,
+            [`My Input ${i}`]: TRICKY.join('|'),
           };
           const before = starts.length;
-          const r = await step(rt, dirs, ['/bin/sh', printer, ...TRICKY, `step-${i}`], env);
+          // bash, as a step's default shell: dash (sh here) drops the names that are no identifiers itself.
+          const r = await step(rt, dirs, ['/bin/bash', printer, ...TRICKY, `step-${i}`], env);
           assert.equal(r.exitCode, 0, r.out);
           const args = TRICKY.concat(`step-${i}`)
             .map((a) => `<${a}>`)
@@ -121,6 +126,7 @@ describe('steps started from a standby bubblewrap (made ahead, in the job cgroup
           assert.ok(r.out.startsWith(args), `the arguments arrive as given:\n${r.out}`);
           const vars = r.out.slice(args.length + 1).split('\n');
           for (const [k, v] of Object.entries(env)) assert.ok(r.out.includes(`${k}=${v}`), `${k} arrives`);
+          if (i > 0) assert.ok(!r.out.includes(`INPUT_NODE-VERSION-${i - 1}=`), 'not the step before’s');
           assert.ok(
             !vars.some((l) => l.startsWith('PUSHCI_STANDBY')),
             'the standby’s own variables are gone',

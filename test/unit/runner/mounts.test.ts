@@ -142,7 +142,7 @@ describe('the step command', () => {
     assert.match(argv[2]!, /^case "\$PUSHCI_STANDBY_ARGC" in ''\|\*\[!0-9\]\*\) exit 125;; esac; /);
     assert.ok(
       argv[2]!.includes(
-        `esac; IFS= read -r PUSHCI_STANDBY_GO <&5; case "$PUSHCI_STANDBY_GO" in go) ;; *) exit 125;; esac; unset PUSHCI_STANDBY_GO; ${prelude}set --; `,
+        `esac; IFS= read -r PUSHCI_STANDBY_GO <&5; case "$PUSHCI_STANDBY_GO" in go) ;; *) exit 125;; esac; unset PUSHCI_STANDBY_GO; ${prelude}case "\${PUSHCI_STANDBY_ENVC:-0}" in 0) set --;; `,
       ),
       argv[2],
     );

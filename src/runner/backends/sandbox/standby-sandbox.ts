@@ -41,6 +41,14 @@ const GO_VAR = 'PUSHCI_STANDBY_GO';
 /** Names of the variables the step's command travels in (the step never sees them: see `standbyCommand`). */
 const ARGC = 'PUSHCI_STANDBY_ARGC';
 const ARG = 'PUSHCI_STANDBY_ARG_';
+/**
+ * The variables whose names are no shell identifiers (`INPUT_NODE-VERSION`, GitHub's spelling of an
+ * action's `node-version` input) travel as `name=value` in these: a shell such as dash drops them from
+ * the environment of what it runs, so the wrapper hands them to `env`, which keeps any name.
+ */
+const ENVC = 'PUSHCI_STANDBY_ENVC';
+const ENV = 'PUSHCI_STANDBY_ENV_';
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A step's bubblewrap started before its step is known. It waits reading its options from a pipe
@@ -91,11 +99,16 @@ export function standbyCommand(limits: ShellLimits): string[] {
   // the end of its block pipe (a worker killed before it told this sandbox to start) as "go", and binds
   // itself to its parent only after that, so the step would run on with nobody to time it out or end it.
   const go = `IFS= read -r ${GO_VAR} <&5; case "$${GO_VAR}" in ${GO}) ;; *) exit 125;; esac; unset ${GO_VAR}; `;
-  const assemble =
-    `set --; PUSHCI_STANDBY_I=0; ` +
-    `while [ "$PUSHCI_STANDBY_I" -lt "$${ARGC}" ]; do ` +
-    `eval "set -- \\"\\$@\\" \\"\\$${ARG}$PUSHCI_STANDBY_I\\"; unset ${ARG}$PUSHCI_STANDBY_I"; ` +
-    `PUSHCI_STANDBY_I=$((PUSHCI_STANDBY_I + 1)); done; unset PUSHCI_STANDBY_I ${ARGC}; `;
+  const collect = (count: string, prefix: string) =>
+    `PUSHCI_STANDBY_I=0; ` +
+    `while [ "$PUSHCI_STANDBY_I" -lt "$${count}" ]; do ` +
+    `eval "set -- \\"\\$@\\" \\"\\$${prefix}$PUSHCI_STANDBY_I\\"; unset ${prefix}$PUSHCI_STANDBY_I"; ` +
+    `PUSHCI_STANDBY_I=$((PUSHCI_STANDBY_I + 1)); done; `;
+  // Variables with names a shell drops: `env -- name=value... command` (only when there are any).
+  const odd =
+    `case "\${${ENVC}:-0}" in 0) set --;; *[!0-9]*) exit 125;; *) set -- /usr/bin/env --; ${collect(ENVC, ENV)}esac; ` +
+    `unset ${ENVC}; `;
+  const assemble = `${odd}${collect(ARGC, ARG)}unset PUSHCI_STANDBY_I ${ARGC}; `;
   return ['/bin/sh', '-c', `${guard}${go}${stepPrelude(limits)}${assemble}exec "$@"`, 'pushci-step'];
 }
 
@@ -112,6 +125,7 @@ export function standbyArgs(
   const nul = (x: string) => x.includes('\0');
   if (options.some(nul)) return { problem: 'a path of the job holds a NUL byte' };
   const out = [...FIRST_OPTION, ...options, '--clearenv'];
+  const odd: string[] = [];
   for (const [k, v] of Object.entries(env)) {
     if (k === '' || k.includes('=') || nul(k))
       return { problem: `${JSON.stringify(k)} is not a valid name for an environment variable` };
@@ -121,10 +135,23 @@ export function standbyArgs(
       return { problem: `${k} is an exported shell function, which a sandboxed step cannot be given` };
     if (nul(v)) return { problem: `the value of the environment variable ${k} holds a NUL byte` };
     // The wrapper's own names (pushci's, never a step's).
-    if (k === ARGC || k.startsWith(ARG) || k === 'PUSHCI_STANDBY_I' || k === GO_VAR) continue;
-    out.push('--setenv', k, v);
+    if (
+      k === ARGC ||
+      k.startsWith(ARG) ||
+      k === ENVC ||
+      k.startsWith(ENV) ||
+      k === 'PUSHCI_STANDBY_I' ||
+      k === GO_VAR
+    )
+      continue;
+    if (IDENTIFIER.test(k)) out.push('--setenv', k, v);
+    else odd.push(`${k}=${v}`);
   }
   if (argv.some(nul)) return { problem: "the step's command holds a NUL byte" };
+  if (odd.length > 0) {
+    out.push('--setenv', ENVC, String(odd.length));
+    odd.forEach((a, i) => out.push('--setenv', `${ENV}${i}`, a));
+  }
   out.push('--setenv', ARGC, String(argv.length));
   argv.forEach((a, i) => out.push('--setenv', `${ARG}${i}`, a));
   if (out.length > MAX_ARGS)

@@ -10,6 +10,7 @@ import { renderTemplate, hasExpression } from '../pipelines/expr/template.ts';
 import { githubContext } from './github-context.ts';
 import { newBuildId } from './ids.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { inputsContext } from '../pipelines/inputs.ts';
 
 export interface CreateBuildsDeps {
   store: BuildStore;
@@ -245,7 +246,7 @@ function concurrencyGroup(def: Pipeline, meta: BuildMeta): string {
     const value = renderTemplate(group, {
       contexts: {
         github: githubContext({ meta, number: 0, def }, '', '', 1),
-        inputs: meta.inputs,
+        inputs: inputsContext(def.inputs ?? [], meta.inputs ?? {}),
       },
     });
     return value || `${def.name}/${meta.ref}`;

@@ -14,6 +14,27 @@ export function inputProblem(def: Pick<InputDef, 'type' | 'options'>, value: str
   }
 }
 
+/**
+ * The `inputs` context of a manual build: each value as its input's type, as on GitHub (a boolean input
+ * is `true` or `false`, not the text, so `${{ !inputs.dry-run }}` and `if: inputs.deploy` mean what they
+ * say; a number input is a number). `github.event.inputs` and the `INPUT_*` variables keep the text.
+ * A value whose input the pipeline no longer declares stays text.
+ */
+export function inputsContext(
+  defs: readonly Pick<InputDef, 'name' | 'type'>[],
+  values: Readonly<Record<string, string>>,
+): Record<string, string | boolean | number> {
+  const out: Record<string, string | boolean | number> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const type = defs.find((d) => d.name === name)?.type;
+    if (type === 'boolean' && (value === 'true' || value === 'false')) out[name] = value === 'true';
+    else if (type === 'number' && value.trim() !== '' && Number.isFinite(Number(value)))
+      out[name] = Number(value);
+    else out[name] = value;
+  }
+  return out;
+}
+
 /** The variable a step reads an input from: `INPUT_` and the name upper-cased, `-` as `_`. */
 export function inputVariable(name: string): string {
   return `INPUT_${name.toUpperCase().replaceAll('-', '_')}`;

@@ -15,6 +15,7 @@ import { workspacesRoot } from './prepare-workspaces-root.ts';
 import { matrixContexts, needsContext, runnerContext, serverContexts } from './contexts.ts';
 import { environmentFor, fromFork } from './secret-access.ts';
 import { baseEnv, renderEnv } from './step-env.ts';
+import { inputsContext } from '../pipelines/inputs.ts';
 
 /** What a job attempt runs with, worked out before anything is started for it. */
 export interface JobPlan {
@@ -84,7 +85,7 @@ export function planJob(
     github: githubContext(record, jobName, workspace, attempt),
     secrets: server.secrets,
     vars: server.vars,
-    inputs: record.meta.inputs ?? {},
+    inputs: inputsContext(record.def.inputs ?? [], record.meta.inputs ?? {}),
     needs: needsContext(record, job),
     ...matrixContexts(job),
     runner: runnerContext(dirs.tmp),

@@ -33,6 +33,18 @@ jobs:
       - name: show
         run: |
           echo "OUT [$INPUT_ENVIRONMENT] [$INPUT_DRY_RUN] [$INPUT_REPLICAS] [$INPUT_NOTE] [$CI_PIPELINE_EVENT]"
+      # The inputs context has GitHub's types (github.event.inputs keeps the text).
+      - name: typed
+        run: |
+          echo "TYPED not-dry=\${{ !inputs.dry-run }} more=\${{ inputs.replicas > 10 }} event=\${{ github.event.inputs.dry-run == 'false' }}"
+          echo "JSON \${{ toJSON(inputs) }}" | tr -d '\\n '
+          echo
+      - name: publish
+        if: \${{ !inputs.dry-run }}
+        run: echo "PUBLISH ran"
+      - name: dry
+        if: inputs.dry-run
+        run: echo "DRY ran"
 `,
     }),
   });
@@ -63,6 +75,11 @@ jobs:
     assert.equal(v.event, 'manual');
     assert.deepEqual(v.inputs, { environment: 'production', 'dry-run': 'false', replicas: '2', note });
     assert.equal(await out(id), `[production] [false] [2] [${note}] [manual]`);
+    const log = await (await s.server.api(`/api/builds/${id}/jobs/deploy/log`)).text();
+    assert.match(log, /TYPED not-dry=true more=false event=true/);
+    assert.match(log, /JSON\{"environment":"production","dry-run":false,"replicas":2,"note":/);
+    assert.match(log, /PUBLISH ran/, 'if: !inputs.dry-run with dry-run false');
+    assert.doesNotMatch(log, /DRY ran/, 'if: inputs.dry-run with dry-run false');
 
     // A re-run keeps the inputs.
     const again = await s.server.api(`/api/builds/${id}/rerun`, { method: 'POST' });

@@ -278,6 +278,14 @@ export const SETTINGS = [
     doc: 'After SIGTERM, how long a step’s processes get before SIGKILL.',
   },
   {
+    key: 'cancelCleanupMs',
+    env: 'PUSHCI_CANCEL_CLEANUP_MS',
+    flag: 'cancel-cleanup-ms',
+    kind: 'int',
+    default: '300000',
+    doc: 'After a cancel or a job timeout, how long the steps that still run then (`if: always()` or `cancelled()`, actions’ `post`) may take in all, as GitHub’s five minutes; cancelling the build again ends them at once.',
+  },
+  {
     key: 'shutdownGraceMs',
     env: 'PUSHCI_SHUTDOWN_GRACE_MS',
     flag: 'shutdown-grace-ms',

@@ -6,7 +6,8 @@ export type DependentJobMove = { to: 'queued' } | { to: 'skipped' | 'canceled'; 
 
 /**
  * Decides a pending job's next state from the jobs it needs and its `if:` (null: one of them has not
- * ended yet). A cancelled build cancels the job instead of starting it.
+ * ended yet). A cancelled build cancels the job instead of starting it, unless its if: calls always()
+ * or cancelled().
  */
 export function dependentJobMove(
   record: BuildRecord,
@@ -21,7 +22,11 @@ export function dependentJobMove(
   const anyFailed = needs.some(
     (n) => n.state.status !== 'skipped' && !passed(n.state.status, n.def.continueOnError),
   );
-  const run = !record.cancelReason && (def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed));
+  // A cancelled build runs only the jobs whose if: calls always() or cancelled(), as on GitHub (the
+  // worker evaluates the rest of the condition, with cancelled() true).
+  const run = record.cancelReason
+    ? def.if === 'always'
+    : def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed);
   if (run) return { to: 'queued' };
   return {
     to: record.cancelReason ? 'canceled' : 'skipped',

@@ -30,6 +30,16 @@ export interface CancelMessage {
   reason: string;
   /** Only these jobs of the build (a matrix's fail-fast); absent: all of them. */
   jobs?: string[];
+  /**
+   * A second cancel: the steps still running after the first (if: always() or cancelled(), actions'
+   * post) end too, at once.
+   */
+  force?: true;
+}
+
+/** Whether a job still runs once its build was cancelled: its if: calls always() or cancelled() (GitHub's rule). */
+export function runsAfterCancel(record: Pick<BuildRecord, 'def'>, job: string): boolean {
+  return record.def.jobs.find((j) => j.name === job)?.if === 'always';
 }
 
 /**
@@ -108,7 +118,7 @@ export class Lifecycle {
     const before = loaded === undefined ? await this.store.get(buildId) : loaded;
     const state = before?.jobs.get(job);
     if (!before || !state || isFinal(state.status) || isFinal(before.status)) return null;
-    if (before.cancelReason) {
+    if (before.cancelReason && !runsAfterCancel(before, job)) {
       await this.jobFinished(buildId, job, {
         status: 'canceled',
         exitCode: null,
@@ -136,7 +146,7 @@ export class Lifecycle {
       next.started_at!,
     );
     if (!ok || !record) return null;
-    if (record.cancelReason) {
+    if (record.cancelReason && !runsAfterCancel(record, job)) {
       // Cancelled between our first look and the compare-and-set: the broadcast may have missed us.
       await this.jobFinished(buildId, job, {
         status: 'canceled',
@@ -248,10 +258,18 @@ export class Lifecycle {
   async cancel(buildId: string, reason: string, supersededBy?: string): Promise<boolean> {
     const record = await this.store.get(buildId);
     if (!record || isFinal(record.status)) return false;
-    // The first cancel wins: its reason and superseder stand, later ones change nothing.
-    if (!(await this.store.requestCancel(buildId, reason, supersededBy))) return true;
+    // The first cancel wins: its reason and superseder stand. A later one forces the end: the steps and
+    // jobs that were still running after the first (always(), cancelled()) are stopped too.
+    if (!(await this.store.requestCancel(buildId, reason, supersededBy))) {
+      const force: CancelMessage = { buildId, reason, force: true };
+      await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(force));
+      this.log.info({ build_id: buildId, reason }, 'build cancel forced');
+      return true;
+    }
     for (const [name, state] of record.jobs) {
       if (state.status !== 'pending' && state.status !== 'queued') continue;
+      // As on GitHub, a job whose if: calls always() or cancelled() still runs (or waits for its needs).
+      if (runsAfterCancel(record, name)) continue;
       const { status: _, ...details } = state;
       await this.store.moveJob(buildId, name, ['pending', 'queued'], 'canceled', {
         ...details,

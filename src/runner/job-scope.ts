@@ -29,6 +29,12 @@ export interface JobScope {
   timeoutText: string;
   /** The outcome of a job a cancel or its timeout stopped; `where` is said in the log. */
   stopped: (where: string | null) => JobResult;
+  /**
+   * Once the job was stopped: the signal and deadline of the steps that still run then (if: always()
+   * or cancelled(), actions' post), PUSHCI_CANCEL_CLEANUP_MS from now; null when none may run (a
+   * shutdown's cancel, or a forced one).
+   */
+  cleanup: () => { signal: AbortSignal; deadline: number } | null;
   /** Stops the timeout's timer (the job has ended). */
   close(): void;
 }
@@ -40,6 +46,7 @@ export function openJobScope(
   attempt: number,
   plan: Pick<JobPlan, 'job' | 'secrets'>,
   cancel: AbortSignal | undefined,
+  force?: AbortSignal,
 ): JobScope {
   const { config } = deps;
   const secrets = plan.secrets;
@@ -74,9 +81,18 @@ export function openJobScope(
     if (where) log.system(`pushci: ${timeoutText} (${where})`);
     return { status: 'failure', exitCode: null, reason: timeoutText };
   };
+  const cleanup = () => {
+    if ((cancel?.aborted && cancel.reason === 'shutdown') || force?.aborted) return null;
+    const timer = AbortSignal.timeout(config.cancelCleanupMs);
+    return {
+      signal: force ? AbortSignal.any([force, timer]) : timer,
+      deadline: Date.now() + config.cancelCleanupMs,
+    };
+  };
   return {
     log,
     mask,
+    cleanup,
     addMask,
     fromSteps: createStepFileState(),
     cancel,

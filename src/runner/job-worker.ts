@@ -101,6 +101,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
   };
   void sweepFolders();
 
+  /** Per running job: aborted by a second cancel, or the shutdown (it ends the steps a first cancel left running). */
+  const forces = new Map<string, AbortController>();
   const processJob = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
     const timings = config.jobTimings ? startTimings() : noTimings;
@@ -165,7 +167,17 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
       if (!started) return;
       const jlog = log.child({ build_id: buildId, job: name, attempt: started.attempt });
       jlog.info('job started');
-      const outcome = await runJob(jobDeps, started.record, name, started.attempt, signal, timings);
+      const force = new AbortController();
+      forces.set(job.id!, force);
+      const outcome = await runJob(
+        jobDeps,
+        started.record,
+        name,
+        started.attempt,
+        signal,
+        timings,
+        force.signal,
+      ).finally(() => forces.delete(job.id!));
       if (outcome.status === 'skip-build') {
         jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
         await lifecycle.skipBuild(buildId, outcome.reason);
@@ -247,8 +259,12 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     } catch {
       return;
     }
-    for (const name of active.get(msg.buildId) ?? [])
-      if (!msg.jobs || msg.jobs.includes(name)) worker.cancelJob(queueJobId(msg.buildId, name), msg.reason);
+    for (const name of active.get(msg.buildId) ?? []) {
+      if (msg.jobs && !msg.jobs.includes(name)) continue;
+      const id = queueJobId(msg.buildId, name);
+      if (msg.force) forces.get(id)?.abort(msg.reason);
+      else worker.cancelJob(id, msg.reason);
+    }
   });
 
   const sweeper = setInterval(() => {
@@ -272,6 +288,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
         if (active.size > 0)
           log.warn({ jobs: active.size }, 'shutdown grace period over: cancelling running jobs');
         worker.cancelAllJobs('shutdown');
+        // Steps that run after a cancel (always(), cancelled()) do not outlive the shutdown either.
+        for (const force of forces.values()) force.abort('shutdown');
       }, graceMs);
       await closing;
       clearTimeout(timer);

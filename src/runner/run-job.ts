@@ -72,10 +72,12 @@ export async function runJob(
   attempt: number,
   signal: AbortSignal | undefined,
   timings: JobTimings = noTimings,
+  /** Ends at once what still runs after a cancel or a timeout (a second cancel, a shutdown). */
+  force?: AbortSignal,
 ): Promise<RunJobOutcome> {
   const plan = planJob(deps.config, record, jobName, attempt);
   if ('end' in plan) return plan.end;
-  const scope = openJobScope(deps, record.meta.id, jobName, attempt, plan, signal);
+  const scope = openJobScope(deps, record.meta.id, jobName, attempt, plan, signal, force);
   const holds = jobHolds(new JobCredentials(deps.redis, deps.keys.prefix));
   try {
     const outcome = await runAttempt({ deps, record, jobName, attempt, plan, scope, holds, timings });
@@ -194,6 +196,8 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
       deadline: scope.deadline,
       timeoutText: scope.timeoutText,
       stopped: scope.stopped,
+      cleanup: scope.cleanup,
+      ending: null,
       loadAction: (ref) =>
         loadAction(ref, { checkout: dirs.src, realSrc, workspace: rt.workspace, fetched: actions.fetched }),
       node: actions.nodePath ?? {

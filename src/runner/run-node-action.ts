@@ -63,10 +63,10 @@ async function runNodePost(
 ): Promise<JobEnd | Failure | null> {
   const { ctx, plan } = call;
   const jobStatus = (j.contexts.job as { status: string }).status;
-  const failedNow = jobStatus !== 'success';
+  const failedNow = jobStatus === 'failure';
   const postCtx: EvalContext = {
     ...ctx,
-    status: { success: !failedNow, failure: failedNow, cancelled: j.stop.aborted },
+    status: { success: !failedNow, failure: failedNow, cancelled: j.ending !== null || j.stop.aborted },
     contexts: { ...ctx.contexts, job: { status: jobStatus } },
   };
   if (!actionCondition(j, a.runs.postIf, postCtx, `post of ${a.loaded.label}`)) {

@@ -10,6 +10,7 @@ import { stepContext, type Frame, type StepCall } from './step-context.ts';
 import { stepCwd } from './step-cwd.ts';
 import { stepPlan, type Plan } from './step-plan.ts';
 import type { Failure, JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
+import type { JobResult } from '../builds/lifecycle.ts';
 
 /** Runs the job's steps in order (actions included); returns the first failure, or how the job ended. */
 export async function runJobSteps(
@@ -30,15 +31,46 @@ export async function runJobSteps(
   if ('end' in pre) return pre;
   const r = await runSteps(j, list, frame, pre.failed !== null);
   if ('end' in r) return r;
-  // Post steps run whatever happened before, newest first (GitHub's order).
-  (j.contexts.job as { status: string }).status = pre.failed || r.failed ? 'failure' : 'success';
+  // Post steps run whatever happened before, newest first (GitHub's order), after a cancel too.
+  if (!j.ending)
+    (j.contexts.job as { status: string }).status = pre.failed || r.failed ? 'failure' : 'success';
   let failed = pre.failed ?? r.failed;
   for (const post of j.posts.reverse()) {
+    if (j.stop.aborted) {
+      if (j.ending) return { end: j.ending };
+      const end = j.stopped('before the post steps');
+      if (!beginCleanup(j, end)) return { end };
+    }
     const ended = await post();
-    if (ended && 'end' in ended) return ended;
+    if (ended && 'end' in ended) {
+      if (j.ending) return { end: j.ending };
+      if (!beginCleanup(j, ended.end)) return ended;
+      continue;
+    }
     if (ended) failed ??= ended;
   }
-  return { failed };
+  return j.ending ? { end: j.ending } : { failed };
+}
+
+/**
+ * A cancel or the job's timeout stopped the job (`end`, how it ends whatever comes after). As on
+ * GitHub, the steps whose if: asks to run then (always(), cancelled()) and the actions' post steps
+ * still run, with the cleanup's own time (PUSHCI_CANCEL_CLEANUP_MS; a second cancel ends it). False
+ * when there is no cleanup (a shutdown's or a forced cancel, or it had begun already): the job ends now.
+ */
+function beginCleanup(j: StepsJob, end: JobResult): boolean {
+  if (j.ending) return false;
+  const cleanup = j.cleanup();
+  if (!cleanup) return false;
+  j.ending = end;
+  j.stop = cleanup.signal;
+  j.deadline = cleanup.deadline;
+  (j.contexts.job as { status: string }).status = 'cancelled';
+  const seconds = Math.round((cleanup.deadline - Date.now()) / 1000);
+  j.log.system(
+    `pushci: ${end.status === 'canceled' ? 'canceled' : 'timed out'}: only steps whose if: calls always() or cancelled(), and actions' post steps, run now (for at most ${seconds} s; cancelling again ends them)`,
+  );
+  return true;
 }
 
 /** As on GitHub, node actions' `pre` scripts run when the job starts, before the first step. */
@@ -51,7 +83,10 @@ async function runPreScripts(
   let failed: Failure | null = null;
   for (const [i, step] of list.entries()) {
     if (step.uses === null) continue;
-    if (j.stop.aborted) return { end: j.stopped(`before the pre step of "${step.name}"`) };
+    if (j.stop.aborted) {
+      const end = j.stopped(`before the pre step of "${step.name}"`);
+      return beginCleanup(j, end) ? { failed } : { end };
+    }
     const ctx = stepContext(j, frame, { success: true, failure: false, cancelled: false });
     let plan: Plan;
     try {
@@ -63,7 +98,7 @@ async function runPreScripts(
     const actionId = step.id ?? `__run_${i + 1}`;
     const pre = await runActionPre(j, { step, plan, ctx, frame, actionId, anyFailed: false });
     if (pre === null) continue;
-    if ('end' in pre) return pre;
+    if ('end' in pre) return beginCleanup(j, pre.end) ? { failed } : pre;
     if (pre.problem) failed ??= { exitCode: pre.exitCode, reason: pre.problem };
   }
   return { failed };
@@ -87,11 +122,22 @@ export async function runSteps(
   let failed: Failure | null = null;
   for (const [i, step] of list.entries()) {
     // A cancel or the job's timeout that came between steps (or during the checkout, which may not
-    // notice it) ends the job here: without this, success() is false once stopped, every step is
-    // skipped and the job would end as a success it never earned.
-    if (j.stop.aborted) return { end: j.stopped(`before step "${frame.trail}${step.name}"`) };
+    // notice it) ends the job here, or begins its cleanup: without this, success() is false once
+    // stopped, every step is skipped and the job would end as a success it never earned.
+    if (j.stop.aborted) {
+      // The cleanup's own time ran out, or it was forced.
+      if (j.ending) return { end: j.ending };
+      const end = j.stopped(`before step "${frame.trail}${step.name}"`);
+      if (!beginCleanup(j, end)) return { end };
+    }
     const ended = await runOneStep(j, step, i, frame, failed !== null || parentFailed);
-    if ('end' in ended) return ended;
+    if ('end' in ended) {
+      if (j.ending) return { end: j.ending };
+      if (!beginCleanup(j, ended.end)) return ended;
+      // The step the cancel or the timeout stopped.
+      if (step.id) frame.steps[step.id] = { outputs: {}, outcome: 'cancelled', conclusion: 'cancelled' };
+      continue;
+    }
     const { outputs, outcome, conclusion } = ended;
     if (step.id) frame.steps[step.id] = { outputs, outcome, conclusion };
     failed ??= ended.failed;
@@ -107,8 +153,10 @@ async function runOneStep(
   frame: Frame,
   anyFailed: boolean,
 ): Promise<StepEnd | JobEnd> {
-  const status = { success: !anyFailed, failure: anyFailed, cancelled: j.stop.aborted };
-  if (frame.depth === 0) (j.contexts.job as { status: string }).status = anyFailed ? 'failure' : 'success';
+  const cancelled = j.ending !== null || j.stop.aborted;
+  const status = { success: !anyFailed, failure: anyFailed, cancelled };
+  if (frame.depth === 0 && !cancelled)
+    (j.contexts.job as { status: string }).status = anyFailed ? 'failure' : 'success';
   const ctx = stepContext(j, frame, status);
   const fail = (reason: string): StepEnd => {
     j.log.system(`pushci: ${reason}`);
@@ -117,7 +165,11 @@ async function runOneStep(
   let plan: Plan;
   try {
     if (!evaluateCondition(step.if ?? 'success()', ctx)) {
-      const why = step.if ? `its if: is false (${step.if.trim()})` : 'an earlier step failed';
+      const why = step.if
+        ? `its if: is false (${step.if.trim()})`
+        : j.ending
+          ? `the job ${j.ending.status === 'canceled' ? 'was canceled' : 'timed out'}`
+          : 'an earlier step failed';
       j.log.system(`pushci: step "${frame.trail}${step.name}" skipped: ${why}`);
       return { outcome: 'skipped', conclusion: 'skipped', outputs: {}, failed: null };
     }

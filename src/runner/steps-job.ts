@@ -51,6 +51,13 @@ export interface StepsJob {
   timeoutText: string;
   /** How the job ends once `stop` is aborted; `where` goes into the log. */
   stopped(where: string): JobResult;
+  /** See JobScope.cleanup: the signal and deadline of the steps that still run once the job was stopped. */
+  cleanup(): { signal: AbortSignal; deadline: number } | null;
+  /**
+   * Set once a cancel or the job's timeout stopped it and its cleanup began: how the job ends, whatever
+   * the steps that still run then (`stop` and `deadline` are then the cleanup's).
+   */
+  ending: JobResult | null;
   /** Loads the action a `uses:` names (a step failure message instead when it cannot). */
   loadAction(ref: ActionRef, uses: string): Promise<LoadedAction | { problem: string }>;
   /** The Node that runs node actions: its path as the steps see it, or why there is none. */

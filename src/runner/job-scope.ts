@@ -5,7 +5,7 @@ import type { Keys } from '../queue/keys.ts';
 import { jobStateField } from '../queue/build-hash.ts';
 import { JobLog } from './job-log.ts';
 import type { JobPlan } from './job-plan.ts';
-import { createMasker } from './mask.ts';
+import { createLineCut, createMasker, type LineCut } from './mask.ts';
 import { createStepFileState, type StepFileState } from './step-files.ts';
 
 /**
@@ -16,6 +16,8 @@ import { createStepFileState, type StepFileState } from './step-files.ts';
 export interface JobScope {
   log: JobLog;
   mask: (text: string) => string;
+  /** Where a step's line too long for one log line is cut: never inside a secret (each piece is masked alone). */
+  cut: LineCut;
   addMask: (value: string) => void;
   fromSteps: StepFileState;
   /** The cancel the job was given (a user's cancel, a shutdown), without its timeout. */
@@ -52,11 +54,14 @@ export function openJobScope(
   const secrets = plan.secrets;
   // ::add-mask:: adds values while the job runs, so the masker is rebuilt then.
   let masker = createMasker(secrets);
+  let lineCut = createLineCut(secrets);
   const mask = (text: string) => masker(text);
+  const cut: LineCut = (text, max, final) => lineCut(text, max, final);
   const addMask = (value: string) => {
     if (value.trim().length === 0 || secrets.has(value)) return;
     secrets.add(value);
     masker = createMasker(secrets);
+    lineCut = createLineCut(secrets);
   };
   // Only this attempt's lines: a stalled attempt that ends late writes nothing into its successor's log.
   const log = new JobLog(
@@ -92,6 +97,7 @@ export function openJobScope(
   return {
     log,
     mask,
+    cut,
     cleanup,
     addMask,
     fromSteps: createStepFileState(),

@@ -7,14 +7,82 @@ export const MASK = '********';
  * are not masked on their own: they would blank out ordinary text without protecting anything.
  */
 export function createMasker(secrets: Iterable<string>): (line: string) => string {
+  const parts = secretParts(secrets);
+  if (parts.length === 0) return (line) => line;
+  const re = patternOf(parts);
+  return (line) => {
+    const masked = line.replace(re, MASK);
+    return masked.includes('\x1b') ? maskAcrossEscapes(masked, re) : masked;
+  };
+}
+
+/** Terminal escape sequences: CSI (colours, `\e[K`), OSC (titles, links), and two-byte ones. */
+const ESCAPE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+
+/**
+ * Masks the secrets that terminal escapes split (`grep --color` colours the match inside a secret): the
+ * text without its escapes is searched, and each secret found there is masked in the line, with the
+ * escapes inside it.
+ */
+function maskAcrossEscapes(line: string, re: RegExp): string {
+  // The plain text, and where each of its characters is in the line.
+  let plain = '';
+  const at: number[] = [];
+  let from = 0;
+  for (const m of line.matchAll(ESCAPE)) {
+    for (let i = from; i < m.index; i++) at.push(i);
+    plain += line.slice(from, m.index);
+    from = m.index + m[0].length;
+  }
+  for (let i = from; i < line.length; i++) at.push(i);
+  plain += line.slice(from);
+  let out = '';
+  let done = 0;
+  for (const m of plain.matchAll(re)) {
+    const start = at[m.index]!;
+    const end = at[m.index + m[0].length - 1]! + 1;
+    out += line.slice(done, start) + MASK;
+    done = end;
+  }
+  return done === 0 ? line : out + line.slice(done);
+}
+
+/**
+ * Where a line too long for one log line may be cut (each piece is masked alone) without cutting a
+ * secret in two: at `max`, or just before a secret that spans `max`. Null while the text past `max` is
+ * too short to tell (a secret may have begun there and not all of it arrived yet), unless `final` (the
+ * stream ended).
+ */
+export type LineCut = (text: string, max: number, final?: boolean) => number | null;
+
+export function createLineCut(secrets: Iterable<string>): LineCut {
+  const parts = secretParts(secrets);
+  if (parts.length === 0) return (_text, max) => max;
+  const longest = parts[0]!.length;
+  const re = patternOf(parts);
+  return (text, max, final = false) => {
+    if (!final && text.length < max + longest - 1) return null;
+    re.lastIndex = Math.max(0, max - longest + 1);
+    for (let m = re.exec(text); m !== null && m.index < max; m = re.exec(text)) {
+      const end = m.index + m[0].length;
+      // A secret across the cut: cut before it (or after it, when it starts the text).
+      if (end > max) return m.index > 0 ? m.index : end;
+    }
+    return max;
+  };
+}
+
+/** The secret values, and each line of a multi-line one, that get masked (3 characters or more), longest first. */
+function secretParts(secrets: Iterable<string>): string[] {
   const parts = new Set<string>();
   for (const s of secrets) {
     if (s.length >= 3) parts.add(s);
     for (const piece of s.split(/\r?\n/)) if (piece.trim().length >= 3) parts.add(piece.trim());
   }
-  if (parts.size === 0) return (line) => line;
   // Longest first, so a secret containing another is masked whole.
-  const sorted = [...parts].sort((a, b) => b.length - a.length);
-  const re = new RegExp(sorted.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return (line) => line.replace(re, MASK);
+  return [...parts].sort((a, b) => b.length - a.length);
+}
+
+function patternOf(parts: string[]): RegExp {
+  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
 }

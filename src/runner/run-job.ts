@@ -188,6 +188,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
       servicesEnv: services.env ?? {},
       fromSteps: scope.fromSteps,
       addMask: scope.addMask,
+      cut: scope.cut,
       jobWorkingDirectory: job.workingDirectory,
       killGraceMs: config.killGraceMs,
       ...(deps.files ? { files: deps.files } : {}),

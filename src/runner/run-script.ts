@@ -79,6 +79,7 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     timeoutMs: Math.max(1, Math.min(stepTimeout, left)),
     killGraceMs: j.killGraceMs,
     signal: j.stop,
+    cut: j.cut,
     onStarted: () => j.timings?.lap('sandbox start'),
     onLine: (stream, line) => {
       if (stream === 'out') commands(line);

@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { JobRuntime } from './backend.ts';
 import { asyncFileWork, type FileOp, type FileWork } from './files/file-work.ts';
+import type { LineCut } from './mask.ts';
 
 /** Longer lines are split into pieces of this size, never dropped. */
 const MAX_LINE = 64 * 1024;
@@ -28,6 +29,8 @@ export interface StepOptions {
   killGraceMs: number;
   signal?: AbortSignal;
   onLine(stream: 'out' | 'err', line: string): void;
+  /** Where a line too long for one log line is cut (the job's secrets: never inside one). */
+  cut?: LineCut;
   /** Called once the step's process runs (its sandbox is set up). */
   onStarted?(): void;
 }
@@ -52,26 +55,45 @@ function shellArgs(shell: string | null, file: string): string[] {
   return words.map((w) => (w === '{0}' ? file : w));
 }
 
-/** Calls `emit` with each line of `stream` (long lines in pieces); resolves when it ends. */
-export function splitLines(stream: Readable, emit: (line: string) => void): Promise<void> {
+/**
+ * Calls `emit` with each line of `stream` (long lines in pieces, cut where `cut` says: never inside a
+ * secret, since each piece is masked alone); resolves when it ends.
+ */
+export function splitLines(
+  stream: Readable,
+  emit: (line: string) => void,
+  cut: LineCut = (_text, max) => max,
+): Promise<void> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
+  const pieces = (final: boolean) => {
+    while (rest.length > MAX_LINE) {
+      const at = cut(rest, MAX_LINE, final);
+      if (at === null) return;
+      emit(rest.slice(0, at));
+      rest = rest.slice(at);
+    }
+  };
   const push = (text: string) => {
     rest += text;
     let nl: number;
     while ((nl = rest.indexOf('\n')) >= 0) {
-      emit(rest.slice(0, nl).replace(/\r$/, ''));
+      const line = rest.slice(0, nl);
       rest = rest.slice(nl + 1);
+      // A line that waited for more text to be cut safely: its pieces, then its end.
+      const tail = rest;
+      rest = line;
+      pieces(true);
+      emit(rest.replace(/\r$/, ''));
+      rest = tail;
     }
-    while (rest.length > MAX_LINE) {
-      emit(rest.slice(0, MAX_LINE));
-      rest = rest.slice(MAX_LINE);
-    }
+    pieces(false);
   };
   return new Promise((resolve) => {
     stream.on('data', (chunk: Buffer) => push(decoder.write(chunk)));
     stream.on('end', () => {
       push(decoder.end());
+      pieces(true);
       if (rest.length > 0) emit(rest);
       resolve();
     });
@@ -117,8 +139,8 @@ export async function runStep(rt: JobRuntime, o: StepOptions): Promise<StepResul
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const lines = Promise.all([
-    splitLines(step.stdout, (l) => o.onLine('out', l)),
-    splitLines(step.stderr, (l) => o.onLine('err', l)),
+    splitLines(step.stdout, (l) => o.onLine('out', l), o.cut),
+    splitLines(step.stderr, (l) => o.onLine('err', l), o.cut),
   ]);
   const result = await step.exit;
   // Whatever the script left running in the background ends with it.

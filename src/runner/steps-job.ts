@@ -7,6 +7,7 @@ import type { JobTimings } from './job-timings.ts';
 import type { LoadedAction } from './load-action.ts';
 import type { StepFileState } from './step-files.ts';
 import type { FileWork } from './files/file-work.ts';
+import type { LineCut } from './mask.ts';
 
 /** Composite actions may call actions this deep (GitHub's limit too). */
 export const MAX_ACTION_DEPTH = 10;
@@ -37,6 +38,8 @@ export interface StepsJob {
   servicesEnv: Record<string, string>;
   fromSteps: StepFileState;
   addMask(value: string): void;
+  /** Where a line too long for one log line is cut: never inside a secret. */
+  cut: LineCut;
   /** The job's own working directory (job `working-directory`), relative to the checkout. */
   jobWorkingDirectory: string | null;
   killGraceMs: number;

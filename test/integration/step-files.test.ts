@@ -90,6 +90,22 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
     steps:
       - name: deploy with \${{ secrets.DEPLOY }}
         run: exit 3
+  straddle:
+    steps:
+      # Attack: the secret across the 64 KiB cut of a long line, whole in one write, then in two
+      # writes a second apart (its tail arriving after the cut would have been made).
+      - env:
+          TOKEN: \${{ secrets.DEPLOY }}
+        run: |
+          head -c $((65536 - 8)) /dev/zero | tr '\\0' x; printf '%s\\n' "$TOKEN"
+          head -c $((65536 - 6)) /dev/zero | tr '\\0' y; printf '%s' "\${TOKEN:0:8}"; sleep 1; printf '%s\\n' "\${TOKEN:8}"
+          echo "control-$((40+2))"
+      # Attack: a colour escape inside the secret (grep --color), in the log and in the summary.
+      - env:
+          TOKEN: \${{ secrets.DEPLOY }}
+        run: |
+          echo "$TOKEN" | grep --color=always key
+          echo "$TOKEN" | grep --color=always key >> "$GITHUB_STEP_SUMMARY"
 `,
       };
     },
@@ -155,5 +171,14 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
       ],
     );
     assert.match(b.jobs.find((j) => j.name === 'named')!.reason ?? '', /step "deploy with \*+" failed/);
+    const straddle = await (await s.server.api(`/api/builds/${b.id}/jobs/straddle/log`)).text();
+    assert.match(straddle, /control-42/, 'the step ran to its end');
+    assert.equal(straddle.match(/\*{8}/g)?.length, 3, 'the three secrets masked whole');
+    const plain = (t: string) => t.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    for (const piece of ['deploy-k', 'ey-secret-value', 'deploy-key', 'secret-value'])
+      assert.ok(!plain(straddle).includes(piece), `no part of the secret (${piece}) in the log`);
+    const summary = b.jobs.find((j) => j.name === 'straddle')!.summary ?? '';
+    assert.match(summary, /\*{8}/, 'the summary has the masked secret');
+    assert.ok(!plain(summary).includes('secret-value'), summary);
   });
 });

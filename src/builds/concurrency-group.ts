@@ -1,5 +1,8 @@
 import { isFinal } from '../core/states.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
+import { evaluateCondition } from '../pipelines/expr/template.ts';
+import { inputsContext } from '../pipelines/inputs.ts';
+import { githubContext } from './github-context.ts';
 import type { ScriptRedis } from '../queue/scripts.ts';
 import type { BuildStore } from '../queue/store.ts';
 
@@ -21,7 +24,7 @@ export async function joinGroup(
   cancel: (buildId: string, reason: string, supersededBy: string) => Promise<unknown>,
 ): Promise<string | null> {
   // Without `concurrency:` only pull requests have a group, and a newer head cancels the older build.
-  const cancelInProgress = record.def.concurrency?.cancelInProgress ?? true;
+  const cancelInProgress = cancelsInProgress(record);
   const members = await parts.redis.pushciGroupAdd(
     parts.store.keys.group(group),
     String(Date.parse(record.meta.created_at)),
@@ -40,6 +43,27 @@ export async function joinGroup(
     await cancel(id, `superseded by build ${record.meta.id}`, record.meta.id);
   }
   return wait;
+}
+
+/**
+ * The build's `cancel-in-progress`: as written, or its `${{ }}` evaluated with the build's `github` and
+ * `inputs` (GitHub's "cancel only on other branches than main"); false when it cannot be evaluated.
+ * Without `concurrency:` (a pull request's own group) a newer build cancels the older one.
+ */
+export function cancelsInProgress(record: Pick<BuildRecord, 'meta' | 'def' | 'number'>): boolean {
+  const written = record.def.concurrency?.cancelInProgress;
+  if (written === undefined) return true;
+  if (typeof written === 'boolean') return written;
+  try {
+    return evaluateCondition(written, {
+      contexts: {
+        github: githubContext(record, '', '', 1),
+        inputs: inputsContext(record.def.inputs ?? [], record.meta.inputs ?? {}),
+      },
+    });
+  } catch {
+    return false;
+  }
 }
 
 /** Leaves the concurrency group and starts the oldest unfinished build that waited for this one. */

@@ -62,6 +62,13 @@ export function compilePipeline(
     const path = typeof data.concurrency === 'string' ? ['concurrency'] : ['concurrency', 'group'];
     cx.expressions.template(concurrency.group, path, place('a concurrency group', cx.expressions.names({})));
   }
+  const cancelInProgress = concurrency?.['cancel-in-progress'];
+  if (typeof cancelInProgress === 'string')
+    cx.expressions.condition(
+      cancelInProgress,
+      ['concurrency', 'cancel-in-progress'],
+      place('concurrency.cancel-in-progress', cx.expressions.names({})),
+    );
 
   return {
     pipeline: {

@@ -38,7 +38,8 @@ export interface Pipeline {
 export interface Concurrency {
   /** Group name; null means "pipeline and ref" (filled in per build). */
   group: string | null;
-  cancelInProgress: boolean;
+  /** true, false, or a `${{ }}` condition of the build's github and inputs, evaluated when it is created. */
+  cancelInProgress: boolean | string;
 }
 
 export interface Trigger {

@@ -489,9 +489,16 @@ export const pipelineSchema = z
                 'Builds in one group run one at a time (default: pipeline and ref); may use ${{ github.* }}, ${{ inputs.* }} and ${{ vars.* }}.',
               ),
             'cancel-in-progress': z
-              .boolean()
+              .union(
+                [z.boolean(), z.string().regex(/\$\{\{/, 'must be true, false or a ${{ }} expression')],
+                {
+                  error: 'must be true, false or a ${{ }} expression',
+                },
+              )
               .optional()
-              .describe('A newer build cancels the running one instead of waiting for it.'),
+              .describe(
+                'A newer build cancels the running one instead of waiting for it; may be an expression of ${{ github.* }}, ${{ inputs.* }} and ${{ vars.* }}, evaluated per build.',
+              ),
             max: z
               .number()
               .int()

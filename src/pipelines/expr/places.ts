@@ -7,6 +7,7 @@ import type { ContextName, Place } from './check-expression.ts';
 export type PlaceName =
   | 'workflow env'
   | 'a concurrency group'
+  | 'concurrency.cancel-in-progress'
   | "a job's if:"
   | "a job's name"
   | "a job's env"
@@ -42,6 +43,7 @@ const JOB: ContextName[] = ['github', 'needs', 'strategy', 'matrix', 'vars', 'in
 const CONTEXTS: Record<PlaceName, { contexts: ContextName[]; status?: boolean; workspace?: boolean }> = {
   'workflow env': { contexts: ['github', 'env', 'secrets', 'vars', 'inputs'] },
   'a concurrency group': { contexts: ['github', 'inputs'] },
+  'concurrency.cancel-in-progress': { contexts: ['github', 'inputs'] },
   "a job's if:": { contexts: ['github', 'needs', 'vars', 'inputs'], status: true },
   "a job's name": { contexts: JOB },
   "a job's env": { contexts: [...JOB, 'env', 'secrets'] },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cancelsInProgress } from '../../../src/builds/concurrency-group.ts';
 import { newBuild } from '../../../src/builds/create-builds.ts';
 import type { CiEvent } from '../../../src/core/event.ts';
 import { loadPipelineSource } from '../../../src/pipelines/load-pipeline-source.ts';
@@ -67,5 +68,36 @@ describe('concurrency groups with ${{ }}', () => {
       {},
     );
     assert.match(r.diagnostics[0]!.message, /"steps" context is not available in a concurrency group/);
+  });
+
+  it("evaluates an expression in cancel-in-progress per build (GitHub's: cancel everywhere but main)", () => {
+    const def = pipeline(
+      "concurrency:\n  group: ${{ github.ref }}\n  cancel-in-progress: ${{ github.ref != 'refs/heads/main' }}",
+    );
+    const at = new Date().toISOString();
+    const record = (branch: string) => ({ ...newBuild(def, push(branch), null, at), number: 1 });
+    assert.equal(cancelsInProgress(record('feature')), true);
+    assert.equal(cancelsInProgress(record('main')), false);
+    assert.equal(
+      cancelsInProgress({ ...record('x'), def: pipeline('concurrency:\n  cancel-in-progress: false') }),
+      false,
+    );
+  });
+
+  it('reports a cancel-in-progress that is neither a boolean nor an expression, and what it cannot use', () => {
+    for (const [value, message] of [
+      ['sometimes', /must be true, false or a \$\{\{ \}\} expression/],
+      ['${{ steps.x.outputs.y }}', /"steps" context is not available in concurrency.cancel-in-progress/],
+    ] as const) {
+      const r = loadPipelineSource(
+        'ci.yml',
+        Buffer.from(
+          `repository: octo-org/web\non: push\nconcurrency:\n  cancel-in-progress: ${value}\njobs:\n  a:\n    steps:\n      - run: make\n`,
+        ),
+        {},
+      );
+      assert.match(r.diagnostics[0]?.message ?? '', message, JSON.stringify(r.diagnostics));
+      assert.match(`${r.diagnostics[0]!.line}:${r.diagnostics[0]!.col}`, /^4:/);
+    }
   });
 });

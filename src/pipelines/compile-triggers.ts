@@ -4,6 +4,7 @@ import { cronProblem } from './cron.ts';
 import { inputProblem, inputVariable } from './inputs.ts';
 import type { InputDef, Pipeline, PullRequestTrigger, ScheduleDef, SecretScope } from './pipeline.ts';
 import type { PipelineFile } from './schema.ts';
+import { UNSUPPORTED_EVENTS, unsupportedEventMessage } from './unsupported-events.ts';
 
 type On = Exclude<PipelineFile['on'], string | string[]>;
 
@@ -19,6 +20,19 @@ export function compileTriggers(
       : Array.isArray(data.on)
         ? Object.fromEntries(data.on.map((k) => [k, null]))
         : data.on;
+  // GitHub's events pushci does not build on: one line each, where the file names it.
+  const named: Array<[string, Path]> =
+    typeof data.on === 'string'
+      ? [[data.on, ['on']]]
+      : Array.isArray(data.on)
+        ? data.on.map((e, i): [string, Path] => [e, ['on', i]])
+        : Object.keys(data.on).map((e): [string, Path] => [e, ['on', e]]);
+  for (const [event, path] of named)
+    if (Object.hasOwn(UNSUPPORTED_EVENTS, event))
+      cx.report(
+        typeof path.at(-1) === 'string' && path.length > 1 ? cx.pos.ofKey(['on'], event) : cx.pos.of(path),
+        unsupportedEventMessage(event),
+      );
   return {
     trigger: 'push' in on ? pushTrigger(cx, on.push ?? {}) : null,
     pullRequest: 'pull_request' in on ? pullRequestTrigger(cx, on.pull_request ?? {}) : null,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Diagnostic } from './diagnostic.ts';
 import type { Positions } from './positions.ts';
 import { suggestKey } from './suggest-key.ts';
+import { UNSUPPORTED_EVENTS } from './unsupported-events.ts';
 
 /** A path as messages show it: `jobs.build.steps[0]`. */
 function label(path: readonly PropertyKey[]): string {
@@ -58,8 +59,13 @@ function humanIssue(issue: z.core.$ZodIssue, value: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
       return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(value)}`;
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(value)}`;
+    case 'invalid_value': {
+      // GitHub's other events parse only to be reported as not supported: they are not offered.
+      const offered = issue.values.filter(
+        (v) => typeof v !== 'string' || !Object.hasOwn(UNSUPPORTED_EVENTS, v),
+      );
+      return `must be one of ${offered.map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(value)}`;
+    }
     case 'too_small': {
       const min = Number(issue.minimum);
       if (issue.origin === 'string')

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EVENT_KINDS, PULL_REQUEST_ACTIONS } from '../core/event.ts';
 import { IDENTIFIER } from '../core/names.ts';
 import { FORGES, OUTBOUND_EVENT_TYPES } from '../model.ts';
+import { UNSUPPORTED_EVENTS } from './unsupported-events.ts';
 
 /**
  * The pipeline file format: one zod schema that types the parsed file and is published as JSON Schema
@@ -371,13 +372,15 @@ const dispatch = z
   })
   .describe('Manual builds (API, CLI, dashboard) and their inputs.');
 
-const triggerName = z.enum(['push', 'pull_request', 'workflow_dispatch']);
+// GitHub's other events parse, so that validate says of each that it is not supported (compile-triggers).
+const triggerName = z.enum(['push', 'pull_request', 'workflow_dispatch', ...Object.keys(UNSUPPORTED_EVENTS)]);
 
 const triggers = z.strictObject({
   push: push.nullable().optional(),
   pull_request: pullRequest.nullable().optional(),
   schedule: schedule.optional(),
   workflow_dispatch: dispatch.nullable().optional(),
+  ...Object.fromEntries(Object.keys(UNSUPPORTED_EVENTS).map((e) => [e, unsupported.optional()])),
 });
 
 const notify = z

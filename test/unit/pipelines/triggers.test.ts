@@ -68,6 +68,22 @@ describe('on: (the events a pipeline builds)', () => {
     ]);
   });
 
+  it("says of each of GitHub's other events that it is not supported, and what to do instead", () => {
+    assert.deepEqual(problems('\n  push:\n  pull_request_target:\n  release:\n    types: [published]\n'), [
+      'p.yml:4:3: not supported: the pull_request_target event (pushci builds on push, pull_request, schedule and workflow_dispatch); it gives a fork’s pull request the base repository’s secrets; use pull_request, whose fork builds follow pull-requests.forks (approval first by default, never secrets)',
+      'p.yml:5:3: not supported: the release event (pushci builds on push, pull_request, schedule and workflow_dispatch); build the release’s tag with on.push.tags (e.g. tags: [v*])',
+    ]);
+    assert.deepEqual(problems(' [push, workflow_call]'), [
+      'p.yml:2:12: not supported: the workflow_call event (pushci builds on push, pull_request, schedule and workflow_dispatch); reusable workflows: copy this file’s jobs into the pipelines that would call it',
+    ]);
+    assert.deepEqual(problems(' issues'), [
+      'p.yml:2:5: not supported: the issues event (pushci builds on push, pull_request, schedule and workflow_dispatch)',
+    ]);
+    // The control: an event pushci has, and a typo, which stays an unknown key with a suggestion.
+    assert.deepEqual(problems(' [push, workflow_dispatch]'), []);
+    assert.match(problems('\n  pushh:\n')[0]!, /unknown key "pushh" in on \(did you mean "push"\?\)/);
+  });
+
   it('suggests the key a typo meant, in every part of on: and the trust settings', () => {
     assert.deepEqual(
       problems(

@@ -96,12 +96,13 @@ export async function fetchAction(o: {
       break;
     } catch (err) {
       if (!(err instanceof GitError)) throw err;
-      lastError = err.message;
+      // git's message names the URL as <clone-url> (it may hold credentials): name it without them.
+      lastError = err.message.split('<clone-url>').join(redact(candidate));
     }
   }
   if (url === null || commit === null)
     return {
-      problem: `${name}: cannot reach the repository at ${redact(actionUrls(o.baseUrl, ref)[0]!)} (PUSHCI_ACTIONS_URL): ${lastError}`,
+      problem: `${name}: cannot reach the repository at ${actionUrls(o.baseUrl, ref).map(redact).join(' or ')} (PUSHCI_ACTIONS_URL): ${lastError}`,
     };
   const root = actionsCacheDir(o.dataDir);
   const dir = join(root, ref.owner, ref.repo, commit);

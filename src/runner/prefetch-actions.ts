@@ -42,7 +42,7 @@ export async function prefetchActions(
           fetched.set(key, f);
           o.say(
             'problem' in f
-              ? `pushci: action ${key}: ${f.problem}`
+              ? `pushci: action ${f.problem}`
               : `pushci: action ${key} is commit ${f.commit} (${f.cached ? 'cached on this worker' : `fetched from ${f.url.replace(/\/\/[^/@]*@/, '//')}`})`,
           );
         }

@@ -76,6 +76,24 @@ describe('fetchAction', () => {
     assert.ok('dir' in ok);
   });
 
+  it('names both places it looked for a repository that is not there, without placeholders', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pushci-fetch-data-'));
+    const got = await fetchAction({
+      dataDir,
+      baseUrl: base,
+      allow: [],
+      ref: ref('v1', 'octo', 'missing'),
+      env,
+    });
+    assert.ok('problem' in got);
+    assert.match(
+      got.problem,
+      /^octo\/missing@v1: cannot reach the repository at \S+\/octo\/missing or \S+\/octo\/missing\.git \(PUSHCI_ACTIONS_URL\): /,
+    );
+    assert.doesNotMatch(got.problem, /<clone-url>/);
+    assert.match(got.problem, /octo\/missing\.git' does not appear to be a git repository|does not exist/);
+  });
+
   it("refuses a commit id that is on none of the repository's branches or tags (a fork's commit), and takes an older one that is", async () => {
     // A commit the repository's object store holds but no branch or tag reaches: what a forge serves by
     // id for any commit pushed to a fork of the repository.

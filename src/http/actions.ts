@@ -80,7 +80,8 @@ export function rerunFailedHandler(deps: ActionDeps & { redis: Redis }) {
 export function triggerHandler(deps: ActionDeps) {
   return async (ctx: Context) => {
     const body = (await readJsonBody(ctx)) as TriggerRequest;
-    const pipeline = findPipeline(deps.pipelines().pipelines, ctx.params.name!);
+    const set = deps.pipelines();
+    const pipeline = findPipeline(set.pipelines, ctx.params.name!, set.files);
     const b = await triggerBuild(deps, pipeline, body, (def, forge, repository, ref) =>
       lsRemote(cloneUrlFor(def, forge, repository, deps.config), ref, gitEnv(deps.config.env)),
     );

@@ -43,6 +43,29 @@ describe('findPipeline', () => {
       assert.equal(found(wanted), file, wanted);
   });
 
+  it('says that a file with problems and no version in force is not loaded, and why', () => {
+    const broken = {
+      name: 'cachet.yml',
+      file: 'pipelines/cachet.yml',
+      state: 'none' as const,
+      pipeline: null,
+      since: null,
+      diagnostics: [{ file: 'pipelines/cachet.yml', line: 8, col: 19, message: 'unsupported expression' }],
+    };
+    for (const wanted of ['cachet', 'cachet.yml', 'pipelines/cachet.yml'])
+      assert.throws(
+        () => findPipeline(all, wanted, [broken]),
+        (err: unknown) =>
+          err instanceof NotFoundError &&
+          err.message ===
+            'pipelines/cachet.yml is not loaded: it has 1 problem(s), the first: pipelines/cachet.yml:8:19: unsupported expression (pushci validate lists them)',
+        wanted,
+      );
+    // The control: a good pipeline is found whatever state other files are in; an unknown name stays "no pipeline".
+    assert.equal(findPipeline(all, 'lint', [broken]).file, '.pushci/lint.yml');
+    assert.throws(() => findPipeline(all, 'nothing', [broken]), /^NotFoundError: no pipeline "nothing"/);
+  });
+
   it('is a 404 listing the pipelines when nothing or more than one file fits', () => {
     for (const [wanted, message] of [
       ['gah', /^no pipeline "gah"; the pipelines are: .*gha\.yml \(\.pushci\/lint\.yml\)/],

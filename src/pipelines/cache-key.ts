@@ -2,6 +2,14 @@ import { resolveTemplate } from './expressions.ts';
 
 /** `${{ hashFiles('pattern', ...) }}` inside a cache key (single- or double-quoted patterns). */
 const HASH_FILES = /\$\{\{\s*hashFiles\(([^)]*)\)\s*\}\}/g;
+/** `${{ runner.os }}` and `${{ runner.arch }}`, the usual start of GitHub's cache keys (`Linux`, `X64`). */
+const RUNNER = /\$\{\{\s*runner\.(os|arch)\s*\}\}/g;
+
+/** The worker's OS and architecture as GitHub names them (runner.os, runner.arch). */
+export interface RunnerNames {
+  os: string;
+  arch: string;
+}
 const ARG = /\s*(?:'([^']*)'|"([^"]*)")\s*(,|$)/y;
 
 /** The patterns of one `hashFiles(...)` argument list, or null when it is not a list of quoted strings. */
@@ -27,14 +35,16 @@ export function scanCacheKey(key: string): {
   problems: Array<{ offset: number; message: string }>;
 } {
   const problems: Array<{ offset: number; message: string }> = [];
-  const rest = key.replace(HASH_FILES, (whole, args: string, offset: number) => {
-    if (!hashFilesArgs(args))
-      problems.push({
-        offset,
-        message: "hashFiles takes quoted patterns: hashFiles('**/package-lock.json')",
-      });
-    return ' '.repeat(whole.length);
-  });
+  const rest = key
+    .replace(HASH_FILES, (whole, args: string, offset: number) => {
+      if (!hashFilesArgs(args))
+        problems.push({
+          offset,
+          message: "hashFiles takes quoted patterns: hashFiles('**/package-lock.json')",
+        });
+      return ' '.repeat(whole.length);
+    })
+    .replace(RUNNER, (whole: string) => ' '.repeat(whole.length));
   // The cache protocol sends keys as one comma-separated list (as GitHub's does).
   const comma = rest.indexOf(',');
   if (comma >= 0) problems.push({ offset: comma, message: 'cache keys cannot contain ","' });
@@ -42,18 +52,22 @@ export function scanCacheKey(key: string): {
 }
 
 /**
- * Resolves a cache key: `hashFiles(...)` through `hash` (patterns relative to the checkout), then the
- * `${{ env/secrets }}` references from the server's environment.
+ * Resolves a cache key: `hashFiles(...)` through `hash` (patterns relative to the checkout),
+ * `runner.os`/`runner.arch` from the worker, then the `${{ env/secrets }}` references from the server's
+ * environment.
  */
 export async function resolveCacheKey(
   key: string,
   env: Readonly<Record<string, string>>,
   hash: (patterns: string[]) => Promise<string>,
+  runner: RunnerNames,
   secretValues?: Set<string>,
 ): Promise<string> {
   const calls = [...key.matchAll(HASH_FILES)];
   const hashes = await Promise.all(calls.map((m) => hash(hashFilesArgs(m[1]!) ?? [])));
   let i = 0;
-  const withHashes = key.replace(HASH_FILES, () => hashes[i++]!);
+  const withHashes = key
+    .replace(HASH_FILES, () => hashes[i++]!)
+    .replace(RUNNER, (_whole, which: 'os' | 'arch') => runner[which]);
   return resolveTemplate(withHashes, env, secretValues);
 }

@@ -65,10 +65,14 @@ export function createCompileContext(file: string, pos: Positions, env: Readonly
   };
 
   /** `${{ env.X }}` and `${{ secrets.X }}` in server-side text: each must be set on the server. */
-  const checkRefs = (text: string, path: Path) => {
+  const checkRefs = (text: string, path: Path, allowed?: string) => {
     for (const ref of findReferences(text)) {
       const setting = 'error' in ref || ref.kind !== 'env' ? null : settingEnvProblem(ref.name);
-      if ('error' in ref) report(pos.inString(path, ref.offset), ref.error);
+      if ('error' in ref)
+        report(
+          pos.inString(path, ref.offset),
+          allowed ? ref.error.replace(/only .* are allowed$/, `only ${allowed} are allowed`) : ref.error,
+        );
       else if (setting) report(pos.inString(path, ref.offset), setting);
       else if (env[variableFor(ref)] === undefined) {
         const hint =

@@ -6,6 +6,10 @@ import type { PipelineFile } from './schema.ts';
 
 type WrittenJob = PipelineFile['jobs'][string];
 
+/** What a cache key may use, as its error says. */
+const CACHE_KEY_EXPRESSIONS =
+  "${{ hashFiles('…') }}, ${{ runner.os }}, ${{ runner.arch }}, ${{ env.NAME }} and ${{ secrets.NAME }}";
+
 /** A job's `cache:`: keys (with their references) and paths that stay inside the checkout or ~/. */
 export function compileCaches(cx: CompileContext, j: WrittenJob, jp: Path): CacheDef[] {
   const cp: Path = [...jp, 'cache'];
@@ -13,7 +17,7 @@ export function compileCaches(cx: CompileContext, j: WrittenJob, jp: Path): Cach
     const at: Path = Array.isArray(j.cache) ? [...cp, i] : cp;
     const { rest, problems } = scanCacheKey(c.key);
     for (const p of problems) cx.report(cx.pos.inString([...at, 'key'], p.offset), p.message);
-    cx.checkRefs(rest, [...at, 'key']);
+    cx.checkRefs(rest, [...at, 'key'], CACHE_KEY_EXPRESSIONS);
     const paths = list(c.paths)!;
     paths.forEach((p, k) =>
       cx.checkPath(p, Array.isArray(c.paths) ? [...at, 'paths', k] : [...at, 'paths'], true),
@@ -23,7 +27,7 @@ export function compileCaches(cx: CompileContext, j: WrittenJob, jp: Path): Cach
       const rp = Array.isArray(c['restore-keys']) ? [...at, 'restore-keys', k] : [...at, 'restore-keys'];
       const scanned = scanCacheKey(r);
       for (const p of scanned.problems) cx.report(cx.pos.inString(rp, p.offset), p.message);
-      cx.checkRefs(scanned.rest, rp);
+      cx.checkRefs(scanned.rest, rp, CACHE_KEY_EXPRESSIONS);
     });
     return { key: c.key, paths, restoreKeys };
   });

@@ -8,6 +8,7 @@ import type { JobDirs, JobRuntime } from './backend.ts';
 import type { JobFilesClient } from './job-files-client.ts';
 import { splitLines } from './run-step.ts';
 import { hashFiles, selectFiles } from './workspace-files.ts';
+import { runnerContext } from './contexts.ts';
 import { formatBytes } from '../format-bytes.ts';
 
 export interface JobFilesContext {
@@ -115,12 +116,13 @@ const cacheMember = (p: string) => (p.startsWith('~/') ? `h/${p.slice(2)}` : `w/
 /** Resolves the job's cache keys (hashFiles over the checkout as it is now). */
 export async function resolveCaches(ctx: JobFilesContext, job: JobDef): Promise<ResolvedCache[]> {
   const hash = (patterns: string[]) => hashFiles(ctx.dirs.src, patterns);
+  const { os, arch } = runnerContext(ctx.dirs.tmp) as { os: string; arch: string };
   const out: ResolvedCache[] = [];
   for (const c of job.caches ?? []) {
-    const key = await resolveCacheKey(c.key, ctx.serverEnv, hash, ctx.secrets);
+    const key = await resolveCacheKey(c.key, ctx.serverEnv, hash, { os, arch }, ctx.secrets);
     const restoreKeys: string[] = [];
     for (const r of c.restoreKeys)
-      restoreKeys.push(await resolveCacheKey(r, ctx.serverEnv, hash, ctx.secrets));
+      restoreKeys.push(await resolveCacheKey(r, ctx.serverEnv, hash, { os, arch }, ctx.secrets));
     const version = createHash('sha256')
       .update(['pushci-cache-v1', ...c.paths].join('\n'))
       .digest('hex')

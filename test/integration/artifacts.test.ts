@@ -20,7 +20,7 @@ describe('caches and artifacts (native pipeline keys, real sandbox)', () => {
       'deps.yml': `${pipelineHead('deps', repo.dir)}jobs:
   build:
     cache:
-      key: deps-\${{ hashFiles('lock.txt') }}
+      key: deps-\${{ runner.os }}-\${{ hashFiles('lock.txt') }}
       paths: [deps, ~/.tool]
       restore-keys: deps-
     artifacts:
@@ -65,8 +65,8 @@ describe('caches and artifacts (native pipeline keys, real sandbox)', () => {
     const build = await log(first, 'build');
     assert.equal(b.status, 'success', build);
     assert.match(build, /cache: cold/);
-    assert.match(build, /cache "deps-[0-9a-f]{64}": not found, nothing restored/);
-    assert.match(build, /cache "deps-[0-9a-f]{64}": saved/);
+    assert.match(build, /cache "deps-Linux-[0-9a-f]{64}": not found, nothing restored/);
+    assert.match(build, /cache "deps-Linux-[0-9a-f]{64}": saved/);
     assert.match(build, /artifact "dist": uploaded 1 file/);
     assert.match(await log(first, 'test'), /artifact: built by 1/);
     assert.match(await log(first, 'test'), /artifact "dist": unpacked into the checkout/);
@@ -148,8 +148,8 @@ describe('caches and artifacts (native pipeline keys, real sandbox)', () => {
     const id = await push('refs/heads/main', sha);
     const build = await log(id, 'build').then(async (t) => ((await finished(id)) ? log(id, 'build') : t));
     assert.match(build, /cache: restored from build 1/);
-    assert.match(build, /restored from "deps-[0-9a-f]{64}"/);
-    assert.match(build, /cache "deps-[0-9a-f]{64}": saved/);
+    assert.match(build, /restored from "deps-Linux-[0-9a-f]{64}"/);
+    assert.match(build, /cache "deps-Linux-[0-9a-f]{64}": saved/);
   });
 
   it('a feature branch reads the default branch’s caches; main never reads the feature branch’s', async () => {

@@ -23,18 +23,34 @@ describe('cache keys', () => {
     assert.doesNotMatch(rest, /hashFiles/);
   });
 
-  it('resolves hashFiles through the worker and env from the server', async () => {
+  it('resolves hashFiles through the worker, runner.os and runner.arch from it, and env from the server', async () => {
     const seen: string[][] = [];
     const key = await resolveCacheKey(
-      `deps-\${{ hashFiles('a/*.lock', "b") }}-\${{ env.OS }}`,
+      `\${{ runner.os }}-\${{runner.arch}}-deps-\${{ hashFiles('a/*.lock', "b") }}-\${{ env.OS }}`,
       { OS: 'linux' },
       async (patterns) => {
         seen.push(patterns);
         return 'abc123';
       },
+      { os: 'Linux', arch: 'X64' },
     );
-    assert.equal(key, 'deps-abc123-linux');
+    assert.equal(key, 'Linux-X64-deps-abc123-linux');
     assert.deepEqual(seen, [['a/*.lock', 'b']]);
+  });
+
+  it("validates GitHub's usual key, and names what a key may use when it uses something else", () => {
+    const load = (key: string) =>
+      loadPipelineSource(
+        'c.yml',
+        Buffer.from(
+          `repository: o/r\non: push\njobs:\n  b:\n    cache: { key: "${key}", paths: [x] }\n    steps: [{ run: make }]\n`,
+        ),
+        {},
+      ).diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`);
+    assert.deepEqual(load(`\${{ runner.os }}-node-\${{ hashFiles('**/package-lock.json') }}`), []);
+    assert.deepEqual(load(`deps-\${{ github.ref }}`), [
+      '5:25: unsupported expression "${{ github.ref }}": only ${{ hashFiles(\'…\') }}, ${{ runner.os }}, ${{ runner.arch }}, ${{ env.NAME }} and ${{ secrets.NAME }} are allowed',
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { ApiClient } from './api-client.ts';
 import { NotFoundError } from './errors.ts';
 import { createTerminalFilter } from './terminal-text.ts';
-import { isFinal, type BuildView } from './model.ts';
+import { isFinal, type Annotation, type BuildView } from './model.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,6 +54,20 @@ export async function followBuild(
     build = await get();
     // How a job ended when not green, under its log: a skipped or canceled one often has no log at all.
     const ended = build.jobs.find((j) => j.name === job)!;
+    // Its annotations and summary, as the build page shows them under the log.
+    const out = (text: string) => {
+      if (!process.stdout.isTTY) return process.stdout.write(text);
+      const filter = createTerminalFilter();
+      return process.stdout.write(filter.write(text) + filter.end());
+    };
+    if (ended.annotations.length > 0) {
+      process.stderr.write(`── ${job}: ${ended.annotations.length} annotation(s) ──\n`);
+      for (const a of ended.annotations) out(`${annotationLine(a)}\n`);
+    }
+    if (ended.summary) {
+      process.stderr.write(`── ${job}: summary ──\n`);
+      out(ended.summary.endsWith('\n') ? ended.summary : `${ended.summary}\n`);
+    }
     if (isFinal(ended.status) && ended.status !== 'success')
       process.stderr.write(`${job}: ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}\n`);
   }
@@ -67,4 +81,12 @@ export async function followBuild(
   if (opts.json) console.log(JSON.stringify(build));
   else process.stderr.write(`${summary}\n`);
   return build.status === 'success' || !isFinal(build.status) ? 0 : 1;
+}
+
+/** `error src/a.ts:12:3: Title: message (step "lint")`, as GitHub's log shows an annotation. */
+export function annotationLine(a: Annotation): string {
+  const where = a.file
+    ? ` ${a.file}${a.line !== null ? `:${a.line}${a.col !== null ? `:${a.col}` : ''}` : ''}`
+    : '';
+  return `${a.level}${where}: ${a.title ? `${a.title}: ` : ''}${a.message.replace(/\n/g, ' ')} (step "${a.step}")`;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jobLog, pipelineHead, pushAndWait } from '../helpers/push-build.ts';
+import { spawnPushci } from '../helpers/process.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
 
 const SECRET = 'files-secret';
@@ -144,6 +145,29 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
     const consume = await log(b.id, 'consume');
     assert.match(consume, /got 1\.2\.3 \[\]/);
     assert.match(consume, /line one\n.*line two/);
+
+    // The CLI shows a job's annotations and summary under its log, as the build page does.
+    const cli = spawnPushci(['logs', b.id, '--job', 'produce'], {
+      PUSHCI_URL: s.server.base,
+      PUSHCI_API_TOKEN: s.server.token,
+    });
+    const stdout: string[] = [];
+    cli.proc.stdout!.on('data', (d: Buffer) => stdout.push(d.toString()));
+    assert.equal(await cli.exited, 0, cli.output.join(''));
+    // Headers on stderr (as each job's), the annotations and the summary on stdout after the log.
+    assert.match(cli.output.join(''), /── produce: 3 annotation\(s\) ──[\s\S]*── produce: summary ──/);
+    const printed = stdout.join('');
+    assert.match(
+      printed,
+      /\nerror src\/a\.ts:3:5: Type error: bad thing \(step ".+"\)\nwarning: careful \(step ".+"\)\nnotice: after resume \(step ".+"\)\n## Results\nall \*\*green\*\*\n$/,
+    );
+    // The control: a job with neither prints no such sections.
+    const plain = spawnPushci(['logs', b.id, '--job', 'consume'], {
+      PUSHCI_URL: s.server.base,
+      PUSHCI_API_TOKEN: s.server.token,
+    });
+    assert.equal(await plain.exited, 0);
+    assert.doesNotMatch(plain.output.join(''), /annotation\(s\)|: summary ──/);
   });
 
   it('a step cannot read the worker’s files through symlinked command files', async () => {

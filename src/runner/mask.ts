@@ -10,14 +10,16 @@ export function createMasker(secrets: Iterable<string>): (line: string) => strin
   const parts = secretParts(secrets);
   if (parts.length === 0) return (line) => line;
   const re = patternOf(parts);
+  // Secrets too large for one regular expression: each replaced in turn.
+  if (!re) return (line) => parts.reduce((out, p) => out.split(p).join(MASK), line);
   return (line) => {
     const masked = line.replace(re, MASK);
     return masked.includes('\x1b') ? maskAcrossEscapes(masked, re) : masked;
   };
 }
 
-/** Terminal escape sequences: CSI (colours, `\e[K`), OSC (titles, links), and two-byte ones. */
-const ESCAPE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+/** Terminal escape sequences: CSI (colours, `\e[K`), OSC (titles, links), `\e(B` and the like, two-byte ones. */
+const ESCAPE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]+[0-~]|[@-Z\\-_])/g;
 
 /**
  * Masks the secrets that terminal escapes split (`grep --color` colours the match inside a secret): the
@@ -62,7 +64,15 @@ export function createLineCut(secrets: Iterable<string>): LineCut {
   const re = patternOf(parts);
   return (text, max, final = false) => {
     if (!final && text.length < max + longest - 1) return null;
-    re.lastIndex = Math.max(0, max - longest + 1);
+    if (!re) {
+      for (const p of parts) {
+        const at = text.indexOf(p, Math.max(0, max - p.length + 1));
+        if (at >= 0 && at < max && at + p.length > max) return at > 0 ? at : at + p.length;
+      }
+      return max;
+    }
+    // From the start, as the masker reads it: secrets that overlap are then taken as it takes them.
+    re.lastIndex = 0;
     for (let m = re.exec(text); m !== null && m.index < max; m = re.exec(text)) {
       const end = m.index + m[0].length;
       // A secret across the cut: cut before it (or after it, when it starts the text).
@@ -83,6 +93,15 @@ function secretParts(secrets: Iterable<string>): string[] {
   return [...parts].sort((a, b) => b.length - a.length);
 }
 
-function patternOf(parts: string[]): RegExp {
-  return new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+/** One expression for all the secrets, or null when they are too large for one (V8's limit). */
+function patternOf(parts: string[]): RegExp | null {
+  try {
+    const re = new RegExp(parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    // V8 compiles it on first use: that is where "too large" comes.
+    re.test('');
+    re.lastIndex = 0;
+    return re;
+  } catch {
+    return null;
+  }
 }

@@ -78,13 +78,13 @@ export function splitLines(
     rest += text;
     let nl: number;
     while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
+      const line = rest.slice(0, nl).replace(/\r$/, '');
       rest = rest.slice(nl + 1);
       // A line that waited for more text to be cut safely: its pieces, then its end.
       const tail = rest;
       rest = line;
       pieces(true);
-      emit(rest.replace(/\r$/, ''));
+      if (rest.length > 0 || line.length === 0) emit(rest);
       rest = tail;
     }
     pieces(false);

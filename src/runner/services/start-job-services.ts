@@ -10,7 +10,7 @@ import { prepareServices, ServiceError } from './start-services.ts';
 /** The job's `services:`, started through its runtime; a service that does not start fails the job. */
 export async function startJobServices(a: {
   plan: Pick<JobPlan, 'job' | 'dirs' | 'contexts' | 'server' | 'jobEnv' | 'base'>;
-  scope: Pick<JobScope, 'log' | 'stop'>;
+  scope: Pick<JobScope, 'log' | 'stop' | 'cut'>;
   holds: Pick<JobHolds, 'services'>;
   killGraceMs: number;
   rt: JobRuntime;
@@ -33,6 +33,7 @@ export async function startJobServices(a: {
       log: a.scope.log,
       killGraceMs: a.killGraceMs,
       signal: a.scope.stop,
+      cut: a.scope.cut,
     }));
     (contexts.job as { [k: string]: Value }).services = services.context;
     await services.start();

@@ -8,6 +8,7 @@ import type { Value } from '../../pipelines/expr/values.ts';
 import type { JobRuntime, StartedStep, StepExit } from '../backend.ts';
 import type { LogStream } from '../job-log.ts';
 import { splitLines } from '../run-step.ts';
+import type { LineCut } from '../mask.ts';
 
 /** A service that did not start or become ready: the job fails with this message. */
 export class ServiceError extends Error {}
@@ -105,6 +106,8 @@ export interface ServicesOptions {
   log: { system(line: string, t?: number): void; write(s: LogStream, line: string, t?: number): void };
   killGraceMs: number;
   signal: AbortSignal;
+  /** Where a line too long for one log line is cut: never inside a secret (the job's). */
+  cut?: LineCut;
 }
 
 /**
@@ -199,8 +202,8 @@ export async function prepareServices(o: ServicesOptions): Promise<JobServices> 
       const loop = `until ${shellArgv('"$0"').join(' ')}; do sleep 0.5; done`;
       probe = await o.runtime.start({ argv: [SHELL, '-c', loop, file], cwd: o.cwd, env });
       const lines = Promise.all([
-        splitLines(probe.stdout, (l) => probeTail.push('out', l)),
-        splitLines(probe.stderr, (l) => probeTail.push('err', l)),
+        splitLines(probe.stdout, (l) => probeTail.push('out', l), o.cut),
+        splitLines(probe.stderr, (l) => probeTail.push('err', l), o.cut),
       ]);
       const p = probe;
       check = p.exit.then(async (e) => {
@@ -262,8 +265,8 @@ export async function prepareServices(o: ServicesOptions): Promise<JobServices> 
           startedAt,
           endedAt: null,
           lines: Promise.all([
-            splitLines(step.stdout, (l) => output.push('out', l)),
-            splitLines(step.stderr, (l) => output.push('err', l)),
+            splitLines(step.stdout, (l) => output.push('out', l), o.cut),
+            splitLines(step.stderr, (l) => output.push('err', l), o.cut),
           ]).then(() => {}),
         };
         void step.exit.then((e) => {

@@ -89,3 +89,27 @@ describe('secrets split by terminal escapes', () => {
     assert.equal(m('others\x1b[1m-ecretABC789'), 'others\x1b[1m-ecretABC789');
   });
 });
+
+describe('masking, edge cases', () => {
+  it('masks a secret split by a charset escape (tput sgr0 prints \\e(B)', () => {
+    assert.equal(createMasker(['othersecretABC789'])('othersec\x1b(B\x1b[mretABC789'), '********');
+  });
+  it('masks secrets too large for one regular expression, one by one', () => {
+    const big = 'k'.repeat(300_000) + 'END';
+    const m = createMasker([big, 'small-secret']);
+    assert.equal(m(`a ${big} b small-secret c`), 'a ******** b ******** c');
+    const cut = createLineCut([big, 'small-secret'])(`${'x'.repeat(10)}${big}`, 100, true);
+    assert.equal(cut, 10, 'cut before the big secret that spans the cut');
+  });
+  it('a line of exactly 64 KiB ended by CRLF is one line, with no empty line after it', async () => {
+    const stream = new PassThrough();
+    const out: string[] = [];
+    const done = splitLines(stream, (l) => out.push(l), createLineCut(['othersecretABC789']));
+    stream.end(`${'z'.repeat(64 * 1024)}\r\nnext\r\n\r\nlast`);
+    await done;
+    assert.deepEqual(
+      out.map((l) => (l.length > 10 ? l.length : l)),
+      [64 * 1024, 'next', '', 'last'],
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { isFinal, type JobStatus } from '../core/states.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
+import { runsAfterCancel } from './lifecycle.ts';
 
 /** Where a pending job that needs others goes once they have all ended. */
 export type DependentJobMove = { to: 'queued' } | { to: 'skipped' | 'canceled'; reason: string };
@@ -25,7 +26,7 @@ export function dependentJobMove(
   // A cancelled build runs only the jobs whose if: calls always() or cancelled(), as on GitHub (the
   // worker evaluates the rest of the condition, with cancelled() true).
   const run = record.cancelReason
-    ? def.if === 'always'
+    ? runsAfterCancel(record, def.name)
     : def.if === 'always' || (def.if === 'success' ? allPassed : anyFailed);
   if (run) return { to: 'queued' };
   return {

@@ -37,9 +37,12 @@ export interface CancelMessage {
   force?: true;
 }
 
-/** Whether a job still runs once its build was cancelled: its if: calls always() or cancelled() (GitHub's rule). */
-export function runsAfterCancel(record: Pick<BuildRecord, 'def'>, job: string): boolean {
-  return record.def.jobs.find((j) => j.name === job)?.if === 'always';
+/**
+ * Whether a job still runs once its build was cancelled: the build had started running (never a build
+ * waiting for approval or still queued) and the job's if: calls always() or cancelled() (GitHub's rule).
+ */
+export function runsAfterCancel(record: Pick<BuildRecord, 'def' | 'status'>, job: string): boolean {
+  return record.status === 'running' && record.def.jobs.find((j) => j.name === job)?.if === 'always';
 }
 
 /**
@@ -255,34 +258,55 @@ export class Lifecycle {
    * broadcast, wherever they run, and end as canceled when their processes are gone. Returns false when
    * the build had already finished.
    */
-  async cancel(buildId: string, reason: string, supersededBy?: string): Promise<boolean> {
+  async cancel(
+    buildId: string,
+    reason: string,
+    supersededBy?: string,
+    /** A user's cancel (API, CLI): when the build was cancelled already, it forces the end (see below). */
+    opts: { force?: boolean } = {},
+  ): Promise<boolean> {
     const record = await this.store.get(buildId);
     if (!record || isFinal(record.status)) return false;
-    // The first cancel wins: its reason and superseder stand. A later one forces the end: the steps and
-    // jobs that were still running after the first (always(), cancelled()) are stopped too.
+    // The first cancel wins: its reason and superseder stand. A user's second cancel forces the end: the
+    // steps and jobs still running after the first (always(), cancelled(), post steps) stop at once, and
+    // those not started yet never start. A newer build superseding it again changes nothing.
     if (!(await this.store.requestCancel(buildId, reason, supersededBy))) {
+      if (!opts.force) return true;
+      await this.cancelWaitingJobs(record, reason, () => true);
       const force: CancelMessage = { buildId, reason, force: true };
       await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(force));
+      const after = await this.store.get(buildId);
+      if (after) await this.advance(after);
       this.log.info({ build_id: buildId, reason }, 'build cancel forced');
       return true;
     }
-    for (const [name, state] of record.jobs) {
-      if (state.status !== 'pending' && state.status !== 'queued') continue;
-      // As on GitHub, a job whose if: calls always() or cancelled() still runs (or waits for its needs).
-      if (runsAfterCancel(record, name)) continue;
-      const { status: _, ...details } = state;
-      await this.store.moveJob(buildId, name, ['pending', 'queued'], 'canceled', {
-        ...details,
-        reason,
-        finished_at: new Date().toISOString(),
-      });
-    }
+    // As on GitHub, a job of a running build whose if: calls always() or cancelled() still runs (or waits
+    // for its needs); every other job not started yet ends now.
+    await this.cancelWaitingJobs(record, reason, (name) => !runsAfterCancel(record, name));
     const message: CancelMessage = { buildId, reason };
     await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(message));
     const after = await this.store.get(buildId);
     if (after) await this.advance(after);
     this.log.info({ build_id: buildId, reason }, 'build cancel requested');
     return true;
+  }
+
+  /** Moves the build's pending and queued jobs that `which` picks to canceled. */
+  private async cancelWaitingJobs(
+    record: BuildRecord,
+    reason: string,
+    which: (name: string) => boolean,
+  ): Promise<void> {
+    for (const [name, state] of record.jobs) {
+      if (state.status !== 'pending' && state.status !== 'queued') continue;
+      if (!which(name)) continue;
+      const { status: _, ...details } = state;
+      await this.store.moveJob(record.meta.id, name, ['pending', 'queued'], 'canceled', {
+        ...details,
+        reason,
+        finished_at: new Date().toISOString(),
+      });
+    }
   }
 
   /** Ends a build whose commit its path filters exclude: every unfinished job and the build become skipped. */

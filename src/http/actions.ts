@@ -39,7 +39,7 @@ export function cancelHandler(deps: ActionDeps) {
     const id = ctx.params.id!;
     const record = await deps.store.get(id);
     if (!record) throw new NotFoundError(`no build ${id}`);
-    const ok = await deps.lifecycle.cancel(id, 'canceled through the API');
+    const ok = await deps.lifecycle.cancel(id, 'canceled through the API', undefined, { force: true });
     if (!ok) throw new ConflictError(`build ${id} has already finished (${record.status})`);
     ctx.status = 202;
     ctx.body = { id, canceling: true };

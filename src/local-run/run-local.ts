@@ -199,7 +199,8 @@ export async function runLocal(config: Readonly<Config>, opts: RunLocalOptions):
     err.write(
       `pushci run: ${def.name} on ${snapshot.top} (working tree of ${snapshot.branch}, ${snapshot.sha.slice(0, 12)}), ${backend.name === 'sandbox' ? 'sandboxed' : 'UNSANDBOXED (host runner)'}\n`,
     );
-    const cancel = () => void stack.lifecycle.cancel(created.id, 'interrupted (pushci run)');
+    const cancel = () =>
+      void stack.lifecycle.cancel(created.id, 'interrupted (pushci run)', undefined, { force: true });
     opts.signal?.addEventListener('abort', cancel, { once: true });
 
     // Every job's log as it grows, each line prefixed with its job (jobs may run side by side).

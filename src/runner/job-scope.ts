@@ -88,9 +88,12 @@ export function openJobScope(
   };
   const cleanup = () => {
     if ((cancel?.aborted && cancel.reason === 'shutdown') || force?.aborted) return null;
-    const timer = AbortSignal.timeout(config.cancelCleanupMs);
+    // Its own time; a forced cancel or a shutdown ends it, and so does a cancel after a timeout.
+    const ends = [AbortSignal.timeout(config.cancelCleanupMs)];
+    if (force) ends.push(force);
+    if (cancel && !cancel.aborted) ends.push(cancel);
     return {
-      signal: force ? AbortSignal.any([force, timer]) : timer,
+      signal: ends.length === 1 ? ends[0]! : AbortSignal.any(ends),
       deadline: Date.now() + config.cancelCleanupMs,
     };
   };

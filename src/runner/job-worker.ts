@@ -103,6 +103,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
 
   /** Per running job: aborted by a second cancel, or the shutdown (it ends the steps a first cancel left running). */
   const forces = new Map<string, AbortController>();
+  /** The running jobs a cancel reached already. */
+  const stopping = new Set<string>();
   const processJob = async (job: Job<JobRef>, token?: string, signal?: AbortSignal) => {
     const { buildId, job: name } = job.data;
     const timings = config.jobTimings ? startTimings() : noTimings;
@@ -143,7 +145,8 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
         const got = await redis.pushciTakeSlot(
           key,
           String(now),
-          String(now + timeout + 5 * 60_000),
+          // Past the job's timeout and the cleanup after it (always() steps), with room to spare.
+          String(now + timeout + config.cancelCleanupMs + 2 * config.killGraceMs + 5 * 60_000),
           job.id!,
           String(max),
         );
@@ -177,7 +180,10 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
         signal,
         timings,
         force.signal,
-      ).finally(() => forces.delete(job.id!));
+      ).finally(() => {
+        forces.delete(job.id!);
+        stopping.delete(job.id!);
+      });
       if (outcome.status === 'skip-build') {
         jlog.info({ reason: outcome.reason }, 'build skipped by path filters');
         await lifecycle.skipBuild(buildId, outcome.reason);
@@ -262,8 +268,12 @@ export async function createJobWorker(deps: JobWorkerDeps): Promise<JobWorker> {
     for (const name of active.get(msg.buildId) ?? []) {
       if (msg.jobs && !msg.jobs.includes(name)) continue;
       const id = queueJobId(msg.buildId, name);
-      if (msg.force) forces.get(id)?.abort(msg.reason);
-      else worker.cancelJob(id, msg.reason);
+      // A forced cancel, or a cancel of a job a first one already stopped (a matrix's fail-fast, then
+      // the build's): what it still runs after that first stop ends too. The job's own cancel as well,
+      // for a job that started after the build's first cancel (if: always()).
+      if (msg.force || stopping.has(id)) forces.get(id)?.abort(msg.reason);
+      stopping.add(id);
+      worker.cancelJob(id, msg.reason);
     }
   });
 

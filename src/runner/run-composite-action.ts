@@ -33,12 +33,14 @@ export async function runCompositeAction(
     trail: `${plan.name} / `,
   };
   const started = Date.now();
+  const before = j.ending;
   const r = await runSteps(j, a.steps.map(fromActionStep), inner, call.anyFailed);
   if ('end' in r) return r;
   const outputs = compositeOutputs(j, inner, r.failed === null);
   // The action's own end, after its steps' ends: the build page closes its section with it.
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  j.log.system(`pushci: step "${plan.name}" ${r.failed ? 'failed' : 'succeeded'} in ${took}`);
+  const how = !before && j.ending ? 'canceled' : r.failed ? 'failed' : 'succeeded';
+  j.log.system(`pushci: step "${plan.name}" ${how} in ${took}`);
   if (r.failed) return { problem: r.failed.reason, logProblem: false, exitCode: r.failed.exitCode, outputs };
   return { problem: null, logProblem: false, exitCode: 0, outputs };
 }

@@ -135,7 +135,8 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
       ref: record.meta.ref,
     },
     defaultRef: () => (deps.defaultBranch ?? defaultBranchResolver())(cloneUrl, git),
-    ttlMs: scope.timeoutMs + 10 * 60_000,
+    // The job's steps may run until its timeout, then its cleanup (always() steps saving caches).
+    ttlMs: scope.timeoutMs + deps.config.cancelCleanupMs + 10 * 60_000,
     dataDir: config.dataDir,
     serverUrl,
     held: holds.access,

@@ -47,11 +47,11 @@ export async function runNodeAction(
     const pre = await runScript(j, scripts.script(runs.pre, `Pre ${call.plan.name}`));
     if ('end' in pre || pre.problem) return pre;
   }
-  const main = await runScript(j, scripts.script(runs.main, call.plan.name));
-  if ('end' in main) return main;
+  // Queued before main runs: once main has started, its post runs at the job's end, also after a
+  // cancel that stopped main (as on GitHub: a login action still logs out).
   const post = runs.post;
   if (post) j.posts.push(() => runNodePost(j, call, a, () => scripts.script(post, `Post ${call.plan.name}`)));
-  return main;
+  return runScript(j, scripts.script(runs.main, call.plan.name));
 }
 
 /** At the job's end: the `post` script, if its post-if allows (judged by how the job has gone). */

@@ -127,6 +127,13 @@ function scriptOutcome(
   res: StepResult,
   { took, jobTimedOut, outputs }: { took: string; jobTimedOut: boolean; outputs: Record<string, string> },
 ): StepOutcome | JobEnd {
+  if (j.ending && (res.canceled || jobTimedOut)) {
+    // A step of the cleanup after a cancel or a timeout: its time is over, or the build was cancelled again.
+    j.log.system(
+      `pushci: step "${s.name}" stopped after ${took}: the time for the steps after the ${j.ending.status === 'canceled' ? 'cancel' : 'timeout'} is over, or the build was cancelled again`,
+    );
+    return { end: j.ending };
+  }
   if (res.canceled && j.cancel?.aborted) {
     j.log.system(`pushci: step "${s.name}" canceled after ${took}`);
     return {

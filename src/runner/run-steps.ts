@@ -130,7 +130,14 @@ export async function runSteps(
       const end = j.stopped(`before step "${frame.trail}${step.name}"`);
       if (!beginCleanup(j, end)) return { end };
     }
+    const before = j.ending;
     const ended = await runOneStep(j, step, i, frame, failed !== null || parentFailed);
+    if (!('end' in ended) && !before && j.ending) {
+      // A composite action the cancel or the timeout stopped inside (its own steps began the cleanup).
+      if (step.id)
+        frame.steps[step.id] = { outputs: ended.outputs, outcome: 'cancelled', conclusion: 'cancelled' };
+      continue;
+    }
     if ('end' in ended) {
       if (j.ending) return { end: j.ending };
       if (!beginCleanup(j, ended.end)) return ended;

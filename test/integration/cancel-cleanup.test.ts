@@ -26,6 +26,10 @@ describe('after a cancel or a job timeout: always(), cancelled(), post steps and
         '.github/actions/probe/action.yml': ACTION,
         '.github/actions/probe/main.js': "console.log('MAIN ran-' + (40 + 2));\n",
         '.github/actions/probe/post.js': "console.log('POST ran status=' + process.env.PROBE);\n",
+        '.github/actions/slow/action.yml': ACTION,
+        '.github/actions/slow/main.js':
+          "console.log('SLOW-MAIN-' + (40 + 2));\nsetTimeout(() => {}, 60000);\n",
+        '.github/actions/slow/post.js': "console.log('SLOW-POST-' + (40 + 2));\n",
       },
     ],
     pipelines: (repo) => ({
@@ -69,6 +73,31 @@ describe('after a cancel or a job timeout: always(), cancelled(), post steps and
       - run: echo "NORMAL ran-$((40+2))"
       - if: always()
         run: echo "ALWAYS ran-$((40+2)) job=\${{ job.status }}"
+`,
+      'late.yml': `${pipelineHead('late', repo.dir)}jobs:
+  a:
+    steps:
+      - run: echo STARTED-$((40+2)); sleep 60
+  b:
+    needs: a
+    if: always()
+    steps:
+      - run: echo "B-STARTED-$((40+2))"; sleep 60; echo "B-ENDED-$((40+2))"
+`,
+      'mainpost.yml': `${pipelineHead('mainpost', repo.dir)}jobs:
+  m:
+    steps:
+      - uses: ./.github/actions/slow
+`,
+      'group.yml': `${pipelineHead('group', repo.dir)}concurrency:
+  group: g
+  cancel-in-progress: true
+jobs:
+  j:
+    steps:
+      - run: echo STARTED-$((40+2)); sleep 60
+      - if: always()
+        run: echo "CLEAN-START-$((40+2))"; sleep 4; echo "CLEAN-END-$((40+2))"
 `,
       'force.yml': `${pipelineHead('force', repo.dir)}jobs:
   f:
@@ -141,5 +170,47 @@ describe('after a cancel or a job timeout: always(), cancelled(), post steps and
     assert.ok(Date.now() - forced < 20_000, 'ended within seconds of the second cancel');
     assert.equal(b.status, 'canceled');
     assert.doesNotMatch(await jobLog(s.server, id, 'f'), /SLOW-CLEANUP ended-42/);
+  });
+
+  it('a second cancel also ends a job that started after the first (its if: always())', async () => {
+    const id = await start('late');
+    await whenLogged(id, 'a', 'STARTED-42');
+    await cancel(id);
+    await whenLogged(id, 'b', 'B-STARTED-42');
+    const forced = Date.now();
+    await cancel(id);
+    const b = await buildEnded(s.server, id, 30_000);
+    assert.ok(Date.now() - forced < 20_000, 'ended within seconds of the second cancel');
+    assert.equal(b.status, 'canceled');
+    assert.deepEqual(
+      b.jobs.map((j) => [j.name, j.status]),
+      [
+        ['a', 'canceled'],
+        ['b', 'canceled'],
+      ],
+    );
+    assert.doesNotMatch(await jobLog(s.server, id, 'b'), /B-ENDED-42/);
+  });
+
+  it('a node action stopped during its main still runs its post step', async () => {
+    const id = await start('mainpost');
+    await whenLogged(id, 'm', 'SLOW-MAIN-42');
+    await cancel(id);
+    const b = await buildEnded(s.server, id, 60_000);
+    assert.equal(b.status, 'canceled');
+    assert.match(await jobLog(s.server, id, 'm'), /SLOW-POST-42/);
+  });
+
+  it('a newer push superseding a cancelled build again does not cut its cleanup short', async () => {
+    const first = await start('group');
+    await whenLogged(first, 'j', 'STARTED-42');
+    await start('group'); // supersedes the first: its cleanup step starts
+    await whenLogged(first, 'j', 'CLEAN-START-42');
+    const third = await start('group'); // supersedes both: not a second cancel of the first
+    const b = await buildEnded(s.server, first, 60_000);
+    assert.equal(b.status, 'canceled');
+    assert.match(await jobLog(s.server, first, 'j'), /CLEAN-END-42/, 'its cleanup ran to its end');
+    await cancel(third);
+    await buildEnded(s.server, third, 60_000);
   });
 });

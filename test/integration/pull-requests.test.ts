@@ -94,6 +94,12 @@ jobs:
     steps:
       - name: show
         run: echo "OUT-TOKEN [$TOKEN]"
+  # Runs after a cancel of a running build (GitHub's rule), never for a build still waiting for approval.
+  after:
+    needs: build
+    if: always()
+    steps:
+      - run: echo "ALWAYS-RAN-$((40+2))"
 `,
         'closed.yml': `
 name: closed
@@ -253,7 +259,7 @@ jobs:
     );
     assert.deepEqual(
       v.jobs.map((j) => j.status),
-      ['pending'],
+      ['pending', 'pending'],
     );
 
     // The fork pushes again: the build of the old head is superseded while it still waits.
@@ -272,6 +278,16 @@ jobs:
     v = await final(held);
     assert.equal(v.status, 'canceled');
     assert.equal(v.superseded_by, waiting);
+    // Attack: cancelling a build that waits for approval must not run its always() job (the fork's code).
+    assert.deepEqual(
+      v.jobs.map((j) => j.status),
+      ['canceled', 'canceled'],
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.doesNotMatch(
+      await (await server.api(`/api/builds/${held}/jobs/after/log`)).text(),
+      /ALWAYS-RAN-42/,
+    );
 
     const bad = await server.api(`/api/builds/${waiting}/approve`, {
       method: 'POST',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildReason, buildStatus } from '../../../src/builds/build-status.ts';
+import { dependentJobMove } from '../../../src/builds/dependent-job-move.ts';
+import { runsAfterCancel } from '../../../src/builds/lifecycle.ts';
 import type { BuildRecord } from '../../../src/queue/build-record.ts';
 import type { JobStatus } from '../../../src/model.ts';
 
@@ -79,5 +81,53 @@ describe('a build’s status and reason from its jobs', () => {
       'canceled',
       'job a: the worker shut down',
     ]);
+  });
+
+  it('a cancelled build whose jobs after the cancel (always()) all succeeded is canceled, not a success', () => {
+    const r = record(
+      [
+        { name: 'build', status: 'success' },
+        { name: 'cleanup', status: 'success' },
+      ],
+      'canceled through the API',
+    );
+    assert.deepEqual(both(r), ['canceled', 'canceled through the API']);
+    // The control: a failure still decides over the cancel.
+    assert.equal(
+      buildStatus(record([{ name: 'cleanup', status: 'failure' }], 'canceled through the API')),
+      'failure',
+    );
+  });
+});
+
+describe('which jobs still run after a cancel', () => {
+  const def = (gate: 'success' | 'failure' | 'always') =>
+    ({
+      def: {
+        jobs: [
+          { name: 'a', needs: [], if: 'success' },
+          { name: 'cleanup', needs: ['a'], if: gate },
+        ],
+      },
+      jobs: new Map([
+        ['a', { status: 'canceled' }],
+        ['cleanup', { status: 'pending' }],
+      ]),
+      cancelReason: 'canceled through the API',
+    }) as unknown as BuildRecord;
+  it('only a job whose if: calls always() or cancelled(), and only in a build that had started running', () => {
+    const running = { ...def('always'), status: 'running' } as BuildRecord;
+    assert.equal(runsAfterCancel(running, 'cleanup'), true);
+    assert.deepEqual(dependentJobMove(running, running.def.jobs[1]!), { to: 'queued' });
+    // Attack: a fork's pull request waiting for approval, cancelled (a newer push supersedes it): its
+    // always() job must not run, approval or not.
+    const waiting = { ...def('always'), status: 'pending-approval' } as BuildRecord;
+    assert.equal(runsAfterCancel(waiting, 'cleanup'), false);
+    assert.equal(dependentJobMove(waiting, waiting.def.jobs[1]!)?.to, 'canceled');
+    const queued = { ...def('always'), status: 'queued' } as BuildRecord;
+    assert.equal(runsAfterCancel(queued, 'cleanup'), false);
+    // The control: a job without a status function is cancelled in a running build too.
+    const plain = { ...def('success'), status: 'running' } as BuildRecord;
+    assert.equal(dependentJobMove(plain, plain.def.jobs[1]!)?.to, 'canceled');
   });
 });

@@ -489,7 +489,7 @@ export const pipelineSchema = z
               .max(200)
               .optional()
               .describe(
-                'Builds in one group run one at a time (default: pipeline and ref); may use ${{ github.* }}, ${{ inputs.* }} and ${{ vars.* }}.',
+                'Builds in one group run one at a time (default: pipeline and ref); may use ${{ github.* }} and ${{ inputs.* }}.',
               ),
             'cancel-in-progress': z
               .union(
@@ -500,7 +500,7 @@ export const pipelineSchema = z
               )
               .optional()
               .describe(
-                'A newer build cancels the running one instead of waiting for it; may be an expression of ${{ github.* }}, ${{ inputs.* }} and ${{ vars.* }}, evaluated per build.',
+                'A newer build cancels the running one instead of waiting for it; may be an expression of ${{ github.* }} and ${{ inputs.* }}, evaluated per build.',
               ),
             max: z
               .number()

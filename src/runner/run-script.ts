@@ -130,7 +130,7 @@ function scriptOutcome(
   if (j.ending && (res.canceled || jobTimedOut)) {
     // A step of the cleanup after a cancel or a timeout: its time is over, or the build was cancelled again.
     j.log.system(
-      `pushci: step "${s.name}" stopped after ${took}: the time for the steps after the ${j.ending.status === 'canceled' ? 'cancel' : 'timeout'} is over, or the build was cancelled again`,
+      `pushci: step "${s.name}" canceled after ${took}: the time for the steps after the ${j.ending.status === 'canceled' ? 'cancel' : 'timeout'} is over, or the build was cancelled again`,
     );
     return { end: j.ending };
   }

@@ -15,6 +15,17 @@ function keyOf(line: string): string | null {
   return m ? m[1]!.slice(0, 60) : null;
 }
 
+/** How far the nearest line above `lineStart` with a key is indented (its "- " counted), or null. */
+function previousIndent(text: string, lineStart: number): number | null {
+  const lines = text.slice(0, lineStart).split('\n').reverse();
+  for (const l of lines) {
+    if (!keyOf(l)) continue;
+    const m = /^(\s*)(-\s+)?/.exec(l)!;
+    return m[1]!.length + (m[2]?.length ?? 0);
+  }
+  return null;
+}
+
 /** Where the last bracket still open before `end` was opened (a `[` or `{` never closed). */
 function unclosedBracket(text: string, end: number, open: '[' | '{'): number | null {
   const close = open === '[' ? ']' : '}';
@@ -81,8 +92,17 @@ export function yamlProblem(error: Pick<YAMLError, 'code' | 'message' | 'pos'>, 
         return at(
           'a "#" right after other text: write " #" (a space first) to start a comment, or quote the value that contains "#"',
         );
+      if (key) {
+        // A "key: value" line the parser could not place: its indentation fits no map above it.
+        const indent = line.length - line.trimStart().length;
+        const above = previousIndent(text, lineStart);
+        return at(
+          `key ${quote(key)} is indented by ${indent} space${indent === 1 ? '' : 's'}${above === null ? '' : `, the key above it by ${above}`}: keys of one map line up; indent it as the keys of the map it belongs to`,
+          lineStart + indent,
+        );
+      }
       return at(
-        `${key ? `line ${quote(line.trim().slice(0, 60))}` : 'this line'} is not "key: value" nor "- item": add the ":" after a key, or indent the line further if it continues the value above`,
+        'this line is not "key: value" nor "- item": add the ":" after a key, or indent the line further if it continues the value above',
       );
     case 'MULTILINE_IMPLICIT_KEY':
       return at(

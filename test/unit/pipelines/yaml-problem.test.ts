@@ -24,6 +24,11 @@ describe('YAML syntax errors in plain words', () => {
       'on:\n  push: {}\n   pull_request: {}\njobs: {}\n',
       /^3:4: key "pull_request" is indented differently from the keys above it/,
     ],
+    [
+      'a step key indented one space short',
+      'on: push\njobs:\n  a:\n    steps:\n      - name: one\n        run: "true"\n       name: misindented\n        run: "true"\n',
+      /^7:8: key "name" is indented by 7 spaces, the key above it by 8: keys of one map line up/,
+    ],
     ['a tab', 'on:\n\tpush: {}\n', /^2:1: this line is indented with a tab: YAML indents with spaces only/],
     ['a key twice', 'name: a\nname: b\n', /^2:1: key "name" appears twice in the same map: keep one/],
     [

@@ -13,6 +13,7 @@ import { loadAction } from './load-action.ts';
 import { exposeJobGateway } from './expose-job-gateway.ts';
 import { jobEnding } from './job-ending.ts';
 import { runnerContext } from './contexts.ts';
+import { stepDebug } from './step-files.ts';
 import { JobCredentials } from '../artifacts/job-credentials.ts';
 import { defaultBranchResolver } from './default-branch.ts';
 import { JobFilesClient } from './job-files-client.ts';
@@ -162,7 +163,7 @@ async function runAttempt(a: Attempt): Promise<RunJobOutcome> {
   await downloadArtifacts(files, job.downloadArtifacts ?? []);
   const caches = await resolveCaches(files, job);
   await restoreCaches(files, caches);
-  contexts.runner = runnerContext(rt.tmp);
+  contexts.runner = { ...runnerContext(rt.tmp), debug: stepDebug(contexts) ? '1' : '' };
   timings.lap('artifacts and caches');
   const services = await startJobServices({
     plan,

@@ -74,7 +74,8 @@ export function collectStepFiles(
 /**
  * Handles the workflow commands in a step's output: ::add-mask:: (masked from then on, that line
  * included), ::error::/::warning::/::notice:: (annotations), ::stop-commands:: (output until the
- * token comes back is not read as commands).
+ * token comes back is not read as commands). Returns whether the line goes into the log: all do but
+ * `::debug::` lines, which only do with `debug` (GitHub's ACTIONS_STEP_DEBUG).
  */
 export function workflowCommandReader(
   step: string,
@@ -82,15 +83,17 @@ export function workflowCommandReader(
   annotations: Annotation[],
   /** `::set-output` and `::save-state` values (GitHub still honours them, with a warning). */
   legacy?: { outputs: Record<string, string>; state: Record<string, string> },
-): (line: string) => void {
+  debug = false,
+): (line: string) => boolean {
   let stopToken: string | null = null;
   return (line) => {
     if (stopToken !== null) {
       if (line.trim() === `::${stopToken}::`) stopToken = null;
-      return;
+      return true;
     }
     const c = parseWorkflowCommand(line);
-    if (!c) return;
+    if (!c) return true;
+    if (c.kind === 'debug') return debug;
     if (c.kind === 'add-mask') addMask(c.value);
     else if (c.kind === 'stop-commands') stopToken = c.token || null;
     else if (c.kind === 'set-output') {
@@ -99,7 +102,17 @@ export function workflowCommandReader(
       if (legacy) legacy.state[c.name] = c.value;
     } else if (c.kind === 'annotation' && annotations.length < MAX_ANNOTATIONS)
       annotations.push({ ...c.annotation, step });
+    return true;
   };
+}
+
+/** GitHub's step debug logging: the secret or variable ACTIONS_STEP_DEBUG is "true". */
+export function stepDebug(contexts: { [name: string]: Value }): boolean {
+  const on = (ctx: Value | undefined) =>
+    typeof ctx === 'object' && ctx !== null && !Array.isArray(ctx)
+      ? String((ctx as { [k: string]: Value }).ACTIONS_STEP_DEBUG ?? '').toLowerCase() === 'true'
+      : false;
+  return on(contexts.secrets) || on(contexts.vars);
 }
 
 /** The GITHUB_* and RUNNER_* variables GitHub's runner sets, next to pushci's CI_* ones. */
@@ -137,6 +150,8 @@ export function actionsEnv(
     RUNNER_TEMP: rt.tmp,
     RUNNER_TOOL_CACHE: rt.tmp,
     RUNNER_ENVIRONMENT: 'self-hosted',
+    // Step debug logging (ACTIONS_STEP_DEBUG): what @actions/core's isDebug() reads.
+    ...(r.debug === '1' ? { RUNNER_DEBUG: '1' } : {}),
   };
 }
 

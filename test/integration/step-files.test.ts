@@ -46,8 +46,10 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
           echo "then dynamic-value-42 is hidden"
           echo "::error file=src/a.ts,line=3,col=5,title=Type error::bad thing"
           echo "::warning::careful"
+          echo "::debug::debug-line-$((40+2))"
           echo "::stop-commands::tok123"
           echo "::error::not an annotation"
+          echo "::debug::kept-while-stopped-$((40+2))"
           echo "::tok123::"
           echo "::notice::after resume"
       - run: |
@@ -134,6 +136,10 @@ describe('GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY and workfl
     assert.equal(produce.summary, '## Results\nall **green**\n');
     const text = await log(b.id, 'produce');
     assert.match(text, /then \*{8} is hidden/);
+    // ::debug:: lines stay out of the log without ACTIONS_STEP_DEBUG (as on GitHub), but not while
+    // commands are stopped: then they are ordinary output.
+    assert.doesNotMatch(text, /debug-line-42/);
+    assert.match(text, /::debug::kept-while-stopped-42/);
     assert.ok(!text.includes('dynamic-value-42'), text);
     assert.ok(!text.includes('deploy-key-secret-value'));
     assert.match(text, /PUSHCI_EXPR_1 cannot be set this way/);

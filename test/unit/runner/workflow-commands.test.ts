@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseKeyValues } from '../../../src/runner/command-files.ts';
 import { parseWorkflowCommand } from '../../../src/runner/workflow-commands.ts';
+import { stepDebug, workflowCommandReader } from '../../../src/runner/step-files.ts';
 
 describe('workflow commands', () => {
   it('parses annotations with their properties and escapes', () => {
@@ -66,5 +67,18 @@ describe('GITHUB_OUTPUT / GITHUB_ENV format', () => {
     assert.equal(r.problems.length, 2);
     assert.match(r.problems[0]!, /neither name=value/);
     assert.match(r.problems[1]!, /no closing "END"/);
+  });
+
+  it('keeps ::debug:: lines out of the log unless step debugging is on (ACTIONS_STEP_DEBUG)', () => {
+    const quiet = workflowCommandReader('s', () => {}, []);
+    assert.equal(quiet('::debug::detail'), false);
+    assert.equal(quiet('ordinary output'), true);
+    assert.equal(quiet('::warning::shown'), true);
+    const loud = workflowCommandReader('s', () => {}, [], undefined, true);
+    assert.equal(loud('::debug::detail'), true);
+    assert.equal(stepDebug({ secrets: { ACTIONS_STEP_DEBUG: 'true' }, vars: {} }), true);
+    assert.equal(stepDebug({ secrets: {}, vars: { ACTIONS_STEP_DEBUG: 'TRUE' } }), true);
+    assert.equal(stepDebug({ secrets: { ACTIONS_STEP_DEBUG: 'false' }, vars: {} }), false);
+    assert.equal(stepDebug({ secrets: {}, vars: {} }), false);
   });
 });

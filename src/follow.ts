@@ -77,7 +77,9 @@ export async function followBuild(
       build = await get();
     }
   }
-  const summary = `${build.pipeline}#${build.number} ${build.status}${build.reason ? ` (${build.reason})` : ''}${build.duration_ms !== null ? ` in ${(build.duration_ms / 1000).toFixed(1)} s` : ''}`;
+  const canceling =
+    (build as { canceling?: boolean }).canceling && !isFinal(build.status) ? ' (canceling)' : '';
+  const summary = `${build.pipeline}#${build.number} ${build.status}${canceling}${build.reason ? ` (${build.reason})` : ''}${build.duration_ms !== null ? ` in ${(build.duration_ms / 1000).toFixed(1)} s` : ''}`;
   if (opts.json) console.log(JSON.stringify(build));
   else process.stderr.write(`${summary}\n`);
   return build.status === 'success' || !isFinal(build.status) ? 0 : 1;

@@ -2,14 +2,16 @@ import type { BuildStatus } from '../core/states.ts';
 import type { BuildRecord } from '../queue/build-record.ts';
 
 /**
- * The build's result from its jobs: error beats failure beats cancellation beats success. A build that
- * was cancelled is canceled even when the jobs that still ran after the cancel (always()) succeeded.
+ * The build's result: a build someone cancelled (or a newer build superseded) is canceled, whatever
+ * its jobs did before or after the cancel (as a cancelled run on GitHub); otherwise from its jobs,
+ * error beats failure beats cancellation beats success.
  */
 export function buildStatus(record: BuildRecord): BuildStatus {
+  if (record.cancelReason) return 'canceled';
   const jobs = record.def.jobs.map((d) => ({ d, s: record.jobs.get(d.name)!.status }));
   if (jobs.some(({ s }) => s === 'error')) return 'error';
   if (jobs.some(({ d, s }) => s === 'failure' && !d.continueOnError)) return 'failure';
-  if (record.cancelReason || jobs.some(({ s }) => s === 'canceled')) return 'canceled';
+  if (jobs.some(({ s }) => s === 'canceled')) return 'canceled';
   return 'success';
 }
 

@@ -14,8 +14,9 @@ export interface GroupParts {
 
 /**
  * Puts a build in its concurrency group and cancels the older unfinished builds it supersedes. An older
- * build that is already running is cancelled too, unless the group says `cancel-in-progress: false`:
- * then the new build waits for it, and its id is returned (null: nothing to wait for).
+ * build that is already running is cancelled too, unless the group says `cancel-in-progress: false`;
+ * either way the new build waits until it has ended (a cancelled build may still run its always()
+ * steps), and its id is returned (null: nothing to wait for).
  */
 export async function joinGroup(
   parts: GroupParts,
@@ -41,6 +42,9 @@ export async function joinGroup(
       continue;
     }
     await cancel(id, `superseded by build ${record.meta.id}`, record.meta.id);
+    // A running build that is cancelled still runs its always() steps and jobs (GitHub's rule): the
+    // group stays its until it has ended, as on GitHub, so the new build waits for that.
+    if (running) wait = id;
   }
   return wait;
 }

@@ -42,7 +42,8 @@ export function cancelHandler(deps: ActionDeps) {
     const ok = await deps.lifecycle.cancel(id, 'canceled through the API', undefined, { force: true });
     if (!ok) throw new ConflictError(`build ${id} has already finished (${record.status})`);
     ctx.status = 202;
-    ctx.body = { id, canceling: true };
+    // `forced`: it was cancelled already, so this one ends what still ran after the first (always()).
+    ctx.body = { id, canceling: true, forced: record.cancelReason !== null };
   };
 }
 

@@ -134,10 +134,8 @@ function scriptOutcome(
   { took, jobTimedOut, outputs }: { took: string; jobTimedOut: boolean; outputs: Record<string, string> },
 ): StepOutcome | JobEnd {
   if (j.ending && (res.canceled || jobTimedOut)) {
-    // A step of the cleanup after a cancel or a timeout: its time is over, or the build was cancelled again.
-    j.log.system(
-      `pushci: step "${s.name}" canceled after ${took}: the time for the steps after the ${j.ending.status === 'canceled' ? 'cancel' : 'timeout'} is over, or the build was cancelled again`,
-    );
+    // A step of the cleanup after a cancel or a timeout, stopped in its turn.
+    j.log.system(`pushci: step "${s.name}" canceled after ${took}: ${whyCleanupEnded(j)}`);
     return { end: j.ending };
   }
   if (res.canceled && j.cancel?.aborted) {
@@ -161,4 +159,14 @@ function scriptOutcome(
     if (code !== 0) problem = `step "${s.name}" failed (${how})`;
   }
   return { problem, logProblem: res.timedOut || res.limit !== null, exitCode: res.exitCode, outputs };
+}
+
+/** Why the steps that run after a cancel or a timeout (the cleanup) were stopped, in words. */
+export function whyCleanupEnded(j: Pick<StepsJob, 'stop' | 'ending'>): string {
+  const after = j.ending?.status === 'canceled' ? 'cancel' : 'timeout';
+  const reason: unknown = j.stop.reason;
+  if (reason === 'shutdown') return 'the worker is shutting down (its PUSHCI_SHUTDOWN_GRACE_MS is over)';
+  if (reason instanceof DOMException && reason.name === 'TimeoutError')
+    return `the time for the steps after the ${after} (PUSHCI_CANCEL_CLEANUP_MS) is over`;
+  return after === 'cancel' ? 'the build was cancelled again' : 'the build was cancelled';
 }

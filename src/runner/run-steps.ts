@@ -4,7 +4,7 @@ import { evaluateCondition } from '../pipelines/expr/template.ts';
 import type { Value } from '../pipelines/expr/values.ts';
 import { fromStepDef, type AnyStep } from './any-step.ts';
 import { runAction, runActionPre } from './run-action.ts';
-import { runScript } from './run-script.ts';
+import { runScript, whyCleanupEnded } from './run-script.ts';
 import { describeShell } from './run-step.ts';
 import { stepContext, type Frame, type StepCall } from './step-context.ts';
 import { stepCwd } from './step-cwd.ts';
@@ -37,19 +37,31 @@ export async function runJobSteps(
   let failed = pre.failed ?? r.failed;
   for (const post of j.posts.reverse()) {
     if (j.stop.aborted) {
-      if (j.ending) return { end: j.ending };
+      if (j.ending) return cutShort(j, 'its post steps did not run');
       const end = j.stopped('before the post steps');
       if (!beginCleanup(j, end)) return { end };
     }
     const ended = await post();
     if (ended && 'end' in ended) {
-      if (j.ending) return { end: j.ending };
+      if (j.ending) return cutShort(j, 'the post steps after it did not run');
       if (!beginCleanup(j, ended.end)) return ended;
       continue;
     }
     if (ended) failed ??= ended;
   }
   return j.ending ? { end: j.ending } : { failed };
+}
+
+/** Jobs whose cut-short cleanup was logged already (a composite action's steps and the job's both end). */
+const cut = new WeakSet<StepsJob>();
+
+/** The cleanup was stopped before its end: the log says why and what did not run (once), the job ends. */
+function cutShort(j: StepsJob, what: string): JobEnd {
+  if (!cut.has(j)) {
+    cut.add(j);
+    j.log.system(`pushci: ${whyCleanupEnded(j)}: ${what}`);
+  }
+  return { end: j.ending! };
 }
 
 /**
@@ -126,7 +138,11 @@ export async function runSteps(
     // stopped, every step is skipped and the job would end as a success it never earned.
     if (j.stop.aborted) {
       // The cleanup's own time ran out, or it was forced.
-      if (j.ending) return { end: j.ending };
+      if (j.ending)
+        return cutShort(
+          j,
+          `step "${frame.trail}${step.name}", the steps after it and the post steps did not run`,
+        );
       const end = j.stopped(`before step "${frame.trail}${step.name}"`);
       if (!beginCleanup(j, end)) return { end };
     }
@@ -139,7 +155,7 @@ export async function runSteps(
       continue;
     }
     if ('end' in ended) {
-      if (j.ending) return { end: j.ending };
+      if (j.ending) return cutShort(j, 'the steps after it and the post steps did not run');
       if (!beginCleanup(j, ended.end)) return ended;
       // The step the cancel or the timeout stopped.
       if (step.id) frame.steps[step.id] = { outputs: {}, outcome: 'cancelled', conclusion: 'cancelled' };

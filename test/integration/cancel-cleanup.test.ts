@@ -113,9 +113,10 @@ jobs:
   const start = (name: string) => pushBuild(s.server, { name, sha: s.repo.commits[0]!, secret: SECRET });
   const whenLogged = (id: string, job: string, text: string) =>
     waitFor(async () => ((await jobLog(s.server, id, job)).includes(text) ? true : null), 60_000, text);
-  const cancel = async (id: string) => {
+  const cancel = async (id: string): Promise<{ forced: boolean }> => {
     const r = await s.server.api(`/api/builds/${id}/cancel`, { method: 'POST' });
-    assert.ok(r.status < 300, await r.text());
+    assert.ok(r.status < 300, await r.clone().text());
+    return (await r.json()) as { forced: boolean };
   };
 
   it('a cancel runs the always() and cancelled() steps, the post steps and the always()/cancelled() jobs', async () => {
@@ -161,15 +162,17 @@ jobs:
   it('cancelling again ends the steps still running after the first cancel at once', async () => {
     const id = await start('force');
     await whenLogged(id, 'f', 'STARTED-42');
-    await cancel(id);
+    assert.equal((await cancel(id)).forced, false);
     await whenLogged(id, 'f', 'SLOW-CLEANUP started-42');
     assert.equal((await buildView(s.server, id)).status, 'running', 'the cleanup step runs');
     const forced = Date.now();
-    await cancel(id);
+    assert.equal((await cancel(id)).forced, true, 'the API says the second cancel forces the end');
     const b = await buildEnded(s.server, id, 30_000);
     assert.ok(Date.now() - forced < 20_000, 'ended within seconds of the second cancel');
     assert.equal(b.status, 'canceled');
-    assert.doesNotMatch(await jobLog(s.server, id, 'f'), /SLOW-CLEANUP ended-42/);
+    const log = await jobLog(s.server, id, 'f');
+    assert.doesNotMatch(log, /SLOW-CLEANUP ended-42/);
+    assert.match(log, /canceled after [\d.]+ s: the build was cancelled again/, 'the log says why');
   });
 
   it('a second cancel also ends a job that started after the first (its if: always())', async () => {
@@ -210,6 +213,11 @@ jobs:
     const b = await buildEnded(s.server, first, 60_000);
     assert.equal(b.status, 'canceled');
     assert.match(await jobLog(s.server, first, 'j'), /CLEAN-END-42/, 'its cleanup ran to its end');
+    // The group is one build at a time, cleanups included (as on GitHub): the newest started after.
+    await whenLogged(third, 'j', 'STARTED-42');
+    const newest = await buildView(s.server, third);
+    const started = Date.parse(newest.jobs[0]!.started_at!);
+    assert.ok(started >= Date.parse(b.finished_at!), `${newest.jobs[0]!.started_at} after ${b.finished_at}`);
     await cancel(third);
     await buildEnded(s.server, third, 60_000);
   });

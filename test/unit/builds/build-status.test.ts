@@ -92,9 +92,19 @@ describe('a build’s status and reason from its jobs', () => {
       'canceled through the API',
     );
     assert.deepEqual(both(r), ['canceled', 'canceled through the API']);
-    // The control: a failure still decides over the cancel.
+    // A job that failed before (or during) the cancel does not make it a failure: it was cancelled.
     assert.equal(
-      buildStatus(record([{ name: 'cleanup', status: 'failure' }], 'canceled through the API')),
+      buildStatus(record([{ name: 'f', status: 'failure' }], 'canceled through the API')),
+      'canceled',
+    );
+    // The control: without a cancel, a failure decides.
+    assert.equal(
+      buildStatus(
+        record([
+          { name: 'f', status: 'failure' },
+          { name: 'a', status: 'canceled' },
+        ]),
+      ),
       'failure',
     );
   });

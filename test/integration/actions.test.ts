@@ -203,6 +203,18 @@ describe('cancel, rerun and manual trigger', () => {
     const named = await cli(['trigger', 'prod', '--branch', 'main', '--repo', 'octo-org/cli', '--follow']);
     assert.equal(named.code, 0, named.out);
     assert.match(named.out, /prod#\d+ success/);
+    // Without --follow the new build's id alone is on stdout, for scripts: id=$(pushci trigger …).
+    const script = spawnPushci(['trigger', 'prod', '--branch', 'main', '--repo', 'octo-org/cli'], {
+      PUSHCI_URL: server.base,
+      PUSHCI_API_TOKEN: TOKEN,
+    });
+    const stdout: string[] = [];
+    script.proc.stdout!.on('data', (d: Buffer) => stdout.push(d.toString()));
+    assert.equal(await script.exited, 0, script.output.join(''));
+    const id = stdout.join('').trim();
+    assert.match(stdout.join(''), /^[0-9a-z]+\n$/, 'one line: the id');
+    assert.match(script.output.join(''), /started prod#\d+/);
+    assert.equal(await final(id).then((v) => v.pipeline), 'prod');
     const other = await cli(['trigger', 'prod', '--branch', 'main', '--repo', 'attacker/evil']);
     assert.equal(other.code, 1, 'control: --repo is checked by the server like the API field');
     assert.match(other.out, /pipeline prod is for octo-org\/\*, not attacker\/evil/);

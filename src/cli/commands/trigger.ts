@@ -65,7 +65,12 @@ export const trigger: Command = {
       });
     const b = r.builds[0]!;
     if (values.json && !values.follow) console.log(JSON.stringify(b));
-    else console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
+    else if (values.follow) console.error(`started ${b.pipeline}#${b.number} (${b.id})`);
+    else {
+      // The id alone on stdout, for scripts (id=$(pushci trigger …)); the words on stderr.
+      console.error(`started ${b.pipeline}#${b.number}`);
+      console.log(b.id);
+    }
     return values.follow ? followBuild(api, b.id, { follow: true, json: Boolean(values.json) }) : 0;
   },
 };

@@ -270,24 +270,16 @@ export class Lifecycle {
     // The first cancel wins: its reason and superseder stand. A user's second cancel forces the end: the
     // steps and jobs still running after the first (always(), cancelled(), post steps) stop at once, and
     // those not started yet never start. A newer build superseding it again changes nothing.
-    if (!(await this.store.requestCancel(buildId, reason, supersededBy))) {
-      if (!opts.force) return true;
-      await this.cancelWaitingJobs(record, reason, () => true);
-      const force: CancelMessage = { buildId, reason, force: true };
-      await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(force));
-      const after = await this.store.get(buildId);
-      if (after) await this.advance(after);
-      this.log.info({ build_id: buildId, reason }, 'build cancel forced');
-      return true;
-    }
-    // As on GitHub, a job of a running build whose if: calls always() or cancelled() still runs (or waits
-    // for its needs); every other job not started yet ends now.
-    await this.cancelWaitingJobs(record, reason, (name) => !runsAfterCancel(record, name));
-    const message: CancelMessage = { buildId, reason };
+    const first = await this.store.requestCancel(buildId, reason, supersededBy);
+    if (!first && !opts.force) return true;
+    // As on GitHub, after a first cancel a job of a running build whose if: calls always() or cancelled()
+    // still runs (or waits for its needs); every other job not started yet ends now.
+    await this.cancelWaitingJobs(record, reason, (name) => !first || !runsAfterCancel(record, name));
+    const message: CancelMessage = first ? { buildId, reason } : { buildId, reason, force: true };
     await this.redis.publish(this.store.keys.cancelChannel, JSON.stringify(message));
     const after = await this.store.get(buildId);
     if (after) await this.advance(after);
-    this.log.info({ build_id: buildId, reason }, 'build cancel requested');
+    this.log.info({ build_id: buildId, reason }, first ? 'build cancel requested' : 'build cancel forced');
     return true;
   }
 

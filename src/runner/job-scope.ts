@@ -5,7 +5,7 @@ import type { Keys } from '../queue/keys.ts';
 import { jobStateField } from '../queue/build-hash.ts';
 import { JobLog } from './job-log.ts';
 import type { JobPlan } from './job-plan.ts';
-import { createLineCut, createMasker, type LineCut } from './mask.ts';
+import { createMasking, type LineCut } from './mask.ts';
 import { createStepFileState, type StepFileState } from './step-files.ts';
 
 /**
@@ -53,15 +53,13 @@ export function openJobScope(
   const { config } = deps;
   const secrets = plan.secrets;
   // ::add-mask:: adds values while the job runs, so the masker is rebuilt then.
-  let masker = createMasker(secrets);
-  let lineCut = createLineCut(secrets);
-  const mask = (text: string) => masker(text);
-  const cut: LineCut = (text, max, final) => lineCut(text, max, final);
+  let masking = createMasking(secrets);
+  const mask = (text: string) => masking.mask(text);
+  const cut: LineCut = (text, max, final) => masking.cut(text, max, final);
   const addMask = (value: string) => {
     if (value.trim().length === 0 || secrets.has(value)) return;
     secrets.add(value);
-    masker = createMasker(secrets);
-    lineCut = createLineCut(secrets);
+    masking = createMasking(secrets);
   };
   // Only this attempt's lines: a stalled attempt that ends late writes nothing into its successor's log.
   const log = new JobLog(

@@ -7,9 +7,24 @@ export const MASK = '********';
  * are not masked on their own: they would blank out ordinary text without protecting anything.
  */
 export function createMasker(secrets: Iterable<string>): (line: string) => string {
+  return createMasking(secrets).mask;
+}
+
+/**
+ * The masker and the line cut (see LineCut) of one set of secrets, from one compiled expression: the
+ * job's are rebuilt together each time `::add-mask::` adds a value.
+ */
+export function createMasking(secrets: Iterable<string>): {
+  mask: (line: string) => string;
+  cut: LineCut;
+} {
   const parts = secretParts(secrets);
-  if (parts.length === 0) return (line) => line;
+  if (parts.length === 0) return { mask: (line) => line, cut: (_text, max) => max };
   const re = patternOf(parts);
+  return { mask: maskWith(parts, re), cut: cutWith(parts, re) };
+}
+
+function maskWith(parts: string[], re: RegExp | null): (line: string) => string {
   // Secrets too large for one regular expression: each replaced in turn.
   if (!re) return (line) => parts.reduce((out, p) => out.split(p).join(MASK), line);
   return (line) => {
@@ -58,10 +73,11 @@ function maskAcrossEscapes(line: string, re: RegExp): string {
 export type LineCut = (text: string, max: number, final?: boolean) => number | null;
 
 export function createLineCut(secrets: Iterable<string>): LineCut {
-  const parts = secretParts(secrets);
-  if (parts.length === 0) return (_text, max) => max;
+  return createMasking(secrets).cut;
+}
+
+function cutWith(parts: string[], re: RegExp | null): LineCut {
   const longest = parts[0]!.length;
-  const re = patternOf(parts);
   return (text, max, final = false) => {
     if (!final && text.length < max + longest - 1) return null;
     if (!re) {

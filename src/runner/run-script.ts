@@ -10,7 +10,7 @@ import {
 import { usesGateway } from './expose-job-gateway.ts';
 import { gatewayHint } from './gateway-hint.ts';
 import { runStep, scriptFileOp, type StepResult } from './run-step.ts';
-import { actionsEnv, collectStepFiles, stepDebug, workflowCommandReader } from './step-files.ts';
+import { actionsEnv, collectStepFiles, workflowCommandReader } from './step-files.ts';
 import type { JobEnd, StepOutcome, StepsJob } from './steps-job.ts';
 
 export interface ScriptRun {
@@ -52,13 +52,9 @@ export async function runScript(j: StepsJob, s: ScriptRun): Promise<StepOutcome 
     s.argv ? [] : [scriptFileOp({ script: s.script, scriptFile })],
   );
   const legacy = { outputs: {} as Record<string, string>, state: {} as Record<string, string> };
-  const commands = workflowCommandReader(
-    s.name,
-    j.addMask,
-    j.fromSteps.annotations,
-    legacy,
-    stepDebug(j.contexts),
-  );
+  // Step debug logging (ACTIONS_STEP_DEBUG), as the job's runner context says.
+  const debug = (j.contexts.runner as { debug?: unknown } | undefined)?.debug === '1';
+  const commands = workflowCommandReader(s.name, j.addMask, j.fromSteps.annotations, legacy, debug);
   const env = scriptEnv(j, s, commandFiles.env);
   // Counted before anything is made of it: many values of up to 1 MiB each would be flattened, then
   // refused by the kernel (E2BIG) anyway.
